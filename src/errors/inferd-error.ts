@@ -1,0 +1,69 @@
+/**
+ * The catalogue of domain errors the core throws. The transport maps each kind to
+ * exactly one gRPC/Connect code (see `transport/to-connect-error.ts`); nothing in the
+ * core knows about Connect.
+ *
+ * - `not_found`: unknown model or version (NotFound)
+ * - `unavailable`: loading, draining, shutting down (Unavailable)
+ * - `resource_exhausted`: queue full, request too large (ResourceExhausted)
+ * - `invalid_argument`: bad tensor or parameter (InvalidArgument)
+ * - `failed_precondition`: the model cannot do this (e.g. Generate on a classifier)
+ * - `deadline_exceeded`: the request's deadline passed (DeadlineExceeded)
+ * - `canceled`: the client went away (Canceled)
+ * - `internal`: anything else; the message is logged, never sent to the client
+ */
+export type InferdErrorKind =
+  | "not_found"
+  | "unavailable"
+  | "resource_exhausted"
+  | "invalid_argument"
+  | "failed_precondition"
+  | "deadline_exceeded"
+  | "canceled"
+  | "internal";
+
+/** A domain error: a kind plus a message a person can act on. */
+export class InferdError extends Error {
+  override readonly name = "InferdError";
+  constructor(
+    readonly kind: InferdErrorKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Guard for {@link InferdError}, also across realms where `instanceof` fails. */
+export function isInferdError(value: unknown): value is InferdError {
+  return (
+    value instanceof InferdError ||
+    (value instanceof Error && value.name === "InferdError" && "kind" in value)
+  );
+}
+
+export const notFound = (message: string) => new InferdError("not_found", message);
+export const unavailable = (message: string) => new InferdError("unavailable", message);
+export const resourceExhausted = (message: string) =>
+  new InferdError("resource_exhausted", message);
+export const invalidArgument = (message: string) => new InferdError("invalid_argument", message);
+export const failedPrecondition = (message: string) =>
+  new InferdError("failed_precondition", message);
+export const deadlineExceeded = (message: string) => new InferdError("deadline_exceeded", message);
+export const canceled = (message = "the client cancelled the request") =>
+  new InferdError("canceled", message);
+export const internal = (message: string, cause?: unknown) =>
+  new InferdError("internal", message, { cause });
+
+/**
+ * Turns an aborted signal's reason into a domain error: a timeout becomes
+ * `deadline_exceeded`, anything else `canceled`.
+ */
+export function abortReasonToError(signal: AbortSignal): InferdError {
+  const reason: unknown = signal.reason;
+  if (isInferdError(reason)) return reason;
+  if (reason instanceof Error && reason.name === "TimeoutError") {
+    return deadlineExceeded("the request's deadline passed");
+  }
+  return canceled();
+}

@@ -1,0 +1,48 @@
+import type { HostTensor, TensorSpec } from "../tensor/host-tensor.js";
+
+/** onnxruntime session options that model.json may set. */
+export interface SessionOptions {
+  intraOpThreads?: number;
+  interOpThreads?: number;
+  graphOptimizationLevel?: "disabled" | "basic" | "extended" | "all";
+}
+
+export interface LoadOptions {
+  /** Absolute path of the `.onnx` file. */
+  modelPath: string;
+  /** Worker threads, each holding its own session (Triton's instance count). */
+  instanceCount: number;
+  session: SessionOptions;
+  signal?: AbortSignal;
+}
+
+export type TensorMap = Record<string, HostTensor>;
+
+/**
+ * A loaded model version: one or more sessions behind one `run`. Implementations
+ * never run inference on the caller's event loop.
+ */
+export interface LoadedModel {
+  readonly inputs: readonly TensorSpec[];
+  readonly outputs: readonly TensorSpec[];
+  /**
+   * Runs the model. `outputNames` empty or absent returns every output. The input
+   * tensors' buffers may be transferred to a worker: callers must not reuse them.
+   * An abort before the run starts rejects without running; once running, the run
+   * completes but its result is dropped.
+   */
+  run(inputs: TensorMap, outputNames?: readonly string[], signal?: AbortSignal): Promise<TensorMap>;
+  /** Runs in flight or queued across all instances. */
+  readonly pending: number;
+  /** Releases the sessions and ends the workers. Waits for runs in flight. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * What the registry needs from an inference engine. `runtime/` is the only
+ * module that imports onnxruntime-node; everything else sees this interface, and
+ * tests substitute fakes.
+ */
+export interface ModelRuntime {
+  load(options: LoadOptions): Promise<LoadedModel>;
+}
