@@ -18,6 +18,14 @@ export interface LoadOptions {
 
 export type TensorMap = Record<string, HostTensor>;
 
+/** Per-request scheduling hints for `LoadedModel.run`. */
+export interface RunOptions {
+  /** Higher leaves a batching queue first; equal priorities keep arrival order. */
+  priority?: number;
+  /** Epoch milliseconds after which the request is rejected `deadline_exceeded` unrun. */
+  deadline?: number;
+}
+
 /**
  * A loaded model version: one or more sessions behind one `run`. Implementations
  * never run inference on the caller's event loop.
@@ -29,9 +37,15 @@ export interface LoadedModel {
    * Runs the model. `outputNames` empty or absent returns every output. The input
    * tensors' buffers may be transferred to a worker: callers must not reuse them.
    * An abort before the run starts rejects without running; once running, the run
-   * completes but its result is dropped.
+   * completes but its result is dropped. `options` carries scheduling hints that a
+   * batching wrapper uses; a plain session pool may ignore them.
    */
-  run(inputs: TensorMap, outputNames?: readonly string[], signal?: AbortSignal): Promise<TensorMap>;
+  run(
+    inputs: TensorMap,
+    outputNames?: readonly string[],
+    signal?: AbortSignal,
+    options?: RunOptions,
+  ): Promise<TensorMap>;
   /** Runs in flight or queued across all instances. */
   readonly pending: number;
   /** Releases the sessions and ends the workers. Waits for runs in flight. */

@@ -1,0 +1,56 @@
+import type { TensorSpec } from "../tensor/host-tensor.js";
+import type { SessionOptions, TensorMap } from "./model-runtime.js";
+
+/** What a session worker receives as `workerData`. */
+export interface SessionWorkerData {
+  readonly modelPath: string;
+  readonly session: SessionOptions;
+}
+
+/** Messages from the pool to a session worker. One run at a time per worker. */
+export type ToSessionWorker =
+  | {
+      readonly type: "run";
+      readonly id: number;
+      readonly inputs: TensorMap;
+      readonly outputNames: readonly string[];
+    }
+  | { readonly type: "close" };
+
+/** Messages from a session worker to the pool. */
+export type FromSessionWorker =
+  | {
+      readonly type: "ready";
+      readonly inputs: readonly TensorSpec[];
+      readonly outputs: readonly TensorSpec[];
+    }
+  | { readonly type: "load-error"; readonly message: string }
+  | { readonly type: "result"; readonly id: number; readonly outputs: TensorMap }
+  | { readonly type: "run-error"; readonly id: number; readonly message: string }
+  | { readonly type: "closed" };
+
+/**
+ * Prepares tensors for `postMessage` without copying: returns the ArrayBuffers to
+ * transfer. A view that does not span its whole buffer (a slice of a larger one) is
+ * first replaced by a copy in `tensors`, so that transferring never detaches memory
+ * the caller still uses for something else. Strings and SharedArrayBuffers are cloned.
+ */
+export function prepareTransfer(tensors: TensorMap): {
+  tensors: TensorMap;
+  transfer: ArrayBuffer[];
+} {
+  const out: TensorMap = {};
+  const transfer = new Set<ArrayBuffer>();
+  for (const [name, tensor] of Object.entries(tensors)) {
+    const data = tensor.data;
+    if (Array.isArray(data) || !(data.buffer instanceof ArrayBuffer)) {
+      out[name] = tensor;
+      continue;
+    }
+    const ownsBuffer = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+    const owned = ownsBuffer && !transfer.has(data.buffer) ? data : data.slice();
+    transfer.add(owned.buffer as ArrayBuffer);
+    out[name] = owned === data ? tensor : { dtype: tensor.dtype, dims: tensor.dims, data: owned };
+  }
+  return { tensors: out, transfer: [...transfer] };
+}
