@@ -1,0 +1,190 @@
+import { z } from "zod";
+import type { SessionOptions } from "../runtime/model-runtime.js";
+import type { ModelKind } from "./model-registry.js";
+
+/** Which of a model's version folders load: the newest N, all, or a fixed list. */
+export type VersionPolicy =
+  | "all"
+  | { readonly latest: number }
+  | { readonly specific: readonly number[] };
+
+/** How unpinned requests pick among ready versions; weights are relative, keyed by version. */
+export type RoutingPolicy =
+  | { readonly policy: "newest" }
+  | { readonly policy: "weighted"; readonly weights: ReadonlyMap<number, number> };
+
+/**
+ * A model's `model.json`, merged with defaults. `kind` is absent unless the file sets
+ * it: the scanner detects the kind and the file only overrides. `labelOutput` absent
+ * means "resolve from the signature" (see {@link resolveLabelOutput}).
+ */
+export interface ModelConfig {
+  readonly kind?: ModelKind;
+  readonly versionPolicy: VersionPolicy;
+  readonly labels: readonly string[];
+  readonly labelOutput?: string;
+  readonly topK: number;
+  readonly instanceCount: number;
+  readonly session: SessionOptions;
+  readonly warmup: boolean;
+  /** Default request timeout; 0 means none. */
+  readonly timeoutMs: number;
+  readonly routing: RoutingPolicy;
+  /** 0 means the model is not batched. */
+  readonly maxBatchSize: number;
+  readonly maxQueueDelayUs: number;
+  readonly preferredBatchSizes: readonly number[];
+  /** 0 means unbounded. */
+  readonly maxQueueSize: number;
+  readonly priorityLevels: number;
+  /** 0 entries means no response cache. */
+  readonly responseCache: { readonly maxEntries: number };
+  readonly maxConcurrentSequences: number;
+  readonly maxWaiting: number;
+}
+
+const POS = "expected a positive integer";
+const NONNEG = "expected a non-negative integer";
+const posInt = () => z.int({ error: POS }).positive({ error: POS });
+const nonNegInt = () => z.int({ error: NONNEG }).nonnegative({ error: NONNEG });
+
+const versionPolicySchema = z.union(
+  [
+    z.literal("all"),
+    z.strictObject({ latest: posInt() }),
+    z.strictObject({ specific: z.array(posInt()).min(1) }),
+  ],
+  { error: 'expected "all", {"latest": N} or {"specific": [N, ...]} with positive integers' },
+);
+
+const routingSchema = z.union(
+  [
+    z.strictObject({ policy: z.literal("newest") }),
+    z.strictObject({
+      policy: z.literal("weighted"),
+      weights: z.record(z.string().regex(/^[1-9][0-9]*$/), z.number().nonnegative()),
+    }),
+  ],
+  {
+    error:
+      'expected {"policy": "newest"} or {"policy": "weighted", "weights": {"<version>": <weight>}} with non-negative weights',
+  },
+);
+
+const schema = z.strictObject({
+  kind: z.enum(["predict", "generate"], { error: 'expected "predict" or "generate"' }).optional(),
+  version_policy: versionPolicySchema.optional(),
+  labels: z
+    .array(z.string({ error: "expected a string" }), { error: "expected an array of strings" })
+    .optional(),
+  label_output: z.string({ error: "expected a string" }).optional(),
+  top_k: posInt().optional(),
+  instance_count: posInt().optional(),
+  session: z
+    .strictObject(
+      {
+        intra_op_threads: nonNegInt().optional(),
+        inter_op_threads: nonNegInt().optional(),
+        graph_optimization_level: z
+          .enum(["disabled", "basic", "extended", "all"], {
+            error: 'expected "disabled", "basic", "extended" or "all"',
+          })
+          .optional(),
+      },
+      { error: "expected an object" },
+    )
+    .optional(),
+  warmup: z.boolean({ error: "expected true or false" }).optional(),
+  timeout_ms: nonNegInt().optional(),
+  routing: routingSchema.optional(),
+  max_batch_size: nonNegInt().optional(),
+  max_queue_delay_us: nonNegInt().optional(),
+  preferred_batch_sizes: z
+    .array(posInt(), { error: "expected an array of positive integers" })
+    .optional(),
+  max_queue_size: nonNegInt().optional(),
+  priority_levels: nonNegInt().optional(),
+  response_cache: z
+    .strictObject({ max_entries: nonNegInt() }, { error: "expected an object" })
+    .optional(),
+  max_concurrent_sequences: posInt().optional(),
+  max_waiting: nonNegInt().optional(),
+});
+
+type ModelJson = z.infer<typeof schema>;
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path
+    .map((key, i) =>
+      typeof key === "number" ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`,
+    )
+    .join("");
+}
+
+function issueMessages(issue: z.core.$ZodIssue): string[] {
+  const prefix = formatPath(issue.path);
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => `unknown key "${prefix ? `${prefix}.${key}` : key}"`);
+  }
+  return [prefix ? `"${prefix}": ${issue.message}` : issue.message];
+}
+
+/**
+ * Parses a model.json document strictly: an unknown key or a wrong type throws an
+ * `Error` whose message names the file and the key path (`models/iris/model.json:
+ * unknown key "lables"`), so that a typo never silently falls back to a default.
+ */
+export function parseModelConfig(json: unknown, file: string): ModelConfig {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new Error(`${file}: expected a JSON object`);
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) {
+    const messages = result.error.issues.flatMap(issueMessages);
+    throw new Error(`${file}: ${messages.join("; ")}`);
+  }
+  return fromJson(result.data);
+}
+
+function fromJson(j: ModelJson): ModelConfig {
+  const session: SessionOptions = {};
+  if (j.session?.intra_op_threads !== undefined)
+    session.intraOpThreads = j.session.intra_op_threads;
+  if (j.session?.inter_op_threads !== undefined)
+    session.interOpThreads = j.session.inter_op_threads;
+  if (j.session?.graph_optimization_level !== undefined) {
+    session.graphOptimizationLevel = j.session.graph_optimization_level;
+  }
+  const routing: RoutingPolicy =
+    j.routing?.policy === "weighted"
+      ? {
+          policy: "weighted",
+          weights: new Map(Object.entries(j.routing.weights).map(([v, w]) => [Number(v), w])),
+        }
+      : { policy: "newest" };
+  return {
+    ...(j.kind !== undefined && { kind: j.kind }),
+    versionPolicy: j.version_policy ?? { latest: 1 },
+    labels: j.labels ?? [],
+    ...(j.label_output !== undefined && { labelOutput: j.label_output }),
+    topK: j.top_k ?? 1,
+    instanceCount: j.instance_count ?? 1,
+    session,
+    warmup: j.warmup ?? false,
+    timeoutMs: j.timeout_ms ?? 0,
+    routing,
+    maxBatchSize: j.max_batch_size ?? 0,
+    maxQueueDelayUs: j.max_queue_delay_us ?? 0,
+    preferredBatchSizes: j.preferred_batch_sizes ?? [],
+    maxQueueSize: j.max_queue_size ?? 1024,
+    priorityLevels: j.priority_levels ?? 0,
+    responseCache: { maxEntries: j.response_cache?.max_entries ?? 0 },
+    maxConcurrentSequences: j.max_concurrent_sequences ?? 16,
+    maxWaiting: j.max_waiting ?? 256,
+  };
+}
+
+/** The configuration a model without model.json gets. */
+export function defaultModelConfig(): ModelConfig {
+  return fromJson({});
+}

@@ -1,0 +1,71 @@
+import type { ModelConfig } from "./model-config.js";
+import type { ModelKind, VersionStatus } from "./model-registry.js";
+import type { ScannedModel } from "./repository-scanner.js";
+import type { VersionInstance } from "./version-instance.js";
+
+/** Which versions a model should have loaded: its policy, none, or a list given to `load`. */
+export type Control = "policy" | "unloaded" | readonly number[];
+
+/** The registry's mutable record of one model: last scan, adopted config, instances. */
+export interface ModelEntry {
+  readonly name: string;
+  scan: ScannedModel;
+  /** The last valid config, the one live instances run with; undefined if never valid. */
+  config: ModelConfig | undefined;
+  configText: string | undefined;
+  kind: ModelKind;
+  reason: string | undefined;
+  control: Control;
+  desired: readonly number[];
+  instances: VersionInstance[];
+}
+
+/** Loading or ready: an instance that serves or is about to. */
+export const isLive = (i: VersionInstance) => i.state === "loading" || i.state === "ready";
+
+/** A fresh entry for a scanned model; nothing loaded yet. */
+export function createModelEntry(scan: ScannedModel, control: Control): ModelEntry {
+  return {
+    name: scan.name,
+    scan,
+    config: undefined,
+    configText: undefined,
+    kind: scan.kind,
+    reason: undefined,
+    control,
+    desired: [],
+    instances: [],
+  };
+}
+
+/** Versions on disk or in memory, ascending. */
+export function knownVersions(entry: ModelEntry): number[] {
+  const all = new Set([...entry.scan.versions, ...entry.instances.map((i) => i.version)]);
+  return [...all].sort((a, b) => a - b);
+}
+
+/**
+ * One version's status: the ready instance when there is one (a reload in progress
+ * or a failed reload does not hide what serves), else the newest attempt.
+ */
+export function versionStatus(entry: ModelEntry, version: number): VersionStatus {
+  const mine = entry.instances.filter((i) => i.version === version);
+  const shown = mine.find((i) => i.state === "ready") ?? mine.at(-1);
+  const inFlight = mine.reduce((sum, i) => sum + i.leases, 0);
+  if (!shown) return { version, state: "unloaded", inputs: [], outputs: [], inFlight };
+  const newerFailure = mine.findLast((i) => i.state === "failed");
+  const reason =
+    shown.state === "failed"
+      ? shown.reason
+      : shown.state === "ready" && newerFailure
+        ? `reload failed: ${newerFailure.reason}`
+        : shown.reason;
+  return {
+    version,
+    state: shown.state,
+    ...(reason !== undefined && { reason }),
+    inputs: shown.servable?.inputs ?? [],
+    outputs: shown.servable?.outputs ?? [],
+    inFlight,
+  };
+}

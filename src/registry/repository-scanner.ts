@@ -1,0 +1,97 @@
+import { access, readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { defaultModelConfig, type ModelConfig, parseModelConfig } from "./model-config.js";
+import type { ModelKind } from "./model-registry.js";
+import { readOnnxInputNames } from "./read-onnx-input-names.js";
+
+/** The model file each version folder holds. */
+export const MODEL_FILE = "model.onnx";
+/** The optional per-model configuration file. */
+export const CONFIG_FILE = "model.json";
+
+interface ScannedModelBase {
+  readonly name: string;
+  /** Absolute or repository-relative folder `<repo>/<name>`. */
+  readonly dir: string;
+  /** Positive integer version folders, ascending. */
+  readonly versions: readonly number[];
+  readonly kind: ModelKind;
+  /** model.json as read (undefined when absent): compared across polls to detect edits. */
+  readonly configText: string | undefined;
+}
+
+/** One model folder: its config, or why the config is unusable (which fails only this model). */
+export type ScannedModel =
+  | (ScannedModelBase & { readonly config: ModelConfig; readonly configError?: undefined })
+  | (ScannedModelBase & { readonly config?: undefined; readonly configError: string });
+
+const VERSION_DIR = /^[1-9][0-9]*$/;
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function subfolders(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  return entries.filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name);
+}
+
+/**
+ * Generative when the version folder has a tokenizer and an HF config next to an ONNX
+ * graph taking `input_ids` and a KV cache (`past_key_values.*`). An unreadable graph
+ * counts as predict; the load will report the real problem.
+ */
+export async function detectKind(versionDir: string): Promise<ModelKind> {
+  const sidecars = await Promise.all(
+    ["tokenizer.json", "config.json"].map((f) => exists(join(versionDir, f))),
+  );
+  if (!sidecars.every(Boolean)) return "predict";
+  const inputs = await readOnnxInputNames(join(versionDir, MODEL_FILE)).catch((): string[] => []);
+  const generative =
+    inputs.includes("input_ids") && inputs.some((n) => n.startsWith("past_key_values."));
+  return generative ? "generate" : "predict";
+}
+
+/** Reads one model folder. Never throws for a bad model.json; it is reported in `configError`. */
+export async function scanModel(repository: string, name: string): Promise<ScannedModel> {
+  const dir = join(repository, name);
+  const versions = (await subfolders(dir))
+    .filter((f) => VERSION_DIR.test(f))
+    .map(Number)
+    .sort((a, b) => a - b);
+  const configPath = join(dir, CONFIG_FILE);
+  const configText = await readFile(configPath, "utf8").catch(() => undefined);
+  let config: ModelConfig;
+  try {
+    config =
+      configText === undefined
+        ? defaultModelConfig()
+        : parseModelConfig(parseJson(configText, configPath), configPath);
+  } catch (error) {
+    const configError = error instanceof Error ? error.message : String(error);
+    return { name, dir, versions, kind: "predict", configText, configError };
+  }
+  const newest = versions.at(-1);
+  const detected = newest === undefined ? "predict" : await detectKind(join(dir, String(newest)));
+  return { name, dir, versions, kind: config.kind ?? detected, configText, config };
+}
+
+function parseJson(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${file}: not valid JSON (${(error as Error).message})`);
+  }
+}
+
+/**
+ * Lists every model folder of the repository (hidden folders skipped), sorted by
+ * name. A bad model fails only itself; a missing repository throws.
+ */
+export async function scanRepository(repository: string): Promise<ScannedModel[]> {
+  const names = (await subfolders(repository)).sort();
+  return Promise.all(names.map((name) => scanModel(repository, name)));
+}

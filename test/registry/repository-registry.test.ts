@@ -1,0 +1,444 @@
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { isInferdError } from "../../src/errors/inferd-error.js";
+import type { ModelRegistry, RegistryEvent } from "../../src/registry/model-registry.js";
+import {
+  createModelRegistry,
+  type ModelRegistryOptions,
+} from "../../src/registry/repository-registry.js";
+import {
+  addVersion,
+  eventKey,
+  FakeLoader,
+  makeRepo,
+  type RepoSpec,
+  removeRepo,
+  waitFor,
+  writeConfig,
+} from "./registry-fixtures.js";
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+interface Setup {
+  repo: string;
+  loader: FakeLoader;
+  registry: ModelRegistry;
+  events: RegistryEvent[];
+  logged: string[];
+}
+
+async function setup(
+  spec: RepoSpec,
+  options: Partial<ModelRegistryOptions> = {},
+  prepare: (loader: FakeLoader) => void = () => {},
+): Promise<Setup> {
+  const repo = await makeRepo(spec);
+  const loader = new FakeLoader();
+  prepare(loader);
+  const logged: string[] = [];
+  const log = (level: string) => (obj: object, msg: string) =>
+    logged.push(`${level}: ${msg} ${JSON.stringify(obj)}`);
+  const registry = createModelRegistry({
+    repository: repo,
+    controlMode: "none",
+    loadVersion: loader.load,
+    logger: { info: log("info"), warn: log("warn"), error: log("error") },
+    ...options,
+  });
+  const events: RegistryEvent[] = [];
+  registry.subscribe((e) => events.push(e));
+  cleanups.push(
+    () => removeRepo(repo),
+    () => registry.close(),
+  );
+  await registry.start();
+  return { repo, loader, registry, events, logged };
+}
+
+/** The thrown InferdError's kind and message. */
+function thrown(fn: () => unknown): [string, string] {
+  try {
+    fn();
+  } catch (error) {
+    if (isInferdError(error)) return [error.kind, error.message];
+    throw error;
+  }
+  throw new Error("expected a throw");
+}
+
+async function rejected(promise: Promise<unknown>): Promise<[string, string]> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isInferdError(error)) return [error.kind, error.message];
+    throw error;
+  }
+  throw new Error("expected a rejection");
+}
+
+const states = (registry: ModelRegistry, name: string) =>
+  registry.get(name).versions.map((v) => `${v.version}:${v.state}`);
+/** Acquires and releases at once; returns the version routed to. */
+function version(registry: ModelRegistry, name: string, pinned?: number): number {
+  const lease = registry.acquire(name, pinned);
+  lease.release();
+  return lease.version;
+}
+const eventsOf = (events: RegistryEvent[], model: string) =>
+  events.filter((e) => e.model === model).map(eventKey);
+
+describe("createModelRegistry: version policies and lookup", () => {
+  it("loads per policy at start and routes unpinned traffic to the newest", async () => {
+    const { registry, loader, events } = await setup({
+      latest: { versions: [1, 2, 3] },
+      all: { versions: [1, 2], config: { version_policy: "all" } },
+      specific: { versions: [1, 2, 3], config: { version_policy: { specific: [1, 3] } } },
+      two: { versions: [1, 2, 3], config: { version_policy: { latest: 2 } } },
+    });
+    const loaded = loader.requests.map((r) => `${r.model}/${r.version}`).sort();
+    expect(loaded).toEqual([
+      "all/1",
+      "all/2",
+      "latest/3",
+      "specific/1",
+      "specific/3",
+      "two/2",
+      "two/3",
+    ]);
+    expect(states(registry, "latest")).toEqual(["1:unloaded", "2:unloaded", "3:ready"]);
+    expect(states(registry, "specific")).toEqual(["1:ready", "2:unloaded", "3:ready"]);
+    expect(eventsOf(events, "latest")).toEqual(["latest/3:loading", "latest/3:ready"]);
+    expect(registry.isReady()).toBe(true);
+    expect(registry.isModelReady("latest")).toBe(true);
+
+    const lease = registry.acquire("specific");
+    expect([lease.version, (lease.servable as { version?: number }).version]).toEqual([3, 3]);
+    expect(registry.get("specific").versions.find((v) => v.version === 3)?.inFlight).toBe(1);
+    lease.release();
+    lease.release(); // a second release is ignored
+    expect(registry.get("specific").versions.find((v) => v.version === 3)?.inFlight).toBe(0);
+    expect(version(registry, "all", 1)).toBe(1);
+
+    const request = loader.requests.find((r) => r.model === "latest");
+    expect(request?.modelPath).toBe(join(request?.dir ?? "", "model.onnx"));
+    expect(request?.dir.endsWith(join("latest", "3"))).toBe(true);
+    expect(request?.kind).toBe("predict");
+  });
+
+  it("names what exists when a lookup fails", async () => {
+    const { registry } = await setup({ a: { versions: [1, 2] }, b: { versions: [1] } });
+    expect(thrown(() => registry.acquire("zz"))).toEqual([
+      "not_found",
+      'model "zz" not found; models: a, b',
+    ]);
+    expect(thrown(() => registry.get("zz"))[0]).toBe("not_found");
+    expect(thrown(() => registry.acquire("a", 9))).toEqual([
+      "not_found",
+      'model "a" has no version 9; versions: 1, 2',
+    ]);
+    expect(thrown(() => registry.acquire("a", 1))).toEqual([
+      "unavailable",
+      'model "a" version 1 not loaded',
+    ]);
+  });
+
+  it("exposes the effective config with the detected kind", async () => {
+    const { registry } = await setup({ a: { versions: [1], config: { labels: ["x"] } } });
+    const status = registry.get("a");
+    expect(status.kind).toBe("predict");
+    expect(status.config).toMatchObject({ kind: "predict", labels: ["x"], max_queue_size: 1024 });
+    expect(status.versions[0]?.inputs.map((i) => i.name)).toEqual(["x"]);
+    const lease = registry.acquire("a");
+    expect(lease.config.labels).toEqual(["x"]);
+    lease.release();
+  });
+});
+
+describe("createModelRegistry: failures", () => {
+  it("fails only the broken version or model; the rest serve and the server is not ready", async () => {
+    const { registry, events, logged, repo } = await setup(
+      {
+        a: { versions: [1, 2], config: { version_policy: "all" } },
+        typo: { versions: [1], config: { lables: [] } },
+        ok: { versions: [1] },
+      },
+      {},
+      (loader) => loader.failures.set("a/2", "corrupt protobuf"),
+    );
+    await rm(join(repo, "ok", "1", "model.onnx")).catch(() => undefined);
+    expect(states(registry, "a")).toEqual(["1:ready", "2:failed"]);
+    expect(registry.get("a").versions[1]?.reason).toBe("corrupt protobuf");
+    expect(version(registry, "a")).toBe(1);
+    expect(thrown(() => registry.acquire("a", 2))).toEqual([
+      "unavailable",
+      'model "a" version 2 is failed: corrupt protobuf',
+    ]);
+    expect(registry.get("typo").reason).toBe(
+      `${join(repo, "typo", "model.json")}: unknown key "lables"`,
+    );
+    expect(thrown(() => registry.acquire("typo"))).toEqual([
+      "unavailable",
+      `model "typo" has no ready version (${join(repo, "typo", "model.json")}: unknown key "lables")`,
+    ]);
+    expect(version(registry, "ok")).toBe(1);
+    expect(registry.isReady()).toBe(false);
+    expect(eventsOf(events, "a").sort()).toEqual([
+      "a/1:loading",
+      "a/1:ready",
+      "a/2:failed",
+      "a/2:loading",
+    ]);
+    expect(events.find((e) => e.state === "failed")?.reason).toBe("corrupt protobuf");
+    expect(logged.filter((l) => l.startsWith("error")).length).toBe(2);
+  });
+
+  it("fails a version whose model.onnx is missing without calling loadVersion", async () => {
+    const { registry, loader, repo } = await setup(
+      { a: { versions: [1] } },
+      { controlMode: "explicit" },
+    );
+    await rm(join(repo, "a", "1", "model.onnx"));
+    const [kind, message] = await rejected(registry.load("a"));
+    expect(kind).toBe("failed_precondition");
+    expect(message).toBe(
+      `model "a" version 1 failed to load: ${join(repo, "a", "1", "model.onnx")} does not exist`,
+    );
+    expect(loader.requests).toEqual([]);
+    expect(registry.isReady()).toBe(false);
+    await addVersion(repo, "a", 1);
+    expect((await registry.load("a")).versions[0]?.state).toBe("ready");
+    expect(registry.isReady()).toBe(true);
+  });
+});
+
+describe("createModelRegistry: explicit load and unload", () => {
+  it("loads only startup models, then loads and unloads on request", async () => {
+    const { registry, loader, events } = await setup(
+      { a: { versions: [1] }, b: { versions: [1, 2] } },
+      { controlMode: "explicit", startupModels: ["a"] },
+    );
+    expect(loader.requests.map((r) => r.model)).toEqual(["a"]);
+    expect(states(registry, "b")).toEqual(["1:unloaded", "2:unloaded"]);
+    expect(registry.isReady()).toBe(true);
+
+    const status = await registry.load("b", [1, 2]);
+    expect(status.versions.map((v) => v.state)).toEqual(["ready", "ready"]);
+    const held = registry.acquire("b", 2);
+    let unloaded = false;
+    const unloading = registry.unload("b", 2).then((s) => {
+      unloaded = true;
+      return s;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(unloaded).toBe(false); // waits for the lease
+    expect(states(registry, "b")).toEqual(["1:ready", "2:draining"]);
+    held.release();
+    expect((await unloading).versions.map((v) => v.state)).toEqual(["ready", "unloaded"]);
+    expect(loader.servables.find((s) => s.model === "b" && s.version === 2)?.disposed).toBe(true);
+
+    await registry.unload("b");
+    expect(registry.isModelReady("b")).toBe(false);
+    expect(eventsOf(events, "b")).toEqual([
+      "b/1:loading",
+      "b/2:loading",
+      "b/1:ready",
+      "b/2:ready",
+      "b/2:draining",
+      "b/2:unloaded",
+      "b/1:draining",
+      "b/1:unloaded",
+    ]);
+    expect(await rejected(registry.load("b", [7]))).toEqual([
+      "not_found",
+      'model "b" has no version folder 7 in the repository; versions: 1, 2',
+    ]);
+    const [kind, message] = await rejected(registry.load("nope"));
+    expect(kind).toBe("not_found");
+    expect(message).toMatch(/^model "nope" is not in the repository ".*"; it has: a, b$/);
+  });
+
+  it("rejects unknown startup models", async () => {
+    const repo = await makeRepo({ a: { versions: [1] } });
+    cleanups.push(() => removeRepo(repo));
+    const registry = createModelRegistry({
+      repository: repo,
+      controlMode: "explicit",
+      startupModels: ["x"],
+      loadVersion: new FakeLoader().load,
+    });
+    expect(await rejected(registry.start())).toEqual([
+      "not_found",
+      'model "x" not found; models: a',
+    ]);
+  });
+});
+
+describe("createModelRegistry: poll mode", () => {
+  it("picks up a new version once ready and drains the replaced one", async () => {
+    let release = () => {};
+    const { registry, loader, events, repo } = await setup(
+      { m: { versions: [1] } },
+      { controlMode: "poll", pollIntervalMs: 10 },
+      (l) => {
+        release = l.gate("m/2");
+      },
+    );
+    await addVersion(repo, "m", 2);
+    await waitFor(() => loader.requests.some((r) => r.version === 2));
+    await new Promise((r) => setTimeout(r, 30)); // several polls while v2 loads
+    expect(states(registry, "m")).toEqual(["1:ready", "2:loading"]);
+    expect(version(registry, "m")).toBe(1); // still served by v1
+    release();
+    await waitFor(() => states(registry, "m").join() === "1:unloaded,2:ready");
+    expect(version(registry, "m")).toBe(2);
+    expect(eventsOf(events, "m")).toEqual([
+      "m/1:loading",
+      "m/1:ready",
+      "m/2:loading",
+      "m/2:ready",
+      "m/1:draining",
+      "m/1:unloaded",
+    ]);
+    expect(loader.requests.filter((r) => r.version === 2)).toHaveLength(1);
+  });
+
+  it("drains and unloads a removed version folder and a removed model", async () => {
+    const { registry, events, repo } = await setup(
+      { m: { versions: [1, 2], config: { version_policy: "all" } }, gone: { versions: [1] } },
+      { controlMode: "poll", pollIntervalMs: 10 },
+    );
+    await rm(join(repo, "m", "2"), { recursive: true });
+    await rm(join(repo, "gone"), { recursive: true });
+    await waitFor(() => events.filter((e) => e.state === "unloaded").length === 2);
+    expect(states(registry, "m")).toEqual(["1:ready"]);
+    expect(thrown(() => registry.acquire("m", 2))).toEqual([
+      "not_found",
+      'model "m" has no version 2; versions: 1',
+    ]);
+    expect(thrown(() => registry.acquire("gone"))[0]).toBe("not_found");
+    expect(eventsOf(events, "m").slice(4)).toEqual(["m/2:draining", "m/2:unloaded"]);
+  });
+
+  it("reloads a version when model.json changes, swapping without a gap", async () => {
+    const { registry, loader, events, repo } = await setup(
+      { m: { versions: [1] } },
+      { controlMode: "poll", pollIntervalMs: 10 },
+    );
+    const old = registry.acquire("m");
+    await writeConfig(repo, "m", { instance_count: 2 });
+    await waitFor(() => loader.requests.length === 2 && states(registry, "m")[0] === "1:ready");
+    await waitFor(() => {
+      const lease = registry.acquire("m");
+      lease.release();
+      return lease.config.instanceCount === 2;
+    });
+    expect(loader.requests[1]?.config.instanceCount).toBe(2);
+    expect(old.config.instanceCount).toBe(1);
+    expect(loader.servables[0]?.disposed).toBe(false);
+    old.release();
+    await waitFor(() => loader.servables[0]?.disposed === true);
+    expect(eventsOf(events, "m")).toEqual([
+      "m/1:loading",
+      "m/1:ready",
+      "m/1:loading",
+      "m/1:ready",
+      "m/1:draining",
+      "m/1:unloaded",
+    ]);
+    expect(registry.get("m").config.instance_count).toBe(2);
+  });
+});
+
+describe("createModelRegistry: hot swap and routing", () => {
+  it("swaps under continuous traffic with zero failures; disposes after the last lease", async () => {
+    const { registry, loader, repo } = await setup(
+      { m: { versions: [1] } },
+      { controlMode: "poll", pollIntervalMs: 5 },
+    );
+    const held = new Map<number, number>();
+    const heldAtDispose = new Map<number, number>();
+    loader.onDispose = (s) => heldAtDispose.set(s.version, held.get(s.version) ?? 0);
+    let failures = 0;
+    let served = 0;
+    let running = true;
+    const worker = async () => {
+      while (running) {
+        try {
+          const lease = registry.acquire("m");
+          held.set(lease.version, (held.get(lease.version) ?? 0) + 1);
+          await new Promise((r) => setTimeout(r, Math.random() * 3));
+          held.set(lease.version, (held.get(lease.version) ?? 1) - 1);
+          served++;
+          lease.release();
+        } catch {
+          failures++;
+          await new Promise((r) => setTimeout(r, 1));
+        }
+      }
+    };
+    const workers = Array.from({ length: 8 }, worker);
+    const pinnedToOld = registry.acquire("m", 1);
+    await addVersion(repo, "m", 2);
+    await waitFor(() => states(registry, "m").join() === "1:draining,2:ready");
+    const before = served;
+    await waitFor(() => served > before + 20);
+    expect(loader.servables[0]?.disposed).toBe(false); // the pinned lease keeps v1 alive
+    pinnedToOld.release();
+    await waitFor(() => loader.servables[0]?.disposed === true);
+    running = false;
+    await Promise.all(workers);
+    expect(failures).toBe(0);
+    expect(served).toBeGreaterThan(20);
+    expect(heldAtDispose.get(1)).toBe(0);
+    expect(states(registry, "m")).toEqual(["1:unloaded", "2:ready"]);
+  });
+
+  it("splits unpinned traffic by weight and redistributes when a version leaves", async () => {
+    let tick = 0;
+    const { registry } = await setup(
+      {
+        ab: {
+          versions: [1, 2, 3],
+          config: {
+            version_policy: "all",
+            routing: { policy: "weighted", weights: { "1": 50, "2": 30, "3": 20 } },
+          },
+        },
+      },
+      { random: () => (tick++ % 100) / 100 },
+    );
+    const count = () => {
+      const counts: Record<number, number> = {};
+      for (let i = 0; i < 100; i++) {
+        const v = version(registry, "ab");
+        counts[v] = (counts[v] ?? 0) + 1;
+      }
+      return counts;
+    };
+    expect(count()).toEqual({ 1: 50, 2: 30, 3: 20 });
+    await registry.unload("ab", 1);
+    expect(count()).toEqual({ 2: 60, 3: 40 });
+  });
+
+  it("close drains every version, waiting for leases, then refuses new ones", async () => {
+    const { registry, loader } = await setup({ a: { versions: [1] }, b: { versions: [1] } });
+    const lease = registry.acquire("a");
+    let closed = false;
+    const closing = registry.close().then(() => (closed = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(closed).toBe(false);
+    expect(loader.servables.map((s) => s.disposed).sort()).toEqual([false, true]);
+    expect(thrown(() => registry.acquire("b"))).toEqual([
+      "unavailable",
+      "the server is shutting down",
+    ]);
+    expect(registry.isReady()).toBe(false);
+    lease.release();
+    await closing;
+    expect(loader.servables.every((s) => s.disposed)).toBe(true);
+  });
+});
