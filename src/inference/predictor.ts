@@ -1,0 +1,168 @@
+import { randomUUID } from "node:crypto";
+import {
+  abortReasonToError,
+  failedPrecondition,
+  internal,
+  invalidArgument,
+} from "../errors/inferd-error.js";
+import type { Lease, ModelRegistry } from "../registry/model-registry.js";
+import type { LoadedModel, RunOptions, TensorMap } from "../runtime/model-runtime.js";
+import type { TensorSpec } from "../tensor/host-tensor.js";
+import type { TensorInput } from "../tensor/tensor-input.js";
+import { validateInputs } from "../tensor/validate-input.js";
+import { type Classification, findLabelOutput, topKLabels } from "./classify.js";
+import { isLoadedModel } from "./is-loaded-model.js";
+
+/** One prediction request in domain form (the transport decodes the wire into this). */
+export interface PredictCall {
+  readonly model: string;
+  /** Pinned version; absent lets the routing policy choose. */
+  readonly version?: number;
+  readonly inputs: Readonly<Record<string, TensorInput>>;
+  /** Outputs to return; empty or absent returns all. */
+  readonly outputs?: readonly string[];
+  /** Generated when empty or absent. */
+  readonly requestId?: string;
+  /** Labels per row for models with labels; 0 or absent uses the model's top_k. */
+  readonly topK?: number;
+  readonly priority?: number;
+  /**
+   * The caller's own deadline (ms from now), when it has one: its `signal` fires
+   * then. Absent means the model's configured timeout applies instead.
+   */
+  readonly timeoutMs?: number;
+}
+
+export interface PredictResult {
+  readonly model: string;
+  /** The version that served the request. */
+  readonly version: number;
+  readonly requestId: string;
+  readonly outputs: TensorMap;
+  /** Top-k labels per row; empty for models without labels. */
+  readonly classifications: readonly Classification[];
+}
+
+export interface Predictor {
+  /**
+   * Runs one prediction: leases a version, validates, runs, releases. Throws domain
+   * errors only; an abort becomes deadline_exceeded (timeout) or canceled.
+   */
+  predict(call: PredictCall, signal: AbortSignal): Promise<PredictResult>;
+}
+
+export interface PredictorOptions {
+  readonly registry: ModelRegistry;
+  /** Timeout for models whose config sets none (0 or absent: none). */
+  readonly defaultTimeoutMs?: number;
+}
+
+function selectOutputs(specs: readonly TensorSpec[], requested: readonly string[]): string[] {
+  const names = [...new Set(requested)];
+  for (const name of names) {
+    if (!specs.some((s) => s.name === name)) {
+      throw invalidArgument(
+        `unknown output "${name}"; the model's outputs are: ${specs.map((s) => s.name).join(", ")}`,
+      );
+    }
+  }
+  return names;
+}
+
+/**
+ * Runs under the right deadline: the caller's own (its signal fires then), else the
+ * model's or the default timeout as an extra timer. An abort becomes deadline_exceeded
+ * or canceled, whatever the model rejected with.
+ */
+async function runWithDeadline(
+  model: LoadedModel,
+  inputs: TensorMap,
+  outputNames: readonly string[],
+  call: PredictCall,
+  fallbackTimeoutMs: number,
+  signal: AbortSignal,
+): Promise<TensorMap> {
+  const timeoutMs = call.timeoutMs ?? (fallbackTimeoutMs > 0 ? fallbackTimeoutMs : undefined);
+  const runSignal =
+    call.timeoutMs === undefined && timeoutMs !== undefined
+      ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)])
+      : signal;
+  const runOptions: RunOptions = {
+    ...(call.priority !== undefined && { priority: call.priority }),
+    ...(timeoutMs !== undefined && { deadline: Date.now() + timeoutMs }),
+  };
+  if (runSignal.aborted) throw abortReasonToError(runSignal);
+  try {
+    const produced = await model.run(inputs, outputNames, runSignal, runOptions);
+    if (runSignal.aborted) throw abortReasonToError(runSignal);
+    return produced;
+  } catch (error) {
+    if (runSignal.aborted) throw abortReasonToError(runSignal);
+    throw error;
+  }
+}
+
+function pickOutputs(produced: TensorMap, requested: readonly string[]): TensorMap {
+  if (requested.length === 0) return produced;
+  const outputs: TensorMap = {};
+  for (const name of requested) {
+    const tensor = produced[name];
+    if (tensor !== undefined) outputs[name] = tensor;
+  }
+  return outputs;
+}
+
+/** Creates the {@link Predictor}: the whole Predict path minus the wire. */
+export function createPredictor(options: PredictorOptions): Predictor {
+  async function runLeased(
+    lease: Lease,
+    call: PredictCall,
+    signal: AbortSignal,
+  ): Promise<PredictResult> {
+    const { servable, config } = lease;
+    if (servable.kind !== "predict") {
+      throw failedPrecondition(`model "${lease.model}" is a generative model; use Generate`);
+    }
+    if (!isLoadedModel(servable)) {
+      throw internal(
+        `model "${lease.model}" version ${lease.version} is a predict model without run()`,
+      );
+    }
+    const inputs = validateInputs(servable.inputs, call.inputs);
+    const requested = selectOutputs(servable.outputs, call.outputs ?? []);
+    const labelOutput =
+      config.labels.length > 0
+        ? findLabelOutput(servable.outputs, config.labels.length, config.labelOutput)
+        : undefined;
+    // The scored output runs even when the caller filtered it out of the response.
+    const runNames =
+      requested.length > 0 && labelOutput !== undefined && !requested.includes(labelOutput)
+        ? [...requested, labelOutput]
+        : requested;
+    const timeout = config.timeoutMs || options.defaultTimeoutMs || 0;
+    const produced = await runWithDeadline(servable, inputs, runNames, call, timeout, signal);
+    const scores = labelOutput === undefined ? undefined : produced[labelOutput];
+    return {
+      model: lease.model,
+      version: lease.version,
+      requestId: call.requestId || randomUUID(),
+      outputs: pickOutputs(produced, requested),
+      classifications:
+        scores === undefined
+          ? []
+          : topKLabels(scores, config.labels, call.topK || config.topK, labelOutput),
+    };
+  }
+
+  return {
+    async predict(call, signal) {
+      if (signal.aborted) throw abortReasonToError(signal);
+      const lease = options.registry.acquire(call.model, call.version || undefined);
+      try {
+        return await runLeased(lease, call, signal);
+      } finally {
+        lease.release();
+      }
+    },
+  };
+}

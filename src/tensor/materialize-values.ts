@@ -1,0 +1,145 @@
+import { invalidArgument } from "../errors/inferd-error.js";
+import { toFloat16Array } from "./float16.js";
+import { bytesPerElement, type DType, type TensorData } from "./host-tensor.js";
+import type { TensorValueKind, TensorValues } from "./tensor-input.js";
+
+/** Wire field name of each value kind, for error messages. */
+export const FIELD_NAMES: Readonly<Record<TensorValueKind, string>> = {
+  float: "float_data",
+  double: "double_data",
+  int: "int_data",
+  int64: "int64_data",
+  bool: "bool_data",
+  string: "string_data",
+  raw: "raw_data",
+};
+
+/** Which dtypes each data field can carry (see tensor.proto). */
+const CARRIES: Readonly<Record<TensorValueKind, readonly DType[]>> = {
+  float: ["float32", "float16"],
+  double: ["float64"],
+  int: ["int8", "int16", "int32", "uint8", "int64"],
+  int64: ["int64"],
+  bool: ["bool"],
+  string: ["string"],
+  raw: ["float32", "float64", "float16", "int8", "int16", "int32", "int64", "uint8", "bool"],
+};
+
+const INT_RANGES: Partial<Record<DType, readonly [number, number]>> = {
+  int8: [-128, 127],
+  int16: [-32768, 32767],
+  uint8: [0, 255],
+  int32: [-2147483648, 2147483647],
+  int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+};
+
+function checkIntRange(name: string, dtype: DType, data: readonly number[]): void {
+  const range = INT_RANGES[dtype];
+  if (range === undefined) return;
+  const [lo, hi] = range;
+  const index = data.findIndex((v) => !Number.isInteger(v) || v < lo || v > hi);
+  if (index >= 0) {
+    throw invalidArgument(
+      `input "${name}": int_data[${index}] = ${data[index]} is out of range for ${dtype} [${lo}, ${hi}]`,
+    );
+  }
+}
+
+function fromRaw(dtype: DType, bytes: Uint8Array): TensorData {
+  // Copy into a fresh buffer: the wire bytes may sit at an unaligned offset.
+  // Assumes a little-endian host (every platform Node supports in practice).
+  const copy = bytes.slice();
+  const buffer = copy.buffer;
+  switch (dtype) {
+    case "float32":
+      return new Float32Array(buffer);
+    case "float64":
+      return new Float64Array(buffer);
+    case "float16":
+      return new Uint16Array(buffer);
+    case "int8":
+      return new Int8Array(buffer);
+    case "int16":
+      return new Int16Array(buffer);
+    case "int32":
+      return new Int32Array(buffer);
+    case "int64":
+      return new BigInt64Array(buffer);
+    case "uint8":
+      return copy;
+    case "bool":
+      return copy.map((b) => (b === 0 ? 0 : 1));
+    case "string":
+      throw new Error("unreachable: raw_data cannot carry strings");
+  }
+}
+
+function fromNumbers(dtype: DType, data: readonly number[]): TensorData {
+  switch (dtype) {
+    case "float32":
+      return Float32Array.from(data);
+    case "float64":
+      return Float64Array.from(data);
+    case "float16":
+      return toFloat16Array(data);
+    case "int8":
+      return Int8Array.from(data);
+    case "int16":
+      return Int16Array.from(data);
+    case "int32":
+      return Int32Array.from(data);
+    case "int64":
+      return BigInt64Array.from(data, (v) => BigInt(v));
+    case "uint8":
+      return Uint8Array.from(data);
+    default:
+      throw new Error(`unreachable: numbers for ${dtype}`);
+  }
+}
+
+function valueCount(values: TensorValues): number {
+  return values.kind === "raw" ? values.bytes.length : values.data.length;
+}
+
+/**
+ * Turns wire values into the typed array of `dtype`, holding exactly `count`
+ * elements. Throws invalid_argument naming the input when the field cannot carry the
+ * dtype, the element (or byte) count does not match, or an int is out of range.
+ */
+export function materializeValues(
+  name: string,
+  dtype: DType,
+  values: TensorValues,
+  count: number,
+): TensorData {
+  if (!CARRIES[values.kind].includes(dtype)) {
+    const fields = (Object.keys(CARRIES) as TensorValueKind[]).filter((k) =>
+      CARRIES[k].includes(dtype),
+    );
+    throw invalidArgument(
+      `input "${name}": ${FIELD_NAMES[values.kind]} cannot carry ${dtype}; use ${fields.map((k) => FIELD_NAMES[k]).join(" or ")}`,
+    );
+  }
+  const expected = values.kind === "raw" ? count * bytesPerElement(dtype) : count;
+  if (valueCount(values) !== expected) {
+    const unit = values.kind === "raw" ? `bytes (${count} x ${dtype})` : "values";
+    throw invalidArgument(
+      `input "${name}": the shape needs ${expected} ${unit} but ${FIELD_NAMES[values.kind]} has ${valueCount(values)}`,
+    );
+  }
+  switch (values.kind) {
+    case "raw":
+      return fromRaw(dtype, values.bytes);
+    case "int64":
+      return BigInt64Array.from(values.data);
+    case "bool":
+      return Uint8Array.from(values.data, (b) => (b ? 1 : 0));
+    case "string":
+      return [...values.data];
+    case "int":
+      checkIntRange(name, dtype, values.data);
+      return fromNumbers(dtype, values.data);
+    default:
+      return fromNumbers(dtype, values.data);
+  }
+}

@@ -1,0 +1,97 @@
+import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
+import {
+  Health,
+  HealthCheckResponse_ServingStatus as ServingStatus,
+} from "../../gen/grpc/health/v1/health_pb.js";
+import { isInferdError } from "../errors/inferd-error.js";
+import type { ModelRegistry } from "../registry/model-registry.js";
+
+export interface HealthServiceOptions {
+  /** Answers per-model health: `get` tells known from unknown, `isModelReady` readiness. */
+  registry: Pick<ModelRegistry, "get" | "isModelReady" | "subscribe">;
+  /** Aborted when the server starts shutting down: from then on everything is NOT_SERVING. */
+  shutdownSignal: AbortSignal;
+}
+
+/**
+ * Registers `grpc.health.v1.Health`. Service "" is the server (SERVING until
+ * shutdown); any other name is a model, SERVING while it has a ready version.
+ * Check on an unknown model fails NotFound; Watch reports SERVICE_UNKNOWN and
+ * keeps watching, since the model may appear later (poll or explicit mode).
+ */
+export function createHealthService(
+  options: HealthServiceOptions,
+): (router: ConnectRouter) => void {
+  const { registry, shutdownSignal } = options;
+  /** undefined: no such model. */
+  const statusOf = (service: string): ServingStatus | undefined => {
+    if (service === "") {
+      return shutdownSignal.aborted ? ServingStatus.NOT_SERVING : ServingStatus.SERVING;
+    }
+    try {
+      registry.get(service);
+    } catch (error) {
+      if (isInferdError(error) && error.kind === "not_found") return undefined;
+      throw error;
+    }
+    if (shutdownSignal.aborted) return ServingStatus.NOT_SERVING;
+    return registry.isModelReady(service) ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+  };
+  return (router) => {
+    router.service(Health, {
+      check(request) {
+        const status = statusOf(request.service);
+        if (status === undefined) {
+          throw new ConnectError(`unknown service or model "${request.service}"`, Code.NotFound);
+        }
+        return { status };
+      },
+      async *watch(request, context) {
+        yield* watchStatus(() => statusOf(request.service) ?? ServingStatus.SERVICE_UNKNOWN, {
+          registry,
+          shutdownSignal,
+          context,
+        });
+      },
+    });
+  };
+}
+
+/** Yields the current status, then each change, until the client goes away. */
+async function* watchStatus(
+  current: () => ServingStatus,
+  sources: {
+    registry: Pick<ModelRegistry, "subscribe">;
+    shutdownSignal: AbortSignal;
+    context: HandlerContext;
+  },
+): AsyncGenerator<{ status: ServingStatus }> {
+  // `dirty` records events that arrive while the generator is suspended at a yield.
+  let dirty = true;
+  let wake: (() => void) | undefined;
+  const poke = () => {
+    dirty = true;
+    wake?.();
+  };
+  const unsubscribe = sources.registry.subscribe(poke);
+  sources.shutdownSignal.addEventListener("abort", poke);
+  sources.context.signal.addEventListener("abort", poke);
+  let last: ServingStatus | undefined;
+  try {
+    while (!sources.context.signal.aborted) {
+      if (!dirty) await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+      dirty = false;
+      if (sources.context.signal.aborted) break;
+      const status = current();
+      if (status !== last) {
+        last = status;
+        yield { status };
+      }
+    }
+  } finally {
+    unsubscribe();
+    sources.shutdownSignal.removeEventListener("abort", poke);
+    sources.context.signal.removeEventListener("abort", poke);
+  }
+}

@@ -1,0 +1,123 @@
+import { randomUUID } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import {
+  ClassificationSchema,
+  type InferenceService,
+  type PredictRequest,
+  PredictRequestSchema,
+  type PredictResponse,
+  PredictResponseSchema,
+  type PredictResult,
+  PredictResultSchema,
+  PredictStreamResponseSchema,
+} from "../../gen/inferd/v1/inference_pb.js";
+import type {
+  PredictResult as DomainResult,
+  PredictCall,
+  Predictor,
+} from "../inference/predictor.js";
+import { toDomainSignal } from "./domain-signal.js";
+import { mapOrdered } from "./map-ordered.js";
+import { decodeInputs, encodeOutputs } from "./tensor-codec.js";
+import { type ErrorLogger, toConnectError, toStatusMessage } from "./to-connect-error.js";
+
+export interface InferenceServiceOptions {
+  readonly predictor: Predictor;
+  readonly logger?: ErrorLogger;
+  /** PredictStream messages processed at once per stream (default 64). */
+  readonly streamConcurrency?: number;
+}
+
+function toCall(request: PredictRequest, context: HandlerContext): PredictCall {
+  const timeoutMs = context.timeoutMs();
+  return {
+    model: request.model,
+    ...(request.version !== 0 && { version: request.version }),
+    inputs: decodeInputs(request.inputs),
+    outputs: request.outputs,
+    requestId: request.requestId || randomUUID(),
+    topK: request.topK,
+    priority: request.priority,
+    ...(timeoutMs !== undefined && { timeoutMs }),
+  };
+}
+
+function toResponse(result: DomainResult, raw: boolean): PredictResponse {
+  return create(PredictResponseSchema, {
+    model: result.model,
+    version: result.version,
+    requestId: result.requestId,
+    outputs: encodeOutputs(result.outputs, raw),
+    classifications: result.classifications.map((c) =>
+      create(ClassificationSchema, { top: c.top.map((t) => ({ ...t })) }),
+    ),
+  });
+}
+
+/**
+ * Connect handlers for `inferd.v1.InferenceService`: decode, run the
+ * {@link Predictor} under the call's signal, encode. Per-item errors of BatchPredict
+ * and PredictStream become that item's Status; the call itself keeps going.
+ */
+export function createInferenceService(
+  options: InferenceServiceOptions,
+): ServiceImpl<typeof InferenceService> {
+  const { predictor, logger } = options;
+
+  async function predictOne(
+    request: PredictRequest,
+    context: HandlerContext,
+    signal: AbortSignal,
+  ): Promise<PredictResult> {
+    const requestId = request.requestId || randomUUID();
+    try {
+      const call = toCall({ ...request, requestId }, context);
+      const response = toResponse(await predictor.predict(call, signal), request.rawOutputs);
+      return create(PredictResultSchema, {
+        requestId,
+        result: { case: "response", value: response },
+      });
+    } catch (error) {
+      return create(PredictResultSchema, {
+        requestId,
+        result: { case: "error", value: toStatusMessage(error, logger) },
+      });
+    }
+  }
+
+  return {
+    async predict(request, context) {
+      try {
+        const result = await predictor.predict(
+          toCall(request, context),
+          toDomainSignal(context.signal),
+        );
+        return toResponse(result, request.rawOutputs);
+      } catch (error) {
+        throw toConnectError(error, logger);
+      }
+    },
+
+    async batchPredict(request, context) {
+      const signal = toDomainSignal(context.signal);
+      const results = await Promise.all(
+        request.requests.map((r) => predictOne(r, context, signal)),
+      );
+      return { results };
+    },
+
+    async *predictStream(requests, context) {
+      const signal = toDomainSignal(context.signal);
+      const results = mapOrdered(
+        requests,
+        (message) => predictOne(message.request ?? create(PredictRequestSchema), context, signal),
+        options.streamConcurrency ?? 64,
+      );
+      for await (const result of results) {
+        if (signal.aborted) return;
+        yield create(PredictStreamResponseSchema, { result });
+      }
+    },
+  };
+}

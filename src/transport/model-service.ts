@@ -1,0 +1,102 @@
+import { create, type JsonObject } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import {
+  type Model,
+  ModelKind,
+  ModelSchema,
+  type ModelService,
+  ModelVersionSchema,
+  VersionState,
+  type WatchModelsResponse,
+  WatchModelsResponseSchema,
+} from "../../gen/inferd/v1/model_pb.js";
+import type {
+  VersionState as DomainState,
+  ModelRegistry,
+  ModelStatus,
+  RegistryEvent,
+} from "../registry/model-registry.js";
+import { encodeTensorInfo } from "./tensor-codec.js";
+import { type ErrorLogger, toConnectError } from "./to-connect-error.js";
+import { watchRegistry } from "./watch-registry.js";
+
+const STATES: Readonly<Record<DomainState, VersionState>> = {
+  loading: VersionState.LOADING,
+  ready: VersionState.READY,
+  draining: VersionState.DRAINING,
+  unloaded: VersionState.UNLOADED,
+  failed: VersionState.FAILED,
+};
+
+/** A registry ModelStatus as the wire's Model; the config becomes a google.protobuf.Struct. */
+export function encodeModel(status: ModelStatus): Model {
+  return create(ModelSchema, {
+    name: status.name,
+    kind: status.kind === "predict" ? ModelKind.PREDICT : ModelKind.GENERATE,
+    reason: status.reason ?? "",
+    // A JSON round trip drops undefined and Maps-turned-objects so the Struct is valid.
+    config: JSON.parse(JSON.stringify(status.config)) as JsonObject,
+    versions: status.versions.map((v) =>
+      create(ModelVersionSchema, {
+        version: v.version,
+        state: STATES[v.state],
+        reason: v.reason ?? "",
+        inputs: v.inputs.map(encodeTensorInfo),
+        outputs: v.outputs.map(encodeTensorInfo),
+        inFlight: v.inFlight,
+      }),
+    ),
+  });
+}
+
+function encodeEvent(event: RegistryEvent): WatchModelsResponse {
+  return create(WatchModelsResponseSchema, {
+    model: event.model,
+    version: event.version,
+    state: STATES[event.state],
+    reason: event.reason ?? "",
+    time: timestampFromDate(event.time),
+  });
+}
+
+export interface ModelServiceOptions {
+  readonly registry: ModelRegistry;
+  readonly logger?: ErrorLogger;
+}
+
+/** Connect handlers for `inferd.v1.ModelService`, thin over the {@link ModelRegistry}. */
+export function createModelService(options: ModelServiceOptions): ServiceImpl<typeof ModelService> {
+  const { registry, logger } = options;
+  const guard = async <T>(fn: () => Promise<T> | T): Promise<T> => {
+    try {
+      return await fn();
+    } catch (error) {
+      throw toConnectError(error, logger);
+    }
+  };
+  return {
+    listModels: () => guard(() => ({ models: registry.list().map(encodeModel) })),
+    getModel: (req) => guard(() => ({ model: encodeModel(registry.get(req.name)) })),
+    loadModel: (req, context) =>
+      guard(async () => {
+        const versions = req.versions.length > 0 ? req.versions : undefined;
+        return { model: encodeModel(await registry.load(req.name, versions, context.signal)) };
+      }),
+    unloadModel: (req) =>
+      guard(async () => ({
+        model: encodeModel(await registry.unload(req.name, req.version || undefined)),
+      })),
+    async *watchModels(req, context) {
+      const filter = req.name === "" ? undefined : req.name;
+      for await (const event of watchRegistry(
+        registry,
+        filter,
+        req.includeCurrent,
+        context.signal,
+      )) {
+        yield encodeEvent(event);
+      }
+    },
+  };
+}

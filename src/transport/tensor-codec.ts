@@ -1,0 +1,149 @@
+import { create } from "@bufbuild/protobuf";
+import {
+  DataType,
+  type Tensor,
+  type TensorInfo,
+  TensorInfoSchema,
+  TensorSchema,
+} from "../../gen/inferd/v1/tensor_pb.js";
+import { invalidArgument } from "../errors/inferd-error.js";
+import { fromFloat16Array } from "../tensor/float16.js";
+import type { DType, HostTensor, TensorSpec } from "../tensor/host-tensor.js";
+import type { TensorInput, TensorValues } from "../tensor/tensor-input.js";
+
+const TO_DTYPE: ReadonlyMap<DataType, DType> = new Map([
+  [DataType.FLOAT32, "float32"],
+  [DataType.FLOAT64, "float64"],
+  [DataType.FLOAT16, "float16"],
+  [DataType.INT8, "int8"],
+  [DataType.INT16, "int16"],
+  [DataType.INT32, "int32"],
+  [DataType.INT64, "int64"],
+  [DataType.UINT8, "uint8"],
+  [DataType.BOOL, "bool"],
+  [DataType.STRING, "string"],
+]);
+const TO_DATA_TYPE: ReadonlyMap<DType, DataType> = new Map([...TO_DTYPE].map(([k, v]) => [v, k]));
+
+/** DataType enum to DType; undefined for UNSPECIFIED or a number this server does not know. */
+export function dataTypeToDType(dataType: DataType): DType | undefined {
+  return TO_DTYPE.get(dataType);
+}
+
+export function dtypeToDataType(dtype: DType): DataType {
+  return TO_DATA_TYPE.get(dtype) ?? DataType.UNSPECIFIED;
+}
+
+function setValues(tensor: Tensor): TensorValues[] {
+  const set: TensorValues[] = [];
+  if (tensor.floatData.length > 0) set.push({ kind: "float", data: tensor.floatData });
+  if (tensor.doubleData.length > 0) set.push({ kind: "double", data: tensor.doubleData });
+  if (tensor.intData.length > 0) set.push({ kind: "int", data: tensor.intData });
+  if (tensor.int64Data.length > 0) set.push({ kind: "int64", data: tensor.int64Data });
+  if (tensor.boolData.length > 0) set.push({ kind: "bool", data: tensor.boolData });
+  if (tensor.stringData.length > 0) set.push({ kind: "string", data: tensor.stringData });
+  if (tensor.rawData.length > 0) set.push({ kind: "raw", bytes: tensor.rawData });
+  return set;
+}
+
+const FIELD: Record<TensorValues["kind"], string> = {
+  float: "float_data",
+  double: "double_data",
+  int: "int_data",
+  int64: "int64_data",
+  bool: "bool_data",
+  string: "string_data",
+  raw: "raw_data",
+};
+
+/**
+ * Decodes a wire tensor into a {@link TensorInput}, unvalidated. Only an unknown
+ * dtype number fails here (invalid_argument naming the input); everything else is
+ * checked against the model by `validateInputs`.
+ */
+export function decodeTensor(name: string, tensor: Tensor): TensorInput {
+  const dtype = dataTypeToDType(tensor.dtype);
+  if (dtype === undefined && tensor.dtype !== DataType.UNSPECIFIED) {
+    throw invalidArgument(`input "${name}": unknown dtype ${tensor.dtype}`);
+  }
+  const set = setValues(tensor);
+  const values = set[0];
+  return {
+    ...(dtype !== undefined && { dtype }),
+    dims: tensor.shape,
+    ...(values !== undefined && { values }),
+    ...(set.length > 1 && { setFields: set.map((v) => FIELD[v.kind]) }),
+  };
+}
+
+export function decodeInputs(
+  inputs: Readonly<Record<string, Tensor>>,
+): Record<string, TensorInput> {
+  const decoded: Record<string, TensorInput> = {};
+  for (const [name, tensor] of Object.entries(inputs)) decoded[name] = decodeTensor(name, tensor);
+  return decoded;
+}
+
+type TypedFields = Partial<
+  Pick<Tensor, "floatData" | "doubleData" | "intData" | "int64Data" | "boolData" | "stringData">
+>;
+
+function typedFields(tensor: HostTensor): TypedFields {
+  const { data } = tensor;
+  switch (tensor.dtype) {
+    case "float32":
+      return { floatData: Array.from(data as Float32Array) };
+    case "float16":
+      return { floatData: fromFloat16Array(data as Uint16Array) };
+    case "float64":
+      return { doubleData: Array.from(data as Float64Array) };
+    case "int8":
+    case "int16":
+    case "int32":
+    case "uint8":
+      return { intData: Array.from(data as ArrayLike<number>) };
+    case "int64":
+      return { int64Data: Array.from(data as BigInt64Array) };
+    case "bool":
+      return { boolData: Array.from(data as Uint8Array, (b) => b !== 0) };
+    case "string":
+      return { stringData: [...(data as string[])] };
+  }
+}
+
+/**
+ * Encodes an output tensor. Typed fields by default (int64 as bigint int64_data,
+ * float16 as float_data numbers); with `raw`, numeric and bool tensors go into
+ * raw_data, little-endian (the host's order: every platform Node supports is LE).
+ * Strings always use string_data.
+ */
+export function encodeTensor(tensor: HostTensor, raw = false): Tensor {
+  const base = { dtype: dtypeToDataType(tensor.dtype), shape: [...tensor.dims] };
+  if (raw && !Array.isArray(tensor.data)) {
+    const view = tensor.data as Exclude<HostTensor["data"], string[]>;
+    return create(TensorSchema, {
+      ...base,
+      rawData: new Uint8Array(view.buffer, view.byteOffset, view.byteLength),
+    });
+  }
+  return create(TensorSchema, { ...base, ...typedFields(tensor) });
+}
+
+export function encodeOutputs(
+  outputs: Readonly<Record<string, HostTensor>>,
+  raw = false,
+): Record<string, Tensor> {
+  const encoded: Record<string, Tensor> = {};
+  for (const [name, tensor] of Object.entries(outputs)) encoded[name] = encodeTensor(tensor, raw);
+  return encoded;
+}
+
+/** A model input/output spec as the wire's TensorInfo (-1 dims and dim names kept). */
+export function encodeTensorInfo(spec: TensorSpec): TensorInfo {
+  return create(TensorInfoSchema, {
+    name: spec.name,
+    dtype: dtypeToDataType(spec.dtype),
+    shape: [...spec.dims],
+    dimNames: [...spec.dimNames],
+  });
+}

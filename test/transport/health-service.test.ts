@@ -1,0 +1,60 @@
+import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import {
+  Health,
+  HealthCheckResponse_ServingStatus as Status,
+} from "../../gen/grpc/health/v1/health_pb.js";
+import { createHealthService } from "../../src/transport/health-service.js";
+import { FakeRegistry } from "../server/fake-registry.js";
+
+function setup(models: Record<string, boolean>) {
+  const registry = new FakeRegistry(models);
+  const shutdown = new AbortController();
+  const transport = createRouterTransport(
+    createHealthService({ registry, shutdownSignal: shutdown.signal }),
+  );
+  return { registry, shutdown, client: createClient(Health, transport) };
+}
+
+describe("Health.Check", () => {
+  it("reports the server, each model's readiness, and NotFound for unknown models", async () => {
+    const { client, shutdown } = setup({ ready: true, loading: false });
+    expect((await client.check({ service: "" })).status).toBe(Status.SERVING);
+    expect((await client.check({ service: "ready" })).status).toBe(Status.SERVING);
+    expect((await client.check({ service: "loading" })).status).toBe(Status.NOT_SERVING);
+    const err = await client.check({ service: "nope" }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).code).toBe(Code.NotFound);
+    expect((err as ConnectError).rawMessage).toContain('"nope"');
+    shutdown.abort();
+    expect((await client.check({ service: "" })).status).toBe(Status.NOT_SERVING);
+    expect((await client.check({ service: "ready" })).status).toBe(Status.NOT_SERVING);
+  });
+});
+
+describe("Health.Watch", () => {
+  it("streams changes, SERVICE_UNKNOWN for a model not there yet, NOT_SERVING on shutdown", async () => {
+    const { client, registry, shutdown } = setup({});
+    const abort = new AbortController();
+    const seen: Status[] = [];
+    const stream = client.watch({ service: "late" }, { signal: abort.signal });
+    for await (const res of stream) {
+      seen.push(res.status);
+      if (seen.length === 1) registry.setReady("late", false);
+      if (seen.length === 2) {
+        registry.setReady("late", false); // no change: must not be sent again
+        registry.setReady("late", true);
+      }
+      if (seen.length === 3) shutdown.abort();
+      if (seen.length === 4) break;
+    }
+    expect(seen).toEqual([
+      Status.SERVICE_UNKNOWN,
+      Status.NOT_SERVING,
+      Status.SERVING,
+      Status.NOT_SERVING,
+    ]);
+    // Unsubscribing when the client goes away is checked over real HTTP in
+    // test/server/inferd-server.test.ts: the in-memory transport pulls lazily.
+  });
+});
