@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+import { realpathSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+import type { ServerConfig } from "../config/server-options.js";
+import { createPredictor } from "../inference/predictor.js";
+import { createLoggingInterceptor } from "../interceptors/logging-interceptor.js";
+import { peerContextValues } from "../interceptors/peer-context.js";
+import { createLogger } from "../logging/logger.js";
+import { createInferdServer } from "../server/inferd-server.js";
+import { createInferdRoutes } from "../transport/routes.js";
+import { createServerCommand } from "./server-command.js";
+
+/**
+ * Starts the server with `config` and runs until SIGTERM or SIGINT, then shuts
+ * down gracefully; resolves when shutdown finished (exit code 0). A second
+ * signal during the drain exits at once with code 1.
+ */
+export async function runServer(config: ServerConfig): Promise<void> {
+  const logger = createLogger({ level: config.logLevel });
+  const server = createInferdServer({
+    config,
+    logger,
+    routes: ({ registry, logger, requestTimeoutMs }) =>
+      createInferdRoutes({
+        registry,
+        predictor: createPredictor({ registry, defaultTimeoutMs: requestTimeoutMs }),
+        logger,
+      }),
+    interceptors: [createLoggingInterceptor(logger)],
+    contextValues: peerContextValues,
+  });
+  await server.listen();
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once("SIGTERM", resolve);
+    process.once("SIGINT", resolve);
+  });
+  logger.info({ signal }, "received signal, draining");
+  const force = (second: NodeJS.Signals) => {
+    logger.warn({ signal: second }, "second signal, exiting without waiting for the drain");
+    process.exit(1);
+  };
+  process.once("SIGTERM", force);
+  process.once("SIGINT", force);
+  await server.shutdown();
+}
+
+/** Parses argv (flags over INFERD_* env over defaults) and runs the server. */
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
+  await createServerCommand({ env, run: runServer }).parseAsync([...argv]);
+}
+
+const invokedDirectly =
+  process.argv[1] !== undefined &&
+  import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
+if (invokedDirectly) {
+  main(process.argv, process.env).then(
+    () => {
+      process.exitCode = 0;
+    },
+    (error: unknown) => {
+      console.error(error instanceof Error ? error.message : String(error));
+      process.exitCode = 1;
+    },
+  );
+}

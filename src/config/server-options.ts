@@ -1,0 +1,151 @@
+/** How a flag's text is read: one value, or a repeatable list (comma-separated in env). */
+export type OptionType = "string" | "integer" | "number" | "boolean" | "list";
+
+/** Every setting of the server, after flags, env and defaults are merged. */
+export interface ServerConfig {
+  port: number;
+  host: string;
+  modelRepository: string;
+  modelControlMode: "none" | "poll" | "explicit";
+  /** Seconds between repository rescans in poll mode. */
+  pollInterval: number;
+  loadModel: string[];
+  maxRequestBytes: number;
+  requestTimeoutMs: number;
+  gracePeriodMs: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  corsOrigin: string[];
+  logLevel: string;
+}
+
+export type OptionValue = string | number | boolean | string[];
+
+/** One row of the table: everything `--help`, env parsing and the README need. */
+export interface ServerOptionSpec {
+  readonly key: keyof ServerConfig;
+  /** Long flag without dashes, e.g. "model-repository". */
+  readonly flag: string;
+  readonly env: string;
+  readonly type: OptionType;
+  /** Allowed values, for enumerations. */
+  readonly choices?: readonly string[];
+  /** Absent: the setting is unset unless given. */
+  readonly default?: OptionValue;
+  readonly description: string;
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * THE table of server settings. The CLI, `--help`, env parsing and the README
+ * configuration table are all generated from it, so a new flag is one new row
+ * (plus its field in {@link ServerConfig}). Precedence: flag, then env, then default.
+ */
+export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
+  {
+    key: "port",
+    flag: "port",
+    env: "INFERD_PORT",
+    type: "integer",
+    default: 8080,
+    description: "TCP port for gRPC, gRPC-Web, Connect and HTTP; 0 picks a free port",
+  },
+  {
+    key: "host",
+    flag: "host",
+    env: "INFERD_HOST",
+    type: "string",
+    default: "0.0.0.0",
+    description: "Address to listen on",
+  },
+  {
+    key: "modelRepository",
+    flag: "model-repository",
+    env: "INFERD_MODEL_REPOSITORY",
+    type: "string",
+    default: "models",
+    description: "Folder holding `<model>/<version>/model.onnx` and `model.json`",
+  },
+  {
+    key: "modelControlMode",
+    flag: "model-control-mode",
+    env: "INFERD_MODEL_CONTROL_MODE",
+    type: "string",
+    choices: ["none", "poll", "explicit"],
+    default: "none",
+    description:
+      "none: load everything at start; poll: also follow the folder; explicit: load via ModelService",
+  },
+  {
+    key: "pollInterval",
+    flag: "poll-interval",
+    env: "INFERD_POLL_INTERVAL",
+    type: "number",
+    default: 5,
+    description: "Seconds between repository rescans in poll mode",
+  },
+  {
+    key: "loadModel",
+    flag: "load-model",
+    env: "INFERD_LOAD_MODEL",
+    type: "list",
+    default: [],
+    description: "Model to load at start in explicit mode; repeatable (env: comma-separated)",
+  },
+  {
+    key: "maxRequestBytes",
+    flag: "max-request-bytes",
+    env: "INFERD_MAX_REQUEST_BYTES",
+    type: "integer",
+    default: 16 * MiB,
+    description: "Largest request message accepted; larger ones fail ResourceExhausted",
+  },
+  {
+    key: "requestTimeoutMs",
+    flag: "request-timeout-ms",
+    env: "INFERD_REQUEST_TIMEOUT_MS",
+    type: "integer",
+    default: 0,
+    description: "Deadline for requests that set none, in milliseconds; 0 means none",
+  },
+  {
+    key: "gracePeriodMs",
+    flag: "grace-period-ms",
+    env: "INFERD_GRACE_PERIOD_MS",
+    type: "integer",
+    default: 30000,
+    description: "On SIGTERM, how long in-flight calls may finish before they are cut off",
+  },
+  {
+    key: "tlsCert",
+    flag: "tls-cert",
+    env: "INFERD_TLS_CERT",
+    type: "string",
+    description: "PEM certificate file; with --tls-key serves TLS (h2 and HTTP/1.1 via ALPN)",
+  },
+  {
+    key: "tlsKey",
+    flag: "tls-key",
+    env: "INFERD_TLS_KEY",
+    type: "string",
+    description: "PEM private key file for --tls-cert",
+  },
+  {
+    key: "corsOrigin",
+    flag: "cors-origin",
+    env: "INFERD_CORS_ORIGIN",
+    type: "list",
+    default: [],
+    description: "Browser origin allowed by CORS; repeatable; `*` allows any",
+  },
+  {
+    key: "logLevel",
+    flag: "log-level",
+    env: "INFERD_LOG_LEVEL",
+    type: "string",
+    choices: ["fatal", "error", "warn", "info", "debug", "trace", "silent"],
+    default: "info",
+    description: "Log level",
+  },
+];

@@ -1,0 +1,122 @@
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+
+export interface DrainControllerOptions {
+  /**
+   * Services (type names) never refused nor waited for, e.g. grpc.health.v1.Health:
+   * health must keep answering NOT_SERVING during the drain, and its Watch streams
+   * would otherwise hold shutdown for the whole grace period.
+   */
+  exempt?: readonly string[];
+}
+
+/**
+ * Graceful shutdown for RPCs. Its interceptor counts calls in flight (a stream
+ * until its last response message) and, once draining, refuses new ones with
+ * Unavailable. `drain` waits for the calls in flight up to a grace period, then
+ * cuts off the rest with Unavailable.
+ */
+export interface DrainController {
+  readonly interceptor: Interceptor;
+  /** Aborted when the drain starts: readiness and health turn negative at once. */
+  readonly shutdownSignal: AbortSignal;
+  /** Aborted when the grace period elapses; pass to Connect so handler signals abort too. */
+  readonly cutoffSignal: AbortSignal;
+  readonly inFlight: number;
+  /** Resolves when no tracked call is in flight, or after the grace period and cut-off. */
+  drain(gracePeriodMs: number): Promise<void>;
+}
+
+/** How long cut-off calls get to unwind before `drain` resolves regardless. */
+const CUTOFF_SETTLE_MS = 1000;
+
+export function createDrainController(options: DrainControllerOptions = {}): DrainController {
+  const exempt = new Set(options.exempt ?? []);
+  const shutdown = new AbortController();
+  const cutoff = new AbortController();
+  let inFlight = 0;
+  let onIdle: (() => void) | undefined;
+  const leave = () => {
+    inFlight--;
+    if (inFlight === 0) onIdle?.();
+  };
+  const idleOrAfter = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (inFlight === 0) return resolve();
+      const timer = setTimeout(resolve, ms);
+      onIdle = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  const interceptor: Interceptor = (next) => async (req) => {
+    const tracked = !exempt.has(req.service.typeName);
+    if (tracked && shutdown.signal.aborted) {
+      throw new ConnectError("server is shutting down", Code.Unavailable);
+    }
+    const done = tracked ? leave : () => {};
+    if (tracked) inFlight++;
+    let handedOff = false;
+    try {
+      const res = await raceCutoff(next(req), cutoff.signal);
+      if (!res.stream) return res;
+      handedOff = true;
+      return { ...res, message: guardStream(res.message, cutoff.signal, done) };
+    } finally {
+      if (!handedOff) done();
+    }
+  };
+  return {
+    interceptor,
+    shutdownSignal: shutdown.signal,
+    cutoffSignal: cutoff.signal,
+    get inFlight() {
+      return inFlight;
+    },
+    async drain(gracePeriodMs) {
+      shutdown.abort();
+      await idleOrAfter(gracePeriodMs);
+      const stragglers = inFlight > 0;
+      // Always cut off: exempt streams (health Watch) end here, with Unavailable.
+      const reason = stragglers
+        ? `server is shutting down: the grace period of ${gracePeriodMs} ms elapsed`
+        : "server is shutting down";
+      cutoff.abort(new ConnectError(reason, Code.Unavailable));
+      if (stragglers) await idleOrAfter(CUTOFF_SETTLE_MS);
+    },
+  };
+}
+
+/** Settles like `promise`, unless the cut-off comes first: then rejects with its reason. */
+function raceCutoff<T>(promise: Promise<T>, cutoff: AbortSignal): Promise<T> {
+  if (cutoff.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(cutoff.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(cutoff.reason);
+    cutoff.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => cutoff.removeEventListener("abort", onAbort));
+  });
+}
+
+/** Passes a response stream through, ending it with the cut-off's error; calls `done` once. */
+async function* guardStream<T>(
+  source: AsyncIterable<T>,
+  cutoff: AbortSignal,
+  done: () => void,
+): AsyncGenerator<T> {
+  const it = source[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const step = await raceCutoff(it.next(), cutoff);
+      if (step.done) return;
+      yield step.value;
+    }
+  } finally {
+    done();
+    // After a cut-off the source may be stuck in next(); ask it to stop but do not wait.
+    const stopping = it.return?.();
+    if (cutoff.aborted) stopping?.catch(() => {});
+    else await stopping;
+  }
+}

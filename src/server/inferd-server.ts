@@ -1,0 +1,140 @@
+import { readFile } from "node:fs/promises";
+import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { type ConnectNodeAdapterOptions, connectNodeAdapter } from "@connectrpc/connect-node";
+import type { ServerConfig } from "../config/server-options.js";
+import type { HttpRoute } from "../http/http-route.js";
+import { createProbeRoutes } from "../http/probe-routes.js";
+import type { Logger } from "../logging/logger.js";
+import type { ModelRegistry } from "../registry/model-registry.js";
+import { createModelRegistry } from "../registry/repository-registry.js";
+import type { ModelRuntime } from "../runtime/model-runtime.js";
+import { createOnnxRuntime } from "../runtime/onnx-runtime.js";
+import { createHealthService } from "../transport/health-service.js";
+import { createReflectionService } from "../transport/reflection-service.js";
+import { createDrainController } from "./drain-controller.js";
+import { createLoadVersion, type LoadVersionOptions } from "./load-version.js";
+import { createOnePortListener } from "./one-port-listener.js";
+import { createRequestHandler } from "./request-handler.js";
+
+/** What the API routes factory receives. */
+export interface InferdRoutesContext {
+  registry: ModelRegistry;
+  logger: Logger;
+  /** Default request deadline (ms, 0 = none) from `--request-timeout-ms`. */
+  requestTimeoutMs: number;
+}
+
+export interface InferdServerOptions
+  extends Pick<LoadVersionOptions, "preparePredict" | "loadGenerative"> {
+  config: ServerConfig;
+  logger: Logger;
+  /** The inferd API (InferenceService, ModelService, ...): `createInferdRoutes` over a predictor. */
+  routes: (context: InferdRoutesContext) => (router: ConnectRouter) => void;
+  /** Connect interceptors (logging, metrics), outermost first; the drain interceptor goes last. */
+  interceptors?: readonly Interceptor[];
+  /** Extra plain HTTP routes (e.g. /metrics), tried after /healthz and /readyz. */
+  httpRoutes?: readonly HttpRoute[];
+  /** Per-call context values, e.g. `peerContextValues` for the peer address. */
+  contextValues?: ConnectNodeAdapterOptions["contextValues"];
+  /** Defaults to onnxruntime-node worker pools. */
+  runtime?: ModelRuntime;
+  /** Defaults to the repository registry configured from `config`; tests pass fakes. */
+  registry?: ModelRegistry;
+}
+
+export interface InferdServer {
+  readonly registry: ModelRegistry;
+  /** Binds the port (0: any free one), then starts loading models in the background. */
+  listen(): Promise<{ port: number }>;
+  /**
+   * Graceful shutdown: readiness and health turn negative at once, new calls get
+   * Unavailable, calls in flight get up to `gracePeriodMs`, the rest are cut off
+   * with Unavailable, connections close (GOAWAY), models are unloaded. Idempotent.
+   */
+  shutdown(): Promise<void>;
+}
+
+const HEALTH_SERVICE = "grpc.health.v1.Health";
+
+/** Composes registry, API routes, health, reflection, probes and the one-port listener. */
+export function createInferdServer(options: InferdServerOptions): InferdServer {
+  const { config, logger } = options;
+  const registry = options.registry ?? createRegistry(options);
+  const drain = createDrainController({ exempt: [HEALTH_SERVICE] });
+  const api = options.routes({ registry, logger, requestTimeoutMs: config.requestTimeoutMs });
+  const health = createHealthService({ registry, shutdownSignal: drain.shutdownSignal });
+  const routes = (router: ConnectRouter) => {
+    api(router);
+    health(router);
+    // Reflection advertises exactly what is registered, so it runs last.
+    createReflectionService({ services: router.handlers.map((h) => h.service) })(router);
+  };
+  const connect = connectNodeAdapter({
+    routes,
+    interceptors: [...(options.interceptors ?? []), drain.interceptor],
+    readMaxBytes: config.maxRequestBytes,
+    shutdownSignal: drain.cutoffSignal,
+    ...(options.contextValues ? { contextValues: options.contextValues } : {}),
+  });
+  const probes = createProbeRoutes({
+    registry,
+    isShuttingDown: () => drain.shutdownSignal.aborted,
+  });
+  const handler = createRequestHandler({
+    corsOrigins: config.corsOrigin,
+    httpRoutes: [probes, ...(options.httpRoutes ?? [])],
+    connect,
+  });
+  const starting = new AbortController();
+  let listener: ReturnType<typeof createOnePortListener> | undefined;
+  let started: Promise<void> = Promise.resolve();
+  let stopping: Promise<void> | undefined;
+  return {
+    registry,
+    async listen() {
+      const tls =
+        config.tlsCert && config.tlsKey
+          ? { cert: await readFile(config.tlsCert), key: await readFile(config.tlsKey) }
+          : undefined;
+      listener = createOnePortListener({ handler, ...(tls ? { tls } : {}) });
+      const port = await listener.listen(config.port, config.host);
+      logger.info({ port, host: config.host, tls: tls !== undefined }, "inferd listening");
+      started = registry.start(starting.signal).catch((error: unknown) => {
+        logger.error({ err: error }, "starting the model registry failed");
+      });
+      return { port };
+    },
+    shutdown() {
+      stopping ??= (async () => {
+        logger.info(
+          { gracePeriodMs: config.gracePeriodMs, inFlight: drain.inFlight },
+          "shutting down",
+        );
+        await drain.drain(config.gracePeriodMs);
+        await listener?.close();
+        starting.abort();
+        await started;
+        await registry.close();
+        logger.info({}, "inferd stopped");
+      })();
+      return stopping;
+    },
+  };
+}
+
+function createRegistry(options: InferdServerOptions): ModelRegistry {
+  const { config, logger } = options;
+  const loadVersion = createLoadVersion({
+    runtime: options.runtime ?? createOnnxRuntime(),
+    ...(options.preparePredict ? { preparePredict: options.preparePredict } : {}),
+    ...(options.loadGenerative ? { loadGenerative: options.loadGenerative } : {}),
+  });
+  return createModelRegistry({
+    repository: config.modelRepository,
+    controlMode: config.modelControlMode,
+    pollIntervalMs: config.pollInterval * 1000,
+    loadVersion,
+    startupModels: config.loadModel,
+    logger,
+  });
+}

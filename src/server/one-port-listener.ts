@@ -1,0 +1,117 @@
+import http from "node:http";
+import http2 from "node:http2";
+import net from "node:net";
+
+/** A request handler that serves Node's HTTP/1 and HTTP/2-compat requests alike. */
+export type NodeRequestHandler = (
+  req: http.IncomingMessage | http2.Http2ServerRequest,
+  res: http.ServerResponse | http2.Http2ServerResponse,
+) => void;
+
+export interface OnePortListenerOptions {
+  handler: NodeRequestHandler;
+  /** PEM certificate and key: serve TLS, choosing h2 or HTTP/1.1 by ALPN. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+}
+
+export interface OnePortListener {
+  /** Starts listening; resolves with the bound port (useful with port 0). */
+  listen(port: number, host: string): Promise<number>;
+  /**
+   * Stops accepting connections, sends GOAWAY to HTTP/2 sessions and closes idle
+   * HTTP/1 connections, destroys whatever is still open after `forceAfterMs`,
+   * and resolves once every connection is gone. Call after calls have drained.
+   */
+  close(forceAfterMs?: number): Promise<void>;
+}
+
+/** What every HTTP/2 prior-knowledge (h2c) connection starts with. */
+const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+/**
+ * One TCP port for gRPC (h2c with prior knowledge), gRPC-Web, Connect and plain
+ * HTTP over HTTP/1.1 and HTTP/2. Node's cleartext HTTP/2 server refuses HTTP/1.1,
+ * so a `net.Server` peeks at each connection's first bytes and hands it to an
+ * HTTP/2 or an HTTP/1 server. With TLS, one secure HTTP/2 server with
+ * `allowHTTP1` lets ALPN decide.
+ */
+export function createOnePortListener(options: OnePortListenerOptions): OnePortListener {
+  const { handler, tls } = options;
+  const sockets = new Set<net.Socket>();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  const trackSession = (session: http2.ServerHttp2Session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  };
+  const h1 = http.createServer(handler);
+  // Node tracks HTTP/1 connections (for closeIdleConnections) from "listening"; h1 never listens itself.
+  h1.emit("listening");
+  const h2 = http2.createServer(handler).on("session", trackSession);
+  const secure = tls
+    ? http2
+        .createSecureServer(
+          { ...tls, allowHTTP1: true, ALPNProtocols: ["h2", "http/1.1"] },
+          handler,
+        )
+        .on("session", trackSession)
+    : undefined;
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    if (secure) secure.emit("connection", socket);
+    else dispatchByPreface(socket, h1, h2);
+  });
+  return {
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          const address = server.address();
+          resolve(typeof address === "object" && address !== null ? address.port : port);
+        });
+      });
+    },
+    async close(forceAfterMs = 2000) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const session of sessions) session.close();
+      // Keep-alive HTTP/1 connections become idle as their last responses finish.
+      const idleSweep = setInterval(() => h1.closeIdleConnections(), 50);
+      h1.closeIdleConnections();
+      const force = setTimeout(() => {
+        for (const socket of sockets) socket.destroy();
+      }, forceAfterMs);
+      if (sockets.size === 0) server.close();
+      await closed;
+      clearInterval(idleSweep);
+      clearTimeout(force);
+      h1.emit("close");
+    },
+  };
+}
+
+/** Waits for enough bytes to tell h2c from HTTP/1, puts them back, and hands the socket over. */
+function dispatchByPreface(socket: net.Socket, h1: http.Server, h2: http2.Http2Server): void {
+  let seen = Buffer.alloc(0);
+  const onError = () => socket.destroy();
+  const onData = (chunk: Buffer) => {
+    seen = Buffer.concat([seen, chunk]);
+    const n = Math.min(seen.length, H2_PREFACE.length);
+    const isH2 = seen.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+    if (isH2 && seen.length < H2_PREFACE.length) return;
+    socket.off("data", onData);
+    socket.off("error", onError);
+    socket.pause();
+    socket.unshift(seen);
+    if (isH2) {
+      // The HTTP/2 session drains bytes already buffered on the socket when it sets up.
+      h2.emit("connection", socket);
+    } else {
+      h1.emit("connection", socket);
+      // The HTTP/1 parser reads the native handle; resuming flushes the put-back bytes to it.
+      socket.resume();
+    }
+  };
+  socket.on("data", onData);
+  socket.on("error", onError);
+}

@@ -1,0 +1,100 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import {
+  CONFIG_TABLE_END,
+  CONFIG_TABLE_START,
+  renderConfigTable,
+} from "../../src/config/render-config-table.js";
+import { resolveServerConfig } from "../../src/config/resolve-server-config.js";
+import { SERVER_OPTIONS } from "../../src/config/server-options.js";
+import { InferdError } from "../../src/errors/inferd-error.js";
+
+describe("SERVER_OPTIONS", () => {
+  it("names every env variable INFERD_<FLAG> and keys each row uniquely", () => {
+    for (const spec of SERVER_OPTIONS) {
+      expect(spec.env).toBe(`INFERD_${spec.flag.toUpperCase().replace(/-/g, "_")}`);
+      expect(spec.key).toBe(spec.flag.replace(/-(\w)/g, (_, c: string) => c.toUpperCase()));
+    }
+    expect(new Set(SERVER_OPTIONS.map((s) => s.key)).size).toBe(SERVER_OPTIONS.length);
+  });
+});
+
+describe("resolveServerConfig", () => {
+  it("takes defaults when nothing is given", () => {
+    const config = resolveServerConfig({}, {});
+    expect(config).toEqual({
+      port: 8080,
+      host: "0.0.0.0",
+      modelRepository: "models",
+      modelControlMode: "none",
+      pollInterval: 5,
+      loadModel: [],
+      maxRequestBytes: 16 * 1024 * 1024,
+      requestTimeoutMs: 0,
+      gracePeriodMs: 30000,
+      corsOrigin: [],
+      logLevel: "info",
+    });
+  });
+
+  it("lets env override defaults and flags override env", () => {
+    const env = {
+      INFERD_PORT: "7000",
+      INFERD_HOST: "127.0.0.1",
+      INFERD_CORS_ORIGIN: "https://a, https://b",
+    };
+    const config = resolveServerConfig({ port: 9000 }, env);
+    expect(config.port).toBe(9000);
+    expect(config.host).toBe("127.0.0.1");
+    expect(config.corsOrigin).toEqual(["https://a", "https://b"]);
+  });
+
+  it.each([
+    [{ INFERD_PORT: "eighty" }, 'INFERD_PORT must be a whole number >= 0, got "eighty"'],
+    [
+      { INFERD_MODEL_CONTROL_MODE: "auto" },
+      "INFERD_MODEL_CONTROL_MODE must be one of none, poll, explicit",
+    ],
+    [{ INFERD_TLS_CERT: "cert.pem" }, "TLS needs both --tls-cert and --tls-key"],
+  ])("rejects %j with an actionable invalid_argument", (env, message) => {
+    let error: unknown;
+    try {
+      resolveServerConfig({}, env);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(InferdError);
+    expect((error as InferdError).kind).toBe("invalid_argument");
+    expect((error as InferdError).message).toContain(message);
+  });
+});
+
+describe("renderConfigTable", () => {
+  it("renders one markdown row per option with flag, env and default", () => {
+    const lines = renderConfigTable().split("\n");
+    expect(lines).toHaveLength(SERVER_OPTIONS.length + 2);
+    expect(lines).toContain(
+      "| `--port` | `INFERD_PORT` | `8080` | TCP port for gRPC, gRPC-Web, Connect and HTTP; 0 picks a free port |",
+    );
+    expect(lines).toContain(
+      "| `--tls-key` | `INFERD_TLS_KEY` | `-` | PEM private key file for --tls-cert |",
+    );
+  });
+
+  const readme = (() => {
+    try {
+      return readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    } catch {
+      return "";
+    }
+  })();
+  const hasMarkers = readme.includes(CONFIG_TABLE_START) && readme.includes(CONFIG_TABLE_END);
+  it.skipIf(!hasMarkers)(
+    `README.md holds exactly the rendered table between ${CONFIG_TABLE_START} and ${CONFIG_TABLE_END} (skipped: markers absent from README.md)`,
+    () => {
+      const start = readme.indexOf(CONFIG_TABLE_START) + CONFIG_TABLE_START.length;
+      const between = readme.slice(start, readme.indexOf(CONFIG_TABLE_END)).trim();
+      expect(between).toBe(renderConfigTable());
+    },
+  );
+});

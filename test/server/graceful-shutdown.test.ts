@@ -1,0 +1,112 @@
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  Http2SessionManager,
+} from "@connectrpc/connect-node";
+import * as grpc from "@grpc/grpc-js";
+import { describe, expect, it } from "vitest";
+import {
+  Health,
+  HealthCheckResponse_ServingStatus as Status,
+} from "../../gen/grpc/health/v1/health_pb.js";
+import {
+  InferenceService,
+  PredictStreamRequestSchema,
+  type PredictStreamResponse,
+  PredictStreamResponseSchema,
+} from "../../gen/inferd/v1/inference_pb.js";
+import { grpcClient, startTestServer } from "./start-test-server.js";
+
+describe("graceful shutdown", () => {
+  it("finishes the slow call in flight, refuses new calls, fails readiness, then resolves", async () => {
+    let slowStarted!: () => void;
+    const started = new Promise<void>((resolve) => (slowStarted = resolve));
+    const t = await startTestServer(
+      { gracePeriodMs: 5000 },
+      { events: { onSlowStart: () => slowStarted() } },
+    );
+    const client = createClient(
+      InferenceService,
+      createConnectTransport({ baseUrl: t.baseUrl, httpVersion: "1.1" }),
+    );
+    const sessionManager = new Http2SessionManager(t.baseUrl);
+    const health = createClient(
+      Health,
+      createGrpcTransport({ baseUrl: t.baseUrl, sessionManager }),
+    );
+    const watchAbort = new AbortController();
+    let firstStatus!: () => void;
+    const watching = new Promise<void>((resolve) => (firstStatus = resolve));
+    const watch = (async () => {
+      const seen: Status[] = [];
+      try {
+        for await (const r of health.watch({ service: "" }, { signal: watchAbort.signal })) {
+          seen.push(r.status);
+          firstStatus();
+        }
+      } catch (error) {
+        return { seen, error };
+      }
+      return { seen, error: undefined };
+    })();
+    await watching;
+    const slow = client.predict({ model: "slow", version: 400, requestId: "in-flight" });
+    await started;
+    const t0 = Date.now();
+    let shutdownDone = false;
+    const shutdown = t.server.shutdown().then(() => (shutdownDone = true));
+
+    const readyz = await fetch(`${t.baseUrl}/readyz`);
+    expect(readyz.status).toBe(503);
+    expect(await readyz.json()).toMatchObject({ status: "not ready", shuttingDown: true });
+    expect((await health.check({ service: "" })).status).toBe(Status.NOT_SERVING);
+    expect((await health.check({ service: "m1" })).status).toBe(Status.NOT_SERVING);
+    const refused = await client.predict({ model: "iris" }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ConnectError);
+    expect((refused as ConnectError).code).toBe(Code.Unavailable);
+    expect((refused as ConnectError).rawMessage).toBe("server is shutting down");
+    expect(shutdownDone).toBe(false);
+
+    expect((await slow).requestId).toBe("in-flight");
+    // The health Watch saw NOT_SERVING, and is ended with Unavailable once the drain is done.
+    const watched = await watch;
+    expect(watched.seen).toEqual([Status.SERVING, Status.NOT_SERVING]);
+    expect(ConnectError.from(watched.error).code).toBe(Code.Unavailable);
+    watchAbort.abort();
+    sessionManager.abort();
+    await shutdown;
+    // Done once the slow call finished, long before the 5 s grace period.
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(t.registry.closed).toBe(true);
+  });
+
+  it("ends a stream still open after the grace period with Unavailable", async () => {
+    const t = await startTestServer({ gracePeriodMs: 200 });
+    const client = grpcClient(t.port);
+    const call = client.makeBidiStreamRequest(
+      "/inferd.v1.InferenceService/PredictStream",
+      (m: Uint8Array) => Buffer.from(m),
+      (b: Buffer) => fromBinary(PredictStreamResponseSchema, b),
+    );
+    const got: PredictStreamResponse[] = [];
+    const ended = new Promise<grpc.ServiceError>((resolve) => {
+      call.on("data", (r: PredictStreamResponse) => got.push(r));
+      call.on("error", resolve);
+    });
+    const first = new Promise((resolve) => call.once("data", resolve));
+    const msg = create(PredictStreamRequestSchema, { request: { model: "iris", requestId: "s1" } });
+    call.write(toBinary(PredictStreamRequestSchema, msg));
+    await first;
+    const t0 = Date.now();
+    const shutdown = t.server.shutdown();
+    const error = await ended;
+    expect(error.code).toBe(grpc.status.UNAVAILABLE);
+    expect(error.details).toContain("grace period of 200 ms");
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
+    expect(got.map((r) => r.result?.requestId)).toEqual(["s1"]);
+    client.close();
+    await shutdown;
+  });
+});

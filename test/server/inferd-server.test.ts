@@ -1,0 +1,222 @@
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+  Http2SessionManager,
+} from "@connectrpc/connect-node";
+import * as grpc from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  Health,
+  HealthCheckResponse_ServingStatus as Status,
+} from "../../gen/grpc/health/v1/health_pb.js";
+import * as v1 from "../../gen/grpc/reflection/v1/reflection_pb.js";
+import * as v1alpha from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import {
+  InferenceService,
+  PredictRequestSchema,
+  PredictResponseSchema,
+} from "../../gen/inferd/v1/inference_pb.js";
+import { FakeRegistry } from "./fake-registry.js";
+import { grpcClient, grpcUnary, startTestServer, type TestServer } from "./start-test-server.js";
+
+const LIMIT = 4096;
+let t: TestServer;
+const sessions: Http2SessionManager[] = [];
+const h2 = () => {
+  const manager = new Http2SessionManager(t.baseUrl);
+  sessions.push(manager);
+  return manager;
+};
+
+beforeAll(async () => {
+  t = await startTestServer(
+    { maxRequestBytes: LIMIT },
+    { registry: new FakeRegistry({ m1: true, m2: false }) },
+  );
+});
+afterAll(async () => {
+  for (const s of sessions) s.abort();
+  await t.server.shutdown();
+});
+
+describe("one port, every protocol", () => {
+  it("answers grpc-js over h2c", async () => {
+    const client = grpcClient(t.port);
+    try {
+      const res = await grpcUnary(
+        client,
+        "/inferd.v1.InferenceService/Predict",
+        (m: ReturnType<typeof create<typeof PredictRequestSchema>>) =>
+          toBinary(PredictRequestSchema, m),
+        (b) => fromBinary(PredictResponseSchema, b),
+        create(PredictRequestSchema, { model: "iris", requestId: "grpc-1" }),
+      );
+      expect(res.model).toBe("iris");
+      expect(res.version).toBe(7);
+      expect(res.requestId).toBe("grpc-1");
+    } finally {
+      client.close();
+    }
+  });
+
+  it.each([
+    [
+      "Connect over HTTP/1.1",
+      () => createConnectTransport({ baseUrl: t.baseUrl, httpVersion: "1.1" }),
+    ],
+    [
+      "Connect over HTTP/2",
+      () => createConnectTransport({ baseUrl: t.baseUrl, httpVersion: "2", sessionManager: h2() }),
+    ],
+    [
+      "gRPC-Web over HTTP/1.1",
+      () => createGrpcWebTransport({ baseUrl: t.baseUrl, httpVersion: "1.1" }),
+    ],
+    [
+      "gRPC-Web over HTTP/2",
+      () => createGrpcWebTransport({ baseUrl: t.baseUrl, httpVersion: "2", sessionManager: h2() }),
+    ],
+  ])("answers %s", async (name, transport) => {
+    const client = createClient(InferenceService, transport());
+    const res = await client.predict({ model: "iris", requestId: name });
+    expect(res.requestId).toBe(name);
+    expect(res.version).toBe(7);
+  });
+
+  it("answers a plain fetch JSON POST", async () => {
+    const res = await fetch(`${t.baseUrl}/inferd.v1.InferenceService/Predict`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "iris", requestId: "json-1" }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ model: "iris", version: 7, requestId: "json-1" });
+  });
+
+  it("fails an oversized request ResourceExhausted, naming the limit", async () => {
+    const client = createClient(
+      InferenceService,
+      createConnectTransport({ baseUrl: t.baseUrl, httpVersion: "1.1" }),
+    );
+    const err = await client
+      .predict({ model: "iris", requestId: "x".repeat(LIMIT * 2) })
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).code).toBe(Code.ResourceExhausted);
+    expect((err as ConnectError).message).toContain(String(LIMIT));
+  });
+});
+
+describe("probes", () => {
+  it("/healthz is 200 while live; /readyz is 503 naming the model not ready, then 200", async () => {
+    expect((await fetch(`${t.baseUrl}/healthz`)).status).toBe(200);
+    const notReady = await fetch(`${t.baseUrl}/readyz`);
+    expect(notReady.status).toBe(503);
+    expect(await notReady.json()).toEqual({
+      status: "not ready",
+      shuttingDown: false,
+      notReady: [{ model: "m2", version: 1, state: "loading" }],
+    });
+    t.registry.setReady("m2", true);
+    const ready = await fetch(`${t.baseUrl}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: "ready" });
+    t.registry.setReady("m2", false);
+  });
+});
+
+describe("health", () => {
+  it("Watch over gRPC shows a model going NOT_SERVING -> SERVING", async () => {
+    t.registry.setReady("m3", false);
+    const client = createClient(
+      Health,
+      createGrpcTransport({ baseUrl: t.baseUrl, sessionManager: h2() }),
+    );
+    const abort = new AbortController();
+    const seen: Status[] = [];
+    for await (const res of client.watch({ service: "m3" }, { signal: abort.signal })) {
+      seen.push(res.status);
+      if (res.status === Status.NOT_SERVING) t.registry.setReady("m3", true);
+      if (res.status === Status.SERVING) break;
+    }
+    expect(seen).toEqual([Status.NOT_SERVING, Status.SERVING]);
+    // Breaking out does not cancel a connect-node stream; aborting does. Then the
+    // server-side Watch must unsubscribe from the registry.
+    expect(t.registry.listenerCount).toBe(1);
+    abort.abort();
+    await expect.poll(() => t.registry.listenerCount, { timeout: 2000 }).toBe(0);
+    expect((await client.check({ service: "" })).status).toBe(Status.SERVING);
+  });
+});
+
+type ReflectionResponse = v1.ServerReflectionResponse | v1alpha.ServerReflectionResponse;
+
+/** Sends reflection requests over one grpc-js bidi stream and collects the answers. */
+async function reflect(
+  version: typeof v1 | typeof v1alpha,
+  requests: Array<v1.ServerReflectionRequest["messageRequest"]>,
+): Promise<ReflectionResponse[]> {
+  const client = grpcClient(t.port);
+  const pkg = version === v1 ? "grpc.reflection.v1" : "grpc.reflection.v1alpha";
+  const call = client.makeBidiStreamRequest(
+    `/${pkg}.ServerReflection/ServerReflectionInfo`,
+    (m: Uint8Array) => Buffer.from(m),
+    (b: Buffer) => fromBinary(version.ServerReflectionResponseSchema, b) as ReflectionResponse,
+  );
+  const answers: ReflectionResponse[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    call.on("data", (r: ReflectionResponse) => answers.push(r));
+    call.on("end", resolve);
+    call.on("error", reject);
+  });
+  for (const messageRequest of requests) {
+    const req = create(v1.ServerReflectionRequestSchema, { messageRequest });
+    call.write(toBinary(v1.ServerReflectionRequestSchema, req));
+  }
+  call.end();
+  await done;
+  client.close();
+  return answers;
+}
+
+describe.each([
+  ["v1", v1],
+  ["v1alpha", v1alpha],
+] as const)("reflection %s through grpc-js", (_name, version) => {
+  it("lists services and returns decodable descriptors with dependencies", async () => {
+    const [list, file, missing] = await reflect(version, [
+      { case: "listServices", value: "" },
+      { case: "fileContainingSymbol", value: "inferd.v1.InferenceService" },
+      { case: "fileContainingSymbol", value: "no.such.Thing" },
+    ]);
+    expect(list?.messageResponse.case).toBe("listServicesResponse");
+    const names =
+      list?.messageResponse.case === "listServicesResponse"
+        ? list.messageResponse.value.service.map((s) => s.name)
+        : [];
+    expect(names).toEqual(
+      expect.arrayContaining([
+        "inferd.v1.InferenceService",
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+      ]),
+    );
+    expect(file?.messageResponse.case).toBe("fileDescriptorResponse");
+    const protos =
+      file?.messageResponse.case === "fileDescriptorResponse"
+        ? file.messageResponse.value.fileDescriptorProto.map((b) =>
+            fromBinary(FileDescriptorProtoSchema, b),
+          )
+        : [];
+    expect(protos[0]?.name).toBe("inferd/v1/inference.proto");
+    expect(protos[0]?.service.map((s) => s.name)).toEqual(["InferenceService"]);
+    expect(protos.map((p) => p.name)).toContain("inferd/v1/tensor.proto");
+    expect(missing?.messageResponse.case).toBe("errorResponse");
+    expect(missing?.messageResponse.value).toMatchObject({ errorCode: grpc.status.NOT_FOUND });
+  });
+});
