@@ -1,0 +1,86 @@
+import type { Interceptor, StreamRequest, UnaryRequest } from "@connectrpc/connect";
+import { type CallFields, fieldsOfMessage, mergeMissing } from "./call-fields.js";
+import { rpcCodeOf } from "./rpc-code.js";
+
+/** How a call ended, as observed by {@link createObservingInterceptor}. */
+export interface CallEnd {
+  /** "ok" or the snake_case code of the error. */
+  readonly code: string;
+  /** The error, when the call failed. */
+  readonly error?: unknown;
+  readonly durationMs: number;
+  /** From the request message(s), then the response message(s) for what is missing. */
+  readonly fields: CallFields;
+}
+
+/** Called when a call starts; returns the function called exactly once when it ends. */
+export type CallHook = (req: UnaryRequest | StreamRequest) => (end: CallEnd) => void;
+
+/**
+ * A server-side interceptor that reports each call's start and end. A call ends
+ * when the unary handler settles, when a response stream completes, throws or is
+ * abandoned by its consumer ("canceled"), or when the call's signal aborts,
+ * whichever comes first. Messages pass through unchanged.
+ */
+export function createObservingInterceptor(hook: CallHook): Interceptor {
+  return (next) => async (req) => {
+    const startedAt = performance.now();
+    const onEnd = hook(req);
+    const fields: CallFields = req.stream ? {} : fieldsOfMessage(req.message);
+    let ended = false;
+    const end = (code: string, error?: unknown) => {
+      if (ended) return;
+      ended = true;
+      req.signal.removeEventListener("abort", onAbort);
+      const durationMs = performance.now() - startedAt;
+      onEnd(
+        error === undefined ? { code, durationMs, fields } : { code, error, durationMs, fields },
+      );
+    };
+    const onAbort = () => end(rpcCodeOf(req.signal.reason), req.signal.reason);
+    req.signal.addEventListener("abort", onAbort, { once: true });
+    const see = (message: unknown) => mergeMissing(fields, fieldsOfMessage(message));
+    try {
+      const res = await next(req.stream ? { ...req, message: tap(req.message, see) } : req);
+      if (!res.stream) {
+        see(res.message);
+        end("ok");
+        return res;
+      }
+      return { ...res, message: watch(res.message, see, end) };
+    } catch (error) {
+      end(rpcCodeOf(error), error);
+      throw error;
+    }
+  };
+}
+
+/** Passes messages through, showing each to `see`. */
+async function* tap<T>(source: AsyncIterable<T>, see: (message: T) => void): AsyncIterable<T> {
+  for await (const message of source) {
+    see(message);
+    yield message;
+  }
+}
+
+/** Like {@link tap}, and reports how the stream ended. */
+async function* watch<T>(
+  source: AsyncIterable<T>,
+  see: (message: T) => void,
+  end: (code: string, error?: unknown) => void,
+): AsyncIterable<T> {
+  let code = "canceled";
+  try {
+    for await (const message of source) {
+      see(message);
+      yield message;
+    }
+    code = "ok";
+  } catch (error) {
+    end(rpcCodeOf(error), error);
+    throw error;
+  } finally {
+    // Reached without "ok" and without an error when the consumer stopped early.
+    end(code);
+  }
+}

@@ -1,0 +1,27 @@
+import { ConnectError } from "@connectrpc/connect";
+import { codeToString } from "@connectrpc/connect/protocol-connect";
+import { isInferdError } from "../errors/inferd-error.js";
+
+/**
+ * The final status of a failed call in snake_case ("invalid_argument"), as the
+ * Connect protocol spells codes. A domain error that escaped unmapped keeps its
+ * kind (the kinds are named after the codes); anything else goes through
+ * `ConnectError.from`, which makes aborts "canceled" and the rest "unknown".
+ */
+export function rpcCodeOf(error: unknown): string {
+  if (isInferdError(error)) return error.kind;
+  return codeToString(ConnectError.from(error).code);
+}
+
+/** Codes that mean the server, not the client, is at fault. */
+const SERVER_FAULT_CODES: ReadonlySet<string> = new Set([
+  "unknown",
+  "internal",
+  "data_loss",
+  "unimplemented",
+]);
+
+/** True for codes that point at a server bug rather than at the request. */
+export function isServerFaultCode(code: string): boolean {
+  return SERVER_FAULT_CODES.has(code);
+}

@@ -1,0 +1,51 @@
+import { type Bindings, type DestinationStream, type Logger as PinoLogger, pino } from "pino";
+import { invalidArgument } from "../errors/inferd-error.js";
+
+/**
+ * The logger the rest of inferd depends on: pino's four levels plus `child`.
+ * Narrow on purpose, so that tests can pass any pino instance and code cannot
+ * reconfigure the process logger.
+ */
+export type Logger = Pick<PinoLogger, "debug" | "info" | "warn" | "error"> & {
+  child(bindings: Bindings): Logger;
+};
+
+export interface LoggerOptions {
+  /** pino level: "fatal", "error", "warn", "info", "debug", "trace" or "silent". */
+  level: string;
+  /** Where JSON lines go; stdout when absent. Tests pass a capturing stream. */
+  destination?: DestinationStream;
+}
+
+/**
+ * Header names that may carry credentials, redacted wherever a logged object
+ * holds them (directly, under `headers`, or one level deeper such as
+ * `req.headers`).
+ */
+const SECRET_KEYS = ["authorization", "cookie", "set-cookie", "proxy-authorization", "x-api-key"];
+const REDACT_PATHS = SECRET_KEYS.flatMap((key) => {
+  // fast-redact paths need bracket notation for keys that are not identifiers.
+  const at = (parent: string) =>
+    /^\w+$/.test(key) ? `${parent}${parent ? "." : ""}${key}` : `${parent}["${key}"]`;
+  return [at(""), at("headers"), at("*"), at("*.headers")];
+});
+
+/**
+ * Creates the process logger: one JSON object per line with an ISO time, and
+ * credential-bearing headers replaced by "[redacted]".
+ *
+ * @throws InferdError invalid_argument for a level pino does not know.
+ */
+export function createLogger(options: LoggerOptions): Logger {
+  const levels = Object.keys(pino.levels.values).concat("silent");
+  if (!levels.includes(options.level)) {
+    throw invalidArgument(`unknown log level "${options.level}"; use one of ${levels.join(", ")}`);
+  }
+  const config = {
+    level: options.level,
+    base: { service: "inferd" },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+  };
+  return options.destination ? pino(config, options.destination) : pino(config);
+}

@@ -1,0 +1,163 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+export interface InferdMetricsOptions {
+  /** Registry to register on; a new, dedicated one when absent. */
+  registry?: Registry;
+  /** Also collect Node process metrics (prefixed `inferd_`). Default true. */
+  collectDefault?: boolean;
+}
+
+type RpcLabel = "grpc_service" | "grpc_method" | "grpc_type" | "protocol";
+type ModelLabel = "model" | "version";
+
+/**
+ * Every inferd metric on one registry. Callers outside `metrics/` should use the
+ * helpers (`recordInference`, `createBatchObserver`, ...) rather than these objects,
+ * so that label names and units stay in one place.
+ */
+export interface InferdMetrics {
+  readonly registry: Registry;
+  readonly grpcStarted: Counter<RpcLabel>;
+  readonly grpcHandled: Counter<RpcLabel | "grpc_code">;
+  readonly grpcHandlingSeconds: Histogram<RpcLabel>;
+  readonly inferenceRequests: Counter<ModelLabel | "code">;
+  readonly inferenceRequestSeconds: Histogram<ModelLabel>;
+  readonly inferenceQueueSeconds: Histogram<ModelLabel>;
+  readonly inferenceComputeSeconds: Histogram<ModelLabel>;
+  readonly inferenceBatchSize: Histogram<ModelLabel>;
+  readonly inferenceQueueDepth: Gauge<ModelLabel>;
+  readonly inferenceRejected: Counter<ModelLabel | "kind">;
+  readonly cacheHits: Counter<ModelLabel>;
+  readonly cacheMisses: Counter<ModelLabel>;
+  readonly modelState: Gauge<ModelLabel | "state">;
+  readonly timeToFirstTokenSeconds: Histogram<ModelLabel>;
+  readonly interTokenSeconds: Histogram<ModelLabel>;
+  readonly generationTokens: Counter<ModelLabel | "kind">;
+  readonly generationSequences: Gauge<ModelLabel | "state">;
+}
+
+/** Latency buckets from 1 ms to 10 s: covers small CPU models up to large batches. */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const TTFT_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const INTER_TOKEN_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+/** Rows per run: 1, 2, 4, ..., 256. */
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+const RPC_LABELS: RpcLabel[] = ["grpc_service", "grpc_method", "grpc_type", "protocol"];
+const MODEL_LABELS: ModelLabel[] = ["model", "version"];
+
+/**
+ * Creates the inferd metrics on a dedicated registry (never prom-client's global
+ * one, so that tests and several servers in one process do not collide). Names
+ * follow Prometheus conventions: `inferd_` prefix, unit suffix, `_total` counters;
+ * per-RPC metrics follow go-grpc-prometheus so existing dashboards apply.
+ */
+export function createInferdMetrics(options: InferdMetricsOptions = {}): InferdMetrics {
+  const registry = options.registry ?? new Registry();
+  const registers = [registry];
+  const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
+    new Counter<L>({ name, help, labelNames, registers });
+  const gauge = <L extends string>(name: string, help: string, labelNames: L[]) =>
+    new Gauge<L>({ name, help, labelNames, registers });
+  const histogram = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: L[],
+    buckets: number[],
+  ) => new Histogram<L>({ name, help, labelNames, buckets, registers });
+  const modelAnd = <L extends string>(label: L): (ModelLabel | L)[] => [...MODEL_LABELS, label];
+
+  const metrics: InferdMetrics = {
+    registry,
+    grpcStarted: counter(
+      "inferd_grpc_server_started_total",
+      "RPCs started on the server.",
+      RPC_LABELS,
+    ),
+    grpcHandled: counter(
+      "inferd_grpc_server_handled_total",
+      "RPCs completed on the server, regardless of success or failure.",
+      [...RPC_LABELS, "grpc_code"],
+    ),
+    grpcHandlingSeconds: histogram(
+      "inferd_grpc_server_handling_seconds",
+      "Time from RPC start until the server sent its last message or error.",
+      RPC_LABELS,
+      LATENCY_BUCKETS,
+    ),
+    inferenceRequests: counter(
+      "inferd_inference_requests_total",
+      "Inference requests by final code.",
+      modelAnd("code"),
+    ),
+    inferenceRequestSeconds: histogram(
+      "inferd_inference_request_duration_seconds",
+      "End-to-end inference request time, queueing included.",
+      MODEL_LABELS,
+      LATENCY_BUCKETS,
+    ),
+    inferenceQueueSeconds: histogram(
+      "inferd_inference_queue_duration_seconds",
+      "Time a request waited in the batching queue.",
+      MODEL_LABELS,
+      LATENCY_BUCKETS,
+    ),
+    inferenceComputeSeconds: histogram(
+      "inferd_inference_compute_duration_seconds",
+      "Time one model run took.",
+      MODEL_LABELS,
+      LATENCY_BUCKETS,
+    ),
+    inferenceBatchSize: histogram(
+      "inferd_inference_batch_size",
+      "Rows per model run.",
+      MODEL_LABELS,
+      BATCH_BUCKETS,
+    ),
+    inferenceQueueDepth: gauge(
+      "inferd_inference_queue_depth",
+      "Requests waiting in the batching queue.",
+      MODEL_LABELS,
+    ),
+    inferenceRejected: counter(
+      "inferd_inference_rejected_total",
+      "Requests the batcher refused before running them, by error kind.",
+      modelAnd("kind"),
+    ),
+    cacheHits: counter("inferd_response_cache_hits_total", "Response cache hits.", MODEL_LABELS),
+    cacheMisses: counter(
+      "inferd_response_cache_misses_total",
+      "Response cache misses.",
+      MODEL_LABELS,
+    ),
+    modelState: gauge(
+      "inferd_model_state",
+      "1 for the version's current state, 0 otherwise.",
+      modelAnd("state"),
+    ),
+    timeToFirstTokenSeconds: histogram(
+      "inferd_generation_time_to_first_token_seconds",
+      "Time from request arrival to the first generated token.",
+      MODEL_LABELS,
+      TTFT_BUCKETS,
+    ),
+    interTokenSeconds: histogram(
+      "inferd_generation_inter_token_latency_seconds",
+      "Time between consecutive generated tokens of one sequence.",
+      MODEL_LABELS,
+      INTER_TOKEN_BUCKETS,
+    ),
+    generationTokens: counter(
+      "inferd_generation_tokens_total",
+      "Tokens processed, by kind (prompt or completion).",
+      modelAnd("kind"),
+    ),
+    generationSequences: gauge(
+      "inferd_generation_sequences",
+      "Sequences in the generation scheduler, by state (running or waiting).",
+      modelAnd("state"),
+    ),
+  };
+  if (options.collectDefault ?? true)
+    collectDefaultMetrics({ register: registry, prefix: "inferd_" });
+  return metrics;
+}
