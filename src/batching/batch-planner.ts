@@ -1,0 +1,76 @@
+/** What the planner needs to know about a queued request. */
+export interface Plannable {
+  /** Rows the request contributes (its inputs' dim 0). */
+  readonly rows: number;
+  /** Requests with equal keys may share a batch; undefined runs alone. */
+  readonly groupKey: string | undefined;
+  /** Epoch ms when it entered the queue. */
+  readonly enqueuedAt: number;
+}
+
+export interface BatchPolicy {
+  readonly maxBatchSize: number;
+  readonly maxQueueDelayMs: number;
+  readonly preferredBatchSizes: ReadonlySet<number>;
+}
+
+/** Either the requests to run now, or the time to look again (Infinity: only on new events). */
+export type BatchPlan<R> =
+  | { readonly kind: "dispatch"; readonly members: readonly R[] }
+  | { readonly kind: "wait"; readonly until: number };
+
+/**
+ * Chooses the next batch from a queue already in leaving order (priority, then
+ * arrival), Triton-style. Groups are visited in the order of their first request.
+ * A group dispatches when it is full, when a prefix of it reaches a preferred
+ * size (the largest such prefix), when the delay is 0, or when its first request
+ * has waited the delay (then the largest batch that fits). Requests too large to
+ * fit beside earlier ones are skipped, not blocking smaller ones behind them.
+ */
+export function planNextBatch<R extends Plannable>(
+  queue: readonly R[],
+  now: number,
+  policy: BatchPolicy,
+): BatchPlan<R> {
+  let until = Number.POSITIVE_INFINITY;
+  for (const group of groupsInOrder(queue)) {
+    const head = group[0];
+    if (head === undefined) continue;
+    if (head.groupKey === undefined) return { kind: "dispatch", members: [head] };
+    const { members, rows, preferredCut } = fill(group, policy);
+    if (preferredCut > 0 && rows !== policy.maxBatchSize) {
+      return { kind: "dispatch", members: members.slice(0, preferredCut) };
+    }
+    const dueAt = head.enqueuedAt + policy.maxQueueDelayMs;
+    if (rows >= policy.maxBatchSize || policy.maxQueueDelayMs <= 0 || now >= dueAt) {
+      return { kind: "dispatch", members };
+    }
+    until = Math.min(until, dueAt);
+  }
+  return { kind: "wait", until };
+}
+
+function* groupsInOrder<R extends Plannable>(queue: readonly R[]): Generator<R[]> {
+  const groups = new Map<string | R, R[]>();
+  for (const request of queue) {
+    const key = request.groupKey ?? request;
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [request]);
+    else group.push(request);
+  }
+  yield* groups.values();
+}
+
+function fill<R extends Plannable>(group: readonly R[], policy: BatchPolicy) {
+  const members: R[] = [];
+  let rows = 0;
+  let preferredCut = 0;
+  for (const request of group) {
+    // The head always goes, even if larger than maxBatchSize, so it cannot starve.
+    if (members.length > 0 && rows + request.rows > policy.maxBatchSize) continue;
+    members.push(request);
+    rows += request.rows;
+    if (policy.preferredBatchSizes.has(rows)) preferredCut = members.length;
+  }
+  return { members, rows, preferredCut };
+}

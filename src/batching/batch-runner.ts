@@ -1,0 +1,73 @@
+import type { LoadedModel, TensorMap } from "../runtime/model-runtime.js";
+import { concatBatch, splitBatch } from "./concat-batch.js";
+import { type QueuedRequest, settleReject, settleResolve } from "./queued-request.js";
+
+/** Called with each request the model answered successfully (for the response cache). */
+export type OnAnswered = (request: QueuedRequest, outputs: TensorMap) => void;
+
+/**
+ * Runs one dispatched batch to completion and settles its requests. Several requests
+ * are concatenated into one `model.run` and the outputs split back by row counts. If
+ * that fails (a bad row, outputs that do not split), every request still waiting is
+ * retried alone, so only the culprit gets an error. Never rejects.
+ */
+export async function runBatch(
+  model: LoadedModel,
+  members: readonly QueuedRequest[],
+  onAnswered: OnAnswered,
+): Promise<void> {
+  const [only] = members;
+  if (members.length === 1 && only !== undefined) return runAlone(model, only, onAnswered);
+  let parts: TensorMap[];
+  try {
+    parts = await runCombined(model, members);
+  } catch {
+    await Promise.all(members.map((m) => runAlone(model, m, onAnswered)));
+    return;
+  }
+  members.forEach((member, i) => {
+    const outputs = parts[i];
+    if (outputs !== undefined && settleResolve(member, outputs)) onAnswered(member, outputs);
+  });
+}
+
+async function runAlone(
+  model: LoadedModel,
+  request: QueuedRequest,
+  onAnswered: OnAnswered,
+): Promise<void> {
+  if (request.settled) return;
+  try {
+    const outputs = await model.run(request.inputs, request.outputNames, request.signal);
+    if (settleResolve(request, outputs)) onAnswered(request, outputs);
+  } catch (error) {
+    settleReject(request, error);
+  }
+}
+
+async function runCombined(
+  model: LoadedModel,
+  members: readonly QueuedRequest[],
+): Promise<TensorMap[]> {
+  const first = members[0];
+  if (first === undefined) return [];
+  const inputs: TensorMap = {};
+  for (const name of Object.keys(first.inputs)) {
+    inputs[name] = concatBatch(members.map((m) => m.inputs[name] ?? missing(name)));
+  }
+  const outputs = await model.run(inputs, first.outputNames);
+  const rowCounts = members.map((m) => m.rows);
+  const parts: TensorMap[] = members.map(() => ({}));
+  for (const [name, tensor] of Object.entries(outputs)) {
+    splitBatch(tensor, rowCounts).forEach((part, i) => {
+      const target = parts[i];
+      if (target !== undefined) target[name] = part;
+    });
+  }
+  return parts;
+}
+
+function missing(name: string): never {
+  // Unreachable: requests in one batch share the group key, which lists input names.
+  throw new Error(`input "${name}" is missing from a batched request`);
+}

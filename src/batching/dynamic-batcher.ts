@@ -1,0 +1,240 @@
+import {
+  abortReasonToError,
+  deadlineExceeded,
+  type InferdError,
+  resourceExhausted,
+  unavailable,
+} from "../errors/inferd-error.js";
+import type { LoadedModel, RunOptions, TensorMap } from "../runtime/model-runtime.js";
+import { type BatchPolicy, planNextBatch } from "./batch-planner.js";
+import { runBatch } from "./batch-runner.js";
+import { createBatchTimers } from "./batch-timers.js";
+import type { BatcherStats, BatchingModel, DynamicBatcherOptions } from "./batching-model.js";
+import { isBatchable } from "./is-batchable.js";
+import { PriorityQueue } from "./priority-queue.js";
+import { type QueuedRequest, requestShape, settleReject } from "./queued-request.js";
+import { createResponseCache } from "./response-cache.js";
+import { responseCacheKey } from "./response-cache-key.js";
+
+/**
+ * Wraps a model in Triton-style dynamic batching: concurrent requests queue, are
+ * grouped (same inputs' dtypes/trailing dims and output set) and run together along
+ * dim 0, at most `instanceCount` batches at a time. Admission control (queue size),
+ * priorities, deadlines and aborts apply while queued; a failed batch is retried per
+ * request so one bad request fails alone. A model without a dynamic first input
+ * dimension, or `maxBatchSize` 0, passes requests through one at a time.
+ */
+export function createDynamicBatcher(
+  model: LoadedModel,
+  options: DynamicBatcherOptions,
+): BatchingModel {
+  const what = options.name === undefined ? "the model" : `model "${options.name}"`;
+  const maxBatchSize = isBatchable(model.inputs) ? Math.max(0, options.maxBatchSize) : 0;
+  const policy: BatchPolicy = {
+    maxBatchSize,
+    maxQueueDelayMs: (options.maxQueueDelayUs ?? 0) / 1000,
+    preferredBatchSizes: new Set(options.preferredBatchSizes ?? []),
+  };
+  const maxQueueSize = options.maxQueueSize ?? Number.POSITIVE_INFINITY;
+  const instanceCount = Math.max(1, options.instanceCount ?? 1);
+  const cache = options.responseCache && createResponseCache(options.responseCache);
+  const observer = options.observer;
+  const queue = new PriorityQueue<QueuedRequest>();
+  const running = new Set<Promise<void>>();
+  const counters = { batches: 0, rows: 0, completed: 0, cacheHits: 0, cacheMisses: 0 };
+  const rejected: Record<string, number> = {};
+  let inFlightRequests = 0;
+  let seq = 0;
+  let disposed = false;
+  let pumpQueued = false;
+  const timers = createBatchTimers(requestPump);
+
+  function countReject(kind: string): void {
+    rejected[kind] = (rejected[kind] ?? 0) + 1;
+    observer?.onReject(kind);
+  }
+
+  function refuse(error: InferdError): Promise<never> {
+    countReject(error.kind);
+    return Promise.reject(error);
+  }
+
+  /** Rejects a request the batcher gives up on, counting it. */
+  function drop(request: QueuedRequest, error: InferdError): void {
+    if (settleReject(request, error)) countReject(error.kind);
+  }
+
+  function requestPump(): void {
+    if (pumpQueued) return;
+    pumpQueued = true;
+    // Coalesce: requests arriving in one tick are planned together.
+    queueMicrotask(pump);
+  }
+
+  function pump(): void {
+    pumpQueued = false;
+    const now = Date.now();
+    expireDeadlines(now);
+    let waitUntil = Number.POSITIVE_INFINITY;
+    while (running.size < instanceCount && queue.length > 0) {
+      const plan = planNextBatch(queue.items, now, policy);
+      if (plan.kind === "wait") {
+        waitUntil = plan.until;
+        break;
+      }
+      for (const member of plan.members) queue.remove(member);
+      observer?.onQueueDepth(queue.length);
+      dispatch(plan.members, now);
+    }
+    timers.armDelay(waitUntil);
+    timers.armDeadline(nearestDeadline());
+  }
+
+  function expireDeadlines(now: number): void {
+    const expired = queue.removeWhere((r) => r.deadline !== undefined && r.deadline <= now);
+    if (expired.length === 0) return;
+    observer?.onQueueDepth(queue.length);
+    for (const request of expired) {
+      const error = deadlineExceeded(
+        `the request's deadline passed after ${now - request.enqueuedAt} ms in the queue of ${what}, before it could run; allow a longer deadline or add instances`,
+      );
+      drop(request, error);
+    }
+  }
+
+  function nearestDeadline(): number {
+    let nearest = Number.POSITIVE_INFINITY;
+    for (const r of queue.items)
+      if (r.deadline !== undefined) nearest = Math.min(nearest, r.deadline);
+    return nearest;
+  }
+
+  function dispatch(members: readonly QueuedRequest[], now: number): void {
+    const size = members.reduce((sum, m) => sum + m.rows, 0);
+    const queueMs = members.map((m) => now - m.enqueuedAt);
+    counters.batches++;
+    counters.rows += size;
+    inFlightRequests += members.length;
+    const started = performance.now();
+    const done = runBatch(model, members, (request, outputs) => {
+      if (cache && request.cacheKey !== undefined) cache.set(request.cacheKey, outputs);
+    }).then(() => {
+      running.delete(done);
+      inFlightRequests -= members.length;
+      counters.completed += members.length;
+      observer?.onBatch({
+        size,
+        requests: members.length,
+        queueMs,
+        computeMs: performance.now() - started,
+      });
+      requestPump();
+    });
+    running.add(done);
+  }
+
+  function enqueue(
+    inputs: TensorMap,
+    outputNames: readonly string[] | undefined,
+    signal: AbortSignal | undefined,
+    runOptions: RunOptions | undefined,
+    cacheKey: string | undefined,
+  ): Promise<TensorMap> {
+    const now = Date.now();
+    const deadline =
+      runOptions?.deadline ??
+      (options.defaultTimeoutMs === undefined ? undefined : now + options.defaultTimeoutMs);
+    if (deadline !== undefined && deadline <= now) {
+      return refuse(
+        deadlineExceeded(`the request's deadline had already passed when it reached ${what}`),
+      );
+    }
+    return new Promise<TensorMap>((resolve, reject) => {
+      const onAbort = () => {
+        // Queued: leave the queue unrun. Running: only the result is dropped.
+        if (queue.remove(request)) {
+          observer?.onQueueDepth(queue.length);
+          requestPump();
+        }
+        if (signal !== undefined) drop(request, abortReasonToError(signal));
+      };
+      const request: QueuedRequest = {
+        ...requestShape(inputs, outputNames, maxBatchSize),
+        inputs,
+        outputNames,
+        signal,
+        deadline,
+        cacheKey,
+        priority: clampPriority(runOptions?.priority ?? 0, options.priorityLevels),
+        seq: seq++,
+        enqueuedAt: now,
+        settled: false,
+        resolve: (outputs) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(outputs);
+        },
+        reject: (error) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(error);
+        },
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      queue.push(request);
+      observer?.onQueueDepth(queue.length);
+      requestPump();
+    });
+  }
+
+  return {
+    inputs: model.inputs,
+    outputs: model.outputs,
+    get pending() {
+      return queue.length + inFlightRequests;
+    },
+    run(inputs, outputNames, signal, runOptions) {
+      if (disposed)
+        return refuse(unavailable(`${what} is shutting down; retry on another version`));
+      if (signal?.aborted) return refuse(abortReasonToError(signal));
+      const key = cache ? responseCacheKey(inputs, outputNames) : undefined;
+      if (cache && key !== undefined) {
+        const hit = cache.get(key);
+        observer?.onCache(hit !== undefined);
+        if (hit !== undefined) {
+          counters.cacheHits++;
+          return Promise.resolve(hit);
+        }
+        counters.cacheMisses++;
+      }
+      if (queue.length >= maxQueueSize) {
+        return refuse(
+          resourceExhausted(
+            `the queue of ${what} is full (maxQueueSize ${maxQueueSize} requests); retry with backoff or raise maxQueueSize`,
+          ),
+        );
+      }
+      return enqueue(inputs, outputNames, signal, runOptions, key);
+    },
+    stats(): BatcherStats {
+      return {
+        queueDepth: queue.length,
+        inFlightBatches: running.size,
+        ...counters,
+        rejected: { ...rejected },
+      };
+    },
+    async dispose() {
+      disposed = true;
+      timers.clear();
+      const error = unavailable(`${what} was unloaded while the request was queued; retry`);
+      for (const request of queue.removeWhere(() => true)) drop(request, error);
+      observer?.onQueueDepth(0);
+      await Promise.all(running);
+      await model.dispose();
+    },
+  };
+}
+
+function clampPriority(priority: number, levels: number | undefined): number {
+  if (levels === undefined || levels <= 0) return priority;
+  return Math.min(levels - 1, Math.max(0, Math.floor(priority)));
+}

@@ -1,0 +1,68 @@
+import type { TensorMap } from "../runtime/model-runtime.js";
+import type { Plannable } from "./batch-planner.js";
+import type { Prioritized } from "./priority-queue.js";
+
+/**
+ * A request from `run` until it settles: waiting in the queue, then running in a
+ * batch. `settle*` are idempotent, so a late result after an abort is dropped.
+ */
+export interface QueuedRequest extends Plannable, Prioritized {
+  readonly inputs: TensorMap;
+  readonly outputNames: readonly string[] | undefined;
+  readonly signal: AbortSignal | undefined;
+  /** Epoch ms after which it must not start; undefined: no deadline. */
+  readonly deadline: number | undefined;
+  readonly cacheKey: string | undefined;
+  settled: boolean;
+  resolve(outputs: TensorMap): void;
+  reject(error: unknown): void;
+}
+
+/** How a request may be batched: its rows, and the key of requests it can join. */
+export interface RequestShape {
+  readonly rows: number;
+  readonly groupKey: string | undefined;
+}
+
+/**
+ * Reads the batch shape of a request. It can join others only when batching is on,
+ * every input has the same dim 0 and that fits in `maxBatchSize`; the key then
+ * captures what must agree within a batch: input names, dtypes and trailing dims,
+ * and the requested output set.
+ */
+export function requestShape(
+  inputs: TensorMap,
+  outputNames: readonly string[] | undefined,
+  maxBatchSize: number,
+): RequestShape {
+  const names = Object.keys(inputs).sort();
+  const firstRows = inputs[names[0] ?? ""]?.dims[0];
+  const rows = firstRows ?? 1;
+  const parts: string[] = [];
+  for (const name of names) {
+    const tensor = inputs[name];
+    if (tensor === undefined || tensor.dims[0] !== firstRows) return { rows, groupKey: undefined };
+    parts.push(`${name}:${tensor.dtype}[${tensor.dims.slice(1).join(",")}]`);
+  }
+  if (maxBatchSize <= 0 || firstRows === undefined || firstRows > maxBatchSize) {
+    return { rows, groupKey: undefined };
+  }
+  const outputs = outputNames === undefined ? [] : [...new Set(outputNames)].sort();
+  return { rows, groupKey: JSON.stringify([parts, outputs]) };
+}
+
+/** Resolves a request unless it already settled; true when this call settled it. */
+export function settleResolve(request: QueuedRequest, outputs: TensorMap): boolean {
+  if (request.settled) return false;
+  request.settled = true;
+  request.resolve(outputs);
+  return true;
+}
+
+/** Rejects a request unless it already settled; true when this call settled it. */
+export function settleReject(request: QueuedRequest, error: unknown): boolean {
+  if (request.settled) return false;
+  request.settled = true;
+  request.reject(error);
+  return true;
+}
