@@ -1,0 +1,60 @@
+/**
+ * Entry point of a generation worker thread: owns one onnxruntime session for a
+ * decoder model and runs the continuous-batching scheduler, so that no token is
+ * computed on the server's event loop. Streams each step's events back in one message.
+ */
+import { join } from "node:path";
+import { parentPort, workerData } from "node:worker_threads";
+import { createInProcessSession } from "../runtime/in-process-session.js";
+import { readDecoderSignature } from "./decoder-signature.js";
+import { loadGenerationConfig } from "./generation-config.js";
+import type {
+  FromGenerationWorker,
+  GenerationWorkerData,
+  ToGenerationWorker,
+} from "./generation-protocol.js";
+import { GenerationScheduler } from "./scheduler.js";
+import { loadTextTokenizer } from "./tokenizer.js";
+
+const port = parentPort;
+if (port === null) throw new Error("generation-worker.ts must run in a worker thread");
+const data = workerData as GenerationWorkerData;
+
+function send(message: FromGenerationWorker): void {
+  port?.postMessage(message);
+}
+
+async function start(): Promise<void> {
+  const [tokenizer, config] = await Promise.all([
+    loadTextTokenizer(data.dir),
+    loadGenerationConfig(data.dir),
+  ]);
+  const session = await createInProcessSession(data.modelPath || join(data.dir, "model.onnx"));
+  const signature = readDecoderSignature(session.inputs, session.outputs, config);
+  const scheduler = new GenerationScheduler({
+    runner: session,
+    signature,
+    tokenizer,
+    maxConcurrentSequences: data.maxConcurrentSequences,
+    emit: (events) => send({ type: "step", events }),
+  });
+  port?.on("message", (message: ToGenerationWorker) => {
+    if (message.type === "generate") scheduler.submit(message.id, message.job);
+    else if (message.type === "cancel") scheduler.cancel(message.id);
+    else void close();
+  });
+  const close = () =>
+    scheduler
+      .idle()
+      .then(() => session.release())
+      .finally(() => {
+        send({ type: "closed" });
+        port?.close();
+      });
+  send({ type: "ready", inputs: session.inputs, outputs: session.outputs });
+}
+
+start().catch((error: unknown) => {
+  send({ type: "load-error", message: error instanceof Error ? error.message : String(error) });
+  port.close();
+});

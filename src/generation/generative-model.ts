@@ -1,0 +1,276 @@
+import { join } from "node:path";
+import type { Worker } from "node:worker_threads";
+import {
+  abortReasonToError,
+  failedPrecondition,
+  internal,
+  resourceExhausted,
+  unavailable,
+} from "../errors/inferd-error.js";
+import type { Servable } from "../registry/model-registry.js";
+import { startWorker } from "../runtime/start-worker.js";
+import type { TensorSpec } from "../tensor/host-tensor.js";
+import { AsyncQueue } from "./async-queue.js";
+import { type ChatMessage, type ChatTemplate, createChatTemplate } from "./chat-template.js";
+import { type GenerationConfig, loadGenerationConfig } from "./generation-config.js";
+import type {
+  FromGenerationWorker,
+  GenerationWorkerData,
+  SequenceEvent,
+  ToGenerationWorker,
+  TokenLogprobs,
+} from "./generation-protocol.js";
+import { type GenerationRequest, resolveGenerationRequest } from "./generation-request.js";
+import type { FinishReason } from "./stopping-criteria.js";
+import { loadTextTokenizer, type TextTokenizer } from "./tokenizer.js";
+
+/** Newly generated text (valid UTF-8, stop strings withheld) and the token ids behind it. */
+export interface GenerationDelta {
+  readonly text: string;
+  readonly tokenIds: readonly number[];
+  readonly logprobs?: readonly TokenLogprobs[];
+}
+
+/** The last chunk of every stream. */
+export interface GenerationFinish {
+  readonly finishReason: FinishReason;
+  readonly usage: { readonly promptTokens: number; readonly completionTokens: number };
+  readonly timings: {
+    readonly timeToFirstTokenMs: number;
+    /** Decode speed: tokens after the first over the time since the first. */
+    readonly tokensPerSecond: number;
+    readonly totalMs: number;
+  };
+}
+
+export type GenerationChunk = GenerationDelta | GenerationFinish;
+
+/** Guard telling the final chunk from a delta. */
+export const isGenerationFinish = (chunk: GenerationChunk): chunk is GenerationFinish =>
+  "finishReason" in chunk;
+
+/** A loaded decoder LLM: generation runs in its own worker thread. */
+export interface GenerativeModel extends Servable {
+  readonly kind: "generate";
+  /** max_position_embeddings: prompt plus generated tokens. */
+  readonly contextWindow: number;
+  /**
+   * Streams a generation: deltas, then one {@link GenerationFinish}. Validation
+   * errors (invalid_argument, failed_precondition) and a full queue
+   * (resource_exhausted) are thrown by the first `next()`. Aborting `signal`, or
+   * leaving the loop early, cancels the sequence (its slot frees at the next step
+   * boundary); after an abort no more deltas are yielded and the stream ends with
+   * finishReason "cancelled".
+   */
+  generate(request: GenerationRequest, signal: AbortSignal): AsyncIterable<GenerationChunk>;
+  tokenize(text: string, addSpecialTokens: boolean): number[];
+  detokenize(ids: readonly number[], skipSpecialTokens: boolean): string;
+  /** The chat template's rendering; failed_precondition when the model has none. */
+  renderChat(messages: readonly ChatMessage[]): string;
+  /** Sequences decoding now and waiting for a slot. */
+  stats(): { running: number; waiting: number };
+}
+
+export interface GenerativeModelOptions {
+  /** The version folder (tokenizer.json, tokenizer_config.json, config.json, ...). */
+  dir: string;
+  modelPath: string;
+  maxConcurrentSequences: number;
+  /** Requests that may wait for a slot; beyond, generate fails resource_exhausted. */
+  maxWaiting: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Loads a decoder model into a new worker thread and resolves once its session is
+ * ready. @throws InferdError failed_precondition when the folder is not a usable
+ * generative model, canceled when `signal` aborts.
+ */
+export async function loadGenerativeModel(
+  options: GenerativeModelOptions,
+): Promise<GenerativeModel> {
+  const [tokenizer, config] = await Promise.all([
+    loadTextTokenizer(options.dir),
+    loadGenerationConfig(options.dir),
+  ]);
+  const worker = startGenerationWorker({
+    dir: options.dir,
+    modelPath: options.modelPath || join(options.dir, "model.onnx"),
+    maxConcurrentSequences: options.maxConcurrentSequences,
+  });
+  const ready = await waitReady(worker, options.signal);
+  const template = createChatTemplate(tokenizer.config, options.dir);
+  return new WorkerGenerativeModel(worker, ready, tokenizer, template, config, options);
+}
+
+/** Starts the worker: the `.ts` source under tsx/vitest (runtime's tsx bootstrap), else the compiled `.js`. */
+function startGenerationWorker(data: GenerationWorkerData): Worker {
+  const ext = import.meta.url.endsWith(".ts") ? "ts" : "js";
+  return startWorker(new URL(`./generation-worker.${ext}`, import.meta.url), { workerData: data });
+}
+
+type Ready = Extract<FromGenerationWorker, { type: "ready" }>;
+
+function waitReady(worker: Worker, signal: AbortSignal | undefined): Promise<Ready> {
+  return new Promise((resolve, reject) => {
+    const fail = (error: Error) => {
+      void worker.terminate();
+      reject(error);
+    };
+    const onAbort = () => fail(abortReasonToError(signal as AbortSignal));
+    signal?.addEventListener("abort", onAbort, { once: true });
+    worker.once("error", (error) =>
+      fail(failedPrecondition(`generation worker failed: ${error.message}`)),
+    );
+    worker.once("message", (message: FromGenerationWorker) => {
+      signal?.removeEventListener("abort", onAbort);
+      if (message.type === "ready") resolve(message);
+      else if (message.type === "load-error") fail(failedPrecondition(message.message));
+      else fail(internal(`generation worker sent "${message.type}" before "ready"`));
+    });
+  });
+}
+
+interface InFlight {
+  readonly queue: AsyncQueue<SequenceEvent>;
+  started: boolean;
+}
+
+class WorkerGenerativeModel implements GenerativeModel {
+  readonly kind = "generate" as const;
+  readonly inputs: readonly TensorSpec[];
+  readonly outputs: readonly TensorSpec[];
+  readonly contextWindow: number;
+  private readonly inFlight = new Map<number, InFlight>();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(
+    private readonly worker: Worker,
+    ready: Ready,
+    private readonly tokenizer: TextTokenizer,
+    private readonly template: ChatTemplate,
+    private readonly config: GenerationConfig,
+    private readonly options: GenerativeModelOptions,
+  ) {
+    this.inputs = ready.inputs;
+    this.outputs = ready.outputs;
+    this.contextWindow = config.contextWindow;
+    worker.on("message", (message: FromGenerationWorker) => {
+      if (message.type === "step") for (const event of message.events) this.route(event);
+    });
+    worker.on("error", (error) =>
+      this.failAll(internal(`generation worker crashed: ${error.message}`, error)),
+    );
+    worker.on("exit", () => this.failAll(unavailable("the generation worker has stopped")));
+  }
+
+  async *generate(request: GenerationRequest, signal: AbortSignal): AsyncIterable<GenerationChunk> {
+    if (this.closed) throw unavailable("the model is being unloaded");
+    if (signal.aborted) throw abortReasonToError(signal);
+    const startedAt = performance.now();
+    const job = resolveGenerationRequest(request, {
+      tokenizer: this.tokenizer,
+      chatTemplate: this.template,
+      contextWindow: this.config.contextWindow,
+      eosTokenIds: this.config.eosTokenIds,
+    });
+    const capacity = this.options.maxConcurrentSequences + this.options.maxWaiting;
+    if (this.inFlight.size >= capacity) {
+      throw resourceExhausted(
+        `the model is busy: ${this.options.maxConcurrentSequences} sequences running and ${this.options.maxWaiting} waiting (the limit); retry later`,
+      );
+    }
+    const id = this.nextId++;
+    const entry: InFlight = { queue: new AsyncQueue(), started: false };
+    this.inFlight.set(id, entry);
+    this.post({ type: "generate", id, job });
+    const cancel = () => this.post({ type: "cancel", id });
+    signal.addEventListener("abort", cancel, { once: true });
+    let completion = 0;
+    let firstAt: number | undefined;
+    try {
+      for await (const event of entry.queue) {
+        if (event.error !== undefined) throw internal(`generation failed: ${event.error}`);
+        const ids = event.tokenIds ?? [];
+        if (ids.length > 0) firstAt ??= performance.now();
+        completion += ids.length;
+        // After an abort, deltas still buffered or in flight are dropped: the client left.
+        if (!signal.aborted && ((event.text ?? "") !== "" || ids.length > 0)) {
+          const delta: GenerationDelta = { text: event.text ?? "", tokenIds: ids };
+          yield event.logprobs === undefined ? delta : { ...delta, logprobs: event.logprobs };
+        }
+        if (event.finishReason !== undefined) {
+          const now = performance.now();
+          const decodeMs = firstAt === undefined ? 0 : now - firstAt;
+          yield {
+            finishReason: event.finishReason,
+            usage: { promptTokens: job.promptIds.length, completionTokens: completion },
+            timings: {
+              timeToFirstTokenMs: firstAt === undefined ? 0 : firstAt - startedAt,
+              tokensPerSecond:
+                completion > 1 && decodeMs > 0 ? ((completion - 1) * 1000) / decodeMs : 0,
+              totalMs: now - startedAt,
+            },
+          };
+          return;
+        }
+      }
+    } finally {
+      signal.removeEventListener("abort", cancel);
+      if (this.inFlight.has(id)) cancel();
+    }
+  }
+
+  tokenize(text: string, addSpecialTokens: boolean): number[] {
+    return this.tokenizer.encode(text, addSpecialTokens);
+  }
+
+  detokenize(ids: readonly number[], skipSpecialTokens: boolean): string {
+    return this.tokenizer.decode(ids, skipSpecialTokens);
+  }
+
+  renderChat(messages: readonly ChatMessage[]): string {
+    return this.template.render(messages);
+  }
+
+  stats(): { running: number; waiting: number } {
+    let running = 0;
+    for (const entry of this.inFlight.values()) if (entry.started) running++;
+    return { running, waiting: this.inFlight.size - running };
+  }
+
+  /** Cancels what is still in flight, closes the session and ends the worker. */
+  async dispose(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const id of this.inFlight.keys()) this.post({ type: "cancel", id });
+    const closed = new Promise<void>((resolve) => {
+      this.worker.on("message", (m: FromGenerationWorker) => m.type === "closed" && resolve());
+      this.worker.once("exit", () => resolve());
+    });
+    this.post({ type: "close" });
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+    await this.worker.terminate();
+  }
+
+  private route(event: SequenceEvent): void {
+    const entry = this.inFlight.get(event.id);
+    if (entry === undefined) return;
+    if (event.started) entry.started = true;
+    entry.queue.push(event);
+    if (event.finishReason !== undefined || event.error !== undefined) {
+      this.inFlight.delete(event.id);
+      entry.queue.end();
+    }
+  }
+
+  private failAll(error: Error): void {
+    for (const entry of this.inFlight.values()) entry.queue.fail(error);
+    this.inFlight.clear();
+  }
+
+  private post(message: ToGenerationWorker): void {
+    this.worker.postMessage(message);
+  }
+}
