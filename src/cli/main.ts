@@ -2,12 +2,8 @@
 import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import type { ServerConfig } from "../config/server-options.js";
-import { createPredictor } from "../inference/predictor.js";
-import { createLoggingInterceptor } from "../interceptors/logging-interceptor.js";
-import { peerContextValues } from "../interceptors/peer-context.js";
 import { createLogger } from "../logging/logger.js";
-import { createInferdServer } from "../server/inferd-server.js";
-import { createInferdRoutes } from "../transport/routes.js";
+import { createInferdApp } from "../server/inferd-app.js";
 import { createServerCommand } from "./server-command.js";
 
 /**
@@ -17,18 +13,7 @@ import { createServerCommand } from "./server-command.js";
  */
 export async function runServer(config: ServerConfig): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
-  const server = createInferdServer({
-    config,
-    logger,
-    routes: ({ registry, logger, requestTimeoutMs }) =>
-      createInferdRoutes({
-        registry,
-        predictor: createPredictor({ registry, defaultTimeoutMs: requestTimeoutMs }),
-        logger,
-      }),
-    interceptors: [createLoggingInterceptor(logger)],
-    contextValues: peerContextValues,
-  });
+  const server = createInferdApp({ config, logger });
   await server.listen();
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once("SIGTERM", resolve);

@@ -4,6 +4,7 @@ import {
   failedPrecondition,
   internal,
   invalidArgument,
+  isInferdError,
 } from "../errors/inferd-error.js";
 import type { Lease, ModelRegistry } from "../registry/model-registry.js";
 import type { LoadedModel, RunOptions, TensorMap } from "../runtime/model-runtime.js";
@@ -55,6 +56,19 @@ export interface PredictorOptions {
   readonly registry: ModelRegistry;
   /** Timeout for models whose config sets none (0 or absent: none). */
   readonly defaultTimeoutMs?: number;
+  /**
+   * Called once per request that reached a version (metrics): `code` is "ok" or the
+   * domain error kind, `seconds` the time from lease to answer.
+   */
+  readonly onResult?: (result: PredictOutcome) => void;
+}
+
+/** What {@link PredictorOptions.onResult} reports. */
+export interface PredictOutcome {
+  readonly model: string;
+  readonly version: number;
+  readonly code: string;
+  readonly seconds: number;
 }
 
 function selectOutputs(specs: readonly TensorSpec[], requested: readonly string[]): string[] {
@@ -158,10 +172,17 @@ export function createPredictor(options: PredictorOptions): Predictor {
     async predict(call, signal) {
       if (signal.aborted) throw abortReasonToError(signal);
       const lease = options.registry.acquire(call.model, call.version || undefined);
+      const started = performance.now();
+      let code = "ok";
       try {
         return await runLeased(lease, call, signal);
+      } catch (error) {
+        code = isInferdError(error) ? error.kind : "internal";
+        throw error;
       } finally {
         lease.release();
+        const seconds = (performance.now() - started) / 1000;
+        options.onResult?.({ model: lease.model, version: lease.version, code, seconds });
       }
     },
   };

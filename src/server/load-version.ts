@@ -27,7 +27,7 @@ export function toPredictServable(model: LoadedModel): PredictServable {
     get pending() {
       return model.pending;
     },
-    run: (inputs, outputNames, signal) => model.run(inputs, outputNames, signal),
+    run: (inputs, outputNames, signal, options) => model.run(inputs, outputNames, signal, options),
     dispose: () => model.dispose(),
   };
 }

@@ -1,0 +1,96 @@
+import { createDynamicBatcher } from "../batching/dynamic-batcher.js";
+import type { ServerConfig } from "../config/server-options.js";
+import { loadGenerativeModel } from "../generation/generative-model.js";
+import type { HttpRoute } from "../http/http-route.js";
+import { createMetricsRoute } from "../http/metrics-route.js";
+import { createPredictor } from "../inference/predictor.js";
+import { warmupInputs } from "../inference/warmup-inputs.js";
+import { createLoggingInterceptor } from "../interceptors/logging-interceptor.js";
+import { createMetricsInterceptor } from "../interceptors/metrics-interceptor.js";
+import { peerContextValues } from "../interceptors/peer-context.js";
+import type { Logger } from "../logging/logger.js";
+import { createBatchObserver } from "../metrics/batch-observer.js";
+import { createInferdMetrics, type InferdMetrics } from "../metrics/inferd-metrics.js";
+import { observeRegistry, recordInference } from "../metrics/model-metrics.js";
+import type { VersionLoadRequest } from "../registry/repository-registry.js";
+import type { LoadedModel, ModelRuntime } from "../runtime/model-runtime.js";
+import { createInferdRoutes } from "../transport/routes.js";
+import { createInferdServer, type InferdServer } from "./inferd-server.js";
+
+export interface InferdAppOptions {
+  config: ServerConfig;
+  logger: Logger;
+  /** Defaults to onnxruntime-node worker pools; tests may substitute. */
+  runtime?: ModelRuntime;
+}
+
+/** The whole server as `inferd` runs it, plus its metrics for tests and tools. */
+export interface InferdApp extends InferdServer {
+  readonly metrics: InferdMetrics;
+}
+
+/**
+ * Composes the production server: registry over the repository, warmup and dynamic
+ * batching per version as `model.json` says, the generation engine for decoder
+ * models, the inferd API, Prometheus metrics at /metrics, logging and metrics
+ * interceptors. `main` and the integration tests both start exactly this.
+ */
+export function createInferdApp(options: InferdAppOptions): InferdApp {
+  const { config, logger } = options;
+  const metrics = createInferdMetrics();
+  const httpRoutes: HttpRoute[] = [createMetricsRoute(metrics.registry)];
+  const server = createInferdServer({
+    config,
+    logger,
+    ...(options.runtime ? { runtime: options.runtime } : {}),
+    preparePredict: (model, request) => preparePredict(model, request, metrics),
+    loadGenerative: (request) =>
+      loadGenerativeModel({
+        dir: request.dir,
+        modelPath: request.modelPath,
+        maxConcurrentSequences: request.config.maxConcurrentSequences,
+        maxWaiting: request.config.maxWaiting,
+        signal: request.signal,
+      }),
+    routes: ({ registry, logger, requestTimeoutMs }) =>
+      createInferdRoutes({
+        registry,
+        logger,
+        predictor: createPredictor({
+          registry,
+          defaultTimeoutMs: requestTimeoutMs,
+          onResult: (r) => recordInference(metrics, r.model, r.version, r.code, r.seconds),
+        }),
+      }),
+    interceptors: [createMetricsInterceptor(metrics), createLoggingInterceptor(logger)],
+    httpRoutes,
+    contextValues: peerContextValues,
+  });
+  observeRegistry(metrics, server.registry);
+  return Object.assign(server, { metrics });
+}
+
+/** Warmup (one zero row) on the raw model, then the dynamic batcher in front of it. */
+async function preparePredict(
+  model: LoadedModel,
+  request: VersionLoadRequest,
+  metrics: InferdMetrics,
+): Promise<LoadedModel> {
+  const { config } = request;
+  if (config.warmup) {
+    for (let i = 0; i < config.instanceCount; i++) {
+      await model.run(warmupInputs(model.inputs), [], request.signal);
+    }
+  }
+  return createDynamicBatcher(model, {
+    name: request.model,
+    maxBatchSize: config.maxBatchSize,
+    maxQueueDelayUs: config.maxQueueDelayUs,
+    preferredBatchSizes: config.preferredBatchSizes,
+    ...(config.maxQueueSize > 0 ? { maxQueueSize: config.maxQueueSize } : {}),
+    instanceCount: config.instanceCount,
+    ...(config.priorityLevels > 0 ? { priorityLevels: config.priorityLevels } : {}),
+    ...(config.responseCache.maxEntries > 0 ? { responseCache: config.responseCache } : {}),
+    observer: createBatchObserver(metrics, request.model, request.version),
+  });
+}
