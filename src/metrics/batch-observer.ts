@@ -1,29 +1,7 @@
+import type { BatchObserver } from "../batching/batching-model.js";
 import type { InferdMetrics } from "./inferd-metrics.js";
 
-/** What the batcher reports about one model run. */
-export interface BatchInfo {
-  /** Rows in the run (the batch dimension after concatenation). */
-  readonly size: number;
-  /** Requests merged into the run. */
-  readonly requests: number;
-  /** Queue wait of each request in the run, in milliseconds. */
-  readonly queueMs: readonly number[];
-  /** Time the model run took, in milliseconds. */
-  readonly computeMs: number;
-}
-
-/**
- * The hooks a dynamic batcher calls (structurally the same as
- * `BatchObserver` in `batching/batching-model.ts`). Plain callbacks so that the batcher does
- * not depend on prom-client; tests pass their own.
- */
-export interface BatchObserver {
-  onBatch(info: BatchInfo): void;
-  onQueueDepth(depth: number): void;
-  onCache(hit: boolean): void;
-  /** A request the batcher refused; `kind` is an `InferdErrorKind` such as "resource_exhausted". */
-  onReject(kind: string): void;
-}
+export type { BatchInfo, BatchObserver } from "../batching/batching-model.js";
 
 /** A {@link BatchObserver} that records into `metrics` for one model version. */
 export function createBatchObserver(

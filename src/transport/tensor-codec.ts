@@ -9,6 +9,7 @@ import {
 import { invalidArgument } from "../errors/inferd-error.js";
 import { fromFloat16Array } from "../tensor/float16.js";
 import type { DType, HostTensor, TensorSpec } from "../tensor/host-tensor.js";
+import { FIELD_NAMES } from "../tensor/materialize-values.js";
 import type { TensorInput, TensorValues } from "../tensor/tensor-input.js";
 
 const TO_DTYPE: ReadonlyMap<DataType, DType> = new Map([
@@ -46,16 +47,6 @@ function setValues(tensor: Tensor): TensorValues[] {
   return set;
 }
 
-const FIELD: Record<TensorValues["kind"], string> = {
-  float: "float_data",
-  double: "double_data",
-  int: "int_data",
-  int64: "int64_data",
-  bool: "bool_data",
-  string: "string_data",
-  raw: "raw_data",
-};
-
 /**
  * Decodes a wire tensor into a {@link TensorInput}, unvalidated. Only an unknown
  * dtype number fails here (invalid_argument naming the input); everything else is
@@ -72,7 +63,7 @@ export function decodeTensor(name: string, tensor: Tensor): TensorInput {
     ...(dtype !== undefined && { dtype }),
     dims: tensor.shape,
     ...(values !== undefined && { values }),
-    ...(set.length > 1 && { setFields: set.map((v) => FIELD[v.kind]) }),
+    ...(set.length > 1 && { setFields: set.map((v) => FIELD_NAMES[v.kind]) }),
   };
 }
 
