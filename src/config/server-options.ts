@@ -16,6 +16,8 @@ export interface ServerConfig {
   tlsCert?: string;
   tlsKey?: string;
   corsOrigin: string[];
+  /** The playground's folder; unset: the bundled ui/dist; "": no playground. */
+  uiDir?: string;
   logLevel: string;
 }
 
@@ -138,6 +140,14 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
     type: "list",
     default: [],
     description: "Browser origin allowed by CORS; repeatable; `*` allows any",
+  },
+  {
+    key: "uiDir",
+    flag: "ui-dir",
+    env: "INFERD_UI_DIR",
+    type: "string",
+    description:
+      "Folder of the browser playground served at `/ui/`; unset: the bundled `ui/dist`; empty: no playground",
   },
   {
     key: "logLevel",

@@ -1,8 +1,10 @@
 import { createDynamicBatcher } from "../batching/dynamic-batcher.js";
 import type { ServerConfig } from "../config/server-options.js";
 import { loadGenerativeModel } from "../generation/generative-model.js";
+import { defaultUiDir } from "../http/default-ui-dir.js";
 import type { HttpRoute } from "../http/http-route.js";
 import { createMetricsRoute } from "../http/metrics-route.js";
+import { createStaticUiRoute } from "../http/static-ui-route.js";
 import { createPredictor } from "../inference/predictor.js";
 import { warmupInputs } from "../inference/warmup-inputs.js";
 import { createLoggingInterceptor } from "../interceptors/logging-interceptor.js";
@@ -39,6 +41,9 @@ export function createInferdApp(options: InferdAppOptions): InferdApp {
   const { config, logger } = options;
   const metrics = createInferdMetrics();
   const httpRoutes: HttpRoute[] = [createMetricsRoute(metrics.registry)];
+  if (config.uiDir !== "") {
+    httpRoutes.push(createStaticUiRoute({ dir: config.uiDir ?? defaultUiDir() }));
+  }
   const server = createInferdServer({
     config,
     logger,
