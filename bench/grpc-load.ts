@@ -5,7 +5,11 @@
  * Prints one JSON line: {calls, errors, seconds, callsPerSecond, rowsPerSecond, p50Ms, p99Ms}.
  *
  *   tsx bench/grpc-load.ts --target 127.0.0.1:8080 --request '<PredictRequest JSON>' \
- *     --concurrency 64 --duration-ms 5000 [--rows 1]
+ *     --concurrency 64 --duration-ms 5000 [--rows 1] [--channels 4]
+ *
+ * Each channel is its own HTTP/2 connection (a local subchannel pool: grpc-js would
+ * otherwise share one connection among clients with the same target and options);
+ * workers are spread over channels round-robin.
  */
 import { parseArgs } from "node:util";
 import { create, fromBinary, fromJson, toBinary } from "@bufbuild/protobuf";
@@ -35,8 +39,12 @@ const concurrency = Number(values.concurrency);
 const channelCount = Number(values.channels);
 const clients = Array.from(
   { length: channelCount },
-  () => new grpc.Client(target, grpc.credentials.createInsecure()),
+  () =>
+    new grpc.Client(target, grpc.credentials.createInsecure(), {
+      "grpc.use_local_subchannel_pool": 1,
+    }),
 );
+let firstError: string | undefined;
 
 function call(client: grpc.Client): Promise<PredictResponse> {
   return new Promise((resolve, reject) => {
@@ -57,7 +65,8 @@ async function loop(client: grpc.Client, until: number, latencies: number[] | un
     try {
       await call(client);
       latencies?.push(performance.now() - t0);
-    } catch {
+    } catch (error) {
+      firstError ??= error instanceof Error ? error.message : String(error);
       errors++;
     }
   }
@@ -93,6 +102,7 @@ async function main() {
       rowsPerSecond: (calls * Number(values.rows)) / seconds,
       p50Ms: percentile(latencies, 50),
       p99Ms: percentile(latencies, 99),
+      ...(firstError !== undefined && { firstError }),
     })}\n`,
   );
   for (const c of clients) c.close();

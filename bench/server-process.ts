@@ -1,0 +1,97 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+
+/** A running `inferd` child process. */
+export interface ServerProcess {
+  readonly port: number;
+  readonly pid: number;
+  /** SIGTERM, then wait for exit (SIGKILL after 10 s). */
+  stop(): Promise<void>;
+}
+
+export interface ServerProcessOptions {
+  readonly modelRepository: string;
+  /** Extra node flags, e.g. ["--cpu-prof", "--cpu-prof-dir=/tmp/prof"]. */
+  readonly nodeFlags?: readonly string[];
+  readonly readyTimeoutMs?: number;
+}
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/** A port the OS just had free on 127.0.0.1 (closed again before returning). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts the production server (`src/cli/main.ts`, exactly what `npm start` runs)
+ * as a separate process, so it owns its event loop, and resolves once GET /readyz
+ * answers 200 (every model loaded and warmed up).
+ * @throws Error with the child's stderr when it exits or is not ready in time.
+ */
+export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
+  const port = await freePort();
+  const args = [
+    ...(options.nodeFlags ?? []),
+    "--import",
+    "tsx",
+    "src/cli/main.ts",
+    "--model-repository",
+    options.modelRepository,
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--log-level",
+    "warn",
+  ];
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "inherit", "pipe"] });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+    process.stderr.write(chunk);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  try {
+    await waitReady(port, exited, options.readyTimeoutMs ?? 120_000);
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw new Error(`${(error as Error).message}\n${stderr}`);
+  }
+  return { port, pid: child.pid ?? 0, stop: () => stop(child, exited) };
+}
+
+async function waitReady(port: number, exited: Promise<unknown>, timeoutMs: number) {
+  let gone = false;
+  void exited.then(() => {
+    gone = true;
+  });
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (gone) throw new Error("the server process exited before it was ready");
+    const status = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (status === 200) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the server was not ready within ${timeoutMs} ms`);
+}
+
+async function stop(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
