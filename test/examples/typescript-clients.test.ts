@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { IRIS_LABELS, irisProbabilities, maxAbsDiff } from "./iris-reference.js";
+import { bin, runExample } from "./run-example.js";
+import { type LiveServer, startLiveServer } from "./start-live-server.js";
+
+let live: LiveServer;
+beforeAll(async () => {
+  live = await startLiveServer();
+});
+afterAll(async () => {
+  await live?.app.shutdown();
+});
+
+const SETOSA = [5.1, 3.5, 1.4, 0.2];
+const MODELS = ["iris", "multi_io", "tiny_llama"];
+
+interface PredictSummary {
+  version: number;
+  probabilities: number[];
+  label: string | null;
+}
+
+describe("examples/typescript", () => {
+  it("connect-client.ts gets iris v2's probabilities over grpc, grpc-web and connect", async () => {
+    const out = await runExample(bin("tsx"), [
+      "examples/typescript/connect-client.ts",
+      live.baseUrl,
+    ]);
+    const { results } = JSON.parse(out) as {
+      results: Record<string, PredictSummary & { models: string[]; unknownModelCode: string }>;
+    };
+    expect(Object.keys(results).sort()).toEqual(["connect", "grpc", "grpc-web"]);
+    const expected = irisProbabilities(2, SETOSA);
+    for (const result of Object.values(results)) {
+      expect(result.version).toBe(2);
+      expect(maxAbsDiff(result.probabilities, expected)).toBeLessThan(1e-5);
+      expect(result.label).toBe("setosa");
+      expect(result.models).toEqual(MODELS);
+      expect(result.unknownModelCode).toBe("NotFound");
+    }
+  });
+
+  it("grpc-js-client.ts predicts, keeps a PredictStream open past a bad message, lists models", async () => {
+    const out = await runExample(bin("tsx"), [
+      "examples/typescript/grpc-js-client.ts",
+      `127.0.0.1:${live.port}`,
+    ]);
+    const result = JSON.parse(out) as {
+      predict: PredictSummary;
+      stream: {
+        requestId: string;
+        label: string | null;
+        errorCode: number;
+        errorMessage: string;
+      }[];
+      models: string[];
+    };
+    expect(result.predict.version).toBe(2);
+    expect(maxAbsDiff(result.predict.probabilities, irisProbabilities(2, SETOSA))).toBeLessThan(
+      1e-5,
+    );
+    expect(result.predict.label).toBe("setosa");
+    expect(result.stream.map((r) => [r.requestId, r.label, r.errorCode])).toEqual([
+      ["a", IRIS_LABELS[0], 0],
+      ["bad", null, 3], // INVALID_ARGUMENT, in-band
+      ["c", IRIS_LABELS[2], 0],
+    ]);
+    expect(result.stream[1]?.errorMessage).toContain('input "features"');
+    expect(result.models).toEqual(MODELS);
+  });
+});
