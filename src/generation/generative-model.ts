@@ -13,6 +13,7 @@ import type { TensorSpec } from "../tensor/host-tensor.js";
 import { AsyncQueue } from "./async-queue.js";
 import { type ChatMessage, type ChatTemplate, createChatTemplate } from "./chat-template.js";
 import { type GenerationConfig, loadGenerationConfig } from "./generation-config.js";
+import type { GenerationObserver } from "./generation-observer.js";
 import type {
   FromGenerationWorker,
   GenerationWorkerData,
@@ -65,6 +66,8 @@ export interface GenerativeModel extends Servable {
   generate(request: GenerationRequest, signal: AbortSignal): AsyncIterable<GenerationChunk>;
   tokenize(text: string, addSpecialTokens: boolean): number[];
   detokenize(ids: readonly number[], skipSpecialTokens: boolean): string;
+  /** The vocabulary piece of `id` ("▁the", "<0xC3>"), "" when out of range. */
+  idToToken(id: number): string;
   /** The chat template's rendering; failed_precondition when the model has none. */
   renderChat(messages: readonly ChatMessage[]): string;
   /** Sequences decoding now and waiting for a slot. */
@@ -79,6 +82,8 @@ export interface GenerativeModelOptions {
   /** Requests that may wait for a slot; beyond, generate fails resource_exhausted. */
   maxWaiting: number;
   signal?: AbortSignal;
+  /** Metrics hooks: first-token and inter-token times, token counts, sequence counts. */
+  observer?: GenerationObserver;
 }
 
 /**
@@ -134,6 +139,9 @@ function waitReady(worker: Worker, signal: AbortSignal | undefined): Promise<Rea
 interface InFlight {
   readonly queue: AsyncQueue<SequenceEvent>;
   started: boolean;
+  /** performance.now() at arrival, then at the latest token (for the observer). */
+  readonly arrivedAt: number;
+  lastTokenAt: number | undefined;
 }
 
 class WorkerGenerativeModel implements GenerativeModel {
@@ -157,7 +165,9 @@ class WorkerGenerativeModel implements GenerativeModel {
     this.outputs = ready.outputs;
     this.contextWindow = config.contextWindow;
     worker.on("message", (message: FromGenerationWorker) => {
-      if (message.type === "step") for (const event of message.events) this.route(event);
+      if (message.type !== "step") return;
+      for (const event of message.events) this.route(event);
+      this.options.observer?.onSequences(this.stats());
     });
     worker.on("error", (error) =>
       this.failAll(internal(`generation worker crashed: ${error.message}`, error)),
@@ -182,9 +192,16 @@ class WorkerGenerativeModel implements GenerativeModel {
       );
     }
     const id = this.nextId++;
-    const entry: InFlight = { queue: new AsyncQueue(), started: false };
+    const entry: InFlight = {
+      queue: new AsyncQueue(),
+      started: false,
+      arrivedAt: startedAt,
+      lastTokenAt: undefined,
+    };
     this.inFlight.set(id, entry);
     this.post({ type: "generate", id, job });
+    this.options.observer?.onTokens("prompt", job.promptIds.length);
+    this.options.observer?.onSequences(this.stats());
     const cancel = () => this.post({ type: "cancel", id });
     signal.addEventListener("abort", cancel, { once: true });
     let completion = 0;
@@ -230,6 +247,10 @@ class WorkerGenerativeModel implements GenerativeModel {
     return this.tokenizer.decode(ids, skipSpecialTokens);
   }
 
+  idToToken(id: number): string {
+    return this.tokenizer.idToToken(id);
+  }
+
   renderChat(messages: readonly ChatMessage[]): string {
     return this.template.render(messages);
   }
@@ -258,6 +279,7 @@ class WorkerGenerativeModel implements GenerativeModel {
     const entry = this.inFlight.get(event.id);
     if (entry === undefined) return;
     if (event.started) entry.started = true;
+    this.observe(entry, event.tokenIds?.length ?? 0);
     entry.queue.push(event);
     if (event.finishReason !== undefined || event.error !== undefined) {
       this.inFlight.delete(event.id);
@@ -265,9 +287,26 @@ class WorkerGenerativeModel implements GenerativeModel {
     }
   }
 
+  /** Reports a step's tokens of one sequence; a step's gap is spread over its tokens. */
+  private observe(entry: InFlight, tokens: number): void {
+    const observer = this.options.observer;
+    if (observer === undefined || tokens === 0) return;
+    const now = performance.now();
+    observer.onTokens("completion", tokens);
+    if (entry.lastTokenAt === undefined) {
+      observer.onFirstToken((now - entry.arrivedAt) / 1000);
+      for (let i = 1; i < tokens; i++) observer.onInterToken(0);
+    } else {
+      const gap = (now - entry.lastTokenAt) / 1000 / tokens;
+      for (let i = 0; i < tokens; i++) observer.onInterToken(gap);
+    }
+    entry.lastTokenAt = now;
+  }
+
   private failAll(error: Error): void {
     for (const entry of this.inFlight.values()) entry.queue.fail(error);
     this.inFlight.clear();
+    this.options.observer?.onSequences(this.stats());
   }
 
   private post(message: ToGenerationWorker): void {

@@ -1,22 +1,7 @@
+import type { GenerationObserver } from "../generation/generation-observer.js";
 import type { InferdMetrics } from "./inferd-metrics.js";
 
-/** Token kinds counted by `inferd_generation_tokens_total`. */
-export type TokenKind = "prompt" | "completion";
-
-/**
- * The hooks a generation engine calls. Times are in seconds, as Prometheus
- * wants them.
- */
-export interface GenerationObserver {
-  /** Time from request arrival to its first generated token. */
-  onFirstToken(seconds: number): void;
-  /** Time between two consecutive tokens of one sequence. */
-  onInterToken(seconds: number): void;
-  /** Adds `count` tokens of `kind` (prompt once per request, completion per step). */
-  onTokens(kind: TokenKind, count: number): void;
-  /** The scheduler's current sequence counts. */
-  onSequences(counts: { running: number; waiting: number }): void;
-}
+export type { GenerationObserver, TokenKind } from "../generation/generation-observer.js";
 
 /** A {@link GenerationObserver} that records into `metrics` for one model version. */
 export function createGenerationObserver(

@@ -1,0 +1,177 @@
+import { abortReasonToError, failedPrecondition } from "../errors/inferd-error.js";
+import type { Lease, ModelRegistry, Servable } from "../registry/model-registry.js";
+import type { GenerationRequest } from "./generation-request.js";
+import {
+  type GenerationChunk,
+  type GenerationFinish,
+  type GenerativeModel,
+  isGenerationFinish,
+} from "./generative-model.js";
+import type { FinishReason } from "./stopping-criteria.js";
+
+/** A generation request addressed to a model (and optionally a pinned version). */
+export interface GenerateCall extends GenerationRequest {
+  readonly model: string;
+  /** Pinned version; absent lets the model's routing policy choose. */
+  readonly version?: number;
+  /** For the end-of-stream report (logs); the transport fills it in. */
+  readonly requestId?: string;
+}
+
+/** A generation that passed validation: the version serving it and its chunks. */
+export interface StartedGeneration {
+  readonly model: string;
+  readonly version: number;
+  /**
+   * Deltas, then one {@link GenerationFinish}. The version stays leased until the
+   * iterator ends, throws or is `return()`ed: consume it or return it.
+   */
+  readonly chunks: AsyncIterableIterator<GenerationChunk>;
+}
+
+/** How a generation stream ended, reported once per started stream. */
+export interface GenerationEnd {
+  readonly model: string;
+  readonly version: number;
+  readonly requestId: string | undefined;
+  /** The engine's reason; "cancelled" also when the consumer left before the end. */
+  readonly finishReason: FinishReason | "error";
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  readonly timings?: GenerationFinish["timings"];
+}
+
+export interface TextGeneratorOptions {
+  readonly registry: ModelRegistry;
+  /** Called once when a started stream ends, however it ends (the access log). */
+  readonly onEnd?: (end: GenerationEnd) => void;
+}
+
+/** The Generate path minus the wire, shared by the gRPC service and the OpenAI routes. */
+export interface TextGenerator {
+  /**
+   * Leases a version, validates the request and waits for its first chunk, so that
+   * every request error (not_found, failed_precondition, invalid_argument,
+   * resource_exhausted) is thrown here, before the caller commits to a response.
+   */
+  start(call: GenerateCall, signal: AbortSignal): Promise<StartedGeneration>;
+  /** Leases a generative version for a short synchronous use (tokenize, detokenize). */
+  withModel<T>(model: string, version: number | undefined, use: (m: GenerativeModel) => T): T;
+}
+
+/** Guard: a servable that is a loaded generation engine. */
+export function isGenerativeModel(servable: Servable): servable is GenerativeModel {
+  return servable.kind === "generate" && "generate" in servable;
+}
+
+/** Leases a generative version. @throws not_found, unavailable, failed_precondition (a predict model). */
+export function acquireGenerative(
+  registry: ModelRegistry,
+  model: string,
+  version?: number,
+): Lease<GenerativeModel> {
+  const lease = registry.acquire(model, version);
+  if (isGenerativeModel(lease.servable)) return lease as Lease<GenerativeModel>;
+  lease.release();
+  throw failedPrecondition(
+    `model "${model}" is not a generative model (kind "${lease.servable.kind}"); use Predict`,
+  );
+}
+
+/** Creates the {@link TextGenerator} over the registry. */
+export function createTextGenerator(options: TextGeneratorOptions): TextGenerator {
+  return {
+    async start(call, signal) {
+      if (signal.aborted) throw abortReasonToError(signal);
+      const lease = acquireGenerative(options.registry, call.model, call.version || undefined);
+      let source: AsyncIterator<GenerationChunk>;
+      let first: IteratorResult<GenerationChunk>;
+      try {
+        source = lease.servable.generate(call, signal)[Symbol.asyncIterator]();
+        first = await source.next();
+      } catch (error) {
+        lease.release();
+        throw error;
+      }
+      const chunks = leasedChunks(lease, source, first, (end) =>
+        options.onEnd?.({ ...end, requestId: call.requestId }),
+      );
+      return { model: lease.model, version: lease.version, chunks };
+    },
+    withModel(model, version, use) {
+      const lease = acquireGenerative(options.registry, model, version || undefined);
+      try {
+        return use(lease.servable);
+      } finally {
+        lease.release();
+      }
+    },
+  };
+}
+
+type EndReport = Omit<GenerationEnd, "requestId">;
+
+/**
+ * The engine's stream with the already-pulled first chunk put back, releasing the
+ * lease (and reporting the end) exactly once: at the finish chunk, on error, or on
+ * `return()`, which also works before the first `next()` (unlike a generator's).
+ */
+function leasedChunks(
+  lease: Lease<GenerativeModel>,
+  source: AsyncIterator<GenerationChunk>,
+  first: IteratorResult<GenerationChunk>,
+  report: (end: EndReport) => void,
+): AsyncIterableIterator<GenerationChunk> {
+  let pending: IteratorResult<GenerationChunk> | undefined = first;
+  let completion = 0;
+  let finish: GenerationFinish | undefined;
+  let released = false;
+  const release = (failed: boolean) => {
+    if (released) return;
+    released = true;
+    lease.release();
+    report({
+      model: lease.model,
+      version: lease.version,
+      finishReason: finish?.finishReason ?? (failed ? "error" : "cancelled"),
+      promptTokens: finish?.usage.promptTokens ?? 0,
+      completionTokens: finish?.usage.completionTokens ?? completion,
+      ...(finish && { timings: finish.timings }),
+    });
+  };
+  const see = (step: IteratorResult<GenerationChunk>) => {
+    if (step.done) release(false);
+    else if (!isGenerationFinish(step.value)) completion += step.value.tokenIds.length;
+    else {
+      finish = step.value;
+      release(false);
+      source.return?.().catch(() => {});
+    }
+    return step;
+  };
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    async next() {
+      if (pending !== undefined) {
+        const step = pending;
+        pending = undefined;
+        return see(step);
+      }
+      if (released) return { done: true, value: undefined };
+      try {
+        return see(await source.next());
+      } catch (error) {
+        release(true);
+        throw error;
+      }
+    },
+    async return() {
+      pending = undefined;
+      release(false);
+      await source.return?.();
+      return { done: true, value: undefined };
+    },
+  };
+}

@@ -1,0 +1,122 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  FinishReason,
+  type GenerateRequestSchema,
+  type GenerateResponse,
+} from "../../gen/inferd/v1/generation_pb.js";
+import { createTinyLlamaWeights } from "../../scripts/fixtures/tiny-llama-weights.js";
+import { referenceLogits } from "../fixtures/tiny-llama-reference.js";
+import { type RunningInferd, startInferd } from "../generation-e2e/serve-models.js";
+import { FIXTURE_REPO } from "../helpers/fixtures.js";
+
+type Init = MessageInitShape<typeof GenerateRequestSchema>;
+
+/** Greedy continuation by the independent float64 forward pass (full recompute per token). */
+function referenceGreedy(prompt: readonly number[], count: number): number[] {
+  const weights = createTinyLlamaWeights(342);
+  const ids = [...prompt];
+  for (let i = 0; i < count; i++) {
+    const last = referenceLogits(weights, ids).at(-1) ?? [];
+    ids.push(last.indexOf(Math.max(...last)));
+  }
+  return ids.slice(prompt.length);
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<[Code, string]> {
+  try {
+    await promise;
+  } catch (error) {
+    const e = ConnectError.from(error);
+    return [e.code, e.rawMessage];
+  }
+  throw new Error("expected the call to fail");
+}
+
+describe("GenerationService over gRPC on the production server (fixture repo)", () => {
+  let server: RunningInferd;
+  beforeAll(async () => {
+    server = await startInferd(FIXTURE_REPO);
+  }, 60_000);
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  const collect = async (init: Init): Promise<GenerateResponse[]> => {
+    const out: GenerateResponse[] = [];
+    for await (const m of server.generation.generate(init)) out.push(m);
+    return out;
+  };
+
+  it("streams greedy tokens equal to an independent forward pass, then finish, usage and timings", async () => {
+    const prompt = [1, 300, 17, 42];
+    const messages = await collect({
+      model: "tiny_llama",
+      promptTokenIds: prompt,
+      temperature: 0,
+      maxTokens: 6,
+      ignoreEos: true,
+      requestId: "gen-1",
+    });
+    const last = messages.at(-1) as GenerateResponse;
+    const ids = messages.slice(0, -1).flatMap((m) => m.tokenIds);
+    expect(ids).toEqual(referenceGreedy(prompt, 6));
+    expect(last.finishReason).toBe(FinishReason.LENGTH);
+    expect(last.usage).toMatchObject({ promptTokens: 4, completionTokens: 6 });
+    expect(last.timings?.timeToFirstTokenMs).toBeGreaterThan(0);
+    expect(last.timings?.totalMs).toBeGreaterThanOrEqual(last.timings?.timeToFirstTokenMs ?? 0);
+    expect(messages.every((m) => m.requestId === "gen-1" && m.version === 1)).toBe(true);
+    const { text } = await server.generation.detokenize({ model: "tiny_llama", tokenIds: ids });
+    expect(messages.map((m) => m.text).join("")).toBe(text);
+  });
+
+  it("tokenizes and detokenizes with the model's tokenizer", async () => {
+    const tokens = await server.generation.tokenize({ model: "tiny_llama", text: "hello world" });
+    expect(tokens.tokenIds[0]).toBe(1);
+    expect(tokens.tokens[0]).toBe("<s>");
+    expect(tokens.tokens).toHaveLength(tokens.tokenIds.length);
+    const bare = await server.generation.tokenize({
+      model: "tiny_llama",
+      text: "hello world",
+      addSpecialTokens: false,
+    });
+    expect(bare.tokenIds).toEqual(tokens.tokenIds.slice(1));
+    const back = await server.generation.detokenize({
+      model: "tiny_llama",
+      tokenIds: tokens.tokenIds,
+    });
+    expect(back.text).toBe("hello world");
+  });
+
+  it("maps request errors to NotFound, FailedPrecondition and InvalidArgument with the limit", async () => {
+    const base = { model: "tiny_llama", prompt: "hi" } satisfies Init;
+    expect(await codeOf(collect({ ...base, model: "nope" }))).toEqual([
+      Code.NotFound,
+      expect.stringContaining("nope"),
+    ]);
+    expect((await codeOf(collect({ ...base, model: "iris" })))[0]).toBe(Code.FailedPrecondition);
+    expect(await codeOf(collect({ ...base, temperature: -1 }))).toEqual([
+      Code.InvalidArgument,
+      expect.stringContaining("must be >= 0"),
+    ]);
+    expect(await codeOf(collect({ ...base, topP: 1.5 }))).toEqual([
+      Code.InvalidArgument,
+      expect.stringContaining("(0, 1]"),
+    ]);
+    const [code, message] = await codeOf(collect({ ...base, maxTokens: 100_000 }));
+    expect(code).toBe(Code.InvalidArgument);
+    expect(message).toContain("context window 256");
+    const long: Init = { model: "tiny_llama", promptTokenIds: new Array<number>(300).fill(5) };
+    expect(await codeOf(collect(long))).toEqual([
+      Code.InvalidArgument,
+      expect.stringContaining("the context window is 256"),
+    ]);
+    expect((await codeOf(server.generation.tokenize({ model: "iris", text: "x" })))[0]).toBe(
+      Code.FailedPrecondition,
+    );
+    expect(
+      (await codeOf(server.generation.detokenize({ model: "tiny_llama", tokenIds: [9999] })))[0],
+    ).toBe(Code.InvalidArgument);
+  });
+});
