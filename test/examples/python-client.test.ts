@@ -1,0 +1,104 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createInferdClient } from "../../src/index.js";
+import { IRIS_LABELS, irisProbabilities, maxAbsDiff } from "./iris-reference.js";
+import { runExample } from "./run-example.js";
+import { type LiveServer, startLiveServer } from "./start-live-server.js";
+
+const PYTHON = "/usr/bin/python3";
+const PLUGIN = "/usr/bin/grpc_python_plugin";
+
+/** Why the Python example cannot run here, or undefined when every tool is present. */
+function missingTool(): string | undefined {
+  const python = spawnSync(PYTHON, ["-c", "import grpc, google.protobuf"], { encoding: "utf8" });
+  if (python.status !== 0) return `${PYTHON} cannot import grpc (apt install python3-grpcio)`;
+  if (spawnSync("protoc", ["--version"]).status !== 0) return "no protoc (apt: protobuf-compiler)";
+  if (!existsSync(PLUGIN)) return `no ${PLUGIN} (apt: protobuf-compiler-grpc)`;
+  return undefined;
+}
+
+const missing = missingTool();
+
+interface PythonResult {
+  predict: { version: number; probabilities: number[]; label: string; unknownModelCode: string };
+  stream: { requestId: string; errorCode: number; label: string | null; errorMessage?: string }[];
+  generate: {
+    chunks: { text: string; tokenIds: number[]; finishReason: string; completionTokens: number }[];
+    predictModelCode: string;
+  };
+}
+
+describe.skipIf(missing !== undefined)(
+  `examples/python/client.py${missing ? ` (skipped: ${missing})` : ""}`,
+  () => {
+    let live: LiveServer;
+    let stubs: string;
+    let result: PythonResult;
+
+    beforeAll(async () => {
+      stubs = mkdtempSync(join(tmpdir(), "inferd-py-stubs-"));
+      await runExample("examples/python/generate.sh", [stubs]);
+      live = await startLiveServer();
+      const out = await runExample(
+        PYTHON,
+        ["examples/python/client.py", `127.0.0.1:${live.port}`],
+        {
+          INFERD_PY_STUBS: stubs,
+        },
+      );
+      result = JSON.parse(out) as PythonResult;
+    });
+    afterAll(async () => {
+      await live?.app.shutdown();
+      if (stubs) rmSync(stubs, { recursive: true, force: true });
+    });
+
+    it("Predict returns iris v2's probabilities and label; an unknown model is NOT_FOUND", () => {
+      expect(result.predict.version).toBe(2);
+      const expected = irisProbabilities(2, [5.1, 3.5, 1.4, 0.2]);
+      expect(maxAbsDiff(result.predict.probabilities, expected)).toBeLessThan(1e-5);
+      expect(result.predict.label).toBe("setosa");
+      expect(result.predict.unknownModelCode).toBe("NOT_FOUND");
+    });
+
+    it("PredictStream answers a bad message in-band and the stream goes on", () => {
+      expect(result.stream.map((r) => [r.requestId, r.label, r.errorCode])).toEqual([
+        ["a", IRIS_LABELS[0], 0],
+        ["bad", null, 3],
+        ["c", IRIS_LABELS[2], 0],
+      ]);
+      expect(result.stream[1]?.errorMessage).toContain("dimension 1 is 3");
+    });
+
+    it("Generate streams tokens in several messages, then one with the finish reason", async () => {
+      const { chunks, predictModelCode } = result.generate;
+      const last = chunks.at(-1);
+      expect(chunks.length).toBeGreaterThan(2);
+      expect(chunks.slice(0, -1).every((c) => c.finishReason === "FINISH_REASON_UNSPECIFIED")).toBe(
+        true,
+      );
+      expect(last?.finishReason).toBe("FINISH_REASON_LENGTH");
+      const tokens = chunks.flatMap((c) => c.tokenIds);
+      expect(tokens).toHaveLength(8);
+      expect(last?.completionTokens).toBe(8);
+      expect(predictModelCode).toBe("FAILED_PRECONDITION");
+      // Greedy decoding is deterministic: the TypeScript SDK must see the same tokens.
+      const client = createInferdClient(live.baseUrl, { protocol: "grpc" });
+      const again: number[] = [];
+      for await (const m of client.generation.generate({
+        model: "tiny_llama",
+        prompt: "Once upon a time",
+        maxTokens: 8,
+        temperature: 0,
+        ignoreEos: true,
+      })) {
+        again.push(...m.tokenIds);
+      }
+      client.close();
+      expect(tokens).toEqual(again);
+    });
+  },
+);
