@@ -1,0 +1,54 @@
+import { apiBaseUrl, createPlaygroundClients } from "./clients.js";
+import { byId } from "./dom.js";
+import { createErrorView } from "./error-view.js";
+import { createGeneratePanel } from "./generate-panel.js";
+import { isGenerative, renderModelDetails } from "./model-details.js";
+import { runModelList } from "./model-list.js";
+import { createPredictPanel } from "./predict-panel.js";
+
+/**
+ * The playground: the live model list on the left; selecting a model shows its
+ * signature and either the Predict form or, for generative models, the Generate
+ * form. Everything goes through Connect-Web clients of the inferd API.
+ */
+function start(): void {
+  const baseUrl = apiBaseUrl(window.location);
+  byId("api-base", HTMLElement).textContent = baseUrl;
+  const clients = createPlaygroundClients(baseUrl);
+  const modelErrors = createErrorView(byId("models-error", HTMLElement));
+  const details = byId("model-details", HTMLElement);
+  const predictSection = byId("predict-panel", HTMLElement);
+  const generateSection = byId("generate-panel", HTMLElement);
+  const predict = createPredictPanel(clients.inference);
+  const generate = createGeneratePanel(clients.generation);
+  const parts = {
+    name: byId("model-name", HTMLElement),
+    summary: byId("model-summary", HTMLElement),
+    signature: byId("model-signature", HTMLElement),
+  };
+  const select = async (name: string) => {
+    try {
+      const { model } = await clients.models.getModel({ name });
+      if (model === undefined) return;
+      modelErrors.clear();
+      renderModelDetails(model, parts);
+      details.hidden = false;
+      predictSection.hidden = isGenerative(model);
+      generateSection.hidden = !isGenerative(model);
+      if (isGenerative(model)) generate.show(model);
+      else predict.show(model);
+    } catch (error) {
+      modelErrors.show(error);
+    }
+  };
+  void runModelList({
+    client: clients.models,
+    list: byId("model-list", HTMLElement),
+    status: byId("watch-status", HTMLElement),
+    errors: modelErrors,
+    onSelect: (name) => void select(name),
+    signal: new AbortController().signal,
+  });
+}
+
+start();
