@@ -1,0 +1,224 @@
+import { type Client, Code, createClient, type Transport } from "@connectrpc/connect";
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+  Http2SessionManager,
+} from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { InferenceService, type PredictResponse } from "../../gen/inferd/v1/inference_pb.js";
+import { DataType } from "../../gen/inferd/v1/tensor_pb.js";
+import { grpcClient, grpcPredict } from "../helpers/inferd-grpc.js";
+import { IRIS_SAMPLES, irisExpected, irisInputs, maxAbsDiff } from "../helpers/iris-rows.js";
+import { type RunningInferd, startInferd } from "../helpers/start-inferd.js";
+
+let inferd: RunningInferd;
+const sessions: Http2SessionManager[] = [];
+const h2 = () => {
+  const manager = new Http2SessionManager(inferd.baseUrl);
+  sessions.push(manager);
+  return manager;
+};
+
+beforeAll(async () => {
+  inferd = await startInferd({ models: ["iris"] });
+});
+afterAll(async () => {
+  for (const s of sessions) s.abort();
+  await inferd?.close();
+});
+
+const ROWS = IRIS_SAMPLES;
+
+/** The checks every protocol must pass: values, version, top-k labels and request id echo. */
+function expectIris(res: PredictResponse, version: number, requestId: string): void {
+  const expected = irisExpected(version, ROWS);
+  expect(res.model).toBe("iris");
+  expect(res.version).toBe(version);
+  expect(res.requestId).toBe(requestId);
+  const probs = res.outputs.probabilities;
+  expect(probs?.dtype).toBe(DataType.FLOAT32);
+  expect(probs?.shape).toEqual([3, 3]);
+  expect(maxAbsDiff(probs?.floatData ?? [], expected.probabilities)).toBeLessThan(1e-6);
+  expect(res.outputs.label?.int64Data).toEqual(expected.labels.map(BigInt));
+  // The data set's own classes, and the two best labels in order with their scores.
+  expect(expected.names).toEqual(["setosa", "versicolor", "virginica"]);
+  res.classifications.forEach((c, row) => {
+    const p = expected.probabilities.slice(row * 3, row * 3 + 3);
+    const order = [0, 1, 2].sort((a, b) => (p[b] ?? 0) - (p[a] ?? 0)).slice(0, 2);
+    expect(c.top.map((t) => t.index)).toEqual(order);
+    expect(c.top[0]?.label).toBe(expected.names[row]);
+    expect(
+      maxAbsDiff(
+        c.top.map((t) => t.score),
+        order.map((i) => p[i] ?? NaN),
+      ),
+    ).toBeLessThan(1e-6);
+  });
+  expect(res.classifications).toHaveLength(3);
+}
+
+const transports: [string, () => Transport][] = [
+  [
+    "gRPC (connect-node)",
+    () => createGrpcTransport({ baseUrl: inferd.baseUrl, sessionManager: h2() }),
+  ],
+  [
+    "gRPC-Web over HTTP/1.1",
+    () => createGrpcWebTransport({ baseUrl: inferd.baseUrl, httpVersion: "1.1" }),
+  ],
+  [
+    "gRPC-Web over HTTP/2",
+    () =>
+      createGrpcWebTransport({ baseUrl: inferd.baseUrl, httpVersion: "2", sessionManager: h2() }),
+  ],
+  [
+    "Connect binary over HTTP/1.1",
+    () => createConnectTransport({ baseUrl: inferd.baseUrl, httpVersion: "1.1" }),
+  ],
+  [
+    "Connect binary over HTTP/2",
+    () =>
+      createConnectTransport({ baseUrl: inferd.baseUrl, httpVersion: "2", sessionManager: h2() }),
+  ],
+  [
+    "Connect JSON over HTTP/1.1",
+    () =>
+      createConnectTransport({
+        baseUrl: inferd.baseUrl,
+        httpVersion: "1.1",
+        useBinaryFormat: false,
+      }),
+  ],
+  [
+    "Connect JSON over HTTP/2",
+    () =>
+      createConnectTransport({
+        baseUrl: inferd.baseUrl,
+        httpVersion: "2",
+        useBinaryFormat: false,
+        sessionManager: h2(),
+      }),
+  ],
+];
+
+describe("Predict on the production server, iris v1 and v2", () => {
+  it("grpc-js with protobuf-es serializers", async () => {
+    const client = grpcClient(inferd.port);
+    try {
+      for (const version of [1, 2]) {
+        const requestId = `grpc-js-${version}`;
+        const res = await grpcPredict(client, {
+          model: "iris",
+          version,
+          requestId,
+          topK: 2,
+          inputs: irisInputs(ROWS),
+        });
+        expectIris(res, version, requestId);
+      }
+    } finally {
+      client.close();
+    }
+  });
+
+  it.each(transports)("%s", async (name, transport) => {
+    const client: Client<typeof InferenceService> = createClient(InferenceService, transport());
+    for (const version of [1, 2]) {
+      const requestId = `${name} ${version}`;
+      const res = await client.predict({
+        model: "iris",
+        version,
+        requestId,
+        topK: 2,
+        inputs: irisInputs(ROWS),
+      });
+      expectIris(res, version, requestId);
+    }
+    // Unpinned requests go to the newest ready version.
+    expect((await client.predict({ model: "iris", inputs: irisInputs(ROWS) })).version).toBe(2);
+  });
+
+  it("plain fetch POST of JSON", async () => {
+    const res = await fetch(`${inferd.baseUrl}/inferd.v1.InferenceService/Predict`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "iris",
+        requestId: "fetch-1",
+        topK: 2,
+        inputs: { features: { shape: [3, 4], floatData: ROWS.flat() } },
+      }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
+      model: string;
+      version: number;
+      requestId: string;
+      outputs: Record<
+        string,
+        { dtype: string; shape: number[]; floatData?: number[]; int64Data?: string[] }
+      >;
+      classifications: { top: { label: string; score: number; index?: number }[] }[];
+    };
+    const expected = irisExpected(2, ROWS);
+    expect(body).toMatchObject({ model: "iris", version: 2, requestId: "fetch-1" });
+    expect(body.outputs.probabilities?.dtype).toBe("DATA_TYPE_FLOAT32");
+    expect(body.outputs.probabilities?.shape).toEqual([3, 3]);
+    expect(
+      maxAbsDiff(body.outputs.probabilities?.floatData ?? [], expected.probabilities),
+    ).toBeLessThan(1e-6);
+    // proto3 JSON writes int64 as strings.
+    expect(body.outputs.label?.int64Data).toEqual(expected.labels.map(String));
+    expect(body.classifications.map((c) => c.top[0]?.label)).toEqual(expected.names);
+    expect(body.classifications.map((c) => c.top.length)).toEqual([2, 2, 2]);
+  });
+});
+
+describe("BatchPredict with a bad item in the middle", () => {
+  it("answers the good items with the right values and the bad one InvalidArgument naming the input", async () => {
+    const client = createClient(
+      InferenceService,
+      createConnectTransport({ baseUrl: inferd.baseUrl, httpVersion: "1.1" }),
+    );
+    // [version, sample row]; the middle item has 3 features instead of 4.
+    const good: [number, number][] = [
+      [1, 0],
+      [2, 1],
+      [2, 2],
+      [1, 0],
+    ];
+    const goodRequest = ([version, sample]: [number, number], i: number) => ({
+      model: "iris",
+      version,
+      requestId: `b${i}`,
+      inputs: irisInputs([ROWS[sample] ?? []]),
+    });
+    const bad = {
+      model: "iris",
+      requestId: "bad",
+      inputs: { features: { shape: [1, 3], floatData: [1, 2, 3] } },
+    };
+    const requests = good.map(goodRequest);
+    const { results } = await client.batchPredict({
+      requests: [...requests.slice(0, 2), bad, ...requests.slice(2)],
+    });
+    expect(results.map((r) => r.requestId)).toEqual(["b0", "b1", "bad", "b2", "b3"]);
+    const [error] = results.splice(2, 1);
+    expect(error?.result.case).toBe("error");
+    const status = error?.result.case === "error" ? error.result.value : undefined;
+    expect(status?.code).toBe(Code.InvalidArgument);
+    expect(status?.code).toBe(3);
+    expect(status?.message).toContain('input "features"');
+    results.forEach((r, i) => {
+      const [version, sample] = good[i] ?? [0, 0];
+      expect(r.result.case).toBe("response");
+      const res = r.result.case === "response" ? r.result.value : undefined;
+      expect(res?.version).toBe(version);
+      expect(res?.requestId).toBe(`b${i}`);
+      const expected = irisExpected(version, [ROWS[sample] ?? []]);
+      const got = res?.outputs.probabilities?.floatData ?? [];
+      expect(maxAbsDiff(got, expected.probabilities)).toBeLessThan(1e-6);
+    });
+  });
+});
