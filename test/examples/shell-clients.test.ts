@@ -1,0 +1,115 @@
+import { spawnSync } from "node:child_process";
+import { delimiter, dirname } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { irisProbabilities, maxAbsDiff } from "./iris-reference.js";
+import { bin, runExample } from "./run-example.js";
+import { type LiveServer, startLiveServer } from "./start-live-server.js";
+
+const SETOSA = [5.1, 3.5, 1.4, 0.2];
+const MODELS = ["iris", "multi_io", "tiny_llama"];
+const hasCurl = spawnSync("curl", ["--version"]).status === 0;
+
+let live: LiveServer;
+beforeAll(async () => {
+  live = await startLiveServer();
+});
+afterAll(async () => {
+  await live?.app.shutdown();
+});
+
+/** Splits a script's stdout at its "### <step>" lines into step -> body. */
+function steps(stdout: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of stdout.split(/^### /m).slice(1)) {
+    const newline = part.indexOf("\n");
+    out.set(part.slice(0, newline), part.slice(newline + 1).trim());
+  }
+  return out;
+}
+
+function json<T>(sections: Map<string, string>, step: string): T {
+  const body = sections.get(step);
+  if (body === undefined) throw new Error(`no "### ${step}" in the output`);
+  return JSON.parse(body) as T;
+}
+
+interface PredictJson {
+  version: number;
+  outputs: Record<string, { shape: number[]; floatData?: number[]; int64Data?: string[] }>;
+  classifications: { top: { label: string }[] }[];
+}
+
+interface ModelJson {
+  name: string;
+  versions: { version: number; state: string; inputs: { name: string; shape: number[] }[] }[];
+}
+
+function expectSetosa(res: PredictJson): void {
+  expect(res.version).toBe(2);
+  const probs = res.outputs.probabilities?.floatData ?? [];
+  expect(maxAbsDiff(probs, irisProbabilities(2, SETOSA))).toBeLessThan(1e-5);
+  expect(res.classifications[0]?.top[0]?.label).toBe("setosa");
+}
+
+const okCount = async (): Promise<number> => {
+  const text = await live.app.metrics.registry.getSingleMetricAsString(
+    "inferd_inference_requests_total",
+  );
+  const line = text.split("\n").find((l) => l.startsWith(OK_SERIES));
+  return line === undefined ? 0 : Number(line.slice(OK_SERIES.length));
+};
+const OK_SERIES = 'inferd_inference_requests_total{model="iris",version="2",code="ok"} ';
+
+describe("examples/shell", () => {
+  it.skipIf(!hasCurl)(
+    `curl.sh: Predict, errors, GetModel, ListModels, probes and metrics${hasCurl ? "" : " (skipped: no curl)"}`,
+    async () => {
+      const before = await okCount();
+      const out = steps(await runExample("examples/shell/curl.sh", [live.baseUrl]));
+      expectSetosa(json<PredictJson>(out, "Predict"));
+      expect(json<PredictJson>(out, "Predict").outputs.label?.int64Data).toEqual(["0"]);
+      const notFound = json<{ code: string; message: string }>(out, "Predict unknown model");
+      expect(notFound.code).toBe("not_found");
+      expect(notFound.message).toContain("no_such_model");
+      const { model } = json<{ model: ModelJson }>(out, "GetModel");
+      expect(model.versions.map((v) => [v.version, v.state])).toEqual([
+        [1, "VERSION_STATE_READY"],
+        [2, "VERSION_STATE_READY"],
+      ]);
+      expect(model.versions[0]?.inputs[0]).toMatchObject({ name: "features", shape: [-1, 4] });
+      const { models } = json<{ models: ModelJson[] }>(out, "ListModels");
+      expect(models.map((m) => m.name).sort()).toEqual(MODELS);
+      expect(json(out, "healthz")).toEqual({ status: "live" });
+      expect(json(out, "readyz")).toEqual({ status: "ready" });
+      expect(out.get("metrics")).toContain(`${OK_SERIES}${before + 1}`);
+    },
+  );
+
+  // One run of the script covers all three protocols; each test checks its own part.
+  let bufCurl: Promise<Map<string, string>> | undefined;
+  it.each(["grpc", "grpcweb", "connect"])(
+    "buf-curl.sh over %s: methods by reflection, Predict, ListModels",
+    async (protocol) => {
+      // node_modules/.bin first on PATH, as in npm scripts: buf without npx's start-up per call.
+      const path = `${dirname(bin("buf"))}${delimiter}${process.env.PATH ?? ""}`;
+      bufCurl ??= runExample("examples/shell/buf-curl.sh", [live.baseUrl], { PATH: path }).then(
+        steps,
+      );
+      const out = await bufCurl;
+      const methods = (out.get(`${protocol} list-methods`) ?? "").split("\n");
+      for (const method of [
+        "inferd.v1.InferenceService/Predict",
+        "inferd.v1.InferenceService/PredictStream",
+        "inferd.v1.ModelService/ListModels",
+        "inferd.v1.GenerationService/Generate",
+        "grpc.health.v1.Health/Check",
+      ]) {
+        expect(methods).toContain(method);
+      }
+      expectSetosa(json<PredictJson>(out, `${protocol} Predict`));
+      const { models } = json<{ models: ModelJson[] }>(out, `${protocol} ListModels`);
+      expect(models.map((m) => m.name).sort()).toEqual(MODELS);
+    },
+    120_000,
+  );
+});
