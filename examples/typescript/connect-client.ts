@@ -3,7 +3,7 @@
 //
 //   npx tsx examples/typescript/connect-client.ts [http://localhost:8080]
 import { Code, ConnectError } from "@connectrpc/connect";
-import { createInferdClient, type InferdClientOptions } from "../../src/index.js";
+import { createInferdClient, FinishReason, type InferdClientOptions } from "../../src/index.js";
 
 const baseUrl = process.argv[2] ?? process.env.INFERD_URL ?? "http://localhost:8080";
 const features = [5.1, 3.5, 1.4, 0.2];
@@ -14,7 +14,7 @@ const protocols: Record<string, InferdClientOptions> = {
   connect: { protocol: "connect", httpVersion: "1.1", useBinaryFormat: false },
 };
 
-/** One Predict, one ListModels and one deliberate NOT_FOUND over `options`. */
+/** One Predict, a streamed Generate, one ListModels and a deliberate NOT_FOUND over `options`. */
 async function callAll(options: InferdClientOptions) {
   const client = createInferdClient(baseUrl, options);
   try {
@@ -22,6 +22,16 @@ async function callAll(options: InferdClientOptions) {
       model: "iris",
       inputs: { features: { shape: [1, 4], floatData: features } },
     });
+    const messages = [];
+    for await (const m of client.generation.generate({
+      model: "tiny_llama",
+      prompt: "Once upon a time",
+      maxTokens: 4,
+      temperature: 0,
+      ignoreEos: true,
+    })) {
+      messages.push({ tokenIds: m.tokenIds, finishReason: FinishReason[m.finishReason] });
+    }
     const { models } = await client.models.listModels({});
     const missing = await client.inference.predict({ model: "no_such_model", inputs: {} }).then(
       () => "OK",
@@ -31,6 +41,7 @@ async function callAll(options: InferdClientOptions) {
       version: res.version,
       probabilities: res.outputs.probabilities?.floatData ?? [],
       label: res.classifications[0]?.top[0]?.label ?? null,
+      generate: messages,
       models: models.map((m) => m.name).sort(),
       unknownModelCode: missing,
     };

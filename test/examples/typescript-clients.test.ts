@@ -21,13 +21,20 @@ interface PredictSummary {
 }
 
 describe("examples/typescript", () => {
-  it("connect-client.ts gets iris v2's probabilities over grpc, grpc-web and connect", async () => {
+  it("connect-client.ts predicts iris and streams Generate over grpc, grpc-web and connect", async () => {
     const out = await runExample(bin("tsx"), [
       "examples/typescript/connect-client.ts",
       live.baseUrl,
     ]);
     const { results } = JSON.parse(out) as {
-      results: Record<string, PredictSummary & { models: string[]; unknownModelCode: string }>;
+      results: Record<
+        string,
+        PredictSummary & {
+          models: string[];
+          unknownModelCode: string;
+          generate: { tokenIds: number[]; finishReason: string }[];
+        }
+      >;
     };
     expect(Object.keys(results).sort()).toEqual(["connect", "grpc", "grpc-web"]);
     const expected = irisProbabilities(2, SETOSA);
@@ -37,7 +44,15 @@ describe("examples/typescript", () => {
       expect(result.label).toBe("setosa");
       expect(result.models).toEqual(MODELS);
       expect(result.unknownModelCode).toBe("NotFound");
+      // Streamed: tokens in several messages, the finish reason in the last one.
+      expect(result.generate.length).toBeGreaterThan(1);
+      expect(result.generate.flatMap((m) => m.tokenIds)).toHaveLength(4);
+      expect(result.generate.map((m) => m.finishReason).at(-1)).toBe("LENGTH");
     }
+    // Greedy decoding is deterministic: every protocol carries the same tokens.
+    const tokens = Object.values(results).map((r) => r.generate.flatMap((m) => m.tokenIds));
+    expect(tokens[1]).toEqual(tokens[0]);
+    expect(tokens[2]).toEqual(tokens[0]);
   });
 
   it("grpc-js-client.ts predicts, keeps a PredictStream open past a bad message, lists models", async () => {
