@@ -1,17 +1,21 @@
 import { createDynamicBatcher } from "../batching/dynamic-batcher.js";
 import type { ServerConfig } from "../config/server-options.js";
 import { loadGenerativeModel } from "../generation/generative-model.js";
+import { createTextGenerator } from "../generation/text-generator.js";
 import { defaultUiDir } from "../http/default-ui-dir.js";
 import type { HttpRoute } from "../http/http-route.js";
 import { createMetricsRoute } from "../http/metrics-route.js";
+import { createOpenAiRoutes } from "../http/openai-routes.js";
 import { createStaticUiRoute } from "../http/static-ui-route.js";
 import { createPredictor } from "../inference/predictor.js";
 import { warmupInputs } from "../inference/warmup-inputs.js";
 import { createLoggingInterceptor } from "../interceptors/logging-interceptor.js";
 import { createMetricsInterceptor } from "../interceptors/metrics-interceptor.js";
 import { peerContextValues } from "../interceptors/peer-context.js";
+import { logGenerationEnd } from "../logging/log-generation-end.js";
 import type { Logger } from "../logging/logger.js";
 import { createBatchObserver } from "../metrics/batch-observer.js";
+import { createGenerationObserver } from "../metrics/generation-observer.js";
 import { createInferdMetrics, type InferdMetrics } from "../metrics/inferd-metrics.js";
 import { observeRegistry, recordInference } from "../metrics/model-metrics.js";
 import type { VersionLoadRequest } from "../registry/repository-registry.js";
@@ -40,7 +44,9 @@ export interface InferdApp extends InferdServer {
 export function createInferdApp(options: InferdAppOptions): InferdApp {
   const { config, logger } = options;
   const metrics = createInferdMetrics();
-  const httpRoutes: HttpRoute[] = [createMetricsRoute(metrics.registry)];
+  // The OpenAI routes need the registry, which exists once the server calls `routes`.
+  let openAi: HttpRoute = () => false;
+  const httpRoutes: HttpRoute[] = [createMetricsRoute(metrics.registry), (q, s) => openAi(q, s)];
   if (config.uiDir !== "") {
     httpRoutes.push(createStaticUiRoute({ dir: config.uiDir ?? defaultUiDir() }));
   }
@@ -56,17 +62,23 @@ export function createInferdApp(options: InferdAppOptions): InferdApp {
         maxConcurrentSequences: request.config.maxConcurrentSequences,
         maxWaiting: request.config.maxWaiting,
         signal: request.signal,
+        observer: createGenerationObserver(metrics, request.model, request.version),
       }),
-    routes: ({ registry, logger, requestTimeoutMs }) =>
-      createInferdRoutes({
+    routes: ({ registry, logger, requestTimeoutMs }) => {
+      const generator = createTextGenerator({ registry, onEnd: logGenerationEnd(logger) });
+      const maxRequestBytes = config.maxRequestBytes;
+      openAi = createOpenAiRoutes({ generator, registry, maxRequestBytes, logger });
+      return createInferdRoutes({
         registry,
         logger,
+        generator,
         predictor: createPredictor({
           registry,
           defaultTimeoutMs: requestTimeoutMs,
           onResult: (r) => recordInference(metrics, r.model, r.version, r.code, r.seconds),
         }),
-      }),
+      });
+    },
     interceptors: [createMetricsInterceptor(metrics), createLoggingInterceptor(logger)],
     httpRoutes,
     contextValues: peerContextValues,

@@ -1,0 +1,117 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type { TextGenerator } from "../generation/text-generator.js";
+import type { ModelRegistry } from "../registry/model-registry.js";
+import { type HttpRoute, pathOf, sendJson } from "./http-route.js";
+import { OpenAiError, type OpenAiErrorLogger, toOpenAiError } from "./openai/openai-error.js";
+import { chatBodySchema, completionBodySchema, parseBody } from "./openai/openai-schemas.js";
+import { readJsonBody } from "./openai/read-json-body.js";
+import { respondGeneration } from "./openai/respond-generation.js";
+import { chatFormat, completionFormat } from "./openai/response-formats.js";
+import { chatToCall, completionToCall } from "./openai/to-generate-call.js";
+
+export interface OpenAiRoutesOptions {
+  readonly generator: TextGenerator;
+  /** For GET /v1/models (generative models only). */
+  readonly registry: Pick<ModelRegistry, "list">;
+  /** The server's `--max-request-bytes`: larger bodies get 413. */
+  readonly maxRequestBytes: number;
+  readonly logger?: OpenAiErrorLogger;
+}
+
+type Req = IncomingMessage | Http2ServerRequest;
+type Res = ServerResponse | Http2ServerResponse;
+type Handler = (req: Req, res: Res, signal: AbortSignal) => Promise<void>;
+
+const ENDPOINTS: Readonly<Record<string, "POST" | "GET">> = {
+  "/v1/completions": "POST",
+  "/v1/chat/completions": "POST",
+  "/v1/models": "GET",
+};
+
+/**
+ * OpenAI-compatible HTTP on the API port: POST /v1/completions and
+ * /v1/chat/completions (JSON or, with `stream: true`, server-sent events ending
+ * `data: [DONE]`) and GET /v1/models, mapped onto the same engine as Generate.
+ * The route answers synchronously that it took the request, then reads the body;
+ * a client that disconnects aborts its generation, which frees the slot.
+ */
+export function createOpenAiRoutes(options: OpenAiRoutesOptions): HttpRoute {
+  const { generator, maxRequestBytes } = options;
+  const created = () => Math.floor(Date.now() / 1000);
+
+  const completions: Handler = async (req, res, signal) => {
+    const body = parseBody(completionBodySchema, await readJsonBody(req, maxRequestBytes));
+    const head = { id: `cmpl-${randomUUID()}`, created: created(), model: body.model };
+    const started = await generator.start(completionToCall(body, head.id), signal);
+    const format = completionFormat(head, body.logprobs ?? null);
+    await respondGeneration(res, req, started, format, streamOf(body));
+  };
+
+  const chat: Handler = async (req, res, signal) => {
+    const body = parseBody(chatBodySchema, await readJsonBody(req, maxRequestBytes));
+    const head = { id: `chatcmpl-${randomUUID()}`, created: created(), model: body.model };
+    const started = await generator.start(chatToCall(body, head.id), signal);
+    const format = chatFormat(head, body.logprobs === true ? (body.top_logprobs ?? 0) : null);
+    await respondGeneration(res, req, started, format, streamOf(body));
+  };
+
+  const models: Handler = async (req, res) => {
+    const data = options.registry
+      .list()
+      .filter((m) => m.kind === "generate")
+      .map((m) => ({ id: m.name, object: "model", created: 0, owned_by: "inferd" }));
+    sendJson(req, res, 200, { object: "list", data });
+  };
+
+  const handlers: Readonly<Record<string, Handler>> = {
+    "/v1/completions": completions,
+    "/v1/chat/completions": chat,
+    "/v1/models": models,
+  };
+  return (req, res) => {
+    const path = pathOf(req);
+    const handler = handlers[path];
+    if (handler === undefined) return false;
+    void serve(req, res, path, handler, options.logger);
+    return true;
+  };
+}
+
+function streamOf(body: {
+  stream?: boolean | null | undefined;
+  stream_options?: { include_usage?: boolean | null | undefined } | null | undefined;
+}) {
+  return {
+    stream: body.stream === true,
+    includeUsage: body.stream_options?.include_usage === true,
+  };
+}
+
+/** Runs a handler under a signal that aborts when the client goes away; answers errors. */
+async function serve(
+  req: Req,
+  res: Res,
+  path: string,
+  handler: Handler,
+  logger: OpenAiErrorLogger | undefined,
+): Promise<void> {
+  const controller = new AbortController();
+  res.once("close", () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  try {
+    const method = ENDPOINTS[path];
+    if (req.method !== method && !(method === "GET" && req.method === "HEAD")) {
+      res.setHeader("allow", method ?? "GET");
+      throw new OpenAiError(405, `${path} takes ${method} requests`, "invalid_request_error");
+    }
+    await handler(req, res, controller.signal);
+  } catch (error) {
+    if (controller.signal.aborted) return;
+    const mapped = toOpenAiError(error, logger);
+    if (!res.headersSent) sendJson(req, res, mapped.status, mapped.body);
+    else if (!res.writableEnded) res.end(`data: ${JSON.stringify(mapped.body)}\n\n`);
+  }
+}

@@ -1,0 +1,68 @@
+import { type InferdErrorKind, isInferdError } from "../../errors/inferd-error.js";
+
+/** OpenAI's error body: `{"error": {"message", "type", "param", "code"}}`. */
+export interface OpenAiErrorBody {
+  readonly error: {
+    readonly message: string;
+    readonly type: string;
+    readonly param: string | null;
+    readonly code: string | null;
+  };
+}
+
+/** An error the OpenAI routes answer with: the HTTP status and OpenAI's body. */
+export class OpenAiError extends Error {
+  override readonly name = "OpenAiError";
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type: string = "invalid_request_error",
+    readonly param: string | null = null,
+    readonly code: string | null = null,
+  ) {
+    super(message);
+  }
+
+  get body(): OpenAiErrorBody {
+    const { message, type, param, code } = this;
+    return { error: { message, type, param, code } };
+  }
+}
+
+/** The logging the mapping needs for internal errors; a pino logger satisfies it. */
+export interface OpenAiErrorLogger {
+  error(obj: object, msg?: string): void;
+}
+
+type Mapped = readonly [status: number, type: string, code: string | null];
+
+const BY_KIND: Readonly<Record<Exclude<InferdErrorKind, "internal">, Mapped>> = {
+  invalid_argument: [400, "invalid_request_error", "invalid_value"],
+  not_found: [404, "invalid_request_error", "model_not_found"],
+  failed_precondition: [400, "invalid_request_error", "model_not_supported"],
+  resource_exhausted: [429, "rate_limit_error", "server_busy"],
+  unavailable: [503, "server_error", "unavailable"],
+  deadline_exceeded: [504, "server_error", "timeout"],
+  canceled: [499, "invalid_request_error", "cancelled"],
+};
+
+/**
+ * The one mapping from domain errors to OpenAI errors, the HTTP twin of
+ * `transport/to-connect-error.ts`: status and type by kind, the domain message kept
+ * (it names the limit). Internal errors are logged and answered with a fixed message.
+ */
+export function toOpenAiError(error: unknown, logger?: OpenAiErrorLogger): OpenAiError {
+  if (error instanceof OpenAiError) return error;
+  if (isInferdError(error) && error.kind !== "internal") {
+    const [status, type, code] = BY_KIND[error.kind];
+    return new OpenAiError(status, error.message, type, paramOf(error.message), code);
+  }
+  logger?.error({ err: error }, "internal error");
+  return new OpenAiError(500, "internal error (see server log)", "server_error", null, null);
+}
+
+/** The parameter a domain message starts with ("temperature -1 is out of range"), if any. */
+function paramOf(message: string): string | null {
+  const match = /^([a-z_]+) \S+ is out of range/.exec(message);
+  return match?.[1] ?? null;
+}

@@ -1,0 +1,78 @@
+import { z } from "zod";
+import { OpenAiError } from "./openai-error.js";
+
+/*
+ * Request bodies of OpenAI's /v1/completions and /v1/chat/completions, plus the
+ * common extensions of vLLM and TGI (top_k, min_p, repetition_penalty, ignore_eos,
+ * stop_token_ids). Only shapes are checked here; value ranges are the engine's
+ * (sampling-params.ts), so that both APIs report the same limits.
+ */
+
+const stop = z.union([z.string(), z.array(z.string()).max(16)]).nullish();
+const count = z.int().nonnegative();
+
+const sampling = {
+  model: z.string().min(1),
+  max_tokens: count.nullish(),
+  temperature: z.number().nullish(),
+  top_p: z.number().nullish(),
+  top_k: z.int().nullish(),
+  min_p: z.number().nullish(),
+  repetition_penalty: z.number().nullish(),
+  presence_penalty: z.number().nullish(),
+  frequency_penalty: z.number().nullish(),
+  seed: z.int().nullish(),
+  stop,
+  stop_token_ids: z.array(z.int()).nullish(),
+  ignore_eos: z.boolean().nullish(),
+  n: z.literal(1, { error: "only n = 1 is supported" }).nullish(),
+  stream: z.boolean().nullish(),
+  stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
+  user: z.string().nullish(),
+};
+
+export const completionBodySchema = z.object({
+  ...sampling,
+  prompt: z.union([
+    z.string(),
+    z
+      .array(z.string())
+      .length(1, { error: "give one prompt (batches of prompts are not supported)" }),
+    z.array(z.int()).min(1),
+  ]),
+  logprobs: z.int().min(0).max(5).nullish(),
+  echo: z.literal(false, { error: "echo is not supported" }).nullish(),
+  best_of: z.literal(1, { error: "only best_of = 1 is supported" }).nullish(),
+  suffix: z.null({ error: "suffix is not supported" }).optional(),
+});
+
+const textPart = z.object({ type: z.literal("text"), text: z.string() });
+
+export const chatBodySchema = z.object({
+  ...sampling,
+  messages: z
+    .array(
+      z.object({
+        role: z.string().min(1),
+        content: z.union([z.string(), z.array(textPart)]).nullish(),
+      }),
+    )
+    .min(1),
+  max_completion_tokens: count.nullish(),
+  logprobs: z.boolean().nullish(),
+  top_logprobs: z.int().min(0).max(20).nullish(),
+  tools: z.array(z.unknown()).max(0, { error: "tools are not supported" }).nullish(),
+});
+
+export type CompletionBody = z.infer<typeof completionBodySchema>;
+export type ChatBody = z.infer<typeof chatBodySchema>;
+
+/** Validates a body; the first problem becomes a 400 naming the parameter. */
+export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const param = issue?.path.map(String).join(".") || null;
+  const message = `${param ?? "body"}: ${issue?.message ?? "invalid request"}`;
+  throw new OpenAiError(400, message, "invalid_request_error", param, "invalid_value");
+}

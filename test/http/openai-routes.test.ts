@@ -1,0 +1,208 @@
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTinyLlamaWeights } from "../../scripts/fixtures/tiny-llama-weights.js";
+import { referenceLogits } from "../fixtures/tiny-llama-reference.js";
+import { type RunningInferd, startInferd } from "../generation-e2e/serve-models.js";
+import { FIXTURE_REPO } from "../helpers/fixtures.js";
+
+const MAX_BODY = 8 * 1024;
+
+/** Greedy continuation by the independent float64 forward pass of the fixture's weights. */
+function referenceGreedy(prompt: readonly number[], count: number): number[] {
+  const weights = createTinyLlamaWeights(342);
+  const ids = [...prompt];
+  for (let i = 0; i < count; i++) {
+    const last = referenceLogits(weights, ids).at(-1) ?? [];
+    ids.push(last.indexOf(Math.max(...last)));
+  }
+  return ids.slice(prompt.length);
+}
+
+async function errorOf(promise: Promise<unknown>): Promise<OpenAI.APIError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof OpenAI.APIError) return error;
+    throw error;
+  }
+  throw new Error("expected an API error");
+}
+
+describe("OpenAI-compatible routes on the production server (fixture repo, official SDK)", () => {
+  let server: RunningInferd;
+  let client: OpenAI;
+  beforeAll(async () => {
+    server = await startInferd(FIXTURE_REPO, { maxRequestBytes: MAX_BODY });
+    client = new OpenAI({ baseURL: `${server.baseUrl}/v1`, apiKey: "unused", maxRetries: 0 });
+  }, 60_000);
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  const messages = [
+    { role: "system" as const, content: "be brief" },
+    { role: "user" as const, content: "hello there" },
+  ];
+
+  it("streams a chat completion with usage, equal to the non-streaming answer and to Generate", async () => {
+    const request = { model: "tiny_llama", messages, temperature: 0, max_tokens: 12 };
+    const stream = await client.chat.completions.create({
+      ...request,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let content = "";
+    const roles: string[] = [];
+    const finishes: (string | null)[] = [];
+    let usage: OpenAI.CompletionUsage | null | undefined;
+    for await (const chunk of stream) {
+      const choice = chunk.choices[0];
+      if (choice?.delta.role) roles.push(choice.delta.role);
+      content += choice?.delta.content ?? "";
+      if (choice) finishes.push(choice.finish_reason);
+      if (chunk.usage) usage = chunk.usage;
+      expect(chunk.object).toBe("chat.completion.chunk");
+    }
+    expect(roles).toEqual(["assistant"]);
+    expect(finishes.filter((f) => f !== null)).toHaveLength(1);
+    const grpc: number[] = [];
+    let grpcText = "";
+    for await (const m of server.generation.generate({ ...request, maxTokens: 12 })) {
+      grpc.push(...m.tokenIds);
+      grpcText += m.text;
+    }
+    expect(content).toBe(grpcText);
+    const rendered = "<s>system: be brief\nuser: hello there\nassistant:";
+    const promptIds = await server.generation.tokenize({
+      model: "tiny_llama",
+      text: rendered,
+      addSpecialTokens: false,
+    });
+    expect(usage).toEqual({
+      prompt_tokens: promptIds.tokenIds.length,
+      completion_tokens: grpc.length,
+      total_tokens: promptIds.tokenIds.length + grpc.length,
+    });
+    const whole = await client.chat.completions.create(request);
+    expect(whole.object).toBe("chat.completion");
+    expect(whole.choices[0]?.message).toMatchObject({ role: "assistant", content });
+    expect(whole.choices[0]?.finish_reason).toBe(finishes.find((f) => f !== null));
+    expect(whole.usage).toEqual(usage);
+  });
+
+  it("answers a non-streaming completion with the reference greedy tokens and length", async () => {
+    const prompt = [1, 300, 17, 42];
+    const result = await client.completions.create({
+      model: "tiny_llama",
+      prompt,
+      temperature: 0,
+      max_tokens: 5,
+      // vLLM-style extension, passed through the SDK as an extra body field.
+      ...({ ignore_eos: true } as object),
+    });
+    const expected = await server.generation.detokenize({
+      model: "tiny_llama",
+      tokenIds: referenceGreedy(prompt, 5),
+    });
+    expect(result.object).toBe("text_completion");
+    expect(result.choices[0]?.text).toBe(expected.text);
+    expect(result.choices[0]?.finish_reason).toBe("length");
+    expect(result.usage).toEqual({ prompt_tokens: 4, completion_tokens: 5, total_tokens: 9 });
+  });
+
+  it("returns logprobs: the chosen token's and the top n, largest first", async () => {
+    const result = await client.completions.create({
+      model: "tiny_llama",
+      prompt: "hi",
+      temperature: 0,
+      max_tokens: 3,
+      logprobs: 2,
+    });
+    const lp = result.choices[0]?.logprobs;
+    expect(lp?.token_logprobs).toHaveLength(3);
+    for (const [i, top] of (lp?.top_logprobs ?? []).entries()) {
+      const values = Object.values(top);
+      expect(values.length).toBeGreaterThanOrEqual(1);
+      expect(values.length).toBeLessThanOrEqual(2);
+      // Greedy: the chosen token is the most likely one.
+      expect(lp?.token_logprobs?.[i]).toBeCloseTo(Math.max(...values), 5);
+    }
+  });
+
+  it("lists the generative models only", async () => {
+    const page = await client.models.list();
+    expect(page.data.map((m) => m.id)).toEqual(["tiny_llama"]);
+    expect(page.data[0]).toMatchObject({ object: "model", owned_by: "inferd" });
+  });
+
+  it("answers errors with OpenAI's body and status", async () => {
+    const unknown = await errorOf(
+      client.completions.create({ model: "nope", prompt: "hi", max_tokens: 2 }),
+    );
+    expect(unknown.status).toBe(404);
+    expect(unknown.error).toMatchObject({ type: "invalid_request_error", code: "model_not_found" });
+    expect(unknown.message).toContain("nope");
+    const bad = await errorOf(
+      client.completions.create({ model: "tiny_llama", prompt: "hi", temperature: -1 }),
+    );
+    expect(bad.status).toBe(400);
+    expect(bad.error).toMatchObject({ param: "temperature", type: "invalid_request_error" });
+    expect(bad.message).toContain("must be >= 0");
+    const tooMany = await errorOf(
+      client.completions.create({ model: "tiny_llama", prompt: "hi", max_tokens: 10_000 }),
+    );
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.message).toContain("context window 256");
+    const predict = await errorOf(client.chat.completions.create({ model: "iris", messages }));
+    expect(predict.status).toBe(400);
+    const shape = await errorOf(
+      client.chat.completions.create({ model: "tiny_llama", messages: [] }),
+    );
+    expect(shape.status).toBe(400);
+    expect(shape.error).toMatchObject({ param: "messages" });
+  });
+
+  it("refuses bad JSON (400), wrong methods (405) and bodies over --max-request-bytes (413)", async () => {
+    const post = (path: string, body: string) =>
+      fetch(`${server.baseUrl}${path}`, { method: "POST", body });
+    const badJson = await post("/v1/completions", "{nope");
+    expect(badJson.status).toBe(400);
+    expect(((await badJson.json()) as { error: { type: string } }).error.type).toBe(
+      "invalid_request_error",
+    );
+    const wrong = await fetch(`${server.baseUrl}/v1/completions`);
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get("allow")).toBe("POST");
+    await wrong.arrayBuffer();
+    const big = await post(
+      "/v1/completions",
+      JSON.stringify({ model: "tiny_llama", prompt: "x".repeat(MAX_BODY) }),
+    );
+    expect(big.status).toBe(413);
+    expect(((await big.json()) as { error: { code: string } }).error.code).toBe(
+      "request_too_large",
+    );
+  });
+
+  it("streams raw server-sent events ending with data: [DONE]", async () => {
+    const response = await fetch(`${server.baseUrl}/v1/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "tiny_llama",
+        prompt: "hi",
+        max_tokens: 4,
+        temperature: 0,
+        ignore_eos: true,
+        stream: true,
+      }),
+    });
+    expect(response.headers.get("content-type")).toContain("text/event-stream");
+    const events = (await response.text()).split("\n\n").filter((e) => e !== "");
+    expect(events.every((e) => e.startsWith("data: "))).toBe(true);
+    expect(events.at(-1)).toBe("data: [DONE]");
+    const objects = events.slice(0, -1).map((e) => JSON.parse(e.slice(6)));
+    expect(objects.at(-1).choices[0].finish_reason).toBe("length");
+    expect(objects.every((o) => o.usage === null)).toBe(true);
+  });
+});
