@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 
 export interface DrainControllerOptions {
@@ -33,6 +34,8 @@ export function createDrainController(options: DrainControllerOptions = {}): Dra
   const exempt = new Set(options.exempt ?? []);
   const shutdown = new AbortController();
   const cutoff = new AbortController();
+  // Connect links every call's signal to the cut-off: one listener per call in flight.
+  setMaxListeners(0, cutoff.signal);
   let inFlight = 0;
   let onIdle: (() => void) | undefined;
   const leave = () => {
