@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
@@ -56,6 +57,17 @@ function toResponse(result: DomainResult, raw: boolean): PredictResponse {
 }
 
 /**
+ * The call's domain signal, shared by every item of a BatchPredict or PredictStream:
+ * each item in flight listens for the abort until it settles, so many listeners are
+ * expected and Node's "possible leak" warning (at 11) would be noise in the logs.
+ */
+function sharedDomainSignal(context: HandlerContext): AbortSignal {
+  const signal = toDomainSignal(context.signal);
+  setMaxListeners(0, signal);
+  return signal;
+}
+
+/**
  * Connect handlers for `inferd.v1.InferenceService`: decode, run the
  * {@link Predictor} under the call's signal, encode. Per-item errors of BatchPredict
  * and PredictStream become that item's Status; the call itself keeps going.
@@ -100,7 +112,7 @@ export function createInferenceService(
     },
 
     async batchPredict(request, context) {
-      const signal = toDomainSignal(context.signal);
+      const signal = sharedDomainSignal(context);
       const results = await Promise.all(
         request.requests.map((r) => predictOne(r, context, signal)),
       );
@@ -108,7 +120,7 @@ export function createInferenceService(
     },
 
     async *predictStream(requests, context) {
-      const signal = toDomainSignal(context.signal);
+      const signal = sharedDomainSignal(context);
       const results = mapOrdered(
         requests,
         (message) => predictOne(message.request ?? create(PredictRequestSchema), context, signal),
