@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InferenceService, type PredictResponse } from "../../gen/inferd/v1/inference_pb.js";
 import { DataType } from "../../gen/inferd/v1/tensor_pb.js";
 import { grpcClient, grpcPredict } from "../helpers/inferd-grpc.js";
-import { IRIS_SAMPLES, irisExpected, irisInputs, maxAbsDiff } from "../helpers/iris-rows.js";
+import { IRIS_SAMPLES, irisExpected, irisInputs, maxAbsDiff } from "../helpers/iris-reference.js";
 import { type RunningInferd, startInferd } from "../helpers/start-inferd.js";
 
 let inferd: RunningInferd;
