@@ -16,6 +16,8 @@ export interface LinkedModel {
   readonly versions: Readonly<Record<number, string>>;
   /** Written as `<name>/model.json` when given. */
   readonly modelJson?: object;
+  /** Files written into every version folder instead of linked (e.g. a patched config.json). */
+  readonly files?: Readonly<Record<string, object>>;
 }
 
 /**
@@ -29,7 +31,11 @@ export async function makeLinkedRepo(models: readonly LinkedModel[]): Promise<st
     for (const [version, source] of Object.entries(model.versions)) {
       const dir = join(repo, model.name, version);
       await mkdir(dir, { recursive: true });
-      for (const file of await readdir(source)) await symlink(join(source, file), join(dir, file));
+      for (const file of await readdir(source)) {
+        const own = model.files?.[file];
+        if (own === undefined) await symlink(join(source, file), join(dir, file));
+        else await writeFile(join(dir, file), JSON.stringify(own));
+      }
     }
     if (model.modelJson !== undefined) {
       await writeFile(join(repo, model.name, "model.json"), JSON.stringify(model.modelJson));
