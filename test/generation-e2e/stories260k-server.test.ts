@@ -57,7 +57,7 @@ describe.skipIf(!hasSharedStories())(
       const ids: number[] = [];
       let text = "";
       let last: GenerateResponse | undefined;
-      for await (const m of server.generation.generate({ model: "stories260k", ...init })) {
+      for await (const m of server.generation.generate({ ...init, model: "stories260k" } as Init)) {
         ids.push(...m.tokenIds);
         text += m.text;
         last = m;
