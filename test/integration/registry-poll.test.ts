@@ -1,0 +1,70 @@
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { InferenceService } from "../../gen/inferd/v1/inference_pb.js";
+import { ModelService, VersionState } from "../../gen/inferd/v1/model_pb.js";
+import {
+  IRIS_LABELS,
+  IRIS_SAMPLES,
+  irisExpected,
+  irisInputs,
+  maxAbsDiff,
+} from "../helpers/iris-reference.js";
+import { collectEvents, copyVersion, removeVersion } from "../helpers/model-folders.js";
+import { type RunningInferd, startInferd } from "../helpers/start-inferd.js";
+
+let inferd: RunningInferd;
+
+beforeAll(async () => {
+  inferd = await startInferd({
+    models: ["iris"],
+    modelJson: { iris: { labels: IRIS_LABELS, version_policy: "all" } },
+    // The flag's unit is seconds: rescan every 150 ms.
+    config: { modelControlMode: "poll", pollInterval: 0.15 },
+  });
+});
+afterAll(async () => {
+  await inferd?.close();
+});
+
+const transport = () => createConnectTransport({ baseUrl: inferd.baseUrl, httpVersion: "1.1" });
+
+describe("poll mode over real folders", () => {
+  it("serves a new version folder, then drains and unloads a removed one; WatchModels sees each step", async () => {
+    const models = createClient(ModelService, transport());
+    const inference = createClient(InferenceService, transport());
+    const watch = collectEvents((signal) => models.watchModels({ name: "iris" }, { signal }));
+    const statesOf = (version: number) =>
+      watch.events.filter((e) => e.version === version).map((e) => e.state);
+    try {
+      // iris/3 is a copy of iris/1: same weights, new number.
+      await copyVersion(inferd.repo, "iris", 1, 3);
+      await expect
+        .poll(() => statesOf(3), { timeout: 20_000 })
+        .toEqual([VersionState.LOADING, VersionState.READY]);
+      const res = await inference.predict({ model: "iris", inputs: irisInputs(IRIS_SAMPLES) });
+      expect(res.version).toBe(3);
+      const expected = irisExpected(1, IRIS_SAMPLES).probabilities;
+      expect(maxAbsDiff(res.outputs.probabilities?.floatData ?? [], expected)).toBeLessThan(1e-6);
+
+      await removeVersion(inferd.repo, "iris", 2);
+      await expect
+        .poll(() => statesOf(2), { timeout: 20_000 })
+        .toEqual([VersionState.DRAINING, VersionState.UNLOADED]);
+      const { model } = await models.getModel({ name: "iris" });
+      expect(model?.versions.map((v) => [v.version, v.state])).toEqual([
+        [1, VersionState.READY],
+        [3, VersionState.READY],
+      ]);
+      const gone = await inference
+        .predict({ model: "iris", version: 2, inputs: irisInputs(IRIS_SAMPLES) })
+        .then(() => undefined, ConnectError.from);
+      expect(gone?.code).toBe(Code.NotFound);
+      expect(gone?.rawMessage).toContain("versions: 1, 3");
+      expect(watch.events.every((e) => e.model === "iris")).toBe(true);
+      expect(statesOf(1)).toEqual([]);
+    } finally {
+      await watch.stop();
+    }
+  });
+});
