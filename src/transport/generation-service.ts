@@ -97,12 +97,18 @@ export function createGenerationService(
       } catch (error) {
         throw toConnectError(error, logger);
       }
+      // A client that goes away leaves this generator suspended at a `yield` that Connect
+      // never resumes nor return()s, so the abort itself hands the chunks (and the lease) back.
+      const giveBack = () => void started.chunks.return?.().catch(() => {});
+      context.signal.addEventListener("abort", giveBack, { once: true });
       try {
         for await (const chunk of started.chunks) {
           yield toResponse(chunk, requestId, started.version);
         }
       } catch (error) {
         throw toConnectError(error, logger);
+      } finally {
+        context.signal.removeEventListener("abort", giveBack);
       }
     },
     tokenize(request) {
