@@ -15,6 +15,12 @@
 # NuGet). The CPU binaries for linux/x64 and linux/arm64 ship inside the npm tarball
 # (node_modules/onnxruntime-node/bin/napi-v6/linux/<arch>), so `npm ci` with the skip
 # flag gives a working CPU runtime; the runtime stage drops the darwin/win32 copies.
+#
+# npm ci, else npm install: package-lock.json lacks the other platforms' optional
+# binary packages (@biomejs/cli-*, @esbuild/*, ...) because it was written against a
+# registry that serves only this platform's, and npm ci rejects such a lock before it
+# installs anything. Once the lock is regenerated against the public registry, the
+# fallback never runs.
 
 ARG NODE_IMAGE=node:20-slim
 
@@ -23,7 +29,7 @@ ARG NODE_IMAGE=node:20-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --no-audit --no-fund || npm install --no-audit --no-fund
 COPY . .
 RUN npm run build && npm run fixtures -- --out /app/demo-models
 
@@ -31,7 +37,7 @@ RUN npm run build && npm run fixtures -- --out /app/demo-models
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --omit=dev --no-audit --no-fund \
+RUN (npm ci --omit=dev --no-audit --no-fund || npm install --omit=dev --no-audit --no-fund) \
   && rm -rf node_modules/onnxruntime-node/bin/napi-v6/darwin node_modules/onnxruntime-node/bin/napi-v6/win32 \
   && npm cache clean --force
 
