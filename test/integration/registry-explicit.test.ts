@@ -5,7 +5,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InferenceService } from "../../gen/inferd/v1/inference_pb.js";
 import { type Model, ModelService, VersionState } from "../../gen/inferd/v1/model_pb.js";
-import { DataType } from "../../gen/inferd/v1/tensor_pb.js";
+import { DataType, type TensorInfo } from "../../gen/inferd/v1/tensor_pb.js";
 import { IRIS_LABELS, IRIS_SAMPLES, irisInputs } from "../helpers/iris-reference.js";
 import { copyVersion } from "../helpers/model-folders.js";
 import { type RunningInferd, startInferd } from "../helpers/start-inferd.js";
@@ -113,7 +113,7 @@ describe("GetModel", () => {
     const { model } = await models.getModel({ name: "iris" });
     const v2 = model?.versions.find((v) => v.version === 2);
     expect(v2?.state).toBe(VersionState.READY);
-    const info = (list: typeof v2.inputs | undefined) =>
+    const info = (list: readonly TensorInfo[] | undefined) =>
       list?.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, dimNames: t.dimNames }));
     expect(info(v2?.inputs)).toEqual([
       { name: "features", dtype: DataType.FLOAT32, shape: [-1, 4], dimNames: ["batch_size", ""] },
