@@ -1,4 +1,4 @@
-import OpenAI from "openai";
+import OpenAI, { APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTinyLlamaWeights } from "../../scripts/fixtures/tiny-llama-weights.js";
 import { referenceLogits } from "../fixtures/tiny-llama-reference.js";
@@ -18,11 +18,11 @@ function referenceGreedy(prompt: readonly number[], count: number): number[] {
   return ids.slice(prompt.length);
 }
 
-async function errorOf(promise: Promise<unknown>): Promise<OpenAI.APIError> {
+async function errorOf(promise: Promise<unknown>): Promise<APIError> {
   try {
     await promise;
   } catch (error) {
-    if (error instanceof OpenAI.APIError) return error;
+    if (error instanceof APIError) return error;
     throw error;
   }
   throw new Error("expected an API error");
