@@ -26,6 +26,8 @@ export interface BenchRepositoryOptions {
   readonly classifierDelayUs: number;
   readonly heavyDelayUs: number;
   readonly instanceCount: number;
+  /** model.json session.intra_op_threads for every model; absent keeps ORT's default. */
+  readonly intraOpThreads?: number;
 }
 
 export interface BenchRepository {
@@ -70,7 +72,7 @@ export async function createBenchRepository(
         maxBatchSize: batching ? options.maxBatchSize : 0,
         ...ROW[family],
       };
-      await writeModel(dir, model, modelPaths[family], options.instanceCount);
+      await writeModel(dir, model, modelPaths[family], options);
       models.push(model);
     }
   }
@@ -81,13 +83,16 @@ async function writeModel(
   dir: string,
   model: BenchModel,
   onnx: string,
-  instanceCount: number,
+  options: BenchRepositoryOptions,
 ): Promise<void> {
   await mkdir(join(dir, model.name, "1"), { recursive: true });
   await copyFile(onnx, join(dir, model.name, "1", "model.onnx"));
   const config = {
     ...(model.family === "classifier" && { labels: ["setosa", "versicolor", "virginica"] }),
-    instance_count: instanceCount,
+    instance_count: options.instanceCount,
+    ...(options.intraOpThreads !== undefined && {
+      session: { intra_op_threads: options.intraOpThreads },
+    }),
     warmup: true,
     ...(model.batching && {
       max_batch_size: model.maxBatchSize,

@@ -1,10 +1,23 @@
 import type { BenchFamily, BenchModel } from "./bench-repository.js";
 import type { InProcessLimit } from "./in-process-limit.js";
 import type { LoadResult } from "./load-run.js";
+import type { ServerView } from "./server-metrics.js";
 
-/** One load run: which model at which concurrency, and what the generator measured. */
+/** Which closed-loop client drove a run. */
+export type LoadGenerator = "grpc-js" | "h2load";
+
+/** One load run: which model at which concurrency, what the generator and the server measured. */
 export interface BenchRow {
+  readonly loadgen: LoadGenerator;
   readonly model: BenchModel;
+  readonly concurrency: number;
+  readonly result: LoadResult;
+  readonly server: ServerView;
+}
+
+/** One run against the no-op server. */
+export interface FloorRow {
+  readonly loadgen: LoadGenerator;
   readonly concurrency: number;
   readonly result: LoadResult;
 }
@@ -22,15 +35,29 @@ const f = (n: number, digits = 0) =>
 /** The load runs as a Markdown table, one line per model and concurrency. */
 export function formatLoadTable(rows: readonly BenchRow[]): string {
   const lines = [
-    "| model | batching | concurrency | calls/s | rows/s | p50 ms | p99 ms | errors |",
-    "|---|---|---:|---:|---:|---:|---:|---:|",
+    "| load gen | model | batching | concurrency | calls/s | rows/s | p50 ms | p99 ms | errors | mean batch | run ms | queue ms |",
+    "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
-  for (const { model, concurrency, result: r } of rows) {
+  for (const { loadgen, model, concurrency, result: r, server: s } of rows) {
     const batching = model.batching
       ? `on (${model.maxBatchSize}, ${model.maxQueueDelayUs} µs)`
       : "off";
     lines.push(
-      `| ${model.family} | ${batching} | ${concurrency} | ${f(r.callsPerSecond)} | ${f(r.rowsPerSecond)} | ${f(r.p50Ms, 2)} | ${f(r.p99Ms, 2)} | ${r.errors} |`,
+      `| ${loadgen} | ${model.family} | ${batching} | ${concurrency} | ${f(r.callsPerSecond)} | ${f(r.rowsPerSecond)} | ${f(r.p50Ms, 2)} | ${f(r.p99Ms, 2)} | ${r.errors + s.failed} | ${f(s.meanBatchSize, 1)} | ${f(s.meanComputeMs, 2)} | ${f(s.meanQueueMs, 2)} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** The transport floor as a Markdown table. */
+export function formatFloorTable(rows: readonly FloorRow[]): string {
+  const lines = [
+    "| load gen | concurrency | calls/s | p50 ms | p99 ms | errors |",
+    "|---|---:|---:|---:|---:|---:|",
+  ];
+  for (const { loadgen, concurrency, result: r } of rows) {
+    lines.push(
+      `| ${loadgen} | ${concurrency} | ${f(r.callsPerSecond)} | ${f(r.p50Ms, 2)} | ${f(r.p99Ms, 2)} | ${r.errors} |`,
     );
   }
   return lines.join("\n");
@@ -52,11 +79,11 @@ export function formatLimitTable(limits: Readonly<Record<BenchFamily, InProcessL
 
 /** Rows/s with batching on over off, per family and concurrency. */
 export function formatGainTable(rows: readonly BenchRow[]): string {
-  const lines = ["| model | concurrency | on/off rows/s |", "|---|---:|---:|"];
+  const lines = ["| load gen | model | concurrency | on/off rows/s |", "|---|---|---:|---:|"];
   for (const on of rows.filter((r) => r.model.batching)) {
-    const off = find(rows, on.model.family, false, on.concurrency);
+    const off = find(rows, on.loadgen, on.model.family, false, on.concurrency);
     const gain = off ? on.result.rowsPerSecond / off.result.rowsPerSecond : Number.NaN;
-    lines.push(`| ${on.model.family} | ${on.concurrency} | ${f(gain, 2)}x |`);
+    lines.push(`| ${on.loadgen} | ${on.model.family} | ${on.concurrency} | ${f(gain, 2)}x |`);
   }
   return lines.join("\n");
 }
@@ -67,6 +94,7 @@ export function formatGainTable(rows: readonly BenchRow[]): string {
  * classifier's calls/s >= 60% of the single-call in-process limit.
  */
 export function checkTargets(
+  loadgen: LoadGenerator,
   rows: readonly BenchRow[],
   limits: Readonly<Record<BenchFamily, InProcessLimit>>,
 ): TargetCheck[] {
@@ -75,29 +103,32 @@ export function checkTargets(
     ["a", "classifier"],
     ["b", "heavy"],
   ] as const) {
-    const row = find(rows, family, true, 64);
-    const ratio = row ? row.result.rowsPerSecond / limits[family].batchRowsPerSecond : 0;
+    const row = find(rows, loadgen, family, true, 64);
+    if (row === undefined) continue;
+    const ratio = row.result.rowsPerSecond / limits[family].batchRowsPerSecond;
     checks.push({
-      name: `(${tag}) ${family} c=64 batching on, rows/s >= 80% of batch-64 limit`,
-      measured: `${f(row?.result.rowsPerSecond ?? 0)} / ${f(limits[family].batchRowsPerSecond)} = ${f(ratio * 100, 1)}%`,
+      name: `${loadgen}: (${tag}) ${family} c=64 batching on, rows/s >= 80% of batch-64 limit`,
+      measured: `${f(row.result.rowsPerSecond)} / ${f(limits[family].batchRowsPerSecond)} = ${f(ratio * 100, 1)}%`,
       pass: ratio >= 0.8,
     });
   }
   for (const family of ["classifier", "heavy"] as const) {
-    const row = find(rows, family, true, 64);
-    const bound = row ? 2 * (row.model.maxQueueDelayUs / 1000 + limits[family].batchRunMs) : 0;
-    const p99 = row?.result.p99Ms ?? Number.POSITIVE_INFINITY;
+    const row = find(rows, loadgen, family, true, 64);
+    if (row === undefined) continue;
+    const bound = 2 * (row.model.maxQueueDelayUs / 1000 + limits[family].batchRunMs);
+    const p99 = row.result.p99Ms;
     checks.push({
-      name: `(c) ${family} c=64 batching on, p99 <= 2 x (queue delay + batch-64 run)`,
+      name: `${loadgen}: (c) ${family} c=64 batching on, p99 <= 2 x (queue delay + batch-64 run)`,
       measured: `${f(p99, 2)} ms vs ${f(bound, 2)} ms`,
       pass: p99 <= bound,
     });
   }
-  const row = find(rows, "classifier", true, 64);
-  const ratio = row ? row.result.callsPerSecond / limits.classifier.singleCallsPerSecond : 0;
+  const row = find(rows, loadgen, "classifier", true, 64);
+  if (row === undefined) return checks;
+  const ratio = row.result.callsPerSecond / limits.classifier.singleCallsPerSecond;
   checks.push({
-    name: "(d) classifier c=64 batching on, calls/s >= 60% of single-call limit",
-    measured: `${f(row?.result.callsPerSecond ?? 0)} / ${f(limits.classifier.singleCallsPerSecond)} = ${f(ratio * 100, 1)}%`,
+    name: `${loadgen}: (d) classifier c=64 batching on, calls/s >= 60% of single-call limit`,
+    measured: `${f(row.result.callsPerSecond)} / ${f(limits.classifier.singleCallsPerSecond)} = ${f(ratio * 100, 1)}%`,
     pass: ratio >= 0.6,
   });
   return checks;
@@ -112,12 +143,16 @@ export function formatTargets(checks: readonly TargetCheck[]): string {
 
 function find(
   rows: readonly BenchRow[],
+  loadgen: LoadGenerator,
   family: BenchFamily,
   batching: boolean,
   concurrency: number,
 ): BenchRow | undefined {
   return rows.find(
     (r) =>
-      r.model.family === family && r.model.batching === batching && r.concurrency === concurrency,
+      r.loadgen === loadgen &&
+      r.model.family === family &&
+      r.model.batching === batching &&
+      r.concurrency === concurrency,
   );
 }

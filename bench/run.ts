@@ -6,22 +6,31 @@
  *
  *   npm run bench -- [--duration-ms 3000] [--concurrency 1,8,64,256] [--only classifier]
  *     [--classifier-delay-us 500] [--heavy-delay-us 2000] [--instance-count 1]
- *     [--channels 4] [--cpu-prof DIR] [--json FILE]
+ *     [--intra-op-threads N] [--no-floor] [--channels 4] [--loadgen grpc-js,h2load] [--cpu-prof DIR] [--json FILE]
+ *
+ * Two load generators drive the same scenarios when h2load is installed: grpc-js (a real
+ * gRPC client stack) and h2load (nghttp2, far cheaper per call, so less of the 2 cores
+ * goes to the client). gRPC errors, batch sizes, run and queue times come from /metrics.
  */
 import { writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import { type BenchFamily, createBenchRepository } from "./bench-repository.js";
+import { type BenchFamily, type BenchModel, createBenchRepository } from "./bench-repository.js";
+import { hasH2load, runH2load } from "./h2load-run.js";
 import { type InProcessLimit, measureInProcessLimit } from "./in-process-limit.js";
-import { runLoad } from "./load-run.js";
+import { type LoadRunOptions, runLoad } from "./load-run.js";
 import {
   type BenchRow,
   checkTargets,
+  type FloorRow,
+  formatFloorTable,
   formatGainTable,
   formatLimitTable,
   formatLoadTable,
   formatTargets,
+  type LoadGenerator,
 } from "./report.js";
+import { scrapeModelCounters, serverView } from "./server-metrics.js";
 import { startServerProcess } from "./server-process.js";
 
 const { values } = parseArgs({
@@ -35,14 +44,55 @@ const { values } = parseArgs({
     "classifier-delay-us": { type: "string", default: "500" },
     "heavy-delay-us": { type: "string", default: "2000" },
     "instance-count": { type: "string", default: "1" },
+    "intra-op-threads": { type: "string" },
     channels: { type: "string", default: "4" },
+    loadgen: { type: "string" },
     "cpu-prof": { type: "string" },
     json: { type: "string" },
+    "no-floor": { type: "boolean", default: false },
   },
 });
 
 const num = (name: keyof typeof values): number => Number(values[name]);
 const log = (line: string) => process.stderr.write(`${line}\n`);
+const LOADGENS: Record<LoadGenerator, (options: LoadRunOptions) => ReturnType<typeof runLoad>> = {
+  "grpc-js": runLoad,
+  h2load: runH2load,
+};
+
+async function loadGenerators(): Promise<LoadGenerator[]> {
+  if (values.loadgen) return values.loadgen.split(",") as LoadGenerator[];
+  return (await hasH2load()) ? ["grpc-js", "h2load"] : ["grpc-js"];
+}
+
+/** The no-op transport floor at concurrency 1 and 64, per load generator. */
+async function measureFloor(
+  loadgens: readonly LoadGenerator[],
+  model: BenchModel | undefined,
+): Promise<FloorRow[]> {
+  if (model === undefined) return [];
+  const server = await startServerProcess({});
+  const floor: FloorRow[] = [];
+  try {
+    for (const loadgen of loadgens) {
+      for (const concurrency of [1, 64]) {
+        const result = await LOADGENS[loadgen]({
+          target: `127.0.0.1:${server.port}`,
+          model,
+          concurrency,
+          durationMs: num("duration-ms"),
+          warmupMs: num("warmup-ms"),
+          channels: Math.min(concurrency, num("channels")),
+        });
+        log(`${loadgen} noop c=${concurrency}: ${JSON.stringify(result)}`);
+        floor.push({ loadgen, concurrency, result });
+      }
+    }
+  } finally {
+    await server.stop();
+  }
+  return floor;
+}
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -51,6 +101,9 @@ async function main(): Promise<void> {
     classifierDelayUs: num("classifier-delay-us"),
     heavyDelayUs: num("heavy-delay-us"),
     instanceCount: num("instance-count"),
+    ...(values["intra-op-threads"] !== undefined && {
+      intraOpThreads: num("intra-op-threads"),
+    }),
   });
   const models = repo.models.filter((m) => !values.only || m.family === values.only);
   const limits = {} as Record<BenchFamily, InProcessLimit>;
@@ -72,27 +125,34 @@ async function main(): Promise<void> {
     ...(profDir !== undefined && { nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${profDir}`] }),
   });
   const rows: BenchRow[] = [];
+  const loadgens = await loadGenerators();
   const loadBefore = loadavg()[0] ?? 0;
+  const floor = values["no-floor"] ? [] : await measureFloor(loadgens, repo.models[0]);
   try {
-    for (const model of models) {
-      for (const concurrency of values.concurrency.split(",").map(Number)) {
-        const result = await runLoad({
-          target: `127.0.0.1:${server.port}`,
-          model,
-          concurrency,
-          durationMs: num("duration-ms"),
-          warmupMs: num("warmup-ms"),
-          channels: Math.min(concurrency, num("channels")),
-        });
-        log(`${model.name} c=${concurrency}: ${JSON.stringify(result)}`);
-        rows.push({ model, concurrency, result });
+    for (const loadgen of loadgens) {
+      for (const model of models) {
+        for (const concurrency of values.concurrency.split(",").map(Number)) {
+          const before = await scrapeModelCounters(server.port, model.name);
+          const result = await LOADGENS[loadgen]({
+            target: `127.0.0.1:${server.port}`,
+            model,
+            concurrency,
+            durationMs: num("duration-ms"),
+            warmupMs: num("warmup-ms"),
+            channels: Math.min(concurrency, num("channels")),
+          });
+          const after = await scrapeModelCounters(server.port, model.name);
+          const row = { loadgen, model, concurrency, result, server: serverView(before, after) };
+          log(`${loadgen} ${model.name} c=${concurrency}: ${JSON.stringify(row.result)}`);
+          rows.push(row);
+        }
       }
     }
   } finally {
     await server.stop();
     await repo.remove();
   }
-  const checks = checkTargets(rows, limits);
+  const checks = loadgens.flatMap((loadgen) => checkTargets(loadgen, rows, limits));
   const machine = `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), Node ${process.version}, load average before/after: ${loadBefore.toFixed(2)}/${(loadavg()[0] ?? 0).toFixed(2)}`;
   const out = [
     `Date: ${new Date().toISOString()}; machine: ${machine}; whole run ${Math.round((Date.now() - started) / 1000)} s.`,
@@ -101,9 +161,13 @@ async function main(): Promise<void> {
     "",
     formatLimitTable(limits),
     "",
-    "Unary Predict over gRPC (grpc-js load generator, separate process, 1 row per request):",
+    "Unary Predict over gRPC, load generator in a separate process, 1 row per request; errors, mean batch, run ms (per model run, worker hop included) and queue ms (per request) from the server's /metrics:",
     "",
     formatLoadTable(rows),
+    "",
+    "Transport floor (bench/noop-server.ts: the same Connect adapter on node:http2, a Predict that answers a fixed response and does nothing else):",
+    "",
+    formatFloorTable(floor),
     "",
     "Gain of batching:",
     "",

@@ -11,7 +11,8 @@ export interface ServerProcess {
 }
 
 export interface ServerProcessOptions {
-  readonly modelRepository: string;
+  /** Serve this repository with inferd; absent starts bench/noop-server.ts instead. */
+  readonly modelRepository?: string;
   /** Extra node flags, e.g. ["--cpu-prof", "--cpu-prof-dir=/tmp/prof"]. */
   readonly nodeFlags?: readonly string[];
   readonly readyTimeoutMs?: number;
@@ -33,32 +34,25 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * Starts the production server (`src/cli/main.ts`, exactly what `npm start` runs)
- * as a separate process, so it owns its event loop, and resolves once GET /readyz
- * answers 200 (every model loaded and warmed up).
+ * Starts the production server (`src/cli/main.ts`, exactly what `npm start` runs) or
+ * the no-op transport floor as a separate process, so it owns its event loop, and
+ * resolves once GET /readyz answers 200 (every model loaded and warmed up). Logs at
+ * level error: the calls a load generator cuts off at the end of a run are logged
+ * as canceled at warn.
  * @throws Error with the child's stderr when it exits or is not ready in time.
  */
 export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
   const port = await freePort();
-  const args = [
-    ...(options.nodeFlags ?? []),
-    "--import",
-    "tsx",
-    "src/cli/main.ts",
-    "--model-repository",
-    options.modelRepository,
-    "--host",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--log-level",
-    "warn",
-  ];
+  const entry =
+    options.modelRepository === undefined
+      ? ["bench/noop-server.ts"]
+      : ["src/cli/main.ts", "--model-repository", options.modelRepository, "--host", "127.0.0.1"];
+  const args = [...(options.nodeFlags ?? []), "--import", "tsx", ...entry, "--port", String(port)];
+  if (options.modelRepository !== undefined) args.push("--log-level", "error");
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "inherit", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-    process.stderr.write(chunk);
+    stderr = (stderr + chunk.toString()).slice(-20_000);
   });
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
   try {

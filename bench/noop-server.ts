@@ -1,0 +1,43 @@
+/**
+ * The transport floor: Connect on node:http2 (h2c), as inferd mounts it, with a Predict
+ * that answers a fixed two-output response without decoding tensors, validating,
+ * queueing or running anything. Its calls/s are the most any unary Predict can reach
+ * through this stack on this machine, whatever the model costs.
+ *
+ *   node --import tsx bench/noop-server.ts --port 8081
+ */
+import { createServer } from "node:http2";
+import { parseArgs } from "node:util";
+import { create } from "@bufbuild/protobuf";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import {
+  InferenceService,
+  type PredictRequest,
+  PredictResponseSchema,
+} from "../gen/inferd/v1/inference_pb.js";
+import { DataType } from "../gen/inferd/v1/tensor_pb.js";
+
+const { values } = parseArgs({ options: { port: { type: "string", default: "8081" } } });
+
+const response = (request: PredictRequest) =>
+  create(PredictResponseSchema, {
+    model: request.model,
+    version: 1,
+    requestId: "noop",
+    outputs: {
+      probabilities: { dtype: DataType.FLOAT32, shape: [1, 3], floatData: [0.1, 0.2, 0.7] },
+      label: { dtype: DataType.INT64, shape: [1], int64Data: [2n] },
+    },
+    classifications: [{ top: [{ label: "virginica", score: 0.7 }] }],
+  });
+
+const connect = connectNodeAdapter({
+  routes: (router: ConnectRouter) =>
+    router.service(InferenceService, { predict: async (request) => response(request) }),
+});
+
+createServer((req, res) => {
+  if (req.url === "/readyz") res.end("ready");
+  else connect(req, res);
+}).listen(Number(values.port), "127.0.0.1");
