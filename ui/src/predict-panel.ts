@@ -15,6 +15,7 @@ export interface PredictPanel {
 export function createPredictPanel(client: Client<typeof InferenceService>): PredictPanel {
   const editor = byId("tensor-editor", HTMLTextAreaElement);
   const versionSelect = byId("predict-version", HTMLSelectElement);
+  const topK = byId("top-k", HTMLInputElement);
   const button = byId("predict-button", HTMLButtonElement);
   const result = byId("predict-result", HTMLElement);
   const errors = createErrorView(byId("predict-error", HTMLElement));
@@ -25,8 +26,8 @@ export function createPredictPanel(client: Client<typeof InferenceService>): Pre
     button.disabled = true;
     try {
       const inputs = parseEditor(editor.value);
-      const version = Number(versionSelect.value);
-      renderResponse(result, await client.predict({ model, version, inputs }));
+      const request = { model, version: Number(versionSelect.value), topK: Number(topK.value) };
+      renderResponse(result, await client.predict({ ...request, inputs }));
     } catch (error) {
       errors.show(error);
     } finally {
