@@ -10,6 +10,8 @@ import { type LiveServer, startLiveServer } from "./start-live-server.js";
 
 const PYTHON = "/usr/bin/python3";
 const PLUGIN = "/usr/bin/grpc_python_plugin";
+/** A hang guard for steps that start child processes, not a speed check. */
+const CHILD_PROCESS_TIMEOUT_MS = 120_000;
 
 /** Why the Python example cannot run here, or undefined when every tool is present. */
 function missingTool(): string | undefined {
@@ -50,7 +52,7 @@ describe.skipIf(missing !== undefined)(
         },
       );
       result = JSON.parse(out) as PythonResult;
-    });
+    }, CHILD_PROCESS_TIMEOUT_MS);
     afterAll(async () => {
       await live?.app.shutdown();
       if (stubs) rmSync(stubs, { recursive: true, force: true });
