@@ -18,7 +18,7 @@ import type {
   PredictCall,
   Predictor,
 } from "../inference/predictor.js";
-import { toDomainSignal } from "./domain-signal.js";
+import { linkDomainSignal, toDomainSignal } from "./domain-signal.js";
 import { mapOrdered } from "./map-ordered.js";
 import { decodeInputs, encodeOutputs } from "./tensor-codec.js";
 import { type ErrorLogger, toConnectError, toStatusMessage } from "./to-connect-error.js";
@@ -100,14 +100,14 @@ export function createInferenceService(
 
   return {
     async predict(request, context) {
+      const link = linkDomainSignal(context.signal);
       try {
-        const result = await predictor.predict(
-          toCall(request, context),
-          toDomainSignal(context.signal),
-        );
+        const result = await predictor.predict(toCall(request, context), link.signal);
         return toResponse(result, request.rawOutputs);
       } catch (error) {
         throw toConnectError(error, logger);
+      } finally {
+        link.unlink();
       }
     },
 
