@@ -1,6 +1,7 @@
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createCorsPolicy } from "../http/cors-policy.js";
 import type { HttpRoute } from "../http/http-route.js";
+import { useSpecGrpcMessage } from "./grpc-message-trailer.js";
 import type { NodeRequestHandler } from "./one-port-listener.js";
 
 export interface RequestHandlerOptions {
@@ -14,13 +15,15 @@ export interface RequestHandlerOptions {
 
 /**
  * The one request handler behind every protocol on the port: CORS first (it may
- * answer a preflight), then the plain HTTP routes, then Connect.
+ * answer a preflight), then the plain HTTP routes, then Connect (gRPC status
+ * messages re-encoded the spec's way, see {@link useSpecGrpcMessage}).
  */
 export function createRequestHandler(options: RequestHandlerOptions): NodeRequestHandler {
   const cors = createCorsPolicy(options.corsOrigins);
   return (req, res) => {
     if (cors(req, res)) return;
     for (const route of options.httpRoutes) if (route(req, res)) return;
+    useSpecGrpcMessage(req, res);
     options.connect(req, res);
   };
 }
