@@ -62,7 +62,7 @@ const iris = (features: Tensor, extra: Record<string, Tensor> = {}): Request => 
   model: "iris",
   inputs: { features, ...extra },
 });
-const row = IRIS_SAMPLES[0] ?? [];
+const row = [...(IRIS_SAMPLES[0] ?? [])];
 const FLOAT = DataType.FLOAT32;
 const { INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE, RESOURCE_EXHAUSTED } = grpc.status;
 
