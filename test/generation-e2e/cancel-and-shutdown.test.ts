@@ -163,9 +163,10 @@ describe.skipIf(!hasSharedStories())(
         });
         await until(() => stats().waiting === 1);
         disconnect.abort();
+        const text = (await b).choices[0]?.text;
         let solo = "";
         for await (const m of server.generation.generate(DOG)) solo += m.text;
-        expect((await b).choices[0]?.text).toBe(solo);
+        expect(text).toBe(solo);
         await until(() => stats().running === 0);
         expect(stats()).toEqual({ running: 0, waiting: 0 });
       });
