@@ -1,61 +1,88 @@
-import parsePrometheusTextFormat, {
-  type PrometheusFamily,
-  type PrometheusSample,
-} from "parse-prometheus-text-format";
-
-/** Which number of a sample to read: a counter's or gauge's value, a histogram's count or sum. */
-export type SampleField = "value" | "count" | "sum";
+/** One sample line of the Prometheus text format. */
+export interface PromSample {
+  /** The sample's own name, e.g. `inferd_inference_batch_size_count`. */
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
 
 /** A parsed /metrics page. */
 export interface Scrape {
-  readonly families: readonly PrometheusFamily[];
-  /**
-   * Sum of `field` over the family's samples whose labels include `labels`
-   * (0 when none match), so `{model: "iris"}` adds up every version and code.
-   */
-  total(name: string, labels?: Readonly<Record<string, string>>, field?: SampleField): number;
+  readonly samples: readonly PromSample[];
+  /** `# TYPE` of each family. */
+  readonly types: ReadonlyMap<string, string>;
+  /** Sum of the samples named `name` whose labels include `labels` (0 when none match). */
+  total(name: string, labels?: Readonly<Record<string, string>>): number;
 }
 
-const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$|^[+-]?Inf$|^NaN$/;
+const NAME = "[a-zA-Z_:][a-zA-Z0-9_:]*";
+const LABEL = `([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\\\\n]|\\\\[\\\\"n])*)"`;
+const SAMPLE = new RegExp(`^(${NAME})(?:\\{((?:${LABEL},?)*)\\})? (\\S+)(?: -?\\d+)?$`);
+const LABELS = new RegExp(LABEL, "g");
+const TYPE = new RegExp(`^# TYPE (${NAME}) (counter|gauge|histogram|summary|untyped)$`);
+const HELP = new RegExp(`^# HELP (${NAME})( .*)?$`);
+/** Go's strconv.ParseFloat, which Prometheus uses: decimals, Inf/NaN in any case. */
+const VALUE = /^[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|inf(inity)?|nan)$/i;
+const SUFFIXES: Record<string, string[]> = {
+  histogram: ["_bucket", "_sum", "_count"],
+  summary: ["_sum", "_count"],
+};
 
-function toNumber(text: string | undefined, where: string): number {
-  if (text === undefined || !NUMBER.test(text)) throw new Error(`${where}: not a number: ${text}`);
-  return text.endsWith("Inf") ? (text.startsWith("-") ? -Infinity : Infinity) : Number(text);
+function parseValue(text: string, line: string): number {
+  if (!VALUE.test(text)) throw new Error(`not a number in: ${line}`);
+  if (/nan$/i.test(text)) return Number.NaN;
+  if (/inf(inity)?$/i.test(text)) return text.startsWith("-") ? -Infinity : Infinity;
+  return Number(text);
 }
 
-function checkFamily(family: PrometheusFamily): void {
-  for (const sample of family.metrics) {
-    const numbers = [
-      sample.value,
-      sample.count,
-      sample.sum,
-      ...Object.values(sample.buckets ?? {}),
-    ];
-    for (const n of numbers) if (n !== undefined) toNumber(n, family.name);
+function unescapeLabel(value: string): string {
+  return value.replace(/\\(.)/g, (_, c: string) => (c === "n" ? "\n" : c));
+}
+
+/** The family a sample name belongs to, given the families typed so far. */
+function familyOf(name: string, types: ReadonlyMap<string, string>): string | undefined {
+  if (types.has(name)) return name;
+  for (const [family, type] of types) {
+    if ((SUFFIXES[type] ?? []).some((s) => name === family + s)) return family;
   }
-}
-
-function matches(sample: PrometheusSample, labels: Readonly<Record<string, string>>): boolean {
-  return Object.entries(labels).every(([k, v]) => sample.labels?.[k] === v);
+  return undefined;
 }
 
 /**
- * Parses Prometheus text exposition with an independent parser (a malformed line
- * throws), checks every value is a number and no family appears twice.
+ * A strict parser of the text exposition format (0.0.4): every line must be a
+ * HELP, a TYPE (once per family, before its samples), a comment, blank, or a sample
+ * of a typed family with well-formed labels and a float value; histogram buckets
+ * need `le`. Anything else throws, naming the line.
  */
 export function parseMetrics(text: string): Scrape {
-  const families = parsePrometheusTextFormat(text);
-  const names = families.map((f) => f.name);
-  const duplicate = names.find((n, i) => names.indexOf(n) !== i);
-  if (duplicate !== undefined) throw new Error(`metric family ${duplicate} appears twice`);
-  families.forEach(checkFamily);
+  const types = new Map<string, string>();
+  const samples: PromSample[] = [];
+  for (const line of text.split("\n")) {
+    if (line === "" || (line.startsWith("#") && !/^# (TYPE|HELP) /.test(line))) continue;
+    const type = TYPE.exec(line);
+    if (type?.[1] !== undefined && type[2] !== undefined) {
+      if (types.has(type[1])) throw new Error(`second TYPE for ${type[1]}`);
+      types.set(type[1], type[2]);
+      continue;
+    }
+    if (HELP.test(line)) continue;
+    const m = SAMPLE.exec(line);
+    if (!m?.[1] || m[5] === undefined) throw new Error(`malformed line: ${line}`);
+    const family = familyOf(m[1], types);
+    if (family === undefined) throw new Error(`sample of an untyped family: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const [, k, v] of (m[2] ?? "").matchAll(LABELS)) labels[k ?? ""] = unescapeLabel(v ?? "");
+    if (m[1].endsWith("_bucket") && labels.le === undefined) throw new Error(`no le: ${line}`);
+    samples.push({ name: m[1], labels, value: parseValue(m[5], line) });
+  }
   return {
-    families,
-    total(name, labels = {}, field = "value") {
-      const family = families.find((f) => f.name === name);
-      return (family?.metrics ?? [])
-        .filter((s) => matches(s, labels))
-        .reduce((sum, s) => sum + toNumber(s[field], name), 0);
+    samples,
+    types,
+    total(name, labels = {}) {
+      return samples
+        .filter((s) => s.name === name)
+        .filter((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+        .reduce((sum, s) => sum + s.value, 0);
     },
   };
 }

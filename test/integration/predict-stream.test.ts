@@ -127,7 +127,7 @@ describe("PredictStream over grpc-js (bidi)", () => {
     await new Promise((r) => setTimeout(r, Math.max(0, sentAt + SLOW_DELAY_MS + 300 - Date.now())));
     const m = await scrapeMetrics(inferd.baseUrl);
     expect(m.total("inferd_inference_queue_depth", labels)).toBe(0);
-    expect(m.total("inferd_inference_batch_size", labels, "count")).toBe(0);
+    expect(m.total("inferd_inference_batch_size_count", labels)).toBe(0);
     expect(m.total("inferd_inference_requests_total", { ...labels, code: "canceled" })).toBe(3);
     expect(m.total("inferd_inference_requests_total", { ...labels, code: "ok" })).toBe(0);
     expect(stream.responses).toEqual([]);
@@ -137,5 +137,13 @@ describe("PredictStream over grpc-js (bidi)", () => {
         grpc_code: "canceled",
       }),
     ).toBe(1);
+    // The metric is live for this model: a full batch (8 rows) runs at once and counts.
+    const full = openStream();
+    full.send({ model: SLOW, requestId: "full", inputs: irisInputs(distinctIrisRows(8, 0)) });
+    full.call.end();
+    expect((await full.status).code).toBe(grpc.status.OK);
+    const later = await scrapeMetrics(inferd.baseUrl);
+    expect(later.total("inferd_inference_batch_size_count", labels)).toBe(1);
+    expect(later.total("inferd_inference_batch_size_sum", labels)).toBe(8);
   });
 });
