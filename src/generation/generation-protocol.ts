@@ -1,3 +1,4 @@
+import type { SessionOptions } from "../runtime/model-runtime.js";
 import type { TensorSpec } from "../tensor/host-tensor.js";
 import type { GenerationJob } from "./generation-request.js";
 import type { FinishReason } from "./stopping-criteria.js";
@@ -7,6 +8,7 @@ export interface GenerationWorkerData {
   readonly dir: string;
   readonly modelPath: string;
   readonly maxConcurrentSequences: number;
+  readonly session: SessionOptions;
 }
 
 /** A token's log-probability with its vocabulary piece. */

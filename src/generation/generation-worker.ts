@@ -29,7 +29,10 @@ async function start(): Promise<void> {
     loadTextTokenizer(data.dir),
     loadGenerationConfig(data.dir),
   ]);
-  const session = await createInProcessSession(data.modelPath || join(data.dir, "model.onnx"));
+  const session = await createInProcessSession(
+    data.modelPath || join(data.dir, "model.onnx"),
+    data.session,
+  );
   const signature = readDecoderSignature(session.inputs, session.outputs, config);
   const scheduler = new GenerationScheduler({
     runner: session,

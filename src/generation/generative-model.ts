@@ -8,6 +8,7 @@ import {
   unavailable,
 } from "../errors/inferd-error.js";
 import type { Servable } from "../registry/model-registry.js";
+import type { SessionOptions } from "../runtime/model-runtime.js";
 import { startWorker } from "../runtime/start-worker.js";
 import type { TensorSpec } from "../tensor/host-tensor.js";
 import { AsyncQueue } from "./async-queue.js";
@@ -82,6 +83,11 @@ export interface GenerativeModelOptions {
   /** Requests that may wait for a slot; beyond, generate fails resource_exhausted. */
   maxWaiting: number;
   signal?: AbortSignal;
+  /**
+   * ORT session options (model.json `session`). Spinning defaults to off: the worker's
+   * intra-op threads would otherwise spin on the cores the event loop needs to stream.
+   */
+  session?: SessionOptions;
   /** Metrics hooks: first-token and inter-token times, token counts, sequence counts. */
   observer?: GenerationObserver;
 }
@@ -102,6 +108,7 @@ export async function loadGenerativeModel(
     dir: options.dir,
     modelPath: options.modelPath || join(options.dir, "model.onnx"),
     maxConcurrentSequences: options.maxConcurrentSequences,
+    session: { allowSpinning: false, ...options.session },
   });
   const ready = await waitReady(worker, options.signal);
   const template = createChatTemplate(tokenizer.config, options.dir);

@@ -66,6 +66,12 @@ export function toOrtSessionOptions(options: SessionOptions): ort.InferenceSessi
   if (options.graphOptimizationLevel !== undefined) {
     out.graphOptimizationLevel = options.graphOptimizationLevel;
   }
+  if (options.allowSpinning !== undefined) {
+    const spin = options.allowSpinning ? "1" : "0";
+    out.extra = {
+      session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } },
+    };
+  }
   return out;
 }
 

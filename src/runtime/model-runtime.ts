@@ -5,6 +5,12 @@ export interface SessionOptions {
   intraOpThreads?: number;
   interOpThreads?: number;
   graphOptimizationLevel?: "disabled" | "basic" | "extended" | "all";
+  /**
+   * Whether idle intra-op threads spin-wait for work (ORT's default: yes). Off costs a
+   * little latency per run but leaves the core to other threads, e.g. the event loop
+   * streaming tokens next to a generation worker on a small machine.
+   */
+  allowSpinning?: boolean;
 }
 
 export interface LoadOptions {
