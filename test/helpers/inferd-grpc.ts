@@ -23,6 +23,7 @@ export function grpcPredict(
   client: grpc.Client,
   request: MessageInitShape<typeof PredictRequestSchema>,
   options: grpc.CallOptions = {},
+  metadata: grpc.Metadata = new grpc.Metadata(),
 ): Promise<PredictResponse> {
   return new Promise((resolve, reject) => {
     client.makeUnaryRequest(
@@ -30,7 +31,7 @@ export function grpcPredict(
       (value: PredictRequest) => Buffer.from(toBinary(PredictRequestSchema, value)),
       (bytes: Buffer) => fromBinary(PredictResponseSchema, bytes),
       create(PredictRequestSchema, request),
-      new grpc.Metadata(),
+      metadata,
       options,
       (error, response) => (error || !response ? reject(error) : resolve(response)),
     );
