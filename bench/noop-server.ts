@@ -1,12 +1,12 @@
 /**
- * The transport floor: Connect on node:http2 (h2c), as inferd mounts it, with a Predict
+ * The transport floor: Connect behind inferd's one-port listener (h2c and HTTP/1.1 on one
+ * port), as inferd mounts it, with a Predict
  * that answers a fixed two-output response without decoding tensors, validating,
  * queueing or running anything. Its calls/s are the most any unary Predict can reach
  * through this stack on this machine, whatever the model costs.
  *
  *   node --import tsx bench/noop-server.ts --port 8081
  */
-import { createServer } from "node:http2";
 import { parseArgs } from "node:util";
 import { create } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
@@ -17,6 +17,7 @@ import {
   PredictResponseSchema,
 } from "../gen/inferd/v1/inference_pb.js";
 import { DataType } from "../gen/inferd/v1/tensor_pb.js";
+import { createOnePortListener } from "../src/server/one-port-listener.js";
 
 const { values } = parseArgs({ options: { port: { type: "string", default: "8081" } } });
 
@@ -37,7 +38,10 @@ const connect = connectNodeAdapter({
     router.service(InferenceService, { predict: async (request) => response(request) }),
 });
 
-createServer((req, res) => {
-  if (req.url === "/readyz") res.end("ready");
-  else connect(req, res);
-}).listen(Number(values.port), "127.0.0.1");
+const listener = createOnePortListener({
+  handler: (req, res) => {
+    if (req.url === "/readyz") res.end("ready");
+    else connect(req, res);
+  },
+});
+await listener.listen(Number(values.port), "127.0.0.1");
