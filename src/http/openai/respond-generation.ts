@@ -45,6 +45,8 @@ export async function respondGeneration(
     let first = true;
     for await (const chunk of started.chunks) {
       if (!isGenerationFinish(chunk)) {
+        // Tokens whose bytes are held back (half a UTF-8 character) make no event of their own.
+        if (chunk.text === "" && chunk.logprobs === undefined) continue;
         await sse.send(format.delta(chunk.text, chunk.logprobs, first));
         first = false;
         continue;
