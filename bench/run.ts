@@ -15,7 +15,12 @@
 import { writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import { type BenchFamily, type BenchModel, createBenchRepository } from "./bench-repository.js";
+import {
+  type BenchFamily,
+  type BenchModel,
+  type BenchRepository,
+  createBenchRepository,
+} from "./bench-repository.js";
 import { hasH2load, runH2load } from "./h2load-run.js";
 import { type InProcessLimit, measureInProcessLimit } from "./in-process-limit.js";
 import { type LoadRunOptions, runLoad } from "./load-run.js";
@@ -105,6 +110,15 @@ async function main(): Promise<void> {
       intraOpThreads: num("intra-op-threads"),
     }),
   });
+  try {
+    await benchmark(repo, started);
+  } finally {
+    await repo.remove();
+  }
+}
+
+/** Limits, floor and every scenario against one inferd child process; prints the report. */
+async function benchmark(repo: BenchRepository, started: number): Promise<void> {
   const models = repo.models.filter((m) => !values.only || m.family === values.only);
   const limits = {} as Record<BenchFamily, InProcessLimit>;
   for (const family of ["classifier", "heavy"] as const) {
@@ -119,15 +133,15 @@ async function main(): Promise<void> {
       durationMs: num("limit-ms"),
     });
   }
+  const loadgens = await loadGenerators();
+  const floor = values["no-floor"] ? [] : await measureFloor(loadgens, repo.models[0]);
   const profDir = values["cpu-prof"];
   const server = await startServerProcess({
     modelRepository: repo.dir,
     ...(profDir !== undefined && { nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${profDir}`] }),
   });
   const rows: BenchRow[] = [];
-  const loadgens = await loadGenerators();
   const loadBefore = loadavg()[0] ?? 0;
-  const floor = values["no-floor"] ? [] : await measureFloor(loadgens, repo.models[0]);
   try {
     for (const loadgen of loadgens) {
       for (const model of models) {
@@ -150,7 +164,6 @@ async function main(): Promise<void> {
     }
   } finally {
     await server.stop();
-    await repo.remove();
   }
   const checks = loadgens.flatMap((loadgen) => checkTargets(loadgen, rows, limits));
   const machine = `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), Node ${process.version}, load average before/after: ${loadBefore.toFixed(2)}/${(loadavg()[0] ?? 0).toFixed(2)}`;
