@@ -46,7 +46,7 @@ describe("access log of the production server", () => {
     };
     const error = await grpcFailure(grpcPredict(client, request, {}, metadata));
     expect(error.code).toBe(grpc.status.INVALID_ARGUMENT);
-    await expect.poll(() => rpcLines("log-bad-1").length).toBe(1);
+    await expect.poll(() => rpcLines("log-bad-1").length, { timeout: 5000 }).toBe(1);
     const [line] = rpcLines("log-bad-1");
     expect(line).toMatchObject({
       level: 40,
@@ -76,7 +76,7 @@ describe("access log of the production server", () => {
       },
       { headers: { authorization: TOKEN } },
     );
-    await expect.poll(() => rpcLines("log-ok-1").length).toBe(1);
+    await expect.poll(() => rpcLines("log-ok-1").length, { timeout: 5000 }).toBe(1);
     expect(rpcLines("log-ok-1")[0]).toMatchObject({
       level: 30,
       protocol: "connect",

@@ -17,7 +17,7 @@ import { type Scrape, scrapeMetrics } from "../helpers/scrape-metrics.js";
 import { type RunningInferd, startInferd } from "../helpers/start-inferd.js";
 
 /** iris_hold keeps a lone request queued this long and admits at most 2 waiting requests. */
-const HOLD_MS = 600;
+const HOLD_MS = 1200;
 const HOLD = "iris_hold";
 /** iris_mates runs a batch only when 9 rows are queued (or after 5 s). */
 const MATES = "iris_mates";
@@ -172,7 +172,7 @@ describe("dynamic batching through the production server", () => {
       .then(() => undefined, ConnectError.from);
     expect(connectError?.code).toBe(Code.DeadlineExceeded);
     // The server took both out of its queue, whether its deadline or the client's cancel came first.
-    await expect.poll(dropped).toBe(droppedBefore + 2);
+    await expect.poll(dropped, { timeout: 5000 }).toBe(droppedBefore + 2);
 
     // A client that does not give up (a bare header): the server's own deadline ends the call.
     const expiredBefore = await holdRejected("deadline_exceeded");
@@ -216,7 +216,7 @@ describe("dynamic batching through the production server", () => {
       .toBe(1);
     controller.abort();
     expect((await call)?.code).toBe(Code.Canceled);
-    await expect.poll(() => holdRejected("canceled")).toBe(1);
+    await expect.poll(() => holdRejected("canceled"), { timeout: 5000 }).toBe(1);
     await sleep(Math.max(0, sent + HOLD_MS + 400 - Date.now()));
     const after = await scrapeMetrics(inferd.baseUrl);
     expect(rowsRun(after, HOLD)).toBe(rowsRun(before, HOLD));

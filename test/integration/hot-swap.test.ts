@@ -41,8 +41,8 @@ async function loop(
   predict: (rows: number[][]) => Promise<PredictResponse>,
   id: number,
   stop: { now: boolean },
-): Promise<ClientLog> {
-  const log: ClientLog = { versions: [], failures: [] };
+  log: ClientLog,
+): Promise<void> {
   for (let n = 0; !stop.now; n++) {
     const rows = distinctIrisRows(1 + (n % 3), id * 100 + (n % 50));
     try {
@@ -55,21 +55,24 @@ async function loop(
       log.failures.push(error);
     }
   }
-  return log;
 }
 
-function startClients(stop: { now: boolean }): Promise<ClientLog[]> {
+/** Starts 8 clients (Connect and grpc-js alternately); their logs fill in as they go. */
+async function startClients(stop: { now: boolean }, logs: ClientLog[]): Promise<void> {
   const connect = createClient(
     InferenceService,
     createConnectTransport({ baseUrl: inferd.baseUrl, httpVersion: "1.1" }),
   );
-  return Promise.all(
+  await Promise.all(
     Array.from({ length: 8 }, (_, id) => {
+      const log: ClientLog = { versions: [], failures: [] };
+      logs.push(log);
       if (id % 2 === 0) {
         return loop(
           (rows) => connect.predict({ model: "iris", inputs: irisInputs(rows) }),
           id,
           stop,
+          log,
         );
       }
       const client = grpcClient(inferd.port);
@@ -78,6 +81,7 @@ function startClients(stop: { now: boolean }): Promise<ClientLog[]> {
         (rows) => grpcPredict(client, { model: "iris", inputs: irisInputs(rows) }),
         id,
         stop,
+        log,
       );
     }),
   );
@@ -93,8 +97,12 @@ const readyVersions = () =>
 describe("hot swap under continuous traffic", () => {
   it("adds version 3 and removes version 2 while 8 clients loop: no failure, answers move to 3", async () => {
     const stop = { now: false };
-    const clients = startClients(stop);
-    await sleep(500);
+    const logs: ClientLog[] = [];
+    const clients = startClients(stop, logs);
+    // Every client is served by version 2 before the swap starts.
+    await expect
+      .poll(() => logs.every((l) => l.versions.length >= 3), { timeout: 10_000 })
+      .toBe(true);
     await copyVersion(inferd.repo, "iris", 1, 3);
     await expect.poll(readyVersions, { timeout: 20_000 }).toEqual([2, 3]);
     await sleep(500);
@@ -103,7 +111,7 @@ describe("hot swap under continuous traffic", () => {
     await expect.poll(readyVersions, { timeout: 20_000 }).toEqual([1, 3]);
     await sleep(500);
     stop.now = true;
-    const logs = await clients;
+    await clients;
 
     expect(logs.flatMap((l) => l.failures)).toEqual([]);
     for (const { versions } of logs) {

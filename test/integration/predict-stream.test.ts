@@ -20,9 +20,9 @@ import {
 import { scrapeMetrics } from "../helpers/scrape-metrics.js";
 import { type RunningInferd, startInferd } from "../helpers/start-inferd.js";
 
-/** A copy of iris whose batcher holds requests for 1 s: work that a cancel must remove. */
+/** A copy of iris whose batcher holds requests for 2 s: work that a cancel must remove. */
 const SLOW = "iris_slow";
-const SLOW_DELAY_MS = 1000;
+const SLOW_DELAY_MS = 2000;
 
 let inferd: RunningInferd;
 let client: grpc.Client;
@@ -118,10 +118,13 @@ describe("PredictStream over grpc-js (bidi)", () => {
     stream.call.cancel();
     expect((await stream.status).code).toBe(grpc.status.CANCELLED);
     await expect
-      .poll(async () => {
-        const m = await scrapeMetrics(inferd.baseUrl);
-        return m.total("inferd_inference_rejected_total", { ...labels, kind: "canceled" });
-      })
+      .poll(
+        async () => {
+          const m = await scrapeMetrics(inferd.baseUrl);
+          return m.total("inferd_inference_rejected_total", { ...labels, kind: "canceled" });
+        },
+        { timeout: 5000 },
+      )
       .toBe(3);
     // Past the moment the batcher would have run them had they stayed queued.
     await new Promise((r) => setTimeout(r, Math.max(0, sentAt + SLOW_DELAY_MS + 300 - Date.now())));
