@@ -284,12 +284,25 @@ describe.skipIf(!HAS_CHROMIUM)(
     it("Stop cancels a running Generate; the page says so and the server carries on", async () => {
       await openGenerate(240, 1, 11);
       await observeOutput();
+      // Throttle the page's downloads (~512 B/s) so the stream cannot finish before the
+      // click lands, however loaded the machine: the 240 tokens take many seconds to arrive.
+      const cdp = await page.context().newCDPSession(page);
+      const throttle = (bytesPerSecond: number) =>
+        cdp.send("Network.emulateNetworkConditions", {
+          offline: false,
+          latency: 0,
+          downloadThroughput: bytesPerSecond,
+          uploadThroughput: -1,
+        });
+      await cdp.send("Network.enable");
+      await throttle(512);
       await page.getByTestId("generate-button").click();
       await expect
         .poll(async () => (await updates()).length, { timeout: 30_000 })
         .toBeGreaterThan(0);
       await page.getByTestId("stop-button").click();
       await expect.poll(status.state).toBe("stopped");
+      await throttle(-1);
       expect(await status.text()).toBe("stopped (cancelled)");
       expect(await page.getByTestId("generate-error").isHidden()).toBe(true);
       expect(await page.getByTestId("stop-button").isDisabled()).toBe(true);
