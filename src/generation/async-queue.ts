@@ -43,6 +43,23 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     }
   }
 
+  /** Like the iterator, but yields everything queued at once (never an empty array). */
+  async *batches(): AsyncIterable<T[]> {
+    for (;;) {
+      if (this.items.length > 0) {
+        yield this.items.splice(0, this.items.length);
+        continue;
+      }
+      if (this.done) {
+        if (this.failed) throw this.error;
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+  }
+
   private notify(): void {
     const wake = this.wake;
     this.wake = undefined;

@@ -23,6 +23,7 @@ import type {
   TokenLogprobs,
 } from "./generation-protocol.js";
 import { type GenerationRequest, resolveGenerationRequest } from "./generation-request.js";
+import { mergeEvents } from "./merge-events.js";
 import type { FinishReason } from "./stopping-criteria.js";
 import { loadTextTokenizer, type TextTokenizer } from "./tokenizer.js";
 
@@ -57,7 +58,8 @@ export interface GenerativeModel extends Servable {
   /** max_position_embeddings: prompt plus generated tokens. */
   readonly contextWindow: number;
   /**
-   * Streams a generation: deltas, then one {@link GenerationFinish}. Validation
+   * Streams a generation: deltas (one per decode step, or everything produced since
+   * the last read when the consumer lags), then one {@link GenerationFinish}. Validation
    * errors (invalid_argument, failed_precondition) and a full queue
    * (resource_exhausted) are thrown by the first `next()`. Aborting `signal`, or
    * leaving the loop early, cancels the sequence (its slot frees at the next step
@@ -115,6 +117,32 @@ export async function loadGenerativeModel(
   return new WorkerGenerativeModel(worker, ready, tokenizer, template, config, options);
 }
 
+/**
+ * The last chunk: usage, and timings from when the worker's events arrived (not when
+ * the consumer read them). Tokens/s is the decode speed: tokens after the first over
+ * the time since the first.
+ */
+function finishOf(
+  finishReason: FinishReason,
+  entry: InFlight,
+  promptTokens: number,
+  completionTokens: number,
+): GenerationFinish {
+  const end = entry.endedAt ?? performance.now();
+  const first = entry.firstTokenAt;
+  const decodeMs = first === undefined ? 0 : end - first;
+  return {
+    finishReason,
+    usage: { promptTokens, completionTokens },
+    timings: {
+      timeToFirstTokenMs: first === undefined ? 0 : first - entry.arrivedAt,
+      tokensPerSecond:
+        completionTokens > 1 && decodeMs > 0 ? ((completionTokens - 1) * 1000) / decodeMs : 0,
+      totalMs: end - entry.arrivedAt,
+    },
+  };
+}
+
 /** Starts the worker: the `.ts` source under tsx/vitest (runtime's tsx bootstrap), else the compiled `.js`. */
 function startGenerationWorker(data: GenerationWorkerData): Worker {
   const ext = import.meta.url.endsWith(".ts") ? "ts" : "js";
@@ -146,9 +174,11 @@ function waitReady(worker: Worker, signal: AbortSignal | undefined): Promise<Rea
 interface InFlight {
   readonly queue: AsyncQueue<SequenceEvent>;
   started: boolean;
-  /** performance.now() at arrival, then at the latest token (for the observer). */
+  /** performance.now() at arrival, at the first and latest token, at the end (as routed). */
   readonly arrivedAt: number;
+  firstTokenAt: number | undefined;
   lastTokenAt: number | undefined;
+  endedAt: number | undefined;
 }
 
 class WorkerGenerativeModel implements GenerativeModel {
@@ -203,7 +233,9 @@ class WorkerGenerativeModel implements GenerativeModel {
       queue: new AsyncQueue(),
       started: false,
       arrivedAt: startedAt,
+      firstTokenAt: undefined,
       lastTokenAt: undefined,
+      endedAt: undefined,
     };
     this.inFlight.set(id, entry);
     this.post({ type: "generate", id, job });
@@ -212,31 +244,18 @@ class WorkerGenerativeModel implements GenerativeModel {
     const cancel = () => this.post({ type: "cancel", id });
     signal.addEventListener("abort", cancel, { once: true });
     let completion = 0;
-    let firstAt: number | undefined;
     try {
-      for await (const event of entry.queue) {
-        if (event.error !== undefined) throw internal(`generation failed: ${event.error}`);
-        const ids = event.tokenIds ?? [];
-        if (ids.length > 0) firstAt ??= performance.now();
-        completion += ids.length;
+      for await (const events of entry.queue.batches()) {
+        const merged = mergeEvents(events);
+        completion += merged.tokenIds.length;
         // After an abort, deltas still buffered or in flight are dropped: the client left.
-        if (!signal.aborted && ((event.text ?? "") !== "" || ids.length > 0)) {
-          const delta: GenerationDelta = { text: event.text ?? "", tokenIds: ids };
-          yield event.logprobs === undefined ? delta : { ...delta, logprobs: event.logprobs };
+        if (!signal.aborted && (merged.text !== "" || merged.tokenIds.length > 0)) {
+          const delta: GenerationDelta = { text: merged.text, tokenIds: merged.tokenIds };
+          yield merged.logprobs === undefined ? delta : { ...delta, logprobs: merged.logprobs };
         }
-        if (event.finishReason !== undefined) {
-          const now = performance.now();
-          const decodeMs = firstAt === undefined ? 0 : now - firstAt;
-          yield {
-            finishReason: event.finishReason,
-            usage: { promptTokens: job.promptIds.length, completionTokens: completion },
-            timings: {
-              timeToFirstTokenMs: firstAt === undefined ? 0 : firstAt - startedAt,
-              tokensPerSecond:
-                completion > 1 && decodeMs > 0 ? ((completion - 1) * 1000) / decodeMs : 0,
-              totalMs: now - startedAt,
-            },
-          };
+        if (merged.error !== undefined) throw internal(`generation failed: ${merged.error}`);
+        if (merged.finishReason !== undefined) {
+          yield finishOf(merged.finishReason, entry, job.promptIds.length, completion);
           return;
         }
       }
@@ -286,19 +305,25 @@ class WorkerGenerativeModel implements GenerativeModel {
     const entry = this.inFlight.get(event.id);
     if (entry === undefined) return;
     if (event.started) entry.started = true;
-    this.observe(entry, event.tokenIds?.length ?? 0);
+    const tokens = event.tokenIds?.length ?? 0;
+    const now = performance.now();
+    if (tokens > 0) {
+      this.observe(entry, tokens, now);
+      entry.firstTokenAt ??= now;
+      entry.lastTokenAt = now;
+    }
     entry.queue.push(event);
     if (event.finishReason !== undefined || event.error !== undefined) {
+      entry.endedAt = now;
       this.inFlight.delete(event.id);
       entry.queue.end();
     }
   }
 
-  /** Reports a step's tokens of one sequence; a step's gap is spread over its tokens. */
-  private observe(entry: InFlight, tokens: number): void {
+  /** Reports a step's tokens of one sequence (before `entry` records them); a step's gap is spread over its tokens. */
+  private observe(entry: InFlight, tokens: number, now: number): void {
     const observer = this.options.observer;
-    if (observer === undefined || tokens === 0) return;
-    const now = performance.now();
+    if (observer === undefined) return;
     observer.onTokens("completion", tokens);
     if (entry.lastTokenAt === undefined) {
       observer.onFirstToken((now - entry.arrivedAt) / 1000);
@@ -307,7 +332,6 @@ class WorkerGenerativeModel implements GenerativeModel {
       const gap = (now - entry.lastTokenAt) / 1000 / tokens;
       for (let i = 0; i < tokens; i++) observer.onInterToken(gap);
     }
-    entry.lastTokenAt = now;
   }
 
   private failAll(error: Error): void {

@@ -79,18 +79,19 @@ async function codeOf(promise: Promise<unknown>): Promise<Code> {
   throw new Error("expected the call to fail");
 }
 
-/** Starts a stream and resolves once it has produced `n` tokens, with the rest of it. */
+/** Starts a stream and resolves once it has produced `n` tokens: the rest of it and the count. */
 async function startStream(
   stream: AsyncIterable<GenerateResponse>,
   n: number,
-): Promise<AsyncIterator<GenerateResponse>> {
+): Promise<AsyncIterator<GenerateResponse> & { got: number }> {
   const it = stream[Symbol.asyncIterator]();
-  for (let got = 0; got < n; ) {
+  let got = 0;
+  while (got < n) {
     const step = await it.next();
     if (step.done) throw new Error("the stream ended early");
     got += step.value.tokenIds.length;
   }
-  return it;
+  return Object.assign(it, { got });
 }
 
 describe.skipIf(!hasSharedStories())(
@@ -193,7 +194,7 @@ describe.skipIf(!hasSharedStories())(
       const stopped = server.close();
       expect(await codeOf(ids(server.generation.generate(DOG)))).toBe(Code.Unavailable);
       let last: GenerateResponse | undefined;
-      let count = 1;
+      let count = a.got;
       for (let r = await a.next(); !r.done; r = await a.next()) {
         count += r.value.tokenIds.length;
         last = r.value;
