@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 
-/** One greedy decode run: ids and the wall time from the first run (prefill) to the last token. */
+/** One greedy decode run: row 0's ids and the wall time from the prefill to the last token. */
 export interface BareRun {
   readonly ids: number[];
   readonly ms: number;
@@ -11,9 +11,11 @@ export interface BareRun {
 /**
  * The limit: a bare in-process onnxruntime-node greedy loop on a decoder-with-past
  * model, as its NOTICE.md describes it: prefill the prompt with empty past tensors
- * `[1, Hkv, 0, D]`, then one run per token feeding `present.*` back as
+ * `[batch, Hkv, 0, D]`, then one run per token feeding `present.*` back as
  * `past_key_values.*`, attention_mask all ones, position_ids the next position.
- * No server, no worker, no sampling beyond argmax, no detokenizer.
+ * No server, no worker, no padding, no sampling beyond argmax, no detokenizer.
+ * `batch` > 1 decodes that many copies of the prompt in each run: the best case of
+ * batching, for comparing aggregate rates.
  */
 export async function createBareLoop(
   versionDir: string,
@@ -25,50 +27,41 @@ export async function createBareLoop(
     head_dim: number;
     vocab_size: number;
   };
-  const L = config.num_hidden_layers;
-  const H = config.num_key_value_heads;
-  const D = config.head_dim;
-  const V = config.vocab_size;
+  const { num_hidden_layers: L, num_key_value_heads: H, head_dim: D, vocab_size: V } = config;
   const session = await ort.InferenceSession.create(join(versionDir, "model.onnx"), sessionOptions);
   const int64 = (values: readonly number[], dims: number[]) =>
     new ort.Tensor("int64", BigInt64Array.from(values, BigInt), dims);
+  const argmax = (logits: Float32Array, from: number) => {
+    let best = 0;
+    for (let v = 1; v < V; v++) if ((logits[from + v] ?? 0) > (logits[from + best] ?? 0)) best = v;
+    return best;
+  };
 
-  async function run(prompt: readonly number[], tokens: number): Promise<BareRun> {
+  async function run(prompt: readonly number[], tokens: number, batch = 1): Promise<BareRun> {
     const feeds: Record<string, ort.Tensor> = {};
+    const empty = () => new ort.Tensor("float32", new Float32Array(0), [batch, H, 0, D]);
     for (let i = 0; i < L; i++) {
-      feeds[`past_key_values.${i}.key`] = new ort.Tensor("float32", new Float32Array(0), [
-        1,
-        H,
-        0,
-        D,
-      ]);
-      feeds[`past_key_values.${i}.value`] = new ort.Tensor("float32", new Float32Array(0), [
-        1,
-        H,
-        0,
-        D,
-      ]);
+      feeds[`past_key_values.${i}.key`] = empty();
+      feeds[`past_key_values.${i}.value`] = empty();
     }
-    let input = [...prompt];
+    let input: number[][] = Array.from({ length: batch }, () => [...prompt]);
     let length = 0;
     const ids: number[] = [];
     const started = performance.now();
     while (ids.length < tokens) {
-      feeds.input_ids = int64(input, [1, input.length]);
+      const n = input[0]?.length ?? 0;
+      feeds.input_ids = int64(input.flat(), [batch, n]);
+      const positions = Array.from({ length: n }, (_, j) => length + j);
       feeds.position_ids = int64(
-        input.map((_, j) => length + j),
-        [1, input.length],
+        input.flatMap(() => positions),
+        [batch, n],
       );
-      length += input.length;
-      feeds.attention_mask = int64(new Array<number>(length).fill(1), [1, length]);
+      length += n;
+      feeds.attention_mask = int64(new Array<number>(batch * length).fill(1), [batch, length]);
       const out = await session.run(feeds);
       const logits = out.logits?.data as Float32Array;
-      const from = logits.length - V;
-      let best = 0;
-      for (let v = 1; v < V; v++)
-        if ((logits[from + v] ?? 0) > (logits[from + best] ?? 0)) best = v;
-      ids.push(best);
-      input = [best];
+      input = Array.from({ length: batch }, (_, r) => [argmax(logits, (r * n + n - 1) * V)]);
+      ids.push(input[0]?.[0] ?? 0);
       for (let i = 0; i < L; i++) {
         feeds[`past_key_values.${i}.key`] = out[`present.${i}.key`] as ort.Tensor;
         feeds[`past_key_values.${i}.value`] = out[`present.${i}.value`] as ort.Tensor;

@@ -1,0 +1,83 @@
+import type { Client } from "@connectrpc/connect";
+import type { GenerationService } from "../gen/inferd/v1/generation_pb.js";
+
+/** One Generate stream as the client saw it. */
+export interface StreamResult {
+  readonly ids: number[];
+  /** From sending the request to the first message carrying tokens. */
+  readonly ttftMs: number;
+  readonly totalMs: number;
+}
+
+/** Aggregate figures of one concurrency level. */
+export interface LevelResult {
+  readonly c: number;
+  readonly streams: number;
+  readonly tokens: number;
+  readonly tps: number;
+  readonly p50: number;
+  readonly p99: number;
+}
+
+export const median = (xs: readonly number[]) =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+export const quantile = (xs: readonly number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] ?? 0;
+};
+
+/** One greedy stream of exactly `tokens` tokens (ignore_eos). */
+export async function greedyStream(
+  client: Client<typeof GenerationService>,
+  model: string,
+  request: { prompt?: string; promptTokenIds?: number[] },
+  tokens: number,
+): Promise<StreamResult> {
+  const started = performance.now();
+  let ttftMs = 0;
+  const ids: number[] = [];
+  for await (const m of client.generate({
+    model,
+    ...request,
+    temperature: 0,
+    ignoreEos: true,
+    maxTokens: tokens,
+  })) {
+    if (ids.length === 0 && m.tokenIds.length > 0) ttftMs = performance.now() - started;
+    ids.push(...m.tokenIds);
+  }
+  return { ids, ttftMs, totalMs: performance.now() - started };
+}
+
+/**
+ * `c` closed-loop clients, each running `perClient` streams back to back over rotating
+ * prompts; aggregate tokens/s over the wall time of the whole level.
+ */
+export async function runLevel(
+  run: (prompt: string) => Promise<StreamResult>,
+  c: number,
+  perClient: number,
+  prompts: readonly string[],
+): Promise<LevelResult> {
+  const results: StreamResult[] = [];
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: c }, async (_, w) => {
+      for (let k = 0; k < perClient; k++) {
+        results.push(await run(prompts[(w + k) % prompts.length] ?? ""));
+      }
+    }),
+  );
+  const ms = performance.now() - started;
+  const tokens = results.reduce((n, r) => n + r.ids.length, 0);
+  const ttft = results.map((r) => r.ttftMs);
+  return {
+    c,
+    streams: results.length,
+    tokens,
+    tps: (tokens * 1000) / ms,
+    p50: quantile(ttft, 0.5),
+    p99: quantile(ttft, 0.99),
+  };
+}
