@@ -37,7 +37,8 @@ const C_REFERENCE = 10_600;
 const LOAD_AT_START = loadavg()[0] ?? 0;
 const BARE_OPTIONS = {
   "ORT defaults": {},
-  "intra-op spinning off (as the server)": {
+  "one intra-op thread, no spinning (as the server)": {
+    intraOpNumThreads: 1,
     extra: { session: { intra_op: { allow_spinning: "0" } } },
   },
 };
