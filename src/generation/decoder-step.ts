@@ -37,10 +37,13 @@ export async function runDecoderStep(
     full.set(cache.mask[r] ?? new Uint8Array(cache.length));
     full.fill(1, total - row.length);
     mask.push(full);
+    // Hot loop (rows x total per step): constant 1n stores, no BigInt() calls; zeros are already there.
     let seen = 0;
     for (let j = 0; j < total; j++) {
-      seen += full[j] ?? 0;
-      attention[r * total + j] = BigInt(full[j] ?? 0);
+      if (full[j] === 1) {
+        seen++;
+        attention[r * total + j] = 1n;
+      }
       const col = j - cache.length;
       if (col < 0) continue;
       const pad = n - row.length;
