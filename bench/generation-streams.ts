@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type { Client } from "@connectrpc/connect";
 import type { GenerationService } from "../gen/inferd/v1/generation_pb.js";
 
@@ -17,6 +18,22 @@ export interface LevelResult {
   readonly tps: number;
   readonly p50: number;
   readonly p99: number;
+  /** CPU time over wall time while the level ran: cores kept busy by this process (the client). */
+  readonly clientCores: number;
+  /** The same for the server process, when its pid was given. */
+  readonly serverCores: number | undefined;
+}
+
+/** utime + stime of a process in ms, from /proc (Linux); undefined elsewhere. */
+export function processCpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // Fields 14 and 15 of stat (utime, stime) are 11 and 12 after the command; 100 ticks/s.
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
 }
 
 export const median = (xs: readonly number[]) =>
@@ -59,8 +76,11 @@ export async function runLevel(
   c: number,
   perClient: number,
   prompts: readonly string[],
+  serverPid?: number,
 ): Promise<LevelResult> {
   const results: StreamResult[] = [];
+  const cpu = process.cpuUsage();
+  const serverCpu = serverPid === undefined ? undefined : processCpuMs(serverPid);
   const started = performance.now();
   await Promise.all(
     Array.from({ length: c }, async (_, w) => {
@@ -70,6 +90,8 @@ export async function runLevel(
     }),
   );
   const ms = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  const serverEnd = serverPid === undefined ? undefined : processCpuMs(serverPid);
   const tokens = results.reduce((n, r) => n + r.ids.length, 0);
   const ttft = results.map((r) => r.ttftMs);
   return {
@@ -79,5 +101,8 @@ export async function runLevel(
     tps: (tokens * 1000) / ms,
     p50: quantile(ttft, 0.5),
     p99: quantile(ttft, 0.99),
+    clientCores: (used.user + used.system) / 1000 / ms,
+    serverCores:
+      serverCpu === undefined || serverEnd === undefined ? undefined : (serverEnd - serverCpu) / ms,
   };
 }

@@ -114,7 +114,13 @@ async function main(): Promise<void> {
       const sweep: Sweep = { tokens, levels: [], bareBatched: {} };
       for (const c of CONCURRENCY) {
         const perClient = Math.max(2, Math.ceil(1600 / tokens / c));
-        const level = await runLevel((p) => stream({ prompt: p }, tokens), c, perClient, PROMPTS);
+        const level = await runLevel(
+          (p) => stream({ prompt: p }, tokens),
+          c,
+          perClient,
+          PROMPTS,
+          server.pid,
+        );
         sweep.levels.push(level);
         // The batched best case: identical prompts, no padding, no joins or leaves.
         const times: number[] = [];
@@ -142,11 +148,11 @@ function sweepLines(sweep: Sweep): string[] {
   const one = sweep.levels.find((l) => l.c === 1)?.tps ?? 0;
   const sixteen = sweep.levels.find((l) => l.c === 16)?.tps ?? 0;
   return [
-    `| concurrent streams, ${sweep.tokens} tokens each | streams run | aggregate tokens/s | TTFT p50 ms | TTFT p99 ms | bare loop batched (best case) tokens/s | server / bare batched |`,
-    "|---:|---:|---:|---:|---:|---:|---:|",
+    `| concurrent streams, ${sweep.tokens} tokens each | streams run | aggregate tokens/s | TTFT p50 ms | TTFT p99 ms | bare loop batched (best case) tokens/s | server / bare batched | CPU cores: server + client |`,
+    "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ...sweep.levels.map((l) => {
       const bare = sweep.bareBatched[l.c] ?? 0;
-      return `| ${l.c} | ${l.streams} | ${f(l.tps)} | ${f(l.p50, 1)} | ${f(l.p99, 1)} | ${f(bare)} | ${f(l.tps / bare, 2)} |`;
+      return `| ${l.c} | ${l.streams} | ${f(l.tps)} | ${f(l.p50, 1)} | ${f(l.p99, 1)} | ${f(bare)} | ${f(l.tps / bare, 2)} | ${f(l.serverCores ?? Number.NaN, 2)} + ${f(l.clientCores, 2)} |`;
     }),
     "",
     "| target | measured | result |",
