@@ -1,6 +1,6 @@
 /**
  * `npx tsx bench/generation-step-cost.ts`: what one decode step of stories260k costs in
- * bare onnxruntime-node (spinning off, as the server runs it) by batch size and past
+ * bare onnxruntime-node (one intra-op thread, as the server runs it) by batch size and past
  * length. Shows where batching stops paying: the export grows its KV cache by Concat
  * inside the graph (and repeats KV heads for grouped-query attention), and every
  * `present.*` output is copied into a new JS buffer, so a step moves O(batch x past)
@@ -52,6 +52,7 @@ if (!existsSync(join(STORIES, "model.onnx"))) {
   console.error(`skipped: ${STORIES}/model.onnx not found (the shared stories260k model)`);
 } else {
   const session = await ort.InferenceSession.create(join(STORIES, "model.onnx"), {
+    intraOpNumThreads: 1,
     extra: { session: { intra_op: { allow_spinning: "0" } } },
   });
   console.log(`| batch | ${PASTS.map((p) => `past ${p}: ms/step (tok/s)`).join(" | ")} |`);
