@@ -70,7 +70,10 @@ describe("Generate cancelled by the client", () => {
     } catch (e) {
       error = e;
     }
-    expect(received).toBe(3);
+    // The client may still hand out messages it had buffered before the abort; the
+    // stream must end early, cancelled, not run to max_tokens.
+    expect(received).toBeGreaterThanOrEqual(3);
+    expect(received).toBeLessThan(request.maxTokens);
     expect(ConnectError.from(error).code).toBe(Code.Canceled);
     await expect.poll(inFlight, { timeout: 5000 }).toBe(0);
     const after = [];
