@@ -161,24 +161,47 @@ function startGenerationWorker(data: GenerationWorkerData): Worker {
 
 type Ready = Extract<FromGenerationWorker, { type: "ready" }>;
 
+/**
+ * Resolves with the worker's "ready". An abort rejects only once the worker is gone:
+ * terminating a worker while ORT creates its session aborts the whole process
+ * (`terminate called after throwing an instance of 'Napi::Error'`), so an aborted
+ * load is let finish and then closed the normal way.
+ */
 function waitReady(worker: Worker, signal: AbortSignal | undefined): Promise<Ready> {
   return new Promise((resolve, reject) => {
-    const fail = (error: Error) => {
-      void worker.terminate();
-      reject(error);
+    let aborted: Error | undefined;
+    const onAbort = () => {
+      aborted = abortReasonToError(signal as AbortSignal);
     };
-    const onAbort = () => fail(abortReasonToError(signal as AbortSignal));
     signal?.addEventListener("abort", onAbort, { once: true });
-    worker.once("error", (error) =>
-      fail(failedPrecondition(`generation worker failed: ${error.message}`)),
-    );
+    worker.once("error", (error) => {
+      signal?.removeEventListener("abort", onAbort);
+      reject(aborted ?? failedPrecondition(`generation worker failed: ${error.message}`));
+    });
     worker.once("message", (message: FromGenerationWorker) => {
       signal?.removeEventListener("abort", onAbort);
-      if (message.type === "ready") resolve(message);
-      else if (message.type === "load-error") fail(failedPrecondition(message.message));
-      else fail(internal(`generation worker sent "${message.type}" before "ready"`));
+      if (message.type === "ready" && aborted === undefined) return resolve(message);
+      const error =
+        aborted ??
+        (message.type === "load-error"
+          ? failedPrecondition(message.message)
+          : internal(`generation worker sent "${message.type}" before "ready"`));
+      void closeWorker(worker, message.type === "ready").then(() => reject(error));
     });
   });
+}
+
+/** Ends a worker whose load settled: releases its session first when it has one. */
+async function closeWorker(worker: Worker, hasSession: boolean): Promise<void> {
+  if (hasSession) {
+    const closed = new Promise<void>((resolve) => {
+      worker.on("message", (m: FromGenerationWorker) => m.type === "closed" && resolve());
+      worker.once("exit", () => resolve());
+    });
+    worker.postMessage({ type: "close" } satisfies ToGenerationWorker);
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 10_000).unref())]);
+  }
+  await worker.terminate();
 }
 
 interface InFlight {
@@ -302,13 +325,7 @@ class WorkerGenerativeModel implements GenerativeModel {
     if (this.closed) return;
     this.closed = true;
     for (const id of this.inFlight.keys()) this.post({ type: "cancel", id });
-    const closed = new Promise<void>((resolve) => {
-      this.worker.on("message", (m: FromGenerationWorker) => m.type === "closed" && resolve());
-      this.worker.once("exit", () => resolve());
-    });
-    this.post({ type: "close" });
-    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
-    await this.worker.terminate();
+    await closeWorker(this.worker, true);
   }
 
   private route(event: SequenceEvent): void {

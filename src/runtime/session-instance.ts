@@ -105,10 +105,21 @@ export class SessionInstance {
     await this.#worker.terminate();
   }
 
-  /** Ends the worker at once (a load that was aborted or failed elsewhere). */
-  async terminate(): Promise<void> {
+  /**
+   * Ends a worker whose load was abandoned (aborted, or a sibling failed), once its
+   * load has settled: terminating a worker while ORT creates its session aborts the
+   * whole process (`terminate called after throwing an instance of 'Napi::Error'`).
+   * A loaded session is released the normal way; a hung load is cut after 10 s.
+   */
+  async abandon(): Promise<void> {
     this.#closing = true;
-    await this.#worker.terminate();
+    const settled = this.ready.then(
+      () => "ready" as const,
+      () => "failed" as const,
+    );
+    const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 10_000).unref());
+    if ((await Promise.race([settled, timeout])) === "ready") await this.close();
+    else await this.#worker.terminate();
   }
 
   #onMessage(message: FromSessionWorker): void {

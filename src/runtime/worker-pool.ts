@@ -53,7 +53,7 @@ export class WorkerPool implements LoadedModel {
       pool.#inputs = first.inputs;
       pool.#outputs = first.outputs;
     } catch (error) {
-      await Promise.all(instances.map((i) => i.terminate()));
+      await Promise.all(instances.map((i) => i.abandon()));
       throw error;
     }
     pool.#idle.push(...instances);

@@ -1,0 +1,62 @@
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { isInferdError } from "../../src/errors/inferd-error.js";
+import { loadGenerativeModel } from "../../src/generation/generative-model.js";
+import { createOnnxRuntime } from "../../src/runtime/onnx-runtime.js";
+import { FIXTURE_REPO } from "../helpers/fixtures.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Aborting a load while the worker is still creating its ORT session must neither
+ * crash the process (terminating the worker mid-create does: "terminate called
+ * after throwing an instance of 'Napi::Error'") nor leave the worker behind.
+ * Several abort points are tried, so at least some land inside the native create.
+ */
+describe("a load aborted while the session is being created", () => {
+  it("worker pool: rejects canceled, and the next load of the same model works", async () => {
+    const runtime = createOnnxRuntime();
+    const modelPath = join(FIXTURE_REPO, "iris", "2", "model.onnx");
+    for (const delayMs of [0, 1, 3, 8, 15, 30]) {
+      const controller = new AbortController();
+      const load = runtime.load({
+        modelPath,
+        instanceCount: 2,
+        session: {},
+        signal: controller.signal,
+      });
+      await sleep(delayMs);
+      controller.abort();
+      const outcome = await load.then(
+        (model) => model.dispose().then(() => "loaded"),
+        (error: unknown) => (isInferdError(error) ? error.kind : String(error)),
+      );
+      // A load that finished before the abort is fine; otherwise it must say canceled.
+      expect(["loaded", "canceled"]).toContain(outcome);
+    }
+    const model = await runtime.load({ modelPath, instanceCount: 1, session: {} });
+    expect(model.inputs.map((i) => i.name)).toEqual(["features"]);
+    await model.dispose();
+  });
+
+  it("generation engine: rejects canceled and leaves no worker running", async () => {
+    const dir = join(FIXTURE_REPO, "tiny_llama", "1");
+    for (const delayMs of [0, 5, 20, 60]) {
+      const controller = new AbortController();
+      const load = loadGenerativeModel({
+        dir,
+        modelPath: join(dir, "model.onnx"),
+        maxConcurrentSequences: 2,
+        maxWaiting: 2,
+        signal: controller.signal,
+      });
+      await sleep(delayMs);
+      controller.abort();
+      const outcome = await load.then(
+        (model) => model.dispose().then(() => "loaded"),
+        (error: unknown) => (isInferdError(error) ? error.kind : String(error)),
+      );
+      expect(["loaded", "canceled"]).toContain(outcome);
+    }
+  });
+});
