@@ -18,6 +18,18 @@ export interface OpenAiRoutesOptions {
   /** The server's `--max-request-bytes`: larger bodies get 413. */
   readonly maxRequestBytes: number;
   readonly logger?: OpenAiErrorLogger;
+  /**
+   * Graceful shutdown: each request counts as work in flight while it runs; once
+   * draining, new requests get 503, and streams still running when `cutoffSignal`
+   * aborts (the grace period elapsed) end with an error event.
+   */
+  readonly admission?: HttpAdmission;
+}
+
+/** The server's drain controller as the routes see it (no dependency on the server). */
+export interface HttpAdmission {
+  enter(): (() => void) | undefined;
+  readonly cutoffSignal: AbortSignal;
 }
 
 type Req = IncomingMessage | Http2ServerRequest;
@@ -74,7 +86,7 @@ export function createOpenAiRoutes(options: OpenAiRoutesOptions): HttpRoute {
     const path = pathOf(req);
     const handler = handlers[path];
     if (handler === undefined) return false;
-    void serve(req, res, path, handler, options.logger);
+    void serve(req, res, path, handler, options);
     return true;
   };
 }
@@ -89,29 +101,50 @@ function streamOf(body: {
   };
 }
 
-/** Runs a handler under a signal that aborts when the client goes away; answers errors. */
+/**
+ * Runs a handler under a signal that aborts when the client goes away or the
+ * shutdown grace period ends; answers errors.
+ */
 async function serve(
   req: Req,
   res: Res,
   path: string,
   handler: Handler,
-  logger: OpenAiErrorLogger | undefined,
+  options: Pick<OpenAiRoutesOptions, "logger" | "admission">,
 ): Promise<void> {
   const controller = new AbortController();
   res.once("close", () => {
     if (!res.writableFinished) controller.abort();
   });
+  const { admission } = options;
+  const leave = admission?.enter();
+  const signal = admission
+    ? AbortSignal.any([controller.signal, admission.cutoffSignal])
+    : controller.signal;
   try {
+    if (admission && leave === undefined) throw SHUTTING_DOWN;
     const method = ENDPOINTS[path];
     if (req.method !== method && !(method === "GET" && req.method === "HEAD")) {
       res.setHeader("allow", method ?? "GET");
       throw new OpenAiError(405, `${path} takes ${method} requests`, "invalid_request_error");
     }
-    await handler(req, res, controller.signal);
+    await handler(req, res, signal);
+    // A generation cut off by the shutdown ends as "cancelled", which writes nothing.
+    if (admission?.cutoffSignal.aborted && !res.writableEnded) throw CUT_OFF;
   } catch (error) {
     if (controller.signal.aborted) return;
-    const mapped = toOpenAiError(error, logger);
+    const cutOff = admission?.cutoffSignal.aborted === true;
+    const mapped = toOpenAiError(cutOff ? CUT_OFF : error, options.logger);
     if (!res.headersSent) sendJson(req, res, mapped.status, mapped.body);
     else if (!res.writableEnded) res.end(`data: ${JSON.stringify(mapped.body)}\n\n`);
+  } finally {
+    leave?.();
   }
 }
+
+const SHUTTING_DOWN = new OpenAiError(503, "the server is shutting down", "server_error");
+const CUT_OFF = new OpenAiError(
+  503,
+  "the server is shutting down and the grace period for running requests elapsed",
+  "server_error",
+);

@@ -23,6 +23,12 @@ export interface DrainController {
   /** Aborted when the grace period elapses; pass to Connect so handler signals abort too. */
   readonly cutoffSignal: AbortSignal;
   readonly inFlight: number;
+  /**
+   * Counts work outside Connect (an HTTP streaming response) like a call in flight:
+   * returns its `leave` function, or undefined once draining (refuse the request).
+   * Such work must also stop when `cutoffSignal` aborts.
+   */
+  enter(): (() => void) | undefined;
   /** Resolves when no tracked call is in flight, or after the grace period and cut-off. */
   drain(gracePeriodMs: number): Promise<void>;
 }
@@ -74,6 +80,16 @@ export function createDrainController(options: DrainControllerOptions = {}): Dra
     cutoffSignal: cutoff.signal,
     get inFlight() {
       return inFlight;
+    },
+    enter() {
+      if (shutdown.signal.aborted) return undefined;
+      inFlight++;
+      let left = false;
+      return () => {
+        if (left) return;
+        left = true;
+        leave();
+      };
     },
     async drain(gracePeriodMs) {
       shutdown.abort();

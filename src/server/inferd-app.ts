@@ -65,10 +65,10 @@ export function createInferdApp(options: InferdAppOptions): InferdApp {
         signal: request.signal,
         observer: createGenerationObserver(metrics, request.model, request.version),
       }),
-    routes: ({ registry, logger, requestTimeoutMs }) => {
+    routes: ({ registry, logger, requestTimeoutMs, admission }) => {
       const generator = createTextGenerator({ registry, onEnd: logGenerationEnd(logger) });
       const maxRequestBytes = config.maxRequestBytes;
-      openAi = createOpenAiRoutes({ generator, registry, maxRequestBytes, logger });
+      openAi = createOpenAiRoutes({ generator, registry, maxRequestBytes, logger, admission });
       return createInferdRoutes({
         registry,
         logger,

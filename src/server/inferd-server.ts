@@ -11,7 +11,7 @@ import type { ModelRuntime } from "../runtime/model-runtime.js";
 import { createOnnxRuntime } from "../runtime/onnx-runtime.js";
 import { createHealthService } from "../transport/health-service.js";
 import { createReflectionService } from "../transport/reflection-service.js";
-import { createDrainController } from "./drain-controller.js";
+import { createDrainController, type DrainController } from "./drain-controller.js";
 import { createLoadVersion, type LoadVersionOptions } from "./load-version.js";
 import { createOnePortListener } from "./one-port-listener.js";
 import { createRequestHandler } from "./request-handler.js";
@@ -22,6 +22,8 @@ export interface InferdRoutesContext {
   logger: Logger;
   /** Default request deadline (ms, 0 = none) from `--request-timeout-ms`. */
   requestTimeoutMs: number;
+  /** Graceful-shutdown admission for work outside Connect (HTTP streams). */
+  admission: Pick<DrainController, "enter" | "cutoffSignal">;
 }
 
 export interface InferdServerOptions
@@ -61,7 +63,12 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
   const { config, logger } = options;
   const registry = options.registry ?? createRegistry(options);
   const drain = createDrainController({ exempt: [HEALTH_SERVICE] });
-  const api = options.routes({ registry, logger, requestTimeoutMs: config.requestTimeoutMs });
+  const api = options.routes({
+    registry,
+    logger,
+    requestTimeoutMs: config.requestTimeoutMs,
+    admission: drain,
+  });
   const health = createHealthService({ registry, shutdownSignal: drain.shutdownSignal });
   const routes = (router: ConnectRouter) => {
     api(router);
