@@ -46,9 +46,10 @@ function checkIntRange(name: string, dtype: DType, data: readonly number[]): voi
 }
 
 function fromRaw(dtype: DType, bytes: Uint8Array): TensorData {
-  // Copy into a fresh buffer: the wire bytes may sit at an unaligned offset.
+  // Copy into a fresh buffer: the wire bytes may sit at an unaligned offset. Not
+  // bytes.slice(): on a Node Buffer that is a view of the whole pool, not a copy.
   // Assumes a little-endian host (every platform Node supports in practice).
-  const copy = bytes.slice();
+  const copy = Uint8Array.prototype.slice.call(bytes);
   const buffer = copy.buffer;
   switch (dtype) {
     case "float32":

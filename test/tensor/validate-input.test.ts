@@ -49,6 +49,18 @@ describe("materializeInput", () => {
     expect(Array.from(t.data as Float32Array)).toEqual([1.5, 0, 0, -3]);
   });
 
+  it("copies raw_data that is a view of a Node Buffer (whose slice() does not copy)", () => {
+    const pool = Buffer.alloc(64, 7);
+    pool.writeFloatLE(2.5, 9);
+    const t = materializeInput(x, "x", {
+      dims: [1, 4],
+      values: { kind: "raw", bytes: pool.subarray(9, 25) },
+    });
+    expect(t.data).toBeInstanceOf(Float32Array);
+    expect((t.data as Float32Array).length).toBe(4);
+    expect((t.data as Float32Array)[0]).toBe(2.5);
+  });
+
   it("widens int_data to int64 and converts bools to bytes", () => {
     const i64: TensorSpec = { name: "ids", dtype: "int64", dims: [2], dimNames: [] };
     expect(
