@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
-import { type ConnectNodeAdapterOptions, connectNodeAdapter } from "@connectrpc/connect-node";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ServerConfig } from "../config/server-options.js";
 import type { HttpRoute } from "../http/http-route.js";
 import { createProbeRoutes } from "../http/probe-routes.js";
@@ -12,9 +12,11 @@ import { createOnnxRuntime } from "../runtime/onnx-runtime.js";
 import { createHealthService } from "../transport/health-service.js";
 import { createReflectionService } from "../transport/reflection-service.js";
 import { createDrainController, type DrainController } from "./drain-controller.js";
+import { type ContextValuesOfPeer, createGrpcUnaryPath } from "./grpc-unary-path.js";
 import { createLoadVersion, type LoadVersionOptions } from "./load-version.js";
 import { createOnePortListener } from "./one-port-listener.js";
 import { createRequestHandler } from "./request-handler.js";
+import { createUnaryMethodTable } from "./unary-method-table.js";
 
 /** What the API routes factory receives. */
 export interface InferdRoutesContext {
@@ -37,7 +39,7 @@ export interface InferdServerOptions
   /** Extra plain HTTP routes (e.g. /metrics), tried after /healthz and /readyz. */
   httpRoutes?: readonly HttpRoute[];
   /** Per-call context values, e.g. `peerContextValues` for the peer address. */
-  contextValues?: ConnectNodeAdapterOptions["contextValues"];
+  contextValues?: ContextValuesOfPeer;
   /** Defaults to onnxruntime-node worker pools. */
   runtime?: ModelRuntime;
   /** Defaults to the repository registry configured from `config`; tests pass fakes. */
@@ -70,15 +72,17 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
     admission: drain,
   });
   const health = createHealthService({ registry, shutdownSignal: drain.shutdownSignal });
+  const unary = createUnaryMethodTable();
   const routes = (router: ConnectRouter) => {
-    api(router);
-    health(router);
+    api(unary.recording(router));
+    health(unary.recording(router));
     // Reflection advertises exactly what is registered, so it runs last.
     createReflectionService({ services: router.handlers.map((h) => h.service) })(router);
   };
+  const interceptors = [...(options.interceptors ?? []), drain.interceptor];
   const connect = connectNodeAdapter({
     routes,
-    interceptors: [...(options.interceptors ?? []), drain.interceptor],
+    interceptors,
     readMaxBytes: config.maxRequestBytes,
     shutdownSignal: drain.cutoffSignal,
     ...(options.contextValues ? { contextValues: options.contextValues } : {}),
@@ -92,6 +96,13 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
     httpRoutes: [probes, ...(options.httpRoutes ?? [])],
     connect,
   });
+  const claimStream = createGrpcUnaryPath({
+    methods: unary.methods,
+    interceptors,
+    readMaxBytes: config.maxRequestBytes,
+    shutdownSignal: drain.cutoffSignal,
+    ...(options.contextValues ? { contextValues: options.contextValues } : {}),
+  });
   const starting = new AbortController();
   let listener: ReturnType<typeof createOnePortListener> | undefined;
   let started: Promise<void> = Promise.resolve();
@@ -103,7 +114,7 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
         config.tlsCert && config.tlsKey
           ? { cert: await readFile(config.tlsCert), key: await readFile(config.tlsKey) }
           : undefined;
-      listener = createOnePortListener({ handler, ...(tls ? { tls } : {}) });
+      listener = createOnePortListener({ handler, claimStream, ...(tls ? { tls } : {}) });
       const port = await listener.listen(config.port, config.host);
       logger.info({ port, host: config.host, tls: tls !== undefined }, "inferd listening");
       started = registry.start(starting.signal).catch((error: unknown) => {

@@ -8,10 +8,21 @@ export type NodeRequestHandler = (
   res: http.ServerResponse | http2.Http2ServerResponse,
 ) => void;
 
+/** Claims an HTTP/2 stream (true: it answers it) or leaves it to the request handler (false). */
+export type StreamClaim = (
+  stream: http2.ServerHttp2Stream,
+  headers: http2.IncomingHttpHeaders,
+) => boolean;
+
 export interface OnePortListenerOptions {
   handler: NodeRequestHandler;
   /** PEM certificate and key: serve TLS, choosing h2 or HTTP/1.1 by ALPN. */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /**
+   * Sees every HTTP/2 stream before Node's compatibility layer turns it into a
+   * request for `handler`; a stream it claims (returns true) is its own to answer.
+   */
+  claimStream?: StreamClaim;
 }
 
 export interface OnePortListener {
@@ -46,14 +57,16 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
   const h1 = http.createServer(handler);
   // Node tracks HTTP/1 connections (for closeIdleConnections) from "listening"; h1 never listens itself.
   h1.emit("listening");
-  const h2 = http2.createServer(handler).on("session", trackSession);
+  const h2 = claimingStreams(http2.createServer(handler), options.claimStream);
+  h2.on("session", trackSession);
   const secure = tls
-    ? http2
-        .createSecureServer(
+    ? claimingStreams(
+        http2.createSecureServer(
           { ...tls, allowHTTP1: true, ALPNProtocols: ["h2", "http/1.1"] },
           handler,
-        )
-        .on("session", trackSession)
+        ),
+        options.claimStream,
+      ).on("session", trackSession)
     : undefined;
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -88,6 +101,24 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
       h1.emit("close");
     },
   };
+}
+
+/**
+ * Puts `claim` in front of the server's own "stream" listeners (the compatibility
+ * layer that makes requests for the handler), which then see only unclaimed streams.
+ */
+function claimingStreams<S extends http2.Http2Server | http2.Http2SecureServer>(
+  server: S,
+  claim: StreamClaim | undefined,
+): S {
+  if (claim === undefined) return server;
+  const compat = server.listeners("stream");
+  server.removeAllListeners("stream");
+  server.on("stream", (stream: http2.ServerHttp2Stream, headers, ...rest: unknown[]) => {
+    if (claim(stream, headers)) return;
+    for (const listener of compat) listener.call(server, stream, headers, ...rest);
+  });
+  return server;
 }
 
 /** Waits for enough bytes to tell h2c from HTTP/1, puts them back, and hands the socket over. */

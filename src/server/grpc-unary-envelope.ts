@@ -1,0 +1,76 @@
+import type { Readable } from "node:stream";
+import { Code, ConnectError } from "@connectrpc/connect";
+
+const HEADER_BYTES = 5;
+
+/**
+ * Reads a unary gRPC request body: exactly one uncompressed length-prefixed message.
+ * Rejects with ResourceExhausted as soon as the declared length passes `readMaxBytes`
+ * (without buffering the rest), InvalidArgument for a malformed body, and the
+ * signal's reason when it aborts first. The messages match connect-node's.
+ */
+export function readUnaryEnvelope(
+  body: Readable,
+  readMaxBytes: number,
+  signal: AbortSignal,
+): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    const finish = (error: unknown, message?: Uint8Array) => {
+      body.off("data", onData).off("end", onEnd).off("error", finish);
+      signal.removeEventListener("abort", onAbort);
+      if (error !== undefined) {
+        // Discard whatever the client still sends; the answer does not depend on it.
+        body.resume();
+        reject(error);
+      } else if (message) resolve(message);
+    };
+    const onAbort = () => finish(signal.reason);
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      length += chunk.byteLength;
+      if (length < HEADER_BYTES) return;
+      const declared = headerOf(chunks).readUInt32BE(1);
+      if (declared > readMaxBytes) {
+        finish(
+          new ConnectError(
+            `message size ${declared} is larger than configured readMaxBytes ${readMaxBytes}`,
+            Code.ResourceExhausted,
+          ),
+        );
+      } else if (length > HEADER_BYTES + declared) {
+        finish(protocolError("received extra input message for unary method"));
+      }
+    };
+    const onEnd = () => {
+      if (length === 0) return finish(protocolError("missing input message for unary method"));
+      const all = Buffer.concat(chunks, length);
+      if (length < HEADER_BYTES || length < HEADER_BYTES + all.readUInt32BE(1)) {
+        return finish(protocolError("premature end of stream"));
+      }
+      if ((all[0] ?? 0) & 0b1) {
+        return finish(protocolError("received compressed message without grpc-encoding"));
+      }
+      // A plain Uint8Array: protobuf-es hands out views of it as bytes fields.
+      finish(
+        undefined,
+        new Uint8Array(all.buffer, all.byteOffset + HEADER_BYTES, length - HEADER_BYTES),
+      );
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    body.on("data", onData).on("end", onEnd).on("error", finish);
+  });
+}
+
+function headerOf(chunks: readonly Buffer[]): Buffer {
+  const first = chunks[0];
+  return first !== undefined && first.byteLength >= HEADER_BYTES
+    ? first
+    : Buffer.concat(chunks).subarray(0, HEADER_BYTES);
+}
+
+function protocolError(message: string): ConnectError {
+  return new ConnectError(`protocol error: ${message}`, Code.InvalidArgument);
+}
