@@ -55,8 +55,15 @@ export interface TextGenerator {
    * resource_exhausted) is thrown here, before the caller commits to a response.
    */
   start(call: GenerateCall, signal: AbortSignal): Promise<StartedGeneration>;
-  /** Leases a generative version for a short synchronous use (tokenize, detokenize). */
-  withModel<T>(model: string, version: number | undefined, use: (m: GenerativeModel) => T): T;
+  /**
+   * Leases a generative version (undefined: the routing policy chooses) for a short
+   * synchronous use (tokenize, detokenize); `use` also gets the version it runs on.
+   */
+  withModel<T>(
+    model: string,
+    version: number | undefined,
+    use: (m: GenerativeModel, version: number) => T,
+  ): T;
 }
 
 /** Guard: a servable that is a loaded generation engine. */
@@ -101,7 +108,7 @@ export function createTextGenerator(options: TextGeneratorOptions): TextGenerato
     withModel(model, version, use) {
       const lease = acquireGenerative(options.registry, model, version || undefined);
       try {
-        return use(lease.servable);
+        return use(lease.servable, lease.version);
       } finally {
         lease.release();
       }

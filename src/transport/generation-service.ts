@@ -113,9 +113,9 @@ export function createGenerationService(
     },
     tokenize(request) {
       try {
-        return generator.withModel(request.model, undefined, (model) => {
+        return generator.withModel(request.model, request.version, (model, version) => {
           const ids = model.tokenize(request.text, request.addSpecialTokens ?? true);
-          return { tokenIds: ids, tokens: ids.map((id) => model.idToToken(id)) };
+          return { tokenIds: ids, tokens: ids.map((id) => model.idToToken(id)), version };
         });
       } catch (error) {
         throw toConnectError(error, logger);
@@ -123,8 +123,9 @@ export function createGenerationService(
     },
     detokenize(request) {
       try {
-        return generator.withModel(request.model, undefined, (model) => ({
+        return generator.withModel(request.model, request.version, (model, version) => ({
           text: model.detokenize(request.tokenIds, request.skipSpecialTokens ?? true),
+          version,
         }));
       } catch (error) {
         throw toConnectError(error, logger);

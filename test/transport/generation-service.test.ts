@@ -87,6 +87,34 @@ describe("GenerationService over gRPC on the production server (fixture repo)", 
       tokenIds: tokens.tokenIds,
     });
     expect(back.text).toBe("hello world");
+    expect([tokens.version, back.version]).toEqual([1, 1]);
+  });
+
+  it("tokenizes with the version asked for, and answers an unknown version with NotFound", async () => {
+    const pinned = await server.generation.tokenize({
+      model: "tiny_llama",
+      version: 1,
+      text: "hi",
+    });
+    expect(pinned.version).toBe(1);
+    const back = await server.generation.detokenize({
+      model: "tiny_llama",
+      version: 1,
+      tokenIds: pinned.tokenIds,
+    });
+    expect([back.text, back.version]).toEqual(["hi", 1]);
+    const [code, message] = await codeOf(
+      server.generation.tokenize({ model: "tiny_llama", version: 7, text: "hi" }),
+    );
+    expect(code).toBe(Code.NotFound);
+    expect(message).toContain("7");
+    expect(
+      (
+        await codeOf(
+          server.generation.detokenize({ model: "tiny_llama", version: 7, tokenIds: [1] }),
+        )
+      )[0],
+    ).toBe(Code.NotFound);
   });
 
   it("maps request errors to NotFound, FailedPrecondition and InvalidArgument with the limit", async () => {
