@@ -1,11 +1,12 @@
 /**
- * The transport floor: Connect behind inferd's one-port listener (h2c and HTTP/1.1 on one
- * port), as inferd mounts it, with a Predict
- * that answers a fixed two-output response without decoding tensors, validating,
- * queueing or running anything. Its calls/s are the most any unary Predict can reach
- * through this stack on this machine, whatever the model costs.
+ * The transport floor: a Predict that answers a fixed two-output response without
+ * decoding tensors, validating, queueing or running anything, behind inferd's one-port
+ * listener (h2c and HTTP/1.1 on one port). By default unary gRPC takes inferd's lean
+ * path (`createGrpcUnaryPath`) in front of the Connect adapter, exactly as inferd mounts
+ * them; `--connect-only` leaves every call to connect-node. Its calls/s are the most any
+ * unary Predict can reach through that stack on this machine, whatever the model costs.
  *
- *   node --import tsx bench/noop-server.ts --port 8081
+ *   node --import tsx bench/noop-server.ts --port 8081 [--connect-only]
  */
 import { parseArgs } from "node:util";
 import { create } from "@bufbuild/protobuf";
@@ -17,9 +18,16 @@ import {
   PredictResponseSchema,
 } from "../gen/inferd/v1/inference_pb.js";
 import { DataType } from "../gen/inferd/v1/tensor_pb.js";
+import { createGrpcUnaryPath } from "../src/server/grpc-unary-path.js";
 import { createOnePortListener } from "../src/server/one-port-listener.js";
+import { createUnaryMethodTable } from "../src/server/unary-method-table.js";
 
-const { values } = parseArgs({ options: { port: { type: "string", default: "8081" } } });
+const { values } = parseArgs({
+  options: {
+    port: { type: "string", default: "8081" },
+    "connect-only": { type: "boolean", default: false },
+  },
+});
 
 const response = (request: PredictRequest) =>
   create(PredictResponseSchema, {
@@ -33,15 +41,27 @@ const response = (request: PredictRequest) =>
     classifications: [{ top: [{ label: "virginica", score: 0.7 }] }],
   });
 
+const table = createUnaryMethodTable();
 const connect = connectNodeAdapter({
   routes: (router: ConnectRouter) =>
-    router.service(InferenceService, { predict: async (request) => response(request) }),
+    table
+      .recording(router)
+      .service(InferenceService, { predict: async (request) => response(request) }),
 });
+const claimStream = values["connect-only"]
+  ? undefined
+  : createGrpcUnaryPath({
+      methods: table.methods,
+      interceptors: [],
+      readMaxBytes: 4 * 1024 * 1024,
+      shutdownSignal: new AbortController().signal,
+    });
 
 const listener = createOnePortListener({
   handler: (req, res) => {
     if (req.url === "/readyz") res.end("ready");
     else connect(req, res);
   },
+  ...(claimStream && { claimStream }),
 });
 await listener.listen(Number(values.port), "127.0.0.1");

@@ -17,6 +17,8 @@ export interface BenchRow {
 
 /** One run against the no-op server. */
 export interface FloorRow {
+  /** Which path served the no-op: connect-node's adapter, or inferd's gRPC unary path. */
+  readonly path: "connect-node" | "inferd unary path";
   readonly loadgen: LoadGenerator;
   readonly concurrency: number;
   readonly result: LoadResult;
@@ -52,12 +54,12 @@ export function formatLoadTable(rows: readonly BenchRow[]): string {
 /** The transport floor as a Markdown table. */
 export function formatFloorTable(rows: readonly FloorRow[]): string {
   const lines = [
-    "| load gen | concurrency | calls/s | p50 ms | p99 ms | errors |",
-    "|---|---:|---:|---:|---:|---:|",
+    "| path | load gen | concurrency | calls/s | p50 ms | p99 ms | errors |",
+    "|---|---|---:|---:|---:|---:|---:|",
   ];
-  for (const { loadgen, concurrency, result: r } of rows) {
+  for (const { path, loadgen, concurrency, result: r } of rows) {
     lines.push(
-      `| ${loadgen} | ${concurrency} | ${f(r.callsPerSecond)} | ${f(r.p50Ms, 2)} | ${f(r.p99Ms, 2)} | ${r.errors} |`,
+      `| ${path} | ${loadgen} | ${concurrency} | ${f(r.callsPerSecond)} | ${f(r.p50Ms, 2)} | ${f(r.p99Ms, 2)} | ${r.errors} |`,
     );
   }
   return lines.join("\n");

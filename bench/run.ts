@@ -70,13 +70,25 @@ async function loadGenerators(): Promise<LoadGenerator[]> {
   return (await hasH2load()) ? ["grpc-js", "h2load"] : ["grpc-js"];
 }
 
-/** The no-op transport floor at concurrency 1 and 64, per load generator. */
+/** The no-op transport floor at concurrency 1 and 64, per path and load generator. */
 async function measureFloor(
   loadgens: readonly LoadGenerator[],
   model: BenchModel | undefined,
 ): Promise<FloorRow[]> {
   if (model === undefined) return [];
-  const server = await startServerProcess({});
+  const floor: FloorRow[] = [];
+  for (const path of ["connect-node", "inferd unary path"] as const) {
+    floor.push(...(await measureFloorOf(path, loadgens, model)));
+  }
+  return floor;
+}
+
+async function measureFloorOf(
+  path: FloorRow["path"],
+  loadgens: readonly LoadGenerator[],
+  model: BenchModel,
+): Promise<FloorRow[]> {
+  const server = await startServerProcess({ connectOnly: path === "connect-node" });
   const floor: FloorRow[] = [];
   try {
     for (const loadgen of loadgens) {
@@ -89,8 +101,8 @@ async function measureFloor(
           warmupMs: num("warmup-ms"),
           channels: Math.min(concurrency, num("channels")),
         });
-        log(`${loadgen} noop c=${concurrency}: ${JSON.stringify(result)}`);
-        floor.push({ loadgen, concurrency, result });
+        log(`${loadgen} noop (${path}) c=${concurrency}: ${JSON.stringify(result)}`);
+        floor.push({ path, loadgen, concurrency, result });
       }
     }
   } finally {
@@ -178,7 +190,7 @@ async function benchmark(repo: BenchRepository, started: number): Promise<void> 
     "",
     formatLoadTable(rows),
     "",
-    "Transport floor (bench/noop-server.ts: the same Connect adapter on node:http2, a Predict that answers a fixed response and does nothing else):",
+    "Transport floor (bench/noop-server.ts: a Predict that answers a fixed response and does nothing else, served by connect-node's adapter alone, or as inferd serves unary gRPC: its lean HTTP/2 unary path in front of the adapter):",
     "",
     formatFloorTable(floor),
     "",

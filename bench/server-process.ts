@@ -13,6 +13,8 @@ export interface ServerProcess {
 export interface ServerProcessOptions {
   /** Serve this repository with inferd; absent starts bench/noop-server.ts instead. */
   readonly modelRepository?: string;
+  /** For the no-op server: answer gRPC through connect-node only (default: as inferd does). */
+  readonly connectOnly?: boolean;
   /** Extra node flags, e.g. ["--cpu-prof", "--cpu-prof-dir=/tmp/prof"]. */
   readonly nodeFlags?: readonly string[];
   readonly readyTimeoutMs?: number;
@@ -45,7 +47,7 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   const port = await freePort();
   const entry =
     options.modelRepository === undefined
-      ? ["bench/noop-server.ts"]
+      ? ["bench/noop-server.ts", ...(options.connectOnly ? ["--connect-only"] : [])]
       : ["src/cli/main.ts", "--model-repository", options.modelRepository, "--host", "127.0.0.1"];
   const args = [...(options.nodeFlags ?? []), "--import", "tsx", ...entry, "--port", String(port)];
   if (options.modelRepository !== undefined) args.push("--log-level", "error");
