@@ -1,5 +1,3 @@
-import { stat } from "node:fs/promises";
-import { join } from "node:path";
 import {
   failedPrecondition,
   type InferdError,
@@ -11,11 +9,11 @@ import { defaultModelConfig, type ModelConfig } from "./model-config.js";
 import {
   type Control,
   createModelEntry,
-  isLive,
   knownVersions,
   type ModelEntry,
   versionStatus,
 } from "./model-entry.js";
+import { createModelReconciler, type ModelReconciler } from "./model-reconciler.js";
 import type {
   Lease,
   ModelKind,
@@ -23,12 +21,13 @@ import type {
   ModelStatus,
   RegistryEvent,
   Servable,
-  VersionState,
 } from "./model-registry.js";
-import { MODEL_FILE, type ScannedModel, scanModel, scanRepository } from "./repository-scanner.js";
+import { listOrNone as list, notServable, unknownModel } from "./registry-errors.js";
+import { type ScannedModel, scanModel, scanRepository } from "./repository-scanner.js";
 import { routeVersion } from "./route-version.js";
-import { selectVersions } from "./select-versions.js";
-import { VersionInstance } from "./version-instance.js";
+import type { VersionInstance } from "./version-instance.js";
+import { leaseVersion } from "./version-lease.js";
+import { createVersionLoader } from "./version-loader.js";
 
 /** Structured logger shape (pino's `info(obj, msg)`), so the registry needs no logging library. */
 export interface RegistryLogger {
@@ -68,7 +67,6 @@ export interface ModelRegistryOptions {
 }
 
 const silent: RegistryLogger = { info() {}, warn() {}, error() {} };
-const list = (items: readonly (string | number)[]) => (items.length ? items.join(", ") : "none");
 
 /**
  * A {@link ModelRegistry} over a Triton-style folder `<repo>/<model>/<version>/model.onnx`.
@@ -94,10 +92,18 @@ class RepositoryRegistry implements ModelRegistry {
   private closed = false;
   private pollTimer: NodeJS.Timeout | undefined;
   private polling: Promise<void> = Promise.resolve();
+  private readonly reconciler: ModelReconciler;
 
   constructor(private readonly options: ModelRegistryOptions) {
     this.log = options.logger ?? silent;
     this.random = options.random ?? Math.random;
+    const loader = createVersionLoader({
+      loadVersion: options.loadVersion,
+      log: this.log,
+      emit: (event) => this.emit(event),
+      track: (work) => this.track(work),
+    });
+    this.reconciler = createModelReconciler(loader, this.log);
   }
 
   async start(signal?: AbortSignal): Promise<void> {
@@ -109,7 +115,9 @@ class RepositoryRegistry implements ModelRegistry {
       if (!entry) throw this.unknownModel(name);
       entry.control = "policy";
     }
-    await Promise.all([...this.entries.values()].map((e) => this.reconcile(e, e.scan, signal)));
+    await Promise.all(
+      [...this.entries.values()].map((e) => this.reconciler.reconcile(e, e.scan, signal)),
+    );
     this.started = true;
     if (this.options.controlMode === "poll") this.schedulePoll();
   }
@@ -139,8 +147,8 @@ class RepositoryRegistry implements ModelRegistry {
     const ready = entry.instances.filter((i) => i.state === "ready");
     if (version !== undefined) {
       const instance = ready.findLast((i) => i.version === version);
-      if (!instance) throw this.notServable(entry, version);
-      return this.lease(instance);
+      if (!instance) throw notServable(entry, version);
+      return leaseVersion(instance);
     }
     if (ready.length === 0) {
       const states = entry.desired.map((v) => `${v}: ${versionStatus(entry, v).state}`);
@@ -154,7 +162,7 @@ class RepositoryRegistry implements ModelRegistry {
       this.random,
     );
     const instance = ready.findLast((i) => i.version === chosen) as VersionInstance;
-    return this.lease(instance);
+    return leaseVersion(instance);
   }
 
   async load(
@@ -177,7 +185,7 @@ class RepositoryRegistry implements ModelRegistry {
       this.entries.set(name, entry);
     }
     entry.control = versions ? [...versions] : "policy";
-    await this.reconcile(entry, scan, signal, true);
+    await this.reconciler.reconcile(entry, scan, signal, true);
     if (scan.configError !== undefined) throw failedPrecondition(scan.configError);
     const failed = entry.desired
       .map((v) => versionStatus(entry, v))
@@ -195,10 +203,10 @@ class RepositoryRegistry implements ModelRegistry {
     if (!entry) throw this.unknownModel(name);
     if (version === undefined) entry.control = "unloaded";
     else {
-      if (!knownVersions(entry).includes(version)) throw this.notServable(entry, version);
+      if (!knownVersions(entry).includes(version)) throw notServable(entry, version);
       entry.control = entry.desired.filter((v) => v !== version);
     }
-    await this.reconcile(entry, entry.scan);
+    await this.reconciler.reconcile(entry, entry.scan);
     return this.get(name);
   }
 
@@ -231,149 +239,12 @@ class RepositoryRegistry implements ModelRegistry {
     await Promise.all([...all.map((i) => i.retire()), ...this.background]);
   }
 
-  // --- reconciliation -------------------------------------------------------
-
-  /**
-   * Brings one model in line with its scan and control: adopts a changed valid config
-   * (reloading live versions), starts missing loads, then retires versions no longer
-   * wanted. Decisions are taken synchronously after the file stats, so a concurrent
-   * poll and `load` cannot start the same load twice. Resolves when all settle.
-   */
-  private async reconcile(
-    entry: ModelEntry,
-    scan: ScannedModel,
-    signal?: AbortSignal,
-    retryFailed = false,
-  ): Promise<void> {
-    const stamps = await this.failedStamps(entry);
-    entry.scan = scan;
-    const reload = this.adoptConfig(entry, scan);
-    const config = entry.config;
-    const control = entry.control;
-    const desired =
-      config === undefined || control === "unloaded"
-        ? []
-        : control === "policy"
-          ? selectVersions(config.versionPolicy, scan.versions)
-          : scan.versions.filter((v) => control.includes(v));
-    entry.desired = desired;
-    const work: Promise<void>[] = [];
-    // Nothing serves from these, so they go at once: failed records and loads in progress.
-    for (const instance of [...entry.instances]) {
-      const stale = !desired.includes(instance.version) || reload;
-      if (!stale) continue;
-      if (instance.state === "failed") this.remove(entry, instance);
-      else if (instance.state === "loading") work.push(instance.retire());
-    }
-    for (const v of desired) {
-      const mine = entry.instances.filter((i) => i.version === v);
-      const failed = mine.find((i) => i.state === "failed");
-      const changed = failed !== undefined && (retryFailed || stamps.get(failed) !== failed.stamp);
-      if (changed) for (const f of mine.filter((i) => i.state === "failed")) this.remove(entry, f);
-      const ready = mine.some((i) => i.state === "ready");
-      const loading = mine.some((i) => i.state === "loading" && !i.isRetiring);
-      if (config && !loading && (reload || (!ready && (failed === undefined || changed)))) {
-        work.push(this.startLoad(entry, v, config, signal));
-      }
-    }
-    await Promise.all(work);
-    await this.retireUnwanted(entry);
-  }
-
-  /**
-   * Drains ready versions the model no longer wants, only once a wanted version is
-   * ready (or none is wanted, or the folder is gone): a replacement that is still
-   * loading or failed never leaves the model without a serving version.
-   */
-  private async retireUnwanted(entry: ModelEntry): Promise<void> {
-    const { desired } = entry;
-    const ready = entry.instances.filter((i) => i.state === "ready");
-    const covered = desired.length === 0 || ready.some((i) => desired.includes(i.version));
-    const unwanted = ready.filter((i) => !desired.includes(i.version));
-    const work: Promise<void>[] = [];
-    for (const instance of unwanted) {
-      if (covered || !entry.scan.versions.includes(instance.version)) work.push(instance.retire());
-      else {
-        const fields = { model: entry.name, version: instance.version };
-        this.log.warn(fields, "keeping version serving until a wanted version is ready");
-      }
-    }
-    await Promise.all(work);
-  }
-
-  /** Takes a valid, changed model.json as the model's config; returns true to reload live versions. */
-  private adoptConfig(entry: ModelEntry, scan: ScannedModel): boolean {
-    if (scan.configError !== undefined) {
-      if (entry.reason !== scan.configError) {
-        this.log.error({ model: entry.name, reason: scan.configError }, "invalid model config");
-      }
-      entry.reason = scan.configError;
-      return false;
-    }
-    entry.reason = undefined;
-    if (entry.config !== undefined && scan.configText === entry.configText) return false;
-    const hadConfig = entry.config !== undefined;
-    entry.config = scan.config;
-    entry.configText = scan.configText;
-    entry.kind = scan.kind;
-    const reload = hadConfig && entry.instances.some(isLive);
-    if (reload) this.log.info({ model: entry.name }, "model config changed; reloading");
-    return reload;
-  }
-
-  private startLoad(
-    entry: ModelEntry,
-    version: number,
-    config: ModelConfig,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    const instance = new VersionInstance(entry.name, version, config, entry.kind, (i, s, r) =>
-      this.onState(entry, i, s, r),
-    );
-    entry.instances.push(instance);
-    this.onState(entry, instance, "loading");
-    const dir = join(entry.scan.dir, String(version));
-    const modelPath = join(dir, MODEL_FILE);
-    return instance.load(async (own) => {
-      instance.stamp = await modelStamp(modelPath);
-      if (instance.stamp < 0) throw new Error(`${modelPath} does not exist`);
-      const both = signal ? AbortSignal.any([own, signal]) : own;
-      const request = { model: entry.name, version, dir, modelPath, config, kind: entry.kind };
-      return this.options.loadVersion({ ...request, signal: both });
-    });
-  }
-
-  private onState(
-    entry: ModelEntry,
-    instance: VersionInstance,
-    state: VersionState,
-    reason?: string,
-  ): void {
-    const fields = { model: entry.name, version: instance.version, state, reason };
-    if (state === "failed") this.log.error(fields, "model version failed to load");
-    else this.log.info(fields, `model version ${state}`);
-    if (state === "unloaded") this.remove(entry, instance);
-    const event: RegistryEvent = {
-      model: entry.name,
-      version: instance.version,
-      state,
-      ...(reason !== undefined && { reason }),
-      time: new Date(),
-    };
+  private emit(event: RegistryEvent): void {
     for (const listener of this.listeners) {
       try {
         listener(event);
       } catch (error) {
         this.log.warn({ error }, "registry event listener threw");
-      }
-    }
-    if (state === "ready") {
-      // Hot swap: the new instance takes traffic now; older ones of this version drain.
-      const older = entry.instances.slice(0, entry.instances.indexOf(instance));
-      for (const old of older) {
-        if (old.version !== instance.version) continue;
-        if (isLive(old)) this.track(old.retire());
-        else if (old.state === "failed") this.remove(entry, old);
       }
     }
   }
@@ -410,7 +281,7 @@ class RepositoryRegistry implements ModelRegistry {
         entry = createModelEntry(scan, "policy");
         this.entries.set(scan.name, entry);
       }
-      work.push(this.reconcile(entry, scan));
+      work.push(this.reconciler.reconcile(entry, scan));
     }
     await Promise.all(work);
   }
@@ -438,59 +309,12 @@ class RepositoryRegistry implements ModelRegistry {
     }
   }
 
-  private async failedStamps(entry: ModelEntry): Promise<Map<VersionInstance, number>> {
-    const failed = entry.instances.filter((i) => i.state === "failed");
-    const stamps = await Promise.all(
-      failed.map((i) => modelStamp(join(entry.scan.dir, String(i.version), MODEL_FILE))),
-    );
-    return new Map(failed.map((i, n) => [i, stamps[n] ?? -1]));
-  }
-
-  private lease(instance: VersionInstance): Lease {
-    const servable = instance.servable as Servable;
-    instance.acquire();
-    let released = false;
-    return {
-      model: instance.model,
-      version: instance.version,
-      servable,
-      config: instance.config,
-      release: () => {
-        if (released) return;
-        released = true;
-        instance.release();
-      },
-    };
-  }
-
-  private remove(entry: ModelEntry, instance: VersionInstance): void {
-    entry.instances = entry.instances.filter((i) => i !== instance);
-  }
-
   private track(work: Promise<void>): void {
     this.background.add(work);
     void work.finally(() => this.background.delete(work));
   }
 
   private unknownModel(name: string): InferdError {
-    return notFound(`model "${name}" not found; models: ${list([...this.entries.keys()].sort())}`);
+    return unknownModel(name, [...this.entries.keys()]);
   }
-
-  private notServable(entry: ModelEntry, version: number): InferdError {
-    const known = knownVersions(entry);
-    if (!known.includes(version)) {
-      return notFound(`model "${entry.name}" has no version ${version}; versions: ${list(known)}`);
-    }
-    const status = versionStatus(entry, version);
-    const state = status.state === "unloaded" ? "not loaded" : `is ${status.state}`;
-    const why = status.reason ? `: ${status.reason}` : "";
-    return unavailable(`model "${entry.name}" version ${version} ${state}${why}`);
-  }
-}
-
-async function modelStamp(path: string): Promise<number> {
-  return stat(path).then(
-    (s) => s.mtimeMs,
-    () => -1,
-  );
 }

@@ -1,0 +1,119 @@
+import { join } from "node:path";
+import { isLive, type ModelEntry } from "./model-entry.js";
+import type { RegistryLogger } from "./repository-registry.js";
+import { MODEL_FILE, type ScannedModel } from "./repository-scanner.js";
+import { selectVersions } from "./select-versions.js";
+import type { VersionInstance } from "./version-instance.js";
+import { modelStamp, removeInstance, type VersionLoader } from "./version-loader.js";
+
+/** Brings a model's loaded versions in line with its folder, config and control. */
+export interface ModelReconciler {
+  /**
+   * Adopts a changed valid config (reloading live versions), starts missing loads
+   * (`retryFailed`: also retry failed ones whose file did not change), then retires
+   * versions no longer wanted. Decisions are taken synchronously after the file stats,
+   * so a concurrent poll and `load` cannot start the same load twice. Resolves when
+   * all settle.
+   */
+  reconcile(
+    entry: ModelEntry,
+    scan: ScannedModel,
+    signal?: AbortSignal,
+    retryFailed?: boolean,
+  ): Promise<void>;
+}
+
+/** Creates the {@link ModelReconciler} over a {@link VersionLoader}. */
+export function createModelReconciler(loader: VersionLoader, log: RegistryLogger): ModelReconciler {
+  return {
+    async reconcile(entry, scan, signal, retryFailed = false) {
+      const stamps = await failedStamps(entry);
+      entry.scan = scan;
+      const reload = adoptConfig(entry, scan, log);
+      const { config } = entry;
+      const desired = desiredVersions(entry, scan);
+      entry.desired = desired;
+      const work: Promise<void>[] = [];
+      // Nothing serves from these, so they go at once: failed records and loads in progress.
+      for (const instance of [...entry.instances]) {
+        const stale = !desired.includes(instance.version) || reload;
+        if (!stale) continue;
+        if (instance.state === "failed") removeInstance(entry, instance);
+        else if (instance.state === "loading") work.push(instance.retire());
+      }
+      for (const v of desired) {
+        const mine = entry.instances.filter((i) => i.version === v);
+        const failed = mine.find((i) => i.state === "failed");
+        const changed =
+          failed !== undefined && (retryFailed || stamps.get(failed) !== failed.stamp);
+        if (changed) {
+          for (const f of mine.filter((i) => i.state === "failed")) removeInstance(entry, f);
+        }
+        const ready = mine.some((i) => i.state === "ready");
+        const loading = mine.some((i) => i.state === "loading" && !i.isRetiring);
+        if (config && !loading && (reload || (!ready && (failed === undefined || changed)))) {
+          work.push(loader.start(entry, v, config, signal));
+        }
+      }
+      await Promise.all(work);
+      await retireUnwanted(entry, log);
+    },
+  };
+}
+
+function desiredVersions(entry: ModelEntry, scan: ScannedModel): readonly number[] {
+  const { config, control } = entry;
+  if (config === undefined || control === "unloaded") return [];
+  if (control === "policy") return selectVersions(config.versionPolicy, scan.versions);
+  return scan.versions.filter((v) => control.includes(v));
+}
+
+/**
+ * Drains ready versions the model no longer wants, only once a wanted version is
+ * ready (or none is wanted, or the folder is gone): a replacement that is still
+ * loading or failed never leaves the model without a serving version.
+ */
+async function retireUnwanted(entry: ModelEntry, log: RegistryLogger): Promise<void> {
+  const { desired } = entry;
+  const ready = entry.instances.filter((i) => i.state === "ready");
+  const covered = desired.length === 0 || ready.some((i) => desired.includes(i.version));
+  const unwanted = ready.filter((i) => !desired.includes(i.version));
+  const work: Promise<void>[] = [];
+  for (const instance of unwanted) {
+    if (covered || !entry.scan.versions.includes(instance.version)) work.push(instance.retire());
+    else {
+      const fields = { model: entry.name, version: instance.version };
+      log.warn(fields, "keeping version serving until a wanted version is ready");
+    }
+  }
+  await Promise.all(work);
+}
+
+/** Takes a valid, changed model.json as the model's config; returns true to reload live versions. */
+function adoptConfig(entry: ModelEntry, scan: ScannedModel, log: RegistryLogger): boolean {
+  if (scan.configError !== undefined) {
+    if (entry.reason !== scan.configError) {
+      log.error({ model: entry.name, reason: scan.configError }, "invalid model config");
+    }
+    entry.reason = scan.configError;
+    return false;
+  }
+  entry.reason = undefined;
+  if (entry.config !== undefined && scan.configText === entry.configText) return false;
+  const hadConfig = entry.config !== undefined;
+  entry.config = scan.config;
+  entry.configText = scan.configText;
+  entry.kind = scan.kind;
+  const reload = hadConfig && entry.instances.some(isLive);
+  if (reload) log.info({ model: entry.name }, "model config changed; reloading");
+  return reload;
+}
+
+/** The model file's stamp now, for each failed instance: a changed file deserves a retry. */
+async function failedStamps(entry: ModelEntry): Promise<Map<VersionInstance, number>> {
+  const failed = entry.instances.filter((i) => i.state === "failed");
+  const stamps = await Promise.all(
+    failed.map((i) => modelStamp(join(entry.scan.dir, String(i.version), MODEL_FILE))),
+  );
+  return new Map(failed.map((i, n) => [i, stamps[n] ?? -1]));
+}

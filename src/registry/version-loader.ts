@@ -1,0 +1,91 @@
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { ModelConfig } from "./model-config.js";
+import { isLive, type ModelEntry } from "./model-entry.js";
+import type { RegistryEvent, Servable, VersionState } from "./model-registry.js";
+import type { RegistryLogger, VersionLoadRequest } from "./repository-registry.js";
+import { MODEL_FILE } from "./repository-scanner.js";
+import { VersionInstance } from "./version-instance.js";
+
+export interface VersionLoaderOptions {
+  readonly loadVersion: (request: VersionLoadRequest) => Promise<Servable>;
+  readonly log: RegistryLogger;
+  /** Every state change of every instance, as a registry event. */
+  readonly emit: (event: RegistryEvent) => void;
+  /** Work that outlives the call that started it (a hot swap's drain); awaited on close. */
+  readonly track: (work: Promise<void>) => void;
+}
+
+/** Starts loads of model versions and keeps each entry's instance list in step with their states. */
+export interface VersionLoader {
+  /** Adds a loading instance of `version` to the entry; resolves when it is ready or failed. */
+  start(
+    entry: ModelEntry,
+    version: number,
+    config: ModelConfig,
+    signal: AbortSignal | undefined,
+  ): Promise<void>;
+}
+
+/** Creates the {@link VersionLoader}. */
+export function createVersionLoader(options: VersionLoaderOptions): VersionLoader {
+  const { log } = options;
+  const onState = (
+    entry: ModelEntry,
+    instance: VersionInstance,
+    state: VersionState,
+    reason?: string,
+  ) => {
+    const fields = { model: entry.name, version: instance.version, state, reason };
+    if (state === "failed") log.error(fields, "model version failed to load");
+    else log.info(fields, `model version ${state}`);
+    if (state === "unloaded") removeInstance(entry, instance);
+    options.emit({
+      model: entry.name,
+      version: instance.version,
+      state,
+      ...(reason !== undefined && { reason }),
+      time: new Date(),
+    });
+    if (state === "ready") {
+      // Hot swap: the new instance takes traffic now; older ones of this version drain.
+      const older = entry.instances.slice(0, entry.instances.indexOf(instance));
+      for (const old of older) {
+        if (old.version !== instance.version) continue;
+        if (isLive(old)) options.track(old.retire());
+        else if (old.state === "failed") removeInstance(entry, old);
+      }
+    }
+  };
+  return {
+    start(entry, version, config, signal) {
+      const instance = new VersionInstance(entry.name, version, config, entry.kind, (i, s, r) =>
+        onState(entry, i, s, r),
+      );
+      entry.instances.push(instance);
+      onState(entry, instance, "loading");
+      const dir = join(entry.scan.dir, String(version));
+      const modelPath = join(dir, MODEL_FILE);
+      return instance.load(async (own) => {
+        instance.stamp = await modelStamp(modelPath);
+        if (instance.stamp < 0) throw new Error(`${modelPath} does not exist`);
+        const both = signal ? AbortSignal.any([own, signal]) : own;
+        const request = { model: entry.name, version, dir, modelPath, config, kind: entry.kind };
+        return options.loadVersion({ ...request, signal: both });
+      });
+    },
+  };
+}
+
+/** Drops an instance from its entry's list (unloaded, or a failed record replaced). */
+export function removeInstance(entry: ModelEntry, instance: VersionInstance): void {
+  entry.instances = entry.instances.filter((i) => i !== instance);
+}
+
+/** model.onnx's modification time, or -1 when it is missing: tells a fixed file from a failed one. */
+export async function modelStamp(path: string): Promise<number> {
+  return stat(path).then(
+    (s) => s.mtimeMs,
+    () => -1,
+  );
+}
