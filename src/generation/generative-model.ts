@@ -2,14 +2,12 @@ import { join } from "node:path";
 import type { Worker } from "node:worker_threads";
 import {
   abortReasonToError,
-  failedPrecondition,
   internal,
   resourceExhausted,
   unavailable,
 } from "../errors/inferd-error.js";
 import type { Servable } from "../registry/model-registry.js";
 import type { SessionOptions } from "../runtime/model-runtime.js";
-import { startWorker } from "../runtime/start-worker.js";
 import type { TensorSpec } from "../tensor/host-tensor.js";
 import { AsyncQueue } from "./async-queue.js";
 import { type ChatMessage, type ChatTemplate, createChatTemplate } from "./chat-template.js";
@@ -17,12 +15,17 @@ import { type GenerationConfig, loadGenerationConfig } from "./generation-config
 import type { GenerationObserver } from "./generation-observer.js";
 import type {
   FromGenerationWorker,
-  GenerationWorkerData,
   SequenceEvent,
   ToGenerationWorker,
   TokenLogprobs,
 } from "./generation-protocol.js";
 import { type GenerationRequest, resolveGenerationRequest } from "./generation-request.js";
+import {
+  closeGenerationWorker,
+  type GenerationWorkerReady,
+  startGenerationWorker,
+  waitGenerationWorkerReady,
+} from "./generation-worker-thread.js";
 import { mergeEvents } from "./merge-events.js";
 import type { FinishReason } from "./stopping-criteria.js";
 import { loadTextTokenizer, type TextTokenizer } from "./tokenizer.js";
@@ -122,7 +125,7 @@ export async function loadGenerativeModel(
     maxConcurrentSequences: options.maxConcurrentSequences,
     session: { ...GENERATION_SESSION_DEFAULTS, ...options.session },
   });
-  const ready = await waitReady(worker, options.signal);
+  const ready = await waitGenerationWorkerReady(worker, options.signal);
   const template = createChatTemplate(tokenizer.config, options.dir);
   return new WorkerGenerativeModel(worker, ready, tokenizer, template, config, options);
 }
@@ -153,57 +156,6 @@ function finishOf(
   };
 }
 
-/** Starts the worker: the `.ts` source under tsx/vitest (runtime's tsx bootstrap), else the compiled `.js`. */
-function startGenerationWorker(data: GenerationWorkerData): Worker {
-  const ext = import.meta.url.endsWith(".ts") ? "ts" : "js";
-  return startWorker(new URL(`./generation-worker.${ext}`, import.meta.url), { workerData: data });
-}
-
-type Ready = Extract<FromGenerationWorker, { type: "ready" }>;
-
-/**
- * Resolves with the worker's "ready". An abort rejects only once the worker is gone:
- * terminating a worker while ORT creates its session aborts the whole process
- * (`terminate called after throwing an instance of 'Napi::Error'`), so an aborted
- * load is let finish and then closed the normal way.
- */
-function waitReady(worker: Worker, signal: AbortSignal | undefined): Promise<Ready> {
-  return new Promise((resolve, reject) => {
-    let aborted: Error | undefined;
-    const onAbort = () => {
-      aborted = abortReasonToError(signal as AbortSignal);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-    worker.once("error", (error) => {
-      signal?.removeEventListener("abort", onAbort);
-      reject(aborted ?? failedPrecondition(`generation worker failed: ${error.message}`));
-    });
-    worker.once("message", (message: FromGenerationWorker) => {
-      signal?.removeEventListener("abort", onAbort);
-      if (message.type === "ready" && aborted === undefined) return resolve(message);
-      const error =
-        aborted ??
-        (message.type === "load-error"
-          ? failedPrecondition(message.message)
-          : internal(`generation worker sent "${message.type}" before "ready"`));
-      void closeWorker(worker, message.type === "ready").then(() => reject(error));
-    });
-  });
-}
-
-/** Ends a worker whose load settled: releases its session first when it has one. */
-async function closeWorker(worker: Worker, hasSession: boolean): Promise<void> {
-  if (hasSession) {
-    const closed = new Promise<void>((resolve) => {
-      worker.on("message", (m: FromGenerationWorker) => m.type === "closed" && resolve());
-      worker.once("exit", () => resolve());
-    });
-    worker.postMessage({ type: "close" } satisfies ToGenerationWorker);
-    await Promise.race([closed, new Promise((r) => setTimeout(r, 10_000).unref())]);
-  }
-  await worker.terminate();
-}
-
 interface InFlight {
   readonly queue: AsyncQueue<SequenceEvent>;
   started: boolean;
@@ -225,7 +177,7 @@ class WorkerGenerativeModel implements GenerativeModel {
 
   constructor(
     private readonly worker: Worker,
-    ready: Ready,
+    ready: GenerationWorkerReady,
     private readonly tokenizer: TextTokenizer,
     private readonly template: ChatTemplate,
     private readonly config: GenerationConfig,
@@ -325,7 +277,7 @@ class WorkerGenerativeModel implements GenerativeModel {
     if (this.closed) return;
     this.closed = true;
     for (const id of this.inFlight.keys()) this.post({ type: "cancel", id });
-    await closeWorker(this.worker, true);
+    await closeGenerationWorker(this.worker, true);
   }
 
   private route(event: SequenceEvent): void {
