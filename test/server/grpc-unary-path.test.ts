@@ -156,7 +156,12 @@ describe("the gRPC unary fast path", () => {
     expect(error.details).toContain(`readMaxBytes ${LIMIT}`);
   });
 
-  it("answers a malformed body with InvalidArgument", async () => {
+  it.each([
+    ["a truncated envelope", {}, [0, 0, 0, 0, 9, 1], "protocol error: premature end of stream"],
+    // Field 1 (model, a string) whose length runs past the end of the message.
+    ["bytes that are not a PredictRequest", {}, [0, 0, 0, 0, 2, 0x0a, 0x7f], "parse binary"],
+    ["an invalid grpc-timeout", { "grpc-timeout": "soon" }, [0, 0, 0, 0, 0], "grpc timeout"],
+  ])("answers %s with InvalidArgument, and keeps serving", async (_case, extra, body, message) => {
     const session = http2.connect(`http://127.0.0.1:${port}`);
     try {
       const stream = session.request({
@@ -164,17 +169,19 @@ describe("the gRPC unary fast path", () => {
         ":path": "/inferd.v1.InferenceService/Predict",
         "content-type": "application/grpc",
         te: "trailers",
+        ...extra,
       });
-      stream.end(Buffer.from([0, 0, 0, 0, 9, 1]));
+      stream.end(Buffer.from(body));
       const headers = await new Promise<http2.IncomingHttpHeaders>((resolve) =>
         stream.once("response", resolve),
       );
       stream.resume();
       expect(headers["grpc-status"]).toBe(String(grpc.status.INVALID_ARGUMENT));
-      expect(headers["grpc-message"]).toBe("protocol error: premature end of stream");
+      expect(decodeURIComponent(String(headers["grpc-message"]))).toContain(message);
     } finally {
       session.close();
     }
+    expect((await grpcPredict(client, { model: "after" })).model).toBe("after");
   });
 
   it("leaves compressed requests and streaming methods to Connect", async () => {
