@@ -13,8 +13,11 @@ export interface CallEnd {
   readonly fields: CallFields;
 }
 
-/** Called when a call starts; returns the function called exactly once when it ends. */
-export type CallHook = (req: UnaryRequest | StreamRequest) => (end: CallEnd) => void;
+/**
+ * Called when a call starts; returns the function called exactly once when it ends,
+ * or undefined to leave this call unobserved (at no further cost).
+ */
+export type CallHook = (req: UnaryRequest | StreamRequest) => ((end: CallEnd) => void) | undefined;
 
 /**
  * A server-side interceptor that reports each call's start and end. A call ends
@@ -26,6 +29,7 @@ export function createObservingInterceptor(hook: CallHook): Interceptor {
   return (next) => async (req) => {
     const startedAt = performance.now();
     const onEnd = hook(req);
+    if (onEnd === undefined) return next(req);
     const fields: CallFields = req.stream ? {} : fieldsOfMessage(req.message);
     let ended = false;
     const end = (code: string, error?: unknown) => {

@@ -12,6 +12,7 @@ import { warmupInputs } from "../inference/warmup-inputs.js";
 import { createLoggingInterceptor } from "../interceptors/logging-interceptor.js";
 import { createMetricsInterceptor } from "../interceptors/metrics-interceptor.js";
 import { peerContextValues } from "../interceptors/peer-context.js";
+import { createTracingInterceptor } from "../interceptors/tracing-interceptor.js";
 import { logGenerationEnd } from "../logging/log-generation-end.js";
 import type { Logger } from "../logging/logger.js";
 import { createBatchObserver } from "../metrics/batch-observer.js";
@@ -80,7 +81,11 @@ export function createInferdApp(options: InferdAppOptions): InferdApp {
         }),
       });
     },
-    interceptors: [createMetricsInterceptor(metrics), createLoggingInterceptor(logger)],
+    interceptors: [
+      createTracingInterceptor(),
+      createMetricsInterceptor(metrics),
+      createLoggingInterceptor(logger),
+    ],
     httpRoutes,
     contextValues: peerContextValues,
   });
