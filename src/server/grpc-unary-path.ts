@@ -1,14 +1,9 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import {
-  Code,
-  ConnectError,
-  type ContextValues,
-  createHandlerContext,
-  type Interceptor,
-} from "@connectrpc/connect";
+import { Code, ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { createGrpcCallContext } from "./grpc-call-context.js";
 import { encodeGrpcMessage } from "./grpc-message-trailer.js";
 import { readUnaryEnvelope } from "./grpc-unary-envelope.js";
 import type { StreamClaim } from "./one-port-listener.js";
@@ -32,7 +27,6 @@ export type ContextValuesOfPeer = (req: {
 
 const CONTENT_TYPES = new Set(["application/grpc", "application/grpc+proto"]);
 const CANCELED = new ConnectError("the client cancelled the call", Code.Canceled);
-const FINISHED = new ConnectError("the call has finished", Code.Canceled);
 
 /**
  * A lean path for unary gRPC calls over HTTP/2, beside Connect: it serves
@@ -44,6 +38,8 @@ const FINISHED = new ConnectError("the call has finished", Code.Canceled);
  * machines against ~0.04 ms for the bare HTTP/2 exchange (bench/RESULTS.md).
  */
 export function createGrpcUnaryPath(options: GrpcUnaryPathOptions): StreamClaim {
+  // invokeUnaryImplementation takes a mutable array; copy once, not per call.
+  const prepared = { ...options, interceptors: [...options.interceptors] };
   return (stream, headers) => {
     const entry = options.methods.get(headers[":path"] ?? "");
     const type = headers["content-type"] ?? "";
@@ -52,35 +48,32 @@ export function createGrpcUnaryPath(options: GrpcUnaryPathOptions): StreamClaim 
       return false;
     }
     if (encoding !== undefined && encoding !== "identity") return false;
-    void serve(options, entry, stream, headers);
+    void serve(prepared, entry, stream, headers);
     return true;
   };
 }
 
 async function serve(
-  options: GrpcUnaryPathOptions,
+  options: GrpcUnaryPathOptions & { interceptors: Interceptor[] },
   { service, spec }: UnaryMethodSpec,
   stream: ServerHttp2Stream,
   headers: IncomingHttpHeaders,
 ): Promise<void> {
-  const requestSignal = new AbortController();
-  const onClose = () => requestSignal.abort(CANCELED);
-  stream.once("close", onClose);
   const timeout = parseTimeout(single(headers["grpc-timeout"]) ?? null, Number.MAX_SAFE_INTEGER);
-  const context = createHandlerContext({
+  const call = createGrpcCallContext({
     service,
     method: spec.method,
-    protocolName: "grpc",
-    requestMethod: "POST",
     url: `http://${single(headers[":authority"]) ?? "localhost"}${headers[":path"]}`,
-    ...(timeout.timeoutMs !== undefined && { timeoutMs: timeout.timeoutMs }),
-    shutdownSignal: options.shutdownSignal,
-    requestSignal: requestSignal.signal,
     requestHeader: toWebHeaders(headers),
+    timeoutMs: timeout.error ? undefined : timeout.timeoutMs,
+    shutdownSignal: options.shutdownSignal,
     ...(options.contextValues && {
-      contextValues: options.contextValues({ socket: stream.session?.socket ?? null }),
+      values: options.contextValues({ socket: stream.session?.socket ?? null }),
     }),
   });
+  const { context } = call;
+  const onClose = () => call.abort(CANCELED);
+  stream.once("close", onClose);
   try {
     if (timeout.error) throw timeout.error;
     const bytes = await readUnaryEnvelope(stream, options.readMaxBytes, context.signal);
@@ -90,7 +83,7 @@ async function serve(
     } catch (error) {
       throw new ConnectError(`parse binary: ${String(error)}`, Code.InvalidArgument);
     }
-    const output = await invokeUnaryImplementation(spec, context, input, [...options.interceptors]);
+    const output = await invokeUnaryImplementation(spec, context, input, options.interceptors);
     respond(stream, headers, context.responseHeader, context.responseTrailer, {
       body: toBinary(spec.method.output, output),
     });
@@ -99,7 +92,7 @@ async function serve(
     respond(stream, headers, context.responseHeader, context.responseTrailer, { error });
   } finally {
     stream.off("close", onClose);
-    context.abort(FINISHED);
+    call.finish();
   }
 }
 

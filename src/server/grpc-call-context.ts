@@ -1,0 +1,78 @@
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  type ContextValues,
+  createContextValues,
+  type HandlerContext,
+} from "@connectrpc/connect";
+
+export interface GrpcCallContextInit {
+  readonly service: DescService;
+  readonly method: DescMethod;
+  readonly url: string;
+  readonly requestHeader: Headers;
+  /** From `grpc-timeout`; undefined: no deadline. */
+  readonly timeoutMs: number | undefined;
+  /** Aborts the call too (the server's cut-off at shutdown). */
+  readonly shutdownSignal: AbortSignal;
+  readonly values?: ContextValues;
+}
+
+/** A call's {@link HandlerContext} and the controls the transport keeps. */
+export interface GrpcCallContext {
+  readonly context: HandlerContext;
+  /** Aborts the call's signal (first reason wins). */
+  abort(reason: unknown): void;
+  /** The call is answered: clears the deadline timer and the shutdown listener, aborts the signal. */
+  finish(): void;
+}
+
+const FINISHED = new ConnectError("the call has finished", Code.Canceled);
+
+/**
+ * The Connect `HandlerContext` of a gRPC call on the unary path, with one
+ * AbortController for the deadline, the shutdown cut-off and the client, where
+ * Connect's `createHandlerContext` links three (about 10 % of the main thread per
+ * call in a profile). Reasons match Connect's: DeadlineExceeded "the operation timed
+ * out", the shutdown signal's own reason.
+ */
+export function createGrpcCallContext(init: GrpcCallContextInit): GrpcCallContext {
+  const controller = new AbortController();
+  const abort = (reason: unknown) => {
+    if (!controller.signal.aborted) controller.abort(reason);
+  };
+  const { shutdownSignal, timeoutMs } = init;
+  const onShutdown = () => abort(shutdownSignal.reason);
+  const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
+  let timer: NodeJS.Timeout | undefined;
+  if (timeoutMs !== undefined) {
+    const expire = () => abort(new ConnectError("the operation timed out", Code.DeadlineExceeded));
+    if (timeoutMs <= 0) expire();
+    else timer = setTimeout(expire, timeoutMs);
+  }
+  if (shutdownSignal.aborted) onShutdown();
+  else shutdownSignal.addEventListener("abort", onShutdown, { once: true });
+  const context: HandlerContext = {
+    service: init.service,
+    method: init.method,
+    protocolName: "grpc",
+    requestMethod: "POST",
+    url: init.url,
+    signal: controller.signal,
+    timeoutMs: () => (deadline === undefined ? undefined : deadline - Date.now()),
+    requestHeader: init.requestHeader,
+    responseHeader: new Headers(),
+    responseTrailer: new Headers(),
+    values: init.values ?? createContextValues(),
+  };
+  return {
+    context,
+    abort,
+    finish() {
+      clearTimeout(timer);
+      shutdownSignal.removeEventListener("abort", onShutdown);
+      abort(FINISHED);
+    },
+  };
+}
