@@ -4,7 +4,15 @@ import http2 from "node:http2";
 import https from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type PredictRequest,
+  PredictRequestSchema,
+  type PredictResponse,
+  PredictResponseSchema,
+} from "../../gen/inferd/v1/inference_pb.js";
 import { startTestServer, type TestServer } from "./start-test-server.js";
 
 function hasOpenssl(): boolean {
@@ -97,5 +105,27 @@ describe.skipIf(opensslMissing)("TLS on the one port", () => {
     expect(version).toBe("1.1");
     expect(status).toBe(200);
     expect(JSON.parse(body)).toEqual({ model: "iris", version: 7, requestId: "tls-1" });
+  });
+
+  it("serves unary gRPC over TLS to grpc-js (the lean unary path behind ALPN h2)", async () => {
+    const client = new grpc.Client(`127.0.0.1:${t.port}`, grpc.credentials.createSsl(ca));
+    try {
+      const response = await new Promise<PredictResponse>((resolve, reject) =>
+        client.makeUnaryRequest(
+          "/inferd.v1.InferenceService/Predict",
+          (value: PredictRequest) => Buffer.from(toBinary(PredictRequestSchema, value)),
+          (bytes: Buffer) => fromBinary(PredictResponseSchema, bytes),
+          create(PredictRequestSchema, { model: "iris", requestId: "tls-grpc" }),
+          (error, value) => (error || !value ? reject(error) : resolve(value)),
+        ),
+      );
+      expect([response.model, response.version, response.requestId]).toEqual([
+        "iris",
+        7,
+        "tls-grpc",
+      ]);
+    } finally {
+      client.close();
+    }
   });
 });
