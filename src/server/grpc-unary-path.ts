@@ -88,7 +88,7 @@ async function serve(
       body: toBinary(spec.method.output, output),
     });
   } catch (reason) {
-    const error = ConnectError.from(reason, Code.Internal);
+    const error = toWireError(reason);
     respond(stream, headers, context.responseHeader, context.responseTrailer, { error });
   } finally {
     stream.off("close", onClose);
@@ -129,6 +129,18 @@ function respond(
   frame.writeUInt32BE(result.body.byteLength, 1);
   frame.set(result.body, 5);
   stream.end(frame);
+}
+
+/**
+ * The handlers map every domain error to a ConnectError; anything else here is a
+ * bug, answered Internal without its message (which could hold internals). Aborts
+ * keep their code (Canceled, DeadlineExceeded).
+ */
+function toWireError(reason: unknown): ConnectError {
+  if (reason instanceof ConnectError) return reason;
+  const error = ConnectError.from(reason, Code.Internal);
+  if (error.code !== Code.Internal && error.code !== Code.Unknown) return error;
+  return new ConnectError("internal error", Code.Internal);
 }
 
 function single(value: string | string[] | undefined): string | undefined {

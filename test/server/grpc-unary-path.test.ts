@@ -56,6 +56,9 @@ function routes(router: ConnectRouter): void {
 
 /** Tags every call that passes the interceptors, whichever path carried it. */
 const tagging: Interceptor = (next) => async (req) => {
+  if (!req.stream && (req.message as PredictRequest).model === "bug") {
+    throw new Error("secret internals at /srv/x.ts:42");
+  }
   const res = await next(req);
   res.header.set("x-intercepted", "yes");
   return res;
@@ -122,6 +125,12 @@ describe("the gRPC unary fast path", () => {
     expect(error.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(error.details).toBe('input "x": rank 1, 100% wrong');
     expect(error.metadata.get("x-why")).toEqual(["because"]);
+  });
+
+  it("answers an unexpected error with Internal and no internals", async () => {
+    const error = await grpcFailure(grpcPredict(client, { model: "bug" }));
+    expect(error.code).toBe(grpc.status.INTERNAL);
+    expect(error.details).toBe("internal error");
   });
 
   it("honours grpc-timeout: DeadlineExceeded, and the handler's signal aborts", async () => {
