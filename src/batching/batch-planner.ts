@@ -4,7 +4,7 @@ export interface Plannable {
   readonly rows: number;
   /** Requests with equal keys may share a batch; undefined runs alone. */
   readonly groupKey: string | undefined;
-  /** Epoch ms when it entered the queue. */
+  /** `performance.now()` when it entered the queue. */
   readonly enqueuedAt: number;
 }
 

@@ -1,19 +1,30 @@
 /** The batcher's two timers; each wakes the scheduler at one absolute time. */
 export interface BatchTimers {
-  /** Wake when the oldest waiting group's queue delay runs out (Infinity: disarm). */
+  /**
+   * Wake when the oldest waiting group's queue delay runs out, a `performance.now()`
+   * time (Infinity: disarm). Kept to a fraction of a millisecond: `max_queue_delay_us`
+   * is often below the 1 ms that `setTimeout` can resolve.
+   */
   armDelay(at: number): void;
-  /** Wake when the nearest queued deadline passes (Infinity: disarm). */
+  /** Wake when the nearest queued deadline passes, epoch ms (Infinity: disarm). */
   armDeadline(at: number): void;
   clear(): void;
 }
 
 /**
- * Creates the two timers behind the batcher: no polling, at most one pending
- * `setTimeout` each, re-armed only when the target time changes.
+ * How close to its target a timer stops sleeping in `setTimeout` (which fires up to
+ * ~1 ms late) and checks on every event-loop turn instead (`setImmediate`, which
+ * lets I/O in between, so queued requests keep arriving).
+ */
+const FINE_MS = 1.5;
+
+/**
+ * Creates the two timers behind the batcher: at most one pending wake-up each,
+ * re-armed only when the target time changes.
  */
 export function createBatchTimers(onFire: () => void): BatchTimers {
-  const delay = createTimer(onFire);
-  const deadline = createTimer(onFire);
+  const delay = createTimer(onFire, () => performance.now());
+  const deadline = createTimer(onFire, Date.now);
   return {
     armDelay: delay.arm,
     armDeadline: deadline.arm,
@@ -24,24 +35,34 @@ export function createBatchTimers(onFire: () => void): BatchTimers {
   };
 }
 
-function createTimer(onFire: () => void) {
-  let handle: NodeJS.Timeout | undefined;
+function createTimer(onFire: () => void, now: () => number) {
+  let timeout: NodeJS.Timeout | undefined;
+  let immediate: NodeJS.Immediate | undefined;
   let target = Number.POSITIVE_INFINITY;
+  const cancel = () => {
+    clearTimeout(timeout);
+    clearImmediate(immediate);
+    timeout = undefined;
+    immediate = undefined;
+  };
+  const wait = () => {
+    cancel();
+    const left = target - now();
+    if (left <= 0) {
+      target = Number.POSITIVE_INFINITY;
+      onFire();
+    } else if (left > FINE_MS) {
+      timeout = setTimeout(wait, left - FINE_MS);
+    } else {
+      immediate = setImmediate(wait);
+    }
+  };
   return {
     arm(at: number): void {
-      if (at === target && handle !== undefined) return;
-      if (handle !== undefined) clearTimeout(handle);
-      handle = undefined;
+      if (at === target && (timeout !== undefined || immediate !== undefined)) return;
+      cancel();
       target = at;
-      if (!Number.isFinite(at)) return;
-      handle = setTimeout(
-        () => {
-          handle = undefined;
-          target = Number.POSITIVE_INFINITY;
-          onFire();
-        },
-        Math.max(0, at - Date.now()),
-      );
+      if (Number.isFinite(at)) wait();
     },
   };
 }

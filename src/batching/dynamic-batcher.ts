@@ -73,8 +73,9 @@ export function createDynamicBatcher(
 
   function pump(): void {
     pumpQueued = false;
-    const now = Date.now();
-    expireDeadlines(now);
+    expireDeadlines(Date.now());
+    // Queue times run on the monotonic sub-millisecond clock; deadlines are epoch ms.
+    const now = performance.now();
     let waitUntil = Number.POSITIVE_INFINITY;
     while (running.size < instanceCount && queue.length > 0) {
       const plan = planNextBatch(queue.items, now, policy);
@@ -96,7 +97,7 @@ export function createDynamicBatcher(
     observer?.onQueueDepth(queue.length);
     for (const request of expired) {
       const error = deadlineExceeded(
-        `the request's deadline passed after ${now - request.enqueuedAt} ms in the queue of ${what}, before it could run; allow a longer deadline or add instances`,
+        `the request's deadline passed after ${Math.round(performance.now() - request.enqueuedAt)} ms in the queue of ${what}, before it could run; allow a longer deadline or add instances`,
       );
       drop(request, error);
     }
@@ -171,7 +172,7 @@ export function createDynamicBatcher(
         cacheKey,
         priority: clampPriority(runOptions?.priority ?? 0, options.priorityLevels),
         seq: seq++,
-        enqueuedAt: now,
+        enqueuedAt: performance.now(),
         settled: false,
         resolve: (outputs) => {
           signal?.removeEventListener("abort", onAbort);
