@@ -70,6 +70,23 @@ async function loadGenerators(): Promise<LoadGenerator[]> {
   return (await hasH2load()) ? ["grpc-js", "h2load"] : ["grpc-js"];
 }
 
+/** One closed-loop load run against the server on `port`, with this run's durations. */
+function runScenario(
+  loadgen: LoadGenerator,
+  port: number,
+  model: BenchModel,
+  concurrency: number,
+): ReturnType<typeof runLoad> {
+  return LOADGENS[loadgen]({
+    target: `127.0.0.1:${port}`,
+    model,
+    concurrency,
+    durationMs: num("duration-ms"),
+    warmupMs: num("warmup-ms"),
+    channels: Math.min(concurrency, num("channels")),
+  });
+}
+
 /** The no-op transport floor at concurrency 1 and 64, per path and load generator. */
 async function measureFloor(
   loadgens: readonly LoadGenerator[],
@@ -93,14 +110,7 @@ async function measureFloorOf(
   try {
     for (const loadgen of loadgens) {
       for (const concurrency of [1, 64]) {
-        const result = await LOADGENS[loadgen]({
-          target: `127.0.0.1:${server.port}`,
-          model,
-          concurrency,
-          durationMs: num("duration-ms"),
-          warmupMs: num("warmup-ms"),
-          channels: Math.min(concurrency, num("channels")),
-        });
+        const result = await runScenario(loadgen, server.port, model, concurrency);
         log(`${loadgen} noop (${path}) c=${concurrency}: ${JSON.stringify(result)}`);
         floor.push({ path, loadgen, concurrency, result });
       }
@@ -159,14 +169,7 @@ async function benchmark(repo: BenchRepository, started: number): Promise<void> 
       for (const model of models) {
         for (const concurrency of values.concurrency.split(",").map(Number)) {
           const before = await scrapeModelCounters(server.port, model.name);
-          const result = await LOADGENS[loadgen]({
-            target: `127.0.0.1:${server.port}`,
-            model,
-            concurrency,
-            durationMs: num("duration-ms"),
-            warmupMs: num("warmup-ms"),
-            channels: Math.min(concurrency, num("channels")),
-          });
+          const result = await runScenario(loadgen, server.port, model, concurrency);
           const after = await scrapeModelCounters(server.port, model.name);
           const row = { loadgen, model, concurrency, result, server: serverView(before, after) };
           log(`${loadgen} ${model.name} c=${concurrency}: ${JSON.stringify(row.result)}`);
