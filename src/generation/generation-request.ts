@@ -72,6 +72,11 @@ export function resolveGenerationRequest(
     if (stop.length === 0) throw invalidArgument("stop strings must not be empty");
   }
   checkIds(request.stopTokenIds ?? [], ctx.tokenizer.vocabSize, "stop_token_ids");
+  checkIds(
+    sampling.logitBias.map(([id]) => id),
+    ctx.tokenizer.vocabSize,
+    "logit_bias",
+  );
   return {
     promptIds,
     sampling,

@@ -1,8 +1,19 @@
 /**
  * The logits processors, each a pure in-place step on one row of logits (float64
- * for stable softmax sums). Order, as in transformers and vLLM: penalties,
+ * for stable softmax sums). Order, as in transformers and vLLM: logit bias, penalties,
  * temperature, then the truncations top_k, top_p, min_p. Removed tokens get -Infinity.
  */
+
+/** OpenAI's `logit_bias`: adds each bias to its token's raw logit. */
+export function applyLogitBias(
+  logits: Float64Array,
+  bias: readonly (readonly [number, number])[],
+): void {
+  for (const [id, b] of bias) {
+    const x = logits[id];
+    if (x !== undefined) logits[id] = x + b;
+  }
+}
 
 /**
  * Hugging Face repetition penalty over every token already seen (prompt included):

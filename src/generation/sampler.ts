@@ -1,4 +1,5 @@
 import {
+  applyLogitBias,
   applyMinP,
   applyPresenceFrequencyPenalty,
   applyRepetitionPenalty,
@@ -49,6 +50,7 @@ export class Sampler {
   sample(row: ArrayLike<number>): SampledToken {
     const logits = Float64Array.from(row);
     const p = this.params;
+    applyLogitBias(logits, p.logitBias);
     applyRepetitionPenalty(logits, this.seen, p.repetitionPenalty);
     applyPresenceFrequencyPenalty(logits, this.counts, p.presencePenalty, p.frequencyPenalty);
     let tokenId: number;

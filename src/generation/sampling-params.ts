@@ -20,6 +20,11 @@ export interface SamplingParams {
   seed?: number;
   /** Top-n log-probabilities per generated token; 0 none. */
   logprobs?: number;
+  /**
+   * OpenAI's `logit_bias`: added to a token's logit before anything else (greedy too),
+   * each in [-100, 100]. Token ids are checked against the vocabulary by the request.
+   */
+  logitBias?: Readonly<Record<number, number>>;
 }
 
 /** {@link SamplingParams} with every default filled in, after validation. */
@@ -33,7 +38,12 @@ export interface ResolvedSamplingParams {
   readonly frequencyPenalty: number;
   readonly seed: number | undefined;
   readonly logprobs: number;
+  /** `[tokenId, bias]` pairs; empty when none. */
+  readonly logitBias: readonly (readonly [number, number])[];
 }
+
+/** Largest magnitude of a `logit_bias` value (OpenAI's limit). */
+export const MAX_LOGIT_BIAS = 100;
 
 /** Most log-probabilities a request may ask for per token (OpenAI allows 20). */
 export const MAX_LOGPROBS = 20;
@@ -79,6 +89,7 @@ export function resolveSamplingParams(params: SamplingParams): ResolvedSamplingP
     logprobs,
     `must be an integer in [0, ${MAX_LOGPROBS}]`,
   );
+  const logitBias = resolveLogitBias(params.logitBias);
   const seed = params.seed;
   if (seed !== undefined)
     check(Number.isInteger(seed) && seed >= 0, "seed", seed, "must be an integer >= 0");
@@ -92,7 +103,26 @@ export function resolveSamplingParams(params: SamplingParams): ResolvedSamplingP
     frequencyPenalty,
     seed,
     logprobs,
+    logitBias,
   };
+}
+
+function resolveLogitBias(bias: SamplingParams["logitBias"]): [number, number][] {
+  const pairs: [number, number][] = [];
+  for (const [key, value] of Object.entries(bias ?? {})) {
+    const id = Number(key);
+    if (!/^\d+$/.test(key) || !Number.isSafeInteger(id)) {
+      throw invalidArgument(`logit_bias key "${key}" is not a token id (an integer >= 0)`);
+    }
+    check(
+      Number.isFinite(value) && Math.abs(value) <= MAX_LOGIT_BIAS,
+      `logit_bias[${id}]`,
+      value,
+      `must be in [-${MAX_LOGIT_BIAS}, ${MAX_LOGIT_BIAS}]`,
+    );
+    if (value !== 0) pairs.push([id, value]);
+  }
+  return pairs;
 }
 
 function check(ok: boolean, name: string, value: number, limit: string): void {

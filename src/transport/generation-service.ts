@@ -51,6 +51,7 @@ export function toGenerateCall(request: GenerateRequest, requestId: string): Gen
     ...(r.stopTokenIds.length > 0 && { stopTokenIds: r.stopTokenIds }),
     ...(r.ignoreEos && { ignoreEos: true }),
     ...(r.logprobs > 0 && { logprobs: r.logprobs }),
+    ...(Object.keys(r.logitBias).length > 0 && { logitBias: r.logitBias }),
   };
 }
 

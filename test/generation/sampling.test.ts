@@ -87,6 +87,22 @@ describe("Sampler", () => {
     expect(freq1).toBeCloseTo(p[1] ?? 0, 1);
   });
 
+  it("adds logit_bias before choosing, greedy and sampled alike", () => {
+    // row's argmax is 1 (2.0); -100 bans it, so greedy takes 2 (1.9).
+    expect(draw({ temperature: 0, logitBias: { 1: -100 } }, 1)).toEqual([2]);
+    // +100 on token 3 (-1.0) makes it all but certain under sampling.
+    expect(new Set(draw({ seed: 4, logitBias: { 3: 100 } }))).toEqual(new Set([3]));
+    // logprobs are of the biased distribution: 0.5 + 1.6 = 2.1 now leads.
+    const sampler = new Sampler(
+      resolveSamplingParams({ temperature: 0, logprobs: 1, logitBias: { 4: 1.6 } }),
+      [],
+    );
+    const out = sampler.sample(row);
+    expect(out.tokenId).toBe(4);
+    const biased = Float64Array.from([0.1, 2, 1.9, -1, 2.1]);
+    expect(out.logprob).toBeCloseTo(logSoftmax(biased)[4] ?? 0, 6);
+  });
+
   it("reports the chosen token's logprob and the top-n", () => {
     const sampler = new Sampler(resolveSamplingParams({ temperature: 0, logprobs: 2 }), []);
     const out = sampler.sample(row);
@@ -113,6 +129,13 @@ describe("resolveSamplingParams", () => {
     [{ presencePenalty: 2.1 }, "presence_penalty must be in [-2, 2]"],
     [{ frequencyPenalty: Number.NaN }, "frequency_penalty"],
     [{ logprobs: 21 }, "logprobs must be an integer in [0, 20]"],
+    [
+      { logitBias: { 3: 100.5 } },
+      "logit_bias[3] 100.5 is out of range: logit_bias[3] must be in [-100, 100]",
+    ],
+    [{ logitBias: { 3: Number.NaN } }, "logit_bias[3] NaN is out of range"],
+    [{ logitBias: { "-1": 5 } }, 'logit_bias key "-1" is not a token id'],
+    [{ logitBias: { x: 5 } }, 'logit_bias key "x" is not a token id'],
   ] as [SamplingParams, string][])("rejects %o", (params, message) => {
     let error: unknown;
     try {
@@ -135,6 +158,14 @@ describe("resolveSamplingParams", () => {
       frequencyPenalty: 0,
       seed: undefined,
       logprobs: 0,
+      logitBias: [],
     });
+  });
+
+  it("keeps non-zero logit biases as [id, bias] pairs", () => {
+    expect(resolveSamplingParams({ logitBias: { 7: -100, 2: 0, 10: 3.5 } }).logitBias).toEqual([
+      [7, -100],
+      [10, 3.5],
+    ]);
   });
 });

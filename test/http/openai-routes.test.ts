@@ -110,6 +110,28 @@ describe("OpenAI-compatible routes on the production server (fixture repo, offic
     expect(result.usage).toEqual({ prompt_tokens: 4, completion_tokens: 5, total_tokens: 9 });
   });
 
+  it("applies logit_bias: +100 forces a token, a bad id or value is a 400 naming logit_bias", async () => {
+    const forced = await client.completions.create({
+      model: "tiny_llama",
+      prompt: [1, 300, 17, 42],
+      temperature: 0,
+      max_tokens: 4,
+      logit_bias: { "77": 100 },
+      ...({ ignore_eos: true } as object),
+    });
+    const text77 = await server.generation.detokenize({
+      model: "tiny_llama",
+      tokenIds: [77, 77, 77, 77],
+    });
+    expect(forced.choices[0]?.text).toBe(text77.text);
+    const base = { model: "tiny_llama", messages, max_tokens: 2 };
+    for (const logit_bias of [{ "9999": 1 }, { "5": 101 }, { five: 1 }]) {
+      const error = await errorOf(client.chat.completions.create({ ...base, logit_bias }));
+      expect(error.status).toBe(400);
+      expect(error.error).toMatchObject({ param: "logit_bias", type: "invalid_request_error" });
+    }
+  });
+
   it("returns logprobs: the chosen token's and the top n, largest first", async () => {
     const result = await client.completions.create({
       model: "tiny_llama",

@@ -14,11 +14,15 @@ import { FIXTURE_REPO } from "../helpers/fixtures.js";
 type Init = MessageInitShape<typeof GenerateRequestSchema>;
 
 /** Greedy continuation by the independent float64 forward pass (full recompute per token). */
-function referenceGreedy(prompt: readonly number[], count: number): number[] {
+function referenceGreedy(
+  prompt: readonly number[],
+  count: number,
+  bias: Readonly<Record<number, number>> = {},
+): number[] {
   const weights = createTinyLlamaWeights(342);
   const ids = [...prompt];
   for (let i = 0; i < count; i++) {
-    const last = referenceLogits(weights, ids).at(-1) ?? [];
+    const last = (referenceLogits(weights, ids).at(-1) ?? []).map((x, id) => x + (bias[id] ?? 0));
     ids.push(last.indexOf(Math.max(...last)));
   }
   return ids.slice(prompt.length);
@@ -69,6 +73,30 @@ describe("GenerationService over gRPC on the production server (fixture repo)", 
     expect(messages.every((m) => m.requestId === "gen-1" && m.version === 1)).toBe(true);
     const { text } = await server.generation.detokenize({ model: "tiny_llama", tokenIds: ids });
     expect(messages.map((m) => m.text).join("")).toBe(text);
+  });
+
+  it("adds logit_bias before the greedy choice: a banned token never comes, a forced one always", async () => {
+    const prompt = [1, 300, 17, 42];
+    const tokensOf = async (logitBias: Record<number, number>) =>
+      (
+        await collect({
+          model: "tiny_llama",
+          promptTokenIds: prompt,
+          temperature: 0,
+          maxTokens: 6,
+          ignoreEos: true,
+          logitBias,
+        })
+      ).flatMap((m) => m.tokenIds);
+    const [first] = referenceGreedy(prompt, 1);
+    const banned = { [first ?? 0]: -100 };
+    const withoutFirst = await tokensOf(banned);
+    expect(withoutFirst).toEqual(referenceGreedy(prompt, 6, banned));
+    expect(withoutFirst).not.toContain(first);
+    expect(await tokensOf({ 77: 100 })).toEqual([77, 77, 77, 77, 77, 77]);
+    const [code, message] = await codeOf(tokensOf({ 9999: 1 }));
+    expect(code).toBe(Code.InvalidArgument);
+    expect(message).toMatch(/logit_bias holds 9999, outside the vocabulary \[0, \d+\)/);
   });
 
   it("tokenizes and detokenizes with the model's tokenizer", async () => {

@@ -61,8 +61,12 @@ export function toOpenAiError(error: unknown, logger?: OpenAiErrorLogger): OpenA
   return new OpenAiError(500, "internal error (see server log)", "server_error", null, null);
 }
 
-/** The parameter a domain message starts with ("temperature -1 is out of range"), if any. */
+/**
+ * The parameter a domain message starts with, if any: "temperature -1 is out of range",
+ * "logit_bias[7] 101 is out of range", "stop_token_ids holds 9999, outside the vocabulary",
+ * 'logit_bias key "x" is not a token id'.
+ */
 function paramOf(message: string): string | null {
-  const match = /^([a-z_]+) \S+ is out of range/.exec(message);
+  const match = /^([a-z_]+)(?:\[\d+\])?(?: \S+ is out of range| holds | key )/.exec(message);
   return match?.[1] ?? null;
 }

@@ -25,6 +25,8 @@ const sampling = {
   stop,
   stop_token_ids: z.array(z.int()).nullish(),
   ignore_eos: z.boolean().nullish(),
+  // Token ids are JSON object keys, so strings; the engine checks they are ids in the vocabulary.
+  logit_bias: z.record(z.string(), z.number()).nullish(),
   n: z.literal(1, { error: "only n = 1 is supported" }).nullish(),
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),

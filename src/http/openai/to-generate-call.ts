@@ -30,6 +30,7 @@ function samplingOf(body: Common, requestId: string) {
     stop,
     stopTokenIds: body.stop_token_ids,
     ignoreEos: body.ignore_eos,
+    logitBias: body.logit_bias,
   });
 }
 
