@@ -182,6 +182,23 @@ describe("OpenAI-compatible routes on the production server (fixture repo, offic
     );
     expect(shape.status).toBe(400);
     expect(shape.error).toMatchObject({ param: "messages" });
+    const json = await errorOf(
+      client.chat.completions.create({
+        model: "tiny_llama",
+        messages,
+        response_format: { type: "json_object" },
+      }),
+    );
+    expect(json.status).toBe(400);
+    expect(json.error).toMatchObject({ param: "response_format.type" });
+    expect(json.message).toContain("no JSON mode");
+    const text = await client.chat.completions.create({
+      model: "tiny_llama",
+      messages,
+      max_tokens: 1,
+      response_format: { type: "text" },
+    });
+    expect(text.usage?.completion_tokens).toBe(1);
   });
 
   it("refuses bad JSON (400), wrong methods (405) and bodies over --max-request-bytes (413)", async () => {

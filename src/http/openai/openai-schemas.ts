@@ -31,6 +31,14 @@ const sampling = {
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
   user: z.string().nullish(),
+  // Refused rather than ignored: a client asking for JSON must not silently get free text.
+  response_format: z
+    .object({
+      type: z.literal("text", {
+        error: "only type text is supported (no JSON mode or structured outputs)",
+      }),
+    })
+    .nullish(),
 };
 
 export const completionBodySchema = z.object({
@@ -64,6 +72,7 @@ export const chatBodySchema = z.object({
   logprobs: z.boolean().nullish(),
   top_logprobs: z.int().min(0).max(20).nullish(),
   tools: z.array(z.unknown()).max(0, { error: "tools are not supported" }).nullish(),
+  functions: z.array(z.unknown()).max(0, { error: "functions are not supported" }).nullish(),
 });
 
 export type CompletionBody = z.infer<typeof completionBodySchema>;
