@@ -16,6 +16,8 @@ export interface ServerConfig {
   tlsCert?: string;
   tlsKey?: string;
   corsOrigin: string[];
+  /** Keys that RPCs and /v1 routes require as `Authorization: Bearer <key>`; empty: open. */
+  apiKey: string[];
   /** The playground's folder; unset: the bundled ui/dist; "": no playground. */
   uiDir?: string;
   logLevel: string;
@@ -140,6 +142,15 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
     type: "list",
     default: [],
     description: "Browser origin allowed by CORS; repeatable; `*` allows any",
+  },
+  {
+    key: "apiKey",
+    flag: "api-key",
+    env: "INFERD_API_KEY",
+    type: "list",
+    default: [],
+    description:
+      "Require `Authorization: Bearer <key>` on every RPC and `/v1` route (Unauthenticated / 401 without); repeatable for rotation; health, reflection, `/healthz`, `/readyz` and `/metrics` stay open. Prefer the env variable: flags show in `ps`",
   },
   {
     key: "uiDir",

@@ -2,6 +2,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { cors } from "@connectrpc/connect";
 
+/** Connect's and gRPC-Web's request headers, and Authorization for `--api-key`. */
+const ALLOWED_HEADERS = [...cors.allowedHeaders, "Authorization"].join(", ");
+
 /** Browsers may cache a preflight answer this long (seconds). */
 const PREFLIGHT_MAX_AGE = "7200";
 
@@ -29,7 +32,7 @@ export function createCorsPolicy(origins: readonly string[]) {
     }
     res.writeHead(204, {
       "access-control-allow-methods": cors.allowedMethods.join(", "),
-      "access-control-allow-headers": cors.allowedHeaders.join(", "),
+      "access-control-allow-headers": ALLOWED_HEADERS,
       "access-control-max-age": PREFLIGHT_MAX_AGE,
     });
     res.end();

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import { API_KEY_REQUIRED, type ApiKeyVerifier } from "../auth/api-key-verifier.js";
 import type { TextGenerator } from "../generation/text-generator.js";
 import type { ModelRegistry } from "../registry/model-registry.js";
 import { type HttpRoute, pathOf, sendJson } from "./http-route.js";
@@ -24,6 +25,8 @@ export interface OpenAiRoutesOptions {
    * aborts (the grace period elapsed) end with an error event.
    */
   readonly admission?: HttpAdmission;
+  /** The server's `--api-key`: requests without a valid bearer key get 401. */
+  readonly verifyApiKey?: ApiKeyVerifier;
 }
 
 /** The server's drain controller as the routes see it (no dependency on the server). */
@@ -110,7 +113,7 @@ async function serve(
   res: Res,
   path: string,
   handler: Handler,
-  options: Pick<OpenAiRoutesOptions, "logger" | "admission">,
+  options: Pick<OpenAiRoutesOptions, "logger" | "admission" | "verifyApiKey">,
 ): Promise<void> {
   const controller = new AbortController();
   res.once("close", () => {
@@ -123,6 +126,10 @@ async function serve(
     : controller.signal;
   try {
     if (admission && leave === undefined) throw SHUTTING_DOWN;
+    if (options.verifyApiKey && !options.verifyApiKey(req.headers.authorization)) {
+      res.setHeader("www-authenticate", "Bearer");
+      throw INVALID_API_KEY;
+    }
     const method = ENDPOINTS[path];
     if (req.method !== method && !(method === "GET" && req.method === "HEAD")) {
       res.setHeader("allow", method ?? "GET");
@@ -142,6 +149,13 @@ async function serve(
   }
 }
 
+const INVALID_API_KEY = new OpenAiError(
+  401,
+  API_KEY_REQUIRED,
+  "invalid_request_error",
+  null,
+  "invalid_api_key",
+);
 const SHUTTING_DOWN = new OpenAiError(503, "the server is shutting down", "server_error");
 const CUT_OFF = new OpenAiError(
   503,

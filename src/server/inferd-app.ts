@@ -1,3 +1,4 @@
+import { createApiKeyVerifier } from "../auth/api-key-verifier.js";
 import { createDynamicBatcher } from "../batching/dynamic-batcher.js";
 import type { ServerConfig } from "../config/server-options.js";
 import { loadGenerativeModel } from "../generation/generative-model.js";
@@ -9,6 +10,7 @@ import { createOpenAiRoutes } from "../http/openai-routes.js";
 import { createStaticUiRoute } from "../http/static-ui-route.js";
 import { createPredictor } from "../inference/predictor.js";
 import { warmupInputs } from "../inference/warmup-inputs.js";
+import { createApiKeyInterceptor } from "../interceptors/api-key-interceptor.js";
 import { createLoggingInterceptor } from "../interceptors/logging-interceptor.js";
 import { createMetricsInterceptor } from "../interceptors/metrics-interceptor.js";
 import { peerContextValues } from "../interceptors/peer-context.js";
@@ -45,6 +47,7 @@ export interface InferdApp extends InferdServer {
 export function createInferdApp(options: InferdAppOptions): InferdApp {
   const { config, logger } = options;
   const metrics = createInferdMetrics();
+  const verifyApiKey = createApiKeyVerifier(config.apiKey);
   // The OpenAI routes need the registry, which exists once the server calls `routes`.
   let openAi: HttpRoute = () => false;
   const httpRoutes: HttpRoute[] = [createMetricsRoute(metrics.registry), (q, s) => openAi(q, s)];
@@ -69,7 +72,14 @@ export function createInferdApp(options: InferdAppOptions): InferdApp {
     routes: ({ registry, logger, requestTimeoutMs, admission }) => {
       const generator = createTextGenerator({ registry, onEnd: logGenerationEnd(logger) });
       const maxRequestBytes = config.maxRequestBytes;
-      openAi = createOpenAiRoutes({ generator, registry, maxRequestBytes, logger, admission });
+      openAi = createOpenAiRoutes({
+        generator,
+        registry,
+        maxRequestBytes,
+        logger,
+        admission,
+        ...(verifyApiKey && { verifyApiKey }),
+      });
       return createInferdRoutes({
         registry,
         logger,
@@ -85,6 +95,7 @@ export function createInferdApp(options: InferdAppOptions): InferdApp {
       createTracingInterceptor(),
       createMetricsInterceptor(metrics),
       createLoggingInterceptor(logger),
+      ...(verifyApiKey ? [createApiKeyInterceptor(verifyApiKey)] : []),
     ],
     httpRoutes,
     contextValues: peerContextValues,

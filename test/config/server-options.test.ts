@@ -33,6 +33,7 @@ describe("resolveServerConfig", () => {
       requestTimeoutMs: 0,
       gracePeriodMs: 30000,
       corsOrigin: [],
+      apiKey: [],
       logLevel: "info",
     });
   });
@@ -42,11 +43,13 @@ describe("resolveServerConfig", () => {
       INFERD_PORT: "7000",
       INFERD_HOST: "127.0.0.1",
       INFERD_CORS_ORIGIN: "https://a, https://b",
+      INFERD_API_KEY: "k1,k2",
     };
     const config = resolveServerConfig({ port: 9000 }, env);
     expect(config.port).toBe(9000);
     expect(config.host).toBe("127.0.0.1");
     expect(config.corsOrigin).toEqual(["https://a", "https://b"]);
+    expect(config.apiKey).toEqual(["k1", "k2"]);
   });
 
   it.each([
