@@ -253,6 +253,41 @@ describe.skipIf(!HAS_CHROMIUM)(
       text: () => page.getByTestId("generate-status").textContent(),
     };
 
+    it("carries an API key for a server run with --api-key: Unauthenticated without, the models with", async () => {
+      const keyed = createInferdApp({
+        config: {
+          ...resolveServerConfig({}, {}),
+          port: 0,
+          host: "127.0.0.1",
+          modelRepository: repo,
+          modelControlMode: "explicit",
+          loadModel: ["iris"],
+          apiKey: ["playground-key"],
+          gracePeriodMs: 500,
+          logLevel: "silent",
+        },
+        logger: createLogger({ level: "silent" }),
+      });
+      const keyedApi = `http://127.0.0.1:${(await keyed.listen()).port}`;
+      try {
+        await waitFor("iris on the keyed server", () => keyed.registry.isReady());
+        await page.goto(`${keyedApi}/ui/`);
+        await page.getByTestId("models-error-code").waitFor();
+        expect(await page.getByTestId("models-error-code").textContent()).toBe("Unauthenticated");
+        await page.getByTestId("api-key").fill("playground-key");
+        await page.getByTestId("api-key-button").click();
+        await expectVersionState(page, "iris", 2, "READY");
+        expect(await page.getByTestId("api-key").inputValue()).toBe("playground-key");
+        const { probabilities } = await predictIris();
+        expect(probabilities).toHaveLength(3);
+        // The key lives in sessionStorage, never in the address.
+        expect(page.url()).toBe(`${keyedApi}/ui/`);
+      } finally {
+        await page.close();
+        await keyed.shutdown();
+      }
+    });
+
     it("Generate streams tokens into the page as they arrive, the same text as the server's own", async () => {
       const request = {
         model: "tiny_llama",

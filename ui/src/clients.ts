@@ -1,4 +1,4 @@
-import { type Client, createClient } from "@connectrpc/connect";
+import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { GenerationService } from "../../gen/inferd/v1/generation_pb.js";
 import { InferenceService } from "../../gen/inferd/v1/inference_pb.js";
@@ -14,10 +14,19 @@ export interface PlaygroundClients {
 /**
  * Clients speaking the Connect protocol (JSON over fetch), which browsers can
  * stream, so WatchModels and Generate work without a proxy. A page hosted on
- * another origin needs that origin in the server's `--cors-origin`.
+ * another origin needs that origin in the server's `--cors-origin`. `apiKey`, when
+ * it returns a key, is sent as `Authorization: Bearer <key>` (servers run with `--api-key`).
  */
-export function createPlaygroundClients(baseUrl: string): PlaygroundClients {
-  const transport = createConnectTransport({ baseUrl });
+export function createPlaygroundClients(
+  baseUrl: string,
+  apiKey: () => string | null = () => null,
+): PlaygroundClients {
+  const bearer: Interceptor = (next) => (req) => {
+    const key = apiKey();
+    if (key) req.header.set("authorization", `Bearer ${key}`);
+    return next(req);
+  };
+  const transport = createConnectTransport({ baseUrl, interceptors: [bearer] });
   return {
     models: createClient(ModelService, transport),
     inference: createClient(InferenceService, transport),

@@ -14,7 +14,8 @@ import { createPredictPanel } from "./predict-panel.js";
 function start(): void {
   const baseUrl = apiBaseUrl(window.location);
   byId("api-base", HTMLElement).textContent = baseUrl;
-  const clients = createPlaygroundClients(baseUrl);
+  const clients = createPlaygroundClients(baseUrl, () => sessionStorage.getItem(API_KEY_ITEM));
+  keepApiKey(byId("api-key-form", HTMLFormElement), byId("api-key", HTMLInputElement));
   const modelErrors = createErrorView(byId("models-error", HTMLElement));
   const details = byId("model-details", HTMLElement);
   const predictSection = byId("predict-panel", HTMLElement);
@@ -48,6 +49,20 @@ function start(): void {
     errors: modelErrors,
     onSelect: (name) => void select(name),
     signal: new AbortController().signal,
+  });
+}
+
+/** Where the key lives: this tab only, gone when it closes, never in the URL. */
+const API_KEY_ITEM = "inferd-api-key";
+
+/** The key form: submitting stores the key and reloads, so that every stream restarts with it. */
+function keepApiKey(form: HTMLFormElement, input: HTMLInputElement): void {
+  input.value = sessionStorage.getItem(API_KEY_ITEM) ?? "";
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (input.value === "") sessionStorage.removeItem(API_KEY_ITEM);
+    else sessionStorage.setItem(API_KEY_ITEM, input.value);
+    window.location.reload();
   });
 }
 
