@@ -1,6 +1,7 @@
 import {
   failedPrecondition,
   type InferdError,
+  invalidArgument,
   notFound,
   unavailable,
 } from "../errors/inferd-error.js";
@@ -23,7 +24,7 @@ import type {
   Servable,
 } from "./model-registry.js";
 import { listOrNone as list, notServable, unknownModel } from "./registry-errors.js";
-import { type ScannedModel, scanModel, scanRepository } from "./repository-scanner.js";
+import { isModelName, type ScannedModel, scanModel, scanRepository } from "./repository-scanner.js";
 import { routeVersion } from "./route-version.js";
 import type { VersionInstance } from "./version-instance.js";
 import { leaseVersion } from "./version-lease.js";
@@ -299,6 +300,11 @@ class RepositoryRegistry implements ModelRegistry {
   }
 
   private async scanOne(name: string): Promise<ScannedModel> {
+    if (!isModelName(name)) {
+      throw invalidArgument(
+        `model name ${JSON.stringify(name)} is not a folder name: a model is a folder directly inside the repository (no "/", "\\" or leading ".")`,
+      );
+    }
     try {
       return await scanModel(this.options.repository, name);
     } catch {

@@ -55,8 +55,21 @@ export async function detectKind(versionDir: string): Promise<ModelKind> {
   return generative ? "generate" : "predict";
 }
 
-/** Reads one model folder. Never throws for a bad model.json; it is reported in `configError`. */
+/**
+ * True for a name that can only mean a folder directly inside the repository, as
+ * `scanRepository` lists them: not empty, no path separator, no leading dot (so not
+ * "." or ".."). Anything else could reach outside the repository.
+ */
+export function isModelName(name: string): boolean {
+  return name !== "" && !/[/\\\0]/.test(name) && !name.startsWith(".");
+}
+
+/**
+ * Reads one model folder. Never throws for a bad model.json; it is reported in `configError`.
+ * @throws Error for a name that is not {@link isModelName}, or a folder that cannot be read.
+ */
 export async function scanModel(repository: string, name: string): Promise<ScannedModel> {
+  if (!isModelName(name)) throw new Error(`"${name}" is not a model folder name`);
   const dir = join(repository, name);
   const versions = (await subfolders(dir))
     .filter((f) => VERSION_DIR.test(f))

@@ -104,6 +104,17 @@ describe("explicit mode over the API", () => {
     const unload = await failure(models.unloadModel({ name: "iris", version: 9 }));
     expect(unload?.code).toBe(Code.NotFound);
   });
+
+  it("answers InvalidArgument for a name that is not a folder of the repository (no ../ escapes)", async () => {
+    const models = createClient(ModelService, transport());
+    for (const name of ["iris/../iris", "../iris", "", "/etc"]) {
+      const escaped = await failure(models.loadModel({ name }));
+      expect(escaped?.code).toBe(Code.InvalidArgument);
+      expect(escaped?.rawMessage).toContain("is not a folder name");
+    }
+    const { models: listed } = await models.listModels({});
+    expect(listed.map((m) => m.name)).toEqual(["iris", "iris_all", "iris_specific"]);
+  });
 });
 
 describe("GetModel", () => {

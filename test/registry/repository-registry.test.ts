@@ -1,5 +1,5 @@
 import { rm } from "node:fs/promises";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { isInferdError } from "../../src/errors/inferd-error.js";
 import type { ModelRegistry, RegistryEvent } from "../../src/registry/model-registry.js";
@@ -259,6 +259,24 @@ describe("createModelRegistry: explicit load and unload", () => {
     const [kind, message] = await rejected(registry.load("nope"));
     expect(kind).toBe("not_found");
     expect(message).toMatch(/^model "nope" is not in the repository ".*"; it has: a, b$/);
+  });
+
+  it("loads only folders directly inside the repository: a name that walks out is InvalidArgument", async () => {
+    const outside = await makeRepo({ evil: { versions: [1] } });
+    cleanups.push(() => removeRepo(outside));
+    const { registry, repo, loader } = await setup(
+      { a: { versions: [1] } },
+      { controlMode: "explicit" },
+    );
+    const escape = join("a", "..", relative(repo, join(outside, "evil")));
+    for (const name of [escape, join(outside, "evil"), "..", ".", "", "a/1", "a\\..", ".hidden"]) {
+      const [kind, message] = await rejected(registry.load(name));
+      expect(kind).toBe("invalid_argument");
+      expect(message).toContain("is not a folder name");
+    }
+    expect(loader.requests).toEqual([]);
+    expect(registry.list().map((m) => m.name)).toEqual(["a"]);
+    expect(thrown(() => registry.acquire(escape))[0]).toBe("not_found");
   });
 
   it("rejects unknown startup models", async () => {
