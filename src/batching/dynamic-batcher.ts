@@ -213,7 +213,7 @@ export function createDynamicBatcher(
       if (queue.length >= maxQueueSize) {
         return refuse(
           resourceExhausted(
-            `the queue of ${what} is full (maxQueueSize ${maxQueueSize} requests); retry with backoff or raise maxQueueSize`,
+            `the queue of ${what} is full (max_queue_size ${maxQueueSize} requests); retry with backoff or raise max_queue_size in model.json`,
           ),
         );
       }

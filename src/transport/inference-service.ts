@@ -26,7 +26,11 @@ import { type ErrorLogger, toConnectError, toStatusMessage } from "./to-connect-
 export interface InferenceServiceOptions {
   readonly predictor: Predictor;
   readonly logger?: ErrorLogger;
-  /** PredictStream messages processed at once per stream (default 64). */
+  /**
+   * Items of one BatchPredict call, or messages of one PredictStream, in flight at once
+   * (default 64): enough to fill batches, while one large call cannot fill a model's
+   * queue (max_queue_size) with its own items and fail the rest of itself.
+   */
   readonly streamConcurrency?: number;
 }
 
@@ -76,6 +80,7 @@ export function createInferenceService(
   options: InferenceServiceOptions,
 ): ServiceImpl<typeof InferenceService> {
   const { predictor, logger } = options;
+  const concurrency = options.streamConcurrency ?? 64;
 
   async function predictOne(
     request: PredictRequest,
@@ -113,9 +118,12 @@ export function createInferenceService(
 
     async batchPredict(request, context) {
       const signal = sharedDomainSignal(context);
-      const results = await Promise.all(
-        request.requests.map((r) => predictOne(r, context, signal)),
-      );
+      const results: PredictResult[] = [];
+      const items = (async function* () {
+        yield* request.requests;
+      })();
+      const each = (r: PredictRequest) => predictOne(r, context, signal);
+      for await (const result of mapOrdered(items, each, concurrency)) results.push(result);
       return { results };
     },
 
@@ -124,7 +132,7 @@ export function createInferenceService(
       const results = mapOrdered(
         requests,
         (message) => predictOne(message.request ?? create(PredictRequestSchema), context, signal),
-        options.streamConcurrency ?? 64,
+        concurrency,
       );
       for await (const result of results) {
         if (signal.aborted) return;

@@ -21,7 +21,7 @@ describe("createDynamicBatcher: admission, deadlines, cancellation, priority", (
     expect(Date.now() - start).toBeLessThan(50);
     expect(error).toMatchObject({
       kind: "resource_exhausted",
-      message: expect.stringMatching(/queue of model "iris" is full \(maxQueueSize 2 requests\)/),
+      message: expect.stringMatching(/queue of model "iris" is full \(max_queue_size 2 requests\)/),
     });
     expect(rejects).toEqual(["resource_exhausted"]);
     await Promise.all(ok);

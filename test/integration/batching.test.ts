@@ -21,6 +21,8 @@ const HOLD_MS = 1200;
 const HOLD = "iris_hold";
 /** iris_mates runs a batch only when 9 rows are queued (or after 5 s). */
 const MATES = "iris_mates";
+/** iris_queue64 admits 64 waiting requests: fewer than one large BatchPredict's items. */
+const QUEUE64 = "iris_queue64";
 
 let inferd: RunningInferd;
 let client: grpc.Client;
@@ -37,6 +39,9 @@ beforeAll(async () => {
       await cp(join(repo, "iris", "2"), join(repo, MATES, "2"), { recursive: true });
       const mates = { max_batch_size: 9, max_queue_delay_us: 5_000_000 };
       await writeFile(join(repo, MATES, "model.json"), JSON.stringify(mates));
+      await cp(join(repo, "iris", "2"), join(repo, QUEUE64, "2"), { recursive: true });
+      const queue64 = { max_batch_size: 8, max_queue_delay_us: 1000, max_queue_size: 64 };
+      await writeFile(join(repo, QUEUE64, "model.json"), JSON.stringify(queue64));
     },
   });
   client = grpcClient(inferd.port);
@@ -120,6 +125,27 @@ describe("dynamic batching through the production server", () => {
     expect(runs(after, MATES) - runs(before, MATES)).toBe(1);
   });
 
+  it("feeds a BatchPredict larger than max_queue_size to the queue in windows: every item answered", async () => {
+    const inference = createClient(
+      InferenceService,
+      createConnectTransport({ baseUrl: inferd.baseUrl, httpVersion: "1.1" }),
+    );
+    const rows = distinctIrisRows(300, 2000);
+    const { results } = await inference.batchPredict({
+      requests: rows.map((row, i) => ({
+        model: QUEUE64,
+        requestId: `item-${i}`,
+        inputs: irisInputs([row]),
+      })),
+    });
+    expect(results.map((r) => r.requestId)).toEqual(rows.map((_, i) => `item-${i}`));
+    const failed = results.filter((r) => r.result.case !== "response");
+    expect(failed).toEqual([]);
+    for (const [i, r] of results.entries()) {
+      if (r.result.case === "response") expectOwnRows(r.result.value, [rows[i] ?? []]);
+    }
+  });
+
   it("refuses requests beyond max_queue_size at once with ResourceExhausted", async () => {
     const finished: string[] = [];
     const calls = Array.from({ length: 10 }, (_, i) =>
@@ -140,7 +166,7 @@ describe("dynamic batching through the production server", () => {
     for (const e of refused) {
       expect(e.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
       expect(e.code).toBe(8);
-      expect(e.details).toContain("maxQueueSize 2");
+      expect(e.details).toContain("max_queue_size 2");
     }
     // Refused without waiting: all 8 answers came before the 2 queued ones ran.
     expect(finished).toEqual([...Array(8).fill("refused"), "ok", "ok"]);
