@@ -62,13 +62,22 @@ export function createDrainController(options: DrainControllerOptions = {}): Dra
     if (tracked && shutdown.signal.aborted) {
       throw new ConnectError("server is shutting down", Code.Unavailable);
     }
-    const done = tracked ? leave : () => {};
+    let left = !tracked;
+    const done = () => {
+      if (left) return;
+      left = true;
+      req.signal.removeEventListener("abort", done);
+      leave();
+    };
     if (tracked) inFlight++;
     let handedOff = false;
     try {
       const res = await raceCutoff(next(req), cutoff.signal);
       if (!res.stream) return res;
       handedOff = true;
+      // A stream whose client left or whose deadline passed ends here: Connect may leave
+      // the response generator suspended at a yield, never resumed nor returned.
+      req.signal.addEventListener("abort", done, { once: true });
       return { ...res, message: guardStream(res.message, cutoff.signal, done) };
     } finally {
       if (!handedOff) done();

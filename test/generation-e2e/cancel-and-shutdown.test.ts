@@ -107,6 +107,43 @@ async function startStream(
   return Object.assign(it, { got });
 }
 
+/**
+ * One Generate over the Connect protocol with plain fetch and `connect-timeout-ms`, so
+ * that only the server enforces the deadline: the messages, and the end-of-stream JSON.
+ */
+async function connectStream(
+  baseUrl: string,
+  request: Init,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<{ messages: unknown[]; end: { error?: { code: string } } }> {
+  const json = new TextEncoder().encode(JSON.stringify(request));
+  const body = new Uint8Array(5 + json.length);
+  new DataView(body.buffer).setUint32(1, json.length);
+  body.set(json, 5);
+  const res = await fetch(`${baseUrl}/inferd.v1.GenerationService/Generate`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/connect+json",
+      "connect-protocol-version": "1",
+      "connect-timeout-ms": String(timeoutMs),
+    },
+    body,
+    ...(signal && { signal }),
+  });
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  const messages: unknown[] = [];
+  for (let at = 0; at < bytes.length; ) {
+    const flags = bytes[at] ?? 0;
+    const length = new DataView(bytes.buffer, at + 1, 4).getUint32(0);
+    const payload = JSON.parse(new TextDecoder().decode(bytes.subarray(at + 5, at + 5 + length)));
+    at += 5 + length;
+    if (flags & 0b10) return { messages, end: payload };
+    messages.push(payload);
+  }
+  throw new Error("the stream ended without an end-of-stream message");
+}
+
 describe.skipIf(!hasSharedStories())(
   "cancel and shutdown on the production server (needs ../shared/models/stories260k, skipped when absent)",
   () => {
@@ -185,6 +222,25 @@ describe.skipIf(!hasSharedStories())(
         expect(stats()).toEqual({ running: 0, waiting: 0 });
       });
     });
+
+    it("a deadline mid-stream ends Generate DeadlineExceeded from the server, and such calls do not hold the shutdown", async () => {
+      const server = await startInferd(repo, { gracePeriodMs: 20_000 });
+      for (let i = 0; i < 4; i++) {
+        const { messages, end } = await connectStream(server.baseUrl, LONG, 150);
+        expect(messages.length).toBeGreaterThan(0);
+        expect(end.error?.code).toBe("deadline_exceeded");
+      }
+      // Clients that give up at their deadline too: the race that leaked in-flight counts.
+      for (let i = 0; i < 4; i++) {
+        const controller = new AbortController();
+        setTimeout(() => controller.abort(), 100);
+        await connectStream(server.baseUrl, LONG, 100, controller.signal).catch(() => undefined);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const started = Date.now();
+      await server.close();
+      expect(Date.now() - started).toBeLessThan(5000);
+    }, 60_000);
 
     it("shutdown after the grace period ends a stream with Unavailable and still unloads", async () => {
       const server = await startInferd(repo, { gracePeriodMs: 0 });
