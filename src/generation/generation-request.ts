@@ -68,10 +68,14 @@ export function resolveGenerationRequest(
       `max_tokens ${maxTokens} is out of range: it must be in [1, ${room}] (context window ${ctx.contextWindow} minus ${promptIds.length} prompt tokens)`,
     );
   }
-  for (const stop of request.stop ?? []) {
-    if (stop.length === 0) throw invalidArgument("stop strings must not be empty");
+  checkStopStrings(request.stop ?? []);
+  const stopTokenIds = request.stopTokenIds ?? [];
+  if (stopTokenIds.length > MAX_STOP_TOKEN_IDS) {
+    throw invalidArgument(
+      `stop_token_ids holds ${stopTokenIds.length} ids, more than the limit of ${MAX_STOP_TOKEN_IDS}`,
+    );
   }
-  checkIds(request.stopTokenIds ?? [], ctx.tokenizer.vocabSize, "stop_token_ids");
+  checkIds(stopTokenIds, ctx.tokenizer.vocabSize, "stop_token_ids");
   checkIds(
     sampling.logitBias.map(([id]) => id),
     ctx.tokenizer.vocabSize,
@@ -106,6 +110,33 @@ function promptIdsOf(request: GenerationRequest, ctx: RequestContext): number[] 
     return ctx.tokenizer.encode(ctx.chatTemplate.render(request.messages), false);
   }
   return ctx.tokenizer.encode(request.prompt ?? "", true);
+}
+
+/**
+ * Every stop string is matched against the text after every token, so their number
+ * and length bound the work one request adds to each decode step of its batch.
+ */
+export const MAX_STOP_STRINGS = 16;
+/** Longest stop string, in UTF-16 code units. */
+export const MAX_STOP_LENGTH = 1024;
+/** Most stop token ids per request. */
+export const MAX_STOP_TOKEN_IDS = 1024;
+
+function checkStopStrings(stop: readonly string[]): void {
+  if (stop.length > MAX_STOP_STRINGS) {
+    throw invalidArgument(
+      `stop holds ${stop.length} strings, more than the limit of ${MAX_STOP_STRINGS}`,
+    );
+  }
+  for (const s of stop) {
+    if (s.length === 0)
+      throw invalidArgument("stop holds an empty string; stop strings must not be empty");
+    if (s.length > MAX_STOP_LENGTH) {
+      throw invalidArgument(
+        `stop holds a string of ${s.length} characters, longer than the limit of ${MAX_STOP_LENGTH}`,
+      );
+    }
+  }
 }
 
 function checkIds(ids: readonly number[], vocabSize: number, field: string): void {

@@ -182,6 +182,16 @@ describe("OpenAI-compatible routes on the production server (fixture repo, offic
     );
     expect(shape.status).toBe(400);
     expect(shape.error).toMatchObject({ param: "messages" });
+    const stops = await errorOf(
+      client.completions.create({
+        model: "tiny_llama",
+        prompt: "hi",
+        stop: Array.from({ length: 17 }, (_, i) => `s${i}`),
+      }),
+    );
+    expect(stops.status).toBe(400);
+    expect(stops.error).toMatchObject({ param: "stop" });
+    expect(stops.message).toContain("more than the limit of 16");
     const json = await errorOf(
       client.chat.completions.create({
         model: "tiny_llama",

@@ -160,6 +160,18 @@ describe("GenerationService over gRPC on the production server (fixture repo)", 
       Code.InvalidArgument,
       expect.stringContaining("(0, 1]"),
     ]);
+    expect(await codeOf(collect({ ...base, stop: Array.from({ length: 17 }, String) }))).toEqual([
+      Code.InvalidArgument,
+      "stop holds 17 strings, more than the limit of 16",
+    ]);
+    expect(await codeOf(collect({ ...base, stop: ["x".repeat(2000)] }))).toEqual([
+      Code.InvalidArgument,
+      "stop holds a string of 2000 characters, longer than the limit of 1024",
+    ]);
+    expect((await codeOf(collect({ ...base, stop: ["a", ""] })))[1]).toContain("must not be empty");
+    expect(
+      (await codeOf(collect({ ...base, stopTokenIds: new Array<number>(1025).fill(2) })))[1],
+    ).toBe("stop_token_ids holds 1025 ids, more than the limit of 1024");
     const [code, message] = await codeOf(collect({ ...base, maxTokens: 100_000 }));
     expect(code).toBe(Code.InvalidArgument);
     expect(message).toContain("context window 256");

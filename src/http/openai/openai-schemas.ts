@@ -8,7 +8,8 @@ import { OpenAiError } from "./openai-error.js";
  * (sampling-params.ts), so that both APIs report the same limits.
  */
 
-const stop = z.union([z.string(), z.array(z.string()).max(16)]).nullish();
+// Count and length limits are the engine's (generation-request.ts), the same for both APIs.
+const stop = z.union([z.string(), z.array(z.string())]).nullish();
 const count = z.int().nonnegative();
 
 const sampling = {
