@@ -12,7 +12,7 @@ export interface GenerationSchedulerOptions {
   readonly tokenizer: TextTokenizer;
   /** Sequences decoded together; the rest wait in arrival order. */
   readonly maxConcurrentSequences: number;
-  /** Receives every sequence's events of one step at once. */
+  /** Receives the events of a prefill, and of each decode step, as one array each. */
   readonly emit: (events: SequenceEvent[]) => void;
 }
 
@@ -59,16 +59,22 @@ export class GenerationScheduler {
       try {
         this.compact(events);
         await this.admit(events);
+        // Newcomers' first tokens go out now, not one decode step later (time to first token).
+        this.flush(events);
         this.compact(events);
         if (this.running.length > 0) await this.decode(events);
       } catch (error) {
         this.failAll(events, error);
       }
-      if (events.length > 0) this.options.emit(events);
+      this.flush(events);
       // Let "generate" and "cancel" messages in between steps.
       await new Promise((resolve) => setImmediate(resolve));
     }
     this.looping = undefined;
+  }
+
+  private flush(events: SequenceEvent[]): void {
+    if (events.length > 0) this.options.emit(events.splice(0));
   }
 
   /** Prefills waiting sequences into free slots and merges them into the batch. */
