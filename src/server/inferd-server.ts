@@ -83,6 +83,9 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
   const connect = connectNodeAdapter({
     routes,
     interceptors,
+    // proto3 JSON's default, not connect-es's: a misspelt field ("rawOutput") or enum
+    // name is InvalidArgument naming it, instead of being silently dropped.
+    jsonOptions: { ignoreUnknownFields: false },
     readMaxBytes: config.maxRequestBytes,
     shutdownSignal: drain.cutoffSignal,
     ...(options.contextValues ? { contextValues: options.contextValues } : {}),

@@ -173,6 +173,25 @@ describe("Predict on the production server, iris v1 and v2", () => {
     expect(body.classifications.map((c) => c.top[0]?.label)).toEqual(expected.names);
     expect(body.classifications.map((c) => c.top.length)).toEqual([2, 2, 2]);
   });
+
+  it("refuses JSON with a misspelt field or enum name with InvalidArgument naming it", async () => {
+    const post = (body: object) =>
+      fetch(`${inferd.baseUrl}/inferd.v1.InferenceService/Predict`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const inputs = { features: { shape: [1, 4], floatData: [5.1, 3.5, 1.4, 0.2] } };
+    const field = await post({ model: "iris", rawOutput: true, inputs });
+    expect(field.status).toBe(400);
+    const fieldError = (await field.json()) as { code: string; message: string };
+    expect(fieldError.code).toBe("invalid_argument");
+    expect(fieldError.message).toContain("rawOutput");
+    const features = { ...inputs.features, dtype: "DATA_TYPE_FLOAT6" };
+    const enumName = await post({ model: "iris", inputs: { features } });
+    expect(enumName.status).toBe(400);
+    expect(((await enumName.json()) as { message: string }).message).toContain("DATA_TYPE_FLOAT6");
+  });
 });
 
 describe("BatchPredict with a bad item in the middle", () => {
