@@ -17,6 +17,7 @@ import { createLoadVersion, type LoadVersionOptions } from "./load-version.js";
 import { createOnePortListener } from "./one-port-listener.js";
 import { createRequestHandler } from "./request-handler.js";
 import { createUnaryMethodTable } from "./unary-method-table.js";
+import { unknownProcedure } from "./unknown-procedure.js";
 
 /** What the API routes factory receives. */
 export interface InferdRoutesContext {
@@ -86,6 +87,7 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
     // proto3 JSON's default, not connect-es's: a misspelt field ("rawOutput") or enum
     // name is InvalidArgument naming it, instead of being silently dropped.
     jsonOptions: { ignoreUnknownFields: false },
+    fallback: unknownProcedure,
     readMaxBytes: config.maxRequestBytes,
     shutdownSignal: drain.cutoffSignal,
     ...(options.contextValues ? { contextValues: options.contextValues } : {}),
