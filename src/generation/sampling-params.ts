@@ -16,7 +16,7 @@ export interface SamplingParams {
   presencePenalty?: number;
   /** In [-2, 2] (OpenAI semantics). */
   frequencyPenalty?: number;
-  /** Same seed, same output; absent draws a random seed. */
+  /** Same seed, same output; absent draws a random seed. Any safe integer (OpenAI's are int64). */
   seed?: number;
   /** Top-n log-probabilities per generated token; 0 none. */
   logprobs?: number;
@@ -91,8 +91,7 @@ export function resolveSamplingParams(params: SamplingParams): ResolvedSamplingP
   );
   const logitBias = resolveLogitBias(params.logitBias);
   const seed = params.seed;
-  if (seed !== undefined)
-    check(Number.isInteger(seed) && seed >= 0, "seed", seed, "must be an integer >= 0");
+  if (seed !== undefined) check(Number.isSafeInteger(seed), "seed", seed, "must be an integer");
   return {
     temperature,
     topK,

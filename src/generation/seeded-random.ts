@@ -5,7 +5,7 @@ export interface SeededRandom {
 }
 
 /**
- * xoshiro128** seeded through splitmix32, so that nearby seeds (1, 2, 3) give
+ * xoshiro128** seeded through splitmix32 (any safe integer: 64-bit seeds keep their high bits), so that nearby seeds (1, 2, 3) give
  * unrelated streams. Small, fast and reproducible across platforms, unlike
  * `Math.random`. Without a seed, one is drawn from `Math.random` and reported back
  * through `seed` (so a caller could log and replay it).
@@ -24,6 +24,16 @@ export function createSeededRandom(seed?: number): SeededRandom {
   let b = splitmix();
   let c = splitmix();
   let d = splitmix();
+  // Seeds past 32 bits (OpenAI's are int64) mix in their high word; below 2^32 the
+  // stream is unchanged. Negative safe integers split as two's complement.
+  const high = Math.floor(actual / 0x1_0000_0000) >>> 0;
+  if (high !== 0) {
+    s = high;
+    a ^= splitmix();
+    b ^= splitmix();
+    c ^= splitmix();
+    d ^= splitmix();
+  }
   return {
     seed: actual,
     next() {

@@ -118,6 +118,19 @@ describe("Sampler", () => {
     expect(mean).toBeCloseTo(0.5, 1);
     expect(createSeededRandom(3).next()).toBe(values[0]);
   });
+
+  it("keeps 64-bit seeds apart: the high word counts, negative seeds too", () => {
+    const first = (seed: number) => {
+      const random = createSeededRandom(seed);
+      return [random.next(), random.next(), random.next()];
+    };
+    expect(first(2 ** 32 + 7)).not.toEqual(first(7));
+    expect(first(2 ** 40)).not.toEqual(first(0));
+    expect(first(2 ** 40)).not.toEqual(first(2 ** 32));
+    expect(first(-1)).not.toEqual(first(2 ** 32 - 1));
+    expect(first(Number.MAX_SAFE_INTEGER)).toEqual(first(Number.MAX_SAFE_INTEGER));
+    expect(createSeededRandom(-5).seed).toBe(-5);
+  });
 });
 
 describe("resolveSamplingParams", () => {
@@ -129,6 +142,8 @@ describe("resolveSamplingParams", () => {
     [{ presencePenalty: 2.1 }, "presence_penalty must be in [-2, 2]"],
     [{ frequencyPenalty: Number.NaN }, "frequency_penalty"],
     [{ logprobs: 21 }, "logprobs must be an integer in [0, 20]"],
+    [{ seed: 1.5 }, "seed 1.5 is out of range: seed must be an integer"],
+    [{ seed: 2 ** 53 }, "seed must be an integer"],
     [
       { logitBias: { 3: 100.5 } },
       "logit_bias[3] 100.5 is out of range: logit_bias[3] must be in [-100, 100]",
