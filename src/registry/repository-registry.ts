@@ -94,6 +94,8 @@ class RepositoryRegistry implements ModelRegistry {
   private pollTimer: NodeJS.Timeout | undefined;
   private polling: Promise<void> = Promise.resolve();
   private readonly reconciler: ModelReconciler;
+  /** Per model, the settling of its latest load or unload command (see `inOrder`). */
+  private readonly commands = new Map<string, Promise<void>>();
 
   constructor(private readonly options: ModelRegistryOptions) {
     this.log = options.logger ?? silent;
@@ -166,7 +168,34 @@ class RepositoryRegistry implements ModelRegistry {
     return leaseVersion(instance);
   }
 
-  async load(
+  load(name: string, versions?: readonly number[], signal?: AbortSignal): Promise<ModelStatus> {
+    return this.inOrder(name, () => this.loadNow(name, versions, signal));
+  }
+
+  unload(name: string, version?: number): Promise<ModelStatus> {
+    return this.inOrder(name, () => this.unloadNow(name, version));
+  }
+
+  /**
+   * Runs load and unload commands of one model one after another, in the order they
+   * came, as Triton does: a LoadModel then an UnloadModel sent back to back end
+   * unloaded, and each answer states the model as its own command left it.
+   */
+  private inOrder<T>(name: string, command: () => Promise<T>): Promise<T> {
+    const previous = this.commands.get(name) ?? Promise.resolve();
+    const result = previous.then(command);
+    const settled = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.commands.set(name, settled);
+    void settled.then(() => {
+      if (this.commands.get(name) === settled) this.commands.delete(name);
+    });
+    return result;
+  }
+
+  private async loadNow(
     name: string,
     versions?: readonly number[],
     signal?: AbortSignal,
@@ -199,7 +228,7 @@ class RepositoryRegistry implements ModelRegistry {
     return this.get(name);
   }
 
-  async unload(name: string, version?: number): Promise<ModelStatus> {
+  private async unloadNow(name: string, version?: number): Promise<ModelStatus> {
     const entry = this.entries.get(name);
     if (!entry) throw this.unknownModel(name);
     if (version === undefined) entry.control = "unloaded";

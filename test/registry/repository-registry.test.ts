@@ -261,6 +261,26 @@ describe("createModelRegistry: explicit load and unload", () => {
     expect(message).toMatch(/^model "nope" is not in the repository ".*"; it has: a, b$/);
   });
 
+  it("applies a model's load and unload commands in the order they came, each answer its own outcome", async () => {
+    const { registry, loader } = await setup({ b: { versions: [1] } }, { controlMode: "explicit" });
+    const open = loader.gate("b/1");
+    const loading = registry.load("b");
+    const loadingToo = registry.load("b");
+    const unloading = registry.unload("b");
+    await new Promise((r) => setTimeout(r, 20));
+    open();
+    const [loaded, loadedToo, unloaded] = await Promise.all([loading, loadingToo, unloading]);
+    expect(loaded.versions.map((v) => v.state)).toEqual(["ready"]);
+    expect(loadedToo.versions.map((v) => v.state)).toEqual(["ready"]);
+    expect(unloaded.versions.map((v) => v.state)).toEqual(["unloaded"]);
+    expect(states(registry, "b")).toEqual(["1:unloaded"]);
+    expect(loader.requests).toHaveLength(1);
+    // And the other way round: the load sent last wins.
+    const [, last] = await Promise.all([registry.unload("b"), registry.load("b")]);
+    expect(last.versions.map((v) => v.state)).toEqual(["ready"]);
+    expect(states(registry, "b")).toEqual(["1:ready"]);
+  });
+
   it("loads only folders directly inside the repository: a name that walks out is InvalidArgument", async () => {
     const outside = await makeRepo({ evil: { versions: [1] } });
     cleanups.push(() => removeRepo(outside));
