@@ -36,10 +36,13 @@ export function createModelReconciler(loader: VersionLoader, log: RegistryLogger
       const work: Promise<void>[] = [];
       // Nothing serves from these, so they go at once: failed records and loads in progress.
       for (const instance of [...entry.instances]) {
-        const stale = !desired.includes(instance.version) || reload;
-        if (!stale) continue;
-        if (instance.state === "failed") removeInstance(entry, instance);
-        else if (instance.state === "loading") work.push(instance.retire());
+        const unwanted = !desired.includes(instance.version);
+        if (!unwanted && !reload) continue;
+        if (instance.state === "failed") {
+          // Unwanted: the version is gone for good, so say so; on reload a new load follows.
+          if (unwanted) loader.discard(entry, instance);
+          else removeInstance(entry, instance);
+        } else if (instance.state === "loading") work.push(instance.retire());
       }
       for (const v of desired) {
         const mine = entry.instances.filter((i) => i.version === v);

@@ -25,6 +25,8 @@ export interface VersionLoader {
     config: ModelConfig,
     signal: AbortSignal | undefined,
   ): Promise<void>;
+  /** Drops a failed version no longer wanted, reporting it unloaded (events, metrics, logs). */
+  discard(entry: ModelEntry, instance: VersionInstance): void;
 }
 
 /** Creates the {@link VersionLoader}. */
@@ -58,6 +60,9 @@ export function createVersionLoader(options: VersionLoaderOptions): VersionLoade
     }
   };
   return {
+    discard(entry, instance) {
+      onState(entry, instance, "unloaded");
+    },
     start(entry, version, config, signal) {
       const instance = new VersionInstance(entry.name, version, config, entry.kind, (i, s, r) =>
         onState(entry, i, s, r),

@@ -213,6 +213,21 @@ describe("createModelRegistry: failures", () => {
     expect((await registry.load("a")).versions[0]?.state).toBe("ready");
     expect(registry.isReady()).toBe(true);
   });
+
+  it("reports a failed version that is unloaded as unloaded (event, state, readiness)", async () => {
+    const { registry, events } = await setup(
+      { a: { versions: [1] } },
+      { controlMode: "explicit" },
+      (loader) => loader.failures.set("a/1", "bad graph"),
+    );
+    await rejected(registry.load("a"));
+    expect(states(registry, "a")).toEqual(["1:failed"]);
+    expect(registry.isReady()).toBe(false);
+    await registry.unload("a");
+    expect(states(registry, "a")).toEqual(["1:unloaded"]);
+    expect(registry.isReady()).toBe(true);
+    expect(eventsOf(events, "a")).toEqual(["a/1:loading", "a/1:failed", "a/1:unloaded"]);
+  });
 });
 
 describe("createModelRegistry: explicit load and unload", () => {
