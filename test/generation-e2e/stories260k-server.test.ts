@@ -97,10 +97,16 @@ describe.skipIf(!hasSharedStories())(
         });
         const choice = result.choices[0];
         expect(choice?.text).toBe(c.generated_text);
-        const expectedPieces = c.generated_token_ids.map((id) =>
-          (pieceOf.get(id) ?? "").replaceAll("▁", " "),
-        );
+        // Token text: "▁" is a space, an ASCII byte-fallback piece ("<0x0A>") its character.
+        const expectedPieces = c.generated_token_ids.map((id) => {
+          const piece = pieceOf.get(id) ?? "";
+          const byte = /^<0x([0-9A-F]{2})>$/.exec(piece)?.[1];
+          return byte !== undefined && Number.parseInt(byte, 16) < 0x80
+            ? String.fromCharCode(Number.parseInt(byte, 16))
+            : piece.replaceAll("▁", " ");
+        });
         expect(choice?.logprobs?.tokens).toEqual(expectedPieces);
+        expect(choice?.logprobs?.tokens?.join("")).toBe(c.generated_text);
         expect(choice?.finish_reason).toBe(c.stopped_on_bos ? "stop" : "length");
         expect(result.usage?.completion_tokens).toBe(c.generated_token_ids.length);
         expect(result.usage?.prompt_tokens).toBe(c.prompt_token_ids.length);

@@ -29,35 +29,62 @@ export function usageOf(finish: GenerationFinish): OpenAiUsage {
   };
 }
 
-/** SentencePiece marks spaces with "▁"; OpenAI shows token text. */
-const pieceText = (piece: string) => piece.replaceAll("▁", " ");
+/** A SentencePiece byte-fallback piece, "<0x0D>": one raw byte of UTF-8. */
+const BYTE_PIECE = /^<0x([0-9A-Fa-f]{2})>$/;
 
-/** Legacy completions logprobs: parallel arrays, `top` trimmed to the requested n. */
+/**
+ * A token's text as OpenAI shows it: SentencePiece's "▁" is a space, and a
+ * byte-fallback piece is its character when the byte is ASCII on its own ("\r");
+ * a byte of a longer UTF-8 sequence has no text alone and keeps its piece.
+ */
+function pieceText(piece: string): string {
+  const byte = BYTE_PIECE.exec(piece)?.[1];
+  if (byte === undefined) return piece.replaceAll("▁", " ");
+  const value = Number.parseInt(byte, 16);
+  return value < 0x80 ? String.fromCharCode(value) : piece;
+}
+
+/** The UTF-8 bytes a token stands for: the byte itself for a byte-fallback piece. */
+function bytesOf(piece: string): number[] {
+  const byte = BYTE_PIECE.exec(piece)?.[1];
+  if (byte !== undefined) return [Number.parseInt(byte, 16)];
+  return [...Buffer.from(pieceText(piece), "utf8")];
+}
+
+/**
+ * Legacy completions logprobs: parallel arrays, `top` trimmed to the requested n, and
+ * each token's offset in the completion text (from 0, as vLLM does without echo).
+ */
 export function completionLogprobs(lps: readonly TokenLogprobs[], n: number) {
+  const tokens = lps.map((lp) => pieceText(lp.chosen.token));
+  let offset = 0;
+  const textOffset = tokens.map((token) => {
+    const at = offset;
+    offset += token.length;
+    return at;
+  });
   return {
-    tokens: lps.map((lp) => pieceText(lp.chosen.token)),
+    tokens,
     token_logprobs: lps.map((lp) => lp.chosen.logprob),
     top_logprobs: lps.map((lp) =>
       Object.fromEntries(lp.top.slice(0, n).map((t) => [pieceText(t.token), t.logprob])),
     ),
+    text_offset: textOffset,
   };
 }
-
-const bytesOf = (text: string) => [...Buffer.from(text, "utf8")];
 
 /** Chat logprobs: one entry per token with its top alternatives. */
 export function chatLogprobs(lps: readonly TokenLogprobs[], n: number) {
   return {
     content: lps.map((lp) => {
-      const token = pieceText(lp.chosen.token);
       return {
-        token,
+        token: pieceText(lp.chosen.token),
         logprob: lp.chosen.logprob,
-        bytes: bytesOf(token),
+        bytes: bytesOf(lp.chosen.token),
         top_logprobs: lp.top.slice(0, n).map((t) => ({
           token: pieceText(t.token),
           logprob: t.logprob,
-          bytes: bytesOf(pieceText(t.token)),
+          bytes: bytesOf(t.token),
         })),
       };
     }),
