@@ -35,6 +35,8 @@ export interface GenerationDelta {
   readonly text: string;
   readonly tokenIds: readonly number[];
   readonly logprobs?: readonly TokenLogprobs[];
+  /** The prompt's length in tokens, on a stream's first delta only (for end reports). */
+  readonly promptTokens?: number;
 }
 
 /** The last chunk of every stream. */
@@ -142,17 +144,26 @@ function finishOf(
   completionTokens: number,
 ): GenerationFinish {
   const end = entry.endedAt ?? performance.now();
-  const first = entry.firstTokenAt;
-  const decodeMs = first === undefined ? 0 : end - first;
   return {
     finishReason,
     usage: { promptTokens, completionTokens },
-    timings: {
-      timeToFirstTokenMs: first === undefined ? 0 : first - entry.arrivedAt,
-      tokensPerSecond:
-        completionTokens > 1 && decodeMs > 0 ? ((completionTokens - 1) * 1000) / decodeMs : 0,
-      totalMs: end - entry.arrivedAt,
-    },
+    timings: generationTimings(entry.arrivedAt, entry.firstTokenAt, end, completionTokens),
+  };
+}
+
+/** A stream's timings from `performance.now()` stamps: arrival, first token, end. */
+export function generationTimings(
+  arrivedAt: number,
+  firstTokenAt: number | undefined,
+  endedAt: number,
+  completionTokens: number,
+): GenerationFinish["timings"] {
+  const decodeMs = firstTokenAt === undefined ? 0 : endedAt - firstTokenAt;
+  return {
+    timeToFirstTokenMs: firstTokenAt === undefined ? 0 : firstTokenAt - arrivedAt,
+    tokensPerSecond:
+      completionTokens > 1 && decodeMs > 0 ? ((completionTokens - 1) * 1000) / decodeMs : 0,
+    totalMs: endedAt - arrivedAt,
   };
 }
 
@@ -228,15 +239,21 @@ class WorkerGenerativeModel implements GenerativeModel {
     this.options.observer?.onSequences(this.stats());
     const cancel = () => this.post({ type: "cancel", id });
     signal.addEventListener("abort", cancel, { once: true });
+    // Tokens handed out: after an abort, usage counts what the client got, not what ran.
     let completion = 0;
     try {
       for await (const events of entry.queue.batches()) {
         const merged = mergeEvents(events);
-        completion += merged.tokenIds.length;
         // After an abort, deltas still buffered or in flight are dropped: the client left.
         if (!signal.aborted && (merged.text !== "" || merged.tokenIds.length > 0)) {
-          const delta: GenerationDelta = { text: merged.text, tokenIds: merged.tokenIds };
-          yield merged.logprobs === undefined ? delta : { ...delta, logprobs: merged.logprobs };
+          const delta: GenerationDelta = {
+            text: merged.text,
+            tokenIds: merged.tokenIds,
+            ...(merged.logprobs !== undefined && { logprobs: merged.logprobs }),
+            ...(completion === 0 && { promptTokens: job.promptIds.length }),
+          };
+          completion += merged.tokenIds.length;
+          yield delta;
         }
         if (merged.error !== undefined) throw internal(`generation failed: ${merged.error}`);
         if (merged.finishReason !== undefined) {

@@ -5,6 +5,7 @@ import {
   type GenerationChunk,
   type GenerationFinish,
   type GenerativeModel,
+  generationTimings,
   isGenerationFinish,
 } from "./generative-model.js";
 import type { FinishReason } from "./stopping-criteria.js";
@@ -90,6 +91,7 @@ export function createTextGenerator(options: TextGeneratorOptions): TextGenerato
   return {
     async start(call, signal) {
       if (signal.aborted) throw abortReasonToError(signal);
+      const startedAt = performance.now();
       const lease = acquireGenerative(options.registry, call.model, call.version || undefined);
       let source: AsyncIterator<GenerationChunk>;
       let first: IteratorResult<GenerationChunk>;
@@ -100,7 +102,7 @@ export function createTextGenerator(options: TextGeneratorOptions): TextGenerato
         lease.release();
         throw error;
       }
-      const chunks = leasedChunks(lease, source, first, (end) =>
+      const chunks = leasedChunks(lease, source, first, startedAt, (end) =>
         options.onEnd?.({ ...end, requestId: call.requestId }),
       );
       return { model: lease.model, version: lease.version, chunks };
@@ -122,34 +124,43 @@ type EndReport = Omit<GenerationEnd, "requestId">;
  * The engine's stream with the already-pulled first chunk put back, releasing the
  * lease (and reporting the end) exactly once: at the finish chunk, on error, or on
  * `return()`, which also works before the first `next()` (unlike a generator's).
+ * A consumer that leaves early never sees the finish chunk, so the report is then
+ * built from the deltas it did see (prompt length, tokens, their times).
  */
 function leasedChunks(
   lease: Lease<GenerativeModel>,
   source: AsyncIterator<GenerationChunk>,
   first: IteratorResult<GenerationChunk>,
+  startedAt: number,
   report: (end: EndReport) => void,
 ): AsyncIterableIterator<GenerationChunk> {
   let pending: IteratorResult<GenerationChunk> | undefined = first;
   let completion = 0;
+  let promptTokens = 0;
+  let firstTokenAt: number | undefined;
   let finish: GenerationFinish | undefined;
   let released = false;
   const release = (failed: boolean) => {
     if (released) return;
     released = true;
     lease.release();
+    const timings = generationTimings(startedAt, firstTokenAt, performance.now(), completion);
     report({
       model: lease.model,
       version: lease.version,
       finishReason: finish?.finishReason ?? (failed ? "error" : "cancelled"),
-      promptTokens: finish?.usage.promptTokens ?? 0,
+      promptTokens: finish?.usage.promptTokens ?? promptTokens,
       completionTokens: finish?.usage.completionTokens ?? completion,
-      ...(finish && { timings: finish.timings }),
+      timings: finish?.timings ?? timings,
     });
   };
   const see = (step: IteratorResult<GenerationChunk>) => {
     if (step.done) release(false);
-    else if (!isGenerationFinish(step.value)) completion += step.value.tokenIds.length;
-    else {
+    else if (!isGenerationFinish(step.value)) {
+      promptTokens = step.value.promptTokens ?? promptTokens;
+      if (step.value.tokenIds.length > 0) firstTokenAt ??= performance.now();
+      completion += step.value.tokenIds.length;
+    } else {
       finish = step.value;
       release(false);
       source.return?.().catch(() => {});

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
-import { ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import {
   FinishReason,
   type GenerateRequest,
@@ -106,9 +106,10 @@ export function createGenerationService(
         for await (const chunk of started.chunks) {
           yield toResponse(chunk, requestId, started.version);
         }
-        // The engine ends an aborted sequence "cancelled" (usage included); the call
-        // itself fails as the abort says: DeadlineExceeded, Canceled, or Unavailable.
-        if (context.signal.aborted) throw ConnectError.from(context.signal.reason);
+        // The engine ends an aborted sequence "cancelled" (usage included); the call itself
+        // fails as the domain signal tells it: DeadlineExceeded, or Canceled however the
+        // client left (connect-node reads an RST_STREAM INTERNAL_ERROR as Internal).
+        if (signal.aborted) throw signal.reason;
       } catch (error) {
         throw toConnectError(error, logger);
       } finally {

@@ -193,6 +193,13 @@ describe.skipIf(!hasSharedStories())(
         const end = lines.find((l) => l.msg === "generation ended" && l.request_id === "cancel-a");
         expect(end).toMatchObject({ finish_reason: "cancelled", model: "long" });
         expect(end?.completion_tokens).toBeLessThan(16_000);
+        expect(end?.completion_tokens).toBeGreaterThanOrEqual(a.got);
+        // The stream ended before its finish chunk: the report still knows the prompt and times.
+        const prompt = await server.generation.tokenize({ model: "long", text: LONG.prompt ?? "" });
+        expect(end?.prompt_tokens).toBe(prompt.tokenIds.length);
+        expect(end?.ttft_ms).toBeGreaterThan(0);
+        const rpc = lines.find((l) => l.msg === "rpc" && l.request_id === "cancel-a");
+        expect(rpc?.code).toBe("canceled");
       });
 
       it("an OpenAI streaming client that disconnects frees the slot too", async () => {
@@ -229,6 +236,10 @@ describe.skipIf(!hasSharedStories())(
         const { messages, end } = await connectStream(server.baseUrl, LONG, 150);
         expect(messages.length).toBeGreaterThan(0);
         expect(end.error?.code).toBe("deadline_exceeded");
+        // The final message counts the tokens the client got, not the ones dropped after the cut.
+        const chunks = messages as { tokenIds?: number[]; usage?: { completionTokens: number } }[];
+        const got = chunks.reduce((n, m) => n + (m.tokenIds?.length ?? 0), 0);
+        expect(chunks.at(-1)?.usage?.completionTokens).toBe(got);
       }
       // Clients that give up at their deadline too: the race that leaked in-flight counts.
       for (let i = 0; i < 4; i++) {
