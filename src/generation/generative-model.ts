@@ -128,7 +128,7 @@ export async function loadGenerativeModel(
     session: { ...GENERATION_SESSION_DEFAULTS, ...options.session },
   });
   const ready = await waitGenerationWorkerReady(worker, options.signal);
-  const template = createChatTemplate(tokenizer.config, options.dir);
+  const template = createChatTemplate(tokenizer.config);
   return new WorkerGenerativeModel(worker, ready, tokenizer, template, config, options);
 }
 

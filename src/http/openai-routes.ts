@@ -39,11 +39,19 @@ type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
 type Handler = (req: Req, res: Res, signal: AbortSignal) => Promise<void>;
 
-const ENDPOINTS: Readonly<Record<string, "POST" | "GET">> = {
+type Method = "POST" | "GET";
+
+const ENDPOINTS: Readonly<Record<string, Method>> = {
   "/v1/completions": "POST",
   "/v1/chat/completions": "POST",
   "/v1/models": "GET",
+  "/v1/models/{model}": "GET",
 };
+
+/** The endpoint pattern a path matches, e.g. "/v1/models/{model}" for "/v1/models/llama". */
+function endpointOf(path: string): string {
+  return path.startsWith("/v1/models/") ? "/v1/models/{model}" : path;
+}
 
 /**
  * OpenAI-compatible HTTP on the API port: POST /v1/completions and
@@ -80,16 +88,42 @@ export function createOpenAiRoutes(options: OpenAiRoutesOptions): HttpRoute {
     sendJson(req, res, 200, { object: "list", data });
   };
 
+  const model: Handler = async (req, res) => {
+    const name = decodeURIComponent(pathOf(req).slice("/v1/models/".length));
+    const found = options.registry.list().find((m) => m.kind === "generate" && m.name === name);
+    if (found === undefined) {
+      throw new OpenAiError(
+        404,
+        `The model '${name}' does not exist`,
+        "invalid_request_error",
+        "model",
+        "model_not_found",
+      );
+    }
+    sendJson(req, res, 200, { id: found.name, object: "model", created: 0, owned_by: "inferd" });
+  };
+
+  const unknown: Handler = async (req) => {
+    const path = pathOf(req);
+    const known = Object.keys(ENDPOINTS).join(", ");
+    throw new OpenAiError(
+      404,
+      `unknown endpoint ${path}; this server has ${known}`,
+      "invalid_request_error",
+    );
+  };
+
   const handlers: Readonly<Record<string, Handler>> = {
     "/v1/completions": completions,
     "/v1/chat/completions": chat,
     "/v1/models": models,
+    "/v1/models/{model}": model,
   };
   return (req, res) => {
     const path = pathOf(req);
-    const handler = handlers[path];
-    if (handler === undefined) return false;
-    void serve(req, res, path, handler, options);
+    if (!path.startsWith("/v1/")) return false;
+    const endpoint = endpointOf(path);
+    void serve(req, res, endpoint, handlers[endpoint] ?? unknown, options);
     return true;
   };
 }
@@ -131,7 +165,7 @@ async function serve(
       throw INVALID_API_KEY;
     }
     const method = ENDPOINTS[path];
-    if (req.method !== method && !(method === "GET" && req.method === "HEAD")) {
+    if (method && req.method !== method && !(method === "GET" && req.method === "HEAD")) {
       res.setHeader("allow", method ?? "GET");
       throw new OpenAiError(405, `${path} takes ${method} requests`, "invalid_request_error");
     }

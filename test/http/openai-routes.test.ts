@@ -151,10 +151,22 @@ describe("OpenAI-compatible routes on the production server (fixture repo, offic
     }
   });
 
-  it("lists the generative models only", async () => {
+  it("lists the generative models only, and retrieves one by id", async () => {
     const page = await client.models.list();
     expect(page.data.map((m) => m.id)).toEqual(["tiny_llama"]);
     expect(page.data[0]).toMatchObject({ object: "model", owned_by: "inferd" });
+    expect(await client.models.retrieve("tiny_llama")).toMatchObject({
+      id: "tiny_llama",
+      object: "model",
+    });
+    const predict = await errorOf(client.models.retrieve("iris"));
+    expect(predict.status).toBe(404);
+    expect(predict.error).toMatchObject({ code: "model_not_found", param: "model" });
+    const unknown = await fetch(`${server.baseUrl}/v1/embeddings`, { method: "POST", body: "{}" });
+    expect(unknown.status).toBe(404);
+    const body = (await unknown.json()) as { error: { message: string; type: string } };
+    expect(body.error.type).toBe("invalid_request_error");
+    expect(body.error.message).toContain("unknown endpoint /v1/embeddings");
   });
 
   it("answers errors with OpenAI's body and status", async () => {
@@ -182,6 +194,31 @@ describe("OpenAI-compatible routes on the production server (fixture repo, offic
     );
     expect(shape.status).toBe(400);
     expect(shape.error).toMatchObject({ param: "messages" });
+    const bad400 = async (request: Promise<unknown>, param: string, message: string) => {
+      const error = await errorOf(request);
+      expect(error.status).toBe(400);
+      expect(error.error).toMatchObject({ param });
+      expect(error.message).toContain(message);
+    };
+    await bad400(
+      client.completions.create({ model: "tiny_llama", prompt: "hi", max_tokens: -1 }),
+      "max_tokens",
+      ">= 1",
+    );
+    await bad400(
+      client.chat.completions.create({ model: "tiny_llama", messages, top_logprobs: 2 }),
+      "top_logprobs",
+      "needs logprobs: true",
+    );
+    await bad400(
+      client.chat.completions.create({
+        model: "tiny_llama",
+        messages,
+        stream_options: { include_usage: true },
+      }),
+      "stream_options",
+      "needs stream: true",
+    );
     const stops = await errorOf(
       client.completions.create({
         model: "tiny_llama",

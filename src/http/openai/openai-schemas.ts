@@ -10,7 +10,7 @@ import { OpenAiError } from "./openai-error.js";
 
 // Count and length limits are the engine's (generation-request.ts), the same for both APIs.
 const stop = z.union([z.string(), z.array(z.string())]).nullish();
-const count = z.int().nonnegative();
+const count = z.int().min(1, { error: "must be an integer >= 1" });
 
 const sampling = {
   model: z.string().min(1),
@@ -42,39 +42,53 @@ const sampling = {
     .nullish(),
 };
 
-export const completionBodySchema = z.object({
-  ...sampling,
-  prompt: z.union([
-    z.string(),
-    z
-      .array(z.string())
-      .length(1, { error: "give one prompt (batches of prompts are not supported)" }),
-    z.array(z.int()).min(1),
-  ]),
-  logprobs: z.int().min(0).max(5).nullish(),
-  echo: z.literal(false, { error: "echo is not supported" }).nullish(),
-  best_of: z.literal(1, { error: "only best_of = 1 is supported" }).nullish(),
-  suffix: z.null({ error: "suffix is not supported" }).optional(),
-});
+export const completionBodySchema = z
+  .object({
+    ...sampling,
+    prompt: z.union([
+      z.string(),
+      z
+        .array(z.string())
+        .length(1, { error: "give one prompt (batches of prompts are not supported)" }),
+      z.array(z.int()).min(1),
+    ]),
+    logprobs: z.int().min(0).max(5).nullish(),
+    echo: z.literal(false, { error: "echo is not supported" }).nullish(),
+    best_of: z.literal(1, { error: "only best_of = 1 is supported" }).nullish(),
+    suffix: z.null({ error: "suffix is not supported" }).optional(),
+  })
+  .refine((b) => b.stream_options == null || b.stream === true, {
+    error: "stream_options needs stream: true",
+    path: ["stream_options"],
+  });
 
 const textPart = z.object({ type: z.literal("text"), text: z.string() });
 
-export const chatBodySchema = z.object({
-  ...sampling,
-  messages: z
-    .array(
-      z.object({
-        role: z.string().min(1),
-        content: z.union([z.string(), z.array(textPart)]).nullish(),
-      }),
-    )
-    .min(1),
-  max_completion_tokens: count.nullish(),
-  logprobs: z.boolean().nullish(),
-  top_logprobs: z.int().min(0).max(20).nullish(),
-  tools: z.array(z.unknown()).max(0, { error: "tools are not supported" }).nullish(),
-  functions: z.array(z.unknown()).max(0, { error: "functions are not supported" }).nullish(),
-});
+export const chatBodySchema = z
+  .object({
+    ...sampling,
+    messages: z
+      .array(
+        z.object({
+          role: z.string().min(1),
+          content: z.union([z.string(), z.array(textPart)]).nullish(),
+        }),
+      )
+      .min(1),
+    max_completion_tokens: count.nullish(),
+    logprobs: z.boolean().nullish(),
+    top_logprobs: z.int().min(0).max(20).nullish(),
+    tools: z.array(z.unknown()).max(0, { error: "tools are not supported" }).nullish(),
+    functions: z.array(z.unknown()).max(0, { error: "functions are not supported" }).nullish(),
+  })
+  .refine((b) => b.top_logprobs == null || b.logprobs === true, {
+    error: "top_logprobs needs logprobs: true",
+    path: ["top_logprobs"],
+  })
+  .refine((b) => b.stream_options == null || b.stream === true, {
+    error: "stream_options needs stream: true",
+    path: ["stream_options"],
+  });
 
 export type CompletionBody = z.infer<typeof completionBodySchema>;
 export type ChatBody = z.infer<typeof chatBodySchema>;
