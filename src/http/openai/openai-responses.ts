@@ -52,17 +52,50 @@ function bytesOf(piece: string): number[] {
 }
 
 /**
- * Legacy completions logprobs: parallel arrays, `top` trimmed to the requested n, and
- * each token's offset in the completion text (from 0, as vLLM does without echo).
+ * Character (code point) offsets of a completion's tokens, as vLLM counts them: a
+ * token starts where the text before it ends, and a character spelled in byte-fallback
+ * pieces (<0xE2><0x80><0x94>) counts when its last byte arrives, so all its bytes share
+ * its offset. One instance per response, so that a stream's chunks continue the count.
  */
-export function completionLogprobs(lps: readonly TokenLogprobs[], n: number) {
-  const tokens = lps.map((lp) => pieceText(lp.chosen.token));
-  let offset = 0;
-  const textOffset = tokens.map((token) => {
-    const at = offset;
-    offset += token.length;
+export class TextOffsets {
+  private offset = 0;
+  /** Continuation bytes still owed by the current multi-byte character. */
+  private pending = 0;
+
+  /** The offset of the token `piece`, then advances past it. */
+  next(piece: string): number {
+    const at = this.offset;
+    const byte = BYTE_PIECE.exec(piece)?.[1];
+    if (byte === undefined) {
+      this.pending = 0;
+      this.offset += [...pieceText(piece)].length;
+      return at;
+    }
+    const value = Number.parseInt(byte, 16);
+    if (value >= 0x80 && value < 0xc0) {
+      if (this.pending > 0 && --this.pending === 0) this.offset++;
+    } else if (value >= 0xc0) {
+      this.pending = value >= 0xf0 ? 3 : value >= 0xe0 ? 2 : 1;
+    } else {
+      this.pending = 0;
+      this.offset++;
+    }
     return at;
-  });
+  }
+}
+
+/**
+ * Legacy completions logprobs: parallel arrays, `top` trimmed to the requested n, and
+ * each token's offset in the completion text (characters from its start, as vLLM
+ * without echo; a stream passes its one {@link TextOffsets} to every chunk).
+ */
+export function completionLogprobs(
+  lps: readonly TokenLogprobs[],
+  n: number,
+  offsets: TextOffsets = new TextOffsets(),
+) {
+  const tokens = lps.map((lp) => pieceText(lp.chosen.token));
+  const textOffset = lps.map((lp) => offsets.next(lp.chosen.token));
   return {
     tokens,
     token_logprobs: lps.map((lp) => lp.chosen.logprob),

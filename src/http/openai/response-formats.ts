@@ -6,14 +6,17 @@ import {
   completionObject,
   finishReasonOf,
   type ResponseHead,
+  TextOffsets,
   usageOf,
 } from "./openai-responses.js";
 import type { ResponseFormat } from "./respond-generation.js";
 
 /** /v1/completions objects; `topN` is the request's `logprobs` (null: none). */
 export function completionFormat(head: ResponseHead, topN: number | null): ResponseFormat {
+  // A stream's chunks continue one text: each chunk's text_offset starts where the last ended.
+  const offsets = new TextOffsets();
   const lps = (l: Parameters<typeof completionLogprobs>[0] | undefined) =>
-    topN === null || l === undefined ? null : completionLogprobs(l, topN);
+    topN === null || l === undefined ? null : completionLogprobs(l, topN, offsets);
   return {
     delta: (text, logprobs) =>
       completionObject(head, { text, logprobs: lps(logprobs), finish_reason: null }, null),
