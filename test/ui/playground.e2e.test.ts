@@ -123,7 +123,7 @@ describe.skipIf(!HAS_CHROMIUM)(
     });
 
     afterEach(async (test) => {
-      if (test.task.result?.state === "fail") {
+      if (test.task.result?.state === "fail" && !page.isClosed()) {
         await mkdir(SCREENSHOTS, { recursive: true });
         const name = test.task.name.replace(/[^\w]+/g, "-").slice(0, 80);
         await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
@@ -282,6 +282,29 @@ describe.skipIf(!HAS_CHROMIUM)(
         expect(probabilities).toHaveLength(3);
         // The key lives in sessionStorage, never in the address.
         expect(page.url()).toBe(`${keyedApi}/ui/`);
+        // A link pointing the same page at another server does not send it this key.
+        // It answers CORS preflights permissively, so the page's real requests do reach it.
+        const seen: (string | undefined)[] = [];
+        const other = createServer((req, res) => {
+          const cors = {
+            "access-control-allow-origin": "*",
+            "access-control-allow-headers": "*, authorization",
+            "access-control-allow-methods": "POST, GET",
+          };
+          if (req.method === "OPTIONS") return void res.writeHead(204, cors).end();
+          seen.push(req.headers.authorization);
+          res.writeHead(404, cors).end();
+        });
+        await new Promise<void>((r) => other.listen(0, "127.0.0.1", r));
+        const otherApi = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+        try {
+          await page.goto(`${keyedApi}/ui/?api=${otherApi}`);
+          await waitFor("the page to call the other server", () => seen.length > 0);
+          expect(seen.every((authorization) => authorization === undefined)).toBe(true);
+          expect(await page.getByTestId("api-key").inputValue()).toBe("");
+        } finally {
+          await new Promise((r) => other.close(r));
+        }
       } finally {
         await page.close();
         await keyed.shutdown();

@@ -14,8 +14,11 @@ import { createPredictPanel } from "./predict-panel.js";
 function start(): void {
   const baseUrl = apiBaseUrl(window.location);
   byId("api-base", HTMLElement).textContent = baseUrl;
-  const clients = createPlaygroundClients(baseUrl, () => sessionStorage.getItem(API_KEY_ITEM));
-  keepApiKey(byId("api-key-form", HTMLFormElement), byId("api-key", HTMLInputElement));
+  // The key belongs to the server it was typed for: a link whose ?api= names another
+  // server must not make the page send it there.
+  const keyItem = `${API_KEY_ITEM}:${new URL(baseUrl).origin}`;
+  const clients = createPlaygroundClients(baseUrl, () => sessionStorage.getItem(keyItem));
+  keepApiKey(byId("api-key-form", HTMLFormElement), byId("api-key", HTMLInputElement), keyItem);
   const modelErrors = createErrorView(byId("models-error", HTMLElement));
   const details = byId("model-details", HTMLElement);
   const predictSection = byId("predict-panel", HTMLElement);
@@ -52,16 +55,16 @@ function start(): void {
   });
 }
 
-/** Where the key lives: this tab only, gone when it closes, never in the URL. */
+/** Where keys live, per server origin: this tab only, gone when it closes, never in the URL. */
 const API_KEY_ITEM = "inferd-api-key";
 
 /** The key form: submitting stores the key and reloads, so that every stream restarts with it. */
-function keepApiKey(form: HTMLFormElement, input: HTMLInputElement): void {
-  input.value = sessionStorage.getItem(API_KEY_ITEM) ?? "";
+function keepApiKey(form: HTMLFormElement, input: HTMLInputElement, item: string): void {
+  input.value = sessionStorage.getItem(item) ?? "";
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    if (input.value === "") sessionStorage.removeItem(API_KEY_ITEM);
-    else sessionStorage.setItem(API_KEY_ITEM, input.value);
+    if (input.value === "") sessionStorage.removeItem(item);
+    else sessionStorage.setItem(item, input.value);
     window.location.reload();
   });
 }
