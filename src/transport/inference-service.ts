@@ -26,12 +26,15 @@ import { type ErrorLogger, toConnectError, toStatusMessage } from "./to-connect-
 export interface InferenceServiceOptions {
   readonly predictor: Predictor;
   readonly logger?: ErrorLogger;
-  /**
-   * Items of one BatchPredict call, or messages of one PredictStream, in flight at once
-   * (default 64): enough to fill batches, while one large call cannot fill a model's
-   * queue (max_queue_size) with its own items and fail the rest of itself.
-   */
+  /** PredictStream messages processed at once per stream (default 64). */
   readonly streamConcurrency?: number;
+  /**
+   * Items of one BatchPredict in flight at once (default 1,024, the default
+   * `max_queue_size`): a call up to this size is batched exactly as concurrent
+   * Predicts would be, and a larger one cannot fill a default-sized queue with its
+   * own items and fail the rest of itself.
+   */
+  readonly batchWindow?: number;
 }
 
 function toCall(request: PredictRequest, context: HandlerContext): PredictCall {
@@ -81,6 +84,7 @@ export function createInferenceService(
 ): ServiceImpl<typeof InferenceService> {
   const { predictor, logger } = options;
   const concurrency = options.streamConcurrency ?? 64;
+  const batchWindow = options.batchWindow ?? 1024;
 
   async function predictOne(
     request: PredictRequest,
@@ -123,7 +127,7 @@ export function createInferenceService(
         yield* request.requests;
       })();
       const each = (r: PredictRequest) => predictOne(r, context, signal);
-      for await (const result of mapOrdered(items, each, concurrency)) results.push(result);
+      for await (const result of mapOrdered(items, each, batchWindow)) results.push(result);
       return { results };
     },
 

@@ -21,8 +21,8 @@ const HOLD_MS = 1200;
 const HOLD = "iris_hold";
 /** iris_mates runs a batch only when 9 rows are queued (or after 5 s). */
 const MATES = "iris_mates";
-/** iris_queue64 admits 64 waiting requests: fewer than one large BatchPredict's items. */
-const QUEUE64 = "iris_queue64";
+/** iris_big keeps the default max_queue_size (1,024): fewer than one large BatchPredict's items. */
+const BIG = "iris_big";
 
 let inferd: RunningInferd;
 let client: grpc.Client;
@@ -39,9 +39,9 @@ beforeAll(async () => {
       await cp(join(repo, "iris", "2"), join(repo, MATES, "2"), { recursive: true });
       const mates = { max_batch_size: 9, max_queue_delay_us: 5_000_000 };
       await writeFile(join(repo, MATES, "model.json"), JSON.stringify(mates));
-      await cp(join(repo, "iris", "2"), join(repo, QUEUE64, "2"), { recursive: true });
-      const queue64 = { max_batch_size: 8, max_queue_delay_us: 1000, max_queue_size: 64 };
-      await writeFile(join(repo, QUEUE64, "model.json"), JSON.stringify(queue64));
+      await cp(join(repo, "iris", "2"), join(repo, BIG, "2"), { recursive: true });
+      const big = { max_batch_size: 64, max_queue_delay_us: 1000 };
+      await writeFile(join(repo, BIG, "model.json"), JSON.stringify(big));
     },
   });
   client = grpcClient(inferd.port);
@@ -125,15 +125,15 @@ describe("dynamic batching through the production server", () => {
     expect(runs(after, MATES) - runs(before, MATES)).toBe(1);
   });
 
-  it("feeds a BatchPredict larger than max_queue_size to the queue in windows: every item answered", async () => {
+  it("feeds a BatchPredict larger than the default max_queue_size in windows: every item answered", async () => {
     const inference = createClient(
       InferenceService,
       createConnectTransport({ baseUrl: inferd.baseUrl, httpVersion: "1.1" }),
     );
-    const rows = distinctIrisRows(300, 2000);
+    const rows = distinctIrisRows(1300, 2000);
     const { results } = await inference.batchPredict({
       requests: rows.map((row, i) => ({
-        model: QUEUE64,
+        model: BIG,
         requestId: `item-${i}`,
         inputs: irisInputs([row]),
       })),
