@@ -1,4 +1,5 @@
 import {
+  abortReasonToError,
   failedPrecondition,
   type InferdError,
   invalidArgument,
@@ -28,7 +29,7 @@ import { isModelName, type ScannedModel, scanModel, scanRepository } from "./rep
 import { routeVersion } from "./route-version.js";
 import type { VersionInstance } from "./version-instance.js";
 import { leaseVersion } from "./version-lease.js";
-import { createVersionLoader } from "./version-loader.js";
+import { createVersionLoader, type VersionLoader } from "./version-loader.js";
 
 /** Structured logger shape (pino's `info(obj, msg)`), so the registry needs no logging library. */
 export interface RegistryLogger {
@@ -94,18 +95,19 @@ class RepositoryRegistry implements ModelRegistry {
   private pollTimer: NodeJS.Timeout | undefined;
   private polling: Promise<void> = Promise.resolve();
   private readonly reconciler: ModelReconciler;
+  private readonly loader: VersionLoader;
   /** Per model, the settling of its latest load or unload command (see `inOrder`). */
   private readonly commands = new Map<string, Promise<void>>();
 
   constructor(private readonly options: ModelRegistryOptions) {
     this.log = options.logger ?? silent;
     this.random = options.random ?? Math.random;
-    const loader = createVersionLoader({
+    const loader = (this.loader = createVersionLoader({
       loadVersion: options.loadVersion,
       log: this.log,
       emit: (event) => this.emit(event),
       track: (work) => this.track(work),
-    });
+    }));
     this.reconciler = createModelReconciler(loader, this.log);
   }
 
@@ -169,7 +171,7 @@ class RepositoryRegistry implements ModelRegistry {
   }
 
   load(name: string, versions?: readonly number[], signal?: AbortSignal): Promise<ModelStatus> {
-    return this.inOrder(name, () => this.loadNow(name, versions, signal));
+    return this.inOrder(name, () => this.loadNow(name, versions, signal), signal);
   }
 
   unload(name: string, version?: number): Promise<ModelStatus> {
@@ -179,14 +181,22 @@ class RepositoryRegistry implements ModelRegistry {
   /**
    * Runs load and unload commands of one model one after another, in the order they
    * came, as Triton does: a LoadModel then an UnloadModel sent back to back end
-   * unloaded, and each answer states the model as its own command left it.
+   * unloaded, and each answer states the model as its own command left it. A command
+   * whose caller gave up (`signal`) while it waited leaves the line and never runs.
    */
-  private inOrder<T>(name: string, command: () => Promise<T>): Promise<T> {
+  private inOrder<T>(name: string, command: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     const previous = this.commands.get(name) ?? Promise.resolve();
-    const result = previous.then(command);
-    const settled = result.then(
-      () => undefined,
-      () => undefined,
+    const turn = signal ? untilAborted(previous, signal) : previous;
+    const result = turn.then(() => {
+      if (signal?.aborted) throw abortReasonToError(signal);
+      return command();
+    });
+    // The next command waits for this one to finish, or (if it left) for its predecessor.
+    const settled = previous.then(() =>
+      result.then(
+        () => undefined,
+        () => undefined,
+      ),
     );
     this.commands.set(name, settled);
     void settled.then(() => {
@@ -303,7 +313,11 @@ class RepositoryRegistry implements ModelRegistry {
     for (const [name, entry] of this.entries) {
       if (seen.has(name)) continue;
       this.entries.delete(name);
-      work.push(...entry.instances.map((i) => i.retire()));
+      for (const instance of entry.instances) {
+        // A failed record has nothing to drain; it is reported unloaded like the rest.
+        if (instance.state === "failed") this.loader.discard(entry, instance);
+        else work.push(instance.retire());
+      }
     }
     for (const scan of scans) {
       let entry = this.entries.get(scan.name);
@@ -352,4 +366,17 @@ class RepositoryRegistry implements ModelRegistry {
   private unknownModel(name: string): InferdError {
     return unknownModel(name, [...this.entries.keys()]);
   }
+}
+
+/** Resolves with `promise`, or rejects as soon as `signal` aborts. */
+function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(abortReasonToError(signal));
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(abortReasonToError(signal));
+    signal.addEventListener("abort", onAbort, { once: true });
+    void promise.then(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    });
+  });
 }

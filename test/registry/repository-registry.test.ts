@@ -296,6 +296,23 @@ describe("createModelRegistry: explicit load and unload", () => {
     expect(states(registry, "b")).toEqual(["1:ready"]);
   });
 
+  it("drops a queued command whose caller gave up: it never runs and blocks nobody", async () => {
+    const { registry, loader } = await setup({ b: { versions: [1] } }, { controlMode: "explicit" });
+    const open = loader.gate("b/1");
+    const loading = registry.load("b");
+    const unloading = registry.unload("b");
+    const gaveUp = new AbortController();
+    const abandoned = registry.load("b", undefined, gaveUp.signal);
+    gaveUp.abort();
+    // It leaves the line at once, while the first load is still running.
+    expect((await rejected(abandoned))[0]).toBe("canceled");
+    open();
+    await Promise.all([loading, unloading]);
+    expect(states(registry, "b")).toEqual(["1:unloaded"]);
+    expect(loader.requests).toHaveLength(1);
+    expect((await registry.load("b")).versions.map((v) => v.state)).toEqual(["ready"]);
+  });
+
   it("loads only folders directly inside the repository: a name that walks out is InvalidArgument", async () => {
     const outside = await makeRepo({ evil: { versions: [1] } });
     cleanups.push(() => removeRepo(outside));
@@ -374,6 +391,23 @@ describe("createModelRegistry: poll mode", () => {
     ]);
     expect(thrown(() => registry.acquire("gone"))[0]).toBe("not_found");
     expect(eventsOf(events, "m").slice(4)).toEqual(["m/2:draining", "m/2:unloaded"]);
+  });
+
+  it("reports a failed model whose folder is removed as unloaded", async () => {
+    const { events, repo, registry } = await setup(
+      { broken: { versions: [1] } },
+      { controlMode: "poll", pollIntervalMs: 10 },
+      (loader) => loader.failures.set("broken/1", "bad graph"),
+    );
+    expect(states(registry, "broken")).toEqual(["1:failed"]);
+    await rm(join(repo, "broken"), { recursive: true });
+    await waitFor(() => events.some((e) => e.state === "unloaded"));
+    expect(eventsOf(events, "broken")).toEqual([
+      "broken/1:loading",
+      "broken/1:failed",
+      "broken/1:unloaded",
+    ]);
+    expect(registry.isReady()).toBe(true);
   });
 
   it("reloads a version when model.json changes, swapping without a gap", async () => {
