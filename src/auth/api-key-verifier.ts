@@ -13,9 +13,14 @@ const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
  * Keys are compared as SHA-256 digests with `timingSafeEqual`, so neither a key's
  * content nor its length shows in the time an answer takes. Several keys allow
  * rotation: add the new one, move clients, drop the old one.
+ * @throws Error for a key with whitespace, which a bearer header cannot carry.
  */
 export function createApiKeyVerifier(keys: readonly string[]): ApiKeyVerifier | undefined {
   const usable = keys.filter((key) => key !== "");
+  if (usable.some((key) => /\s/.test(key))) {
+    // "Bearer <key>" cannot carry it: such a key could never match, so say so at start.
+    throw new Error("an --api-key value must not contain whitespace");
+  }
   if (usable.length === 0) return undefined;
   const digests = usable.map(digest);
   return (authorization) => {

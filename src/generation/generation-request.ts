@@ -117,7 +117,7 @@ function promptIdsOf(request: GenerationRequest, ctx: RequestContext): number[] 
  * and length bound the work one request adds to each decode step of its batch.
  */
 export const MAX_STOP_STRINGS = 16;
-/** Longest stop string, in UTF-16 code units. */
+/** Longest stop string, in characters (code points). */
 export const MAX_STOP_LENGTH = 1024;
 /** Most stop token ids per request. */
 export const MAX_STOP_TOKEN_IDS = 1024;
@@ -131,9 +131,10 @@ function checkStopStrings(stop: readonly string[]): void {
   for (const s of stop) {
     if (s.length === 0)
       throw invalidArgument("stop holds an empty string; stop strings must not be empty");
-    if (s.length > MAX_STOP_LENGTH) {
+    const length = [...s].length;
+    if (length > MAX_STOP_LENGTH) {
       throw invalidArgument(
-        `stop holds a string of ${s.length} characters, longer than the limit of ${MAX_STOP_LENGTH}`,
+        `stop holds a string of ${length} characters, longer than the limit of ${MAX_STOP_LENGTH}`,
       );
     }
   }

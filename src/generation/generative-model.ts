@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { Worker } from "node:worker_threads";
 import {
   abortReasonToError,
@@ -128,7 +128,11 @@ export async function loadGenerativeModel(
     session: { ...GENERATION_SESSION_DEFAULTS, ...options.session },
   });
   const ready = await waitGenerationWorkerReady(worker, options.signal);
-  const template = createChatTemplate(tokenizer.config);
+  // The version folder is <repo>/<model>/<version>: name the model, never the path.
+  const template = createChatTemplate(
+    tokenizer.config,
+    `model "${basename(dirname(options.dir))}"`,
+  );
   return new WorkerGenerativeModel(worker, ready, tokenizer, template, config, options);
 }
 

@@ -110,8 +110,11 @@ function resolveLogitBias(bias: SamplingParams["logitBias"]): [number, number][]
   const pairs: [number, number][] = [];
   for (const [key, value] of Object.entries(bias ?? {})) {
     const id = Number(key);
-    if (!/^\d+$/.test(key) || !Number.isSafeInteger(id)) {
-      throw invalidArgument(`logit_bias key "${key}" is not a token id (an integer >= 0)`);
+    // No leading zeros: "7" and "007" would otherwise bias token 7 twice, past the limit.
+    if (!/^(0|[1-9]\d*)$/.test(key) || !Number.isSafeInteger(id)) {
+      throw invalidArgument(
+        `logit_bias key "${key}" is not a token id (an integer >= 0, no leading zeros)`,
+      );
     }
     check(
       Number.isFinite(value) && Math.abs(value) <= MAX_LOGIT_BIAS,

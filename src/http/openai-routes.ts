@@ -89,7 +89,13 @@ export function createOpenAiRoutes(options: OpenAiRoutesOptions): HttpRoute {
   };
 
   const model: Handler = async (req, res) => {
-    const name = decodeURIComponent(pathOf(req).slice("/v1/models/".length));
+    const raw = pathOf(req).slice("/v1/models/".length);
+    let name: string;
+    try {
+      name = decodeURIComponent(raw);
+    } catch {
+      name = raw; // a malformed %-escape names no model: answered model_not_found below
+    }
     const found = options.registry.list().find((m) => m.kind === "generate" && m.name === name);
     if (found === undefined) {
       throw new OpenAiError(

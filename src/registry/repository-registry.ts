@@ -102,13 +102,13 @@ class RepositoryRegistry implements ModelRegistry {
   constructor(private readonly options: ModelRegistryOptions) {
     this.log = options.logger ?? silent;
     this.random = options.random ?? Math.random;
-    const loader = (this.loader = createVersionLoader({
+    this.loader = createVersionLoader({
       loadVersion: options.loadVersion,
       log: this.log,
       emit: (event) => this.emit(event),
       track: (work) => this.track(work),
-    }));
-    this.reconciler = createModelReconciler(loader, this.log);
+    });
+    this.reconciler = createModelReconciler(this.loader, this.log);
   }
 
   async start(signal?: AbortSignal): Promise<void> {
@@ -352,9 +352,7 @@ class RepositoryRegistry implements ModelRegistry {
       return await scanModel(this.options.repository, name);
     } catch {
       const names = (await this.scanAll()).map((s) => s.name);
-      throw notFound(
-        `model "${name}" is not in the repository "${this.options.repository}"; it has: ${list(names)}`,
-      );
+      throw notFound(`model "${name}" is not in the model repository; it has: ${list(names)}`);
     }
   }
 

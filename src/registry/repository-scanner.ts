@@ -77,12 +77,14 @@ export async function scanModel(repository: string, name: string): Promise<Scann
     .sort((a, b) => a - b);
   const configPath = join(dir, CONFIG_FILE);
   const configText = await readFile(configPath, "utf8").catch(() => undefined);
+  // Messages name the file inside the repository: clients see them (GetModel, LoadModel).
+  const configName = `${name}/${CONFIG_FILE}`;
   let config: ModelConfig;
   try {
     config =
       configText === undefined
         ? defaultModelConfig()
-        : parseModelConfig(parseJson(configText, configPath), configPath);
+        : parseModelConfig(parseJson(configText, configName), configName);
   } catch (error) {
     const configError = error instanceof Error ? error.message : String(error);
     return { name, dir, versions, kind: "predict", configText, configError };

@@ -1,5 +1,5 @@
 import { stat } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join, sep } from "node:path";
 import type { ModelConfig } from "./model-config.js";
 import { isLive, type ModelEntry } from "./model-entry.js";
 import type { RegistryEvent, Servable, VersionState } from "./model-registry.js";
@@ -73,13 +73,29 @@ export function createVersionLoader(options: VersionLoaderOptions): VersionLoade
       const modelPath = join(dir, MODEL_FILE);
       return instance.load(async (own) => {
         instance.stamp = await modelStamp(modelPath);
-        if (instance.stamp < 0) throw new Error(`${modelPath} does not exist`);
+        if (instance.stamp < 0) {
+          throw new Error(`${entry.name}/${version}/${MODEL_FILE} does not exist`);
+        }
         const both = signal ? AbortSignal.any([own, signal]) : own;
         const request = { model: entry.name, version, dir, modelPath, config, kind: entry.kind };
-        return options.loadVersion({ ...request, signal: both });
+        try {
+          return await options.loadVersion({ ...request, signal: both });
+        } catch (error) {
+          throw withinRepository(error, dirname(entry.scan.dir));
+        }
       });
     },
   };
+}
+
+/**
+ * The load error with the repository's own path cut out of its message ("cannot load
+ * ONNX model multi_io/1/model.onnx"): the reason reaches clients through GetModel,
+ * LoadModel and WatchModels, which need not learn where the server keeps its files.
+ */
+function withinRepository(error: unknown, repository: string): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  return new Error(message.replaceAll(`${repository}${sep}`, ""), { cause: error });
 }
 
 /** Drops an instance from its entry's list (unloaded, or a failed record replaced). */

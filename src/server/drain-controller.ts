@@ -78,6 +78,7 @@ export function createDrainController(options: DrainControllerOptions = {}): Dra
       // A stream whose client left or whose deadline passed ends here: Connect may leave
       // the response generator suspended at a yield, never resumed nor returned.
       req.signal.addEventListener("abort", done, { once: true });
+      if (req.signal.aborted) done();
       return { ...res, message: guardStream(res.message, cutoff.signal, done) };
     } finally {
       if (!handedOff) done();

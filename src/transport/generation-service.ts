@@ -102,14 +102,17 @@ export function createGenerationService(
       // never resumes nor return()s, so the abort itself hands the chunks (and the lease) back.
       const giveBack = () => void started.chunks.return?.().catch(() => {});
       context.signal.addEventListener("abort", giveBack, { once: true });
+      let finished = false;
       try {
         for await (const chunk of started.chunks) {
+          finished = isGenerationFinish(chunk) && chunk.finishReason !== "cancelled";
           yield toResponse(chunk, requestId, started.version);
         }
         // The engine ends an aborted sequence "cancelled" (usage included); the call itself
         // fails as the domain signal tells it: DeadlineExceeded, or Canceled however the
-        // client left (connect-node reads an RST_STREAM INTERNAL_ERROR as Internal).
-        if (signal.aborted) throw signal.reason;
+        // client left (connect-node reads an RST_STREAM INTERNAL_ERROR as Internal). A
+        // stream that finished before the abort stays a success.
+        if (signal.aborted && !finished) throw signal.reason;
       } catch (error) {
         throw toConnectError(error, logger);
       } finally {

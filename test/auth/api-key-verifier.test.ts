@@ -7,6 +7,12 @@ describe("createApiKeyVerifier", () => {
     expect(createApiKeyVerifier([""])).toBeUndefined();
   });
 
+  it("refuses a key with whitespace, which no bearer header could carry", () => {
+    expect(() => createApiKeyVerifier(["good", "has space"])).toThrow(
+      "an --api-key value must not contain whitespace",
+    );
+  });
+
   it("accepts a bearer header carrying any configured key, and nothing else", () => {
     const verify = createApiKeyVerifier(["old-key", "new-key"]);
     if (!verify) throw new Error("expected a verifier");

@@ -151,6 +151,7 @@ describe("resolveSamplingParams", () => {
     [{ logitBias: { 3: Number.NaN } }, "logit_bias[3] NaN is out of range"],
     [{ logitBias: { "-1": 5 } }, 'logit_bias key "-1" is not a token id'],
     [{ logitBias: { x: 5 } }, 'logit_bias key "x" is not a token id'],
+    [{ logitBias: { "007": 5 } }, 'logit_bias key "007" is not a token id'],
   ] as [SamplingParams, string][])("rejects %o", (params, message) => {
     let error: unknown;
     try {

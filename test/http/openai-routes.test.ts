@@ -162,6 +162,11 @@ describe("OpenAI-compatible routes on the production server (fixture repo, offic
     const predict = await errorOf(client.models.retrieve("iris"));
     expect(predict.status).toBe(404);
     expect(predict.error).toMatchObject({ code: "model_not_found", param: "model" });
+    const malformed = await fetch(`${server.baseUrl}/v1/models/%E0%A4%A`);
+    expect(malformed.status).toBe(404);
+    expect(((await malformed.json()) as { error: { code: string } }).error.code).toBe(
+      "model_not_found",
+    );
     const unknown = await fetch(`${server.baseUrl}/v1/embeddings`, { method: "POST", body: "{}" });
     expect(unknown.status).toBe(404);
     const body = (await unknown.json()) as { error: { message: string; type: string } };

@@ -177,12 +177,10 @@ describe("createModelRegistry: failures", () => {
       "unavailable",
       'model "a" version 2 is failed: corrupt protobuf',
     ]);
-    expect(registry.get("typo").reason).toBe(
-      `${join(repo, "typo", "model.json")}: unknown key "lables"`,
-    );
+    expect(registry.get("typo").reason).toBe('typo/model.json: unknown key "lables"');
     expect(thrown(() => registry.acquire("typo"))).toEqual([
       "unavailable",
-      `model "typo" has no ready version (${join(repo, "typo", "model.json")}: unknown key "lables")`,
+      'model "typo" has no ready version (typo/model.json: unknown key "lables")',
     ]);
     expect(version(registry, "ok")).toBe(1);
     expect(registry.isReady()).toBe(false);
@@ -204,9 +202,7 @@ describe("createModelRegistry: failures", () => {
     await rm(join(repo, "a", "1", "model.onnx"));
     const [kind, message] = await rejected(registry.load("a"));
     expect(kind).toBe("failed_precondition");
-    expect(message).toBe(
-      `model "a" version 1 failed to load: ${join(repo, "a", "1", "model.onnx")} does not exist`,
-    );
+    expect(message).toBe('model "a" version 1 failed to load: a/1/model.onnx does not exist');
     expect(loader.requests).toEqual([]);
     expect(registry.isReady()).toBe(false);
     await addVersion(repo, "a", 1);
@@ -273,7 +269,7 @@ describe("createModelRegistry: explicit load and unload", () => {
     ]);
     const [kind, message] = await rejected(registry.load("nope"));
     expect(kind).toBe("not_found");
-    expect(message).toMatch(/^model "nope" is not in the repository ".*"; it has: a, b$/);
+    expect(message).toBe('model "nope" is not in the model repository; it has: a, b');
   });
 
   it("applies a model's load and unload commands in the order they came, each answer its own outcome", async () => {
@@ -320,15 +316,15 @@ describe("createModelRegistry: explicit load and unload", () => {
       { a: { versions: [1] } },
       { controlMode: "explicit" },
     );
-    const escape = join("a", "..", relative(repo, join(outside, "evil")));
-    for (const name of [escape, join(outside, "evil"), "..", ".", "", "a/1", "a\\..", ".hidden"]) {
+    const walkOut = join("a", "..", relative(repo, join(outside, "evil")));
+    for (const name of [walkOut, join(outside, "evil"), "..", ".", "", "a/1", "a\\..", ".hidden"]) {
       const [kind, message] = await rejected(registry.load(name));
       expect(kind).toBe("invalid_argument");
       expect(message).toContain("is not a folder name");
     }
     expect(loader.requests).toEqual([]);
     expect(registry.list().map((m) => m.name)).toEqual(["a"]);
-    expect(thrown(() => registry.acquire(escape))[0]).toBe("not_found");
+    expect(thrown(() => registry.acquire(walkOut))[0]).toBe("not_found");
   });
 
   it("rejects unknown startup models", async () => {

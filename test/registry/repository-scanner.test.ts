@@ -76,13 +76,9 @@ describe("scanRepository", () => {
     repos.push(repo);
     const byName = new Map((await scanRepository(repo)).map((s) => [s.name, s]));
     expect(byName.get("good")?.config?.labels).toEqual(["a"]);
-    expect(byName.get("typo")?.configError).toBe(
-      `${join(repo, "typo", "model.json")}: unknown key "lables"`,
-    );
+    expect(byName.get("typo")?.configError).toBe('typo/model.json: unknown key "lables"');
     expect(byName.get("typo")?.config).toBeUndefined();
-    expect(byName.get("broken")?.configError).toMatch(
-      new RegExp(`^${join(repo, "broken", "model.json")}: not valid JSON`),
-    );
+    expect(byName.get("broken")?.configError).toMatch(/^broken\/model\.json: not valid JSON/);
   });
 
   it("detects generative models from tokenizer, HF config and a KV-cache signature", async () => {
