@@ -34,7 +34,14 @@ export function createChatTemplate(
       },
     };
   }
-  const template = new Template(source);
+  let template: Template;
+  try {
+    template = new Template(source);
+  } catch (error) {
+    throw failedPrecondition(
+      `${modelName}: the chat_template in tokenizer_config.json does not compile: ${(error as Error).message}`,
+    );
+  }
   const bos = tokenText(config.bos_token);
   const eos = tokenText(config.eos_token);
   return {

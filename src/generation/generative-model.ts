@@ -121,6 +121,12 @@ export async function loadGenerativeModel(
     loadTextTokenizer(options.dir),
     loadGenerationConfig(options.dir),
   ]);
+  // Everything that can fail without the session comes first: no worker to clean up then.
+  // The version folder is <repo>/<model>/<version>: name the model, never the path.
+  const template = createChatTemplate(
+    tokenizer.config,
+    `model "${basename(dirname(options.dir))}"`,
+  );
   const worker = startGenerationWorker({
     dir: options.dir,
     modelPath: options.modelPath || join(options.dir, "model.onnx"),
@@ -128,11 +134,6 @@ export async function loadGenerativeModel(
     session: { ...GENERATION_SESSION_DEFAULTS, ...options.session },
   });
   const ready = await waitGenerationWorkerReady(worker, options.signal);
-  // The version folder is <repo>/<model>/<version>: name the model, never the path.
-  const template = createChatTemplate(
-    tokenizer.config,
-    `model "${basename(dirname(options.dir))}"`,
-  );
   return new WorkerGenerativeModel(worker, ready, tokenizer, template, config, options);
 }
 

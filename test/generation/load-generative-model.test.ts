@@ -1,0 +1,48 @@
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { isInferdError } from "../../src/errors/inferd-error.js";
+import * as workerThread from "../../src/generation/generation-worker-thread.js";
+import { loadGenerativeModel } from "../../src/generation/generative-model.js";
+import { FIXTURE_REPO } from "../helpers/fixtures.js";
+
+vi.mock("../../src/generation/generation-worker-thread.js", async (importOriginal) => {
+  const original = await importOriginal<typeof workerThread>();
+  return { ...original, startGenerationWorker: vi.fn(original.startGenerationWorker) };
+});
+
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+describe("loadGenerativeModel", () => {
+  it("fails a chat_template that does not compile before it starts a worker, naming the model", async () => {
+    const repo = await mkdtemp(join(tmpdir(), "inferd-llm-"));
+    dirs.push(repo);
+    const dir = join(repo, "llm_bad", "1");
+    await cp(join(FIXTURE_REPO, "tiny_llama", "1"), dir, { recursive: true });
+    const configPath = join(dir, "tokenizer_config.json");
+    const config = JSON.parse(await readFile(configPath, "utf8")) as object;
+    await writeFile(configPath, JSON.stringify({ ...config, chat_template: "{% if %}{{ broken" }));
+    const start = vi.mocked(workerThread.startGenerationWorker);
+    start.mockClear();
+    const error = await loadGenerativeModel({
+      dir,
+      modelPath: join(dir, "model.onnx"),
+      maxConcurrentSequences: 2,
+      maxWaiting: 2,
+      session: {},
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isInferdError(error) && error.kind).toBe("failed_precondition");
+    expect((error as Error).message).toMatch(
+      /^model "llm_bad": the chat_template in tokenizer_config.json does not compile: /,
+    );
+    // No worker was started, so none can be left behind holding the process open.
+    expect(start).not.toHaveBeenCalled();
+  });
+});
