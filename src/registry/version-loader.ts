@@ -41,7 +41,15 @@ export function createVersionLoader(options: VersionLoaderOptions): VersionLoade
     const fields = { model: entry.name, version: instance.version, state, reason };
     if (state === "failed") log.error(fields, "model version failed to load");
     else log.info(fields, `model version ${state}`);
+    // An instance replaced by a newer one of its version (a reload) drains and unloads
+    // while the version itself stays ready: events and metrics speak of versions, so
+    // only the log hears of it.
+    const index = entry.instances.indexOf(instance);
+    const superseded = entry.instances.some(
+      (other, i) => i > index && other.version === instance.version,
+    );
     if (state === "unloaded") removeInstance(entry, instance);
+    if (superseded && (state === "draining" || state === "unloaded")) return;
     options.emit({
       model: entry.name,
       version: instance.version,
