@@ -9,16 +9,25 @@ import { createServerCommand } from "./server-command.js";
 /**
  * Starts the server with `config` and runs until SIGTERM or SIGINT, then shuts
  * down gracefully; resolves when shutdown finished (exit code 0). A second
- * signal during the drain exits at once with code 1.
+ * signal during the drain exits at once with code 1; a registry that cannot start
+ * (see `listen`) shuts the server down and rejects (exit code 1).
  */
 export async function runServer(config: ServerConfig): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
   const server = createInferdApp({ config, logger });
-  await server.listen();
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once("SIGTERM", resolve);
-    process.once("SIGINT", resolve);
+  const { started } = await server.listen();
+  const stop = await new Promise<{ signal: NodeJS.Signals } | { error: unknown }>((resolve) => {
+    process.once("SIGTERM", (signal) => resolve({ signal }));
+    process.once("SIGINT", (signal) => resolve({ signal }));
+    started.catch((error: unknown) => resolve({ error }));
   });
+  if ("error" in stop) {
+    // Nothing can be served (no repository, an unknown --load-model): exit 1 so that
+    // an orchestrator restarts or reports it, instead of a live pod that is never ready.
+    await server.shutdown();
+    throw stop.error;
+  }
+  const { signal } = stop;
   logger.info({ signal }, "received signal, draining");
   const force = (second: NodeJS.Signals) => {
     logger.warn({ signal: second }, "second signal, exiting without waiting for the drain");

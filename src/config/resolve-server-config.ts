@@ -15,15 +15,20 @@ import {
  */
 export function parseOptionValue(spec: ServerOptionSpec, raw: string, source: string): OptionValue {
   const bad = (expected: string) => invalidArgument(`${source} must be ${expected}, got "${raw}"`);
+  const min = spec.min ?? 0;
+  const range = `>= ${min}${spec.max === undefined ? "" : ` and <= ${spec.max}`}`;
+  const inRange = (n: number) => n >= min && (spec.max === undefined || n <= spec.max);
   switch (spec.type) {
     case "integer": {
       const n = Number(raw);
-      if (raw.trim() === "" || !Number.isSafeInteger(n) || n < 0) throw bad("a whole number >= 0");
+      if (raw.trim() === "" || !Number.isSafeInteger(n) || !inRange(n)) {
+        throw bad(`a whole number ${range}`);
+      }
       return n;
     }
     case "number": {
       const n = Number(raw);
-      if (raw.trim() === "" || !Number.isFinite(n) || n < 0) throw bad("a number >= 0");
+      if (raw.trim() === "" || !Number.isFinite(n) || !inRange(n)) throw bad(`a number ${range}`);
       return n;
     }
     case "boolean":

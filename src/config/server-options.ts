@@ -36,6 +36,9 @@ export interface ServerOptionSpec {
   readonly choices?: readonly string[];
   /** Absent: the setting is unset unless given. */
   readonly default?: OptionValue;
+  /** Range of an integer or number setting (default: >= 0, no upper bound). */
+  readonly min?: number;
+  readonly max?: number;
   readonly description: string;
 }
 
@@ -53,6 +56,7 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
     env: "INFERD_PORT",
     type: "integer",
     default: 8080,
+    max: 65535,
     description: "TCP port for gRPC, gRPC-Web, Connect and HTTP; 0 picks a free port",
   },
   {
@@ -87,6 +91,7 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
     env: "INFERD_POLL_INTERVAL",
     type: "number",
     default: 5,
+    min: 0.05,
     description: "Seconds between repository rescans in poll mode",
   },
   {
@@ -103,6 +108,7 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
     env: "INFERD_MAX_REQUEST_BYTES",
     type: "integer",
     default: 16 * MiB,
+    min: 1,
     description: "Largest request message accepted; larger ones fail ResourceExhausted",
   },
   {

@@ -49,8 +49,13 @@ export interface InferdServerOptions
 
 export interface InferdServer {
   readonly registry: ModelRegistry;
-  /** Binds the port (0: any free one), then starts loading models in the background. */
-  listen(): Promise<{ port: number }>;
+  /**
+   * Binds the port (0: any free one), then starts loading models in the background.
+   * `started` settles once the registry has started; it rejects when the server cannot
+   * serve at all (the repository cannot be read, a --load-model names no model), which
+   * `inferd` turns into an exit with status 1. A model that fails to load is not fatal.
+   */
+  listen(): Promise<{ port: number; started: Promise<void> }>;
   /**
    * Graceful shutdown: readiness and health turn negative at once, new calls get
    * Unavailable, calls in flight get up to `gracePeriodMs`, the rest are cut off
@@ -117,15 +122,19 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
     async listen() {
       const tls =
         config.tlsCert && config.tlsKey
-          ? { cert: await readFile(config.tlsCert), key: await readFile(config.tlsKey) }
+          ? {
+              cert: await readNamed(config.tlsCert, "--tls-cert"),
+              key: await readNamed(config.tlsKey, "--tls-key"),
+            }
           : undefined;
       listener = createOnePortListener({ handler, claimStream, ...(tls ? { tls } : {}) });
       const port = await listener.listen(config.port, config.host);
       logger.info({ port, host: config.host, tls: tls !== undefined }, "inferd listening");
-      started = registry.start(starting.signal).catch((error: unknown) => {
+      const registryStart = registry.start(starting.signal);
+      started = registryStart.catch((error: unknown) => {
         logger.error({ err: error }, "starting the model registry failed");
       });
-      return { port };
+      return { port, started: registryStart };
     },
     shutdown() {
       stopping ??= (async () => {
@@ -160,4 +169,13 @@ function createRegistry(options: InferdServerOptions): ModelRegistry {
     startupModels: config.loadModel,
     logger,
   });
+}
+
+/** Reads a file named by a flag; the error says which flag to fix. */
+async function readNamed(path: string, flag: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    throw new Error(`${flag} ${path}: ${(error as Error).message}`);
+  }
 }

@@ -48,7 +48,7 @@ describe("inferd command", () => {
     const { config, stderr, error } = await parse(["--max-request-bytes", "lots"]);
     expect(config).toBeUndefined();
     expect(error).toMatchObject({ code: "commander.invalidArgument" });
-    expect(stderr).toContain('--max-request-bytes must be a whole number >= 0, got "lots"');
+    expect(stderr).toContain('--max-request-bytes must be a whole number >= 1, got "lots"');
   });
 
   it("--help lists every flag with its default and env variable", () => {

@@ -53,7 +53,16 @@ describe("resolveServerConfig", () => {
   });
 
   it.each([
-    [{ INFERD_PORT: "eighty" }, 'INFERD_PORT must be a whole number >= 0, got "eighty"'],
+    [
+      { INFERD_PORT: "eighty" },
+      'INFERD_PORT must be a whole number >= 0 and <= 65535, got "eighty"',
+    ],
+    [{ INFERD_PORT: "70000" }, 'INFERD_PORT must be a whole number >= 0 and <= 65535, got "70000"'],
+    [
+      { INFERD_MAX_REQUEST_BYTES: "0" },
+      'INFERD_MAX_REQUEST_BYTES must be a whole number >= 1, got "0"',
+    ],
+    [{ INFERD_POLL_INTERVAL: "0" }, 'INFERD_POLL_INTERVAL must be a number >= 0.05, got "0"'],
     [
       { INFERD_MODEL_CONTROL_MODE: "auto" },
       "INFERD_MODEL_CONTROL_MODE must be one of none, poll, explicit",
