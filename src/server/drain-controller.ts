@@ -3,9 +3,10 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 
 export interface DrainControllerOptions {
   /**
-   * Services (type names) never refused nor waited for, e.g. grpc.health.v1.Health:
-   * health must keep answering NOT_SERVING during the drain, and its Watch streams
-   * would otherwise hold shutdown for the whole grace period.
+   * Services ("grpc.health.v1.Health") or methods ("inferd.v1.ModelService/WatchModels")
+   * never refused nor waited for: health must keep answering NOT_SERVING during the
+   * drain, and watch streams, which never end by themselves, would otherwise hold
+   * shutdown for the whole grace period. They end at the cut-off, with Unavailable.
    */
   exempt?: readonly string[];
 }
@@ -58,7 +59,8 @@ export function createDrainController(options: DrainControllerOptions = {}): Dra
       };
     });
   const interceptor: Interceptor = (next) => async (req) => {
-    const tracked = !exempt.has(req.service.typeName);
+    const service = req.service.typeName;
+    const tracked = !exempt.has(service) && !exempt.has(`${service}/${req.method.name}`);
     if (tracked && shutdown.signal.aborted) {
       throw new ConnectError("server is shutting down", Code.Unavailable);
     }

@@ -65,12 +65,14 @@ export interface InferdServer {
 }
 
 const HEALTH_SERVICE = "grpc.health.v1.Health";
+/** A playground tab keeps one open: it must not hold every rollout for the grace period. */
+const WATCH_MODELS = "inferd.v1.ModelService/WatchModels";
 
 /** Composes registry, API routes, health, reflection, probes and the one-port listener. */
 export function createInferdServer(options: InferdServerOptions): InferdServer {
   const { config, logger } = options;
   const registry = options.registry ?? createRegistry(options);
-  const drain = createDrainController({ exempt: [HEALTH_SERVICE] });
+  const drain = createDrainController({ exempt: [HEALTH_SERVICE, WATCH_MODELS] });
   const api = options.routes({
     registry,
     logger,

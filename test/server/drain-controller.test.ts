@@ -7,7 +7,12 @@ type AnyResponse = StreamResponse;
 
 /** The fields of a Connect request the drain interceptor reads. */
 function request(signal: AbortSignal, typeName = "inferd.v1.GenerationService"): AnyRequest {
-  return { service: { typeName }, signal, stream: true } as unknown as AnyRequest;
+  return {
+    service: { typeName },
+    method: { name: "Generate" },
+    signal,
+    stream: true,
+  } as unknown as AnyRequest;
 }
 
 /** A server-streaming response whose messages never end unless returned. */
