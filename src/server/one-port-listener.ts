@@ -23,6 +23,13 @@ export interface OnePortListenerOptions {
    * request for `handler`; a stream it claims (returns true) is its own to answer.
    */
   claimStream?: StreamClaim;
+  /**
+   * How long a cleartext connection may stay silent before its first bytes tell HTTP/1
+   * from HTTP/2 (default 15 s); then it is closed. Node's own header and request
+   * timeouts start only once a server has the connection, so without this a client
+   * could hold sockets open forever by sending nothing (or half a preface).
+   */
+  firstBytesTimeoutMs?: number;
 }
 
 export interface OnePortListener {
@@ -72,7 +79,7 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     if (secure) secure.emit("connection", socket);
-    else dispatchByPreface(socket, h1, h2);
+    else dispatchByPreface(socket, h1, h2, options.firstBytesTimeoutMs ?? 15_000);
   });
   return {
     listen(port, host) {
@@ -122,14 +129,22 @@ function claimingStreams<S extends http2.Http2Server | http2.Http2SecureServer>(
 }
 
 /** Waits for enough bytes to tell h2c from HTTP/1, puts them back, and hands the socket over. */
-function dispatchByPreface(socket: net.Socket, h1: http.Server, h2: http2.Http2Server): void {
+function dispatchByPreface(
+  socket: net.Socket,
+  h1: http.Server,
+  h2: http2.Http2Server,
+  timeoutMs: number,
+): void {
   let seen = Buffer.alloc(0);
   const onError = () => socket.destroy();
+  const silent = setTimeout(() => socket.destroy(), timeoutMs);
+  socket.once("close", () => clearTimeout(silent));
   const onData = (chunk: Buffer) => {
     seen = Buffer.concat([seen, chunk]);
     const n = Math.min(seen.length, H2_PREFACE.length);
     const isH2 = seen.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
     if (isH2 && seen.length < H2_PREFACE.length) return;
+    clearTimeout(silent);
     socket.off("data", onData);
     socket.off("error", onError);
     socket.pause();
