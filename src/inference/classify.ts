@@ -55,15 +55,33 @@ export function topKLabels(
   }
   const take = Math.min(Math.max(k, 1), labels.length);
   const rows = classes === 0 ? 0 : tensor.data.length / classes;
-  const result: Classification[] = [];
+  const result: Classification[] = new Array(rows);
+  // Per row, an insertion pass keeps the best `take` class indices: no object per class
+  // and no sort, since a large request can have hundreds of thousands of rows.
+  const best = new Int32Array(take);
+  const bestScore = new Float64Array(take);
   for (let r = 0; r < rows; r++) {
-    const scored = labels.map((label, index) => ({
-      label,
-      index,
-      score: scoreAt(tensor, r * classes + index),
-    }));
-    scored.sort((a, b) => b.score - a.score || a.index - b.index);
-    result.push({ top: scored.slice(0, take) });
+    let kept = 0;
+    for (let index = 0; index < classes; index++) {
+      const score = scoreAt(tensor, r * classes + index);
+      // Ties keep the lower index first: a later class must be strictly better.
+      let at = kept;
+      while (at > 0 && score > (bestScore[at - 1] ?? 0)) at--;
+      if (at >= take) continue;
+      for (let j = Math.min(kept, take - 1); j > at; j--) {
+        best[j] = best[j - 1] ?? 0;
+        bestScore[j] = bestScore[j - 1] ?? 0;
+      }
+      best[at] = index;
+      bestScore[at] = score;
+      if (kept < take) kept++;
+    }
+    const top: LabelScore[] = new Array(kept);
+    for (let j = 0; j < kept; j++) {
+      const index = best[j] ?? 0;
+      top[j] = { label: labels[index] ?? "", score: bestScore[j] ?? 0, index };
+    }
+    result[r] = { top };
   }
   return result;
 }

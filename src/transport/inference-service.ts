@@ -3,8 +3,9 @@ import { setMaxListeners } from "node:events";
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
-  ClassificationSchema,
+  type Classification,
   type InferenceService,
+  type LabelScore,
   type PredictRequest,
   PredictRequestSchema,
   type PredictResponse,
@@ -13,6 +14,7 @@ import {
   PredictResultSchema,
   PredictStreamResponseSchema,
 } from "../../gen/inferd/v1/inference_pb.js";
+import type { Classification as DomainClassification } from "../inference/classify.js";
 import type {
   PredictResult as DomainResult,
   PredictCall,
@@ -57,10 +59,22 @@ function toResponse(result: DomainResult, raw: boolean): PredictResponse {
     version: result.version,
     requestId: result.requestId,
     outputs: encodeOutputs(result.outputs, raw),
-    classifications: result.classifications.map((c) =>
-      create(ClassificationSchema, { top: c.top.map((t) => ({ ...t })) }),
-    ),
+    classifications: result.classifications.map(toClassification),
   });
+}
+
+/**
+ * proto3 messages are plain objects in protobuf-es v2, so these are built as literals:
+ * `create()` per label costs a schema walk, and a large request has one per row.
+ */
+function toClassification(c: DomainClassification): Classification {
+  const top: LabelScore[] = c.top.map((t) => ({
+    $typeName: "inferd.v1.LabelScore",
+    label: t.label,
+    score: t.score,
+    index: t.index,
+  }));
+  return { $typeName: "inferd.v1.Classification", top };
 }
 
 /**
