@@ -27,7 +27,7 @@ export interface ModelReconciler {
 export function createModelReconciler(loader: VersionLoader, log: RegistryLogger): ModelReconciler {
   return {
     async reconcile(entry, scan, signal, retryFailed = false) {
-      const stamps = await failedStamps(entry);
+      const stamps = await fileStamps(entry);
       entry.scan = scan;
       const reload = adoptConfig(entry, scan, log);
       const { config } = entry;
@@ -54,7 +54,13 @@ export function createModelReconciler(loader: VersionLoader, log: RegistryLogger
         }
         const ready = mine.some((i) => i.state === "ready");
         const loading = mine.some((i) => i.state === "loading" && !i.isRetiring);
-        if (config && !loading && (reload || (!ready && (failed === undefined || changed)))) {
+        const replaced = fileReplaced(mine, stamps);
+        if (replaced) log.info({ model: entry.name, version: v }, "model file changed; reloading");
+        if (
+          config &&
+          !loading &&
+          (reload || replaced || (!ready && (failed === undefined || changed)))
+        ) {
           work.push(loader.start(entry, v, config, signal));
         }
       }
@@ -112,11 +118,30 @@ function adoptConfig(entry: ModelEntry, scan: ScannedModel, log: RegistryLogger)
   return reload;
 }
 
-/** The model file's stamp now, for each failed instance: a changed file deserves a retry. */
-async function failedStamps(entry: ModelEntry): Promise<Map<VersionInstance, number>> {
-  const failed = entry.instances.filter((i) => i.state === "failed");
+/**
+ * The model file's stamp now, for each failed or ready instance: a changed file
+ * deserves a retry of a failed load, and a reload of a serving version (as Triton's
+ * poll mode does when a model file is replaced in place).
+ */
+async function fileStamps(entry: ModelEntry): Promise<Map<VersionInstance, number>> {
+  const watched = entry.instances.filter((i) => i.state === "failed" || i.state === "ready");
   const stamps = await Promise.all(
-    failed.map((i) => modelStamp(join(entry.scan.dir, String(i.version), MODEL_FILE))),
+    watched.map((i) => modelStamp(join(entry.scan.dir, String(i.version), MODEL_FILE))),
   );
-  return new Map(failed.map((i, n) => [i, stamps[n] ?? -1]));
+  return new Map(watched.map((i, n) => [i, stamps[n] ?? -1]));
+}
+
+/**
+ * True when the serving instance of a version was loaded from an older model file
+ * and this file was not already tried (a failed load of it keeps the old one serving
+ * until the file changes again).
+ */
+function fileReplaced(
+  mine: readonly VersionInstance[],
+  stamps: ReadonlyMap<VersionInstance, number>,
+): boolean {
+  const ready = mine.find((i) => i.state === "ready" && !i.isRetiring);
+  const now = ready === undefined ? undefined : stamps.get(ready);
+  if (ready === undefined || now === undefined || now < 0 || now === ready.stamp) return false;
+  return !mine.some((i) => i.state === "failed" && i.stamp === now);
 }

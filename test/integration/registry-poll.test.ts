@@ -1,8 +1,11 @@
+import { copyFile } from "node:fs/promises";
+import { join } from "node:path";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InferenceService } from "../../gen/inferd/v1/inference_pb.js";
 import { ModelService, VersionState } from "../../gen/inferd/v1/model_pb.js";
+import { FIXTURE_REPO } from "../helpers/fixtures.js";
 import {
   IRIS_LABELS,
   IRIS_SAMPLES,
@@ -66,5 +69,23 @@ describe("poll mode over real folders", () => {
     } finally {
       await watch.stop();
     }
+  });
+
+  it("reloads a version whose model.onnx is replaced in place, then serves the new weights", async () => {
+    const inference = createClient(InferenceService, transport());
+    const served = async () =>
+      (await inference.predict({ model: "iris", version: 1, inputs: irisInputs(IRIS_SAMPLES) }))
+        .outputs.probabilities?.floatData ?? [];
+    const v1 = irisExpected(1, IRIS_SAMPLES).probabilities;
+    const v2 = irisExpected(2, IRIS_SAMPLES).probabilities;
+    expect(maxAbsDiff(await served(), v1)).toBeLessThan(1e-6);
+    // The fixture's version 2 graph (the MLP) written over version 1's file.
+    await copyFile(
+      join(FIXTURE_REPO, "iris", "2", "model.onnx"),
+      join(inferd.repo, "iris", "1", "model.onnx"),
+    );
+    await expect
+      .poll(async () => maxAbsDiff(await served(), v2), { timeout: 20_000 })
+      .toBeLessThan(1e-6);
   });
 });

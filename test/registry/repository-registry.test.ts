@@ -1,4 +1,4 @@
-import { rm } from "node:fs/promises";
+import { rm, utimes } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { isInferdError } from "../../src/errors/inferd-error.js";
@@ -404,6 +404,34 @@ describe("createModelRegistry: poll mode", () => {
       "broken/1:unloaded",
     ]);
     expect(registry.isReady()).toBe(true);
+  });
+
+  it("reloads a version whose model.onnx is replaced in place; a bad file keeps the old one serving", async () => {
+    const { registry, loader, repo } = await setup(
+      { m: { versions: [1] } },
+      { controlMode: "poll", pollIntervalMs: 10 },
+    );
+    const file = join(repo, "m", "1", "model.onnx");
+    const touch = async (seconds: number) => {
+      const at = new Date(Date.now() + seconds * 1000);
+      await utimes(file, at, at);
+    };
+    await touch(10);
+    await waitFor(() => loader.requests.length === 2 && loader.servables[0]?.disposed === true);
+    expect(states(registry, "m")).toEqual(["1:ready"]);
+    // A replacement that fails to load: tried once, the previous instance keeps serving.
+    loader.failures.set("m/1", "not an ONNX graph");
+    await touch(20);
+    await waitFor(() => loader.requests.length === 3);
+    await new Promise((r) => setTimeout(r, 100)); // several more polls
+    expect(loader.requests).toHaveLength(3);
+    expect(version(registry, "m")).toBe(1);
+    expect(loader.servables[1]?.disposed).toBe(false);
+    // Fixed again: reloaded.
+    loader.failures.delete("m/1");
+    await touch(30);
+    await waitFor(() => loader.requests.length === 4 && loader.servables[1]?.disposed === true);
+    expect(version(registry, "m")).toBe(1);
   });
 
   it("reloads a version when model.json changes, swapping without a gap", async () => {
