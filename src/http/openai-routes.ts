@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { API_KEY_REQUIRED, type ApiKeyVerifier } from "../auth/api-key-verifier.js";
 import type { TextGenerator } from "../generation/text-generator.js";
+import type { HttpRequestDone } from "../metrics/http-metrics.js";
 import type { ModelRegistry } from "../registry/model-registry.js";
 import { type HttpRoute, pathOf, sendJson } from "./http-route.js";
 import { OpenAiError, type OpenAiErrorLogger, toOpenAiError } from "./openai/openai-error.js";
@@ -27,6 +28,8 @@ export interface OpenAiRoutesOptions {
   readonly admission?: HttpAdmission;
   /** The server's `--api-key`: requests without a valid bearer key get 401. */
   readonly verifyApiKey?: ApiKeyVerifier;
+  /** Called once per request when its response ended (access log, metrics). */
+  readonly onResponse?: (done: HttpRequestDone) => void;
 }
 
 /** The server's drain controller as the routes see it (no dependency on the server). */
@@ -153,11 +156,19 @@ async function serve(
   res: Res,
   path: string,
   handler: Handler,
-  options: Pick<OpenAiRoutesOptions, "logger" | "admission" | "verifyApiKey">,
+  options: Pick<OpenAiRoutesOptions, "logger" | "admission" | "verifyApiKey" | "onResponse">,
 ): Promise<void> {
   const controller = new AbortController();
+  const started = performance.now();
   res.once("close", () => {
     if (!res.writableFinished) controller.abort();
+    options.onResponse?.({
+      route: path in ENDPOINTS ? path : "other",
+      method: req.method ?? "",
+      status: res.statusCode,
+      seconds: (performance.now() - started) / 1000,
+      peer: req.socket.remoteAddress,
+    });
   });
   const { admission } = options;
   const leave = admission?.enter();

@@ -34,6 +34,8 @@ export interface InferdMetrics {
   readonly interTokenSeconds: Histogram<ModelLabel>;
   readonly generationTokens: Counter<ModelLabel | "kind">;
   readonly generationSequences: Gauge<ModelLabel | "state">;
+  readonly httpRequests: Counter<"route" | "method" | "code">;
+  readonly httpRequestSeconds: Histogram<"route">;
 }
 
 /** Latency buckets from 1 ms to 10 s: covers small CPU models up to large batches. */
@@ -68,6 +70,17 @@ export function createInferdMetrics(options: InferdMetricsOptions = {}): InferdM
 
   const metrics: InferdMetrics = {
     registry,
+    httpRequests: counter(
+      "inferd_http_requests_total",
+      "Plain HTTP API requests (the OpenAI routes) by route, method and status code.",
+      ["route", "method", "code"],
+    ),
+    httpRequestSeconds: histogram(
+      "inferd_http_request_duration_seconds",
+      "Time from an HTTP API request until its response (a whole stream) ended.",
+      ["route"],
+      LATENCY_BUCKETS,
+    ),
     grpcStarted: counter(
       "inferd_grpc_server_started_total",
       "RPCs started on the server.",

@@ -16,9 +16,11 @@ import { createMetricsInterceptor } from "../interceptors/metrics-interceptor.js
 import { peerContextValues } from "../interceptors/peer-context.js";
 import { createTracingInterceptor } from "../interceptors/tracing-interceptor.js";
 import { logGenerationEnd } from "../logging/log-generation-end.js";
+import { logHttpRequest } from "../logging/log-http-request.js";
 import type { Logger } from "../logging/logger.js";
 import { createBatchObserver } from "../metrics/batch-observer.js";
 import { createGenerationObserver } from "../metrics/generation-observer.js";
+import { recordHttpRequest } from "../metrics/http-metrics.js";
 import { createInferdMetrics, type InferdMetrics } from "../metrics/inferd-metrics.js";
 import { observeRegistry, recordInference } from "../metrics/model-metrics.js";
 import type { VersionLoadRequest } from "../registry/repository-registry.js";
@@ -48,6 +50,7 @@ export function createInferdApp(options: InferdAppOptions): InferdApp {
   const { config, logger } = options;
   const metrics = createInferdMetrics();
   const verifyApiKey = createApiKeyVerifier(config.apiKey);
+  const logHttp = logHttpRequest(logger);
   // The OpenAI routes need the registry, which exists once the server calls `routes`.
   let openAi: HttpRoute = () => false;
   const httpRoutes: HttpRoute[] = [createMetricsRoute(metrics.registry), (q, s) => openAi(q, s)];
@@ -79,6 +82,10 @@ export function createInferdApp(options: InferdAppOptions): InferdApp {
         logger,
         admission,
         ...(verifyApiKey && { verifyApiKey }),
+        onResponse: (done) => {
+          recordHttpRequest(metrics, done);
+          logHttp(done);
+        },
       });
       return createInferdRoutes({
         registry,

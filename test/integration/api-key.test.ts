@@ -5,6 +5,7 @@ import OpenAI, { APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { InferenceService } from "../../gen/inferd/v1/inference_pb.js";
+import { createLogger } from "../../src/logging/logger.js";
 import { grpcClient, grpcFailure, grpcPredict } from "../helpers/inferd-grpc.js";
 import { IRIS_SAMPLES, irisExpected, irisInputs, maxAbsDiff } from "../helpers/iris-reference.js";
 import { scrapeMetrics } from "../helpers/scrape-metrics.js";
@@ -16,8 +17,17 @@ const expected = irisExpected(2, IRIS_SAMPLES);
 
 let inferd: RunningInferd;
 let grpcjs: grpc.Client;
+const lines: Record<string, unknown>[] = [];
 beforeAll(async () => {
-  inferd = await startInferd({ models: ["iris", "tiny_llama"], config: { apiKey: KEYS } });
+  const logger = createLogger({
+    level: "info",
+    destination: { write: (line: string) => lines.push(JSON.parse(line)) },
+  });
+  inferd = await startInferd({
+    models: ["iris", "tiny_llama"],
+    config: { apiKey: KEYS },
+    logger,
+  });
   grpcjs = grpcClient(inferd.port);
 }, 60_000);
 afterAll(async () => {
@@ -109,6 +119,7 @@ describe("--api-key", () => {
 
   it("guards the OpenAI routes: 401 invalid_api_key without the key, answers with it", async () => {
     const baseURL = `${inferd.baseUrl}/v1`;
+    const before = await scrapeMetrics(inferd.baseUrl);
     const wrong = new OpenAI({ baseURL, apiKey: "nope", maxRetries: 0 });
     const error = await wrong.models.list().then(
       () => undefined,
@@ -129,5 +140,18 @@ describe("--api-key", () => {
       ...({ ignore_eos: true } as object),
     });
     expect(completion.usage?.completion_tokens).toBe(2);
+    // Refused or served, every /v1 request is counted and has an access-log line.
+    const after = await scrapeMetrics(inferd.baseUrl);
+    const delta = (labels: Record<string, string>) =>
+      after.total("inferd_http_requests_total", labels) -
+      before.total("inferd_http_requests_total", labels);
+    expect(delta({ route: "/v1/models", method: "GET", code: "401" })).toBe(1);
+    expect(delta({ route: "/v1/models", method: "GET", code: "200" })).toBe(1);
+    expect(delta({ route: "/v1/completions", method: "POST", code: "401" })).toBe(1);
+    expect(delta({ route: "/v1/completions", method: "POST", code: "200" })).toBe(1);
+    const http = lines.filter((l) => l.msg === "http");
+    expect(http.filter((l) => l.status === 401 && l.level === 40)).toHaveLength(2);
+    expect(http.some((l) => l.route === "/v1/completions" && l.status === 200)).toBe(true);
+    expect(JSON.stringify(lines)).not.toContain("key-one");
   });
 });
