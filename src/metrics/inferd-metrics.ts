@@ -70,17 +70,6 @@ export function createInferdMetrics(options: InferdMetricsOptions = {}): InferdM
 
   const metrics: InferdMetrics = {
     registry,
-    httpRequests: counter(
-      "inferd_http_requests_total",
-      "Plain HTTP API requests (the OpenAI routes) by route, method and status code.",
-      ["route", "method", "code"],
-    ),
-    httpRequestSeconds: histogram(
-      "inferd_http_request_duration_seconds",
-      "Time from an HTTP API request until its response (a whole stream) ended.",
-      ["route"],
-      LATENCY_BUCKETS,
-    ),
     grpcStarted: counter(
       "inferd_grpc_server_started_total",
       "RPCs started on the server.",
@@ -168,6 +157,17 @@ export function createInferdMetrics(options: InferdMetricsOptions = {}): InferdM
       "inferd_generation_sequences",
       "Sequences in the generation scheduler, by state (running or waiting).",
       modelAnd("state"),
+    ),
+    httpRequests: counter(
+      "inferd_http_requests_total",
+      "Plain HTTP API requests (the OpenAI routes) by route, method and status code.",
+      ["route", "method", "code"],
+    ),
+    httpRequestSeconds: histogram(
+      "inferd_http_request_duration_seconds",
+      "Time from an HTTP API request until its response (a whole stream) ended.",
+      ["route"],
+      LATENCY_BUCKETS,
     ),
   };
   if (options.collectDefault ?? true)

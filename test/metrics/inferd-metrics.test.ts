@@ -45,6 +45,8 @@ describe("createInferdMetrics", () => {
       ["inferd_generation_inter_token_latency_seconds", "histogram"],
       ["inferd_generation_tokens_total", "counter"],
       ["inferd_generation_sequences", "gauge"],
+      ["inferd_http_requests_total", "counter"],
+      ["inferd_http_request_duration_seconds", "histogram"],
     ]);
   });
 
