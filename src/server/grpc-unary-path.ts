@@ -74,6 +74,10 @@ async function serve(
   const { context } = call;
   const onClose = () => call.abort(CANCELED);
   stream.once("close", onClose);
+  // A client that resets the stream with any code but CANCEL makes it emit "error", and an
+  // Http2Stream error without a listener is an uncaught exception: the whole process would
+  // exit. The reset ends this call like a cancel; the listener stays for the stream's life.
+  stream.on("error", onClose);
   try {
     if (timeout.error) throw timeout.error;
     const bytes = await readUnaryEnvelope(stream, options.readMaxBytes, context.signal);

@@ -159,6 +159,36 @@ describe("the gRPC unary fast path", () => {
     expect(ConnectError.from(signal.reason).code).toBe(Code.Canceled);
   });
 
+  it("survives a client that resets a running call with INTERNAL_ERROR (not CANCEL)", async () => {
+    const calls = seen.length;
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    try {
+      const stream = session.request({
+        ":method": "POST",
+        ":path": "/inferd.v1.InferenceService/Predict",
+        "content-type": "application/grpc",
+        te: "trailers",
+      });
+      stream.on("error", () => {});
+      const message = toBinary(
+        PredictRequestSchema,
+        create(PredictRequestSchema, { model: "slow" }),
+      );
+      const envelope = Buffer.alloc(5 + message.length);
+      envelope.writeUInt32BE(message.length, 1);
+      envelope.set(message, 5);
+      stream.end(envelope);
+      await expect.poll(() => seen.length).toBe(calls + 1);
+      const signal = seen.at(-1)?.signal as AbortSignal;
+      stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      await expect.poll(() => signal.aborted).toBe(true);
+    } finally {
+      session.close();
+    }
+    // The process is still here, and serving.
+    expect((await grpcPredict(client, { model: "after-reset" })).model).toBe("after-reset");
+  });
+
   it("refuses a message over readMaxBytes with ResourceExhausted", async () => {
     const error = await grpcFailure(grpcPredict(client, { model: "x".repeat(LIMIT + 1) }));
     expect(error.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
