@@ -28,12 +28,16 @@ export function createSeededRandom(seed?: number): SeededRandom {
   // stream is unchanged. Negative safe integers split as two's complement.
   const high = Math.floor(actual / 0x1_0000_0000) >>> 0;
   if (high !== 0) {
-    s = high;
+    // Its own splitmix stream (offset by a constant), so that high === low cannot cancel
+    // the low word's state out: seed -1 and 2^32 + 1 once gave an all-zero state.
+    s = (high ^ 0x6a09e667) >>> 0;
     a ^= splitmix();
     b ^= splitmix();
     c ^= splitmix();
     d ^= splitmix();
   }
+  // xoshiro never leaves the all-zero state (every draw 0): make it impossible.
+  if ((a | b | c | d) === 0) a = 1;
   return {
     seed: actual,
     next() {

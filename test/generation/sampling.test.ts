@@ -131,6 +131,16 @@ describe("Sampler", () => {
     expect(first(Number.MAX_SAFE_INTEGER)).toEqual(first(Number.MAX_SAFE_INTEGER));
     expect(createSeededRandom(-5).seed).toBe(-5);
   });
+
+  it("gives a uniform stream for seeds whose high and low words are equal (-1, 2^32 + 1)", () => {
+    for (const seed of [-1, 2 ** 32 + 1, 2 * (2 ** 32 + 1)]) {
+      const random = createSeededRandom(seed);
+      const values = Array.from({ length: 5000 }, () => random.next());
+      const mean = values.reduce((sum, v) => sum + v, 0) / values.length;
+      expect(mean).toBeCloseTo(0.5, 1);
+      expect(new Set(values).size).toBeGreaterThan(4900);
+    }
+  });
 });
 
 describe("resolveSamplingParams", () => {
