@@ -225,7 +225,11 @@ class RepositoryRegistry implements ModelRegistry {
       this.entries.set(name, entry);
     }
     entry.control = versions ? [...versions] : "policy";
-    await this.reconciler.reconcile(entry, scan, signal, true);
+    // A caller that stops waiting does not stop the load (as in Triton): aborting it
+    // would leave the version FAILED and the server not ready over an impatient client.
+    const loading = this.reconciler.reconcile(entry, scan, undefined, true);
+    this.track(loading);
+    await (signal ? untilAborted(loading, signal) : loading);
     if (scan.configError !== undefined) throw failedPrecondition(scan.configError);
     const failed = entry.desired
       .map((v) => versionStatus(entry, v))
@@ -358,7 +362,8 @@ class RepositoryRegistry implements ModelRegistry {
 
   private track(work: Promise<void>): void {
     this.background.add(work);
-    void work.finally(() => this.background.delete(work));
+    const done = () => void this.background.delete(work);
+    work.then(done, done);
   }
 
   private unknownModel(name: string): InferdError {
@@ -366,15 +371,12 @@ class RepositoryRegistry implements ModelRegistry {
   }
 }
 
-/** Resolves with `promise`, or rejects as soon as `signal` aborts. */
+/** Settles like `promise`, or rejects as soon as `signal` aborts. */
 function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.reject(abortReasonToError(signal));
   return new Promise((resolve, reject) => {
     const onAbort = () => reject(abortReasonToError(signal));
     signal.addEventListener("abort", onAbort, { once: true });
-    void promise.then(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    });
+    promise.finally(() => signal.removeEventListener("abort", onAbort)).then(resolve, reject);
   });
 }

@@ -292,6 +292,20 @@ describe("createModelRegistry: explicit load and unload", () => {
     expect(states(registry, "b")).toEqual(["1:ready"]);
   });
 
+  it("finishes a load whose caller stopped waiting: ready, not failed, and the server ready", async () => {
+    const { registry, loader } = await setup({ b: { versions: [1] } }, { controlMode: "explicit" });
+    const open = loader.gate("b/1");
+    const impatient = new AbortController();
+    const loading = registry.load("b", undefined, impatient.signal);
+    await waitFor(() => loader.requests.length === 1);
+    impatient.abort();
+    expect((await rejected(loading))[0]).toBe("canceled");
+    open();
+    await waitFor(() => states(registry, "b")[0] === "1:ready");
+    expect(registry.isReady()).toBe(true);
+    expect(loader.requests[0]?.signal.aborted).toBe(false);
+  });
+
   it("drops a queued command whose caller gave up: it never runs and blocks nobody", async () => {
     const { registry, loader } = await setup({ b: { versions: [1] } }, { controlMode: "explicit" });
     const open = loader.gate("b/1");
