@@ -86,7 +86,7 @@ export function createOpenAiRoutes(options: OpenAiRoutesOptions): HttpRoute {
   const models: Handler = async (req, res) => {
     const data = options.registry
       .list()
-      .filter((m) => m.kind === "generate")
+      .filter((m) => m.kind === "generate" && m.versions.some((v) => v.state === "ready"))
       .map((m) => ({ id: m.name, object: "model", created: 0, owned_by: "inferd" }));
     sendJson(req, res, 200, { object: "list", data });
   };
@@ -99,7 +99,12 @@ export function createOpenAiRoutes(options: OpenAiRoutesOptions): HttpRoute {
     } catch {
       name = raw; // a malformed %-escape names no model: answered model_not_found below
     }
-    const found = options.registry.list().find((m) => m.kind === "generate" && m.name === name);
+    const found = options.registry
+      .list()
+      .find(
+        (m) =>
+          m.kind === "generate" && m.name === name && m.versions.some((v) => v.state === "ready"),
+      );
     if (found === undefined) {
       throw new OpenAiError(
         404,
@@ -160,6 +165,8 @@ async function serve(
 ): Promise<void> {
   const controller = new AbortController();
   const started = performance.now();
+  // Read now: once an HTTP/2 stream has closed its socket proxy no longer tells.
+  const peer = req.socket?.remoteAddress;
   res.once("close", () => {
     if (!res.writableFinished) controller.abort();
     options.onResponse?.({
@@ -167,7 +174,7 @@ async function serve(
       method: req.method ?? "",
       status: res.statusCode,
       seconds: (performance.now() - started) / 1000,
-      peer: req.socket.remoteAddress,
+      peer,
     });
   });
   const { admission } = options;

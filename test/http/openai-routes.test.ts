@@ -159,6 +159,14 @@ describe("OpenAI-compatible routes on the production server (fixture repo, offic
       id: "tiny_llama",
       object: "model",
     });
+    // A model with no ready version is not served, so not listed.
+    await server.app.registry.unload("tiny_llama");
+    try {
+      expect((await client.models.list()).data).toEqual([]);
+      expect((await errorOf(client.models.retrieve("tiny_llama"))).status).toBe(404);
+    } finally {
+      await server.app.registry.load("tiny_llama");
+    }
     const predict = await errorOf(client.models.retrieve("iris"));
     expect(predict.status).toBe(404);
     expect(predict.error).toMatchObject({ code: "model_not_found", param: "model" });
@@ -234,6 +242,17 @@ describe("OpenAI-compatible routes on the production server (fixture repo, offic
     expect(stops.status).toBe(400);
     expect(stops.error).toMatchObject({ param: "stop" });
     expect(stops.message).toContain("more than the limit of 16");
+    for (const [extra, param] of [
+      [{ tool_choice: "required" }, "tool_choice"],
+      [{ function_call: "auto" }, "function_call"],
+      [{ guided_json: { type: "object" } }, "guided_json"],
+    ] as const) {
+      const refused = await errorOf(
+        client.chat.completions.create({ model: "tiny_llama", messages, ...(extra as object) }),
+      );
+      expect(refused.status).toBe(400);
+      expect(refused.error).toMatchObject({ param });
+    }
     const json = await errorOf(
       client.chat.completions.create({
         model: "tiny_llama",

@@ -1,3 +1,4 @@
+import http2 from "node:http2";
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
@@ -149,7 +150,20 @@ describe("--api-key", () => {
     expect(delta({ route: "/v1/models", method: "GET", code: "200" })).toBe(1);
     expect(delta({ route: "/v1/completions", method: "POST", code: "401" })).toBe(1);
     expect(delta({ route: "/v1/completions", method: "POST", code: "200" })).toBe(1);
+    // Over HTTP/2 too, the line names the peer.
+    const session = http2.connect(inferd.baseUrl);
+    await new Promise<void>((resolve, reject) => {
+      const stream = session.request({ ":path": "/v1/models", authorization: "Bearer key-two" });
+      stream.on("response", () => stream.resume());
+      stream.on("end", resolve);
+      stream.on("error", reject);
+      stream.end();
+    });
+    session.close();
+    await new Promise((r) => setTimeout(r, 50));
     const http = lines.filter((l) => l.msg === "http");
+    expect(http.length).toBeGreaterThanOrEqual(5);
+    expect(http.every((l) => l.peer === "127.0.0.1")).toBe(true);
     expect(http.filter((l) => l.status === 401 && l.level === 40)).toHaveLength(2);
     expect(http.some((l) => l.route === "/v1/completions" && l.status === 200)).toBe(true);
     expect(JSON.stringify(lines)).not.toContain("key-one");

@@ -32,6 +32,11 @@ const sampling = {
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
   user: z.string().nullish(),
+  // vLLM's guided decoding: refused rather than ignored, like response_format below.
+  guided_json: z.null({ error: "guided decoding is not supported" }).optional(),
+  guided_regex: z.null({ error: "guided decoding is not supported" }).optional(),
+  guided_choice: z.null({ error: "guided decoding is not supported" }).optional(),
+  guided_grammar: z.null({ error: "guided decoding is not supported" }).optional(),
   // Refused rather than ignored: a client asking for JSON must not silently get free text.
   response_format: z
     .object({
@@ -80,6 +85,11 @@ export const chatBodySchema = z
     top_logprobs: z.int().min(0).max(20).nullish(),
     tools: z.array(z.unknown()).max(0, { error: "tools are not supported" }).nullish(),
     functions: z.array(z.unknown()).max(0, { error: "functions are not supported" }).nullish(),
+    // Without tools only "none" (and "auto", which then means none) can be honoured.
+    tool_choice: z
+      .enum(["none", "auto"], { error: "tool_choice: tools are not supported" })
+      .nullish(),
+    function_call: z.null({ error: "function_call is not supported" }).optional(),
   })
   .refine((b) => b.top_logprobs == null || b.logprobs === true, {
     error: "top_logprobs needs logprobs: true",
