@@ -35,11 +35,15 @@ export function parseOptionValue(spec: ServerOptionSpec, raw: string, source: st
       if (/^(1|true|yes)$/i.test(raw)) return true;
       if (/^(0|false|no)$/i.test(raw)) return false;
       throw bad("true or false");
-    case "list":
-      return raw
+    case "list": {
+      const values = raw
         .split(",")
         .map((s) => s.trim())
         .filter((s) => s !== "");
+      // `--api-key "$KEY"` with KEY unset must not quietly start an open server.
+      if (spec.nonEmpty && values.length === 0) throw bad("non-empty (unset it to go without)");
+      return values;
+    }
     case "string":
       if (spec.choices && !spec.choices.includes(raw))
         throw bad(`one of ${spec.choices.join(", ")}`);

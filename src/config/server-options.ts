@@ -36,6 +36,8 @@ export interface ServerOptionSpec {
   readonly choices?: readonly string[];
   /** Absent: the setting is unset unless given. */
   readonly default?: OptionValue;
+  /** A list that, when given at all, must hold a value ("" is refused, not taken as none). */
+  readonly nonEmpty?: boolean;
   /** Range of an integer or number setting (default: >= 0, no upper bound). */
   readonly min?: number;
   readonly max?: number;
@@ -154,6 +156,7 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
     flag: "api-key",
     env: "INFERD_API_KEY",
     type: "list",
+    nonEmpty: true,
     default: [],
     description:
       "Require `Authorization: Bearer <key>` on every RPC and `/v1` route (Unauthenticated / 401 without); repeatable for rotation; health, reflection, `/healthz`, `/readyz` and `/metrics` stay open. Prefer the env variable: flags show in `ps`",

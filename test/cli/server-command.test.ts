@@ -51,6 +51,12 @@ describe("inferd command", () => {
     expect(stderr).toContain('--max-request-bytes must be a whole number >= 1, got "lots"');
   });
 
+  it("refuses an empty --api-key rather than starting without keys", async () => {
+    const { config, stderr } = await parse(["--api-key", ""]);
+    expect(config).toBeUndefined();
+    expect(stderr).toContain("--api-key must be non-empty");
+  });
+
   it("--help lists every flag with its default and env variable", () => {
     const help = createServerCommand({ env: {}, run: () => {} }).helpInformation({ error: false });
     const flat = help.replace(/\s+/g, " ");

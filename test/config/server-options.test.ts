@@ -63,6 +63,8 @@ describe("resolveServerConfig", () => {
       'INFERD_MAX_REQUEST_BYTES must be a whole number >= 1, got "0"',
     ],
     [{ INFERD_POLL_INTERVAL: "0" }, 'INFERD_POLL_INTERVAL must be a number >= 0.05, got "0"'],
+    [{ INFERD_API_KEY: "" }, 'INFERD_API_KEY must be non-empty (unset it to go without), got ""'],
+    [{ INFERD_API_KEY: " , " }, "INFERD_API_KEY must be non-empty"],
     [
       { INFERD_MODEL_CONTROL_MODE: "auto" },
       "INFERD_MODEL_CONTROL_MODE must be one of none, poll, explicit",
