@@ -50,11 +50,18 @@ export function createVersionLoader(options: VersionLoaderOptions): VersionLoade
     );
     if (state === "unloaded") removeInstance(entry, instance);
     if (superseded && (state === "draining" || state === "unloaded")) return;
+    // A reload that fails leaves the older instance serving: the version is still ready,
+    // as GetModel says ("reload failed: ..."), and so say events and metrics.
+    const serving = entry.instances.some(
+      (other, i) => i < index && other.version === instance.version && other.state === "ready",
+    );
+    const shown = state === "failed" && serving ? "ready" : state;
+    const shownReason = shown !== state ? `reload failed: ${reason}` : reason;
     options.emit({
       model: entry.name,
       version: instance.version,
-      state,
-      ...(reason !== undefined && { reason }),
+      state: shown,
+      ...(shownReason !== undefined && { reason: shownReason }),
       time: new Date(),
     });
     if (state === "ready") {

@@ -421,7 +421,7 @@ describe("createModelRegistry: poll mode", () => {
   });
 
   it("reloads a version whose model.onnx is replaced in place; a bad file keeps the old one serving", async () => {
-    const { registry, loader, repo } = await setup(
+    const { registry, loader, repo, events } = await setup(
       { m: { versions: [1] } },
       { controlMode: "poll", pollIntervalMs: 10 },
     );
@@ -441,6 +441,10 @@ describe("createModelRegistry: poll mode", () => {
     expect(loader.requests).toHaveLength(3);
     expect(version(registry, "m")).toBe(1);
     expect(loader.servables[1]?.disposed).toBe(false);
+    // The version still serves: its last event says ready, with why the reload failed.
+    const last = events.filter((e) => e.model === "m").at(-1);
+    expect(last).toMatchObject({ state: "ready", reason: "reload failed: not an ONNX graph" });
+    expect(registry.get("m").versions[0]).toMatchObject({ state: "ready" });
     // Fixed again: reloaded.
     loader.failures.delete("m/1");
     await touch(30);
