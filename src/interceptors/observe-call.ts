@@ -1,6 +1,6 @@
 import type { Interceptor, StreamRequest, UnaryRequest } from "@connectrpc/connect";
 import { type CallFields, fieldsOfMessage, mergeMissing } from "./call-fields.js";
-import { rpcCodeOf } from "./rpc-code.js";
+import { abortCodeOf, rpcCodeOf } from "./rpc-code.js";
 
 /** How a call ended, as observed by {@link createObservingInterceptor}. */
 export interface CallEnd {
@@ -41,7 +41,7 @@ export function createObservingInterceptor(hook: CallHook): Interceptor {
         error === undefined ? { code, durationMs, fields } : { code, error, durationMs, fields },
       );
     };
-    const onAbort = () => end(rpcCodeOf(req.signal.reason), req.signal.reason);
+    const onAbort = () => end(abortCodeOf(req.signal.reason), req.signal.reason);
     req.signal.addEventListener("abort", onAbort, { once: true });
     const see = (message: unknown) => mergeMissing(fields, fieldsOfMessage(message));
     try {

@@ -25,3 +25,15 @@ const SERVER_FAULT_CODES: ReadonlySet<string> = new Set([
 export function isServerFaultCode(code: string): boolean {
   return SERVER_FAULT_CODES.has(code);
 }
+
+/**
+ * The code of a call whose signal aborted, from the abort's reason. Connect aborts a
+ * call for three causes: its deadline, the server's shutdown cut-off, or the client
+ * leaving; the last comes as whatever the client's RST_STREAM code maps to
+ * ("internal" for INTERNAL_ERROR, which connect-node's own client sends at its
+ * deadline), but it is the client's doing, so it counts as "canceled".
+ */
+export function abortCodeOf(reason: unknown): string {
+  const code = rpcCodeOf(reason);
+  return code === "deadline_exceeded" || code === "unavailable" ? code : "canceled";
+}
