@@ -94,6 +94,20 @@ afterAll(async () => {
   await listener?.close();
 });
 
+/** A Predict stream opened by hand, so that a test controls its bytes and its end. */
+function rawPredict(
+  session: http2.ClientHttp2Session,
+  extra: http2.OutgoingHttpHeaders = {},
+): http2.ClientHttp2Stream {
+  return session.request({
+    ":method": "POST",
+    ":path": "/inferd.v1.InferenceService/Predict",
+    "content-type": "application/grpc",
+    te: "trailers",
+    ...extra,
+  });
+}
+
 describe("the gRPC unary fast path", () => {
   it("serves a grpc-js Predict with the interceptors, response headers and trailers", async () => {
     const before = claimed;
@@ -163,12 +177,7 @@ describe("the gRPC unary fast path", () => {
     const calls = seen.length;
     const session = http2.connect(`http://127.0.0.1:${port}`);
     try {
-      const stream = session.request({
-        ":method": "POST",
-        ":path": "/inferd.v1.InferenceService/Predict",
-        "content-type": "application/grpc",
-        te: "trailers",
-      });
+      const stream = rawPredict(session);
       stream.on("error", () => {});
       const message = toBinary(
         PredictRequestSchema,
@@ -203,13 +212,7 @@ describe("the gRPC unary fast path", () => {
   ])("answers %s with InvalidArgument, and keeps serving", async (_case, extra, body, message) => {
     const session = http2.connect(`http://127.0.0.1:${port}`);
     try {
-      const stream = session.request({
-        ":method": "POST",
-        ":path": "/inferd.v1.InferenceService/Predict",
-        "content-type": "application/grpc",
-        te: "trailers",
-        ...extra,
-      });
+      const stream = rawPredict(session, extra);
       stream.end(Buffer.from(body));
       const headers = await new Promise<http2.IncomingHttpHeaders>((resolve) =>
         stream.once("response", resolve),
