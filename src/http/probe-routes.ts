@@ -17,8 +17,8 @@ export interface NotReadyVersion {
 
 /**
  * Kubernetes-style probes: `GET /healthz` answers 200 while the process runs;
- * `GET /readyz` answers 200 when every version that should be loaded is ready and
- * the server is not shutting down, else 503 with a JSON body naming what is not
+ * `GET /readyz` answers 200 when the registry is ready (see `ModelRegistry.isReady`)
+ * and the server is not shutting down, else 503 with a JSON body naming what is not
  * ready (loading or failed versions, models whose configuration is broken).
  */
 export function createProbeRoutes(options: ProbeRoutesOptions): HttpRoute {

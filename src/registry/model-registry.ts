@@ -82,7 +82,10 @@ export interface ModelRegistry {
   unload(name: string, version?: number): Promise<ModelStatus>;
   /** Subscribes to registry events; returns the unsubscribe function. */
   subscribe(listener: (event: RegistryEvent) => void): () => void;
-  /** True when every version that should be loaded is ready. */
+  /**
+   * True when everything loaded at start is ready and no version that should be
+   * loaded has failed; a version loading after start (a rollout) does not count.
+   */
   isReady(): boolean;
   /** True when the model has at least one ready version. */
   isModelReady(name: string): boolean;

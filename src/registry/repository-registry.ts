@@ -11,6 +11,7 @@ import { defaultModelConfig, type ModelConfig } from "./model-config.js";
 import {
   type Control,
   createModelEntry,
+  isLive,
   knownVersions,
   type ModelEntry,
   versionStatus,
@@ -73,12 +74,15 @@ const silent: RegistryLogger = { info() {}, warn() {}, error() {} };
 /**
  * A {@link ModelRegistry} over a Triton-style folder `<repo>/<model>/<version>/model.onnx`.
  *
- * Readiness (`isReady`): true once `start` settled and every version that should be
- * loaded (by policy, `startupModels` or `load`) is ready. A failed version, or a model
- * whose model.json is invalid and has nothing loaded, makes the server not ready, as
- * in Triton: an operator sees the failure at the readiness probe. A config edit that
- * fails to parse or a version that fails to reload while the previous instance keeps
- * serving does not: readiness follows what serves, the error is in `list()` and logs.
+ * Readiness (`isReady`): true once `start` settled (every version loaded at start is
+ * ready) and no version that should be loaded (by policy, `startupModels` or `load`)
+ * has failed. A failed version, or a model whose model.json is invalid and has nothing
+ * loaded, makes the server not ready, as in Triton: an operator sees the failure at the
+ * readiness probe. Unlike Triton, a version that starts loading later (a rollout, a new
+ * model, a `load`) does not: replicas reading one shared repository would all leave
+ * their load balancer at once while they serve. Nor does a config edit that fails to
+ * parse or a version that fails to reload while the previous instance keeps serving:
+ * readiness follows what serves, the error is in `list()` and logs.
  */
 export function createModelRegistry(options: ModelRegistryOptions): ModelRegistry {
   return new RepositoryRegistry(options);
@@ -265,7 +269,7 @@ class RepositoryRegistry implements ModelRegistry {
       if (entry.control === "unloaded") continue;
       if (entry.config === undefined) return false;
       for (const v of entry.desired) {
-        if (!entry.instances.some((i) => i.version === v && i.state === "ready")) return false;
+        if (!entry.instances.some((i) => i.version === v && isLive(i))) return false;
       }
     }
     return true;

@@ -372,6 +372,7 @@ describe("createModelRegistry: poll mode", () => {
     await new Promise((r) => setTimeout(r, 30)); // several polls while v2 loads
     expect(states(registry, "m")).toEqual(["1:ready", "2:loading"]);
     expect(version(registry, "m")).toBe(1); // still served by v1
+    expect(registry.isReady()).toBe(true); // a rollout does not take the server out
     release();
     await waitFor(() => states(registry, "m").join() === "1:unloaded,2:ready");
     expect(version(registry, "m")).toBe(2);
@@ -384,6 +385,26 @@ describe("createModelRegistry: poll mode", () => {
       "m/1:unloaded",
     ]);
     expect(loader.requests.filter((r) => r.version === 2)).toHaveLength(1);
+  });
+
+  it("stays ready while a model added after start loads, and not once it failed", async () => {
+    let release = () => {};
+    const { registry, loader, repo } = await setup(
+      { m: { versions: [1] } },
+      { controlMode: "poll", pollIntervalMs: 10 },
+      (l) => {
+        release = l.gate("n/1");
+        l.failures.set("n/1", "bad graph");
+      },
+    );
+    await addVersion(repo, "n", 1);
+    await waitFor(() => loader.requests.some((r) => r.model === "n"));
+    expect(states(registry, "n")).toEqual(["1:loading"]);
+    expect(thrown(() => registry.acquire("n"))[0]).toBe("unavailable");
+    expect(registry.isReady()).toBe(true);
+    release();
+    await waitFor(() => states(registry, "n").join() === "1:failed");
+    expect(registry.isReady()).toBe(false);
   });
 
   it("drains and unloads a removed version folder and a removed model", async () => {
