@@ -119,7 +119,8 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
     env: "INFERD_REQUEST_TIMEOUT_MS",
     type: "integer",
     default: 0,
-    description: "Deadline for requests that set none, in milliseconds; 0 means none",
+    description:
+      "Deadline for Predict, BatchPredict and PredictStream requests that set none, in milliseconds; 0 means none (generation runs to its own limits)",
   },
   {
     key: "gracePeriodMs",
