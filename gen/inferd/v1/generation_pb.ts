@@ -49,7 +49,8 @@ export type GenerateRequest = Message<"inferd.v1.GenerateRequest"> & {
   version: number;
 
   /**
-   * Exactly one of prompt, messages and prompt_token_ids.
+   * At most one of prompt, messages and prompt_token_ids; none (or an empty
+   * prompt) generates from BOS alone.
    *
    * @generated from field: string prompt = 3;
    */
