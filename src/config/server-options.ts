@@ -13,6 +13,9 @@ export interface ServerConfig {
   maxRequestBytes: number;
   requestTimeoutMs: number;
   gracePeriodMs: number;
+  /** HTTP/2 keepalive: quiet time before a PING (0: never), then how long for its ack. */
+  keepaliveTimeMs: number;
+  keepaliveTimeoutMs: number;
   tlsCert?: string;
   tlsKey?: string;
   corsOrigin: string[];
@@ -129,6 +132,25 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
     type: "integer",
     default: 30000,
     description: "On SIGTERM, how long in-flight calls may finish before they are cut off",
+  },
+  {
+    key: "keepaliveTimeMs",
+    flag: "keepalive-time-ms",
+    env: "INFERD_KEEPALIVE_TIME_MS",
+    type: "integer",
+    default: 60000,
+    description:
+      "HTTP/2 connections quiet this long are sent a PING (gRPC's keepalive time); 0 never pings",
+  },
+  {
+    key: "keepaliveTimeoutMs",
+    flag: "keepalive-timeout-ms",
+    env: "INFERD_KEEPALIVE_TIMEOUT_MS",
+    type: "integer",
+    default: 20000,
+    min: 1,
+    description:
+      "A keepalive PING not acknowledged within this time closes the connection (the peer or the session is gone)",
   },
   {
     key: "tlsCert",

@@ -129,7 +129,12 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
               key: await readNamed(config.tlsKey, "--tls-key"),
             }
           : undefined;
-      listener = createOnePortListener({ handler, claimStream, ...(tls ? { tls } : {}) });
+      listener = createOnePortListener({
+        handler,
+        claimStream,
+        keepalive: { timeMs: config.keepaliveTimeMs, timeoutMs: config.keepaliveTimeoutMs },
+        ...(tls ? { tls } : {}),
+      });
       const port = await listener.listen(config.port, config.host);
       logger.info({ port, host: config.host, tls: tls !== undefined }, "inferd listening");
       const registryStart = registry.start(starting.signal);

@@ -30,6 +30,16 @@ export interface OnePortListenerOptions {
    * could hold sockets open forever by sending nothing (or half a preface).
    */
   firstBytesTimeoutMs?: number;
+  /** HTTP/2 keepalive (see {@link keepAlive}); absent or `timeMs` 0: none. */
+  keepalive?: KeepaliveOptions;
+}
+
+/** Like gRPC's server keepalive (Triton's `--grpc-keepalive-time` / `-timeout`). */
+export interface KeepaliveOptions {
+  /** A session this long without any frame in either direction is sent a PING. */
+  readonly timeMs: number;
+  /** A PING not acknowledged within this time closes the connection. */
+  readonly timeoutMs: number;
 }
 
 export interface OnePortListener {
@@ -60,6 +70,7 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
   const trackSession = (session: http2.ServerHttp2Session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
+    if (options.keepalive && options.keepalive.timeMs > 0) keepAlive(session, options.keepalive);
   };
   const h1 = http.createServer(handler);
   // Node tracks HTTP/1 connections (for closeIdleConnections) from "listening"; h1 never listens itself.
@@ -126,6 +137,25 @@ function claimingStreams<S extends http2.Http2Server | http2.Http2SecureServer>(
     for (const listener of compat) listener.call(server, stream, headers, ...rest);
   });
   return server;
+}
+
+/**
+ * Pings a session that has been quiet for `timeMs` and destroys it when the PING is
+ * not acknowledged in `timeoutMs`: the peer is gone or the session is dead. Why:
+ * when nghttp2 ends a session itself (GOAWAY after a burst of ~1,000 stream resets,
+ * its rapid-reset guard) Node stops reading the socket and tells JS nothing, so the
+ * client's FIN is never seen and the connection stayed in CLOSE-WAIT for good.
+ */
+function keepAlive(session: http2.ServerHttp2Session, { timeMs, timeoutMs }: KeepaliveOptions) {
+  session.setTimeout(timeMs, () => {
+    if (session.destroyed) return;
+    const unanswered = setTimeout(() => session.destroy(), timeoutMs);
+    unanswered.unref();
+    const sent = session.ping((error) => {
+      if (error === null) clearTimeout(unanswered);
+    });
+    if (!sent) session.destroy();
+  });
 }
 
 /** Waits for enough bytes to tell h2c from HTTP/1, puts them back, and hands the socket over. */
