@@ -139,8 +139,9 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
     env: "INFERD_KEEPALIVE_TIME_MS",
     type: "integer",
     default: 60000,
+    max: 2 ** 31 - 1,
     description:
-      "HTTP/2 connections quiet this long are sent a PING (gRPC's keepalive time); 0 never pings",
+      "An HTTP/2 connection without stream activity this long is sent a PING, again at each such spell (gRPC's keepalive time); 0 never pings",
   },
   {
     key: "keepaliveTimeoutMs",
@@ -149,6 +150,7 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
     type: "integer",
     default: 20000,
     min: 1,
+    max: 2 ** 31 - 1,
     description:
       "A keepalive PING not acknowledged within this time closes the connection (the peer or the session is gone)",
   },

@@ -36,7 +36,7 @@ export interface OnePortListenerOptions {
 
 /** Like gRPC's server keepalive (Triton's `--grpc-keepalive-time` / `-timeout`). */
 export interface KeepaliveOptions {
-  /** A session this long without any frame in either direction is sent a PING. */
+  /** A session this long without stream activity (data, headers, settings) is sent a PING. */
   readonly timeMs: number;
   /** A PING not acknowledged within this time closes the connection. */
   readonly timeoutMs: number;
@@ -140,22 +140,28 @@ function claimingStreams<S extends http2.Http2Server | http2.Http2SecureServer>(
 }
 
 /**
- * Pings a session that has been quiet for `timeMs` and destroys it when the PING is
- * not acknowledged in `timeoutMs`: the peer is gone or the session is dead. Why:
- * when nghttp2 ends a session itself (GOAWAY after a burst of ~1,000 stream resets,
- * its rapid-reset guard) Node stops reading the socket and tells JS nothing, so the
- * client's FIN is never seen and the connection stayed in CLOSE-WAIT for good.
+ * Pings a session each time it has been quiet for `timeMs` and destroys it when a
+ * PING is not acknowledged in `timeoutMs`: the peer is gone or the session is dead.
+ * Why: when nghttp2 ends a session itself (GOAWAY after a burst of ~1,000 stream
+ * resets, its rapid-reset guard) Node stops reading the socket and tells JS nothing,
+ * so the client's FIN is never seen and the connection stayed in CLOSE-WAIT for good.
+ * A closing session (GOAWAY sent or received) is left to finish its streams.
  */
 function keepAlive(session: http2.ServerHttp2Session, { timeMs, timeoutMs }: KeepaliveOptions) {
-  session.setTimeout(timeMs, () => {
-    if (session.destroyed) return;
+  let pinging = false;
+  session.on("timeout", () => {
+    if (pinging || session.closed || session.destroyed) return;
+    pinging = true;
     const unanswered = setTimeout(() => session.destroy(), timeoutMs);
     unanswered.unref();
-    const sent = session.ping((error) => {
-      if (error === null) clearTimeout(unanswered);
+    session.ping((error) => {
+      pinging = false;
+      clearTimeout(unanswered);
+      // An ack is not activity to Node's session timer: re-arm it for the next quiet spell.
+      if (error === null && !session.destroyed) session.setTimeout(timeMs);
     });
-    if (!sent) session.destroy();
   });
+  session.setTimeout(timeMs);
 }
 
 /** Waits for enough bytes to tell h2c from HTTP/1, puts them back, and hands the socket over. */

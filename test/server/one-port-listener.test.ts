@@ -48,8 +48,10 @@ describe("createOnePortListener", () => {
     });
     const port = await listener.listen(0, "127.0.0.1");
     // A raw peer: the client preface and an empty SETTINGS frame, then nothing (it acks no PING).
-    const settings = "\x00\x00\x00\x04\x00\x00\x00\x00\x00";
-    const mute = closedAfter(port, `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n${settings}`);
+    const mute = closedAfter(
+      port,
+      `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n${frame(4, 0).toString("latin1")}`,
+    );
     const client = http2.connect(`http://127.0.0.1:${port}`);
     let clientClosed = false;
     client.on("close", () => (clientClosed = true));
@@ -70,4 +72,73 @@ describe("createOnePortListener", () => {
     expect(body).toBe("ok");
     client.close();
   });
+
+  it("pings again at every quiet spell: a peer that answers once, then goes mute, is closed", async () => {
+    listener = createOnePortListener({
+      handler: (_req, res) => res.end("ok"),
+      keepalive: { timeMs: 150, timeoutMs: 150 },
+    });
+    const port = await listener.listen(0, "127.0.0.1");
+    const pings: number[] = [];
+    const started = Date.now();
+    const closed = await new Promise<number>((resolve, reject) => {
+      const socket = net.connect(port, "127.0.0.1", () =>
+        socket.write(Buffer.concat([Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), frame(4, 0)])),
+      );
+      let buffered = Buffer.alloc(0);
+      socket.on("data", (chunk: Buffer) => {
+        buffered = Buffer.concat([buffered, chunk]);
+        while (buffered.length >= 9) {
+          const length = buffered.readUIntBE(0, 3);
+          if (buffered.length < 9 + length) break;
+          const [type, flags] = [buffered[3], buffered[4]];
+          const payload = buffered.subarray(9, 9 + length);
+          buffered = buffered.subarray(9 + length);
+          if (type !== 6 || flags !== 0) continue;
+          pings.push(Date.now() - started);
+          if (pings.length === 1) socket.write(frame(6, 1, payload)); // ack the first only
+        }
+      });
+      socket.on("error", reject);
+      socket.on("close", () => resolve(Date.now() - started));
+    });
+    expect(pings.length).toBe(2);
+    expect(closed).toBeGreaterThanOrEqual(400);
+    expect(closed).toBeLessThan(3000);
+  });
+
+  it("leaves a session that is closing (client GOAWAY) to finish its stream", async () => {
+    let received = () => {};
+    const arrived = new Promise<void>((resolve) => (received = resolve));
+    listener = createOnePortListener({
+      handler: (_req, res) => {
+        received();
+        setTimeout(() => res.end("ok"), 700);
+      },
+      keepalive: { timeMs: 150, timeoutMs: 150 },
+    });
+    const port = await listener.listen(0, "127.0.0.1");
+    const client = http2.connect(`http://127.0.0.1:${port}`);
+    const req = client.request({ ":path": "/" });
+    req.end();
+    await arrived;
+    client.close(); // GOAWAY: no new streams, the open one runs to its end
+    let text = "";
+    req.setEncoding("utf8");
+    req.on("data", (chunk: string) => (text += chunk));
+    await new Promise<void>((resolve, reject) => {
+      req.on("end", resolve);
+      req.on("error", reject);
+    });
+    expect(text).toBe("ok");
+  });
 });
+
+/** An HTTP/2 frame on stream 0. */
+function frame(type: number, flags: number, payload: Buffer = Buffer.alloc(0)): Buffer {
+  const header = Buffer.alloc(9);
+  header.writeUIntBE(payload.length, 0, 3);
+  header[3] = type;
+  header[4] = flags;
+  return Buffer.concat([header, payload]);
+}
