@@ -2,24 +2,16 @@ import type { ModelRegistry } from "../registry/model-registry.js";
 import { type HttpRoute, pathOf, sendJson } from "./http-route.js";
 
 export interface ProbeRoutesOptions {
-  registry: Pick<ModelRegistry, "isReady" | "list">;
+  registry: Pick<ModelRegistry, "isReady" | "notReady">;
   /** True from the moment shutdown starts: readiness fails so load balancers stop routing. */
   isShuttingDown: () => boolean;
-}
-
-/** A model version that keeps the server from being ready. */
-export interface NotReadyVersion {
-  model: string;
-  version?: number;
-  state: string;
-  reason?: string;
 }
 
 /**
  * Kubernetes-style probes: `GET /healthz` answers 200 while the process runs;
  * `GET /readyz` answers 200 when the registry is ready (see `ModelRegistry.isReady`)
  * and the server is not shutting down, else 503 with a JSON body naming what is not
- * ready (loading or failed versions, models whose configuration is broken).
+ * ready (see `ModelRegistry.notReady`).
  */
 export function createProbeRoutes(options: ProbeRoutesOptions): HttpRoute {
   return (req, res) => {
@@ -42,23 +34,8 @@ export function createProbeRoutes(options: ProbeRoutesOptions): HttpRoute {
     sendJson(req, res, 503, {
       status: "not ready",
       shuttingDown,
-      notReady: notReady(options.registry),
+      notReady: options.registry.notReady(),
     });
     return true;
   };
-}
-
-function notReady(registry: Pick<ModelRegistry, "list">): NotReadyVersion[] {
-  const out: NotReadyVersion[] = [];
-  for (const model of registry.list()) {
-    if (model.reason !== undefined)
-      out.push({ model: model.name, state: "failed", reason: model.reason });
-    for (const v of model.versions) {
-      if (v.state !== "loading" && v.state !== "failed") continue;
-      const entry: NotReadyVersion = { model: model.name, version: v.version, state: v.state };
-      if (v.reason !== undefined) entry.reason = v.reason;
-      out.push(entry);
-    }
-  }
-  return out;
 }

@@ -18,6 +18,11 @@ export interface ModelEntry {
   control: Control;
   desired: readonly number[];
   instances: VersionInstance[];
+  /**
+   * The versions `start` was to load, which readiness waits for; undefined for a
+   * model that came later or was unloaded since (see readiness-blockers.ts).
+   */
+  gate: ReadonlySet<number> | undefined;
 }
 
 /** Loading or ready: an instance that serves or is about to. */
@@ -35,6 +40,7 @@ export function createModelEntry(scan: ScannedModel, control: Control): ModelEnt
     control,
     desired: [],
     instances: [],
+    gate: undefined,
   };
 }
 

@@ -60,6 +60,14 @@ export interface Lease<S extends Servable = Servable> {
   release(): void;
 }
 
+/** A model, or one of its versions, that keeps the server from being ready. */
+export interface NotReadyVersion {
+  model: string;
+  version?: number;
+  state: string;
+  reason?: string;
+}
+
 /**
  * The registry as the rest of the server sees it. Implemented by
  * `createModelRegistry` in `repository-registry.ts`.
@@ -83,10 +91,12 @@ export interface ModelRegistry {
   /** Subscribes to registry events; returns the unsubscribe function. */
   subscribe(listener: (event: RegistryEvent) => void): () => void;
   /**
-   * True when everything loaded at start is ready and no version that should be
-   * loaded has failed; a version loading after start (a rollout) does not count.
+   * True once `start` settled and everything it was to load is ready; what loads or
+   * fails later (a rollout, a new model, a `load`) does not count (see `notReady`).
    */
   isReady(): boolean;
+  /** What keeps the server from being ready (empty when only `start` is pending or it is closed). */
+  notReady(): NotReadyVersion[];
   /** True when the model has at least one ready version. */
   isModelReady(name: string): boolean;
   /** Stops polling, drains every version (waiting for leases), disposes them. */

@@ -11,7 +11,6 @@ import { defaultModelConfig, type ModelConfig } from "./model-config.js";
 import {
   type Control,
   createModelEntry,
-  isLive,
   knownVersions,
   type ModelEntry,
   versionStatus,
@@ -22,6 +21,7 @@ import type {
   ModelKind,
   ModelRegistry,
   ModelStatus,
+  NotReadyVersion,
   RegistryEvent,
   Servable,
 } from "./model-registry.js";
@@ -29,6 +29,7 @@ import { listOrNone as list, notServable, unknownModel } from "./registry-errors
 import { isModelName, type ScannedModel, scanModel, scanRepository } from "./repository-scanner.js";
 import { routeVersion } from "./route-version.js";
 import type { VersionInstance } from "./version-instance.js";
+import { readinessBlockers } from "./readiness-blockers.js";
 import { leaseVersion } from "./version-lease.js";
 import { createVersionLoader, type VersionLoader } from "./version-loader.js";
 
@@ -74,15 +75,13 @@ const silent: RegistryLogger = { info() {}, warn() {}, error() {} };
 /**
  * A {@link ModelRegistry} over a Triton-style folder `<repo>/<model>/<version>/model.onnx`.
  *
- * Readiness (`isReady`): true once `start` settled (every version loaded at start is
- * ready) and no version that should be loaded (by policy, `startupModels` or `load`)
- * has failed. A failed version, or a model whose model.json is invalid and has nothing
- * loaded, makes the server not ready, as in Triton: an operator sees the failure at the
- * readiness probe. Unlike Triton, a version that starts loading later (a rollout, a new
- * model, a `load`) does not: replicas reading one shared repository would all leave
- * their load balancer at once while they serve. Nor does a config edit that fails to
- * parse or a version that fails to reload while the previous instance keeps serving:
- * readiness follows what serves, the error is in `list()` and logs.
+ * Readiness (`isReady`): true once `start` settled and every version it was to load
+ * (by policy or `startupModels`) is ready. One that failed at start, or a model whose
+ * model.json is invalid at start, keeps the server not ready until it is fixed (a poll
+ * reloads it) or no longer wanted, as in Triton: a bad deployment never takes traffic.
+ * Unlike Triton, what loads or fails after start (a rollout, a new model, a `load`)
+ * does not count: replicas reading one shared repository would all leave their load
+ * balancer at once while they serve (see readiness-blockers.ts).
  */
 export function createModelRegistry(options: ModelRegistryOptions): ModelRegistry {
   return new RepositoryRegistry(options);
@@ -127,6 +126,9 @@ class RepositoryRegistry implements ModelRegistry {
     await Promise.all(
       [...this.entries.values()].map((e) => this.reconciler.reconcile(e, e.scan, signal)),
     );
+    for (const e of this.entries.values()) {
+      if (e.control !== "unloaded") e.gate = new Set(e.desired);
+    }
     this.started = true;
     if (this.options.controlMode === "poll") this.schedulePoll();
   }
@@ -249,8 +251,10 @@ class RepositoryRegistry implements ModelRegistry {
   private async unloadNow(name: string, version?: number): Promise<ModelStatus> {
     const entry = this.entries.get(name);
     if (!entry) throw this.unknownModel(name);
-    if (version === undefined) entry.control = "unloaded";
-    else {
+    if (version === undefined) {
+      entry.control = "unloaded";
+      entry.gate = undefined;
+    } else {
       if (!knownVersions(entry).includes(version)) throw notServable(entry, version);
       entry.control = entry.desired.filter((v) => v !== version);
     }
@@ -264,15 +268,11 @@ class RepositoryRegistry implements ModelRegistry {
   }
 
   isReady(): boolean {
-    if (!this.started || this.closed) return false;
-    for (const entry of this.entries.values()) {
-      if (entry.control === "unloaded") continue;
-      if (entry.config === undefined) return false;
-      for (const v of entry.desired) {
-        if (!entry.instances.some((i) => i.version === v && isLive(i))) return false;
-      }
-    }
-    return true;
+    return this.started && !this.closed && this.notReady().length === 0;
+  }
+
+  notReady(): NotReadyVersion[] {
+    return this.closed ? [] : readinessBlockers(this.entries.values(), this.started);
   }
 
   isModelReady(name: string): boolean {

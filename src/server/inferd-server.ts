@@ -79,7 +79,12 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
     requestTimeoutMs: config.requestTimeoutMs,
     admission: drain,
   });
-  const health = createHealthService({ registry, shutdownSignal: drain.shutdownSignal });
+  let registryStarted = () => {};
+  const health = createHealthService({
+    registry,
+    shutdownSignal: drain.shutdownSignal,
+    started: new Promise<void>((resolve) => (registryStarted = resolve)),
+  });
   const unary = createUnaryMethodTable();
   const routes = (router: ConnectRouter) => {
     api(unary.recording(router));
@@ -141,6 +146,7 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
       started = registryStart.catch((error: unknown) => {
         logger.error({ err: error }, "starting the model registry failed");
       });
+      void started.then(registryStarted);
       return { port, started: registryStart };
     },
     shutdown() {

@@ -7,15 +7,22 @@ import { isInferdError } from "../errors/inferd-error.js";
 import type { ModelRegistry } from "../registry/model-registry.js";
 
 export interface HealthServiceOptions {
-  /** Answers per-model health: `get` tells known from unknown, `isModelReady` readiness. */
-  registry: Pick<ModelRegistry, "get" | "isModelReady" | "subscribe">;
+  /**
+   * `isReady` answers for the server (as `/readyz` does); `get` tells known models
+   * from unknown, `isModelReady` their readiness.
+   */
+  registry: Pick<ModelRegistry, "get" | "isModelReady" | "isReady" | "subscribe">;
   /** Aborted when the server starts shutting down: from then on everything is NOT_SERVING. */
   shutdownSignal: AbortSignal;
+  /** Settles when the registry's start has; Watch("") re-checks then (no event marks it). */
+  started?: Promise<unknown>;
 }
 
 /**
- * Registers `grpc.health.v1.Health`. Service "" is the server (SERVING until
- * shutdown); any other name is a model, SERVING while it has a ready version.
+ * Registers `grpc.health.v1.Health`. Service "" is the server, SERVING while it is
+ * ready (`ModelRegistry.isReady`, the same answer as `GET /readyz`, so a Kubernetes
+ * gRPC readiness probe matches the HTTP one) and not shutting down; any other name
+ * is a model, SERVING while it has a ready version.
  * Check on an unknown model fails NotFound; Watch reports SERVICE_UNKNOWN and
  * keeps watching, since the model may appear later (poll or explicit mode).
  */
@@ -26,7 +33,8 @@ export function createHealthService(
   /** undefined: no such model. */
   const statusOf = (service: string): ServingStatus | undefined => {
     if (service === "") {
-      return shutdownSignal.aborted ? ServingStatus.NOT_SERVING : ServingStatus.SERVING;
+      const serving = !shutdownSignal.aborted && registry.isReady();
+      return serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
     }
     try {
       registry.get(service);
@@ -51,6 +59,7 @@ export function createHealthService(
           registry,
           shutdownSignal,
           context,
+          ...(options.started && { started: options.started }),
         });
       },
     });
@@ -64,6 +73,7 @@ async function* watchStatus(
     registry: Pick<ModelRegistry, "subscribe">;
     shutdownSignal: AbortSignal;
     context: HandlerContext;
+    started?: Promise<unknown>;
   },
 ): AsyncGenerator<{ status: ServingStatus }> {
   // `dirty` records events that arrive while the generator is suspended at a yield.
@@ -76,6 +86,7 @@ async function* watchStatus(
   const unsubscribe = sources.registry.subscribe(poke);
   sources.shutdownSignal.addEventListener("abort", poke);
   sources.context.signal.addEventListener("abort", poke);
+  void sources.started?.then(poke, poke);
   let last: ServingStatus | undefined;
   try {
     while (!sources.context.signal.aborted) {

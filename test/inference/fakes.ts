@@ -179,6 +179,7 @@ export function createFakeRegistry(entries: FakeEntry[]): FakeRegistry {
       };
     },
     isReady: () => true,
+    notReady: () => [],
     isModelReady: () => true,
     async close() {},
   };

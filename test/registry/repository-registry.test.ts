@@ -204,13 +204,15 @@ describe("createModelRegistry: failures", () => {
     expect(kind).toBe("failed_precondition");
     expect(message).toBe('model "a" version 1 failed to load: a/1/model.onnx does not exist');
     expect(loader.requests).toEqual([]);
-    expect(registry.isReady()).toBe(false);
+    // A load after start never takes the server out of its load balancer; its caller got the error.
+    expect(registry.isReady()).toBe(true);
+    expect(registry.notReady()).toEqual([]);
     await addVersion(repo, "a", 1);
     expect((await registry.load("a")).versions[0]?.state).toBe("ready");
     expect(registry.isReady()).toBe(true);
   });
 
-  it("reports a failed version that is unloaded as unloaded (event, state, readiness)", async () => {
+  it("reports a failed version that is unloaded as unloaded (event and state)", async () => {
     const { registry, events } = await setup(
       { a: { versions: [1] } },
       { controlMode: "explicit" },
@@ -218,10 +220,8 @@ describe("createModelRegistry: failures", () => {
     );
     await rejected(registry.load("a"));
     expect(states(registry, "a")).toEqual(["1:failed"]);
-    expect(registry.isReady()).toBe(false);
     await registry.unload("a");
     expect(states(registry, "a")).toEqual(["1:unloaded"]);
-    expect(registry.isReady()).toBe(true);
     expect(eventsOf(events, "a")).toEqual(["a/1:loading", "a/1:failed", "a/1:unloaded"]);
   });
 });
@@ -387,7 +387,7 @@ describe("createModelRegistry: poll mode", () => {
     expect(loader.requests.filter((r) => r.version === 2)).toHaveLength(1);
   });
 
-  it("stays ready while a model added after start loads, and not once it failed", async () => {
+  it("stays ready while a model or version added after start loads, and after it failed", async () => {
     let release = () => {};
     const { registry, loader, repo } = await setup(
       { m: { versions: [1] } },
@@ -395,16 +395,39 @@ describe("createModelRegistry: poll mode", () => {
       (l) => {
         release = l.gate("n/1");
         l.failures.set("n/1", "bad graph");
+        l.failures.set("m/2", "truncated file");
       },
     );
     await addVersion(repo, "n", 1);
+    await addVersion(repo, "m", 2);
     await waitFor(() => loader.requests.some((r) => r.model === "n"));
     expect(states(registry, "n")).toEqual(["1:loading"]);
     expect(thrown(() => registry.acquire("n"))[0]).toBe("unavailable");
     expect(registry.isReady()).toBe(true);
     release();
     await waitFor(() => states(registry, "n").join() === "1:failed");
+    await waitFor(() => states(registry, "m").join() === "1:ready,2:failed");
+    expect(version(registry, "m")).toBe(1); // the failed rollout left v1 serving
+    expect(registry.isReady()).toBe(true);
+    expect(registry.notReady()).toEqual([]);
+  });
+
+  it("stays not ready after a version failed at start until a poll loads it fixed", async () => {
+    const { registry, loader, repo } = await setup(
+      { m: { versions: [1] }, ok: { versions: [1] } },
+      { controlMode: "poll", pollIntervalMs: 10 },
+      (l) => l.failures.set("m/1", "bad graph"),
+    );
     expect(registry.isReady()).toBe(false);
+    expect(registry.notReady()).toEqual([
+      { model: "m", version: 1, state: "failed", reason: "bad graph" },
+    ]);
+    loader.failures.delete("m/1");
+    const file = join(repo, "m", "1", "model.onnx");
+    const later = new Date(Date.now() + 5000);
+    await utimes(file, later, later);
+    await waitFor(() => states(registry, "m").join() === "1:ready");
+    expect(registry.isReady()).toBe(true);
   });
 
   it("drains and unloads a removed version folder and a removed model", async () => {

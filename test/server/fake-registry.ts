@@ -2,6 +2,7 @@ import { InferdError, notFound } from "../../src/errors/inferd-error.js";
 import type {
   ModelRegistry,
   ModelStatus,
+  NotReadyVersion,
   RegistryEvent,
 } from "../../src/registry/model-registry.js";
 
@@ -64,6 +65,11 @@ export class FakeRegistry implements ModelRegistry {
   }
   isReady(): boolean {
     return [...this.ready.values()].every(Boolean);
+  }
+  notReady(): NotReadyVersion[] {
+    return [...this.ready]
+      .filter(([, ready]) => !ready)
+      .map(([model]) => ({ model, version: 1, state: "loading" }));
   }
   isModelReady(name: string): boolean {
     return this.ready.get(name) === true;

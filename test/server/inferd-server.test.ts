@@ -149,7 +149,11 @@ describe("health", () => {
     expect(t.registry.listenerCount).toBe(1);
     abort.abort();
     await expect.poll(() => t.registry.listenerCount, { timeout: 2000 }).toBe(0);
+    // The server answers as /readyz does: not serving while m2 loads, serving once it is ready.
+    expect((await client.check({ service: "" })).status).toBe(Status.NOT_SERVING);
+    t.registry.setReady("m2", true);
     expect((await client.check({ service: "" })).status).toBe(Status.SERVING);
+    t.registry.setReady("m2", false);
   });
 });
 

@@ -7,21 +7,28 @@ import {
 import { createHealthService } from "../../src/transport/health-service.js";
 import { FakeRegistry } from "../server/fake-registry.js";
 
-function setup(models: Record<string, boolean>) {
+function setup(models: Record<string, boolean>, started?: Promise<void>) {
   const registry = new FakeRegistry(models);
   const shutdown = new AbortController();
   const transport = createRouterTransport(
-    createHealthService({ registry, shutdownSignal: shutdown.signal }),
+    createHealthService({
+      registry,
+      shutdownSignal: shutdown.signal,
+      ...(started && { started }),
+    }),
   );
   return { registry, shutdown, client: createClient(Health, transport) };
 }
 
 describe("Health.Check", () => {
   it("reports the server, each model's readiness, and NotFound for unknown models", async () => {
-    const { client, shutdown } = setup({ ready: true, loading: false });
-    expect((await client.check({ service: "" })).status).toBe(Status.SERVING);
+    const { client, shutdown, registry } = setup({ ready: true, loading: false });
+    // The server, as /readyz: not serving until every model it loads is ready.
+    expect((await client.check({ service: "" })).status).toBe(Status.NOT_SERVING);
     expect((await client.check({ service: "ready" })).status).toBe(Status.SERVING);
     expect((await client.check({ service: "loading" })).status).toBe(Status.NOT_SERVING);
+    registry.setReady("loading", true);
+    expect((await client.check({ service: "" })).status).toBe(Status.SERVING);
     const err = await client.check({ service: "nope" }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectError);
     expect((err as ConnectError).code).toBe(Code.NotFound);
@@ -56,5 +63,23 @@ describe("Health.Watch", () => {
     ]);
     // Unsubscribing when the client goes away is checked over real HTTP in
     // test/server/inferd-server.test.ts: the in-memory transport pulls lazily.
+  });
+
+  it("re-checks the server when the registry's start settles, which no event marks", async () => {
+    let markStarted = () => {};
+    const started = new Promise<void>((resolve) => (markStarted = resolve));
+    const { client, registry } = setup({ m: true }, started);
+    let ready = false;
+    registry.isReady = () => ready;
+    const seen: Status[] = [];
+    for await (const res of client.watch({ service: "" })) {
+      seen.push(res.status);
+      if (seen.length === 1) {
+        ready = true;
+        markStarted();
+      }
+      if (seen.length === 2) break;
+    }
+    expect(seen).toEqual([Status.NOT_SERVING, Status.SERVING]);
   });
 });
