@@ -101,7 +101,7 @@ function promptIdsOf(request: GenerationRequest, ctx: RequestContext): number[] 
     request.messages !== undefined && request.messages.length > 0,
     request.promptTokenIds !== undefined && request.promptTokenIds.length > 0,
   ].filter(Boolean).length;
-  if (given > 1) throw invalidArgument("give exactly one of prompt, messages and prompt_token_ids");
+  if (given > 1) throw invalidArgument("give at most one of prompt, messages and prompt_token_ids");
   if (request.promptTokenIds !== undefined && request.promptTokenIds.length > 0) {
     checkIds(request.promptTokenIds, ctx.tokenizer.vocabSize, "prompt_token_ids");
     return [...request.promptTokenIds];

@@ -172,6 +172,10 @@ describe("GenerationService over gRPC on the production server (fixture repo)", 
     expect(
       (await codeOf(collect({ ...base, stopTokenIds: new Array<number>(1025).fill(2) })))[1],
     ).toBe("stop_token_ids holds 1025 ids, more than the limit of 1024");
+    expect(await codeOf(collect({ ...base, promptTokenIds: [1, 5] }))).toEqual([
+      Code.InvalidArgument,
+      "give at most one of prompt, messages and prompt_token_ids",
+    ]);
     const [code, message] = await codeOf(collect({ ...base, maxTokens: 100_000 }));
     expect(code).toBe(Code.InvalidArgument);
     expect(message).toContain("context window 256");
