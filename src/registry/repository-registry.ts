@@ -101,6 +101,8 @@ class RepositoryRegistry implements ModelRegistry {
   private readonly loader: VersionLoader;
   /** Per model, the settling of its latest load or unload command (see `inOrder`). */
   private readonly commands = new Map<string, Promise<void>>();
+  /** Per model, its reconcile from a poll while that still runs (see `pollOnce`). */
+  private readonly polled = new Map<string, Promise<void>>();
 
   constructor(private readonly options: ModelRegistryOptions) {
     this.log = options.logger ?? silent;
@@ -283,6 +285,7 @@ class RepositoryRegistry implements ModelRegistry {
     this.closed = true;
     clearTimeout(this.pollTimer);
     await this.polling;
+    await Promise.all(this.polled.values());
     const all = [...this.entries.values()].flatMap((e) => e.instances);
     await Promise.all([...all.map((i) => i.retire()), ...this.background]);
   }
@@ -317,25 +320,31 @@ class RepositoryRegistry implements ModelRegistry {
     }
     if (this.closed) return;
     const seen = new Set(scans.map((s) => s.name));
-    const work: Promise<void>[] = [];
     for (const [name, entry] of this.entries) {
       if (seen.has(name)) continue;
       this.entries.delete(name);
       for (const instance of entry.instances) {
         // A failed record has nothing to drain; it is reported unloaded like the rest.
         if (instance.state === "failed") this.loader.discard(entry, instance);
-        else work.push(instance.retire());
+        else this.track(instance.retire());
       }
     }
+    // A drain waits for leases (a long Generate stream holds one for minutes), and a load
+    // may be slow: neither may hold back the other models' polls. Each model's reconcile
+    // runs on its own, and a poll passes over a model whose last one is still running.
     for (const scan of scans) {
       let entry = this.entries.get(scan.name);
       if (!entry) {
         entry = createModelEntry(scan, "policy");
         this.entries.set(scan.name, entry);
       }
-      work.push(this.reconciler.reconcile(entry, scan));
+      if (this.polled.has(scan.name)) continue;
+      const done = this.reconciler
+        .reconcile(entry, scan)
+        .catch((error: unknown) => this.log.error({ error, model: scan.name }, "poll failed"))
+        .finally(() => this.polled.delete(scan.name));
+      this.polled.set(scan.name, done);
     }
-    await Promise.all(work);
   }
 
   // --- helpers ---------------------------------------------------------------

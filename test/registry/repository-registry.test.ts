@@ -430,6 +430,22 @@ describe("createModelRegistry: poll mode", () => {
     expect(registry.isReady()).toBe(true);
   });
 
+  it("polls the other models while one drains a replaced version held by a lease", async () => {
+    const { registry, repo } = await setup(
+      { m: { versions: [1] } },
+      { controlMode: "poll", pollIntervalMs: 10 },
+    );
+    const lease = registry.acquire("m"); // a long stream on m/1
+    await addVersion(repo, "m", 2);
+    await waitFor(() => states(registry, "m").join() === "1:draining,2:ready");
+    await addVersion(repo, "n", 1);
+    await waitFor(() => registry.list().some((s) => s.name === "n"));
+    await waitFor(() => states(registry, "n").join() === "1:ready");
+    expect(states(registry, "m")).toEqual(["1:draining", "2:ready"]);
+    lease.release();
+    await waitFor(() => states(registry, "m").join() === "1:unloaded,2:ready");
+  });
+
   it("drains and unloads a removed version folder and a removed model", async () => {
     const { registry, events, repo } = await setup(
       { m: { versions: [1, 2], config: { version_policy: "all" } }, gone: { versions: [1] } },
