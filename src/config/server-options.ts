@@ -122,6 +122,7 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
     env: "INFERD_REQUEST_TIMEOUT_MS",
     type: "integer",
     default: 0,
+    max: 2 ** 31 - 1,
     description:
       "Deadline for Predict, BatchPredict and PredictStream requests that set none, in milliseconds; 0 means none (generation runs to its own limits)",
   },
@@ -131,6 +132,7 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
     env: "INFERD_GRACE_PERIOD_MS",
     type: "integer",
     default: 30000,
+    max: 2 ** 31 - 1,
     description: "On SIGTERM, how long in-flight calls may finish before they are cut off",
   },
   {

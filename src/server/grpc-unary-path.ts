@@ -3,6 +3,7 @@ import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { dropUnschedulableDeadline } from "./deadline-headers.js";
 import { createGrpcCallContext } from "./grpc-call-context.js";
 import { encodeGrpcMessage } from "./grpc-message-trailer.js";
 import { readUnaryEnvelope } from "./grpc-unary-envelope.js";
@@ -59,6 +60,7 @@ async function serve(
   stream: ServerHttp2Stream,
   headers: IncomingHttpHeaders,
 ): Promise<void> {
+  dropUnschedulableDeadline(headers);
   const timeout = parseTimeout(single(headers["grpc-timeout"]) ?? null, Number.MAX_SAFE_INTEGER);
   const call = createGrpcCallContext({
     service,

@@ -1,6 +1,7 @@
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createCorsPolicy } from "../http/cors-policy.js";
 import type { HttpRoute } from "../http/http-route.js";
+import { dropUnschedulableDeadline } from "./deadline-headers.js";
 import { useSpecGrpcMessage } from "./grpc-message-trailer.js";
 import type { NodeRequestHandler } from "./one-port-listener.js";
 
@@ -24,6 +25,7 @@ export function createRequestHandler(options: RequestHandlerOptions): NodeReques
     if (cors(req, res)) return;
     for (const route of options.httpRoutes) if (route(req, res)) return;
     useSpecGrpcMessage(req, res);
+    dropUnschedulableDeadline(req.headers);
     options.connect(req, res);
   };
 }

@@ -1,3 +1,4 @@
+import http2 from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
@@ -85,6 +86,48 @@ describe("one port, every protocol", () => {
     const res = await client.predict({ model: "iris", requestId: name });
     expect(res.requestId).toBe(name);
     expect(res.version).toBe(7);
+  });
+
+  it("takes a deadline beyond what a Node timer holds (30 days, 10 digits) as none", async () => {
+    // The fake "patient" model takes `version` ms unless the deadline fires first: a timer
+    // that overflowed to 1 ms would fail these DeadlineExceeded.
+    const json = await fetch(`${t.baseUrl}/inferd.v1.InferenceService/Predict`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "connect-timeout-ms": "9999999999" },
+      body: JSON.stringify({ model: "patient", version: 30, requestId: "far" }),
+    });
+    expect(json.status).toBe(200);
+    const session = http2.connect(t.baseUrl);
+    try {
+      for (const timeout of ["720H", "99999999H", "2592000S"]) {
+        const body = toBinary(
+          PredictRequestSchema,
+          create(PredictRequestSchema, { model: "patient", version: 30 }),
+        );
+        const frame = Buffer.alloc(5 + body.length);
+        frame.writeUInt32BE(body.length, 1);
+        frame.set(body, 5);
+        const status = await new Promise<string | undefined>((resolve, reject) => {
+          const req = session.request({
+            ":method": "POST",
+            ":path": "/inferd.v1.InferenceService/Predict",
+            "content-type": "application/grpc",
+            te: "trailers",
+            "grpc-timeout": timeout,
+          });
+          let seen: string | undefined;
+          req.on("response", (h) => (seen ??= h["grpc-status"] as string | undefined));
+          req.on("trailers", (h) => (seen ??= h["grpc-status"] as string | undefined));
+          req.on("end", () => resolve(seen));
+          req.on("error", reject);
+          req.resume();
+          req.end(frame);
+        });
+        expect([timeout, status]).toEqual([timeout, "0"]);
+      }
+    } finally {
+      session.close();
+    }
   });
 
   it("answers a plain fetch JSON POST", async () => {
