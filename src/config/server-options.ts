@@ -13,6 +13,8 @@ export interface ServerConfig {
   maxRequestBytes: number;
   requestTimeoutMs: number;
   gracePeriodMs: number;
+  /** Streams (calls) one HTTP/2 connection may have open at once; more are refused. */
+  maxConcurrentStreams: number;
   /** HTTP/2 keepalive: quiet time before a PING (0: never), then how long for its ack. */
   keepaliveTimeMs: number;
   keepaliveTimeoutMs: number;
@@ -134,6 +136,17 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
     default: 30000,
     max: 2 ** 31 - 1,
     description: "On SIGTERM, how long in-flight calls may finish before they are cut off",
+  },
+  {
+    key: "maxConcurrentStreams",
+    flag: "max-concurrent-streams",
+    env: "INFERD_MAX_CONCURRENT_STREAMS",
+    type: "integer",
+    default: 1000,
+    min: 1,
+    max: 2 ** 32 - 1,
+    description:
+      "Calls one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); clients queue the rest",
   },
   {
     key: "keepaliveTimeMs",

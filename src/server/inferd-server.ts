@@ -137,6 +137,7 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
       listener = createOnePortListener({
         handler,
         claimStream,
+        maxConcurrentStreams: config.maxConcurrentStreams,
         keepalive: { timeMs: config.keepaliveTimeMs, timeoutMs: config.keepaliveTimeoutMs },
         ...(tls ? { tls } : {}),
       });

@@ -30,6 +30,12 @@ export interface OnePortListenerOptions {
    * could hold sockets open forever by sending nothing (or half a preface).
    */
   firstBytesTimeoutMs?: number;
+  /**
+   * Streams one HTTP/2 connection may have open at once (advertised in SETTINGS; the
+   * peer's extra streams are refused). Node's default is 2^32-1: one connection could
+   * hold tens of thousands of half-sent requests.
+   */
+  maxConcurrentStreams?: number;
   /** HTTP/2 keepalive (see {@link keepAlive}); absent or `timeMs` 0: none. */
   keepalive?: KeepaliveOptions;
 }
@@ -75,12 +81,16 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
   const h1 = http.createServer(handler);
   // Node tracks HTTP/1 connections (for closeIdleConnections) from "listening"; h1 never listens itself.
   h1.emit("listening");
-  const h2 = claimingStreams(http2.createServer(handler), options.claimStream);
+  const settings: http2.Settings =
+    options.maxConcurrentStreams === undefined
+      ? {}
+      : { maxConcurrentStreams: options.maxConcurrentStreams };
+  const h2 = claimingStreams(http2.createServer({ settings }, handler), options.claimStream);
   h2.on("session", trackSession);
   const secure = tls
     ? claimingStreams(
         http2.createSecureServer(
-          { ...tls, allowHTTP1: true, ALPNProtocols: ["h2", "http/1.1"] },
+          { ...tls, settings, allowHTTP1: true, ALPNProtocols: ["h2", "http/1.1"] },
           handler,
         ),
         options.claimStream,

@@ -32,6 +32,7 @@ describe("resolveServerConfig", () => {
       maxRequestBytes: 16 * 1024 * 1024,
       requestTimeoutMs: 0,
       gracePeriodMs: 30000,
+      maxConcurrentStreams: 1000,
       keepaliveTimeMs: 60000,
       keepaliveTimeoutMs: 20000,
       corsOrigin: [],

@@ -107,6 +107,39 @@ describe("createOnePortListener", () => {
     expect(closed).toBeLessThan(3000);
   });
 
+  it("advertises its limit of concurrent streams per connection, and holds to it", async () => {
+    let open = 0;
+    let most = 0;
+    listener = createOnePortListener({
+      handler: (_req, res) => {
+        most = Math.max(most, ++open);
+        setTimeout(() => {
+          open--;
+          res.end("ok");
+        }, 50);
+      },
+      maxConcurrentStreams: 2,
+    });
+    const port = await listener.listen(0, "127.0.0.1");
+    const client = http2.connect(`http://127.0.0.1:${port}`);
+    const settings = await new Promise<http2.Settings>((resolve) =>
+      client.once("remoteSettings", resolve),
+    );
+    expect(settings.maxConcurrentStreams).toBe(2);
+    const bodies = await Promise.all(
+      Array.from({ length: 5 }, () => {
+        const req = client.request({ ":path": "/" });
+        req.setEncoding("utf8");
+        let text = "";
+        req.on("data", (chunk: string) => (text += chunk));
+        return new Promise<string>((resolve) => req.on("end", () => resolve(text)));
+      }),
+    );
+    expect(bodies).toEqual(["ok", "ok", "ok", "ok", "ok"]);
+    expect(most).toBe(2);
+    client.close();
+  });
+
   it("leaves a session that is closing (client GOAWAY) to finish its stream", async () => {
     let received = () => {};
     const arrived = new Promise<void>((resolve) => (received = resolve));
