@@ -6,7 +6,7 @@ import {
   type SamplingParams,
 } from "./sampling-params.js";
 import type { StoppingOptions } from "./stopping-criteria.js";
-import type { TextTokenizer } from "./tokenizer.js";
+import { checkTextFits, type TextTokenizer } from "./tokenizer.js";
 
 /**
  * A generation request as the core takes it (the transport maps
@@ -107,9 +107,16 @@ function promptIdsOf(request: GenerationRequest, ctx: RequestContext): number[] 
     return [...request.promptTokenIds];
   }
   if (request.messages !== undefined && request.messages.length > 0) {
-    return ctx.tokenizer.encode(ctx.chatTemplate.render(request.messages), false);
+    // Rendering costs time on the event loop too: refuse content that cannot fit first.
+    const content = request.messages.reduce((n, m) => n + m.content.length, 0);
+    checkTextFits(ctx.tokenizer, content, ctx.contextWindow, "the messages' content");
+    const rendered = ctx.chatTemplate.render(request.messages);
+    checkTextFits(ctx.tokenizer, rendered.length, ctx.contextWindow, "the rendered chat");
+    return ctx.tokenizer.encode(rendered, false);
   }
-  return ctx.tokenizer.encode(request.prompt ?? "", true);
+  const prompt = request.prompt ?? "";
+  checkTextFits(ctx.tokenizer, prompt.length, ctx.contextWindow, "the prompt");
+  return ctx.tokenizer.encode(prompt, true);
 }
 
 /**

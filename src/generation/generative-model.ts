@@ -3,6 +3,7 @@ import type { Worker } from "node:worker_threads";
 import {
   abortReasonToError,
   internal,
+  invalidArgument,
   resourceExhausted,
   unavailable,
 } from "../errors/inferd-error.js";
@@ -28,7 +29,7 @@ import {
 } from "./generation-worker-thread.js";
 import { mergeEvents } from "./merge-events.js";
 import type { FinishReason } from "./stopping-criteria.js";
-import { loadTextTokenizer, type TextTokenizer } from "./tokenizer.js";
+import { checkTextFits, loadTextTokenizer, type TextTokenizer } from "./tokenizer.js";
 
 /** Newly generated text (valid UTF-8, stop strings withheld) and the token ids behind it. */
 export interface GenerationDelta {
@@ -273,10 +274,16 @@ class WorkerGenerativeModel implements GenerativeModel {
   }
 
   tokenize(text: string, addSpecialTokens: boolean): number[] {
+    checkTextFits(this.tokenizer, text.length, this.contextWindow, "the text");
     return this.tokenizer.encode(text, addSpecialTokens);
   }
 
   detokenize(ids: readonly number[], skipSpecialTokens: boolean): string {
+    if (ids.length > this.contextWindow) {
+      throw invalidArgument(
+        `${ids.length} token ids are more than the context window of ${this.contextWindow}`,
+      );
+    }
     return this.tokenizer.decode(ids, skipSpecialTokens);
   }
 

@@ -24,6 +24,8 @@ export interface TextTokenizer {
   readonly eosToken: string | undefined;
   readonly bosTokenId: number | undefined;
   readonly config: TokenizerConfigJson;
+  /** The longest vocabulary piece, in UTF-16 units: no token covers more of the text. */
+  readonly maxTokenChars: number;
   /** Ids of `text`; `addSpecialTokens` adds BOS (unless `add_bos_token` is false). */
   encode(text: string, addSpecialTokens: boolean): number[];
   /** Text of `ids`, honouring `clean_up_tokenization_spaces`. */
@@ -45,7 +47,10 @@ export function createTextTokenizer(json: object, config: TokenizerConfigJson): 
   const bosToken = tokenText(config.bos_token);
   const eosToken = tokenText(config.eos_token);
   const bosTokenId = bosToken === undefined ? undefined : tokenizer.token_to_id(bosToken);
-  const vocabSize = tokenizer.get_vocab(true).size;
+  const vocab = tokenizer.get_vocab(true);
+  const vocabSize = vocab.size;
+  let maxTokenChars = 1;
+  for (const piece of vocab.keys()) maxTokenChars = Math.max(maxTokenChars, piece.length);
   const addBos = config.add_bos_token !== false;
   const cleanUp = config.clean_up_tokenization_spaces === true;
   return {
@@ -54,6 +59,7 @@ export function createTextTokenizer(json: object, config: TokenizerConfigJson): 
     eosToken,
     bosTokenId,
     config,
+    maxTokenChars,
     encode(text, addSpecialTokens) {
       const ids = tokenizer.encode(text, { add_special_tokens: addSpecialTokens }).ids;
       // The post-processor always prepends BOS; add_bos_token false in the config wins.
@@ -75,6 +81,27 @@ export function createTextTokenizer(json: object, config: TokenizerConfigJson): 
     },
     idToToken: (id) => tokenizer.id_to_token(id) ?? "",
   };
+}
+
+/**
+ * Refuses text of `chars` UTF-16 units when `maxTokens` tokens cannot cover it: each token covers at most
+ * `maxTokenChars` characters, doubled for normalizers that shrink text (accents
+ * stripped from decomposed letters). Why before tokenizing: that runs on the event
+ * loop at ~10 µs a character, so a 1 MB prompt stalled every other call for seconds,
+ * only to be refused for not fitting the context window.
+ */
+export function checkTextFits(
+  tokenizer: TextTokenizer,
+  chars: number,
+  maxTokens: number,
+  what: string,
+): void {
+  const limit = maxTokens * tokenizer.maxTokenChars * 2;
+  if (chars > limit) {
+    throw invalidArgument(
+      `${what} has ${chars} characters, more than ${maxTokens} tokens can hold (at most ${limit} characters with this tokenizer)`,
+    );
+  }
 }
 
 function tokenText(value: string | { content: string } | null | undefined): string | undefined {

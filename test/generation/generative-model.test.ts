@@ -212,7 +212,7 @@ describe.skipIf(!existsSync(GOLDEN))(
         [{ prompt: "a", frequencyPenalty: -3 }, "[-2, 2]"],
         [{ prompt: "a", maxTokens: 0 }, "[1, 510]"],
         [{ prompt: "a", maxTokens: 511 }, "[1, 510]"],
-        [{ prompt: "a", promptTokenIds: [1, 5] }, "exactly one"],
+        [{ prompt: "a", promptTokenIds: [1, 5] }, "at most one"],
         [{ promptTokenIds: [1, 9999] }, "vocabulary"],
       ];
       for (const [request, text] of bad) {

@@ -176,6 +176,37 @@ describe("GenerationService over gRPC on the production server (fixture repo)", 
       Code.InvalidArgument,
       "give at most one of prompt, messages and prompt_token_ids",
     ]);
+    // Text that no 256 tokens can cover is refused before tokenizing (the longest
+    // tiny_llama piece, "<0x00>", has 6 characters: at most 256 x 6 x 2 = 3072).
+    expect(await codeOf(collect({ ...base, prompt: "a".repeat(3073) }))).toEqual([
+      Code.InvalidArgument,
+      "the prompt has 3073 characters, more than 256 tokens can hold (at most 3072 characters with this tokenizer)",
+    ]);
+    expect((await codeOf(collect({ ...base, prompt: "a".repeat(3072) })))[1]).toContain(
+      "the context window is 256",
+    );
+    expect(
+      await codeOf(
+        collect({ model: "tiny_llama", messages: [{ role: "user", content: "b".repeat(4000) }] }),
+      ),
+    ).toEqual([
+      Code.InvalidArgument,
+      "the messages' content has 4000 characters, more than 256 tokens can hold (at most 3072 characters with this tokenizer)",
+    ]);
+    expect(
+      await codeOf(server.generation.tokenize({ model: "tiny_llama", text: "a".repeat(5000) })),
+    ).toEqual([
+      Code.InvalidArgument,
+      "the text has 5000 characters, more than 256 tokens can hold (at most 3072 characters with this tokenizer)",
+    ]);
+    expect(
+      await codeOf(
+        server.generation.detokenize({
+          model: "tiny_llama",
+          tokenIds: new Array<number>(257).fill(5),
+        }),
+      ),
+    ).toEqual([Code.InvalidArgument, "257 token ids are more than the context window of 256"]);
     const [code, message] = await codeOf(collect({ ...base, maxTokens: 100_000 }));
     expect(code).toBe(Code.InvalidArgument);
     expect(message).toContain("context window 256");
