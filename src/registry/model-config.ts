@@ -95,7 +95,9 @@ const schema = z.strictObject({
     )
     .optional(),
   warmup: z.boolean({ error: "expected true or false" }).optional(),
-  timeout_ms: nonNegInt().max(2 ** 31 - 1).optional(),
+  timeout_ms: nonNegInt()
+    .max(2 ** 31 - 1)
+    .optional(),
   routing: routingSchema.optional(),
   max_batch_size: nonNegInt().optional(),
   max_queue_delay_us: nonNegInt().optional(),

@@ -22,7 +22,11 @@ export function readinessBlockers(
     if (entry.config === undefined) {
       // No valid model.json yet: failed when it did not parse, else not read yet.
       const state = entry.reason === undefined ? "loading" : "failed";
-      out.push({ model: entry.name, state, ...(entry.reason !== undefined && { reason: entry.reason }) });
+      out.push({
+        model: entry.name,
+        state,
+        ...(entry.reason !== undefined && { reason: entry.reason }),
+      });
       continue;
     }
     for (const version of entry.desired) {

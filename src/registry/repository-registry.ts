@@ -25,11 +25,11 @@ import type {
   RegistryEvent,
   Servable,
 } from "./model-registry.js";
+import { readinessBlockers } from "./readiness-blockers.js";
 import { listOrNone as list, notServable, unknownModel } from "./registry-errors.js";
 import { isModelName, type ScannedModel, scanModel, scanRepository } from "./repository-scanner.js";
 import { routeVersion } from "./route-version.js";
 import type { VersionInstance } from "./version-instance.js";
-import { readinessBlockers } from "./readiness-blockers.js";
 import { leaseVersion } from "./version-lease.js";
 import { createVersionLoader, type VersionLoader } from "./version-loader.js";
 
