@@ -162,9 +162,16 @@ function keepAlive(session: http2.ServerHttp2Session, { timeMs, timeoutMs }: Kee
   session.on("timeout", () => {
     if (pinging || session.closed || session.destroyed) return;
     pinging = true;
-    const unanswered = setTimeout(() => session.destroy(), timeoutMs);
+    let answered = false;
+    // Timers run before I/O in a loop turn: after a stall longer than `timeoutMs` the ack
+    // may wait unread in the socket. Look again once this turn's I/O has been read.
+    const unanswered = setTimeout(
+      () => setImmediate(() => answered || session.destroy()),
+      timeoutMs,
+    );
     unanswered.unref();
     session.ping((error) => {
+      answered = true;
       pinging = false;
       clearTimeout(unanswered);
       // An ack is not activity to Node's session timer: re-arm it for the next quiet spell.

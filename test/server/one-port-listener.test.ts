@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import http2 from "node:http2";
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
@@ -140,6 +141,46 @@ describe("createOnePortListener", () => {
     client.close();
   });
 
+  it("keeps a connection whose ack came while the event loop was stalled past the timeout", async () => {
+    listener = createOnePortListener({
+      handler: (_req, res) => res.end("ok"),
+      keepalive: { timeMs: 100, timeoutMs: 100 },
+    });
+    const port = await listener.listen(0, "127.0.0.1");
+    // The peer runs in its own process, so it acks at once while this loop is stalled.
+    const peer = spawn(process.execPath, ["-e", PEER, `http://127.0.0.1:${port}`]);
+    const lines: string[] = [];
+    peer.stdout.setEncoding("utf8").on("data", (text: string) => lines.push(...text.split("\n")));
+    const sessionProto = Object.getPrototypeOf(ServerSessionProbe.prototype()) as {
+      ping: (...args: unknown[]) => boolean;
+    };
+    const ping = sessionProto.ping;
+    let stalls = 0;
+    // Each server PING is followed, once it is on the wire, by a 500 ms stall (timeout: 100 ms).
+    sessionProto.ping = function (this: http2.Http2Session, ...args: unknown[]) {
+      const sent = ping.apply(this, args);
+      if (this.type === http2.constants.NGHTTP2_SESSION_SERVER && stalls < 3) {
+        stalls++;
+        setImmediate(() => {
+          const until = Date.now() + 500;
+          while (Date.now() < until) {}
+        });
+      }
+      return sent;
+    };
+    try {
+      await waitForLine(lines, "ok");
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(stalls).toBe(3);
+      peer.stdin.write("again\n");
+      await waitForLine(lines, "ok again");
+      expect(lines).not.toContain("closed");
+    } finally {
+      sessionProto.ping = ping;
+      peer.kill();
+    }
+  });
+
   it("leaves a session that is closing (client GOAWAY) to finish its stream", async () => {
     let received = () => {};
     const arrived = new Promise<void>((resolve) => (received = resolve));
@@ -174,4 +215,38 @@ function frame(type: number, flags: number, payload: Buffer = Buffer.alloc(0)): 
   header[3] = type;
   header[4] = flags;
   return Buffer.concat([header, payload]);
+}
+
+/** A peer in another process: one request at start, another on a stdin line; says when closed. */
+const PEER = `
+const http2 = require("node:http2");
+const client = http2.connect(process.argv[1]);
+client.on("error", () => {});
+client.on("close", () => console.log("closed"));
+const get = (said) => {
+  const req = client.request({ ":path": "/" });
+  req.resume();
+  req.on("end", () => console.log(said));
+};
+get("ok");
+process.stdin.on("data", () => get("ok again"));
+`;
+
+/** Http2Session.prototype, which server sessions share with client ones. */
+const ServerSessionProbe = {
+  prototype(): object {
+    const probe = http2.connect("http://127.0.0.1:1");
+    probe.on("error", () => {});
+    const proto = Object.getPrototypeOf(probe) as object;
+    probe.destroy();
+    return proto;
+  },
+};
+
+async function waitForLine(lines: string[], line: string): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!lines.includes(line)) {
+    if (Date.now() > deadline) throw new Error(`no "${line}" from the peer; it said ${lines}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
