@@ -62,15 +62,7 @@ describe("createOnePortListener", () => {
     // The well-behaved client (Node acks PINGs) was pinged too, and is still served.
     await new Promise((r) => setTimeout(r, 300));
     expect(clientClosed).toBe(false);
-    const body = await new Promise<string>((resolve, reject) => {
-      const req = client.request({ ":path": "/" });
-      let text = "";
-      req.setEncoding("utf8");
-      req.on("data", (chunk: string) => (text += chunk));
-      req.on("end", () => resolve(text));
-      req.on("error", reject);
-    });
-    expect(body).toBe("ok");
+    expect(await bodyOf(client.request({ ":path": "/" }))).toBe("ok");
     client.close();
   });
 
@@ -128,13 +120,7 @@ describe("createOnePortListener", () => {
     );
     expect(settings.maxConcurrentStreams).toBe(2);
     const bodies = await Promise.all(
-      Array.from({ length: 5 }, () => {
-        const req = client.request({ ":path": "/" });
-        req.setEncoding("utf8");
-        let text = "";
-        req.on("data", (chunk: string) => (text += chunk));
-        return new Promise<string>((resolve) => req.on("end", () => resolve(text)));
-      }),
+      Array.from({ length: 5 }, () => bodyOf(client.request({ ":path": "/" }))),
     );
     expect(bodies).toEqual(["ok", "ok", "ok", "ok", "ok"]);
     expect(most).toBe(2);
@@ -197,14 +183,7 @@ describe("createOnePortListener", () => {
     req.end();
     await arrived;
     client.close(); // GOAWAY: no new streams, the open one runs to its end
-    let text = "";
-    req.setEncoding("utf8");
-    req.on("data", (chunk: string) => (text += chunk));
-    await new Promise<void>((resolve, reject) => {
-      req.on("end", resolve);
-      req.on("error", reject);
-    });
-    expect(text).toBe("ok");
+    expect(await bodyOf(req)).toBe("ok");
   });
 });
 
@@ -249,4 +228,15 @@ async function waitForLine(lines: string[], line: string): Promise<void> {
     if (Date.now() > deadline) throw new Error(`no "${line}" from the peer; it said ${lines}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** The response body of an HTTP/2 client stream, as text. */
+function bodyOf(req: http2.ClientHttp2Stream): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = "";
+    req.setEncoding("utf8");
+    req.on("data", (chunk: string) => (text += chunk));
+    req.on("end", () => resolve(text));
+    req.on("error", reject);
+  });
 }
