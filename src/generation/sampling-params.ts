@@ -91,7 +91,9 @@ export function resolveSamplingParams(params: SamplingParams): ResolvedSamplingP
   );
   const logitBias = resolveLogitBias(params.logitBias);
   const seed = params.seed;
-  if (seed !== undefined) check(Number.isSafeInteger(seed), "seed", seed, "must be an integer");
+  if (seed !== undefined) {
+    check(Number.isSafeInteger(seed), "seed", seed, "must be an integer of magnitude below 2^53");
+  }
   return {
     temperature,
     topK,

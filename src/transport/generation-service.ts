@@ -46,7 +46,8 @@ export function toGenerateCall(request: GenerateRequest, requestId: string): Gen
     ...(r.repetitionPenalty !== undefined && { repetitionPenalty: r.repetitionPenalty }),
     ...(r.presencePenalty !== undefined && { presencePenalty: r.presencePenalty }),
     ...(r.frequencyPenalty !== undefined && { frequencyPenalty: r.frequencyPenalty }),
-    ...(r.seed !== undefined && { seed: r.seed }),
+    // Beyond 2^53 the number is no longer exact; sampling params refuse it.
+    ...(r.seed !== undefined && { seed: Number(r.seed) }),
     ...(r.stop.length > 0 && { stop: r.stop }),
     ...(r.stopTokenIds.length > 0 && { stopTokenIds: r.stopTokenIds }),
     ...(r.ignoreEos && { ignoreEos: true }),

@@ -134,13 +134,13 @@ describe.skipIf(!hasSharedStories())(
 
     it("samples reproducibly: same seed same output, different seeds differ, top_k 1 is greedy", async () => {
       const base = { prompt: "Once upon a time", temperature: 1, maxTokens: 40 };
-      const a = await generate({ ...base, seed: 42 });
-      const b = await generate({ ...base, seed: 42 });
-      const c = await generate({ ...base, seed: 43 });
+      const a = await generate({ ...base, seed: 42n });
+      const b = await generate({ ...base, seed: 42n });
+      const c = await generate({ ...base, seed: 43n });
       expect(a.ids).toEqual(b.ids);
       expect(a.ids).not.toEqual(c.ids);
       const greedy = await generate({ ...base, temperature: 0 });
-      expect((await generate({ ...base, topK: 1, seed: 7 })).ids).toEqual(greedy.ids);
+      expect((await generate({ ...base, topK: 1, seed: 7n })).ids).toEqual(greedy.ids);
     });
 
     it("stops on a stop string spanning tokens without emitting it; max_tokens ends with length", async () => {

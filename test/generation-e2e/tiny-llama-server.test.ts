@@ -1,3 +1,4 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FinishReason } from "../../gen/inferd/v1/generation_pb.js";
 import { createLogger } from "../../src/logging/logger.js";
@@ -36,7 +37,7 @@ describe("the tiny_llama fixture (random weights) through Generate on the produc
       model: "tiny_llama",
       promptTokenIds: [1],
       temperature: 50,
-      seed: 1,
+      seed: 1n,
       maxTokens: 120,
       ignoreEos: true,
     })) {
@@ -90,5 +91,44 @@ describe("the tiny_llama fixture (random weights) through Generate on the produc
       prompt_tokens: 3,
       completion_tokens: 9,
     });
+  });
+  it("takes 64-bit and negative seeds over gRPC as /v1 does, and refuses one past 2^53", async () => {
+    const sampled = async (seed: bigint) => {
+      let text = "";
+      const base = { model: "tiny_llama", prompt: "Once upon a time", temperature: 1 };
+      for await (const m of server.generation.generate({
+        ...base,
+        seed,
+        maxTokens: 24,
+        ignoreEos: true,
+      })) {
+        text += m.text;
+      }
+      return text;
+    };
+    const viaOpenAi = async (seed: number) => {
+      const response = await fetch(`${server.baseUrl}/v1/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          model: "tiny_llama",
+          prompt: "Once upon a time",
+          temperature: 1,
+          seed,
+          max_tokens: 24,
+          ignore_eos: true,
+        }),
+      });
+      return ((await response.json()) as { choices: { text: string }[] }).choices[0]?.text;
+    };
+    // 2^40 + 3 and 3 share their low 32 bits: a uint32 field would have made them one seed.
+    const high = await sampled(1_099_511_627_779n);
+    expect(high).toBe(await viaOpenAi(1_099_511_627_779));
+    expect(high).not.toBe(await sampled(3n));
+    expect(await sampled(-5n)).toBe(await viaOpenAi(-5));
+    const refused = await sampled(2n ** 53n).catch((error: unknown) => ConnectError.from(error));
+    expect(refused).toBeInstanceOf(ConnectError);
+    expect((refused as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((refused as ConnectError).rawMessage).toMatch(/^seed 9007199254740992 is out of range/);
   });
 });

@@ -58,7 +58,7 @@ describe("Generate cancelled by the client", () => {
     let error: unknown;
     try {
       for await (const _ of generation.generate(
-        { ...request, ignoreEos: true, seed: 3 },
+        { ...request, ignoreEos: true, seed: 3n },
         { signal: abort.signal },
       )) {
         received++;

@@ -232,7 +232,7 @@ describe.skipIf(!HAS_CHROMIUM)(
     });
 
     /** Opens tiny_llama's Generate form and fills it in. */
-    async function openGenerate(maxTokens: number, temperature: number, seed: number) {
+    async function openGenerate(maxTokens: number, temperature: number, seed: bigint) {
       await page.goto(`${api}/ui/`);
       await expectVersionState(page, "tiny_llama", 1, "READY");
       await page.getByTestId("model-tiny_llama").click();
@@ -316,8 +316,9 @@ describe.skipIf(!HAS_CHROMIUM)(
         model: "tiny_llama",
         prompt: "Once upon a time",
         maxTokens: 48,
-        temperature: 0,
-        seed: 7,
+        // Sampled, with a seed past 2^32: the page must send the same int64 seed.
+        temperature: 0.8,
+        seed: 1_099_511_627_779n,
         ignoreEos: true,
       };
       await openGenerate(request.maxTokens, request.temperature, request.seed);
@@ -340,7 +341,7 @@ describe.skipIf(!HAS_CHROMIUM)(
     });
 
     it("Stop cancels a running Generate; the page says so and the server carries on", async () => {
-      await openGenerate(240, 1, 11);
+      await openGenerate(240, 1, 11n);
       await observeOutput();
       // Throttle the page's downloads (~512 B/s) so the stream cannot finish before the
       // click lands, however loaded the machine: the 240 tokens take many seconds to arrive.

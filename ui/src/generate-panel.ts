@@ -85,10 +85,8 @@ export function createGeneratePanel(client: Client<typeof GenerationService>): G
 
 /** The request from the form: optional knobs are sent only when filled in. */
 function readRequest(model: string): GenerateInit {
-  const number = (id: string) => {
-    const text = byId(id, HTMLInputElement).value.trim();
-    return text === "" ? undefined : Number(text);
-  };
+  const text = (id: string) => byId(id, HTMLInputElement).value.trim();
+  const number = (id: string) => (text(id) === "" ? undefined : Number(text(id)));
   const request: GenerateInit = {
     model,
     prompt: byId("prompt", HTMLTextAreaElement).value,
@@ -96,7 +94,8 @@ function readRequest(model: string): GenerateInit {
   };
   const maxTokens = number("max-tokens");
   const temperature = number("temperature");
-  const seed = number("seed");
+  // int64: read the digits themselves, which a Number would round past 2^53.
+  const seed = text("seed") === "" ? undefined : BigInt(text("seed"));
   if (maxTokens !== undefined) request.maxTokens = maxTokens;
   if (temperature !== undefined) request.temperature = temperature;
   if (seed !== undefined) request.seed = seed;
