@@ -92,7 +92,12 @@ function prioritizeMainThread(): () => void {
 }
 
 describe("event loop under heavy inference", () => {
-  it("keeps the event loop delay p99 under 10 ms while batch-64 Predicts on mlp_heavy run for 2 s", async () => {
+  // Other tenants of this shared machine can starve the whole process for a spell, which
+  // the loop's delay shows too: one more try tells that from blocking, which a session.run
+  // on the loop (~100 ms a batch) would show in every try.
+  it("keeps the event loop delay p99 under 10 ms while batch-64 Predicts on mlp_heavy run for 2 s", {
+    retry: 2,
+  }, async () => {
     const load = await startLoad({
       target: `127.0.0.1:${inferd.port}`,
       method: `${INFERENCE_SERVICE}/Predict`,
