@@ -19,10 +19,12 @@ export interface ModelEntry {
   desired: readonly number[];
   instances: VersionInstance[];
   /**
-   * The versions `start` was to load, which readiness waits for; undefined for a
-   * model that came later or was unloaded since (see readiness-blockers.ts).
+   * The versions `start` was to load that have not been ready since, which readiness
+   * waits for: a version leaves it once ready, so a later reload that fails does not
+   * count. Undefined for a model that came later or was unloaded since (see
+   * readiness-blockers.ts).
    */
-  gate: ReadonlySet<number> | undefined;
+  gate: Set<number> | undefined;
 }
 
 /** Loading or ready: an instance that serves or is about to. */

@@ -4,7 +4,7 @@ import type { NotReadyVersion } from "./model-registry.js";
 /**
  * What keeps the server from being ready, given the registry's entries. Before
  * `start` has settled: every version loading or failed. After: only what `start`
- * was to load (each entry's `gate`) and is not ready now, and models present at
+ * was to load and has not been ready since (each entry's `gate`), and models present at
  * start whose model.json never parsed. A version that loads or fails later (a
  * rollout on a shared volume, a new model, a `LoadModel`) never counts: every
  * replica polling that volume would leave its load balancer at once while serving.

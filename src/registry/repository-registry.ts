@@ -129,7 +129,9 @@ class RepositoryRegistry implements ModelRegistry {
       [...this.entries.values()].map((e) => this.reconciler.reconcile(e, e.scan, signal)),
     );
     for (const e of this.entries.values()) {
-      if (e.control !== "unloaded") e.gate = new Set(e.desired);
+      if (e.control !== "unloaded") {
+        e.gate = new Set(e.desired.filter((v) => versionStatus(e, v).state !== "ready"));
+      }
     }
     this.started = true;
     if (this.options.controlMode === "poll") this.schedulePoll();
@@ -291,6 +293,7 @@ class RepositoryRegistry implements ModelRegistry {
   }
 
   private emit(event: RegistryEvent): void {
+    if (event.state === "ready") this.entries.get(event.model)?.gate?.delete(event.version);
     for (const listener of this.listeners) {
       try {
         listener(event);

@@ -272,6 +272,20 @@ describe("createModelRegistry: explicit load and unload", () => {
     expect(message).toBe('model "nope" is not in the model repository; it has: a, b');
   });
 
+  it("stays ready when a version that start loaded is unloaded, then fails to load again", async () => {
+    const { registry, loader } = await setup(
+      { m: { versions: [1] } },
+      { controlMode: "explicit", startupModels: ["m"] },
+    );
+    expect(states(registry, "m")).toEqual(["1:ready"]);
+    await registry.unload("m", 1);
+    loader.failures.set("m/1", "truncated file");
+    await registry.load("m", [1]).catch(() => {});
+    expect(states(registry, "m")).toEqual(["1:failed"]);
+    expect(registry.isReady()).toBe(true);
+    expect(registry.notReady()).toEqual([]);
+  });
+
   it("applies a model's load and unload commands in the order they came, each answer its own outcome", async () => {
     const { registry, loader } = await setup({ b: { versions: [1] } }, { controlMode: "explicit" });
     const open = loader.gate("b/1");
