@@ -99,6 +99,8 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
     type: "number",
     default: 5,
     min: 0.05,
+    // What a Node timer holds (~24.8 days); a longer wait would fire after 1 ms.
+    max: 2_147_483,
     description: "Seconds between repository rescans in poll mode",
   },
   {

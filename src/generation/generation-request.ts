@@ -107,7 +107,13 @@ function promptIdsOf(request: GenerationRequest, ctx: RequestContext): number[] 
     return [...request.promptTokenIds];
   }
   if (request.messages !== undefined && request.messages.length > 0) {
-    // Rendering costs time on the event loop too: refuse content that cannot fit first.
+    // Rendering costs time on the event loop too: refuse content that cannot fit first,
+    // and a list longer than the window (100k empty messages took 1.2 s to render).
+    if (request.messages.length > ctx.contextWindow) {
+      throw invalidArgument(
+        `messages holds ${request.messages.length} messages, more than the context window has tokens (${ctx.contextWindow})`,
+      );
+    }
     const content = request.messages.reduce((n, m) => n + m.content.length, 0);
     checkTextFits(ctx.tokenizer, content, ctx.contextWindow, "the messages' content");
     const rendered = ctx.chatTemplate.render(request.messages);

@@ -65,7 +65,14 @@ describe("resolveServerConfig", () => {
       { INFERD_MAX_REQUEST_BYTES: "0" },
       'INFERD_MAX_REQUEST_BYTES must be a whole number >= 1, got "0"',
     ],
-    [{ INFERD_POLL_INTERVAL: "0" }, 'INFERD_POLL_INTERVAL must be a number >= 0.05, got "0"'],
+    [
+      { INFERD_POLL_INTERVAL: "0" },
+      'INFERD_POLL_INTERVAL must be a number >= 0.05 and <= 2147483, got "0"',
+    ],
+    [
+      { INFERD_POLL_INTERVAL: "3000000" },
+      'INFERD_POLL_INTERVAL must be a number >= 0.05 and <= 2147483, got "3000000"',
+    ],
     [{ INFERD_API_KEY: "" }, 'INFERD_API_KEY must be non-empty (unset it to go without), got ""'],
     [{ INFERD_API_KEY: " , " }, "INFERD_API_KEY must be non-empty"],
     [

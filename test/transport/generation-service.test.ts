@@ -193,6 +193,11 @@ describe("GenerationService over gRPC on the production server (fixture repo)", 
       Code.InvalidArgument,
       "the messages' content has 4000 characters, more than 256 tokens can hold (at most 3072 characters with this tokenizer)",
     ]);
+    const empty = Array.from({ length: 257 }, () => ({ role: "user", content: "" }));
+    expect(await codeOf(collect({ model: "tiny_llama", messages: empty }))).toEqual([
+      Code.InvalidArgument,
+      "messages holds 257 messages, more than the context window has tokens (256)",
+    ]);
     expect(
       await codeOf(server.generation.tokenize({ model: "tiny_llama", text: "a".repeat(5000) })),
     ).toEqual([
