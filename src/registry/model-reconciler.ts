@@ -6,27 +6,43 @@ import { selectVersions } from "./select-versions.js";
 import type { VersionInstance } from "./version-instance.js";
 import { modelStamp, removeInstance, type VersionLoader } from "./version-loader.js";
 
+export interface ReconcileOptions {
+  /** Aborts the loads this reconcile starts. */
+  readonly signal?: AbortSignal | undefined;
+  /** Also retry failed versions whose file did not change (an explicit load). */
+  readonly retryFailed?: boolean;
+  /**
+   * Resolve only once unwanted versions have drained (an unload answers when its
+   * version is gone). Otherwise their drains, which wait for leases (a Generate stream
+   * holds one for minutes), go on in the background: a rollout, a rollback or a
+   * `load` of the same model must not wait for them.
+   */
+  readonly awaitDrains?: boolean;
+}
+
 /** Brings a model's loaded versions in line with its folder, config and control. */
 export interface ModelReconciler {
   /**
-   * Adopts a changed valid config (reloading live versions), starts missing loads
-   * (`retryFailed`: also retry failed ones whose file did not change), then retires
-   * versions no longer wanted. Decisions are taken synchronously after the file stats,
-   * so a concurrent poll and `load` cannot start the same load twice. Resolves when
-   * all settle.
+   * Adopts a changed valid config (reloading live versions), starts missing loads,
+   * then retires versions no longer wanted. Decisions are taken synchronously after
+   * the file stats, so a concurrent poll and `load` cannot start the same load twice.
+   * Resolves when the loads settle (and the drains, with `awaitDrains`).
    */
-  reconcile(
-    entry: ModelEntry,
-    scan: ScannedModel,
-    signal?: AbortSignal,
-    retryFailed?: boolean,
-  ): Promise<void>;
+  reconcile(entry: ModelEntry, scan: ScannedModel, options?: ReconcileOptions): Promise<void>;
 }
 
-/** Creates the {@link ModelReconciler} over a {@link VersionLoader}. */
-export function createModelReconciler(loader: VersionLoader, log: RegistryLogger): ModelReconciler {
+/**
+ * Creates the {@link ModelReconciler} over a {@link VersionLoader}; `track` keeps
+ * drains that outlive a reconcile (awaited when the registry closes).
+ */
+export function createModelReconciler(
+  loader: VersionLoader,
+  log: RegistryLogger,
+  track: (work: Promise<void>) => void,
+): ModelReconciler {
   return {
-    async reconcile(entry, scan, signal, retryFailed = false) {
+    async reconcile(entry, scan, options = {}) {
+      const { signal, retryFailed = false } = options;
       const stamps = await fileStamps(entry);
       entry.scan = scan;
       const reload = adoptConfig(entry, scan, log);
@@ -65,7 +81,9 @@ export function createModelReconciler(loader: VersionLoader, log: RegistryLogger
         }
       }
       await Promise.all(work);
-      await retireUnwanted(entry, log);
+      const drains = retireUnwanted(entry, log);
+      if (options.awaitDrains) await Promise.all(drains);
+      else for (const drain of drains) track(drain);
     },
   };
 }
@@ -78,11 +96,11 @@ function desiredVersions(entry: ModelEntry, scan: ScannedModel): readonly number
 }
 
 /**
- * Drains ready versions the model no longer wants, only once a wanted version is
- * ready (or none is wanted, or the folder is gone): a replacement that is still
- * loading or failed never leaves the model without a serving version.
+ * Starts draining ready versions the model no longer wants, only once a wanted
+ * version is ready (or none is wanted, or the folder is gone): a replacement that is
+ * still loading or failed never leaves the model without a serving version.
  */
-async function retireUnwanted(entry: ModelEntry, log: RegistryLogger): Promise<void> {
+function retireUnwanted(entry: ModelEntry, log: RegistryLogger): Promise<void>[] {
   const { desired } = entry;
   const ready = entry.instances.filter((i) => i.state === "ready");
   const covered = desired.length === 0 || ready.some((i) => desired.includes(i.version));
@@ -95,7 +113,7 @@ async function retireUnwanted(entry: ModelEntry, log: RegistryLogger): Promise<v
       log.warn(fields, "keeping version serving until a wanted version is ready");
     }
   }
-  await Promise.all(work);
+  return work;
 }
 
 /** Takes a valid, changed model.json as the model's config; returns true to reload live versions. */

@@ -113,7 +113,7 @@ class RepositoryRegistry implements ModelRegistry {
       emit: (event) => this.emit(event),
       track: (work) => this.track(work),
     });
-    this.reconciler = createModelReconciler(this.loader, this.log);
+    this.reconciler = createModelReconciler(this.loader, this.log, (work) => this.track(work));
   }
 
   async start(signal?: AbortSignal): Promise<void> {
@@ -126,7 +126,7 @@ class RepositoryRegistry implements ModelRegistry {
       entry.control = "policy";
     }
     await Promise.all(
-      [...this.entries.values()].map((e) => this.reconciler.reconcile(e, e.scan, signal)),
+      [...this.entries.values()].map((e) => this.reconciler.reconcile(e, e.scan, { signal })),
     );
     for (const e of this.entries.values()) {
       if (e.control !== "unloaded") {
@@ -237,7 +237,7 @@ class RepositoryRegistry implements ModelRegistry {
     entry.control = versions ? [...versions] : "policy";
     // A caller that stops waiting does not stop the load (as in Triton): aborting it
     // would leave the version FAILED and the server not ready over an impatient client.
-    const loading = this.reconciler.reconcile(entry, scan, undefined, true);
+    const loading = this.reconciler.reconcile(entry, scan, { retryFailed: true });
     this.track(loading);
     await (signal ? untilAborted(loading, signal) : loading);
     if (scan.configError !== undefined) throw failedPrecondition(scan.configError);
@@ -262,7 +262,7 @@ class RepositoryRegistry implements ModelRegistry {
       if (!knownVersions(entry).includes(version)) throw notServable(entry, version);
       entry.control = entry.desired.filter((v) => v !== version);
     }
-    await this.reconciler.reconcile(entry, entry.scan);
+    await this.reconciler.reconcile(entry, entry.scan, { awaitDrains: true });
     return this.get(name);
   }
 
@@ -332,9 +332,9 @@ class RepositoryRegistry implements ModelRegistry {
         else this.track(instance.retire());
       }
     }
-    // A drain waits for leases (a long Generate stream holds one for minutes), and a load
-    // may be slow: neither may hold back the other models' polls. Each model's reconcile
-    // runs on its own, and a poll passes over a model whose last one is still running.
+    // A load may be slow: it must not hold back the other models' polls. Each model's
+    // reconcile runs on its own, and a poll passes over a model whose last one is still
+    // loading. Drains (they wait for leases) go on in the background and hold nothing.
     for (const scan of scans) {
       let entry = this.entries.get(scan.name);
       if (!entry) {
