@@ -25,7 +25,15 @@ export function peerContextValues(req: {
  * else the socket address from {@link peerContextValues}, else "".
  */
 export function peerOf(req: UnaryRequest | StreamRequest): string {
-  const forwarded = req.header.get("x-forwarded-for")?.split(",")[0]?.trim();
-  if (forwarded) return forwarded;
-  return req.contextValues.get(peerAddressKey);
+  return peerFrom(req.header.get("x-forwarded-for"), req.contextValues.get(peerAddressKey));
+}
+
+/**
+ * {@link peerOf} from its parts, for callers that have no Connect request (calls the
+ * protocol refused before any interceptor ran): the first `x-forwarded-for` hop,
+ * else the socket address.
+ */
+export function peerFrom(forwardedFor: string | null | undefined, socketAddress: string): string {
+  const forwarded = forwardedFor?.split(",")[0]?.trim();
+  return forwarded ? forwarded : socketAddress;
 }

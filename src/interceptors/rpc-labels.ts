@@ -1,3 +1,4 @@
+import type { DescMethod } from "@bufbuild/protobuf";
 import type { StreamRequest, UnaryRequest } from "@connectrpc/connect";
 import type { RpcLabels, RpcProtocol, RpcType } from "../metrics/rpc-metrics.js";
 
@@ -22,10 +23,18 @@ const RPC_TYPES: Record<string, RpcType> = {
 
 /** The per-RPC metric labels of a call as an interceptor sees it. */
 export function rpcLabelsOf(req: UnaryRequest | StreamRequest): RpcLabels {
+  return rpcLabelsFor(req.method, req.header.get("content-type"));
+}
+
+/**
+ * The per-RPC metric labels of a call to `method` with this request content type,
+ * for callers that have no Connect request (the protocol refused the call first).
+ */
+export function rpcLabelsFor(method: DescMethod, contentType: string | null): RpcLabels {
   return {
-    grpc_service: req.service.typeName,
-    grpc_method: req.method.name,
-    grpc_type: RPC_TYPES[req.method.methodKind] ?? "unary",
-    protocol: detectProtocol(req.header.get("content-type")),
+    grpc_service: method.parent.typeName,
+    grpc_method: method.name,
+    grpc_type: RPC_TYPES[method.methodKind] ?? "unary",
+    protocol: detectProtocol(contentType),
   };
 }

@@ -1,0 +1,42 @@
+import { ConnectError } from "@connectrpc/connect";
+import type { RpcCall } from "../interceptors/rpc-call.js";
+import { isServerFaultCode } from "../interceptors/rpc-code.js";
+import type { Logger } from "./logger.js";
+
+/**
+ * The access-log line of one call, the same whether an interceptor or the transport
+ * (a refused call) saw it end: `{procedure, protocol, code, duration_ms, peer,
+ * request_id, model, version}`. Only identifying fields, never tensors, prompts or
+ * headers, so payloads and credentials stay out of the logs. Level: info for "ok";
+ * error for server faults, with the error message (which the client never sees);
+ * warn for the rest. A refused call is warn whatever its code (connect-es answers an
+ * undecodable body Internal, but no server code ran), with `refused: true` and the
+ * message the client got.
+ */
+export function logRpcCall(logger: Logger): (call: RpcCall) => void {
+  return (call) => {
+    const { labels, fields } = call;
+    const line = {
+      procedure: `/${labels.grpc_service}/${labels.grpc_method}`,
+      protocol: labels.protocol,
+      code: call.code,
+      duration_ms: Math.round(call.durationMs * 1000) / 1000,
+      peer: call.peer,
+      request_id: fields.requestId ?? call.headerRequestId,
+      model: fields.model,
+      version: fields.version,
+    };
+    if (call.refused) logger.warn({ ...line, refused: true, error: messageOf(call.error) }, "rpc");
+    else if (call.code === "ok") logger.info(line, "rpc");
+    else if (isServerFaultCode(call.code)) {
+      logger.error({ ...line, error: messageOf(call.error) }, "rpc");
+    } else logger.warn(line, "rpc");
+  };
+}
+
+/** The error's message, and its cause's: a mapped internal error hides the real one there. */
+function messageOf(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const message = error instanceof ConnectError ? error.rawMessage : error.message;
+  return error.cause instanceof Error ? `${message}: ${error.cause.message}` : message;
+}
