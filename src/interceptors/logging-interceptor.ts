@@ -2,16 +2,19 @@ import type { Interceptor } from "@connectrpc/connect";
 import { logRpcCall } from "../logging/log-rpc-call.js";
 import type { Logger } from "../logging/logger.js";
 import { createObservingInterceptor } from "./observe-call.js";
+import { markObserved } from "./observed-requests.js";
 import { peerOf } from "./peer-context.js";
 import { rpcLabelsOf } from "./rpc-labels.js";
 
 /**
- * Server interceptor that writes one access-log line per call; see {@link logRpcCall}
- * for its fields and levels.
+ * Server interceptor that writes one access-log line per call (see {@link logRpcCall}
+ * for its fields and levels), and marks the call as observed so that the transport
+ * does not log it again as refused.
  */
 export function createLoggingInterceptor(logger: Logger): Interceptor {
   const log = logRpcCall(logger);
   return createObservingInterceptor((req) => {
+    markObserved(req);
     const labels = rpcLabelsOf(req);
     const peer = peerOf(req);
     const headerRequestId = req.header.get("x-request-id") ?? undefined;

@@ -2,15 +2,18 @@ import type { Interceptor } from "@connectrpc/connect";
 import type { InferdMetrics } from "../metrics/inferd-metrics.js";
 import { recordRpcHandled, recordRpcStarted } from "../metrics/rpc-metrics.js";
 import { createObservingInterceptor } from "./observe-call.js";
+import { markObserved } from "./observed-requests.js";
 import { rpcLabelsOf } from "./rpc-labels.js";
 
 /**
  * Server interceptor for the per-RPC metrics (`inferd_grpc_server_*`): counts
  * each call when it starts and when it ends, with its final code, and observes
- * its handling time. Streams count when the response stream ends.
+ * its handling time. Streams count when the response stream ends. Marks the call
+ * as observed, so that the transport does not count it again as refused.
  */
 export function createMetricsInterceptor(metrics: InferdMetrics): Interceptor {
   return createObservingInterceptor((req) => {
+    markObserved(req);
     const labels = rpcLabelsOf(req);
     recordRpcStarted(metrics, labels);
     return (end) => recordRpcHandled(metrics, labels, end.code, end.durationMs / 1000);

@@ -34,3 +34,17 @@ export function recordRpcHandled(
   metrics.grpcHandled.inc({ ...labels, grpc_code: code });
   metrics.grpcHandlingSeconds.observe({ ...labels }, seconds);
 }
+
+/**
+ * Counts an RPC that no interceptor saw, refused by the protocol before it started:
+ * started and handled at once, so that both counters stay in step.
+ */
+export function recordRpcRefused(
+  metrics: InferdMetrics,
+  labels: RpcLabels,
+  code: string,
+  seconds: number,
+): void {
+  recordRpcStarted(metrics, labels);
+  recordRpcHandled(metrics, labels, code, seconds);
+}

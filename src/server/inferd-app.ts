@@ -17,12 +17,14 @@ import { peerContextValues } from "../interceptors/peer-context.js";
 import { createTracingInterceptor } from "../interceptors/tracing-interceptor.js";
 import { logGenerationEnd } from "../logging/log-generation-end.js";
 import { logHttpRequest } from "../logging/log-http-request.js";
+import { logRpcCall } from "../logging/log-rpc-call.js";
 import type { Logger } from "../logging/logger.js";
 import { createBatchObserver } from "../metrics/batch-observer.js";
 import { createGenerationObserver } from "../metrics/generation-observer.js";
 import { recordHttpRequest } from "../metrics/http-metrics.js";
 import { createInferdMetrics, type InferdMetrics } from "../metrics/inferd-metrics.js";
 import { observeRegistry, recordInference } from "../metrics/model-metrics.js";
+import { recordRpcRefused } from "../metrics/rpc-metrics.js";
 import type { VersionLoadRequest } from "../registry/repository-registry.js";
 import type { LoadedModel, ModelRuntime } from "../runtime/model-runtime.js";
 import { createInferdRoutes } from "../transport/routes.js";
@@ -51,6 +53,7 @@ export function createInferdApp(options: InferdAppOptions): InferdApp {
   const metrics = createInferdMetrics();
   const verifyApiKey = createApiKeyVerifier(config.apiKey);
   const logHttp = logHttpRequest(logger);
+  const logRpc = logRpcCall(logger);
   // The OpenAI routes need the registry, which exists once the server calls `routes`.
   let openAi: HttpRoute = () => false;
   const httpRoutes: HttpRoute[] = [createMetricsRoute(metrics.registry), (q, s) => openAi(q, s)];
@@ -106,6 +109,11 @@ export function createInferdApp(options: InferdAppOptions): InferdApp {
     ],
     httpRoutes,
     contextValues: peerContextValues,
+    // The same line and series as the logging and metrics interceptors write.
+    recordRefusedCall: (call) => {
+      recordRpcRefused(metrics, call.labels, call.code, call.durationMs / 1000);
+      logRpc(call);
+    },
   });
   observeRegistry(metrics, server.registry);
   return Object.assign(server, { metrics });

@@ -1,9 +1,12 @@
 import { readFile } from "node:fs/promises";
-import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import type { DescMethod } from "@bufbuild/protobuf";
+import { type ConnectRouter, createContextValues, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ServerConfig } from "../config/server-options.js";
 import type { HttpRoute } from "../http/http-route.js";
 import { createProbeRoutes } from "../http/probe-routes.js";
+import { withNodeRequest } from "../interceptors/observed-requests.js";
+import type { RecordRefusedCall } from "../interceptors/rpc-call.js";
 import type { Logger } from "../logging/logger.js";
 import type { ModelRegistry } from "../registry/model-registry.js";
 import { createModelRegistry } from "../registry/repository-registry.js";
@@ -15,6 +18,7 @@ import { createDrainController, type DrainController } from "./drain-controller.
 import { type ContextValuesOfPeer, createGrpcUnaryPath } from "./grpc-unary-path.js";
 import { createLoadVersion, type LoadVersionOptions } from "./load-version.js";
 import { createOnePortListener } from "./one-port-listener.js";
+import { createRefusalObserver } from "./refusal-observer.js";
 import { createRequestHandler } from "./request-handler.js";
 import { createUnaryMethodTable } from "./unary-method-table.js";
 import { unknownProcedure } from "./unknown-procedure.js";
@@ -41,6 +45,12 @@ export interface InferdServerOptions
   httpRoutes?: readonly HttpRoute[];
   /** Per-call context values, e.g. `peerContextValues` for the peer address. */
   contextValues?: ContextValuesOfPeer;
+  /**
+   * Records the calls the protocol refuses before any interceptor runs (a body over
+   * the limit, a malformed body or header); pass it with interceptors
+   * that call `markObserved`, or calls they see are recorded twice. Unset: not recorded.
+   */
+  recordRefusedCall?: RecordRefusedCall;
   /** Defaults to onnxruntime-node worker pools. */
   runtime?: ModelRuntime;
   /** Defaults to the repository registry configured from `config`; tests pass fakes. */
@@ -86,12 +96,15 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
     started: new Promise<void>((resolve) => (registryStarted = resolve)),
   });
   const unary = createUnaryMethodTable();
+  const procedures = new Map<string, DescMethod>();
   const routes = (router: ConnectRouter) => {
     api(unary.recording(router));
     health(unary.recording(router));
     // Reflection advertises exactly what is registered, so it runs last.
     createReflectionService({ services: router.handlers.map((h) => h.service) })(router);
+    for (const handler of router.handlers) procedures.set(handler.requestPath, handler.method);
   };
+  const { recordRefusedCall, contextValues } = options;
   const interceptors = [...(options.interceptors ?? []), drain.interceptor];
   const connect = connectNodeAdapter({
     routes,
@@ -102,7 +115,12 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
     fallback: unknownProcedure,
     readMaxBytes: config.maxRequestBytes,
     shutdownSignal: drain.cutoffSignal,
-    ...(options.contextValues ? { contextValues: options.contextValues } : {}),
+    ...(recordRefusedCall
+      ? {
+          contextValues: (req: Parameters<ContextValuesOfPeer>[0]) =>
+            withNodeRequest(contextValues?.(req) ?? createContextValues(), req),
+        }
+      : contextValues && { contextValues }),
   });
   const probes = createProbeRoutes({
     registry,
@@ -112,13 +130,16 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
     corsOrigins: config.corsOrigin,
     httpRoutes: [probes, ...(options.httpRoutes ?? [])],
     connect,
+    ...(recordRefusedCall && {
+      observeRefusals: createRefusalObserver({ procedures, record: recordRefusedCall }),
+    }),
   });
   const claimStream = createGrpcUnaryPath({
     methods: unary.methods,
     interceptors,
     readMaxBytes: config.maxRequestBytes,
     shutdownSignal: drain.cutoffSignal,
-    ...(options.contextValues ? { contextValues: options.contextValues } : {}),
+    ...(contextValues && { contextValues }),
   });
   const starting = new AbortController();
   let listener: ReturnType<typeof createOnePortListener> | undefined;

@@ -12,12 +12,15 @@ export interface RequestHandlerOptions {
   httpRoutes: readonly HttpRoute[];
   /** The Connect adapter serving gRPC, gRPC-Web and Connect. */
   connect: ReturnType<typeof connectNodeAdapter>;
+  /** Called with each request handed to Connect, before it (see `createRefusalObserver`). */
+  observeRefusals?: NodeRequestHandler;
 }
 
 /**
  * The one request handler behind every protocol on the port: CORS first (it may
  * answer a preflight), then the plain HTTP routes, then Connect (gRPC status
- * messages re-encoded the spec's way, see {@link useSpecGrpcMessage}).
+ * messages re-encoded the spec's way, see {@link useSpecGrpcMessage}), watched for
+ * the calls connect-es refuses before any interceptor runs.
  */
 export function createRequestHandler(options: RequestHandlerOptions): NodeRequestHandler {
   const cors = createCorsPolicy(options.corsOrigins);
@@ -26,6 +29,7 @@ export function createRequestHandler(options: RequestHandlerOptions): NodeReques
     for (const route of options.httpRoutes) if (route(req, res)) return;
     useSpecGrpcMessage(req, res);
     dropUnschedulableDeadline(req.headers);
+    options.observeRefusals?.(req, res);
     options.connect(req, res);
   };
 }

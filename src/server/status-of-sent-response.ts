@@ -1,0 +1,86 @@
+import { STATUS_CODES } from "node:http";
+import { ConnectError } from "@connectrpc/connect";
+import {
+  codeFromHttpStatus,
+  endStreamFlag,
+  endStreamFromJson,
+  errorFromJsonBytes,
+} from "@connectrpc/connect/protocol-connect";
+import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
+import { trailerFlag, trailerParse } from "@connectrpc/connect/protocol-grpc-web";
+import type { RpcProtocol } from "../metrics/rpc-metrics.js";
+
+/** A response as the server wrote it, for {@link statusOfSentResponse}. */
+export interface SentResponse {
+  readonly protocol: RpcProtocol;
+  /** The HTTP status. */
+  readonly status: number;
+  readonly header: Headers;
+  /** HTTP trailers (gRPC); empty when none were sent. */
+  readonly trailer: Headers;
+  /** The body's bytes; undefined when it was longer than the caller kept. */
+  readonly body: Uint8Array | undefined;
+}
+
+const ENVELOPE_HEADER_BYTES = 5;
+const COMPRESSED_FLAG = 0b1;
+
+/**
+ * The status a client reads from a response: "ok", the error it decodes, or
+ * undefined when the response carries no status (a gRPC stream cut before its
+ * trailers). Read the way each protocol's client reads it: `grpc-status` in the
+ * trailers or a trailers-only head (gRPC), in the head or the body's trailer frame
+ * (gRPC-Web), the end-stream message (Connect streaming), the JSON error body
+ * (Connect unary). Any other non-200 answer (415, 405, 505) is what a client makes
+ * of the bare HTTP status, e.g. "unknown" for 415, with the status as the message.
+ */
+export function statusOfSentResponse(sent: SentResponse): ConnectError | "ok" | undefined {
+  const { status, header, body } = sent;
+  if (status !== 200) {
+    const bare = new ConnectError(
+      `HTTP ${status} ${STATUS_CODES[status] ?? ""}`.trim(),
+      codeFromHttpStatus(status),
+    );
+    const json = (header.get("content-type") ?? "").startsWith("application/json");
+    return sent.protocol === "connect" && json && body
+      ? errorFromJsonBytes(body, undefined, bare)
+      : bare;
+  }
+  switch (sent.protocol) {
+    case "grpc":
+      return grpcStatusOf(sent.trailer) ?? grpcStatusOf(header);
+    case "grpc_web": {
+      const frame = body && frameWith(body, trailerFlag);
+      return grpcStatusOf(header) ?? (frame ? grpcStatusOf(trailerParse(frame)) : undefined);
+    }
+    case "connect": {
+      if (!(header.get("content-type") ?? "").startsWith("application/connect+")) return "ok";
+      const frame = body && frameWith(body, endStreamFlag);
+      if (!frame) return undefined;
+      try {
+        return endStreamFromJson(frame).error ?? "ok";
+      } catch (error) {
+        return ConnectError.from(error);
+      }
+    }
+  }
+}
+
+/** The gRPC status in these headers or trailers; undefined without `grpc-status`. */
+function grpcStatusOf(fields: Headers): ConnectError | "ok" | undefined {
+  if (!fields.has("grpc-status")) return undefined;
+  return findTrailerError(fields) ?? "ok";
+}
+
+/** The data of the first uncompressed envelope whose flags include `flag`. */
+function frameWith(body: Uint8Array, flag: number): Uint8Array | undefined {
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  for (let at = 0; at + ENVELOPE_HEADER_BYTES <= body.byteLength; ) {
+    const flags = view.getUint8(at);
+    const length = view.getUint32(at + 1);
+    const start = at + ENVELOPE_HEADER_BYTES;
+    if (flags & flag && !(flags & COMPRESSED_FLAG)) return body.subarray(start, start + length);
+    at = start + length;
+  }
+  return undefined;
+}

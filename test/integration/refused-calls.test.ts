@@ -1,0 +1,321 @@
+import * as http2 from "node:http2";
+import type * as grpc from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLogger } from "../../src/logging/logger.js";
+import { grpcClient, grpcFailure, grpcPredict } from "../helpers/inferd-grpc.js";
+import { IRIS_SAMPLES, irisInputs } from "../helpers/iris-reference.js";
+import { type Scrape, scrapeMetrics } from "../helpers/scrape-metrics.js";
+import { type RunningInferd, startInferd } from "../helpers/start-inferd.js";
+
+/**
+ * Calls connect-es (and the lean gRPC path) refuse before any interceptor runs must
+ * still get one access-log line and move the RPC counters by one, with the code the
+ * client read; calls that reach the interceptors must not be recorded twice.
+ */
+const MAX_REQUEST_BYTES = 1024;
+const PREDICT = "/inferd.v1.InferenceService/Predict";
+const PREDICT_LABELS = {
+  grpc_service: "inferd.v1.InferenceService",
+  grpc_method: "Predict",
+  grpc_type: "unary",
+};
+const HANDLED = "inferd_grpc_server_handled_total";
+const STARTED = "inferd_grpc_server_started_total";
+
+const lines: string[] = [];
+let inferd: RunningInferd;
+let client: grpc.Client;
+
+beforeAll(async () => {
+  const destination = { write: (line: string) => void lines.push(line) };
+  inferd = await startInferd({
+    models: ["iris"],
+    config: { maxRequestBytes: MAX_REQUEST_BYTES },
+    logger: createLogger({ level: "info", destination }),
+  });
+  client = grpcClient(inferd.port);
+});
+afterAll(async () => {
+  client?.close();
+  await inferd?.close();
+});
+
+type LogLine = Record<string, unknown>;
+const rpcLines = (requestId: string): LogLine[] =>
+  lines
+    .map((l) => JSON.parse(l) as LogLine)
+    .filter((l) => l.msg === "rpc" && l.request_id === requestId);
+
+/** Waits for the one line of `requestId`, then for one more turn, to catch a second one. */
+async function onlyLine(requestId: string): Promise<LogLine> {
+  await expect.poll(() => rpcLines(requestId).length, { timeout: 5000 }).toBeGreaterThan(0);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const found = rpcLines(requestId);
+  expect(found).toHaveLength(1);
+  return found[0] as LogLine;
+}
+
+const delta = (before: Scrape, after: Scrape, name: string, labels: Record<string, string>) =>
+  after.total(name, labels) - before.total(name, labels);
+
+/** The change of the Predict counters for `protocol` across `call`, once its log line is out. */
+async function countersAcross(
+  protocol: string,
+  requestId: string,
+  call: () => Promise<unknown>,
+  method: Record<string, string> = PREDICT_LABELS,
+): Promise<{ line: LogLine; handled: (code: string) => number; started: number }> {
+  const before = await scrapeMetrics(inferd.baseUrl);
+  await call();
+  const line = await onlyLine(requestId);
+  const after = await scrapeMetrics(inferd.baseUrl);
+  const labels = { ...method, protocol };
+  return {
+    line,
+    handled: (code) => delta(before, after, HANDLED, { ...labels, grpc_code: code }),
+    started: delta(before, after, STARTED, labels),
+  };
+}
+
+/** One HTTP/1.1 request with fetch; the body as bytes. */
+async function post(
+  contentType: string,
+  body: Uint8Array | string,
+  headers: Record<string, string>,
+  path = PREDICT,
+) {
+  const res = await fetch(`${inferd.baseUrl}${path}`, {
+    method: "POST",
+    headers: { "content-type": contentType, ...headers },
+    body,
+  });
+  return {
+    status: res.status,
+    headers: res.headers,
+    body: new Uint8Array(await res.arrayBuffer()),
+  };
+}
+
+/** A length-prefixed message (gRPC, gRPC-Web) holding `data`. */
+function envelope(data: Uint8Array, declared = data.byteLength): Uint8Array {
+  const out = Buffer.alloc(5 + data.byteLength);
+  out.writeUInt32BE(declared, 1);
+  out.set(data, 5);
+  return out;
+}
+
+/** One raw HTTP/2 gRPC request; the response head and trailers. */
+function h2post(
+  headers: http2.OutgoingHttpHeaders,
+  body: Uint8Array,
+): Promise<{ head: http2.IncomingHttpHeaders; trailers: http2.IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(inferd.baseUrl);
+    session.on("error", reject);
+    const stream = session.request({
+      ":method": "POST",
+      ":path": PREDICT,
+      te: "trailers",
+      ...headers,
+    });
+    let head: http2.IncomingHttpHeaders = {};
+    let trailers: http2.IncomingHttpHeaders = {};
+    stream.on("response", (h) => (head = h));
+    stream.on("trailers", (t) => (trailers = t));
+    stream.on("error", reject);
+    stream.resume();
+    stream.on("close", () => {
+      session.close();
+      resolve({ head, trailers });
+    });
+    stream.end(body);
+  });
+}
+
+/** The gRPC-Web trailer frame of a response body, as "key: value" lines. */
+function grpcWebTrailer(body: Uint8Array): string {
+  const view = Buffer.from(body);
+  for (let at = 0; at + 5 <= view.byteLength; at += 5 + view.readUInt32BE(at + 1)) {
+    if ((view[at] ?? 0) & 0x80)
+      return view.subarray(at + 5, at + 5 + view.readUInt32BE(at + 1)).toString();
+  }
+  return "";
+}
+
+const UNDECODABLE = new Uint8Array([0xff, 0xff, 0xff, 0xff]);
+const OK_REQUEST = JSON.stringify({ model: "iris", inputs: irisInputs(IRIS_SAMPLES.slice(0, 1)) });
+
+describe("calls refused before any interceptor runs", () => {
+  it("logs and counts an oversize Connect JSON body once, resource_exhausted", async () => {
+    const id = "refused-connect-oversize";
+    const big = JSON.stringify({ model: "iris", requestId: "x".repeat(MAX_REQUEST_BYTES) });
+    let sent = { status: 0, code: "" };
+    const { line, handled, started } = await countersAcross("connect", id, async () => {
+      const res = await post("application/json", big, { "x-request-id": id });
+      sent = { status: res.status, code: JSON.parse(Buffer.from(res.body).toString()).code };
+    });
+    expect(sent).toEqual({ status: 429, code: "resource_exhausted" });
+    expect(line).toMatchObject({
+      level: 40,
+      procedure: PREDICT,
+      protocol: "connect",
+      code: "resource_exhausted",
+      refused: true,
+    });
+    expect(line.peer).toMatch(/127\.0\.0\.1$/);
+    expect(line.error).toMatch(/readMaxBytes|larger/);
+    expect(handled("resource_exhausted")).toBe(1);
+    expect(started).toBe(1);
+  });
+
+  it("logs and counts undecodable binary protobuf over Connect once, with connect-es's code", async () => {
+    const id = "refused-connect-binary";
+    let code = "";
+    const { line, handled, started } = await countersAcross("connect", id, async () => {
+      const res = await post("application/proto", UNDECODABLE, { "x-request-id": id });
+      code = JSON.parse(Buffer.from(res.body).toString()).code;
+    });
+    // connect-es answers a protobuf it cannot parse Internal ("parse binary").
+    expect(code).toBe("internal");
+    expect(line).toMatchObject({ level: 40, protocol: "connect", code: "internal", refused: true });
+    expect(line.error).toMatch(/^parse binary/);
+    expect(handled("internal")).toBe(1);
+    expect(started).toBe(1);
+  });
+
+  it("logs and counts undecodable binary protobuf over gRPC-Web once", async () => {
+    const id = "refused-grpc-web-binary";
+    let trailer = "";
+    const { line, handled } = await countersAcross("grpc_web", id, async () => {
+      const res = await post("application/grpc-web+proto", envelope(UNDECODABLE), {
+        "x-request-id": id,
+      });
+      expect(res.status).toBe(200);
+      trailer = grpcWebTrailer(res.body);
+    });
+    expect(trailer).toMatch(/grpc-status: ?13\b/);
+    expect(line).toMatchObject({ protocol: "grpc_web", code: "internal", refused: true });
+    expect(handled("internal")).toBe(1);
+  });
+
+  it("logs and counts a malformed connect-timeout-ms once, invalid_argument", async () => {
+    const id = "refused-connect-timeout";
+    let sent = { status: 0, code: "" };
+    const { line, handled } = await countersAcross("connect", id, async () => {
+      const res = await post("application/json", OK_REQUEST, {
+        "x-request-id": id,
+        "connect-timeout-ms": "soon",
+      });
+      sent = { status: res.status, code: JSON.parse(Buffer.from(res.body).toString()).code };
+    });
+    expect(sent).toEqual({ status: 400, code: "invalid_argument" });
+    expect(line).toMatchObject({ protocol: "connect", code: "invalid_argument", refused: true });
+    expect(handled("invalid_argument")).toBe(1);
+  });
+
+  it("logs and counts an unsupported content type once, as the bare 415 reads (unknown)", async () => {
+    const id = "refused-media-type";
+    let status = 0;
+    const { line, handled } = await countersAcross("connect", id, async () => {
+      status = (await post("text/plain", "hello", { "x-request-id": id })).status;
+    });
+    expect(status).toBe(415);
+    expect(line).toMatchObject({
+      code: "unknown",
+      refused: true,
+      error: "HTTP 415 Unsupported Media Type",
+    });
+    expect(handled("unknown")).toBe(1);
+  });
+
+  it("logs and counts a gRPC message over the limit on Connect's gRPC path (grpc+json) once", async () => {
+    const id = "refused-grpc-json-oversize";
+    let status: unknown;
+    const { line, handled } = await countersAcross("grpc", id, async () => {
+      const body = envelope(new Uint8Array(MAX_REQUEST_BYTES + 1).fill(0x20));
+      const res = await h2post(
+        { "content-type": "application/grpc+json", "x-request-id": id },
+        body,
+      );
+      status = res.trailers["grpc-status"] ?? res.head["grpc-status"];
+    });
+    expect(status).toBe("8");
+    expect(line).toMatchObject({ protocol: "grpc", code: "resource_exhausted", refused: true });
+    expect(handled("resource_exhausted")).toBe(1);
+  });
+});
+
+describe("calls that reach the interceptors", () => {
+  it("are logged and counted exactly once on every path", async () => {
+    // The server echoes (or makes up) a request id in its response, which the line prefers.
+    const json = (requestId: string, body: object = { inputs: irisInputs(IRIS_SAMPLES) }) =>
+      JSON.stringify({ model: "iris", requestId, ...body });
+    const calls: [string, string, number, () => Promise<unknown>][] = [
+      [
+        "grpc",
+        "seen-grpc",
+        200,
+        () =>
+          grpcPredict(client, {
+            model: "iris",
+            requestId: "seen-grpc",
+            inputs: irisInputs(IRIS_SAMPLES),
+          }),
+      ],
+      [
+        "grpc",
+        "seen-grpc-bad",
+        400,
+        () => grpcFailure(grpcPredict(client, { model: "iris", requestId: "seen-grpc-bad" })),
+      ],
+      ["connect", "seen-connect", 200, () => post("application/json", json("seen-connect"), {})],
+      [
+        "connect",
+        "seen-connect-bad",
+        400,
+        () => post("application/json", json("seen-connect-bad", {}), {}),
+      ],
+    ];
+    for (const [protocol, id, status, call] of calls) {
+      const { line, handled, started } = await countersAcross(protocol, id, async () => {
+        const res = await call();
+        if (protocol === "connect") expect((res as { status: number }).status).toBe(status);
+      });
+      expect(line.refused).toBeUndefined();
+      expect(line.code).toBe(status === 200 ? "ok" : "invalid_argument");
+      expect(handled(line.code as string)).toBe(1);
+      expect(started).toBe(1);
+    }
+  });
+  it("count a malformed connect-timeout-ms on a Connect stream once: connect-es fails it inside the interceptors", async () => {
+    const id = "refused-connect-stream-timeout";
+    const generate = {
+      grpc_service: "inferd.v1.GenerationService",
+      grpc_method: "Generate",
+      grpc_type: "server_stream",
+    };
+    let status = 0;
+    const { line, handled } = await countersAcross(
+      "connect",
+      id,
+      async () => {
+        const body = envelope(Buffer.from(JSON.stringify({ model: "iris", prompt: "hi" })));
+        const res = await post(
+          "application/connect+json",
+          body,
+          { "x-request-id": id, "connect-timeout-ms": "soon" },
+          "/inferd.v1.GenerationService/Generate",
+        );
+        status = res.status;
+      },
+      generate,
+    );
+    expect(status).toBe(200);
+    expect(line).toMatchObject({
+      procedure: "/inferd.v1.GenerationService/Generate",
+      code: "invalid_argument",
+    });
+    expect(line.refused).toBeUndefined();
+    expect(handled("invalid_argument")).toBe(1);
+  });
+});
