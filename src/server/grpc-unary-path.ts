@@ -1,8 +1,12 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from "node:http2";
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { type DescMethod, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
+import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { peerFrom } from "../interceptors/peer-context.js";
+import type { RecordRefusedCall, RpcCall } from "../interceptors/rpc-call.js";
+import { rpcLabelsFor } from "../interceptors/rpc-labels.js";
 import { dropUnschedulableDeadline } from "./deadline-headers.js";
 import { createGrpcCallContext } from "./grpc-call-context.js";
 import { encodeGrpcMessage } from "./grpc-message-trailer.js";
@@ -19,6 +23,11 @@ export interface GrpcUnaryPathOptions {
   /** Aborts every call's signal (the drain's cut-off), like the adapter's `shutdownSignal`. */
   readonly shutdownSignal: AbortSignal;
   readonly contextValues?: ContextValuesOfPeer;
+  /**
+   * Records a call refused before the interceptors ran: a bad `grpc-timeout`, a body
+   * over `readMaxBytes` or malformed, undecodable protobuf, or a client gone while it sent.
+   */
+  readonly recordRefusedCall?: RecordRefusedCall;
 }
 
 /** Per-call context values from the connection (`peerContextValues`), for either path. */
@@ -60,6 +69,8 @@ async function serve(
   stream: ServerHttp2Stream,
   headers: IncomingHttpHeaders,
 ): Promise<void> {
+  const startedAt = performance.now();
+  let invoked = false;
   dropUnschedulableDeadline(headers);
   const timeout = parseTimeout(single(headers["grpc-timeout"]) ?? null, Number.MAX_SAFE_INTEGER);
   const call = createGrpcCallContext({
@@ -89,6 +100,7 @@ async function serve(
     } catch (error) {
       throw new ConnectError(`parse binary: ${String(error)}`, Code.InvalidArgument);
     }
+    invoked = true;
     const output = await invokeUnaryImplementation(spec, context, input, options.interceptors);
     respond(stream, headers, context.responseHeader, context.responseTrailer, {
       body: toBinary(spec.method.output, output),
@@ -96,6 +108,9 @@ async function serve(
   } catch (reason) {
     const error = toWireError(reason);
     respond(stream, headers, context.responseHeader, context.responseTrailer, { error });
+    if (!invoked) {
+      options.recordRefusedCall?.(refusal(spec.method, stream, headers, error, startedAt));
+    }
   } finally {
     stream.off("close", onClose);
     call.finish();
@@ -135,6 +150,27 @@ function respond(
   frame.writeUInt32BE(result.body.byteLength, 1);
   frame.set(result.body, 5);
   stream.end(frame);
+}
+
+/** The record of a call refused before the interceptors saw it, as they would log it. */
+function refusal(
+  method: DescMethod,
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  error: ConnectError,
+  startedAt: number,
+): RpcCall {
+  const requestId = headers["x-request-id"];
+  return {
+    labels: rpcLabelsFor(method, single(headers["content-type"]) ?? null),
+    peer: peerFrom(single(headers["x-forwarded-for"]), stream.session?.socket?.remoteAddress ?? ""),
+    headerRequestId: typeof requestId === "string" ? requestId : undefined,
+    code: codeToString(error.code),
+    durationMs: performance.now() - startedAt,
+    fields: {},
+    error,
+    refused: true,
+  };
 }
 
 /**

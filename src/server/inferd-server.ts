@@ -47,7 +47,7 @@ export interface InferdServerOptions
   contextValues?: ContextValuesOfPeer;
   /**
    * Records the calls the protocol refuses before any interceptor runs (a body over
-   * the limit, a malformed body or header); pass it with interceptors
+   * the limit, a malformed body or header), on either path; pass it with interceptors
    * that call `markObserved`, or calls they see are recorded twice. Unset: not recorded.
    */
   recordRefusedCall?: RecordRefusedCall;
@@ -140,6 +140,7 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
     readMaxBytes: config.maxRequestBytes,
     shutdownSignal: drain.cutoffSignal,
     ...(contextValues && { contextValues }),
+    ...(recordRefusedCall && { recordRefusedCall }),
   });
   const starting = new AbortController();
   let listener: ReturnType<typeof createOnePortListener> | undefined;

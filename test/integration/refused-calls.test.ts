@@ -1,5 +1,5 @@
 import * as http2 from "node:http2";
-import type * as grpc from "@grpc/grpc-js";
+import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logging/logger.js";
 import { grpcClient, grpcFailure, grpcPredict } from "../helpers/inferd-grpc.js";
@@ -242,6 +242,47 @@ describe("calls refused before any interceptor runs", () => {
     expect(status).toBe("8");
     expect(line).toMatchObject({ protocol: "grpc", code: "resource_exhausted", refused: true });
     expect(handled("resource_exhausted")).toBe(1);
+  });
+});
+
+describe("calls the lean gRPC path refuses before any interceptor runs", () => {
+  it("logs and counts an oversize grpc-js Predict once, resource_exhausted", async () => {
+    const id = "refused-grpc-oversize";
+    const metadata = new grpc.Metadata();
+    metadata.set("x-request-id", id);
+    let code: number | undefined;
+    const { line, handled, started } = await countersAcross("grpc", id, async () => {
+      const request = { model: "iris", requestId: "y".repeat(MAX_REQUEST_BYTES) };
+      code = (await grpcFailure(grpcPredict(client, request, {}, metadata))).code;
+    });
+    expect(code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(line).toMatchObject({
+      level: 40,
+      procedure: PREDICT,
+      protocol: "grpc",
+      code: "resource_exhausted",
+      refused: true,
+    });
+    expect(line.peer).toMatch(/127\.0\.0\.1$/);
+    expect(handled("resource_exhausted")).toBe(1);
+    expect(started).toBe(1);
+  });
+
+  it("logs and counts an undecodable body and a bad grpc-timeout once each, invalid_argument", async () => {
+    for (const [id, extra, body] of [
+      ["refused-grpc-binary", {}, envelope(UNDECODABLE)],
+      ["refused-grpc-timeout", { "grpc-timeout": "soon" }, envelope(new Uint8Array())],
+    ] as const) {
+      let status: unknown;
+      const { line, handled } = await countersAcross("grpc", id, async () => {
+        const headers = { "content-type": "application/grpc", "x-request-id": id, ...extra };
+        const res = await h2post(headers, body);
+        status = res.trailers["grpc-status"] ?? res.head["grpc-status"];
+      });
+      expect(status).toBe("3");
+      expect(line).toMatchObject({ protocol: "grpc", code: "invalid_argument", refused: true });
+      expect(handled("invalid_argument")).toBe(1);
+    }
   });
 });
 
