@@ -37,8 +37,9 @@ export interface RefusalObserverOptions {
  * interceptors mark the calls they see (`markObserved`) before connect-node writes
  * the response head; when the head goes out unmarked, this keeps the status,
  * trailers and (small) body it writes and records the call when the response
- * closes, with the code the client reads. A call the interceptors saw pays one
- * patched `writeHead` and a WeakSet lookup. Unknown paths are left to the fallback.
+ * closes, with the code the client reads. A call the interceptors saw pays a start
+ * timestamp, one patched `writeHead` and a WeakSet lookup. Unknown paths are left to
+ * the fallback.
  */
 export function createRefusalObserver(options: RefusalObserverOptions): NodeRequestHandler {
   return (req, res) => {
