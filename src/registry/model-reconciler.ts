@@ -82,8 +82,12 @@ export function createModelReconciler(
       }
       await Promise.all(work);
       const drains = retireUnwanted(entry, log);
-      if (options.awaitDrains) await Promise.all(drains);
-      else for (const drain of drains) track(drain);
+      if (!options.awaitDrains) for (const drain of drains) track(drain);
+      else {
+        // Also the drains an earlier reconcile left in the background (retire is idempotent).
+        const gone = entry.instances.filter((i) => i.isRetiring && !desired.includes(i.version));
+        await Promise.all([...drains, ...gone.map((i) => i.retire())]);
+      }
     },
   };
 }

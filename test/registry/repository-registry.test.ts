@@ -297,8 +297,14 @@ describe("createModelRegistry: explicit load and unload", () => {
       "1:draining",
       "2:ready",
     ]);
+    // An UnloadModel of the draining version still answers once it is gone, not before.
+    let unloaded = false;
+    const unloading = registry.unload("m", 1).then(() => (unloaded = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(unloaded).toBe(false);
     lease.release();
-    await waitFor(() => states(registry, "m").join() === "1:unloaded,2:ready");
+    await unloading;
+    expect(states(registry, "m")).toEqual(["1:unloaded", "2:ready"]);
   });
 
   it("applies a model's load and unload commands in the order they came, each answer its own outcome", async () => {
