@@ -107,9 +107,12 @@ async function serve(
     });
   } catch (reason) {
     const error = toWireError(reason);
+    // A client gone while it sent (the reader then says "premature end") cancelled the call.
+    const left = stream.destroyed || stream.closed;
     respond(stream, headers, context.responseHeader, context.responseTrailer, { error });
     if (!invoked) {
-      options.recordRefusedCall?.(refusal(spec.method, stream, headers, error, startedAt));
+      const recorded = left ? CANCELED : error;
+      options.recordRefusedCall?.(refusal(spec.method, stream, headers, recorded, startedAt));
     }
   } finally {
     stream.off("close", onClose);

@@ -6,10 +6,10 @@ import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { pathOf } from "../http/http-route.js";
 import { wasObserved } from "../interceptors/observed-requests.js";
 import { peerFrom } from "../interceptors/peer-context.js";
-import type { RecordRefusedCall } from "../interceptors/rpc-call.js";
+import type { RecordRefusedCall, RpcCall } from "../interceptors/rpc-call.js";
 import { rpcLabelsFor } from "../interceptors/rpc-labels.js";
 import type { NodeRequestHandler } from "./one-port-listener.js";
-import { statusOfSentResponse } from "./status-of-sent-response.js";
+import { type SentResponse, statusOfSentResponse } from "./status-of-sent-response.js";
 
 /** Response methods patched on a refused call; every Node response type has them. */
 type Method = (this: unknown, ...args: unknown[]) => unknown;
@@ -36,87 +36,125 @@ export interface RefusalObserverOptions {
  * runs, so that the access log and the RPC metrics would never hear of it. The
  * interceptors mark the calls they see (`markObserved`) before connect-node writes
  * the response head; when the head goes out unmarked, this keeps the status,
- * trailers and (small) body it writes and records the call when the response
- * closes, with the code the client reads. A call the interceptors saw pays a start
- * timestamp, one patched `writeHead` and a WeakSet lookup. Unknown paths are left to
- * the fallback.
+ * trailers and (small) body it writes, and when the response closes records the call
+ * with the code the client reads (canceled when the client left first, head or not).
+ * A call the interceptors saw pays a map lookup, a timestamp, the peer's address, one
+ * close listener and one patched `writeHead`. Unknown paths are left to the fallback.
  */
 export function createRefusalObserver(options: RefusalObserverOptions): NodeRequestHandler {
   return (req, res) => {
+    const method = options.procedures.get(pathOf(req));
+    if (method === undefined) return;
     const startedAt = performance.now();
-    const target = res as unknown as Writes & { readonly writableEnded: boolean };
+    // Read now: once an HTTP/2 stream has closed its socket proxy no longer tells.
+    const peer = peerFrom(single(req.headers["x-forwarded-for"]), req.socket?.remoteAddress ?? "");
+    const target = res as unknown as Writes;
+    let sent: KeptResponse | undefined;
     const writeHead = target.writeHead;
     target.writeHead = function (this: unknown, ...args: unknown[]) {
       target.writeHead = writeHead;
-      const method = wasObserved(req) ? undefined : options.procedures.get(pathOf(req));
-      if (method !== undefined) {
-        res.once("close", watch(target, req, startedAt, method, options.record, args));
-      }
+      if (!wasObserved(req)) sent = keepWrites(target, args);
       return writeHead.apply(this, args);
     };
+    let finished = false;
+    res.once("finish", () => (finished = true));
+    res.once("close", () => {
+      if (wasObserved(req)) return;
+      const labels = rpcLabelsFor(method, req.headers["content-type"] ?? null);
+      // A head written without writeHead (never by connect-node) is read from its status.
+      const kept = sent ?? { ...EMPTY, status: res.statusCode, header: new Headers() };
+      const status = finished ? statusOf(kept, labels.protocol) : CLIENT_LEFT;
+      options.record(refusedCall(req, labels, peer, status, performance.now() - startedAt));
+    });
   };
 }
 
-/** Keeps what a refused call's response writes; returns what records it once it closes. */
-function watch(
-  target: Writes & { readonly writableEnded: boolean },
-  req: IncomingMessage | Http2ServerRequest,
-  startedAt: number,
-  method: DescMethod,
-  record: RecordRefusedCall,
-  head: unknown[],
-): () => void {
+const CLIENT_LEFT = new ConnectError("the client left before the response was sent", Code.Canceled);
+const EMPTY = { trailer: new Headers(), chunks: [], kept: 0 };
+
+/** What a refused call's response wrote, kept for {@link statusOfSentResponse}. */
+interface KeptResponse {
+  readonly status: number;
+  readonly header: Headers;
+  readonly trailer: Headers;
+  readonly chunks: Uint8Array[];
+  kept: number;
+}
+
+/** Patches the response to keep what it writes after this head; returns the record. */
+function keepWrites(target: Writes, head: unknown[]): KeptResponse {
   const [status, second, third] = head;
-  const header = toHeaders(typeof second === "string" ? third : second);
-  const trailer = new Headers();
-  const chunks: Uint8Array[] = [];
-  let kept = 0;
+  const sent: KeptResponse = {
+    status: typeof status === "number" ? status : 200,
+    header: toHeaders(typeof second === "string" ? third : second),
+    trailer: new Headers(),
+    chunks: [],
+    kept: 0,
+  };
   const keep = (chunk: unknown) => {
-    if (kept > MAX_KEPT_BYTES) return;
+    if (sent.kept > MAX_KEPT_BYTES) return;
     const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
     if (!(bytes instanceof Uint8Array)) return;
-    kept += bytes.byteLength;
-    chunks.push(bytes);
+    sent.kept += bytes.byteLength;
+    sent.chunks.push(bytes);
   };
   const { write, end, addTrailers } = target;
+  // HTTP/2's end(chunk) writes the chunk through write(); HTTP/1's does not.
+  let ending = false;
   target.write = function (this: unknown, ...args: unknown[]) {
-    keep(args[0]);
+    if (!ending) keep(args[0]);
     return write.apply(this, args);
   };
   target.end = function (this: unknown, ...args: unknown[]) {
     if (typeof args[0] !== "function") keep(args[0]);
-    return end.apply(this, args);
+    ending = true;
+    try {
+      return end.apply(this, args);
+    } finally {
+      ending = false;
+    }
   };
   target.addTrailers = function (this: unknown, ...args: unknown[]) {
-    for (const [key, value] of toHeaders(args[0])) trailer.append(key, value);
+    for (const [key, value] of toHeaders(args[0])) sent.trailer.append(key, value);
     return addTrailers.apply(this, args);
   };
-  const contentType = req.headers["content-type"] ?? null;
-  const labels = rpcLabelsFor(method, contentType);
-  return () => {
-    const sent = statusOfSentResponse({
-      protocol: labels.protocol,
-      status: typeof status === "number" ? status : 200,
-      header,
-      trailer,
-      body: kept > MAX_KEPT_BYTES ? undefined : Buffer.concat(chunks),
-    });
-    const error =
-      sent ??
-      (target.writableEnded
-        ? new ConnectError("the response carried no status", Code.Unknown)
-        : new ConnectError("the client left before the status was sent", Code.Canceled));
-    const requestId = req.headers["x-request-id"];
-    record({
-      labels,
-      peer: peerFrom(single(req.headers["x-forwarded-for"]), req.socket?.remoteAddress ?? ""),
-      headerRequestId: typeof requestId === "string" ? requestId : undefined,
-      code: error === "ok" ? "ok" : codeToString(error.code),
-      durationMs: performance.now() - startedAt,
-      fields: {},
-      ...(error !== "ok" && { error }),
-      refused: true,
-    });
+  return sent;
+}
+
+/**
+ * The code the client read from the kept response. It runs in a "close" listener,
+ * where a throw would be an uncaught exception: whatever it cannot read is Unknown.
+ */
+function statusOf(sent: KeptResponse, protocol: SentResponse["protocol"]): ConnectError | "ok" {
+  try {
+    const body = sent.kept > MAX_KEPT_BYTES ? undefined : Buffer.concat(sent.chunks);
+    const status = statusOfSentResponse({ ...sent, protocol, body });
+    return status ?? new ConnectError("the response carried no status", Code.Unknown);
+  } catch (error) {
+    return new ConnectError(
+      `the response's status could not be read: ${String(error)}`,
+      Code.Unknown,
+    );
+  }
+}
+
+function refusedCall(
+  req: IncomingMessage | Http2ServerRequest,
+  labels: RpcCall["labels"],
+  peer: string,
+  status: ConnectError | "ok",
+  durationMs: number,
+): RpcCall {
+  const requestId = req.headers["x-request-id"];
+  return {
+    labels,
+    peer,
+    headerRequestId: typeof requestId === "string" ? requestId : undefined,
+    code: status === "ok" ? "ok" : codeToString(status.code),
+    durationMs,
+    fields: {},
+    ...(status !== "ok" && { error: status }),
+    refused: true,
   };
 }
 

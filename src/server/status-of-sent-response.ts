@@ -1,4 +1,5 @@
 import { STATUS_CODES } from "node:http";
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { ConnectError } from "@connectrpc/connect";
 import {
   codeFromHttpStatus,
@@ -24,6 +25,8 @@ export interface SentResponse {
 
 const ENVELOPE_HEADER_BYTES = 5;
 const COMPRESSED_FLAG = 0b1;
+/** An error body or trailer frame is small; a larger decompressed one is not read. */
+const MAX_DECODED_BYTES = 64 * 1024;
 
 /**
  * The status a client reads from a response: "ok", the error it decodes, or
@@ -33,6 +36,8 @@ const COMPRESSED_FLAG = 0b1;
  * (gRPC-Web), the end-stream message (Connect streaming), the JSON error body
  * (Connect unary). Any other non-200 answer (415, 405, 505) is what a client makes
  * of the bare HTTP status, e.g. "unknown" for 415, with the status as the message.
+ * Compressed bodies and frames (gzip, br: what connect-node offers) are decompressed;
+ * nothing here throws on bytes it cannot read.
  */
 export function statusOfSentResponse(sent: SentResponse): ConnectError | "ok" | undefined {
   const { status, header, body } = sent;
@@ -42,20 +47,24 @@ export function statusOfSentResponse(sent: SentResponse): ConnectError | "ok" | 
       codeFromHttpStatus(status),
     );
     const json = (header.get("content-type") ?? "").startsWith("application/json");
-    return sent.protocol === "connect" && json && body
-      ? errorFromJsonBytes(body, undefined, bare)
-      : bare;
+    const bytes = body && decoded(body, header.get("content-encoding"));
+    if (sent.protocol !== "connect" || !json || !bytes) return bare;
+    try {
+      return errorFromJsonBytes(bytes, undefined, bare);
+    } catch {
+      return bare;
+    }
   }
   switch (sent.protocol) {
     case "grpc":
       return grpcStatusOf(sent.trailer) ?? grpcStatusOf(header);
     case "grpc_web": {
-      const frame = body && frameWith(body, trailerFlag);
+      const frame = body && frameWith(body, trailerFlag, header.get("grpc-encoding"));
       return grpcStatusOf(header) ?? (frame ? grpcStatusOf(trailerParse(frame)) : undefined);
     }
     case "connect": {
       if (!(header.get("content-type") ?? "").startsWith("application/connect+")) return "ok";
-      const frame = body && frameWith(body, endStreamFlag);
+      const frame = body && frameWith(body, endStreamFlag, header.get("connect-content-encoding"));
       if (!frame) return undefined;
       try {
         return endStreamFromJson(frame).error ?? "ok";
@@ -72,15 +81,35 @@ function grpcStatusOf(fields: Headers): ConnectError | "ok" | undefined {
   return findTrailerError(fields) ?? "ok";
 }
 
-/** The data of the first uncompressed envelope whose flags include `flag`. */
-function frameWith(body: Uint8Array, flag: number): Uint8Array | undefined {
+/** The data of the first envelope whose flags include `flag`, decompressed if it is. */
+function frameWith(
+  body: Uint8Array,
+  flag: number,
+  encoding: string | null,
+): Uint8Array | undefined {
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   for (let at = 0; at + ENVELOPE_HEADER_BYTES <= body.byteLength; ) {
     const flags = view.getUint8(at);
     const length = view.getUint32(at + 1);
     const start = at + ENVELOPE_HEADER_BYTES;
-    if (flags & flag && !(flags & COMPRESSED_FLAG)) return body.subarray(start, start + length);
+    if (flags & flag) {
+      const data = body.subarray(start, start + length);
+      return flags & COMPRESSED_FLAG ? decoded(data, encoding ?? "unknown") : data;
+    }
     at = start + length;
+  }
+  return undefined;
+}
+
+/** Bytes sent with this content encoding, decoded; undefined when they cannot be. */
+function decoded(bytes: Uint8Array, encoding: string | null): Uint8Array | undefined {
+  const options = { maxOutputLength: MAX_DECODED_BYTES };
+  try {
+    if (encoding === null || encoding === "identity") return bytes;
+    if (encoding === "gzip") return gunzipSync(bytes, options);
+    if (encoding === "br") return brotliDecompressSync(bytes, options);
+  } catch {
+    // Truncated, corrupt or too large: read as no body.
   }
   return undefined;
 }

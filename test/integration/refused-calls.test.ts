@@ -1,4 +1,5 @@
 import * as http2 from "node:http2";
+import * as net from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logging/logger.js";
@@ -242,6 +243,68 @@ describe("calls refused before any interceptor runs", () => {
     expect(status).toBe("8");
     expect(line).toMatchObject({ protocol: "grpc", code: "resource_exhausted", refused: true });
     expect(handled("resource_exhausted")).toBe(1);
+  });
+});
+
+describe("refused calls that are compressed, on HTTP/2, or whose client left", () => {
+  it("reads a gzipped Connect error body (and survives it), invalid_argument", async () => {
+    // connect-es gzips an error body of 1 KiB or more for a client that accepts gzip:
+    // an unknown field of ~990 characters is named in the message.
+    const id = "refused-connect-gzip";
+    const body = JSON.stringify({ model: "iris", ["f".repeat(990)]: 1 });
+    let sent = { status: 0, encoding: "", code: "" };
+    const { line, handled } = await countersAcross("connect", id, async () => {
+      const res = await fetch(`${inferd.baseUrl}${PREDICT}`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "accept-encoding": "gzip",
+          "x-request-id": id,
+        },
+        body,
+      });
+      const encoding = res.headers.get("content-encoding") ?? "";
+      sent = { status: res.status, encoding, code: ((await res.json()) as { code: string }).code };
+    });
+    expect(sent).toEqual({ status: 400, encoding: "gzip", code: "invalid_argument" });
+    expect(line).toMatchObject({ protocol: "connect", code: "invalid_argument", refused: true });
+    expect(line.error).toMatch(/is unknown/);
+    expect(handled("invalid_argument")).toBe(1);
+    const ok = await post("application/json", OK_REQUEST, {});
+    expect(ok.status).toBe(200);
+  });
+
+  it("names the peer of a refused call over HTTP/2 (Connect JSON over the limit)", async () => {
+    const id = "refused-connect-h2";
+    const big = JSON.stringify({ model: "iris", requestId: "x".repeat(MAX_REQUEST_BYTES) });
+    let status: unknown;
+    const { line, handled } = await countersAcross("connect", id, async () => {
+      const res = await h2post(
+        { "content-type": "application/json", "x-request-id": id },
+        Buffer.from(big),
+      );
+      status = res.head[":status"];
+    });
+    expect(status).toBe(429);
+    expect(line).toMatchObject({ code: "resource_exhausted", refused: true });
+    expect(line.peer).toMatch(/127\.0\.0\.1$/);
+    expect(handled("resource_exhausted")).toBe(1);
+  });
+
+  it("logs and counts a call whose client left while sending its body, canceled", async () => {
+    const id = "refused-client-left";
+    const { line, handled } = await countersAcross("connect", id, async () => {
+      const socket = net.connect(inferd.port, "127.0.0.1");
+      await new Promise((resolve) => socket.once("connect", resolve));
+      socket.write(
+        `POST ${PREDICT} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n` +
+          `x-request-id: ${id}\r\ncontent-length: 500\r\n\r\n{"model":`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      socket.destroy();
+    });
+    expect(line).toMatchObject({ protocol: "connect", code: "canceled", refused: true });
+    expect(handled("canceled")).toBe(1);
   });
 });
 

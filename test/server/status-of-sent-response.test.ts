@@ -1,3 +1,4 @@
+import { brotliCompressSync, gzipSync } from "node:zlib";
 import { ConnectError } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { describe, expect, it } from "vitest";
@@ -78,5 +79,33 @@ describe("statusOfSentResponse", () => {
     expect((status as ConnectError).rawMessage).toBe("HTTP 415 Unsupported Media Type");
     expect(codeOf(sent("grpc", { status: 415 }))).toBe("unknown");
     expect(codeOf(sent("connect", { status: 503 }))).toBe("unavailable");
+  });
+  it("decompresses gzip and br bodies and frames; never throws on bytes it cannot read", () => {
+    const error = JSON.stringify({ code: "invalid_argument", message: "m".repeat(2000) });
+    const json = (encoding: string) =>
+      new Headers({ "content-type": "application/json", "content-encoding": encoding });
+    const gzipped = gzipSync(error);
+    expect(codeOf(sent("connect", { status: 400, header: json("gzip"), body: gzipped }))).toBe(
+      "invalid_argument",
+    );
+    const br = brotliCompressSync(error);
+    expect(codeOf(sent("connect", { status: 400, header: json("br"), body: br }))).toBe(
+      "invalid_argument",
+    );
+    // Compressed bytes read as they are, garbage, an unknown encoding: the bare status.
+    const plain = new Headers({ "content-type": "application/json" });
+    expect(codeOf(sent("connect", { status: 400, header: plain, body: gzipped }))).toBe("internal");
+    expect(
+      codeOf(sent("connect", { status: 400, header: json("gzip"), body: Buffer.from("x") })),
+    ).toBe("internal");
+    expect(codeOf(sent("connect", { status: 400, header: json("zstd"), body: gzipped }))).toBe(
+      "internal",
+    );
+    // A gRPC-Web trailer frame compressed with the response's grpc-encoding.
+    const trailer = gzipSync("grpc-status: 8\r\n");
+    const compressed = Buffer.concat([frame(0x81, ""), trailer]);
+    compressed.writeUInt32BE(trailer.byteLength, 1);
+    const header = new Headers({ "grpc-encoding": "gzip" });
+    expect(codeOf(sent("grpc_web", { header, body: compressed }))).toBe("resource_exhausted");
   });
 });
