@@ -1,7 +1,13 @@
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type PredictStreamRequest,
+  PredictStreamRequestSchema,
+  PredictStreamResponseSchema,
+} from "../../gen/inferd/v1/inference_pb.js";
 import { createLogger } from "../../src/logging/logger.js";
 import { grpcClient, grpcFailure, grpcPredict } from "../helpers/inferd-grpc.js";
 import { IRIS_SAMPLES, irisInputs } from "../helpers/iris-reference.js";
@@ -391,6 +397,41 @@ describe("calls that reach the interceptors", () => {
       expect(started).toBe(1);
     }
   });
+  it("count a bidi PredictStream over gRPC once, not as refused", async () => {
+    const id = "seen-predict-stream";
+    const stream = { ...PREDICT_LABELS, grpc_method: "PredictStream", grpc_type: "bidi_stream" };
+    let answers = 0;
+    const { line, handled, started } = await countersAcross(
+      "grpc",
+      id,
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const metadata = new grpc.Metadata();
+          metadata.set("x-request-id", id);
+          const call = client.makeBidiStreamRequest(
+            "/inferd.v1.InferenceService/PredictStream",
+            (value: PredictStreamRequest) =>
+              Buffer.from(toBinary(PredictStreamRequestSchema, value)),
+            (bytes: Buffer) => fromBinary(PredictStreamResponseSchema, bytes),
+            metadata,
+          );
+          call.on("data", () => answers++);
+          call.on("error", reject);
+          call.on("end", resolve);
+          const request = { model: "iris", inputs: irisInputs(IRIS_SAMPLES.slice(0, 1)) };
+          call.write(create(PredictStreamRequestSchema, { request }));
+          call.write(create(PredictStreamRequestSchema, { request }));
+          call.end();
+        }),
+      stream,
+    );
+    expect(answers).toBe(2);
+    expect(line).toMatchObject({ procedure: "/inferd.v1.InferenceService/PredictStream" });
+    expect(line.refused).toBeUndefined();
+    expect(handled("ok")).toBe(1);
+    expect(started).toBe(1);
+  });
+
   it("count a malformed connect-timeout-ms on a Connect stream once: connect-es fails it inside the interceptors", async () => {
     const id = "refused-connect-stream-timeout";
     const generate = {

@@ -125,6 +125,8 @@ function grpcStatusOf(stream: http2.ClientHttp2Stream): Promise<string | undefin
     });
     stream.once("trailers", (trailers) => resolve(String(trailers["grpc-status"])));
     stream.once("error", reject);
+    // A stream reset without any status settles too, as a failure, instead of hanging.
+    stream.once("close", () => reject(new Error("the stream closed without a grpc-status")));
     stream.resume();
   });
 }
