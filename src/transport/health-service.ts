@@ -16,6 +16,12 @@ export interface HealthServiceOptions {
   shutdownSignal: AbortSignal;
   /** Settles when the registry's start has; Watch("") re-checks then (no event marks it). */
   started?: Promise<unknown>;
+  /**
+   * How often a Watch re-checks besides registry events (default 1 s): readiness can
+   * change with no version event, e.g. a model whose model.json never parsed (which
+   * holds readiness) is removed from the repository.
+   */
+  recheckMs?: number;
 }
 
 /**
@@ -60,6 +66,7 @@ export function createHealthService(
           shutdownSignal,
           context,
           ...(options.started && { started: options.started }),
+          recheckMs: options.recheckMs ?? 1000,
         });
       },
     });
@@ -74,6 +81,7 @@ async function* watchStatus(
     shutdownSignal: AbortSignal;
     context: HandlerContext;
     started?: Promise<unknown>;
+    recheckMs: number;
   },
 ): AsyncGenerator<{ status: ServingStatus }> {
   // `dirty` records events that arrive while the generator is suspended at a yield.
@@ -84,8 +92,22 @@ async function* watchStatus(
     wake?.();
   };
   const unsubscribe = sources.registry.subscribe(poke);
+  const recheck = setInterval(poke, sources.recheckMs);
+  recheck.unref();
+  // Connect can leave a generator suspended at a yield when its client leaves, so the
+  // finally below may never run: the abort releases the listener and the timer too.
+  const release = () => {
+    clearInterval(recheck);
+    unsubscribe();
+    sources.shutdownSignal.removeEventListener("abort", poke);
+    sources.context.signal.removeEventListener("abort", onAbort);
+  };
+  const onAbort = () => {
+    release();
+    poke();
+  };
   sources.shutdownSignal.addEventListener("abort", poke);
-  sources.context.signal.addEventListener("abort", poke);
+  sources.context.signal.addEventListener("abort", onAbort);
   void sources.started?.then(poke, poke);
   let last: ServingStatus | undefined;
   try {
@@ -101,8 +123,6 @@ async function* watchStatus(
       }
     }
   } finally {
-    unsubscribe();
-    sources.shutdownSignal.removeEventListener("abort", poke);
-    sources.context.signal.removeEventListener("abort", poke);
+    release();
   }
 }

@@ -7,7 +7,7 @@ import {
 import { createHealthService } from "../../src/transport/health-service.js";
 import { FakeRegistry } from "../server/fake-registry.js";
 
-function setup(models: Record<string, boolean>, started?: Promise<void>) {
+function setup(models: Record<string, boolean>, started?: Promise<void>, recheckMs?: number) {
   const registry = new FakeRegistry(models);
   const shutdown = new AbortController();
   const transport = createRouterTransport(
@@ -15,6 +15,7 @@ function setup(models: Record<string, boolean>, started?: Promise<void>) {
       registry,
       shutdownSignal: shutdown.signal,
       ...(started && { started }),
+      ...(recheckMs !== undefined && { recheckMs }),
     }),
   );
   return { registry, shutdown, client: createClient(Health, transport) };
@@ -81,5 +82,33 @@ describe("Health.Watch", () => {
       if (seen.length === 2) break;
     }
     expect(seen).toEqual([Status.NOT_SERVING, Status.SERVING]);
+  });
+  it("re-checks on its own too: a readiness change that no event marks still reaches it", async () => {
+    const { client, registry } = setup({ m: true }, undefined, 50);
+    let ready = false;
+    registry.isReady = () => ready;
+    const seen: Status[] = [];
+    const started = Date.now();
+    for await (const res of client.watch({ service: "" })) {
+      seen.push(res.status);
+      if (seen.length === 1) ready = true; // no event
+      if (seen.length === 2) break;
+    }
+    expect(seen).toEqual([Status.NOT_SERVING, Status.SERVING]);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it("lets go of its registry listener when the client leaves", async () => {
+    const { client, registry } = setup({ m: true });
+    const before = registry.listenerCount;
+    const controller = new AbortController();
+    const watching = (async () => {
+      for await (const _ of client.watch({ service: "m" }, { signal: controller.signal })) {
+        expect(registry.listenerCount).toBe(before + 1);
+        controller.abort();
+      }
+    })().catch(() => {});
+    await watching;
+    await expect.poll(() => registry.listenerCount).toBe(before);
   });
 });
