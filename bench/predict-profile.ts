@@ -1,0 +1,90 @@
+/**
+ * `npx tsx bench/predict-profile.ts [model] [concurrency] [seconds]`: where the server's
+ * threads spend their time under a unary Predict load (default classifier_batch, c=64,
+ * 8 s, h2load). Starts the production server as `npm run bench` does, with `--cpu-prof`,
+ * and prints for the main thread and the busiest worker their busy share and the
+ * self time per source (file or package) and per function. Why: to tell whether the
+ * event loop, the session worker or neither (waiting) limits a figure.
+ */
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createBenchRepository } from "./bench-repository.js";
+import { runH2load } from "./h2load-run.js";
+import { startServerProcess } from "./server-process.js";
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+const [name = "classifier_batch", concurrency = "64", seconds = "8"] = process.argv.slice(2);
+const repo = await createBenchRepository({
+  maxBatchSize: 64,
+  classifierDelayUs: 500,
+  heavyDelayUs: 2000,
+  instanceCount: 1,
+});
+const dir = await mkdtemp(join(tmpdir(), "inferd-profile-"));
+try {
+  const model = repo.models.find((m) => m.name === name);
+  if (!model) throw new Error(`no model ${name}; one of ${repo.models.map((m) => m.name)}`);
+  const server = await startServerProcess({
+    modelRepository: repo.dir,
+    nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${dir}`],
+  });
+  const load = await runH2load({
+    target: `127.0.0.1:${server.port}`,
+    model,
+    concurrency: Number(concurrency),
+    channels: 4,
+    durationMs: Number(seconds) * 1000,
+    warmupMs: 700,
+  });
+  await server.stop();
+  console.log(`${name} c=${concurrency}: ${load.callsPerSecond.toFixed(0)} calls/s`);
+  const profiles = await Promise.all(
+    (await readdir(dir)).sort().map(async (f) => summarize(await readFile(join(dir, f), "utf8"))),
+  );
+  const [main, ...workers] = profiles;
+  const busiest = workers.sort((a, b) => b.busy - a.busy)[0];
+  for (const [label, p] of [
+    ["main thread", main],
+    ["busiest worker", busiest],
+  ] as const) {
+    if (p) console.log(`\n## ${label}: busy ${(100 * p.busy).toFixed(1)} %\n${p.table}`);
+  }
+} finally {
+  await rm(dir, { recursive: true, force: true });
+  await repo.remove();
+}
+
+/** Busy share and the top self times, by source and by function, of one profile. */
+function summarize(text: string): { busy: number; table: string } {
+  const profile = JSON.parse(text) as CpuProfile;
+  const frames = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+  const bySource = new Map<string, number>();
+  const byFunction = new Map<string, number>();
+  let total = 0;
+  let idle = 0;
+  profile.samples.forEach((id, i) => {
+    const t = profile.timeDeltas[i] ?? 0;
+    const frame = frames.get(id);
+    total += t;
+    if (!frame || frame.functionName === "(idle)") return void (idle += t);
+    const url = frame.url.replace(/.*\/work\/[^/]+\//, "").replace(/^file:\/\//, "");
+    const source = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? (url || "(native)");
+    bySource.set(source, (bySource.get(source) ?? 0) + t);
+    const fn = `${frame.functionName || "(anonymous)"} ${source}`;
+    byFunction.set(fn, (byFunction.get(fn) ?? 0) + t);
+  });
+  const top = (m: Map<string, number>, n: number) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, t]) => `| ${k} | ${((100 * t) / total).toFixed(1)} % |`)
+      .join("\n");
+  const table = `| source | self |\n|---|---:|\n${top(bySource, 12)}\n\n| function | self |\n|---|---:|\n${top(byFunction, 15)}`;
+  return { busy: (total - idle) / total, table };
+}
