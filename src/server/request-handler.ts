@@ -1,3 +1,4 @@
+import { ConnectError } from "@connectrpc/connect";
 import type { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createCorsPolicy } from "../http/cors-policy.js";
 import type { HttpRoute } from "../http/http-route.js";
@@ -30,6 +31,22 @@ export function createRequestHandler(options: RequestHandlerOptions): NodeReques
     useSpecGrpcMessage(req, res);
     dropUnschedulableDeadline(req.headers);
     options.observeRefusals?.(req, res);
-    options.connect(req, res);
+    try {
+      options.connect(req, res);
+    } catch (error) {
+      refuseUnservable(res, error);
+    }
   };
+}
+
+/**
+ * connect-node builds the call's URL from the Host or :authority header synchronously
+ * and throws when there is none or it does not parse (an HTTP/1.0 request without
+ * Host, `Host: [`): thrown from a "request" listener, that would take the process down.
+ * Such a request gets 400 instead.
+ */
+function refuseUnservable(res: Parameters<NodeRequestHandler>[1], error: unknown): void {
+  const reason = error instanceof ConnectError ? error.rawMessage : String(error);
+  if (!res.headersSent) res.writeHead(400, { "content-type": "text/plain; charset=utf-8" });
+  res.end(`cannot serve this request (give a valid Host or :authority header): ${reason}\n`);
 }
