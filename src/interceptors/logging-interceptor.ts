@@ -14,7 +14,7 @@ import { rpcLabelsOf } from "./rpc-labels.js";
 export function createLoggingInterceptor(logger: Logger): Interceptor {
   const log = logRpcCall(logger);
   return createObservingInterceptor((req) => {
-    markObserved(req);
+    if (!markObserved(req)) return undefined;
     const labels = rpcLabelsOf(req);
     const peer = peerOf(req);
     const headerRequestId = req.header.get("x-request-id") ?? undefined;

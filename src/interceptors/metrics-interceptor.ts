@@ -13,7 +13,7 @@ import { rpcLabelsOf } from "./rpc-labels.js";
  */
 export function createMetricsInterceptor(metrics: InferdMetrics): Interceptor {
   return createObservingInterceptor((req) => {
-    markObserved(req);
+    if (!markObserved(req)) return undefined;
     const labels = rpcLabelsOf(req);
     recordRpcStarted(metrics, labels);
     return (end) => recordRpcHandled(metrics, labels, end.code, end.durationMs / 1000);

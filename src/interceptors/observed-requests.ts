@@ -10,8 +10,11 @@ const nodeRequestKey = createContextKey<object | undefined>(undefined, {
   description: "inferd node request",
 });
 
-/** Node requests whose call reached an observing interceptor (logging, metrics). */
-const observed = new WeakSet<object>();
+/**
+ * Who records a Node request's call: the observing interceptors (logging, metrics),
+ * or the transport, which recorded it as refused or cancelled before they ran.
+ */
+const recorder = new WeakMap<object, "interceptors" | "transport">();
 
 /**
  * Puts the Node request into a call's context values, for connect-node's
@@ -24,15 +27,30 @@ export function withNodeRequest(values: ContextValues, nodeRequest: object): Con
 
 /**
  * Marks the call's Node request as seen by an interceptor that will log or count
- * it, so that the transport does not record it a second time. A context lookup and a
- * WeakSet insert; a no-op for calls without a Node request in their context.
+ * it, so that the transport does not record it a second time. Returns false when the
+ * transport has recorded it already (its client left while connect-es was still
+ * decompressing the body): the interceptor must then leave the call alone. A context
+ * lookup and a WeakMap write; true for calls without a Node request in their context.
  */
-export function markObserved(req: UnaryRequest | StreamRequest): void {
+export function markObserved(req: UnaryRequest | StreamRequest): boolean {
   const nodeRequest = req.contextValues.get(nodeRequestKey);
-  if (nodeRequest !== undefined) observed.add(nodeRequest);
+  if (nodeRequest === undefined) return true;
+  if (recorder.get(nodeRequest) === "transport") return false;
+  recorder.set(nodeRequest, "interceptors");
+  return true;
+}
+
+/**
+ * Claims a request's call for the transport to record; false when an interceptor
+ * observes it (or the transport claimed it already).
+ */
+export function claimForTransport(nodeRequest: object): boolean {
+  if (recorder.has(nodeRequest)) return false;
+  recorder.set(nodeRequest, "transport");
+  return true;
 }
 
 /** True once an interceptor called {@link markObserved} for a call on this request. */
 export function wasObserved(nodeRequest: object): boolean {
-  return observed.has(nodeRequest);
+  return recorder.get(nodeRequest) === "interceptors";
 }

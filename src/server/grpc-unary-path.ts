@@ -107,12 +107,19 @@ async function serve(
     });
   } catch (reason) {
     const error = toWireError(reason);
-    // A client gone while it sent (the reader then says "premature end") cancelled the call.
-    const left = stream.destroyed || stream.closed;
     respond(stream, headers, context.responseHeader, context.responseTrailer, { error });
-    if (!invoked) {
-      const recorded = left ? CANCELED : error;
-      options.recordRefusedCall?.(refusal(spec.method, stream, headers, recorded, startedAt));
+    const record = options.recordRefusedCall;
+    if (!invoked && record) {
+      // Told once the stream has closed: a client that reset it while sending (the reader
+      // saw "premature end" first) cancelled the call, whatever the answer would have been.
+      // The peer is read now: a closed stream has left its session.
+      const refused = refusal(spec.method, stream, headers, error, startedAt);
+      const recordOnce = () => {
+        const left = stream.aborted || (stream.rstCode ?? 0) !== 0;
+        record(left ? { ...refused, code: "canceled", error: CANCELED } : refused);
+      };
+      if (stream.closed || stream.destroyed) recordOnce();
+      else stream.once("close", recordOnce);
     }
   } finally {
     stream.off("close", onClose);

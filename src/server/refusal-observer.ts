@@ -4,7 +4,7 @@ import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { pathOf } from "../http/http-route.js";
-import { wasObserved } from "../interceptors/observed-requests.js";
+import { claimForTransport, wasObserved } from "../interceptors/observed-requests.js";
 import { peerFrom } from "../interceptors/peer-context.js";
 import type { RecordRefusedCall, RpcCall } from "../interceptors/rpc-call.js";
 import { rpcLabelsFor } from "../interceptors/rpc-labels.js";
@@ -59,11 +59,16 @@ export function createRefusalObserver(options: RefusalObserverOptions): NodeRequ
     let finished = false;
     res.once("finish", () => (finished = true));
     res.once("close", () => {
-      if (wasObserved(req)) return;
+      // The interceptors may still see the call later (connect-es decompresses a body
+      // asynchronously): claiming it here makes them leave it alone.
+      if (!claimForTransport(req)) return;
       const labels = rpcLabelsFor(method, req.headers["content-type"] ?? null);
       // A head written without writeHead (never by connect-node) is read from its status.
       const kept = sent ?? { ...EMPTY, status: res.statusCode, header: new Headers() };
-      const status = finished ? statusOf(kept, labels.protocol) : CLIENT_LEFT;
+      // HTTP/2's compatibility layer emits "finish" on a reset too; "aborted" tells. (An
+      // HTTP/1 request is marked aborted when answered before its body was read.)
+      const left = !finished || ("stream" in req && req.aborted);
+      const status = left ? CLIENT_LEFT : statusOf(kept, labels.protocol);
       options.record(refusedCall(req, labels, peer, status, performance.now() - startedAt));
     });
   };
