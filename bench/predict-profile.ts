@@ -72,7 +72,10 @@ function summarize(text: string): { busy: number; table: string } {
     const t = profile.timeDeltas[i] ?? 0;
     const frame = frames.get(id);
     total += t;
-    if (!frame || frame.functionName === "(idle)") return void (idle += t);
+    if (!frame || frame.functionName === "(idle)") {
+      idle += t;
+      return;
+    }
     const url = frame.url.replace(/.*\/work\/[^/]+\//, "").replace(/^file:\/\//, "");
     const source = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? (url || "(native)");
     bySource.set(source, (bySource.get(source) ?? 0) + t);
