@@ -3,7 +3,7 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InferenceService } from "../../gen/inferd/v1/inference_pb.js";
-import { createLogger } from "../../src/logging/logger.js";
+import { captureLogs } from "../helpers/captured-logs.js";
 import { grpcClient, grpcFailure, grpcPredict } from "../helpers/inferd-grpc.js";
 import { type RunningInferd, startInferd } from "../helpers/start-inferd.js";
 
@@ -11,27 +11,19 @@ import { type RunningInferd, startInferd } from "../helpers/start-inferd.js";
 const SECRET_VALUE = 9876.54321;
 const TOKEN = "Bearer sk-inferd-test-7f3a9c";
 
-const lines: string[] = [];
+const logs = captureLogs();
+const { parsed, rpcLines } = logs;
 let inferd: RunningInferd;
 let client: grpc.Client;
 
 beforeAll(async () => {
-  const destination = { write: (line: string) => void lines.push(line) };
-  inferd = await startInferd({
-    models: ["iris"],
-    logger: createLogger({ level: "info", destination }),
-  });
+  inferd = await startInferd({ models: ["iris"], logger: logs.logger });
   client = grpcClient(inferd.port);
 });
 afterAll(async () => {
   client?.close();
   await inferd?.close();
 });
-
-type LogLine = Record<string, unknown>;
-const parsed = (): LogLine[] => lines.map((l) => JSON.parse(l) as LogLine);
-const rpcLines = (requestId: string) =>
-  parsed().filter((l) => l.msg === "rpc" && l.request_id === requestId);
 
 describe("access log of the production server", () => {
   it("writes one warn line for a failed grpc-js call: code, timing, peer, ids; no tensor values, no token", async () => {
@@ -85,7 +77,7 @@ describe("access log of the production server", () => {
       // Unpinned request: the version comes from the response.
       version: 2,
     });
-    const all = lines.join("");
+    const all = logs.text.join("");
     expect(all).not.toContain("sk-inferd-test");
     expect(all).not.toContain("9876.5");
     expect(all).not.toContain('features":{');

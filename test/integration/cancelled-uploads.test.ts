@@ -1,7 +1,7 @@
 import http2 from "node:http2";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger } from "../../src/logging/logger.js";
+import { captureLogs } from "../helpers/captured-logs.js";
 import { IRIS_SAMPLES, irisInputs } from "../helpers/iris-reference.js";
 import { scrapeMetrics } from "../helpers/scrape-metrics.js";
 import { type RunningInferd, startInferd } from "../helpers/start-inferd.js";
@@ -14,15 +14,11 @@ import { type RunningInferd, startInferd } from "../helpers/start-inferd.js";
  */
 const PREDICT = "/inferd.v1.InferenceService/Predict";
 const HANDLED = "inferd_grpc_server_handled_total";
-const lines: Record<string, unknown>[] = [];
+const logs = captureLogs();
 let inferd: RunningInferd;
 
 beforeAll(async () => {
-  const destination = { write: (line: string) => void lines.push(JSON.parse(line)) };
-  inferd = await startInferd({
-    models: ["iris"],
-    logger: createLogger({ level: "info", destination }),
-  });
+  inferd = await startInferd({ models: ["iris"], logger: logs.logger });
 });
 afterAll(async () => {
   await inferd?.close();
@@ -52,7 +48,7 @@ async function resetAfter(headers: http2.OutgoingHttpHeaders, body: Buffer, end:
   session.destroy();
 }
 
-const linesOf = (id: string) => lines.filter((l) => l.msg === "rpc" && l.request_id === id);
+const linesOf = logs.rpcLines;
 
 async function expectOneCanceled(protocol: string, id: string, send: () => Promise<void>) {
   const labels = { grpc_method: "Predict", protocol };

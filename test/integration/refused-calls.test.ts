@@ -8,7 +8,7 @@ import {
   PredictStreamRequestSchema,
   PredictStreamResponseSchema,
 } from "../../gen/inferd/v1/inference_pb.js";
-import { createLogger } from "../../src/logging/logger.js";
+import { captureLogs, type LogLine } from "../helpers/captured-logs.js";
 import { grpcClient, grpcFailure, grpcPredict } from "../helpers/inferd-grpc.js";
 import { IRIS_SAMPLES, irisInputs } from "../helpers/iris-reference.js";
 import { type Scrape, scrapeMetrics } from "../helpers/scrape-metrics.js";
@@ -29,16 +29,16 @@ const PREDICT_LABELS = {
 const HANDLED = "inferd_grpc_server_handled_total";
 const STARTED = "inferd_grpc_server_started_total";
 
-const lines: string[] = [];
+const logs = captureLogs();
+const { rpcLines } = logs;
 let inferd: RunningInferd;
 let client: grpc.Client;
 
 beforeAll(async () => {
-  const destination = { write: (line: string) => void lines.push(line) };
   inferd = await startInferd({
     models: ["iris"],
     config: { maxRequestBytes: MAX_REQUEST_BYTES },
-    logger: createLogger({ level: "info", destination }),
+    logger: logs.logger,
   });
   client = grpcClient(inferd.port);
 });
@@ -46,12 +46,6 @@ afterAll(async () => {
   client?.close();
   await inferd?.close();
 });
-
-type LogLine = Record<string, unknown>;
-const rpcLines = (requestId: string): LogLine[] =>
-  lines
-    .map((l) => JSON.parse(l) as LogLine)
-    .filter((l) => l.msg === "rpc" && l.request_id === requestId);
 
 /** Waits for the one line of `requestId`, then for one more turn, to catch a second one. */
 async function onlyLine(requestId: string): Promise<LogLine> {
