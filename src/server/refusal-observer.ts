@@ -20,7 +20,10 @@ interface Writes {
   addTrailers: Method;
 }
 
-/** A refusal body is one small error; past this much the status is read from the head alone. */
+/**
+ * A refusal body is one small error, but its message may echo the request (an unknown
+ * field's name): past this much only the start is kept, where the code comes first.
+ */
 const MAX_KEPT_BYTES = 16 * 1024;
 
 export interface RefusalObserverOptions {
@@ -84,6 +87,8 @@ interface KeptResponse {
   readonly trailer: Headers;
   readonly chunks: Uint8Array[];
   kept: number;
+  /** More was written than kept. */
+  truncated?: boolean;
 }
 
 /** Patches the response to keep what it writes after this head; returns the record. */
@@ -97,11 +102,14 @@ function keepWrites(target: Writes, head: unknown[]): KeptResponse {
     kept: 0,
   };
   const keep = (chunk: unknown) => {
-    if (sent.kept > MAX_KEPT_BYTES) return;
     const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
-    if (!(bytes instanceof Uint8Array)) return;
-    sent.kept += bytes.byteLength;
-    sent.chunks.push(bytes);
+    if (!(bytes instanceof Uint8Array) || bytes.byteLength === 0) return;
+    const room = MAX_KEPT_BYTES - sent.kept;
+    if (bytes.byteLength > room) sent.truncated = true;
+    if (room <= 0) return;
+    const part = bytes.subarray(0, room);
+    sent.kept += part.byteLength;
+    sent.chunks.push(part);
   };
   const { write, end, addTrailers } = target;
   // HTTP/2's end(chunk) writes the chunk through write(); HTTP/1's does not.
@@ -132,8 +140,13 @@ function keepWrites(target: Writes, head: unknown[]): KeptResponse {
  */
 function statusOf(sent: KeptResponse, protocol: SentResponse["protocol"]): ConnectError | "ok" {
   try {
-    const body = sent.kept > MAX_KEPT_BYTES ? undefined : Buffer.concat(sent.chunks);
-    const status = statusOfSentResponse({ ...sent, protocol, body });
+    const body = Buffer.concat(sent.chunks);
+    const status = statusOfSentResponse({
+      ...sent,
+      protocol,
+      body,
+      truncated: sent.truncated === true,
+    });
     return status ?? new ConnectError("the response carried no status", Code.Unknown);
   } catch (error) {
     return new ConnectError(

@@ -1,8 +1,9 @@
 import { STATUS_CODES } from "node:http";
-import { brotliDecompressSync, gunzipSync } from "node:zlib";
+import { brotliDecompressSync, constants, gunzipSync } from "node:zlib";
 import { ConnectError } from "@connectrpc/connect";
 import {
   codeFromHttpStatus,
+  codeFromString,
   endStreamFlag,
   endStreamFromJson,
   errorFromJsonBytes,
@@ -19,14 +20,16 @@ export interface SentResponse {
   readonly header: Headers;
   /** HTTP trailers (gRPC); empty when none were sent. */
   readonly trailer: Headers;
-  /** The body's bytes; undefined when it was longer than the caller kept. */
+  /** The body's bytes, or its start when `truncated`; undefined when none were kept. */
   readonly body: Uint8Array | undefined;
+  /** The body was longer than `body`. */
+  readonly truncated?: boolean;
 }
 
 const ENVELOPE_HEADER_BYTES = 5;
 const COMPRESSED_FLAG = 0b1;
-/** An error body or trailer frame is small; a larger decompressed one is not read. */
-const MAX_DECODED_BYTES = 64 * 1024;
+/** What a kept body (at most 16 KiB) may decompress to before it is not read at all. */
+const MAX_DECODED_BYTES = 1024 * 1024;
 
 /**
  * The status a client reads from a response: "ok", the error it decodes, or
@@ -52,7 +55,7 @@ export function statusOfSentResponse(sent: SentResponse): ConnectError | "ok" | 
     try {
       return errorFromJsonBytes(bytes, undefined, bare);
     } catch {
-      return bare;
+      return leadingCode(bytes, bare);
     }
   }
   switch (sent.protocol) {
@@ -69,10 +72,23 @@ export function statusOfSentResponse(sent: SentResponse): ConnectError | "ok" | 
       try {
         return endStreamFromJson(frame).error ?? "ok";
       } catch (error) {
-        return ConnectError.from(error);
+        return sent.truncated
+          ? leadingCode(frame, ConnectError.from(error))
+          : ConnectError.from(error);
       }
     }
   }
+}
+
+/**
+ * The `"code"` of a Connect error whose JSON was cut (its message echoed a long part of
+ * the request): connect-es writes the code first. Else `otherwise`.
+ */
+function leadingCode(json: Uint8Array, otherwise: ConnectError): ConnectError {
+  const text = Buffer.from(json.buffer, json.byteOffset, Math.min(json.byteLength, 256)).toString();
+  const name = /"code"\s*:\s*"([a-z_]+)"/.exec(text)?.[1];
+  const code = name === undefined ? undefined : codeFromString(name);
+  return code === undefined ? otherwise : new ConnectError("(the error body was cut)", code);
 }
 
 /** The gRPC status in these headers or trailers; undefined without `grpc-status`. */
@@ -103,11 +119,13 @@ function frameWith(
 
 /** Bytes sent with this content encoding, decoded; undefined when they cannot be. */
 function decoded(bytes: Uint8Array, encoding: string | null): Uint8Array | undefined {
-  const options = { maxOutputLength: MAX_DECODED_BYTES };
+  // Flushing what it has lets the start of a cut stream decode (leadingCode reads it).
+  const gzip = { maxOutputLength: MAX_DECODED_BYTES, finishFlush: constants.Z_SYNC_FLUSH };
+  const br = { maxOutputLength: MAX_DECODED_BYTES, finishFlush: constants.BROTLI_OPERATION_FLUSH };
   try {
     if (encoding === null || encoding === "identity") return bytes;
-    if (encoding === "gzip") return gunzipSync(bytes, options);
-    if (encoding === "br") return brotliDecompressSync(bytes, options);
+    if (encoding === "gzip") return gunzipSync(bytes, gzip);
+    if (encoding === "br") return brotliDecompressSync(bytes, br);
   } catch {
     // Truncated, corrupt or too large: read as no body.
   }

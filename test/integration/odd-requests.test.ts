@@ -1,12 +1,16 @@
+import { randomBytes } from "node:crypto";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { captureLogs } from "../helpers/captured-logs.js";
 import { grpcClient, grpcPredict } from "../helpers/inferd-grpc.js";
 import { IRIS_SAMPLES, irisInputs } from "../helpers/iris-reference.js";
 import { type RunningInferd, startInferd } from "../helpers/start-inferd.js";
 
+/** Requests at the edge of what the protocols allow, on a server with the default limits. */
+const logs = captureLogs();
 let inferd: RunningInferd;
 beforeAll(async () => {
-  inferd = await startInferd({ models: ["iris"] });
+  inferd = await startInferd({ models: ["iris"], logger: logs.logger });
 });
 afterAll(async () => {
   await inferd?.close();
@@ -46,4 +50,29 @@ describe("an RPC whose Host cannot make a URL", () => {
       client.close();
     }
   });
+});
+
+describe("a refused call whose error body is long", () => {
+  it.each([["identity"], ["gzip"]])(
+    "is logged with the code the client read (%s), not the bare HTTP status",
+    async (encoding) => {
+      // connect-es names an unknown field in its message: 60,000 hex digits, which stay
+      // over the 16 KiB the observer keeps even gzipped.
+      const id = `long-error-${encoding}`;
+      const res = await fetch(`${inferd.baseUrl}/inferd.v1.InferenceService/Predict`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "accept-encoding": encoding,
+          "x-request-id": id,
+        },
+        body: JSON.stringify({ model: "iris", [randomBytes(30_000).toString("hex")]: 1 }),
+      });
+      expect(res.status).toBe(400);
+      expect(res.headers.get("content-encoding") ?? "identity").toBe(encoding);
+      expect(((await res.json()) as { code: string }).code).toBe("invalid_argument");
+      await expect.poll(() => logs.rpcLines(id).length).toBe(1);
+      expect(logs.rpcLines(id)[0]).toMatchObject({ code: "invalid_argument", refused: true });
+    },
+  );
 });
