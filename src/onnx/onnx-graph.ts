@@ -1,0 +1,200 @@
+import onnxProto from "onnx-proto";
+
+const { onnx } = onnxProto;
+
+/** An ONNX node as onnx-proto decodes it. */
+export type OnnxNode = onnxProto.onnx.INodeProto;
+type Model = onnxProto.onnx.ModelProto;
+
+/** A node's integer attribute as a number (protobufjs decodes int64 as Long), if it has one. */
+export function intAttribute(node: OnnxNode, name: string): number | undefined {
+  const value = node.attribute?.find((a) => a.name === name)?.i;
+  if (value === undefined || value === null) return undefined;
+  return typeof value === "number" ? value : value.toNumber();
+}
+
+/**
+ * A mutable view of one ONNX model's main graph for rewrites: who produces and who
+ * consumes each value, which values are constant, and the clean-up a rewrite needs
+ * (dead nodes dropped, nodes re-sorted). Indexes are rebuilt lazily after each edit;
+ * graphs of a few thousand nodes make that cheaper than keeping them in step.
+ */
+export class OnnxGraph {
+  private index: { producers: Map<string, OnnxNode>; consumers: Map<string, OnnxNode[]> } | null =
+    null;
+  private uid = 0;
+
+  private constructor(private readonly model: Model) {}
+
+  /** Decodes a ModelProto; throws what protobufjs throws on bytes that are not one. */
+  static decode(bytes: Uint8Array): OnnxGraph {
+    return new OnnxGraph(onnx.ModelProto.decode(bytes));
+  }
+
+  private get graph(): onnxProto.onnx.IGraphProto {
+    this.model.graph ??= onnx.GraphProto.create();
+    return this.model.graph;
+  }
+
+  get nodes(): readonly OnnxNode[] {
+    return this.graph.node ?? [];
+  }
+
+  isGraphInput(name: string): boolean {
+    return (this.graph.input ?? []).some((i) => i.name === name);
+  }
+
+  isGraphOutput(name: string): boolean {
+    return (this.graph.output ?? []).some((o) => o.name === name);
+  }
+
+  /** Whether any initializer keeps its data in a file beside the model (not rewritable from bytes). */
+  hasExternalData(): boolean {
+    return (this.graph.initializer ?? []).some(
+      (t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL,
+    );
+  }
+
+  producer(name: string): OnnxNode | undefined {
+    return this.indexes().producers.get(name);
+  }
+
+  consumers(name: string): readonly OnnxNode[] {
+    return this.indexes().consumers.get(name) ?? [];
+  }
+
+  /** Whether `name` is an initializer or a Constant node's output. */
+  isConstant(name: string): boolean {
+    if ((this.graph.initializer ?? []).some((t) => t.name === name)) return true;
+    return this.producer(name)?.opType === "Constant";
+  }
+
+  /** Adds a node computing `op(inputs)`; returns its (fresh) output name unless `output` is given. */
+  add(op: string, inputs: readonly string[], attrs: Record<string, number> = {}, output?: string) {
+    const name = output ?? `inferd/${op}_${this.uid++}`;
+    const attribute = Object.entries(attrs).map(([key, i]) =>
+      onnx.AttributeProto.create({ name: key, type: onnx.AttributeProto.AttributeType.INT, i }),
+    );
+    this.graph.node = [
+      ...this.nodes,
+      onnx.NodeProto.create({ opType: op, input: [...inputs], output: [name], attribute }),
+    ];
+    this.index = null;
+    return name;
+  }
+
+  /** Adds a copy of `node` reading `input` instead of its first input; returns the copy's output. */
+  cloneWithInput(node: OnnxNode, input: string): string {
+    const output = `inferd/${node.opType}_${this.uid++}`;
+    const copy = onnx.NodeProto.create({ ...node, input: [input, ...(node.input ?? []).slice(1)] });
+    copy.output = [output];
+    copy.name = output;
+    this.graph.node = [...this.nodes, copy];
+    this.index = null;
+    return output;
+  }
+
+  /** Adds an int64 initializer holding `values`; returns its name. */
+  int64(values: readonly number[]): string {
+    const name = `inferd/const_${this.uid++}`;
+    const tensor = onnx.TensorProto.create({
+      name,
+      dataType: onnx.TensorProto.DataType.INT64,
+      dims: [values.length],
+      int64Data: [...values],
+    });
+    this.graph.initializer = [...(this.graph.initializer ?? []), tensor];
+    return name;
+  }
+
+  remove(node: OnnxNode): void {
+    this.graph.node = this.nodes.filter((n) => n !== node);
+    this.index = null;
+  }
+
+  /** Makes `node` produce `to` in place of `from`, and every reader of `from` read `to`. */
+  renameValue(from: string, to: string): void {
+    for (const n of this.nodes) {
+      n.output = (n.output ?? []).map((o) => (o === from ? to : o));
+      n.input = (n.input ?? []).map((i) => (i === from ? to : i));
+    }
+    this.index = null;
+  }
+
+  /** Marks an output's axis as symbolic (its size now varies run to run). */
+  setOutputDim(name: string, axis: number, dimParam: string): void {
+    const dims = (this.graph.output ?? []).find((o) => o.name === name)?.type?.tensorType?.shape
+      ?.dim;
+    if (dims?.[axis]) dims[axis] = onnx.TensorShapeProto.Dimension.create({ dimParam });
+  }
+
+  /** Drops nodes and initializers no graph output depends on, then orders nodes topologically. */
+  finish(): Uint8Array {
+    const live = new Set<string>();
+    const stack = (this.graph.output ?? []).map((o) => o.name ?? "");
+    while (stack.length > 0) {
+      const value = stack.pop() ?? "";
+      if (live.has(value)) continue;
+      live.add(value);
+      for (const i of this.producer(value)?.input ?? []) if (i) stack.push(i);
+    }
+    const kept = this.nodes.filter((n) => (n.output ?? []).some((o) => live.has(o)));
+    this.graph.initializer = (this.graph.initializer ?? []).filter((t) => live.has(t.name ?? ""));
+    this.graph.node = sortTopologically(kept, this.availableAtStart());
+    this.graph.valueInfo = [];
+    this.index = null;
+    return onnx.ModelProto.encode(this.model).finish();
+  }
+
+  private availableAtStart(): Set<string> {
+    const names = [...(this.graph.input ?? []), ...(this.graph.initializer ?? [])];
+    return new Set(["", ...names.map((v) => v.name ?? "")]);
+  }
+
+  private indexes() {
+    if (this.index) return this.index;
+    const producers = new Map<string, OnnxNode>();
+    const consumers = new Map<string, OnnxNode[]>();
+    for (const node of this.nodes) {
+      for (const o of node.output ?? []) producers.set(o, node);
+      for (const i of node.input ?? []) {
+        const list = consumers.get(i);
+        if (list) list.push(node);
+        else consumers.set(i, [node]);
+      }
+    }
+    this.index = { producers, consumers };
+    return this.index;
+  }
+}
+
+/** Kahn's algorithm, keeping the original order among nodes that are ready together. */
+function sortTopologically(nodes: readonly OnnxNode[], available: Set<string>): OnnxNode[] {
+  const waiting = new Map<OnnxNode, number>();
+  const readers = new Map<string, OnnxNode[]>();
+  const ready: OnnxNode[] = [];
+  for (const node of nodes) {
+    const missing = new Set((node.input ?? []).filter((i) => !available.has(i)));
+    for (const value of missing) {
+      const list = readers.get(value);
+      if (list) list.push(node);
+      else readers.set(value, [node]);
+    }
+    if (missing.size === 0) ready.push(node);
+    else waiting.set(node, missing.size);
+  }
+  const sorted: OnnxNode[] = [];
+  for (let next = ready.shift(); next !== undefined; next = ready.shift()) {
+    sorted.push(next);
+    for (const value of next.output ?? []) {
+      for (const reader of readers.get(value) ?? []) {
+        const left = (waiting.get(reader) ?? 1) - 1;
+        waiting.set(reader, left);
+        if (left === 0) ready.push(reader);
+      }
+      readers.delete(value);
+    }
+  }
+  if (sorted.length !== nodes.length) throw new Error("the rewritten graph has a cycle");
+  return sorted;
+}
