@@ -17,17 +17,23 @@ export interface InProcessSession {
 }
 
 /**
- * Creates an ORT session for `modelPath` with our session options.
+ * Creates an ORT session for `model` (a path, or a serialised model rewritten in
+ * memory, named `modelPath` in errors) with our session options.
  * @throws Error naming the path and ORT's reason (missing file, corrupt model) or an
  *   input/output whose type inferd cannot serve.
  */
 export async function createInProcessSession(
   modelPath: string,
   sessionOptions: SessionOptions = {},
+  model: string | Uint8Array = modelPath,
 ): Promise<InProcessSession> {
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(modelPath, toOrtSessionOptions(sessionOptions));
+    const options = toOrtSessionOptions(sessionOptions);
+    session =
+      typeof model === "string"
+        ? await ort.InferenceSession.create(model, options)
+        : await ort.InferenceSession.create(model, options);
   } catch (error) {
     throw new Error(`cannot load ONNX model ${modelPath}: ${messageOf(error)}`, { cause: error });
   }

@@ -1,0 +1,137 @@
+import { intAttribute, OnnxGraph, type OnnxNode } from "../onnx/onnx-graph.js";
+import { pastName, presentName } from "./decoder-signature.js";
+
+/** Ops that may sit between the cache Concat and the attention MatMul: each maps slots to slots. */
+const SLOT_WISE = new Set(["Unsqueeze", "Transpose", "Expand", "Reshape", "Identity", "Cast"]);
+const INT64_MAX = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Rewrites a decoder-with-past export so that a decode step no longer copies the
+ * KV cache. The export grows the cache with `present = Concat(past, new)` and then
+ * attends over `present`: every step copies the whole past (and onnxruntime-node
+ * copies every output again into a new JS buffer), O(batch x past) per token. The
+ * rewrite attends over `past` and `new` separately, which is the same sum:
+ *
+ *   scores = Concat(Q·f(past)ᵀ, Q·f(new)ᵀ)   probs = softmax(mask(scores))
+ *   context = probs[..., :T]·g(past) + probs[..., T:]·g(new)
+ *
+ * (f, g: the export's own head-repeat and transpose ops, cloned onto each part), and
+ * outputs only the new keys and values as `present.{i}.*`, which the engine appends
+ * to its own buffers. Inputs, the mask and the position logic are untouched.
+ *
+ * Returns undefined when the graph does not have that shape (the engine then uses
+ * the model as exported); a match is still checked numerically before use
+ * (append-kv-check.ts).
+ */
+export function rewriteForAppendKv(model: Uint8Array): Uint8Array | undefined {
+  const graph = OnnxGraph.decode(model);
+  if (graph.hasExternalData()) return undefined;
+  let layers = 0;
+  while (graph.isGraphInput(pastName(layers, "key"))) layers++;
+  if (layers === 0) return undefined;
+  const pastLength = graph.add("Slice", [
+    graph.add("Shape", [pastName(0, "key")]),
+    graph.int64([2]),
+    graph.int64([3]),
+    graph.int64([0]),
+  ]);
+  for (let i = 0; i < layers; i++) {
+    if (!rewriteLayer(graph, i, pastLength)) return undefined;
+  }
+  for (let i = 0; i < layers; i++) {
+    graph.setOutputDim(presentName(i, "key"), 2, "sequence_length");
+    graph.setOutputDim(presentName(i, "value"), 2, "sequence_length");
+  }
+  return graph.finish();
+}
+
+interface CacheUse {
+  readonly concat: OnnxNode;
+  /** The ops from the concatenated cache to the MatMul, in order. */
+  readonly chain: readonly OnnxNode[];
+  readonly matmul: OnnxNode;
+}
+
+function rewriteLayer(graph: OnnxGraph, layer: number, pastLength: string): boolean {
+  const key = findCacheUse(graph, layer, "key");
+  const value = findCacheUse(graph, layer, "value");
+  if (key === undefined || value === undefined) return false;
+  const query = key.matmul.input?.[0] ?? "";
+  const probs = value.matmul.input?.[0] ?? "";
+  const [pastKey, newKey] = parts(graph, key);
+  const scoresPast = graph.add("MatMul", [query, pastKey]);
+  const scoresNew = graph.add("MatMul", [query, newKey]);
+  const scores = key.matmul.output?.[0] ?? "";
+  const [pastValue, newValue] = parts(graph, value);
+  const probsPast = graph.add("Slice", [probs, graph.int64([0]), pastLength, graph.int64([-1])]);
+  const probsNew = graph.add("Slice", [
+    probs,
+    pastLength,
+    graph.int64([INT64_MAX]),
+    graph.int64([-1]),
+  ]);
+  const context = value.matmul.output?.[0] ?? "";
+  for (const node of [key.concat, key.matmul, value.concat, value.matmul]) graph.remove(node);
+  graph.add("Concat", [scoresPast, scoresNew], { axis: -1 }, scores);
+  graph.add(
+    "Add",
+    [graph.add("MatMul", [probsPast, pastValue]), graph.add("MatMul", [probsNew, newValue])],
+    {},
+    context,
+  );
+  emitNewSlots(graph, key.concat, presentName(layer, "key"));
+  emitNewSlots(graph, value.concat, presentName(layer, "value"));
+  return true;
+}
+
+/** The Concat that grows layer `i`'s cache, and the slot-wise chain from it to a MatMul's right side. */
+function findCacheUse(
+  graph: OnnxGraph,
+  layer: number,
+  kind: "key" | "value",
+): CacheUse | undefined {
+  const past = pastName(layer, kind);
+  // Other readers of the past (a Shape for the mask, say) still see the same tensor.
+  const concats = graph.consumers(past).filter((n) => n.opType === "Concat");
+  const concat = concats[0];
+  if (concats.length !== 1 || concat === undefined) return undefined;
+  const axis = intAttribute(concat, "axis");
+  if ((axis !== 2 && axis !== -2) || concat.input?.length !== 2 || concat.input[0] !== past) {
+    return undefined;
+  }
+  const output = concat.output?.[0] ?? "";
+  if (output !== presentName(layer, kind)) return undefined;
+  const chain: OnnxNode[] = [];
+  let value = output;
+  for (let hops = 0; hops < 8; hops++) {
+    const next = graph.consumers(value);
+    const node = next[0];
+    if (next.length !== 1 || node === undefined) return undefined;
+    if (node.opType === "MatMul") {
+      return node.input?.[1] === value ? { concat, chain, matmul: node } : undefined;
+    }
+    const rest = (node.input ?? []).slice(1);
+    if (!SLOT_WISE.has(node.opType ?? "") || node.input?.[0] !== value) return undefined;
+    if (!rest.every((i) => i === "" || graph.isConstant(i))) return undefined;
+    chain.push(node);
+    value = node.output?.[0] ?? "";
+  }
+  return undefined;
+}
+
+/** The chain applied to the past and to the new slots separately. */
+function parts(graph: OnnxGraph, use: CacheUse): [string, string] {
+  const apply = (input: string) =>
+    use.chain.reduce((value, node) => graph.cloneWithInput(node, value), input);
+  return [apply(use.concat.input?.[0] ?? ""), apply(use.concat.input?.[1] ?? "")];
+}
+
+/** Makes the new slots (the Concat's second input) the graph output `present`. */
+function emitNewSlots(graph: OnnxGraph, concat: OnnxNode, present: string): void {
+  const fresh = concat.input?.[1] ?? "";
+  if (graph.producer(fresh) === undefined || graph.isGraphOutput(fresh)) {
+    graph.add("Identity", [fresh], {}, present);
+  } else {
+    graph.renameValue(fresh, present);
+  }
+}

@@ -1,0 +1,173 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as ort from "onnxruntime-node";
+import { describe, expect, it } from "vitest";
+import { createGraphBuilder } from "../../scripts/fixtures/onnx-graph-builder.js";
+import { TINY_LLAMA_SHAPE } from "../../scripts/fixtures/tiny-llama-weights.js";
+import { appendKvMatches } from "../../src/generation/append-kv-check.js";
+import { rewriteForAppendKv } from "../../src/generation/append-kv-rewrite.js";
+import type { DecoderSignature } from "../../src/generation/decoder-signature.js";
+import { createInProcessSession } from "../../src/runtime/in-process-session.js";
+import type { HostTensor } from "../../src/tensor/host-tensor.js";
+import { maxAbsDiff } from "../fixtures/ort-helpers.js";
+import { FIXTURE_REPO, SHARED_STORIES } from "../helpers/fixtures.js";
+
+interface Decoder {
+  readonly name: string;
+  readonly path: string;
+  readonly layers: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  readonly vocab: number;
+}
+
+const DECODERS: Decoder[] = [
+  {
+    name: "tiny_llama fixture",
+    path: join(FIXTURE_REPO, "tiny_llama/1/model.onnx"),
+    ...{ layers: TINY_LLAMA_SHAPE.numLayers, kvHeads: TINY_LLAMA_SHAPE.numKvHeads },
+    ...{ headDim: TINY_LLAMA_SHAPE.headDim, vocab: 0 },
+  },
+  {
+    name: "stories260k",
+    path: join(SHARED_STORIES, "1/model.onnx"),
+    ...{ layers: 5, kvHeads: 4, headDim: 8, vocab: 512 },
+  },
+].filter((d) => existsSync(d.path));
+
+const open = (path: string, bytes?: Uint8Array) =>
+  bytes === undefined
+    ? ort.InferenceSession.create(path, { intraOpNumThreads: 1 })
+    : ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+
+/**
+ * A left-padded batch of 2 rows with `past` cached slots and 2 new ones. Past values
+ * are arbitrary numbers: both graphs must do the same maths with them.
+ */
+function feeds(session: ort.InferenceSession, past: number): Record<string, ort.Tensor> {
+  const [rows, fresh, total] = [2, 2, past + 2];
+  const meta = session.inputMetadata.find((m) => m.name === "past_key_values.0.key");
+  const dims = meta?.isTensor ? meta.shape : [];
+  const [heads, dim] = [Number(dims[1]), Number(dims[3])];
+  const out: Record<string, ort.Tensor> = {
+    input_ids: new ort.Tensor("int64", BigInt64Array.of(3n, 4n, 5n, 6n), [rows, fresh]),
+    attention_mask: new ort.Tensor(
+      "int64",
+      BigInt64Array.from({ length: rows * total }, (_, j) => (j === total && past > 0 ? 0n : 1n)),
+      [rows, total],
+    ),
+    position_ids: new ort.Tensor(
+      "int64",
+      BigInt64Array.of(BigInt(past), BigInt(past + 1), BigInt(past - 1), BigInt(past)),
+      [rows, fresh],
+    ),
+  };
+  for (const m of session.inputMetadata) {
+    if (!m.name.startsWith("past_key_values.")) continue;
+    const size = rows * heads * past * dim;
+    const data = Float32Array.from({ length: size }, (_, i) => Math.sin(i * 0.37 + m.name.length));
+    out[m.name] = new ort.Tensor("float32", data, [rows, heads, past, dim]);
+  }
+  return out;
+}
+
+describe.each(DECODERS)("rewriteForAppendKv on $name", (decoder) => {
+  it("computes the export's logits and outputs just the new slots as present.*", async () => {
+    const bytes = rewriteForAppendKv(readFileSync(decoder.path));
+    expect(bytes).toBeDefined();
+    const [original, rewritten] = [await open(decoder.path), await open(decoder.path, bytes)];
+    for (const past of [0, 5]) {
+      const want = await original.run(feeds(original, past));
+      const got = await rewritten.run(feeds(original, past));
+      const logits = want.logits?.data as Float32Array;
+      // Float noise only: the split sums add in another order (logits here reach about 10).
+      expect(maxAbsDiff(got.logits?.data as Float32Array, logits)).toBeLessThan(1e-4);
+      for (let i = 0; i < decoder.layers; i++) {
+        for (const kind of ["key", "value"]) {
+          const full = want[`present.${i}.${kind}`] as ort.Tensor;
+          const fresh = got[`present.${i}.${kind}`] as ort.Tensor;
+          const [rows, heads, total, dim] = full.dims as number[];
+          expect(fresh.dims).toEqual([rows, heads, 2, dim]);
+          // Row r, head h: the original's last 2 of `total` slots.
+          const tail: number[] = [];
+          for (let rh = 0; rh < (rows ?? 0) * (heads ?? 0); rh++) {
+            const from = (rh * (total ?? 0) + (total ?? 0) - 2) * (dim ?? 0);
+            tail.push(...(full.data as Float32Array).subarray(from, from + 2 * (dim ?? 0)));
+          }
+          expect(maxAbsDiff(fresh.data as Float32Array, tail)).toBeLessThan(1e-5);
+        }
+      }
+    }
+    await Promise.all([original.release(), rewritten.release()]);
+  });
+
+  it("passes the load-time check, which refuses a graph whose logits differ by 1e-3", async () => {
+    const bytes = rewriteForAppendKv(readFileSync(decoder.path)) ?? new Uint8Array();
+    const original = await createInProcessSession(decoder.path);
+    const rewritten = await createInProcessSession(decoder.path, {}, bytes);
+    const logits = original.outputs.find((o) => o.name === "logits");
+    const sig: DecoderSignature = {
+      numLayers: decoder.layers,
+      numKvHeads: decoder.kvHeads,
+      headDim: decoder.headDim,
+      vocabSize: decoder.vocab || (logits?.dims[2] ?? 0),
+      hasPositionIds: true,
+      kvCache: "concat",
+    };
+    expect(sig.vocabSize).toBeGreaterThan(0);
+    expect(await appendKvMatches(original, rewritten, sig)).toBe(true);
+    const skewed = {
+      async run(f: Record<string, HostTensor>) {
+        const out = await rewritten.run(f);
+        const data = Float32Array.from(out.logits?.data as Float32Array);
+        data[7] = (data[7] ?? 0) + 1e-3;
+        return {
+          ...out,
+          logits: { dtype: "float32" as const, dims: out.logits?.dims ?? [], data },
+        };
+      },
+    };
+    expect(await appendKvMatches(original, skewed, sig)).toBe(false);
+    // The export itself is not an append graph: its present.* hold past + new slots.
+    expect(await appendKvMatches(original, original, sig)).toBe(false);
+    await Promise.all([original.release(), rewritten.release()]);
+  });
+});
+
+describe("rewriteForAppendKv on graphs it must leave alone", () => {
+  it("returns undefined for a model without past_key_values", () => {
+    const iris = readFileSync(join(FIXTURE_REPO, "iris/1/model.onnx"));
+    expect(rewriteForAppendKv(iris)).toBeUndefined();
+  });
+
+  /** One attention layer over a grown cache; `readCache` adds Shape(present.0.key) as an output. */
+  function oneLayer(readCache: boolean): Uint8Array {
+    const g = createGraphBuilder("one_layer");
+    for (const kind of ["key", "value"]) {
+      g.input(`past_key_values.0.${kind}`, "float32", [1, 1, "past", 2]);
+      g.input(`new_${kind}`, "float32", [1, 1, 1, 2]);
+      g.node("Concat", [`past_key_values.0.${kind}`, `new_${kind}`], [`present.0.${kind}`], {
+        axis: 2,
+      });
+    }
+    g.input("query", "float32", [1, 1, 1, 2]);
+    g.node("Transpose", ["present.0.key"], ["kt"], { perm: [0, 1, 3, 2] });
+    g.node("MatMul", ["query", "kt"], ["scores"]);
+    g.node("Softmax", ["scores"], ["probs"], { axis: -1 });
+    g.node("MatMul", ["probs", "present.0.value"], ["context"]);
+    g.output("context", "float32", [1, 1, 1, 2]);
+    g.output("present.0.key", "float32", [1, 1, "total", 2]);
+    g.output("present.0.value", "float32", [1, 1, "total", 2]);
+    if (readCache) {
+      g.node("Shape", ["present.0.key"], ["cache_shape"]);
+      g.output("cache_shape", "int64", [4]);
+    }
+    return g.toBytes(17);
+  }
+
+  it("rewrites one attention layer, but not when something else reads the grown cache", () => {
+    expect(rewriteForAppendKv(oneLayer(false))).toBeDefined();
+    // Shape(present) would now see only the new slot.
+    expect(rewriteForAppendKv(oneLayer(true))).toBeUndefined();
+  });
+});
