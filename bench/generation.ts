@@ -3,9 +3,11 @@
  * side in one run: single-stream greedy tokens/s through Generate (an inferd child
  * process, exactly `src/cli/main.ts`, called over gRPC) against a bare in-process
  * onnxruntime-node decode loop (the limit), then aggregate tokens/s and time to first
- * token at 1, 4, 16 and 64 concurrent streams, next to the bare loop batched. Bare and
- * server runs alternate, so that load from other processes hits both alike. Prints a
- * Markdown report with the targets of issue 4.
+ * token at 1, 4, 16 and 64 concurrent streams, next to the bare loop batched and to the
+ * same model served with its KV cache as exported (`kv_cache: "concat"`, a second model
+ * in the same server), so the append-only cache's gain is measured in the same run.
+ * Bare and server runs alternate, so that load from other processes hits both alike.
+ * Prints a Markdown report with the targets of issue 4.
  */
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
@@ -55,14 +57,24 @@ const PROMPTS = [
   "The sun was hot and the cat",
 ];
 
-/** A repository in a temp dir: stories260k/1 as symlinks, a slot for every benchmarked stream. */
+/** The model as served by default (append-only KV cache) and as exported. */
+const MODELS = { append: "stories260k", concat: "stories260k_concat" } as const;
+
+/** A repository in a temp dir: stories260k/1 as symlinks twice, a slot for every benchmarked stream. */
 async function makeRepo(): Promise<string> {
   const repo = await mkdtemp(join(tmpdir(), "inferd-bench-gen-"));
-  const dir = join(repo, "stories260k", "1");
-  await mkdir(dir, { recursive: true });
-  for (const file of await readdir(STORIES)) await symlink(join(STORIES, file), join(dir, file));
-  const modelJson = { kind: "generate", max_concurrent_sequences: 64, max_waiting: 1024 };
-  await writeFile(join(repo, "stories260k", "model.json"), JSON.stringify(modelJson));
+  for (const [kvCache, name] of Object.entries(MODELS)) {
+    const dir = join(repo, name, "1");
+    await mkdir(dir, { recursive: true });
+    for (const file of await readdir(STORIES)) await symlink(join(STORIES, file), join(dir, file));
+    const modelJson = {
+      kind: "generate",
+      max_concurrent_sequences: 64,
+      max_waiting: 1024,
+      kv_cache: kvCache,
+    };
+    await writeFile(join(repo, name, "model.json"), JSON.stringify(modelJson));
+  }
   return repo;
 }
 
@@ -87,8 +99,11 @@ async function main(): Promise<void> {
       GenerationService,
       createGrpcTransport({ baseUrl: `http://127.0.0.1:${server.port}` }),
     );
-    const stream = (request: { prompt?: string; promptTokenIds?: number[] }, tokens: number) =>
-      greedyStream(client, "stories260k", request, tokens);
+    const stream = (
+      request: { prompt?: string; promptTokenIds?: number[] },
+      tokens: number,
+      model: string = MODELS.append,
+    ) => greedyStream(client, model, request, tokens);
     for (const bare of bares) await bare.loop.run(PROMPT_IDS, 50); // warm up
     await stream({ promptTokenIds: PROMPT_IDS }, 50);
 
@@ -111,7 +126,7 @@ async function main(): Promise<void> {
 
     const sweeps: Sweep[] = [];
     for (const tokens of STREAM_TOKENS) {
-      const sweep: Sweep = { tokens, levels: [], bareBatched: {} };
+      const sweep: Sweep = { tokens, levels: [], asExported: {}, bareBatched: {} };
       for (const c of CONCURRENCY) {
         const perClient = Math.max(2, Math.ceil(1600 / tokens / c));
         const level = await runLevel(
@@ -122,6 +137,14 @@ async function main(): Promise<void> {
           server.pid,
         );
         sweep.levels.push(level);
+        const exported = await runLevel(
+          (p) => stream({ prompt: p }, tokens, MODELS.concat),
+          c,
+          perClient,
+          PROMPTS,
+          server.pid,
+        );
+        sweep.asExported[c] = exported.tps;
         // The batched best case: identical prompts, no padding, no joins or leaves.
         const times: number[] = [];
         for (let i = 0; i < perClient; i++)
@@ -141,6 +164,8 @@ async function main(): Promise<void> {
 interface Sweep {
   readonly tokens: number;
   readonly levels: LevelResult[];
+  /** Aggregate tokens/s of the model served with `kv_cache: "concat"`. */
+  readonly asExported: Record<number, number>;
   readonly bareBatched: Record<number, number>;
 }
 
@@ -148,11 +173,12 @@ function sweepLines(sweep: Sweep): string[] {
   const one = sweep.levels.find((l) => l.c === 1)?.tps ?? 0;
   const sixteen = sweep.levels.find((l) => l.c === 16)?.tps ?? 0;
   return [
-    `| concurrent streams, ${sweep.tokens} tokens each | streams run | aggregate tokens/s | TTFT p50 ms | TTFT p99 ms | bare loop batched (best case) tokens/s | server / bare batched | CPU cores: server + client |`,
-    "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    `| concurrent streams, ${sweep.tokens} tokens each | streams run | aggregate tokens/s | TTFT p50 ms | TTFT p99 ms | KV cache as exported: tokens/s | append / as exported | bare loop batched (best case) tokens/s | server / bare batched | CPU cores: server + client |`,
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ...sweep.levels.map((l) => {
       const bare = sweep.bareBatched[l.c] ?? 0;
-      return `| ${l.c} | ${l.streams} | ${f(l.tps)} | ${f(l.p50, 1)} | ${f(l.p99, 1)} | ${f(bare)} | ${f(l.tps / bare, 2)} | ${f(l.serverCores ?? Number.NaN, 2)} + ${f(l.clientCores, 2)} |`;
+      const exported = sweep.asExported[l.c] ?? 0;
+      return `| ${l.c} | ${l.streams} | ${f(l.tps)} | ${f(l.p50, 1)} | ${f(l.p99, 1)} | ${f(exported)} | ${f(l.tps / exported, 2)} | ${f(bare)} | ${f(l.tps / bare, 2)} | ${f(l.serverCores ?? Number.NaN, 2)} + ${f(l.clientCores, 2)} |`;
     }),
     "",
     "| target | measured | result |",

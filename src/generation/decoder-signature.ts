@@ -10,7 +10,15 @@ export interface DecoderSignature {
   readonly vocabSize: number;
   /** Whether the model takes `position_ids` (some exports compute them inside). */
   readonly hasPositionIds: boolean;
+  /**
+   * How `present.*` relate to the past: "concat", as exported (past + new slots), or
+   * "append", after append-kv-rewrite.ts (the new slots only; see KvCache).
+   */
+  readonly kvCache: KvCacheMode;
 }
+
+/** See {@link DecoderSignature.kvCache}. */
+export type KvCacheMode = "concat" | "append";
 
 const PAST = /^past_key_values\.(\d+)\.(key|value)$/;
 
@@ -60,7 +68,8 @@ export function readDecoderSignature(
       "KV heads, head size or vocabulary size are neither static in the model nor in config.json",
     );
   }
-  return { numLayers, numKvHeads, headDim, vocabSize, hasPositionIds: names.has("position_ids") };
+  const hasPositionIds = names.has("position_ids");
+  return { numLayers, numKvHeads, headDim, vocabSize, hasPositionIds, kvCache: "concat" };
 }
 
 function staticDim(dim: number | undefined): number | undefined {

@@ -15,7 +15,7 @@ export interface StepResult {
 /**
  * Runs the decoder once over `tokens[r]` new tokens for each cache row (a whole
  * prompt at prefill, one token when decoding). Rows with fewer new tokens are
- * left-padded; attention_mask is the cache's mask plus the new slots, and
+ * left-padded; attention_mask is the cache's mask (0 on spare capacity) plus the new slots, and
  * `position_ids = cumsum(attention_mask) - 1` (0 at padding), so a row's logits do
  * not depend on the rows beside it.
  */
@@ -26,17 +26,20 @@ export async function runDecoderStep(
 ): Promise<StepResult> {
   const rows = cache.rows;
   const n = Math.max(...tokens.map((t) => t.length));
-  const total = cache.length + n;
+  // The model sees every buffered slot: the spare ones of an appending cache are masked.
+  const past = cache.capacity;
+  const total = past + n;
   const inputIds = new BigInt64Array(rows * n);
   const positions = new BigInt64Array(rows * n);
   const attention = new BigInt64Array(rows * total);
-  const mask: Uint8Array[] = [];
+  const fresh: Uint8Array[] = [];
   for (let r = 0; r < rows; r++) {
     const row = tokens[r] ?? [];
+    const pad = n - row.length;
     const full = new Uint8Array(total);
     full.set(cache.mask[r] ?? new Uint8Array(cache.length));
     full.fill(1, total - row.length);
-    mask.push(full);
+    fresh.push(full.slice(past));
     // Hot loop (rows x total per step): constant 1n stores, no BigInt() calls; zeros are already there.
     let seen = 0;
     for (let j = 0; j < total; j++) {
@@ -44,9 +47,8 @@ export async function runDecoderStep(
         seen++;
         attention[r * total + j] = 1n;
       }
-      const col = j - cache.length;
+      const col = j - past;
       if (col < 0) continue;
-      const pad = n - row.length;
       inputIds[r * n + col] = BigInt(col < pad ? 0 : (row[col - pad] ?? 0));
       positions[r * n + col] = BigInt(Math.max(seen - 1, 0));
     }
@@ -61,7 +63,7 @@ export async function runDecoderStep(
   const outputs = await runner.run(feeds);
   return {
     logits: lastLogits(outputs.logits, rows, cache.sig.vocabSize),
-    cache: cache.advance(outputs, mask),
+    cache: cache.advance(outputs, fresh),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { SessionOptions } from "../runtime/model-runtime.js";
 import type { TensorSpec } from "../tensor/host-tensor.js";
+import type { KvCacheMode } from "./decoder-signature.js";
 import type { GenerationJob } from "./generation-request.js";
 import type { FinishReason } from "./stopping-criteria.js";
 
@@ -9,6 +10,8 @@ export interface GenerationWorkerData {
   readonly modelPath: string;
   readonly maxConcurrentSequences: number;
   readonly session: SessionOptions;
+  /** "append": rewrite the graph to append to the KV cache when it can (decoder-session.ts). */
+  readonly kvCache: KvCacheMode;
 }
 
 /** A token's log-probability with its vocabulary piece. */
@@ -48,6 +51,8 @@ export type FromGenerationWorker =
       readonly type: "ready";
       readonly inputs: readonly TensorSpec[];
       readonly outputs: readonly TensorSpec[];
+      /** How the served graph grows its KV cache ("concat" when the rewrite did not apply). */
+      readonly kvCache: KvCacheMode;
     }
   | { readonly type: "load-error"; readonly message: string }
   /** Every sequence's events of one step, in one message. */

@@ -5,8 +5,7 @@
  */
 import { join } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
-import { createInProcessSession } from "../runtime/in-process-session.js";
-import { readDecoderSignature } from "./decoder-signature.js";
+import { openDecoderSession } from "./decoder-session.js";
 import { loadGenerationConfig } from "./generation-config.js";
 import type {
   FromGenerationWorker,
@@ -29,11 +28,12 @@ async function start(): Promise<void> {
     loadTextTokenizer(data.dir),
     loadGenerationConfig(data.dir),
   ]);
-  const session = await createInProcessSession(
+  const { session, signature } = await openDecoderSession(
     data.modelPath || join(data.dir, "model.onnx"),
     data.session,
+    config,
+    data.kvCache,
   );
-  const signature = readDecoderSignature(session.inputs, session.outputs, config);
   const scheduler = new GenerationScheduler({
     runner: session,
     signature,
@@ -54,7 +54,12 @@ async function start(): Promise<void> {
         send({ type: "closed" });
         port?.close();
       });
-  send({ type: "ready", inputs: session.inputs, outputs: session.outputs });
+  send({
+    type: "ready",
+    inputs: session.inputs,
+    outputs: session.outputs,
+    kvCache: signature.kvCache,
+  });
 }
 
 start().catch((error: unknown) => {

@@ -12,6 +12,7 @@ import type { SessionOptions } from "../runtime/model-runtime.js";
 import type { TensorSpec } from "../tensor/host-tensor.js";
 import { AsyncQueue } from "./async-queue.js";
 import { type ChatMessage, type ChatTemplate, createChatTemplate } from "./chat-template.js";
+import type { KvCacheMode } from "./decoder-signature.js";
 import { type GenerationConfig, loadGenerationConfig } from "./generation-config.js";
 import type { GenerationObserver } from "./generation-observer.js";
 import type {
@@ -81,6 +82,8 @@ export interface GenerativeModel extends Servable {
   renderChat(messages: readonly ChatMessage[]): string;
   /** Sequences decoding now and waiting for a slot. */
   stats(): { running: number; waiting: number };
+  /** How the served graph grows its KV cache: "append" once rewritten (decoder-session.ts). */
+  readonly kvCache: KvCacheMode;
 }
 
 export interface GenerativeModelOptions {
@@ -95,6 +98,8 @@ export interface GenerativeModelOptions {
   session?: SessionOptions;
   /** Metrics hooks: first-token and inter-token times, token counts, sequence counts. */
   observer?: GenerationObserver;
+  /** model.json `kv_cache`: "append" (default) rewrites the graph when it can, "concat" never. */
+  kvCache?: KvCacheMode;
 }
 
 /**
@@ -133,6 +138,7 @@ export async function loadGenerativeModel(
     modelPath: options.modelPath || join(options.dir, "model.onnx"),
     maxConcurrentSequences: options.maxConcurrentSequences,
     session: { ...GENERATION_SESSION_DEFAULTS, ...options.session },
+    kvCache: options.kvCache ?? "append",
   });
   const ready = await waitGenerationWorkerReady(worker, options.signal);
   return new WorkerGenerativeModel(worker, ready, tokenizer, template, config, options);
@@ -188,6 +194,7 @@ class WorkerGenerativeModel implements GenerativeModel {
   readonly inputs: readonly TensorSpec[];
   readonly outputs: readonly TensorSpec[];
   readonly contextWindow: number;
+  readonly kvCache: KvCacheMode;
   private readonly inFlight = new Map<number, InFlight>();
   private nextId = 1;
   private closed = false;
@@ -202,6 +209,7 @@ class WorkerGenerativeModel implements GenerativeModel {
   ) {
     this.inputs = ready.inputs;
     this.outputs = ready.outputs;
+    this.kvCache = ready.kvCache;
     this.contextWindow = config.contextWindow;
     worker.on("message", (message: FromGenerationWorker) => {
       if (message.type !== "step") return;

@@ -1,13 +1,20 @@
 import type { HostTensor } from "../tensor/host-tensor.js";
 import { type DecoderSignature, pastName, presentName } from "./decoder-signature.js";
 
-/** Per-layer key and value tensors, each `[rows, kvHeads, length, headDim]`. */
+/** Per-layer key and value tensors, each `[rows, kvHeads, capacity, headDim]`. */
 type LayerTensors = Float32Array[];
 
 /**
  * The KV cache of a batch of sequences, one row each, left-padded to a common
  * length. `mask` marks, per row, which of the `length` slots hold a real token (1)
  * or padding (0); it is the past part of the model's attention_mask.
+ *
+ * Two ways to grow (the signature's `kvCache`):
+ * - "concat", the model as exported: its `present.*` are past + new, and become the
+ *   cache as they are (`capacity` equals `length`);
+ * - "append", a model rewritten by append-kv-rewrite.ts: its `present.*` hold only the
+ *   new slots, which are written into buffers with spare `capacity`, so a decode step
+ *   copies one slot per row, not the whole past. The spare slots are fed too, masked.
  *
  * Rows join by {@link KvCache.concat} (the shorter side gets more left padding) and
  * leave by {@link KvCache.select} (leading slots that became padding in every row
@@ -19,6 +26,8 @@ export class KvCache {
     readonly sig: DecoderSignature,
     readonly rows: number,
     readonly length: number,
+    /** Slots the buffers hold per row (>= length); the past length the model is fed. */
+    readonly capacity: number,
     readonly mask: readonly Uint8Array[],
     private readonly keys: LayerTensors,
     private readonly values: LayerTensors,
@@ -28,43 +37,43 @@ export class KvCache {
   static empty(sig: DecoderSignature, rows: number): KvCache {
     const layers = () => Array.from({ length: sig.numLayers }, () => new Float32Array(0));
     const mask = Array.from({ length: rows }, () => new Uint8Array(0));
-    return new KvCache(sig, rows, 0, mask, layers(), layers());
+    return new KvCache(sig, rows, 0, 0, mask, layers(), layers());
   }
 
   /** The `past_key_values.*` feeds (sharing this cache's buffers; do not transfer). */
   pastFeeds(): Record<string, HostTensor> {
-    const dims = [this.rows, this.sig.numKvHeads, this.length, this.sig.headDim];
+    const dims = [this.rows, this.sig.numKvHeads, this.capacity, this.sig.headDim];
     const feeds: Record<string, HostTensor> = {};
     for (let i = 0; i < this.sig.numLayers; i++) {
-      feeds[pastName(i, "key")] = {
-        dtype: "float32",
-        dims,
-        data: this.keys[i] ?? new Float32Array(0),
-      };
-      feeds[pastName(i, "value")] = {
-        dtype: "float32",
-        dims,
-        data: this.values[i] ?? new Float32Array(0),
-      };
+      const key = this.keys[i] ?? new Float32Array(0);
+      const value = this.values[i] ?? new Float32Array(0);
+      feeds[pastName(i, "key")] = { dtype: "float32", dims, data: key };
+      feeds[pastName(i, "value")] = { dtype: "float32", dims, data: value };
     }
     return feeds;
   }
 
   /**
-   * The cache after a step: the model's `present.*` outputs (already past + new
-   * slots) and the full attention mask rows that the step used.
+   * The cache after a step that fed `capacity` past slots and `fresh[r].length` new
+   * ones per row (`fresh[r]`: the new slots' mask), given the model's `present.*`.
    */
-  advance(presents: Record<string, HostTensor>, mask: readonly Uint8Array[]): KvCache {
-    const length = mask[0]?.length ?? 0;
-    const take = (kind: "key" | "value") =>
-      Array.from({ length: this.sig.numLayers }, (_, i) => {
-        const tensor = presents[presentName(i, kind)];
-        if (tensor === undefined || !(tensor.data instanceof Float32Array)) {
-          throw new Error(`the model returned no float32 ${presentName(i, kind)}`);
-        }
-        return tensor.data;
-      });
-    return new KvCache(this.sig, this.rows, length, mask, take("key"), take("value"));
+  advance(presents: Record<string, HostTensor>, fresh: readonly Uint8Array[]): KvCache {
+    const n = fresh[0]?.length ?? 0;
+    const length = this.length + n;
+    const mask = this.mask.map((old, r) => {
+      const row = new Uint8Array(length);
+      row.set(old);
+      row.set(fresh[r] ?? new Uint8Array(n), this.length);
+      return row;
+    });
+    if (this.sig.kvCache === "concat") {
+      const take = (kind: "key" | "value") =>
+        Array.from({ length: this.sig.numLayers }, (_, i) => presentData(presents, i, kind));
+      return new KvCache(this.sig, this.rows, length, length, mask, take("key"), take("value"));
+    }
+    const grown = length > this.capacity ? this.withCapacity(withHeadroom(length)) : this;
+    grown.write(presents, n);
+    return new KvCache(this.sig, this.rows, length, grown.capacity, mask, grown.keys, grown.values);
   }
 
   /** This batch's rows followed by `other`'s, left-padded to the longer length. */
@@ -87,15 +96,48 @@ export class KvCache {
     return KvCache.assemble(this.sig, trimmed, this.length - start);
   }
 
+  /** Copies the `n` new slots of each row from `presents` ([rows, heads, n, dim]) to slot `length`. */
+  private write(presents: Record<string, HostTensor>, n: number): void {
+    const D = this.sig.headDim;
+    const rowHeads = this.rows * this.sig.numKvHeads;
+    for (let i = 0; i < this.sig.numLayers; i++) {
+      for (const kind of ["key", "value"] as const) {
+        const src = presentData(presents, i, kind);
+        const dst = (kind === "key" ? this.keys : this.values)[i] ?? new Float32Array(0);
+        if (src.length !== rowHeads * n * D) {
+          throw new Error(`${presentName(i, kind)} has ${src.length} values, not ${n} new slots`);
+        }
+        for (let rh = 0; rh < rowHeads; rh++) {
+          dst.set(
+            src.subarray(rh * n * D, (rh + 1) * n * D),
+            (rh * this.capacity + this.length) * D,
+          );
+        }
+      }
+    }
+  }
+
+  /** The same rows and slots in buffers of `capacity` slots per row. */
+  private withCapacity(capacity: number): KvCache {
+    const grown = KvCache.assemble(this.sig, this.rowViews(), this.length, capacity);
+    return grown;
+  }
+
   private rowViews(): RowView[] {
     return this.mask.map((mask, row) => ({ cache: this, row, mask, offset: 0 }));
   }
 
-  /** Copies each source row's slots `[offset, len)` right-aligned into a new cache of `length` slots. */
-  private static assemble(sig: DecoderSignature, sources: RowView[], length: number): KvCache {
-    const H = sig.numKvHeads;
-    const D = sig.headDim;
-    const rows = sources.length;
+  /**
+   * Copies each source row's slots `[offset, len)` right-aligned into a new cache of
+   * `length` slots (and spare capacity when appending).
+   */
+  private static assemble(
+    sig: DecoderSignature,
+    sources: RowView[],
+    length: number,
+    capacity = sig.kvCache === "append" ? withHeadroom(length) : length,
+  ): KvCache {
+    const [H, D, rows] = [sig.numKvHeads, sig.headDim, sources.length];
     const mask = sources.map((s) => {
       const out = new Uint8Array(length);
       out.set(s.mask.subarray(s.offset), length - (s.mask.length - s.offset));
@@ -103,21 +145,37 @@ export class KvCache {
     });
     const build = (kind: "keys" | "values") =>
       Array.from({ length: sig.numLayers }, (_, layer) => {
-        const out = new Float32Array(rows * H * length * D);
+        const out = new Float32Array(rows * H * capacity * D);
         sources.forEach((s, r) => {
           const src = s.cache[kind][layer] ?? new Float32Array(0);
-          const srcLen = s.cache.length;
-          const used = srcLen - s.offset;
+          const used = s.cache.length - s.offset;
           for (let h = 0; h < H; h++) {
-            const from = ((s.row * H + h) * srcLen + s.offset) * D;
-            const to = ((r * H + h) * length + (length - used)) * D;
+            const from = ((s.row * H + h) * s.cache.capacity + s.offset) * D;
+            const to = ((r * H + h) * capacity + (length - used)) * D;
             out.set(src.subarray(from, from + used * D), to);
           }
         });
         return out;
       });
-    return new KvCache(sig, rows, length, mask, build("keys"), build("values"));
+    return new KvCache(sig, rows, length, capacity, mask, build("keys"), build("values"));
   }
+}
+
+/**
+ * Capacity for `length` slots when appending: room for 16 more, or an eighth more
+ * for long caches. The spare slots are fed (masked), so more headroom costs
+ * attention work on every step; less means copying the cache more often.
+ */
+function withHeadroom(length: number): number {
+  return length + Math.max(16, Math.ceil(length / 8));
+}
+
+function presentData(presents: Record<string, HostTensor>, i: number, kind: "key" | "value") {
+  const tensor = presents[presentName(i, kind)];
+  if (tensor === undefined || !(tensor.data instanceof Float32Array)) {
+    throw new Error(`the model returned no float32 ${presentName(i, kind)}`);
+  }
+  return tensor.data;
 }
 
 interface RowView {

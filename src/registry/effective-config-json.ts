@@ -51,5 +51,6 @@ export function effectiveConfigJson(config: ModelConfig): Record<string, unknown
     response_cache: { max_entries: config.responseCache.maxEntries },
     max_concurrent_sequences: config.maxConcurrentSequences,
     max_waiting: config.maxWaiting,
+    kv_cache: config.kvCache,
   };
 }

@@ -41,6 +41,12 @@ export interface ModelConfig {
   readonly responseCache: { readonly maxEntries: number };
   readonly maxConcurrentSequences: number;
   readonly maxWaiting: number;
+  /**
+   * Generative models: "append" rewrites the decoder so a step appends to the KV cache
+   * instead of copying it, when the graph allows and the rewrite checks out; "concat"
+   * serves the export as it is.
+   */
+  readonly kvCache: "append" | "concat";
 }
 
 const POS = "expected a positive integer";
@@ -110,6 +116,7 @@ const schema = z.strictObject({
     .strictObject({ max_entries: nonNegInt() }, { error: "expected an object" })
     .optional(),
   max_concurrent_sequences: posInt().optional(),
+  kv_cache: z.enum(["append", "concat"], { error: 'expected "append" or "concat"' }).optional(),
   max_waiting: nonNegInt().optional(),
 });
 
@@ -182,6 +189,7 @@ function fromJson(j: ModelJson): ModelConfig {
     priorityLevels: j.priority_levels ?? 0,
     responseCache: { maxEntries: j.response_cache?.max_entries ?? 0 },
     maxConcurrentSequences: j.max_concurrent_sequences ?? 16,
+    kvCache: j.kv_cache ?? "append",
     maxWaiting: j.max_waiting ?? 256,
   };
 }

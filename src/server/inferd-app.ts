@@ -71,6 +71,7 @@ export function createInferdApp(options: InferdAppOptions): InferdApp {
         modelPath: request.modelPath,
         maxConcurrentSequences: request.config.maxConcurrentSequences,
         maxWaiting: request.config.maxWaiting,
+        kvCache: request.config.kvCache,
         session: request.config.session,
         signal: request.signal,
         observer: createGenerationObserver(metrics, request.model, request.version),

@@ -53,9 +53,9 @@ async function errorOf(promise: Promise<unknown>): Promise<unknown> {
   throw new Error("expected a rejection");
 }
 
-describe.skipIf(!existsSync(GOLDEN))(
-  "GenerativeModel on stories260k (needs ../shared/models/stories260k)",
-  () => {
+describe.skipIf(!existsSync(GOLDEN)).each(["append", "concat"] as const)(
+  "GenerativeModel on stories260k, KV cache %s (needs ../shared/models/stories260k)",
+  (kvCache) => {
     const golden = existsSync(GOLDEN)
       ? (JSON.parse(readFileSync(GOLDEN, "utf8")) as { steps: number; cases: GoldenCase[] })
       : { steps: 0, cases: [] };
@@ -69,6 +69,7 @@ describe.skipIf(!existsSync(GOLDEN))(
         modelPath: join(MODEL_DIR, "model.onnx"),
         maxConcurrentSequences: 4,
         maxWaiting: 4,
+        kvCache,
       });
     });
     afterAll(async () => {
@@ -79,6 +80,8 @@ describe.skipIf(!existsSync(GOLDEN))(
     const maxTokensOf = (c: GoldenCase) => golden.steps - (c.prompt_token_ids.length - 1);
 
     it("reproduces every golden greedy case exactly (ids and text)", async () => {
+      // The export's graph matches the rewrite: "append" is what gets served.
+      expect(model.kvCache).toBe(kvCache);
       for (const c of golden.cases) {
         expect(model.tokenize(c.prompt, true)).toEqual(c.prompt_token_ids);
         const out = await run({ prompt: c.prompt, temperature: 0, maxTokens: maxTokensOf(c) });

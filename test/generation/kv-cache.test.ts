@@ -4,20 +4,22 @@ import { runDecoderStep } from "../../src/generation/decoder-step.js";
 import { KvCache } from "../../src/generation/kv-cache.js";
 import type { HostTensor } from "../../src/tensor/host-tensor.js";
 
-const sig: DecoderSignature = {
+const concatSig: DecoderSignature = {
   numLayers: 2,
   numKvHeads: 2,
   headDim: 1,
   vocabSize: 3,
   hasPositionIds: true,
+  kvCache: "concat",
 };
 
 /**
  * A fake decoder: each new slot's key/value is 100*position + token (so padding
  * and placement are visible), logits are [position, token, 0] of the last slot.
- * It records the feeds it saw.
+ * Its present.* are past + new slots ("concat", as exports do) or the new slots
+ * only ("append", as rewritten graphs do). It records the feeds it saw.
  */
-function fakeRunner() {
+function fakeRunnerOf(mode: "concat" | "append") {
   const seen: Record<string, HostTensor>[] = [];
   return {
     seen,
@@ -35,20 +37,19 @@ function fakeRunner() {
       for (let l = 0; l < 2; l++) {
         for (const kind of ["key", "value"]) {
           const old = (feeds[`past_key_values.${l}.${kind}`] as HostTensor).data as Float32Array;
-          const data = new Float32Array(rows * 2 * total);
+          const [kept, slots] = mode === "concat" ? [pastLen, total] : [0, n];
+          const data = new Float32Array(rows * 2 * slots);
           for (let r = 0; r < rows; r++) {
             for (let h = 0; h < 2; h++) {
-              data.set(
-                old.subarray((r * 2 + h) * pastLen, (r * 2 + h + 1) * pastLen),
-                (r * 2 + h) * total,
-              );
+              const rh = r * 2 + h;
+              data.set(old.subarray(rh * pastLen, rh * pastLen + kept), rh * slots);
               for (let j = 0; j < n; j++) {
-                data[(r * 2 + h) * total + pastLen + j] =
+                data[rh * slots + kept + j] =
                   100 * Number(positions[r * n + j]) + Number(tokens[r * n + j]);
               }
             }
           }
-          out[`present.${l}.${kind}`] = { dtype: "float32", dims: [rows, 2, total, 1], data };
+          out[`present.${l}.${kind}`] = { dtype: "float32", dims: [rows, 2, slots, 1], data };
         }
       }
       for (let r = 0; r < rows; r++) {
@@ -68,13 +69,17 @@ const ints = (tensor: HostTensor | undefined): number[] => {
   return [...(tensor.data as BigInt64Array)].map(Number);
 };
 
+/** Row `r`'s used slots of layer 1's values, head 0 (buffers hold `capacity` slots per row). */
 const row = (cache: KvCache, r: number) => {
   const feeds = cache.pastFeeds();
   const data = (feeds["past_key_values.1.value"] as HostTensor).data as Float32Array;
-  return [...data.subarray(r * 2 * cache.length, r * 2 * cache.length + cache.length)];
+  return [...data.subarray(r * 2 * cache.capacity, r * 2 * cache.capacity + cache.length)];
 };
 
-describe("KvCache and runDecoderStep", () => {
+describe.each(["concat", "append"] as const)("KvCache and runDecoderStep (%s)", (mode) => {
+  const sig: DecoderSignature = { ...concatSig, kvCache: mode };
+  const fakeRunner = () => fakeRunnerOf(mode);
+
   it("left-pads a batched prefill with positions = cumsum(mask) - 1", async () => {
     const runner = fakeRunner();
     const { logits, cache } = await runDecoderStep(runner, KvCache.empty(sig, 2), [[5, 6, 7], [8]]);
@@ -107,5 +112,33 @@ describe("KvCache and runDecoderStep", () => {
     expect(left.length).toBe(3);
     expect(row(left, 0)).toEqual([8, 109, 202]);
     expect([...(left.mask[0] ?? [])]).toEqual([1, 1, 1]);
+  });
+});
+
+describe("KvCache appending (a rewritten graph's present.* hold only the new slots)", () => {
+  const sig: DecoderSignature = { ...concatSig, kvCache: "append" };
+
+  it("feeds spare capacity masked, writes each step in place and grows past the capacity", async () => {
+    const runner = fakeRunnerOf("append");
+    let cache = (await runDecoderStep(runner, KvCache.empty(sig, 2), [[5, 6], [7]])).cache;
+    expect([cache.length, cache.capacity]).toEqual([2, 18]);
+    const buffer = (cache.pastFeeds()["past_key_values.0.key"] as HostTensor).data;
+    const step = await runDecoderStep(runner, cache, [[1], [2]]);
+    // Past = all 18 buffered slots: 2 used (row 1 left-padded), 16 spare (0), then the new slot.
+    const fed = runner.seen[1];
+    expect(fed?.["past_key_values.0.key"]?.dims).toEqual([2, 2, 18, 1]);
+    const spare = new Array(16).fill(0);
+    expect(ints(fed?.attention_mask)).toEqual([1, 1, ...spare, 1, 0, 1, ...spare, 1]);
+    expect(ints(fed?.position_ids)).toEqual([2, 1]);
+    cache = step.cache;
+    expect((cache.pastFeeds()["past_key_values.0.key"] as HostTensor).data).toBe(buffer);
+    expect([row(cache, 0), row(cache, 1)]).toEqual([
+      [5, 106, 201],
+      [0, 7, 102],
+    ]);
+    for (let t = 0; t < 16; t++) cache = (await runDecoderStep(runner, cache, [[3], [4]])).cache;
+    expect([cache.length, cache.capacity]).toEqual([19, 19 + 16]);
+    expect(row(cache, 0).slice(0, 4)).toEqual([5, 106, 201, 303]);
+    expect(row(cache, 1).slice(-2)).toEqual([1604, 1704]);
   });
 });

@@ -15,6 +15,7 @@ const sig: DecoderSignature = {
   headDim: 1,
   vocabSize: VOCAB,
   hasPositionIds: false,
+  kvCache: "concat",
 };
 
 /** A decoder whose greedy next token is (last input id + 1) mod 8; it counts its runs. */

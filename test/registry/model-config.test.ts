@@ -33,6 +33,7 @@ describe("parseModelConfig", () => {
       responseCache: { maxEntries: 0 },
       maxConcurrentSequences: 16,
       maxWaiting: 256,
+      kvCache: "append",
     });
     expect("kind" in c).toBe(false);
   });
@@ -58,6 +59,7 @@ describe("parseModelConfig", () => {
         response_cache: { max_entries: 10 },
         max_concurrent_sequences: 4,
         max_waiting: 8,
+        kv_cache: "concat",
       },
       FILE,
     );
@@ -80,6 +82,7 @@ describe("parseModelConfig", () => {
     ]);
     expect([c.maxQueueSize, c.priorityLevels, c.responseCache.maxEntries]).toEqual([64, 2, 10]);
     expect([c.maxConcurrentSequences, c.maxWaiting, c.warmup]).toEqual([4, 8, true]);
+    expect(c.kvCache).toBe("concat");
   });
 
   it("names the file and the key for unknown keys, top level and nested", () => {
@@ -97,6 +100,9 @@ describe("parseModelConfig", () => {
       `${FILE}: "instance_count": expected a positive integer`,
     );
     expect(errorOf({ top_k: 1.5 })).toBe(`${FILE}: "top_k": expected a positive integer`);
+    expect(errorOf({ kv_cache: "paged" })).toBe(
+      `${FILE}: "kv_cache": expected "append" or "concat"`,
+    );
     expect(errorOf({ labels: ["a", 3] })).toBe(`${FILE}: "labels[1]": expected a string`);
     expect(errorOf({ session: { graph_optimization_level: "max" } })).toBe(
       `${FILE}: "session.graph_optimization_level": expected "disabled", "basic", "extended" or "all"`,
