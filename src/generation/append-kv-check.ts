@@ -10,9 +10,10 @@ const TOLERANCE = 1e-4;
 /**
  * Whether `rewritten` (append-kv-rewrite.ts) computes what `original` computes: the
  * same logits, and as `present.*` exactly the new slots of the original's. Runs both
- * on a fixed random case that touches every path the engine uses: a prompt with no
- * past, and a left-padded batch of two rows with a past. A rewrite that matched the
- * pattern but changed the maths is thereby never served.
+ * on a fixed random case that touches every path the engine uses: a prompt (whose
+ * past is one masked slot: the engine never feeds a rewritten graph an empty past,
+ * see KvCache.empty), and a left-padded batch of two rows with a past. A rewrite that
+ * matched the pattern but changed the maths is thereby never served.
  */
 export async function appendKvMatches(
   original: DecoderRunner,
@@ -20,7 +21,7 @@ export async function appendKvMatches(
   sig: DecoderSignature,
 ): Promise<boolean> {
   for (const [rows, past, fresh] of [
-    [1, 0, 3],
+    [1, 1, 3],
     [2, 3, 2],
   ] as const) {
     const feeds = checkFeeds(sig, rows, past, fresh);
@@ -48,11 +49,12 @@ function checkFeeds(
   const ids = BigInt64Array.from({ length: rows * fresh }, () =>
     BigInt(Math.floor(random.next() * sig.vocabSize)),
   );
-  // Row 1 (when there is one) has its first past slot padded.
-  const mask = BigInt64Array.from({ length: rows * total }, (_, j) => (j === total ? 0n : 1n));
+  // The last row has its first past slot padded (with one row: the prompt's spare slot).
+  const padded = (rows - 1) * total;
+  const mask = BigInt64Array.from({ length: rows * total }, (_, j) => (j === padded ? 0n : 1n));
   const positions = BigInt64Array.from({ length: rows * fresh }, (_, j) => {
     const row = Math.floor(j / fresh);
-    return BigInt(past + (j % fresh) - (row === 1 ? 1 : 0));
+    return BigInt(past + (j % fresh) - (row === rows - 1 ? 1 : 0));
   });
   const feeds: Record<string, HostTensor> = {
     input_ids: { dtype: "int64", dims: [rows, fresh], data: ids },

@@ -1,8 +1,21 @@
 import { intAttribute, OnnxGraph, type OnnxNode } from "../onnx/onnx-graph.js";
 import { pastName, presentName } from "./decoder-signature.js";
 
-/** Ops that may sit between the cache Concat and the attention MatMul: each maps slots to slots. */
-const SLOT_WISE = new Set(["Unsqueeze", "Transpose", "Expand", "Reshape", "Identity", "Cast"]);
+/**
+ * Ops that may sit between the cache Concat and the attention MatMul, each mapping
+ * slots to slots (Mul and Div: the scaling that PyTorch's scaled_dot_product_attention
+ * export applies to the keys). An op that mixes slots after all fails the load-time check.
+ */
+const SLOT_WISE = new Set([
+  "Unsqueeze",
+  "Transpose",
+  "Expand",
+  "Reshape",
+  "Identity",
+  "Cast",
+  "Mul",
+  "Div",
+]);
 const INT64_MAX = Number.MAX_SAFE_INTEGER;
 
 /**
@@ -42,12 +55,19 @@ export function rewriteForAppendKv(model: Uint8Array): Uint8Array | undefined {
     graph.setOutputDim(presentName(i, "key"), 2, "sequence_length");
     graph.setOutputDim(presentName(i, "value"), 2, "sequence_length");
   }
-  return graph.finish();
+  try {
+    return graph.finish();
+  } catch {
+    // Something besides attention read the full cache (its shape, say): leave the graph alone.
+    return undefined;
+  }
 }
 
 interface CacheUse {
   readonly concat: OnnxNode;
-  /** The ops from the concatenated cache to the MatMul, in order. */
+  /** The grown cache, renamed so that `present.{i}.*` can name the new slots. */
+  readonly grown: string;
+  /** The slot-wise ops from the grown cache to the MatMul, in order. */
   readonly chain: readonly OnnxNode[];
   readonly matmul: OnnxNode;
 }
@@ -59,32 +79,30 @@ function rewriteLayer(graph: OnnxGraph, layer: number, pastLength: string): bool
   const query = key.matmul.input?.[0] ?? "";
   const probs = value.matmul.input?.[0] ?? "";
   const [pastKey, newKey] = parts(graph, key);
+  const [pastValue, newValue] = parts(graph, value);
+  const at = (node: OnnxNode) => node.output?.[0] ?? "";
+  const [scores, context] = [at(key.matmul), at(value.matmul)];
+  for (const node of [key.concat, key.matmul, value.concat, value.matmul]) graph.remove(node);
   const scoresPast = graph.add("MatMul", [query, pastKey]);
   const scoresNew = graph.add("MatMul", [query, newKey]);
-  const scores = key.matmul.output?.[0] ?? "";
-  const [pastValue, newValue] = parts(graph, value);
-  const probsPast = graph.add("Slice", [probs, graph.int64([0]), pastLength, graph.int64([-1])]);
-  const probsNew = graph.add("Slice", [
-    probs,
-    pastLength,
-    graph.int64([INT64_MAX]),
-    graph.int64([-1]),
-  ]);
-  const context = value.matmul.output?.[0] ?? "";
-  for (const node of [key.concat, key.matmul, value.concat, value.matmul]) graph.remove(node);
   graph.add("Concat", [scoresPast, scoresNew], { axis: -1 }, scores);
-  graph.add(
-    "Add",
-    [graph.add("MatMul", [probsPast, pastValue]), graph.add("MatMul", [probsNew, newValue])],
-    {},
-    context,
-  );
+  const [zero, last, end] = [graph.int64([0]), graph.int64([-1]), graph.int64([INT64_MAX])];
+  const probsPast = graph.add("Slice", [probs, zero, pastLength, last]);
+  const probsNew = graph.add("Slice", [probs, pastLength, end, last]);
+  const contextPast = graph.add("MatMul", [probsPast, pastValue]);
+  const contextNew = graph.add("MatMul", [probsNew, newValue]);
+  graph.add("Add", [contextPast, contextNew], {}, context);
   emitNewSlots(graph, key.concat, presentName(layer, "key"));
   emitNewSlots(graph, value.concat, presentName(layer, "value"));
   return true;
 }
 
-/** The Concat that grows layer `i`'s cache, and the slot-wise chain from it to a MatMul's right side. */
+/**
+ * The Concat that grows layer `i`'s cache, and the slot-wise chain from it to a
+ * MatMul's right side. Shape inputs of the chain may be computed from the cache
+ * itself (Hugging Face's repeat_kv expands to the cache's own shape): {@link parts}
+ * recomputes them for each part.
+ */
 function findCacheUse(
   graph: OnnxGraph,
   layer: number,
@@ -99,30 +117,30 @@ function findCacheUse(
   if ((axis !== 2 && axis !== -2) || concat.input?.length !== 2 || concat.input[0] !== past) {
     return undefined;
   }
-  const output = concat.output?.[0] ?? "";
-  if (output !== presentName(layer, kind)) return undefined;
+  if (concat.output?.[0] !== presentName(layer, kind)) return undefined;
+  const grown = `${presentName(layer, kind)}/inferd_grown`;
+  graph.renameValue(presentName(layer, kind), grown);
   const chain: OnnxNode[] = [];
-  let value = output;
+  let value = grown;
   for (let hops = 0; hops < 8; hops++) {
-    const next = graph.consumers(value);
+    // Readers that take the cache as data; others (Shape) only compute shapes from it.
+    const next = graph.consumers(value).filter((n) => n.opType !== "Shape");
     const node = next[0];
     if (next.length !== 1 || node === undefined) return undefined;
     if (node.opType === "MatMul") {
-      return node.input?.[1] === value ? { concat, chain, matmul: node } : undefined;
+      return node.input?.[1] === value ? { concat, grown, chain, matmul: node } : undefined;
     }
-    const rest = (node.input ?? []).slice(1);
     if (!SLOT_WISE.has(node.opType ?? "") || node.input?.[0] !== value) return undefined;
-    if (!rest.every((i) => i === "" || graph.isConstant(i))) return undefined;
     chain.push(node);
     value = node.output?.[0] ?? "";
   }
   return undefined;
 }
 
-/** The chain applied to the past and to the new slots separately. */
+/** The chain applied to the past and to the new slots separately (shape inputs recomputed for each). */
 function parts(graph: OnnxGraph, use: CacheUse): [string, string] {
-  const apply = (input: string) =>
-    use.chain.reduce((value, node) => graph.cloneWithInput(node, value), input);
+  const last = use.chain.at(-1)?.output?.[0] ?? use.grown;
+  const apply = (input: string) => graph.recompute(last, new Map([[use.grown, input]]));
   return [apply(use.concat.input?.[0] ?? ""), apply(use.concat.input?.[1] ?? "")];
 }
 

@@ -33,11 +33,18 @@ export class KvCache {
     private readonly values: LayerTensors,
   ) {}
 
-  /** An empty cache of `rows` sequences (the state before prefill). */
+  /**
+   * An empty cache of `rows` sequences (the state before prefill). When appending it
+   * already has spare (masked) slots: a rewritten graph is never fed an empty past,
+   * because a shape computed from a 0-long cache would read as "copy this dim" in
+   * ONNX Reshape.
+   */
   static empty(sig: DecoderSignature, rows: number): KvCache {
-    const layers = () => Array.from({ length: sig.numLayers }, () => new Float32Array(0));
+    const capacity = sig.kvCache === "append" ? withHeadroom(0) : 0;
+    const size = rows * sig.numKvHeads * capacity * sig.headDim;
+    const layers = () => Array.from({ length: sig.numLayers }, () => new Float32Array(size));
     const mask = Array.from({ length: rows }, () => new Uint8Array(0));
-    return new KvCache(sig, rows, 0, 0, mask, layers(), layers());
+    return new KvCache(sig, rows, 0, capacity, mask, layers(), layers());
   }
 
   /** The `past_key_values.*` feeds (sharing this cache's buffers; do not transfer). */

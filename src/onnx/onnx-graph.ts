@@ -75,23 +75,43 @@ export class OnnxGraph {
     const attribute = Object.entries(attrs).map(([key, i]) =>
       onnx.AttributeProto.create({ name: key, type: onnx.AttributeProto.AttributeType.INT, i }),
     );
-    this.graph.node = [
-      ...this.nodes,
-      onnx.NodeProto.create({ opType: op, input: [...inputs], output: [name], attribute }),
-    ];
-    this.index = null;
+    this.push(onnx.NodeProto.create({ opType: op, input: [...inputs], output: [name], attribute }));
     return name;
   }
 
-  /** Adds a copy of `node` reading `input` instead of its first input; returns the copy's output. */
-  cloneWithInput(node: OnnxNode, input: string): string {
-    const output = `inferd/${node.opType}_${this.uid++}`;
-    const copy = onnx.NodeProto.create({ ...node, input: [input, ...(node.input ?? []).slice(1)] });
-    copy.output = [output];
-    copy.name = output;
-    this.graph.node = [...this.nodes, copy];
+  private push(node: OnnxNode): void {
+    this.graph.node = [...this.nodes, node];
     this.index = null;
-    return output;
+  }
+
+  /**
+   * The value `value` would have if every value in `substitute` (a map from value to
+   * replacement, also used as the memo) were replaced: the nodes between them are
+   * copied, whatever does not depend on a substituted value is reused as it is.
+   */
+  recompute(value: string, substitute: Map<string, string>): string {
+    const known = substitute.get(value);
+    if (known !== undefined) return known;
+    const node = this.producer(value);
+    let result = value;
+    if (node !== undefined && node.opType !== "Constant") {
+      const inputs = (node.input ?? []).map((i) => (i === "" ? i : this.recompute(i, substitute)));
+      if (inputs.some((input, k) => input !== node.input?.[k])) {
+        const outputs = (node.output ?? []).map((o) => `${o}/inferd_${this.uid++}`);
+        this.push(
+          onnx.NodeProto.create({
+            ...node,
+            name: outputs[0] ?? null,
+            input: inputs,
+            output: outputs,
+          }),
+        );
+        for (const [k, o] of (node.output ?? []).entries()) substitute.set(o, outputs[k] ?? o);
+        result = substitute.get(value) ?? value;
+      }
+    }
+    substitute.set(value, result);
+    return result;
   }
 
   /** Adds an int64 initializer holding `values`; returns its name. */
@@ -128,7 +148,12 @@ export class OnnxGraph {
     if (dims?.[axis]) dims[axis] = onnx.TensorShapeProto.Dimension.create({ dimParam });
   }
 
-  /** Drops nodes and initializers no graph output depends on, then orders nodes topologically. */
+  /**
+   * Drops nodes and initializers no graph output depends on, orders nodes
+   * topologically and serialises the model.
+   * @throws Error when a node still needed reads a value nothing produces (a rewrite
+   *   removed something that was used elsewhere) or the nodes form a cycle.
+   */
   finish(): Uint8Array {
     const live = new Set<string>();
     const stack = (this.graph.output ?? []).map((o) => o.name ?? "");
@@ -140,7 +165,13 @@ export class OnnxGraph {
     }
     const kept = this.nodes.filter((n) => (n.output ?? []).some((o) => live.has(o)));
     this.graph.initializer = (this.graph.initializer ?? []).filter((t) => live.has(t.name ?? ""));
-    this.graph.node = sortTopologically(kept, this.availableAtStart());
+    const available = this.availableAtStart();
+    const produced = new Set(kept.flatMap((n) => n.output ?? []));
+    for (const n of kept) {
+      const missing = (n.input ?? []).find((i) => !available.has(i) && !produced.has(i));
+      if (missing !== undefined) throw new Error(`"${missing}" is read but no longer produced`);
+    }
+    this.graph.node = sortTopologically(kept, available);
     this.graph.valueInfo = [];
     this.index = null;
     return onnx.ModelProto.encode(this.model).finish();

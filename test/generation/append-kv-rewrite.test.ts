@@ -3,7 +3,11 @@ import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import { createGraphBuilder } from "../../scripts/fixtures/onnx-graph-builder.js";
-import { TINY_LLAMA_SHAPE } from "../../scripts/fixtures/tiny-llama-weights.js";
+import { buildTinyLlamaModel } from "../../scripts/fixtures/tiny-llama-model.js";
+import {
+  createTinyLlamaWeights,
+  TINY_LLAMA_SHAPE,
+} from "../../scripts/fixtures/tiny-llama-weights.js";
 import { appendKvMatches } from "../../src/generation/append-kv-check.js";
 import { rewriteForAppendKv } from "../../src/generation/append-kv-rewrite.js";
 import type { DecoderSignature } from "../../src/generation/decoder-signature.js";
@@ -14,35 +18,47 @@ import { FIXTURE_REPO, SHARED_STORIES } from "../helpers/fixtures.js";
 
 interface Decoder {
   readonly name: string;
-  readonly path: string;
+  readonly model: () => Uint8Array;
   readonly layers: number;
   readonly kvHeads: number;
   readonly headDim: number;
   readonly vocab: number;
 }
 
-const DECODERS: Decoder[] = [
-  {
-    name: "tiny_llama fixture",
-    path: join(FIXTURE_REPO, "tiny_llama/1/model.onnx"),
-    ...{ layers: TINY_LLAMA_SHAPE.numLayers, kvHeads: TINY_LLAMA_SHAPE.numKvHeads },
-    ...{ headDim: TINY_LLAMA_SHAPE.headDim, vocab: 0 },
-  },
-  {
-    name: "stories260k",
-    path: join(SHARED_STORIES, "1/model.onnx"),
-    ...{ layers: 5, kvHeads: 4, headDim: 8, vocab: 512 },
-  },
-].filter((d) => existsSync(d.path));
+const TINY = {
+  ...{ layers: TINY_LLAMA_SHAPE.numLayers, kvHeads: TINY_LLAMA_SHAPE.numKvHeads },
+  ...{ headDim: TINY_LLAMA_SHAPE.headDim, vocab: 0 },
+};
+const TINY_PATH = join(FIXTURE_REPO, "tiny_llama/1/model.onnx");
+const STORIES_PATH = join(SHARED_STORIES, "1/model.onnx");
 
-const open = (path: string, bytes?: Uint8Array) =>
-  bytes === undefined
-    ? ort.InferenceSession.create(path, { intraOpNumThreads: 1 })
-    : ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
+const DECODERS: Decoder[] = [
+  ...(existsSync(TINY_PATH)
+    ? [{ name: "the tiny_llama fixture", model: () => readFileSync(TINY_PATH), ...TINY }]
+    : []),
+  {
+    // Hugging Face's repeat_kv as PyTorch exports it: expand/reshape to the cache's own shape.
+    name: "tiny_llama with head-repeat shapes computed from the cache",
+    model: () => buildTinyLlamaModel(createTinyLlamaWeights(40), { shapesFromCache: true }),
+    ...TINY,
+  },
+  ...(existsSync(STORIES_PATH)
+    ? [
+        {
+          name: "stories260k",
+          model: () => readFileSync(STORIES_PATH),
+          ...{ layers: 5, kvHeads: 4, headDim: 8, vocab: 512 },
+        },
+      ]
+    : []),
+];
+
+const open = (bytes: Uint8Array) => ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
 
 /**
- * A left-padded batch of 2 rows with `past` cached slots and 2 new ones. Past values
- * are arbitrary numbers: both graphs must do the same maths with them.
+ * A batch of 2 rows with `past` cached slots and 2 new ones; row 1's first past slot
+ * is padding (as the engine's spare slot is at prefill). Past values are arbitrary
+ * numbers: both graphs must do the same maths with them.
  */
 function feeds(session: ort.InferenceSession, past: number): Record<string, ort.Tensor> {
   const [rows, fresh, total] = [2, 2, past + 2];
@@ -53,7 +69,7 @@ function feeds(session: ort.InferenceSession, past: number): Record<string, ort.
     input_ids: new ort.Tensor("int64", BigInt64Array.of(3n, 4n, 5n, 6n), [rows, fresh]),
     attention_mask: new ort.Tensor(
       "int64",
-      BigInt64Array.from({ length: rows * total }, (_, j) => (j === total && past > 0 ? 0n : 1n)),
+      BigInt64Array.from({ length: rows * total }, (_, j) => (j === total ? 0n : 1n)),
       [rows, total],
     ),
     position_ids: new ort.Tensor(
@@ -73,10 +89,12 @@ function feeds(session: ort.InferenceSession, past: number): Record<string, ort.
 
 describe.each(DECODERS)("rewriteForAppendKv on $name", (decoder) => {
   it("computes the export's logits and outputs just the new slots as present.*", async () => {
-    const bytes = rewriteForAppendKv(readFileSync(decoder.path));
-    expect(bytes).toBeDefined();
-    const [original, rewritten] = [await open(decoder.path), await open(decoder.path, bytes)];
-    for (const past of [0, 5]) {
+    const model = decoder.model();
+    const bytes = rewriteForAppendKv(model);
+    if (bytes === undefined) throw new Error("the rewrite did not apply");
+    const [original, rewritten] = [await open(model), await open(bytes)];
+    // The engine never feeds a rewritten graph an empty past (KvCache.empty), so 1 is the least.
+    for (const past of [1, 5]) {
       const want = await original.run(feeds(original, past));
       const got = await rewritten.run(feeds(original, past));
       const logits = want.logits?.data as Float32Array;
@@ -102,9 +120,10 @@ describe.each(DECODERS)("rewriteForAppendKv on $name", (decoder) => {
   });
 
   it("passes the load-time check, which refuses a graph whose logits differ by 1e-3", async () => {
-    const bytes = rewriteForAppendKv(readFileSync(decoder.path)) ?? new Uint8Array();
-    const original = await createInProcessSession(decoder.path);
-    const rewritten = await createInProcessSession(decoder.path, {}, bytes);
+    const model = decoder.model();
+    const bytes = rewriteForAppendKv(model) ?? new Uint8Array();
+    const original = await createInProcessSession(decoder.name, {}, model);
+    const rewritten = await createInProcessSession(decoder.name, {}, bytes);
     const logits = original.outputs.find((o) => o.name === "logits");
     const sig: DecoderSignature = {
       numLayers: decoder.layers,
