@@ -1,3 +1,4 @@
+import { isAbsolute, normalize, sep } from "node:path";
 import { intAttribute, OnnxGraph, type OnnxNode } from "../onnx/onnx-graph.js";
 import { pastName, presentName } from "./decoder-signature.js";
 
@@ -34,11 +35,11 @@ const INT64_MAX = Number.MAX_SAFE_INTEGER;
  *
  * Returns undefined when the graph does not have that shape (the engine then uses
  * the model as exported); a match is still checked numerically before use
- * (append-kv-check.ts).
+ * (append-kv-check.ts). Initializers are kept as they are, external data included
+ * (see {@link externalDataFiles}).
  */
 export function rewriteForAppendKv(model: Uint8Array): Uint8Array | undefined {
   const graph = OnnxGraph.decode(model);
-  if (graph.hasExternalData()) return undefined;
   let layers = 0;
   while (graph.isGraphInput(pastName(layers, "key"))) layers++;
   if (layers === 0) return undefined;
@@ -152,4 +153,19 @@ function emitNewSlots(graph: OnnxGraph, concat: OnnxNode, present: string): void
   } else {
     graph.renameValue(fresh, present);
   }
+}
+
+/**
+ * The external data files (relative paths) a model refers to; a rewritten model must
+ * be loaded from a folder where these resolve. @throws Error when one would resolve
+ * outside the model's folder.
+ */
+export function externalDataFiles(model: Uint8Array): string[] {
+  const files = OnnxGraph.decode(model).externalDataFiles();
+  for (const file of files) {
+    if (isAbsolute(file) || normalize(file).split(sep).includes("..")) {
+      throw new Error(`external data "${file}" lies outside the model's folder`);
+    }
+  }
+  return files;
 }

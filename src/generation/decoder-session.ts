@@ -1,8 +1,10 @@
-import { readFile } from "node:fs/promises";
+import { randomUUID } from "node:crypto";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { createInProcessSession, type InProcessSession } from "../runtime/in-process-session.js";
 import type { SessionOptions } from "../runtime/model-runtime.js";
 import { appendKvMatches } from "./append-kv-check.js";
-import { rewriteForAppendKv } from "./append-kv-rewrite.js";
+import { externalDataFiles, rewriteForAppendKv } from "./append-kv-rewrite.js";
 import {
   type DecoderSignature,
   type KvCacheMode,
@@ -51,21 +53,35 @@ async function tryRewrite(
   original: InProcessSession,
   signature: DecoderSignature,
 ): Promise<InProcessSession | undefined> {
-  let bytes: Uint8Array | undefined;
-  try {
-    bytes = rewriteForAppendKv(await readFile(modelPath));
-  } catch {
-    // A graph onnx-proto cannot read, or cannot rewrite: ORT read it, so serve it as is.
-    return undefined;
-  }
-  if (bytes === undefined) return undefined;
   let candidate: InProcessSession | undefined;
   try {
-    candidate = await createInProcessSession(modelPath, options, bytes);
+    const bytes = rewriteForAppendKv(await readFile(modelPath));
+    if (bytes === undefined) return undefined;
+    candidate = await openRewritten(modelPath, options, bytes);
     if (await appendKvMatches(original, candidate, signature)) return candidate;
   } catch {
-    // Falls through: the export is served as it is.
+    // A graph onnx-proto cannot read or ORT cannot load once rewritten: ORT read the
+    // export, so it is served as it is.
   }
   await candidate?.release();
   return undefined;
+}
+
+/**
+ * A session for rewritten bytes. With external data the bytes must sit where the
+ * data files resolve, and ORT refuses data reached through a link from elsewhere:
+ * they are written beside the export as a hidden file, removed once ORT has read
+ * them (a read-only folder means the export is served as it is).
+ */
+async function openRewritten(modelPath: string, options: SessionOptions, bytes: Uint8Array) {
+  if (externalDataFiles(bytes).length === 0) {
+    return createInProcessSession(modelPath, options, bytes);
+  }
+  const path = join(dirname(modelPath), `.inferd-append-kv-${process.pid}-${randomUUID()}.onnx`);
+  try {
+    await writeFile(path, bytes, { flag: "wx" });
+    return await createInProcessSession(modelPath, options, path);
+  } finally {
+    await rm(path, { force: true });
+  }
 }

@@ -48,11 +48,18 @@ export class OnnxGraph {
     return (this.graph.output ?? []).some((o) => o.name === name);
   }
 
-  /** Whether any initializer keeps its data in a file beside the model (not rewritable from bytes). */
-  hasExternalData(): boolean {
-    return (this.graph.initializer ?? []).some(
-      (t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL,
-    );
+  /**
+   * The files, relative to the model's folder, that initializers keep their data in
+   * (ONNX external data, e.g. `model.onnx_data`); empty when the weights are inside.
+   */
+  externalDataFiles(): string[] {
+    const files = new Set<string>();
+    for (const t of this.graph.initializer ?? []) {
+      if (t.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) continue;
+      const location = t.externalData?.find((e) => e.key === "location")?.value;
+      if (location) files.add(location);
+    }
+    return [...files];
   }
 
   producer(name: string): OnnxNode | undefined {
