@@ -35,12 +35,12 @@ export class KvCache {
 
   /**
    * An empty cache of `rows` sequences (the state before prefill). When appending it
-   * already has spare (masked) slots: a rewritten graph is never fed an empty past,
+   * already has a spare (masked) slot: a rewritten graph is never fed an empty past,
    * because a shape computed from a 0-long cache would read as "copy this dim" in
    * ONNX Reshape.
    */
   static empty(sig: DecoderSignature, rows: number): KvCache {
-    const capacity = sig.kvCache === "append" ? withHeadroom(0) : 0;
+    const capacity = sig.kvCache === "append" ? 1 : 0;
     const size = rows * sig.numKvHeads * capacity * sig.headDim;
     const layers = () => Array.from({ length: sig.numLayers }, () => new Float32Array(size));
     const mask = Array.from({ length: rows }, () => new Uint8Array(0));
@@ -169,12 +169,12 @@ export class KvCache {
 }
 
 /**
- * Capacity for `length` slots when appending: room for 16 more, or an eighth more
+ * Capacity for `length` slots when appending: room for 8 more, or an eighth more
  * for long caches. The spare slots are fed (masked), so more headroom costs
  * attention work on every step; less means copying the cache more often.
  */
 function withHeadroom(length: number): number {
-  return length + Math.max(16, Math.ceil(length / 8));
+  return length + Math.max(8, Math.ceil(length / 8));
 }
 
 function presentData(presents: Record<string, HostTensor>, i: number, kind: "key" | "value") {

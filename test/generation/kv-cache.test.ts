@@ -84,8 +84,8 @@ describe.each(["concat", "append"] as const)("KvCache and runDecoderStep (%s)", 
     const runner = fakeRunner();
     const { logits, cache } = await runDecoderStep(runner, KvCache.empty(sig, 2), [[5, 6, 7], [8]]);
     const mask = ints(runner.seen[0]?.attention_mask);
-    // An empty appending cache already has 16 spare slots, masked.
-    const spare: number[] = new Array(mode === "append" ? 16 : 0).fill(0);
+    // An empty appending cache already has a spare slot, masked.
+    const spare: number[] = new Array(mode === "append" ? 1 : 0).fill(0);
     expect(mask).toEqual([...spare, 1, 1, 1, ...spare, 0, 0, 1]);
     expect(ints(runner.seen[0]?.position_ids)).toEqual([0, 1, 2, 0, 0, 0]);
     expect(logits.map((l) => [...l])).toEqual([
@@ -123,13 +123,14 @@ describe("KvCache appending (a rewritten graph's present.* hold only the new slo
   it("feeds spare capacity masked, writes each step in place and grows past the capacity", async () => {
     const runner = fakeRunnerOf("append");
     let cache = (await runDecoderStep(runner, KvCache.empty(sig, 2), [[5, 6], [7]])).cache;
-    expect([cache.length, cache.capacity]).toEqual([2, 16]);
+    // The prefill's 2 slots did not fit the empty cache's 1: 2 + 8 spare.
+    expect([cache.length, cache.capacity]).toEqual([2, 10]);
     const buffer = (cache.pastFeeds()["past_key_values.0.key"] as HostTensor).data;
     const step = await runDecoderStep(runner, cache, [[1], [2]]);
-    // Past = all 16 buffered slots: 2 used (row 1 left-padded), 14 spare (0), then the new slot.
+    // Past = all 10 buffered slots: 2 used (row 1 left-padded), 8 spare (0), then the new slot.
     const fed = runner.seen[1];
-    expect(fed?.["past_key_values.0.key"]?.dims).toEqual([2, 2, 16, 1]);
-    const spare = new Array(14).fill(0);
+    expect(fed?.["past_key_values.0.key"]?.dims).toEqual([2, 2, 10, 1]);
+    const spare = new Array(8).fill(0);
     expect(ints(fed?.attention_mask)).toEqual([1, 1, ...spare, 1, 0, 1, ...spare, 1]);
     expect(ints(fed?.position_ids)).toEqual([2, 1]);
     cache = step.cache;
@@ -139,8 +140,8 @@ describe("KvCache appending (a rewritten graph's present.* hold only the new slo
       [0, 7, 102],
     ]);
     for (let t = 0; t < 16; t++) cache = (await runDecoderStep(runner, cache, [[3], [4]])).cache;
-    // Grown when the 17th slot did not fit: 17 + 16 slots.
-    expect([cache.length, cache.capacity]).toEqual([19, 33]);
+    // Grown when the 11th slot did not fit: 11 + 8 slots.
+    expect([cache.length, cache.capacity]).toEqual([19, 19]);
     expect(row(cache, 0).slice(0, 4)).toEqual([5, 106, 201, 303]);
     expect(row(cache, 1).slice(-2)).toEqual([1604, 1704]);
   });
