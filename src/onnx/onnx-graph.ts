@@ -15,9 +15,10 @@ export function intAttribute(node: OnnxNode, name: string): number | undefined {
 
 /**
  * A mutable view of one ONNX model's main graph for rewrites: who produces and who
- * consumes each value, which values are constant, and the clean-up a rewrite needs
- * (dead nodes dropped, nodes re-sorted). Indexes are rebuilt lazily after each edit;
- * graphs of a few thousand nodes make that cheaper than keeping them in step.
+ * consumes each value, a value recomputed with others substituted, and the clean-up
+ * a rewrite needs (dead nodes dropped, nodes re-sorted). Indexes are rebuilt lazily
+ * after each edit; graphs of a few thousand nodes make that cheaper than keeping
+ * them in step.
  */
 export class OnnxGraph {
   private index: { producers: Map<string, OnnxNode>; consumers: Map<string, OnnxNode[]> } | null =
@@ -68,12 +69,6 @@ export class OnnxGraph {
 
   consumers(name: string): readonly OnnxNode[] {
     return this.indexes().consumers.get(name) ?? [];
-  }
-
-  /** Whether `name` is an initializer or a Constant node's output. */
-  isConstant(name: string): boolean {
-    if ((this.graph.initializer ?? []).some((t) => t.name === name)) return true;
-    return this.producer(name)?.opType === "Constant";
   }
 
   /** Adds a node computing `op(inputs)`; returns its (fresh) output name unless `output` is given. */
