@@ -16,6 +16,8 @@ import type { GenerationConfig } from "./generation-config.js";
 export interface DecoderSession {
   readonly session: InProcessSession;
   readonly signature: DecoderSignature;
+  /** Why the export is served as it is although "append" was asked for; "" otherwise. */
+  readonly kvCacheNote: string;
 }
 
 /**
@@ -40,31 +42,36 @@ export async function openDecoderSession(
     await original.release();
     throw error;
   }
-  if (kvCache === "concat") return { session: original, signature };
+  if (kvCache === "concat") return { session: original, signature, kvCacheNote: "" };
   const rewritten = await tryRewrite(modelPath, options, original, signature);
-  if (rewritten === undefined) return { session: original, signature };
+  if (typeof rewritten === "string")
+    return { session: original, signature, kvCacheNote: rewritten };
   await original.release();
-  return { session: rewritten, signature: { ...signature, kvCache: "append" } };
+  return { session: rewritten, signature: { ...signature, kvCache: "append" }, kvCacheNote: "" };
 }
 
+/** The rewritten session, or why there is none. */
 async function tryRewrite(
   modelPath: string,
   options: SessionOptions,
   original: InProcessSession,
   signature: DecoderSignature,
-): Promise<InProcessSession | undefined> {
+): Promise<InProcessSession | string> {
   let candidate: InProcessSession | undefined;
+  let note = "the rewritten graph does not compute what the export computes";
   try {
     const bytes = rewriteForAppendKv(await readFile(modelPath));
-    if (bytes === undefined) return undefined;
+    if (bytes === undefined)
+      return "the graph does not grow its cache in the form the rewrite knows";
     candidate = await openRewritten(modelPath, options, bytes);
     if (await appendKvMatches(original, candidate, signature)) return candidate;
-  } catch {
-    // A graph onnx-proto cannot read or ORT cannot load once rewritten: ORT read the
-    // export, so it is served as it is.
+  } catch (error) {
+    // onnx-proto could not read the graph, or ORT load the rewrite: ORT read the export,
+    // so it is served as it is.
+    note = `the rewrite failed: ${error instanceof Error ? error.message : String(error)}`;
   }
   await candidate?.release();
-  return undefined;
+  return note;
 }
 
 /**

@@ -53,6 +53,8 @@ export type FromGenerationWorker =
       readonly outputs: readonly TensorSpec[];
       /** How the served graph grows its KV cache ("concat" when the rewrite did not apply). */
       readonly kvCache: KvCacheMode;
+      /** Why "append" was asked for and not applied; "" otherwise. */
+      readonly kvCacheNote: string;
     }
   | { readonly type: "load-error"; readonly message: string }
   /** Every sequence's events of one step, in one message. */

@@ -28,7 +28,7 @@ async function start(): Promise<void> {
     loadTextTokenizer(data.dir),
     loadGenerationConfig(data.dir),
   ]);
-  const { session, signature } = await openDecoderSession(
+  const { session, signature, kvCacheNote } = await openDecoderSession(
     data.modelPath || join(data.dir, "model.onnx"),
     data.session,
     config,
@@ -59,6 +59,7 @@ async function start(): Promise<void> {
     inputs: session.inputs,
     outputs: session.outputs,
     kvCache: signature.kvCache,
+    kvCacheNote,
   });
 }
 

@@ -84,6 +84,8 @@ export interface GenerativeModel extends Servable {
   stats(): { running: number; waiting: number };
   /** How the served graph grows its KV cache: "append" once rewritten (decoder-session.ts). */
   readonly kvCache: KvCacheMode;
+  /** Why kv_cache "append" was asked for but the export is served as it is; "" otherwise. */
+  readonly kvCacheNote: string;
 }
 
 export interface GenerativeModelOptions {
@@ -195,6 +197,7 @@ class WorkerGenerativeModel implements GenerativeModel {
   readonly outputs: readonly TensorSpec[];
   readonly contextWindow: number;
   readonly kvCache: KvCacheMode;
+  readonly kvCacheNote: string;
   private readonly inFlight = new Map<number, InFlight>();
   private nextId = 1;
   private closed = false;
@@ -210,6 +213,7 @@ class WorkerGenerativeModel implements GenerativeModel {
     this.inputs = ready.inputs;
     this.outputs = ready.outputs;
     this.kvCache = ready.kvCache;
+    this.kvCacheNote = ready.kvCacheNote;
     this.contextWindow = config.contextWindow;
     worker.on("message", (message: FromGenerationWorker) => {
       if (message.type !== "step") return;

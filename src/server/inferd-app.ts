@@ -65,8 +65,8 @@ export function createInferdApp(options: InferdAppOptions): InferdApp {
     logger,
     ...(options.runtime ? { runtime: options.runtime } : {}),
     preparePredict: (model, request) => preparePredict(model, request, metrics),
-    loadGenerative: (request) =>
-      loadGenerativeModel({
+    loadGenerative: async (request) => {
+      const model = await loadGenerativeModel({
         dir: request.dir,
         modelPath: request.modelPath,
         maxConcurrentSequences: request.config.maxConcurrentSequences,
@@ -75,7 +75,13 @@ export function createInferdApp(options: InferdAppOptions): InferdApp {
         session: request.config.session,
         signal: request.signal,
         observer: createGenerationObserver(metrics, request.model, request.version),
-      }),
+      });
+      // Whether the append-only KV cache applied, and if it was asked for but not, why.
+      const fields = { model: request.model, version: request.version, kv_cache: model.kvCache };
+      if (model.kvCacheNote === "") logger.info(fields, "generation KV cache");
+      else logger.warn({ ...fields, reason: model.kvCacheNote }, "generation KV cache as exported");
+      return model;
+    },
     routes: ({ registry, logger, requestTimeoutMs, admission }) => {
       const generator = createTextGenerator({ registry, onEnd: logGenerationEnd(logger) });
       const maxRequestBytes = config.maxRequestBytes;

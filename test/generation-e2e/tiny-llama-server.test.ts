@@ -29,6 +29,11 @@ describe("the tiny_llama fixture (random weights) through Generate on the produc
     await server?.close();
   });
 
+  it("logs that the model is served with the append-only KV cache", () => {
+    const line = logs.find((l) => l.msg === "generation KV cache" && l.model === "tiny_llama");
+    expect(line).toMatchObject({ level: 30, version: 1, kv_cache: "append" });
+  });
+
   it("never emits a multi-byte character split across byte-fallback tokens broken", async () => {
     // Seed 1 at temperature 50 samples near-uniformly, so byte tokens form "Θ", "Ǌ" and "ŀ".
     const texts: string[] = [];

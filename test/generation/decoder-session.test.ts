@@ -39,9 +39,24 @@ function withExternalData(model: Uint8Array, dir: string, file: string): Uint8Ar
   return onnx.ModelProto.encode(proto).finish();
 }
 
+/** `model` with Shape(present.0.key) as one more output: something besides attention reads the full cache. */
+function withCacheReader(model: Uint8Array): Uint8Array {
+  const proto = onnx.ModelProto.decode(model);
+  const graph = proto.graph ?? onnx.GraphProto.create();
+  graph.node = [
+    ...(graph.node ?? []),
+    onnx.NodeProto.create({ opType: "Shape", input: ["present.0.key"], output: ["cache_shape"] }),
+  ];
+  graph.output = [
+    ...(graph.output ?? []),
+    onnx.ValueInfoProto.create({ name: "cache_shape", type: { tensorType: { elemType: 7 } } }),
+  ];
+  return onnx.ModelProto.encode(proto).finish();
+}
+
 /** The first-step logits of a 2-token prompt through a decoder session. */
 async function firstLogits(path: string, kvCache: "append" | "concat") {
-  const { session, signature } = await openDecoderSession(
+  const { session, signature, kvCacheNote } = await openDecoderSession(
     path,
     OPTIONS,
     await loadGenerationConfig(DIR),
@@ -49,7 +64,11 @@ async function firstLogits(path: string, kvCache: "append" | "concat") {
   );
   const step = await runDecoderStep(session, KvCache.empty(signature, 1), [[1, 7]]);
   await session.release();
-  return { kvCache: signature.kvCache, logits: step.logits[0] ?? new Float32Array() };
+  return {
+    kvCache: signature.kvCache,
+    note: kvCacheNote,
+    logits: step.logits[0] ?? new Float32Array(),
+  };
 }
 
 describe("openDecoderSession on the tiny_llama fixture", () => {
@@ -71,6 +90,17 @@ describe("openDecoderSession on the tiny_llama fixture", () => {
     expect(append.kvCache).toBe("append");
     expect(maxAbsDiff(append.logits, concat.logits)).toBeLessThan(1e-5);
     expect(readdirSync(temp).sort()).toEqual(["model.onnx", "weights"]);
+  });
+
+  it("serves a graph the rewrite does not know as exported, and says why", async () => {
+    writeFileSync(join(temp, "reader.onnx"), withCacheReader(readFileSync(PATH)));
+    const served = await firstLogits(join(temp, "reader.onnx"), "append");
+    expect(served.kvCache).toBe("concat");
+    expect(served.note).toBe("the graph does not grow its cache in the form the rewrite knows");
+    const concat = await firstLogits(PATH, "concat");
+    expect(concat.note).toBe("");
+    expect(maxAbsDiff(served.logits, concat.logits)).toBeLessThan(1e-5);
+    rmSync(join(temp, "reader.onnx"));
   });
 
   it("refuses external data that would resolve outside the model's folder", () => {
