@@ -114,11 +114,11 @@ export class KvCache {
         if (src.length !== rowHeads * n * D) {
           throw new Error(`${presentName(i, kind)} has ${src.length} values, not ${n} new slots`);
         }
+        // An element loop: n * D is a few dozen floats, and a subarray per row-head costs more.
+        const chunk = n * D;
         for (let rh = 0; rh < rowHeads; rh++) {
-          dst.set(
-            src.subarray(rh * n * D, (rh + 1) * n * D),
-            (rh * this.capacity + this.length) * D,
-          );
+          const [from, to] = [rh * chunk, (rh * this.capacity + this.length) * D];
+          for (let k = 0; k < chunk; k++) dst[to + k] = src[from + k] ?? 0;
         }
       }
     }
@@ -126,8 +126,7 @@ export class KvCache {
 
   /** The same rows and slots in buffers of `capacity` slots per row. */
   private withCapacity(capacity: number): KvCache {
-    const grown = KvCache.assemble(this.sig, this.rowViews(), this.length, capacity);
-    return grown;
+    return KvCache.assemble(this.sig, this.rowViews(), this.length, capacity);
   }
 
   private rowViews(): RowView[] {
