@@ -9,11 +9,12 @@ const TOLERANCE = 1e-4;
 
 /**
  * Whether `rewritten` (append-kv-rewrite.ts) computes what `original` computes: the
- * same logits, and as `present.*` exactly the new slots of the original's. Runs both
+ * same logits, and as `present.*` the new slots of the original's (within 1e-4). Runs both
  * on a fixed random case that touches every path the engine uses: a prompt (whose
  * past is one masked slot: the engine never feeds a rewritten graph an empty past,
- * see KvCache.empty), and a left-padded batch of two rows with a past. A rewrite that
- * matched the pattern but changed the maths is thereby never served.
+ * see KvCache.empty), and a left-padded batch of two rows with a past, fed two new
+ * tokens and one (a decode step). A rewrite that matched the pattern but changed the
+ * maths is thereby never served.
  */
 export async function appendKvMatches(
   original: DecoderRunner,
@@ -23,6 +24,7 @@ export async function appendKvMatches(
   for (const [rows, past, fresh] of [
     [1, 1, 3],
     [2, 3, 2],
+    [2, 3, 1],
   ] as const) {
     const feeds = checkFeeds(sig, rows, past, fresh);
     const [want, got] = [await original.run(feeds), await rewritten.run(feeds)];
