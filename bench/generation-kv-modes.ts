@@ -16,21 +16,12 @@ import {
   isGenerationFinish,
   loadGenerativeModel,
 } from "../src/generation/generative-model.js";
+import { median, PROMPTS } from "./generation-streams.js";
 
 const STORIES = resolve(
   fileURLToPath(new URL(".", import.meta.url)),
   "../../shared/models/stories260k/1",
 );
-const PROMPTS = [
-  "Once upon a time",
-  "The little dog",
-  "Lily and Ben went to the park to play with a ball",
-  "Tom had a red car",
-  "One day, a big bird",
-  "",
-  "Sue liked to sing. Every morning she",
-  "The sun was hot and the cat",
-];
 const MODES = ["append", "concat"] as const;
 
 /** CPU microseconds per token and wall tokens/s of one round. */
@@ -54,9 +45,6 @@ async function round(model: GenerativeModel, streams: number, tokens: number) {
   const seconds = (performance.now() - wall) / 1000;
   return { cpuUs: (used.user + used.system) / generated, tps: generated / seconds };
 }
-
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 
 async function main(): Promise<void> {
   if (!existsSync(join(STORIES, "model.onnx"))) {

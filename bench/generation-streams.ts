@@ -36,6 +36,18 @@ export function processCpuMs(pid: number): number | undefined {
   }
 }
 
+/** Story openings of different lengths, so that concurrent sequences join and leave at different steps. */
+export const PROMPTS = [
+  "Once upon a time",
+  "The little dog",
+  "Lily and Ben went to the park to play with a ball",
+  "Tom had a red car",
+  "One day, a big bird",
+  "",
+  "Sue liked to sing. Every morning she",
+  "The sun was hot and the cat",
+];
+
 export const median = (xs: readonly number[]) =>
   [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 

@@ -22,6 +22,7 @@ import {
   greedyStream,
   type LevelResult,
   median,
+  PROMPTS,
   runLevel,
   type StreamResult,
 } from "./generation-streams.js";
@@ -46,16 +47,6 @@ const BARE_OPTIONS = {
   },
 };
 const PROMPT_IDS = [1, 403, 407, 261, 378]; // "Once upon a time", BOS first
-const PROMPTS = [
-  "Once upon a time",
-  "The little dog",
-  "Lily and Ben went to the park to play with a ball",
-  "Tom had a red car",
-  "One day, a big bird",
-  "",
-  "Sue liked to sing. Every morning she",
-  "The sun was hot and the cat",
-];
 
 /** The model as served by default (append-only KV cache) and as exported. */
 const MODELS = { append: "stories260k", concat: "stories260k_concat" } as const;

@@ -184,8 +184,28 @@ describe("rewriteForAppendKv on graphs it must leave alone", () => {
     return g.toBytes(17);
   }
 
-  it("rewrites one attention layer, but not when something else reads the grown cache", () => {
-    expect(rewriteForAppendKv(oneLayer(false))).toBeDefined();
+  it("rewrites one attention layer, but not when something else reads the grown cache", async () => {
+    const bytes = rewriteForAppendKv(oneLayer(false));
+    if (bytes === undefined) throw new Error("the rewrite did not apply");
+    const t = (data: number[], past: number) =>
+      new ort.Tensor("float32", Float32Array.from(data), [1, 1, past, 2]);
+    const feeds = {
+      "past_key_values.0.key": t([1, 0, 0, 1, 2, 2], 3),
+      "past_key_values.0.value": t([1, 2, 3, 4, 5, 6], 3),
+      new_key: t([-1, 3], 1),
+      new_value: t([7, 8], 1),
+      query: t([0.5, -0.25], 1),
+    };
+    const [want, got] = [
+      await (await open(oneLayer(false))).run(feeds),
+      await (await open(bytes)).run(feeds),
+    ];
+    expect(
+      maxAbsDiff(got.context?.data as Float32Array, want.context?.data as Float32Array),
+    ).toBeLessThan(1e-6);
+    // present.* now hold only the new slot.
+    expect([...(got["present.0.key"]?.data as Float32Array)]).toEqual([-1, 3]);
+    expect([...(want["present.0.key"]?.data as Float32Array)]).toHaveLength(8);
     // Shape(present) would now see only the new slot.
     expect(rewriteForAppendKv(oneLayer(true))).toBeUndefined();
   });
