@@ -49,8 +49,9 @@ export function rewriteForAppendKv(model: Uint8Array): Uint8Array | undefined {
     graph.int64([3]),
     graph.int64([0]),
   ]);
+  const decoding = decodeStepFlag(graph);
   for (let i = 0; i < layers; i++) {
-    if (!rewriteLayer(graph, i, pastLength)) return undefined;
+    if (!rewriteLayer(graph, i, pastLength, decoding)) return undefined;
   }
   for (let i = 0; i < layers; i++) {
     graph.setOutputDim(presentName(i, "key"), 2, "sequence_length");
@@ -73,7 +74,56 @@ interface CacheUse {
   readonly matmul: OnnxNode;
 }
 
-function rewriteLayer(graph: OnnxGraph, layer: number, pastLength: string): boolean {
+/**
+ * A flag that is true when one token per row is fed (a decode step), for the ops
+ * that are cheaper then; undefined before opset 13 (Squeeze/ReduceSum axes inputs)
+ * or without input_ids.
+ */
+function decodeStepFlag(graph: OnnxGraph): string | undefined {
+  if (graph.opset() < 13 || !graph.isGraphInput("input_ids")) return undefined;
+  const length = graph.add("Slice", [
+    graph.add("Shape", ["input_ids"]),
+    graph.int64([1]),
+    graph.int64([2]),
+    graph.int64([0]),
+  ]);
+  return graph.add("Equal", [length, graph.int64([1])]);
+}
+
+/**
+ * `query · newKey` (scores over the new slots). In a decode step that is one dot
+ * product per row and head, done elementwise: as a MatMul it is one tiny GEMM per
+ * row and head, which on small heads costs more than the copies the rewrite saves.
+ */
+function newScores(graph: OnnxGraph, query: string, newKey: string, decoding?: string) {
+  const matmul = { op: "MatMul", inputs: [query, newKey] };
+  if (decoding === undefined) return graph.add(matmul.op, matmul.inputs);
+  const [last, beforeLast] = [graph.int64([-1]), graph.int64([-2])];
+  return graph.addIf(
+    decoding,
+    [
+      { op: "Squeeze", inputs: [newKey, last] }, // [..., D, 1] -> [..., D]
+      { op: "Unsqueeze", inputs: ["$0", beforeLast] }, // -> [..., 1, D]
+      { op: "Mul", inputs: [query, "$1"] },
+      { op: "ReduceSum", inputs: ["$2", last], attrs: { keepdims: 1 } }, // -> [..., 1, 1]
+    ],
+    [matmul],
+  );
+}
+
+/** `probsNew · newValue`; in a decode step both have one slot, so it is a broadcast Mul. */
+function newContext(graph: OnnxGraph, probsNew: string, newValue: string, decoding?: string) {
+  const matmul = { op: "MatMul", inputs: [probsNew, newValue] };
+  if (decoding === undefined) return graph.add(matmul.op, matmul.inputs);
+  return graph.addIf(decoding, [{ op: "Mul", inputs: [probsNew, newValue] }], [matmul]);
+}
+
+function rewriteLayer(
+  graph: OnnxGraph,
+  layer: number,
+  pastLength: string,
+  decoding: string | undefined,
+): boolean {
   const key = findCacheUse(graph, layer, "key");
   const value = findCacheUse(graph, layer, "value");
   if (key === undefined || value === undefined) return false;
@@ -85,13 +135,13 @@ function rewriteLayer(graph: OnnxGraph, layer: number, pastLength: string): bool
   const [scores, context] = [at(key.matmul), at(value.matmul)];
   for (const node of [key.concat, key.matmul, value.concat, value.matmul]) graph.remove(node);
   const scoresPast = graph.add("MatMul", [query, pastKey]);
-  const scoresNew = graph.add("MatMul", [query, newKey]);
+  const scoresNew = newScores(graph, query, newKey, decoding);
   graph.add("Concat", [scoresPast, scoresNew], { axis: -1 }, scores);
   const [zero, last, end] = [graph.int64([0]), graph.int64([-1]), graph.int64([INT64_MAX])];
   const probsPast = graph.add("Slice", [probs, zero, pastLength, last]);
   const probsNew = graph.add("Slice", [probs, pastLength, end, last]);
   const contextPast = graph.add("MatMul", [probsPast, pastValue]);
-  const contextNew = graph.add("MatMul", [probsNew, newValue]);
+  const contextNew = newContext(graph, probsNew, newValue, decoding);
   graph.add("Add", [contextPast, contextNew], {}, context);
   emitNewSlots(graph, key.concat, presentName(layer, "key"));
   emitNewSlots(graph, value.concat, presentName(layer, "value"));

@@ -4,6 +4,13 @@ const { onnx } = onnxProto;
 
 /** An ONNX node as onnx-proto decodes it. */
 export type OnnxNode = onnxProto.onnx.INodeProto;
+
+/** A node of an If branch (see {@link OnnxGraph.addIf}). */
+export interface BranchNode {
+  readonly op: string;
+  readonly inputs: readonly string[];
+  readonly attrs?: Record<string, number>;
+}
 type Model = onnxProto.onnx.ModelProto;
 
 /** A node's integer attribute as a number (protobufjs decodes int64 as Long), if it has one. */
@@ -11,6 +18,37 @@ export function intAttribute(node: OnnxNode, name: string): number | undefined {
   const value = node.attribute?.find((a) => a.name === name)?.i;
   if (value === undefined || value === null) return undefined;
   return typeof value === "number" ? value : value.toNumber();
+}
+
+/**
+ * Everything `node` reads: its inputs and, for control flow (If, Loop, Scan), the
+ * outer-scope values its subgraphs use, which liveness and ordering must see too.
+ */
+function readsOf(node: OnnxNode): string[] {
+  const reads = [...(node.input ?? [])];
+  for (const attr of node.attribute ?? []) {
+    for (const sub of [attr.g, ...(attr.graphs ?? [])]) {
+      if (!sub) continue;
+      const local = new Set([
+        ...(sub.input ?? []).map((v) => v.name ?? ""),
+        ...(sub.initializer ?? []).map((t) => t.name ?? ""),
+        ...(sub.node ?? []).flatMap((n) => n.output ?? []),
+      ]);
+      for (const n of sub.node ?? []) reads.push(...readsOf(n).filter((i) => !local.has(i)));
+    }
+  }
+  return reads;
+}
+
+/** Renames `from` to `to` in `node`'s inputs and outputs, its subgraphs included. */
+function renameIn(node: OnnxNode, from: string, to: string): void {
+  node.output = (node.output ?? []).map((o) => (o === from ? to : o));
+  node.input = (node.input ?? []).map((i) => (i === from ? to : i));
+  for (const attr of node.attribute ?? []) {
+    for (const sub of [attr.g, ...(attr.graphs ?? [])]) {
+      for (const n of sub?.node ?? []) renameIn(n, from, to);
+    }
+  }
 }
 
 /**
@@ -81,6 +119,58 @@ export class OnnxGraph {
     return name;
   }
 
+  /**
+   * Adds `If(cond)` choosing between two branches, each a chain of nodes whose last
+   * output is the branch's value (a float tensor); nodes read outer values by name.
+   * Returns the If's output name.
+   */
+  addIf(cond: string, then: readonly BranchNode[], otherwise: readonly BranchNode[]): string {
+    const name = `inferd/If_${this.uid++}`;
+    const branch = (nodes: readonly BranchNode[], label: string) => {
+      const built = nodes.map((n, k) =>
+        onnx.NodeProto.create({
+          opType: n.op,
+          input: [...n.inputs],
+          output: [k === nodes.length - 1 ? `${name}/${label}` : `${name}/${label}_${k}`],
+          attribute: Object.entries(n.attrs ?? {}).map(([key, i]) =>
+            onnx.AttributeProto.create({
+              name: key,
+              type: onnx.AttributeProto.AttributeType.INT,
+              i,
+            }),
+          ),
+        }),
+      );
+      // Inside a branch, "$k" names the output of the branch's node k.
+      for (const node of built) {
+        node.input = node.input.map((i) =>
+          i.startsWith("$") ? `${name}/${label}_${i.slice(1)}` : i,
+        );
+      }
+      const type = { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } };
+      const output = [onnx.ValueInfoProto.create({ name: `${name}/${label}`, type })];
+      return onnx.GraphProto.create({ name: `${name}/${label}`, node: built, output });
+    };
+    const graphType = onnx.AttributeProto.AttributeType.GRAPH;
+    const attribute = [
+      onnx.AttributeProto.create({ name: "then_branch", type: graphType, g: branch(then, "then") }),
+      onnx.AttributeProto.create({
+        name: "else_branch",
+        type: graphType,
+        g: branch(otherwise, "else"),
+      }),
+    ];
+    this.push(onnx.NodeProto.create({ opType: "If", input: [cond], output: [name], attribute }));
+    return name;
+  }
+
+  /** The model's opset of the default (ai.onnx) domain. */
+  opset(): number {
+    const entry = (this.model.opsetImport ?? []).find((o) => !o.domain || o.domain === "ai.onnx");
+    const version = entry?.version ?? 0;
+    return typeof version === "number" ? version : version.toNumber();
+  }
+
   private push(node: OnnxNode): void {
     this.graph.node = [...this.nodes, node];
     this.index = null;
@@ -136,10 +226,7 @@ export class OnnxGraph {
 
   /** Makes `node` produce `to` in place of `from`, and every reader of `from` read `to`. */
   renameValue(from: string, to: string): void {
-    for (const n of this.nodes) {
-      n.output = (n.output ?? []).map((o) => (o === from ? to : o));
-      n.input = (n.input ?? []).map((i) => (i === from ? to : i));
-    }
+    for (const n of this.nodes) renameIn(n, from, to);
     this.index = null;
   }
 
@@ -163,14 +250,15 @@ export class OnnxGraph {
       const value = stack.pop() ?? "";
       if (live.has(value)) continue;
       live.add(value);
-      for (const i of this.producer(value)?.input ?? []) if (i) stack.push(i);
+      const producer = this.producer(value);
+      for (const i of producer ? readsOf(producer) : []) if (i) stack.push(i);
     }
     const kept = this.nodes.filter((n) => (n.output ?? []).some((o) => live.has(o)));
     this.graph.initializer = (this.graph.initializer ?? []).filter((t) => live.has(t.name ?? ""));
     const available = this.availableAtStart();
     const produced = new Set(kept.flatMap((n) => n.output ?? []));
     for (const n of kept) {
-      const missing = (n.input ?? []).find((i) => !available.has(i) && !produced.has(i));
+      const missing = readsOf(n).find((i) => i !== "" && !available.has(i) && !produced.has(i));
       if (missing !== undefined) throw new Error(`"${missing}" is read but no longer produced`);
     }
     this.graph.node = sortTopologically(kept, available);
@@ -190,7 +278,7 @@ export class OnnxGraph {
     const consumers = new Map<string, OnnxNode[]>();
     for (const node of this.nodes) {
       for (const o of node.output ?? []) producers.set(o, node);
-      for (const i of node.input ?? []) {
+      for (const i of readsOf(node)) {
         const list = consumers.get(i);
         if (list) list.push(node);
         else consumers.set(i, [node]);
@@ -207,7 +295,7 @@ function sortTopologically(nodes: readonly OnnxNode[], available: Set<string>): 
   const readers = new Map<string, OnnxNode[]>();
   const ready: OnnxNode[] = [];
   for (const node of nodes) {
-    const missing = new Set((node.input ?? []).filter((i) => !available.has(i)));
+    const missing = new Set(readsOf(node).filter((i) => !available.has(i)));
     for (const value of missing) {
       const list = readers.get(value);
       if (list) list.push(node);

@@ -56,17 +56,26 @@ const DECODERS: Decoder[] = [
 const open = (bytes: Uint8Array) => ort.InferenceSession.create(bytes, { intraOpNumThreads: 1 });
 
 /**
- * A batch of 2 rows with `past` cached slots and 2 new ones; row 1's first past slot
- * is padding (as the engine's spare slot is at prefill). Past values are arbitrary
- * numbers: both graphs must do the same maths with them.
+ * A batch of 2 rows with `past` cached slots and `fresh` new ones (1: a decode step,
+ * which the rewrite computes another way); row 1's first past slot is padding (as the
+ * engine's spare slot is at prefill). Past values are arbitrary numbers: both graphs
+ * must do the same maths with them.
  */
-function feeds(session: ort.InferenceSession, past: number): Record<string, ort.Tensor> {
-  const [rows, fresh, total] = [2, 2, past + 2];
+function feeds(
+  session: ort.InferenceSession,
+  past: number,
+  fresh: number,
+): Record<string, ort.Tensor> {
+  const [rows, total] = [2, past + fresh];
   const meta = session.inputMetadata.find((m) => m.name === "past_key_values.0.key");
   const dims = meta?.isTensor ? meta.shape : [];
   const [heads, dim] = [Number(dims[1]), Number(dims[3])];
   const out: Record<string, ort.Tensor> = {
-    input_ids: new ort.Tensor("int64", BigInt64Array.of(3n, 4n, 5n, 6n), [rows, fresh]),
+    input_ids: new ort.Tensor(
+      "int64",
+      BigInt64Array.from({ length: rows * fresh }, (_, j) => BigInt(3 + j)),
+      [rows, fresh],
+    ),
     attention_mask: new ort.Tensor(
       "int64",
       BigInt64Array.from({ length: rows * total }, (_, j) => (j === total ? 0n : 1n)),
@@ -74,7 +83,9 @@ function feeds(session: ort.InferenceSession, past: number): Record<string, ort.
     ),
     position_ids: new ort.Tensor(
       "int64",
-      BigInt64Array.of(BigInt(past), BigInt(past + 1), BigInt(past - 1), BigInt(past)),
+      BigInt64Array.from({ length: rows * fresh }, (_, j) =>
+        BigInt(past + (j % fresh) - Math.floor(j / fresh)),
+      ),
       [rows, fresh],
     ),
   };
@@ -94,9 +105,13 @@ describe.each(DECODERS)("rewriteForAppendKv on $name", (decoder) => {
     if (bytes === undefined) throw new Error("the rewrite did not apply");
     const [original, rewritten] = [await open(model), await open(bytes)];
     // The engine never feeds a rewritten graph an empty past (KvCache.empty), so 1 is the least.
-    for (const past of [1, 5]) {
-      const want = await original.run(feeds(original, past));
-      const got = await rewritten.run(feeds(original, past));
+    for (const [past, n] of [
+      [1, 2],
+      [5, 2],
+      [5, 1],
+    ] as const) {
+      const want = await original.run(feeds(original, past, n));
+      const got = await rewritten.run(feeds(original, past, n));
       const logits = want.logits?.data as Float32Array;
       // Float noise only: the split sums add in another order (logits here reach about 10).
       expect(maxAbsDiff(got.logits?.data as Float32Array, logits)).toBeLessThan(1e-4);
@@ -105,12 +120,12 @@ describe.each(DECODERS)("rewriteForAppendKv on $name", (decoder) => {
           const full = want[`present.${i}.${kind}`] as ort.Tensor;
           const fresh = got[`present.${i}.${kind}`] as ort.Tensor;
           const [rows, heads, total, dim] = full.dims as number[];
-          expect(fresh.dims).toEqual([rows, heads, 2, dim]);
-          // Row r, head h: the original's last 2 of `total` slots.
+          expect(fresh.dims).toEqual([rows, heads, n, dim]);
+          // Row r, head h: the original's last n of `total` slots.
           const tail: number[] = [];
           for (let rh = 0; rh < (rows ?? 0) * (heads ?? 0); rh++) {
-            const from = (rh * (total ?? 0) + (total ?? 0) - 2) * (dim ?? 0);
-            tail.push(...(full.data as Float32Array).subarray(from, from + 2 * (dim ?? 0)));
+            const from = (rh * (total ?? 0) + (total ?? 0) - n) * (dim ?? 0);
+            tail.push(...(full.data as Float32Array).subarray(from, from + n * (dim ?? 0)));
           }
           expect(maxAbsDiff(fresh.data as Float32Array, tail)).toBeLessThan(1e-5);
         }
