@@ -20,6 +20,12 @@ export function intAttribute(node: OnnxNode, name: string): number | undefined {
   return typeof value === "number" ? value : value.toNumber();
 }
 
+/** Integer node attributes from a record. */
+function intAttributes(attrs: Record<string, number>): onnxProto.onnx.IAttributeProto[] {
+  const type = onnx.AttributeProto.AttributeType.INT;
+  return Object.entries(attrs).map(([name, i]) => onnx.AttributeProto.create({ name, type, i }));
+}
+
 /**
  * Everything `node` reads: its inputs and, for control flow (If, Loop, Scan), the
  * outer-scope values its subgraphs use, which liveness and ordering must see too.
@@ -112,9 +118,7 @@ export class OnnxGraph {
   /** Adds a node computing `op(inputs)`; returns its (fresh) output name unless `output` is given. */
   add(op: string, inputs: readonly string[], attrs: Record<string, number> = {}, output?: string) {
     const name = output ?? `inferd/${op}_${this.uid++}`;
-    const attribute = Object.entries(attrs).map(([key, i]) =>
-      onnx.AttributeProto.create({ name: key, type: onnx.AttributeProto.AttributeType.INT, i }),
-    );
+    const attribute = intAttributes(attrs);
     this.push(onnx.NodeProto.create({ opType: op, input: [...inputs], output: [name], attribute }));
     return name;
   }
@@ -132,13 +136,7 @@ export class OnnxGraph {
           opType: n.op,
           input: [...n.inputs],
           output: [k === nodes.length - 1 ? `${name}/${label}` : `${name}/${label}_${k}`],
-          attribute: Object.entries(n.attrs ?? {}).map(([key, i]) =>
-            onnx.AttributeProto.create({
-              name: key,
-              type: onnx.AttributeProto.AttributeType.INT,
-              i,
-            }),
-          ),
+          attribute: intAttributes(n.attrs ?? {}),
         }),
       );
       // Inside a branch, "$k" names the output of the branch's node k.
