@@ -19,6 +19,7 @@ import * as ort from "onnxruntime-node";
 import { buildTinyLlamaModel } from "../scripts/fixtures/tiny-llama-model.js";
 import { createTinyLlamaWeights } from "../scripts/fixtures/tiny-llama-weights.js";
 import { rewriteForAppendKv } from "../src/generation/append-kv-rewrite.js";
+import { median } from "./generation-streams.js";
 
 const STORIES = resolve(
   fileURLToPath(new URL(".", import.meta.url)),
@@ -107,7 +108,7 @@ function models(): Model[] {
 
 for (const m of models()) {
   const exported = await ort.InferenceSession.create(m.bytes, OPTIONS);
-  const bytes = rewriteForAppendKv(m.bytes);
+  const bytes = rewriteForAppendKv(m.bytes)?.bytes;
   if (bytes === undefined) throw new Error(`the rewrite did not apply to ${m.name}`);
   const rewritten = await ort.InferenceSession.create(bytes, OPTIONS);
   console.log(`\n### ${m.name}\n`);
@@ -131,9 +132,4 @@ for (const m of models()) {
     console.log(`| ${batch} | ${cells.join(" | ")} |`);
   }
   await Promise.all([exported.release(), rewritten.release()]);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }

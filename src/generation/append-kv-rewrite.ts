@@ -35,11 +35,12 @@ const INT64_MAX = Number.MAX_SAFE_INTEGER;
  *
  * Returns undefined when the graph does not have that shape (the engine then uses
  * the model as exported); a match is still checked numerically before use
- * (append-kv-check.ts). Initializers are kept as they are, external data included
- * (see {@link externalDataFiles}).
+ * (append-kv-check.ts). Initializers are kept as they are, external data included.
+ * @throws Error when external data would resolve outside the model's folder.
  */
-export function rewriteForAppendKv(model: Uint8Array): Uint8Array | undefined {
+export function rewriteForAppendKv(model: Uint8Array): AppendKvModel | undefined {
   const graph = OnnxGraph.decode(model);
+  const externalDataFiles = checkedExternalDataFiles(graph);
   let layers = 0;
   while (graph.isGraphInput(pastName(layers, "key"))) layers++;
   if (layers === 0) return undefined;
@@ -58,11 +59,21 @@ export function rewriteForAppendKv(model: Uint8Array): Uint8Array | undefined {
     graph.setOutputDim(presentName(i, "value"), 2, "sequence_length");
   }
   try {
-    return graph.finish();
+    return { bytes: graph.finish(), externalDataFiles };
   } catch {
     // Something besides attention read the full cache (its shape, say): leave the graph alone.
     return undefined;
   }
+}
+
+/** A rewritten decoder: the model, and the external data files it refers to. */
+export interface AppendKvModel {
+  readonly bytes: Uint8Array;
+  /**
+   * Paths, relative to the model's folder, of the weights kept outside the model:
+   * the bytes must be loaded from a file in that folder for them to resolve.
+   */
+  readonly externalDataFiles: readonly string[];
 }
 
 interface CacheUse {
@@ -205,13 +216,9 @@ function emitNewSlots(graph: OnnxGraph, concat: OnnxNode, present: string): void
   }
 }
 
-/**
- * The external data files (relative paths) a model refers to; a rewritten model must
- * be loaded from a folder where these resolve. @throws Error when one would resolve
- * outside the model's folder.
- */
-export function externalDataFiles(model: Uint8Array): string[] {
-  const files = OnnxGraph.decode(model).externalDataFiles();
+/** The graph's external data files, refusing any that would resolve outside its folder. */
+function checkedExternalDataFiles(graph: OnnxGraph): string[] {
+  const files = graph.externalDataFiles();
   for (const file of files) {
     if (isAbsolute(file) || normalize(file).split(sep).includes("..")) {
       throw new Error(`external data "${file}" lies outside the model's folder`);

@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { createInProcessSession, type InProcessSession } from "../runtime/in-process-session.js";
 import type { SessionOptions } from "../runtime/model-runtime.js";
 import { appendKvMatches } from "./append-kv-check.js";
-import { externalDataFiles, rewriteForAppendKv } from "./append-kv-rewrite.js";
+import { type AppendKvModel, rewriteForAppendKv } from "./append-kv-rewrite.js";
 import {
   type DecoderSignature,
   type KvCacheMode,
@@ -60,10 +60,10 @@ async function tryRewrite(
   let candidate: InProcessSession | undefined;
   let note = "the rewritten graph does not compute what the export computes";
   try {
-    const bytes = rewriteForAppendKv(await readFile(modelPath));
-    if (bytes === undefined)
+    const rewritten = rewriteForAppendKv(await readFile(modelPath));
+    if (rewritten === undefined)
       return "the graph does not grow its cache in the form the rewrite knows";
-    candidate = await openRewritten(modelPath, options, bytes);
+    candidate = await openRewritten(modelPath, options, rewritten);
     if (await appendKvMatches(original, candidate, signature)) return candidate;
   } catch (error) {
     // onnx-proto could not read the graph, or ORT load the rewrite: ORT read the export,
@@ -80,10 +80,12 @@ async function tryRewrite(
  * they are written beside the export as a hidden file, removed once ORT has read
  * them (a read-only folder means the export is served as it is).
  */
-async function openRewritten(modelPath: string, options: SessionOptions, bytes: Uint8Array) {
-  if (externalDataFiles(bytes).length === 0) {
-    return createInProcessSession(modelPath, options, bytes);
-  }
+async function openRewritten(
+  modelPath: string,
+  options: SessionOptions,
+  { bytes, externalDataFiles }: AppendKvModel,
+) {
+  if (externalDataFiles.length === 0) return createInProcessSession(modelPath, options, bytes);
   const path = join(dirname(modelPath), `.inferd-append-kv-${process.pid}-${randomUUID()}.onnx`);
   try {
     await writeFile(path, bytes, { flag: "wx" });

@@ -60,13 +60,11 @@ function renameIn(node: OnnxNode, from: string, to: string): void {
 /**
  * A mutable view of one ONNX model's main graph for rewrites: who produces and who
  * consumes each value, a value recomputed with others substituted, and the clean-up
- * a rewrite needs (dead nodes dropped, nodes re-sorted). Indexes are rebuilt lazily
- * after each edit; graphs of a few thousand nodes make that cheaper than keeping
- * them in step.
+ * a rewrite needs (dead nodes dropped, nodes re-sorted). Added nodes update the
+ * indexes; removals and renames, rare, have them rebuilt lazily.
  */
 export class OnnxGraph {
-  private index: { producers: Map<string, OnnxNode>; consumers: Map<string, OnnxNode[]> } | null =
-    null;
+  private index: GraphIndex | null = null;
   private uid = 0;
 
   private constructor(private readonly model: Model) {}
@@ -169,9 +167,11 @@ export class OnnxGraph {
     return typeof version === "number" ? version : version.toNumber();
   }
 
+  /** Appends a node, keeping the indexes (rebuilding them per added node is quadratic). */
   private push(node: OnnxNode): void {
-    this.graph.node = [...this.nodes, node];
-    this.index = null;
+    this.graph.node ??= [];
+    this.graph.node.push(node as onnxProto.onnx.NodeProto);
+    if (this.index) indexNode(this.index, node);
   }
 
   /**
@@ -213,7 +213,8 @@ export class OnnxGraph {
       dims: [values.length],
       int64Data: [...values],
     });
-    this.graph.initializer = [...(this.graph.initializer ?? []), tensor];
+    this.graph.initializer ??= [];
+    this.graph.initializer.push(tensor);
     return name;
   }
 
@@ -270,20 +271,26 @@ export class OnnxGraph {
     return new Set(["", ...names.map((v) => v.name ?? "")]);
   }
 
-  private indexes() {
+  private indexes(): GraphIndex {
     if (this.index) return this.index;
-    const producers = new Map<string, OnnxNode>();
-    const consumers = new Map<string, OnnxNode[]>();
-    for (const node of this.nodes) {
-      for (const o of node.output ?? []) producers.set(o, node);
-      for (const i of readsOf(node)) {
-        const list = consumers.get(i);
-        if (list) list.push(node);
-        else consumers.set(i, [node]);
-      }
-    }
-    this.index = { producers, consumers };
-    return this.index;
+    const index: GraphIndex = { producers: new Map(), consumers: new Map() };
+    for (const node of this.nodes) indexNode(index, node);
+    this.index = index;
+    return index;
+  }
+}
+
+interface GraphIndex {
+  readonly producers: Map<string, OnnxNode>;
+  readonly consumers: Map<string, OnnxNode[]>;
+}
+
+function indexNode(index: GraphIndex, node: OnnxNode): void {
+  for (const o of node.output ?? []) index.producers.set(o, node);
+  for (const i of readsOf(node)) {
+    const list = index.consumers.get(i);
+    if (list) list.push(node);
+    else index.consumers.set(i, [node]);
   }
 }
 
@@ -303,7 +310,9 @@ function sortTopologically(nodes: readonly OnnxNode[], available: Set<string>): 
     else waiting.set(node, missing.size);
   }
   const sorted: OnnxNode[] = [];
-  for (let next = ready.shift(); next !== undefined; next = ready.shift()) {
+  // An index, not shift(): shifting a long array is linear, the sort would be quadratic.
+  for (let k = 0; k < ready.length; k++) {
+    const next = ready[k] as OnnxNode;
     sorted.push(next);
     for (const value of next.output ?? []) {
       for (const reader of readers.get(value) ?? []) {

@@ -101,7 +101,7 @@ function feeds(
 describe.each(DECODERS)("rewriteForAppendKv on $name", (decoder) => {
   it("computes the export's logits and outputs just the new slots as present.*", async () => {
     const model = decoder.model();
-    const bytes = rewriteForAppendKv(model);
+    const bytes = rewriteForAppendKv(model)?.bytes;
     if (bytes === undefined) throw new Error("the rewrite did not apply");
     const [original, rewritten] = [await open(model), await open(bytes)];
     // The engine never feeds a rewritten graph an empty past (KvCache.empty), so 1 is the least.
@@ -136,7 +136,7 @@ describe.each(DECODERS)("rewriteForAppendKv on $name", (decoder) => {
 
   it("passes the load-time check, which refuses a graph whose logits differ by 1e-3", async () => {
     const model = decoder.model();
-    const bytes = rewriteForAppendKv(model) ?? new Uint8Array();
+    const bytes = rewriteForAppendKv(model)?.bytes ?? new Uint8Array();
     const original = await createInProcessSession(decoder.name, {}, model);
     const rewritten = await createInProcessSession(decoder.name, {}, bytes);
     const logits = original.outputs.find((o) => o.name === "logits");
@@ -200,7 +200,7 @@ describe("rewriteForAppendKv on graphs it must leave alone", () => {
   }
 
   it("rewrites one attention layer, but not when something else reads the grown cache", async () => {
-    const bytes = rewriteForAppendKv(oneLayer(false));
+    const bytes = rewriteForAppendKv(oneLayer(false))?.bytes;
     if (bytes === undefined) throw new Error("the rewrite did not apply");
     const t = (data: number[], past: number) =>
       new ort.Tensor("float32", Float32Array.from(data), [1, 1, past, 2]);

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import onnxProto from "onnx-proto";
 import { afterAll, describe, expect, it } from "vitest";
-import { externalDataFiles } from "../../src/generation/append-kv-rewrite.js";
+import { rewriteForAppendKv } from "../../src/generation/append-kv-rewrite.js";
 import { openDecoderSession } from "../../src/generation/decoder-session.js";
 import { runDecoderStep } from "../../src/generation/decoder-step.js";
 import { loadGenerationConfig } from "../../src/generation/generation-config.js";
@@ -84,7 +84,7 @@ describe("openDecoderSession on the tiny_llama fixture", () => {
   it("rewrites a model whose weights are external data, and leaves no file behind", async () => {
     const model = withExternalData(readFileSync(PATH), temp, "weights/model.onnx_data");
     writeFileSync(join(temp, "model.onnx"), model);
-    expect(externalDataFiles(model)).toEqual(["weights/model.onnx_data"]);
+    expect(rewriteForAppendKv(model)?.externalDataFiles).toEqual(["weights/model.onnx_data"]);
     const append = await firstLogits(join(temp, "model.onnx"), "append");
     const concat = await firstLogits(PATH, "concat");
     expect(append.kvCache).toBe("append");
@@ -105,6 +105,6 @@ describe("openDecoderSession on the tiny_llama fixture", () => {
 
   it("refuses external data that would resolve outside the model's folder", () => {
     const model = withExternalData(readFileSync(PATH), join(temp, "x", "inner"), "../outside.bin");
-    expect(() => externalDataFiles(model)).toThrow(/outside the model's folder/);
+    expect(() => rewriteForAppendKv(model)).toThrow(/outside the model's folder/);
   });
 });
