@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
 import { buildTinyLlamaModel } from "../scripts/fixtures/tiny-llama-model.js";
 import { createTinyLlamaWeights } from "../scripts/fixtures/tiny-llama-weights.js";
-import { rewriteForAppendKv } from "../src/generation/append-kv-rewrite.js";
+import { rewriteForAppendKv } from "../src/generation/kv-rewrite/append-kv-rewrite.js";
 import { median } from "./generation-streams.js";
 
 const STORIES = resolve(

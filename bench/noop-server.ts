@@ -18,9 +18,9 @@ import {
   PredictResponseSchema,
 } from "../gen/inferd/v1/inference_pb.js";
 import { DataType } from "../gen/inferd/v1/tensor_pb.js";
-import { createGrpcUnaryPath } from "../src/server/grpc-unary-path.js";
-import { createOnePortListener } from "../src/server/one-port-listener.js";
-import { createUnaryMethodTable } from "../src/server/unary-method-table.js";
+import { createGrpcUnaryPath } from "../src/lean-path/grpc-unary-path.js";
+import { createUnaryMethodTable } from "../src/lean-path/unary-method-table.js";
+import { createOnePortListener } from "../src/listener/one-port-listener.js";
 
 const { values } = parseArgs({
   options: {

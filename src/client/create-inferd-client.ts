@@ -49,7 +49,7 @@ export interface InferdClient {
  * with the request and response types generated from `proto/inferd/v1`.
  *
  * It is a client, not part of the server core, so it imports `gen/` directly (the one
- * place outside `src/transport/` that does): the generated schemas are the API it
+ * place outside `src/services/` that does): the generated schemas are the API it
  * exposes. All clients share one HTTP/2 connection, since HTTP/2 multiplexes calls.
  */
 export function createInferdClient(baseUrl: string, options: InferdClientOptions): InferdClient {

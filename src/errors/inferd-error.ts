@@ -1,6 +1,6 @@
 /**
  * The catalogue of domain errors the core throws. The transport maps each kind to
- * exactly one gRPC/Connect code (see `transport/to-connect-error.ts`); nothing in the
+ * exactly one gRPC/Connect code (see `services/to-connect-error.ts`); nothing in the
  * core knows about Connect.
  *
  * - `not_found`: unknown model or version (NotFound)

@@ -11,26 +11,30 @@ import type { Servable } from "../registry/model-registry.js";
 import type { SessionOptions } from "../runtime/model-runtime.js";
 import type { TensorSpec } from "../tensor/host-tensor.js";
 import { AsyncQueue } from "./async-queue.js";
-import { type ChatMessage, type ChatTemplate, createChatTemplate } from "./chat-template.js";
-import type { KvCacheMode } from "./decoder-signature.js";
-import { type GenerationConfig, loadGenerationConfig } from "./generation-config.js";
-import type { GenerationObserver } from "./generation-observer.js";
+import type { KvCacheMode } from "./engine/decoder-signature.js";
 import type {
   FromGenerationWorker,
   SequenceEvent,
   ToGenerationWorker,
   TokenLogprobs,
-} from "./generation-protocol.js";
-import { type GenerationRequest, resolveGenerationRequest } from "./generation-request.js";
+} from "./engine/generation-protocol.js";
+import type { GenerationObserver } from "./generation-observer.js";
+import { mergeEvents } from "./merge-events.js";
+import {
+  type ChatMessage,
+  type ChatTemplate,
+  createChatTemplate,
+} from "./request/chat-template.js";
+import { type GenerationConfig, loadGenerationConfig } from "./request/generation-config.js";
+import { type GenerationRequest, resolveGenerationRequest } from "./request/generation-request.js";
+import type { FinishReason } from "./request/stopping-criteria.js";
+import { checkTextFits, loadTextTokenizer, type TextTokenizer } from "./request/tokenizer.js";
 import {
   closeGenerationWorker,
   type GenerationWorkerReady,
   startGenerationWorker,
   waitGenerationWorkerReady,
-} from "./generation-worker-thread.js";
-import { mergeEvents } from "./merge-events.js";
-import type { FinishReason } from "./stopping-criteria.js";
-import { checkTextFits, loadTextTokenizer, type TextTokenizer } from "./tokenizer.js";
+} from "./worker/generation-worker-thread.js";
 
 /** Newly generated text (valid UTF-8, stop strings withheld) and the token ids behind it. */
 export interface GenerationDelta {

@@ -1,5 +1,5 @@
-import type { SequenceEvent, TokenLogprobs } from "./generation-protocol.js";
-import type { FinishReason } from "./stopping-criteria.js";
+import type { SequenceEvent, TokenLogprobs } from "./engine/generation-protocol.js";
+import type { FinishReason } from "./request/stopping-criteria.js";
 
 /** Consecutive events of one sequence folded into one: text and ids concatenated, in order. */
 export interface MergedEvents {

@@ -1,6 +1,5 @@
 import { abortReasonToError, failedPrecondition } from "../errors/inferd-error.js";
 import type { Lease, ModelRegistry, Servable } from "../registry/model-registry.js";
-import type { GenerationRequest } from "./generation-request.js";
 import {
   type GenerationChunk,
   type GenerationFinish,
@@ -8,7 +7,8 @@ import {
   generationTimings,
   isGenerationFinish,
 } from "./generative-model.js";
-import type { FinishReason } from "./stopping-criteria.js";
+import type { GenerationRequest } from "./request/generation-request.js";
+import type { FinishReason } from "./request/stopping-criteria.js";
 
 /** A generation request addressed to a model (and optionally a pinned version). */
 export interface GenerateCall extends GenerationRequest {

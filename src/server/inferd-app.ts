@@ -27,7 +27,7 @@ import { observeRegistry, recordInference } from "../metrics/model-metrics.js";
 import { recordRpcRefused } from "../metrics/rpc-metrics.js";
 import type { VersionLoadRequest } from "../registry/repository-registry.js";
 import type { LoadedModel, ModelRuntime } from "../runtime/model-runtime.js";
-import { createInferdRoutes } from "../transport/routes.js";
+import { createInferdRoutes } from "../services/routes.js";
 import { createInferdServer, type InferdServer } from "./inferd-server.js";
 
 export interface InferdAppOptions {

@@ -3,25 +3,25 @@ import type { DescMethod } from "@bufbuild/protobuf";
 import { type ConnectRouter, createContextValues, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ServerConfig } from "../config/server-options.js";
+import { createRefusalObserver } from "../connect-adapter/refusal-observer.js";
+import { unknownProcedure } from "../connect-adapter/unknown-procedure.js";
 import type { HttpRoute } from "../http/http-route.js";
 import { createProbeRoutes } from "../http/probe-routes.js";
 import { withNodeRequest } from "../interceptors/observed-requests.js";
 import type { RecordRefusedCall } from "../interceptors/rpc-call.js";
+import { type ContextValuesOfPeer, createGrpcUnaryPath } from "../lean-path/grpc-unary-path.js";
+import { createUnaryMethodTable } from "../lean-path/unary-method-table.js";
+import { createOnePortListener } from "../listener/one-port-listener.js";
+import { createRequestHandler } from "../listener/request-handler.js";
 import type { Logger } from "../logging/logger.js";
 import type { ModelRegistry } from "../registry/model-registry.js";
 import { createModelRegistry } from "../registry/repository-registry.js";
 import type { ModelRuntime } from "../runtime/model-runtime.js";
 import { createOnnxRuntime } from "../runtime/onnx-runtime.js";
-import { createHealthService } from "../transport/health-service.js";
-import { createReflectionService } from "../transport/reflection-service.js";
+import { createHealthService } from "../services/health-service.js";
+import { createReflectionService } from "../services/reflection-service.js";
 import { createDrainController, type DrainController } from "./drain-controller.js";
-import { type ContextValuesOfPeer, createGrpcUnaryPath } from "./grpc-unary-path.js";
 import { createLoadVersion, type LoadVersionOptions } from "./load-version.js";
-import { createOnePortListener } from "./one-port-listener.js";
-import { createRefusalObserver } from "./refusal-observer.js";
-import { createRequestHandler } from "./request-handler.js";
-import { createUnaryMethodTable } from "./unary-method-table.js";
-import { unknownProcedure } from "./unknown-procedure.js";
 
 /** What the API routes factory receives. */
 export interface InferdRoutesContext {

@@ -2,7 +2,6 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isInferdError } from "../../src/errors/inferd-error.js";
-import type { GenerationRequest } from "../../src/generation/generation-request.js";
 import {
   type GenerationChunk,
   type GenerationFinish,
@@ -10,6 +9,7 @@ import {
   isGenerationFinish,
   loadGenerativeModel,
 } from "../../src/generation/generative-model.js";
+import type { GenerationRequest } from "../../src/generation/request/generation-request.js";
 
 const MODEL_DIR = join(import.meta.dirname, "../../../shared/models/stories260k/1");
 const GOLDEN = join(MODEL_DIR, "../golden.json");

@@ -3,11 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { isInferdError } from "../../src/errors/inferd-error.js";
-import * as workerThread from "../../src/generation/generation-worker-thread.js";
 import { loadGenerativeModel } from "../../src/generation/generative-model.js";
+import * as workerThread from "../../src/generation/worker/generation-worker-thread.js";
 import { FIXTURE_REPO } from "../helpers/fixtures.js";
 
-vi.mock("../../src/generation/generation-worker-thread.js", async (importOriginal) => {
+vi.mock("../../src/generation/worker/generation-worker-thread.js", async (importOriginal) => {
   const original = await importOriginal<typeof workerThread>();
   return { ...original, startGenerationWorker: vi.fn(original.startGenerationWorker) };
 });

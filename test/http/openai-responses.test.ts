@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { TokenLogprobs } from "../../src/generation/generation-protocol.js";
+import type { TokenLogprobs } from "../../src/generation/engine/generation-protocol.js";
 import {
   chatLogprobs,
   completionLogprobs,

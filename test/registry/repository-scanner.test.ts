@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { readOnnxInputNames } from "../../src/registry/read-onnx-input-names.js";
+import { readOnnxInputNames } from "../../src/onnx/read-onnx-input-names.js";
 import { scanRepository } from "../../src/registry/repository-scanner.js";
 import { makeRepo, removeRepo } from "./registry-fixtures.js";
 

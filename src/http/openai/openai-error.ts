@@ -48,7 +48,7 @@ const BY_KIND: Readonly<Record<Exclude<InferdErrorKind, "internal">, Mapped>> = 
 
 /**
  * The one mapping from domain errors to OpenAI errors, the HTTP twin of
- * `transport/to-connect-error.ts`: status and type by kind, the domain message kept
+ * `services/to-connect-error.ts`: status and type by kind, the domain message kept
  * (it names the limit). Internal errors are logged and answered with a fixed message.
  */
 export function toOpenAiError(error: unknown, logger?: OpenAiErrorLogger): OpenAiError {

@@ -1,4 +1,4 @@
-import type { TokenLogprobs } from "../../generation/generation-protocol.js";
+import type { TokenLogprobs } from "../../generation/engine/generation-protocol.js";
 import type { GenerationFinish } from "../../generation/generative-model.js";
 
 /** What one response (or one stream) is about: shared by every object it sends. */

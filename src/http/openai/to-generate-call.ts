@@ -1,4 +1,4 @@
-import type { ChatMessage } from "../../generation/chat-template.js";
+import type { ChatMessage } from "../../generation/request/chat-template.js";
 import type { GenerateCall } from "../../generation/text-generator.js";
 import type { ChatBody, CompletionBody } from "./openai-schemas.js";
 

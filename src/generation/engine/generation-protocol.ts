@@ -1,0 +1,62 @@
+import type { SessionOptions } from "../../runtime/model-runtime.js";
+import type { TensorSpec } from "../../tensor/host-tensor.js";
+import type { GenerationJob } from "../request/generation-request.js";
+import type { FinishReason } from "../request/stopping-criteria.js";
+import type { KvCacheMode } from "./decoder-signature.js";
+
+/** Passed as `workerData` to the generation worker. */
+export interface GenerationWorkerData {
+  readonly dir: string;
+  readonly modelPath: string;
+  readonly maxConcurrentSequences: number;
+  readonly session: SessionOptions;
+  /** "append": rewrite the graph to append to the KV cache when it can (decoder-session.ts). */
+  readonly kvCache: KvCacheMode;
+}
+
+/** A token's log-probability with its vocabulary piece. */
+export interface TokenLogprobInfo {
+  readonly tokenId: number;
+  readonly token: string;
+  readonly logprob: number;
+}
+
+/** The chosen token's log-probability and the top-n alternatives. */
+export interface TokenLogprobs {
+  readonly chosen: TokenLogprobInfo;
+  readonly top: readonly TokenLogprobInfo[];
+}
+
+/**
+ * What one step did for one sequence: `started` when it left the waiting queue,
+ * then text and ids, and `finishReason` (or `error`) once, last.
+ */
+export interface SequenceEvent {
+  readonly id: number;
+  readonly started?: true;
+  readonly text?: string;
+  readonly tokenIds?: readonly number[];
+  readonly logprobs?: readonly TokenLogprobs[];
+  readonly finishReason?: FinishReason;
+  readonly error?: string;
+}
+
+export type ToGenerationWorker =
+  | { readonly type: "generate"; readonly id: number; readonly job: GenerationJob }
+  | { readonly type: "cancel"; readonly id: number }
+  | { readonly type: "close" };
+
+export type FromGenerationWorker =
+  | {
+      readonly type: "ready";
+      readonly inputs: readonly TensorSpec[];
+      readonly outputs: readonly TensorSpec[];
+      /** How the served graph grows its KV cache ("concat" when the rewrite did not apply). */
+      readonly kvCache: KvCacheMode;
+      /** Why "append" was asked for and not applied; "" otherwise. */
+      readonly kvCacheNote: string;
+    }
+  | { readonly type: "load-error"; readonly message: string }
+  /** Every sequence's events of one step, in one message. */
+  | { readonly type: "step"; readonly events: readonly SequenceEvent[] }
+  | { readonly type: "closed" };

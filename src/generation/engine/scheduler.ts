@@ -1,0 +1,132 @@
+import type { GenerationJob } from "../request/generation-request.js";
+import type { TextTokenizer } from "../request/tokenizer.js";
+import type { DecoderSignature } from "./decoder-signature.js";
+import { type DecoderRunner, runDecoderStep } from "./decoder-step.js";
+import type { SequenceEvent } from "./generation-protocol.js";
+import { GenerationSequence } from "./generation-sequence.js";
+import { KvCache } from "./kv-cache.js";
+
+export interface GenerationSchedulerOptions {
+  readonly runner: DecoderRunner;
+  readonly signature: DecoderSignature;
+  readonly tokenizer: TextTokenizer;
+  /** Sequences decoded together; the rest wait in arrival order. */
+  readonly maxConcurrentSequences: number;
+  /** Receives the events of a prefill, and of each decode step, as one array each. */
+  readonly emit: (events: SequenceEvent[]) => void;
+}
+
+/**
+ * Continuous batching: all running sequences of a model share each decode step.
+ * At every step boundary, finished and cancelled sequences leave the batch (their
+ * KV rows dropped) and waiting ones join while slots are free: newcomers are
+ * prefilled together in one run, then their KV rows are merged into the running
+ * batch's cache. The queue bound is the caller's business (see generative-model.ts).
+ */
+export class GenerationScheduler {
+  private readonly waiting: GenerationSequence[] = [];
+  private running: GenerationSequence[] = [];
+  private cache: KvCache;
+  private looping: Promise<void> | undefined;
+
+  constructor(private readonly options: GenerationSchedulerOptions) {
+    this.cache = KvCache.empty(options.signature, 0);
+  }
+
+  /** Queues a sequence; it starts at the next step boundary with a free slot. */
+  submit(id: number, job: GenerationJob): void {
+    this.waiting.push(new GenerationSequence(id, job, this.options.tokenizer));
+    this.looping ??= this.loop();
+  }
+
+  /** Marks a sequence cancelled; it leaves (freeing its slot) at the next step boundary. */
+  cancel(id: number): void {
+    for (const seq of [...this.waiting, ...this.running]) if (seq.id === id) seq.cancelled = true;
+  }
+
+  stats(): { running: number; waiting: number } {
+    return { running: this.running.length, waiting: this.waiting.length };
+  }
+
+  /** Resolves once no step is running (every sequence finished or cancelled). */
+  async idle(): Promise<void> {
+    while (this.looping !== undefined) await this.looping;
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running.length > 0 || this.waiting.length > 0) {
+      const events: SequenceEvent[] = [];
+      try {
+        this.compact(events);
+        await this.admit(events);
+        // Newcomers' first tokens go out now, not one decode step later (time to first token).
+        this.flush(events);
+        this.compact(events);
+        if (this.running.length > 0) await this.decode(events);
+      } catch (error) {
+        this.failAll(events, error);
+      }
+      this.flush(events);
+      // Let "generate" and "cancel" messages in between steps.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    this.looping = undefined;
+  }
+
+  private flush(events: SequenceEvent[]): void {
+    if (events.length > 0) this.options.emit(events.splice(0));
+  }
+
+  /** Prefills waiting sequences into free slots and merges them into the batch. */
+  private async admit(events: SequenceEvent[]): Promise<void> {
+    const free = this.options.maxConcurrentSequences - this.running.length;
+    if (free <= 0 || this.waiting.length === 0) return;
+    const newcomers = this.waiting.splice(0, free);
+    for (const seq of newcomers) events.push({ id: seq.id, started: true });
+    const empty = KvCache.empty(this.options.signature, newcomers.length);
+    const prompts = newcomers.map((s) => s.job.promptIds);
+    this.running.push(...newcomers);
+    const { logits, cache } = await runDecoderStep(this.options.runner, empty, prompts);
+    this.cache = this.cache.concat(cache);
+    newcomers.forEach((seq, i) => {
+      events.push(seq.step(logits[i] ?? new Float32Array(0)));
+    });
+  }
+
+  /** One decode step for every running sequence. */
+  private async decode(events: SequenceEvent[]): Promise<void> {
+    const tokens = this.running.map((s) => [s.lastToken]);
+    const { logits, cache } = await runDecoderStep(this.options.runner, this.cache, tokens);
+    this.cache = cache;
+    this.running.forEach((seq, i) => {
+      events.push(seq.step(logits[i] ?? new Float32Array(0)));
+    });
+  }
+
+  /** Drops finished and cancelled sequences (and their KV rows); cancelled waiters too. */
+  private compact(events: SequenceEvent[]): void {
+    for (let i = this.waiting.length - 1; i >= 0; i--) {
+      const seq = this.waiting[i];
+      if (seq?.cancelled) {
+        this.waiting.splice(i, 1);
+        events.push({ id: seq.id, finishReason: "cancelled" });
+      }
+    }
+    const keep: number[] = [];
+    this.running.forEach((seq, row) => {
+      if (seq.cancelled && !seq.finished) events.push({ id: seq.id, finishReason: "cancelled" });
+      else if (!seq.finished) keep.push(row);
+    });
+    if (keep.length === this.running.length) return;
+    this.cache = this.cache.select(keep);
+    this.running = keep.map((row) => this.running[row]).filter((s) => s !== undefined);
+  }
+
+  /** A failed run ends every running sequence with the error; the batch starts afresh. */
+  private failAll(events: SequenceEvent[], error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    for (const seq of this.running) if (!seq.finished) events.push({ id: seq.id, error: message });
+    this.running = [];
+    this.cache = KvCache.empty(this.options.signature, 0);
+  }
+}

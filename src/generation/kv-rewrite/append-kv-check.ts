@@ -1,0 +1,104 @@
+import type { HostTensor } from "../../tensor/host-tensor.js";
+import type { DecoderSignature } from "../engine/decoder-signature.js";
+import { pastName, presentName } from "../engine/decoder-signature.js";
+import type { DecoderRunner } from "../engine/decoder-step.js";
+import { createSeededRandom } from "../engine/seeded-random.js";
+
+/** Largest difference allowed between the two graphs' logits and new keys/values. */
+const TOLERANCE = 1e-4;
+
+/**
+ * Whether `rewritten` (append-kv-rewrite.ts) computes what `original` computes: the
+ * same logits, and as `present.*` the new slots of the original's (within 1e-4). Runs both
+ * on a fixed random case that touches every path the engine uses: a prompt (whose
+ * past is one masked slot: the engine never feeds a rewritten graph an empty past,
+ * see KvCache.empty), and a left-padded batch of two rows with a past, fed two new
+ * tokens and one (a decode step). A rewrite that matched the pattern but changed the
+ * maths is thereby never served.
+ */
+export async function appendKvMatches(
+  original: DecoderRunner,
+  rewritten: DecoderRunner,
+  sig: DecoderSignature,
+): Promise<boolean> {
+  for (const [rows, past, fresh] of [
+    [1, 1, 3],
+    [2, 3, 2],
+    [2, 3, 1],
+  ] as const) {
+    const feeds = checkFeeds(sig, rows, past, fresh);
+    const [want, got] = [await original.run(feeds), await rewritten.run(feeds)];
+    if (!close(want.logits, got.logits)) return false;
+    for (let i = 0; i < sig.numLayers; i++) {
+      for (const kind of ["key", "value"] as const) {
+        const name = presentName(i, kind);
+        const tail = lastSlots(want[name], sig, rows, past + fresh, fresh);
+        if (!close(tail, got[name])) return false;
+      }
+    }
+  }
+  return true;
+}
+
+function checkFeeds(
+  sig: DecoderSignature,
+  rows: number,
+  past: number,
+  fresh: number,
+): Record<string, HostTensor> {
+  const random = createSeededRandom(20_261_203);
+  const total = past + fresh;
+  const ids = BigInt64Array.from({ length: rows * fresh }, () =>
+    BigInt(Math.floor(random.next() * sig.vocabSize)),
+  );
+  // The last row has its first past slot padded (with one row: the prompt's spare slot).
+  const padded = (rows - 1) * total;
+  const mask = BigInt64Array.from({ length: rows * total }, (_, j) => (j === padded ? 0n : 1n));
+  const positions = BigInt64Array.from({ length: rows * fresh }, (_, j) => {
+    const row = Math.floor(j / fresh);
+    return BigInt(past + (j % fresh) - (row === rows - 1 ? 1 : 0));
+  });
+  const feeds: Record<string, HostTensor> = {
+    input_ids: { dtype: "int64", dims: [rows, fresh], data: ids },
+    attention_mask: { dtype: "int64", dims: [rows, total], data: mask },
+  };
+  if (sig.hasPositionIds) {
+    feeds.position_ids = { dtype: "int64", dims: [rows, fresh], data: positions };
+  }
+  const dims = [rows, sig.numKvHeads, past, sig.headDim];
+  const size = rows * sig.numKvHeads * past * sig.headDim;
+  for (let i = 0; i < sig.numLayers; i++) {
+    for (const kind of ["key", "value"] as const) {
+      const data = Float32Array.from({ length: size }, () => random.next() * 2 - 1);
+      feeds[pastName(i, kind)] = { dtype: "float32", dims, data };
+    }
+  }
+  return feeds;
+}
+
+/** The last `fresh` of `total` slots of a [rows, heads, total, dim] tensor. */
+function lastSlots(
+  tensor: HostTensor | undefined,
+  sig: DecoderSignature,
+  rows: number,
+  total: number,
+  fresh: number,
+): HostTensor | undefined {
+  if (!(tensor?.data instanceof Float32Array)) return undefined;
+  const D = sig.headDim;
+  const out = new Float32Array(rows * sig.numKvHeads * fresh * D);
+  for (let rh = 0; rh < rows * sig.numKvHeads; rh++) {
+    const from = (rh * total + total - fresh) * D;
+    out.set(tensor.data.subarray(from, from + fresh * D), rh * fresh * D);
+  }
+  return { dtype: "float32", dims: [rows, sig.numKvHeads, fresh, D], data: out };
+}
+
+function close(a: HostTensor | undefined, b: HostTensor | undefined): boolean {
+  if (!(a?.data instanceof Float32Array) || !(b?.data instanceof Float32Array)) return false;
+  if (a.data.length !== b.data.length || a.dims.join() !== b.dims.join()) return false;
+  for (let i = 0; i < a.data.length; i++) {
+    if (!(Math.abs((a.data[i] ?? 0) - (b.data[i] ?? 0)) <= TOLERANCE)) return false;
+  }
+  return true;
+}

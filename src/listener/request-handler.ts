@@ -1,0 +1,52 @@
+import { ConnectError } from "@connectrpc/connect";
+import type { connectNodeAdapter } from "@connectrpc/connect-node";
+import { dropUnschedulableDeadline } from "../connect-adapter/deadline-headers.js";
+import { useSpecGrpcMessage } from "../connect-adapter/grpc-message-trailer.js";
+import { createCorsPolicy } from "../http/cors-policy.js";
+import type { HttpRoute } from "../http/http-route.js";
+import type { NodeRequestHandler } from "./one-port-listener.js";
+
+export interface RequestHandlerOptions {
+  /** Allowed browser origins ("*" for any); empty disables CORS. */
+  corsOrigins: readonly string[];
+  /** Plain HTTP routes, tried in order before Connect. */
+  httpRoutes: readonly HttpRoute[];
+  /** The Connect adapter serving gRPC, gRPC-Web and Connect. */
+  connect: ReturnType<typeof connectNodeAdapter>;
+  /** Called with each request handed to Connect, before it (see `createRefusalObserver`). */
+  observeRefusals?: NodeRequestHandler;
+}
+
+/**
+ * The one request handler behind every protocol on the port: CORS first (it may
+ * answer a preflight), then the plain HTTP routes, then Connect (gRPC status
+ * messages re-encoded the spec's way, see {@link useSpecGrpcMessage}), watched for
+ * the calls connect-es refuses before any interceptor runs.
+ */
+export function createRequestHandler(options: RequestHandlerOptions): NodeRequestHandler {
+  const cors = createCorsPolicy(options.corsOrigins);
+  return (req, res) => {
+    if (cors(req, res)) return;
+    for (const route of options.httpRoutes) if (route(req, res)) return;
+    useSpecGrpcMessage(req, res);
+    dropUnschedulableDeadline(req.headers);
+    options.observeRefusals?.(req, res);
+    try {
+      options.connect(req, res);
+    } catch (error) {
+      refuseUnservable(res, error);
+    }
+  };
+}
+
+/**
+ * connect-node builds the call's URL from the Host or :authority header synchronously
+ * and throws when there is none or it does not parse (an HTTP/1.0 request without
+ * Host, `Host: [`): thrown from a "request" listener, that would take the process down.
+ * Such a request gets 400 instead.
+ */
+function refuseUnservable(res: Parameters<NodeRequestHandler>[1], error: unknown): void {
+  const reason = error instanceof ConnectError ? error.rawMessage : String(error);
+  if (!res.headersSent) res.writeHead(400, { "content-type": "text/plain; charset=utf-8" });
+  res.end(`cannot serve this request (give a valid Host or :authority header): ${reason}\n`);
+}

@@ -1,0 +1,144 @@
+import { randomUUID } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
+import type { ServiceImpl } from "@connectrpc/connect";
+import {
+  FinishReason,
+  type GenerateRequest,
+  type GenerateResponse,
+  GenerateResponseSchema,
+  type GenerationService,
+} from "../../gen/inferd/v1/generation_pb.js";
+import { type GenerationChunk, isGenerationFinish } from "../generation/generative-model.js";
+import type { FinishReason as DomainFinishReason } from "../generation/request/stopping-criteria.js";
+import type { GenerateCall, TextGenerator } from "../generation/text-generator.js";
+import { toDomainSignal } from "./domain-signal.js";
+import { type ErrorLogger, toConnectError } from "./to-connect-error.js";
+
+export interface GenerationServiceOptions {
+  readonly generator: TextGenerator;
+  readonly logger?: ErrorLogger;
+}
+
+const FINISH_REASONS: Readonly<Record<DomainFinishReason, FinishReason>> = {
+  stop: FinishReason.STOP,
+  length: FinishReason.LENGTH,
+  eos: FinishReason.EOS,
+  cancelled: FinishReason.CANCELLED,
+};
+
+/** Maps the wire request onto the core's call; unset optional fields stay absent (defaults). */
+export function toGenerateCall(request: GenerateRequest, requestId: string): GenerateCall {
+  const r = request;
+  return {
+    model: r.model,
+    requestId,
+    ...(r.version !== 0 && { version: r.version }),
+    ...(r.prompt !== "" && { prompt: r.prompt }),
+    ...(r.messages.length > 0 && {
+      messages: r.messages.map((m) => ({ role: m.role, content: m.content })),
+    }),
+    ...(r.promptTokenIds.length > 0 && { promptTokenIds: r.promptTokenIds }),
+    ...(r.maxTokens !== undefined && { maxTokens: r.maxTokens }),
+    ...(r.temperature !== undefined && { temperature: r.temperature }),
+    ...(r.topK !== undefined && { topK: r.topK }),
+    ...(r.topP !== undefined && { topP: r.topP }),
+    ...(r.minP !== undefined && { minP: r.minP }),
+    ...(r.repetitionPenalty !== undefined && { repetitionPenalty: r.repetitionPenalty }),
+    ...(r.presencePenalty !== undefined && { presencePenalty: r.presencePenalty }),
+    ...(r.frequencyPenalty !== undefined && { frequencyPenalty: r.frequencyPenalty }),
+    // Beyond 2^53 the number is no longer exact; sampling params refuse it.
+    ...(r.seed !== undefined && { seed: Number(r.seed) }),
+    ...(r.stop.length > 0 && { stop: r.stop }),
+    ...(r.stopTokenIds.length > 0 && { stopTokenIds: r.stopTokenIds }),
+    ...(r.ignoreEos && { ignoreEos: true }),
+    ...(r.logprobs > 0 && { logprobs: r.logprobs }),
+    ...(Object.keys(r.logitBias).length > 0 && { logitBias: r.logitBias }),
+  };
+}
+
+function toResponse(chunk: GenerationChunk, requestId: string, version: number): GenerateResponse {
+  if (!isGenerationFinish(chunk)) {
+    return create(GenerateResponseSchema, {
+      requestId,
+      version,
+      text: chunk.text,
+      tokenIds: [...chunk.tokenIds],
+      logprobs: (chunk.logprobs ?? []).map((lp) => ({
+        chosen: { ...lp.chosen },
+        top: lp.top.map((t) => ({ ...t })),
+      })),
+    });
+  }
+  return create(GenerateResponseSchema, {
+    requestId,
+    version,
+    finishReason: FINISH_REASONS[chunk.finishReason],
+    usage: { ...chunk.usage },
+    timings: { ...chunk.timings },
+  });
+}
+
+/**
+ * Connect handlers for `inferd.v1.GenerationService`, thin over the
+ * {@link TextGenerator}: Generate leases the version for the whole stream, sends
+ * one message per engine delta and a last one with finish reason, usage and
+ * timings. A client that cancels aborts the engine's signal, which frees the
+ * sequence's slot at the next decode step.
+ */
+export function createGenerationService(
+  options: GenerationServiceOptions,
+): ServiceImpl<typeof GenerationService> {
+  const { generator, logger } = options;
+  return {
+    async *generate(request, context) {
+      const requestId = request.requestId || randomUUID();
+      const signal = toDomainSignal(context.signal);
+      let started: Awaited<ReturnType<TextGenerator["start"]>>;
+      try {
+        started = await generator.start(toGenerateCall(request, requestId), signal);
+      } catch (error) {
+        throw toConnectError(error, logger);
+      }
+      // A client that goes away leaves this generator suspended at a `yield` that Connect
+      // never resumes nor return()s, so the abort itself hands the chunks (and the lease) back.
+      const giveBack = () => void started.chunks.return?.().catch(() => {});
+      context.signal.addEventListener("abort", giveBack, { once: true });
+      let finished = false;
+      try {
+        for await (const chunk of started.chunks) {
+          finished = isGenerationFinish(chunk) && chunk.finishReason !== "cancelled";
+          yield toResponse(chunk, requestId, started.version);
+        }
+        // The engine ends an aborted sequence "cancelled" (usage included); the call itself
+        // fails as the domain signal tells it: DeadlineExceeded, or Canceled however the
+        // client left (connect-node reads an RST_STREAM INTERNAL_ERROR as Internal). A
+        // stream that finished before the abort stays a success.
+        if (signal.aborted && !finished) throw signal.reason;
+      } catch (error) {
+        throw toConnectError(error, logger);
+      } finally {
+        context.signal.removeEventListener("abort", giveBack);
+      }
+    },
+    tokenize(request) {
+      try {
+        return generator.withModel(request.model, request.version, (model, version) => {
+          const ids = model.tokenize(request.text, request.addSpecialTokens ?? true);
+          return { tokenIds: ids, tokens: ids.map((id) => model.idToToken(id)), version };
+        });
+      } catch (error) {
+        throw toConnectError(error, logger);
+      }
+    },
+    detokenize(request) {
+      try {
+        return generator.withModel(request.model, request.version, (model, version) => ({
+          text: model.detokenize(request.tokenIds, request.skipSpecialTokens ?? true),
+          version,
+        }));
+      } catch (error) {
+        throw toConnectError(error, logger);
+      }
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import onnxProto from "onnx-proto";
+import { afterAll, describe, expect, it } from "vitest";
+import { runDecoderStep } from "../../../src/generation/engine/decoder-step.js";
+import { KvCache } from "../../../src/generation/engine/kv-cache.js";
+import { rewriteForAppendKv } from "../../../src/generation/kv-rewrite/append-kv-rewrite.js";
+import { loadGenerationConfig } from "../../../src/generation/request/generation-config.js";
+import { openDecoderSession } from "../../../src/generation/worker/decoder-session.js";
+import { maxAbsDiff } from "../../fixtures/ort-helpers.js";
+import { FIXTURE_REPO } from "../../helpers/fixtures.js";
+
+const { onnx } = onnxProto;
+const DIR = join(FIXTURE_REPO, "tiny_llama/1");
+const PATH = join(DIR, "model.onnx");
+const OPTIONS = { intraOpThreads: 1 };
+
+/** `model` with its float initializers' bytes moved to `<dir>/<file>` (as exporters do with weights). */
+function withExternalData(model: Uint8Array, dir: string, file: string): Uint8Array {
+  const proto = onnx.ModelProto.decode(model);
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  for (const t of proto.graph?.initializer ?? []) {
+    if (t.dataType !== onnx.TensorProto.DataType.FLOAT) continue;
+    const data = t.rawData ?? new Uint8Array();
+    chunks.push(data);
+    t.rawData = new Uint8Array();
+    t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+    t.externalData = [
+      { key: "location", value: file },
+      { key: "offset", value: String(offset) },
+      { key: "length", value: String(data.length) },
+    ];
+    offset += data.length;
+  }
+  mkdirSync(join(dir, file, ".."), { recursive: true });
+  writeFileSync(join(dir, file), Buffer.concat(chunks));
+  return onnx.ModelProto.encode(proto).finish();
+}
+
+/** `model` with Shape(present.0.key) as one more output: something besides attention reads the full cache. */
+function withCacheReader(model: Uint8Array): Uint8Array {
+  const proto = onnx.ModelProto.decode(model);
+  const graph = proto.graph ?? onnx.GraphProto.create();
+  graph.node = [
+    ...(graph.node ?? []),
+    onnx.NodeProto.create({ opType: "Shape", input: ["present.0.key"], output: ["cache_shape"] }),
+  ];
+  graph.output = [
+    ...(graph.output ?? []),
+    onnx.ValueInfoProto.create({ name: "cache_shape", type: { tensorType: { elemType: 7 } } }),
+  ];
+  return onnx.ModelProto.encode(proto).finish();
+}
+
+/** The first-step logits of a 2-token prompt through a decoder session. */
+async function firstLogits(path: string, kvCache: "append" | "concat") {
+  const { session, signature, kvCacheNote } = await openDecoderSession(
+    path,
+    OPTIONS,
+    await loadGenerationConfig(DIR),
+    kvCache,
+  );
+  const step = await runDecoderStep(session, KvCache.empty(signature, 1), [[1, 7]]);
+  await session.release();
+  return {
+    kvCache: signature.kvCache,
+    note: kvCacheNote,
+    logits: step.logits[0] ?? new Float32Array(),
+  };
+}
+
+describe("openDecoderSession on the tiny_llama fixture", () => {
+  const temp = mkdtempSync(join(tmpdir(), "inferd-decoder-session-"));
+  afterAll(() => rmSync(temp, { recursive: true, force: true }));
+
+  it("serves the rewritten graph by default, the export with kv_cache concat", async () => {
+    const [append, concat] = [await firstLogits(PATH, "append"), await firstLogits(PATH, "concat")];
+    expect([append.kvCache, concat.kvCache]).toEqual(["append", "concat"]);
+    expect(maxAbsDiff(append.logits, concat.logits)).toBeLessThan(1e-5);
+  });
+
+  it("rewrites a model whose weights are external data, and leaves no file behind", async () => {
+    const model = withExternalData(readFileSync(PATH), temp, "weights/model.onnx_data");
+    writeFileSync(join(temp, "model.onnx"), model);
+    expect(rewriteForAppendKv(model)?.externalDataFiles).toEqual(["weights/model.onnx_data"]);
+    const append = await firstLogits(join(temp, "model.onnx"), "append");
+    const concat = await firstLogits(PATH, "concat");
+    expect(append.kvCache).toBe("append");
+    expect(maxAbsDiff(append.logits, concat.logits)).toBeLessThan(1e-5);
+    expect(readdirSync(temp).sort()).toEqual(["model.onnx", "weights"]);
+  });
+
+  it("serves a graph the rewrite does not know as exported, and says why", async () => {
+    writeFileSync(join(temp, "reader.onnx"), withCacheReader(readFileSync(PATH)));
+    const served = await firstLogits(join(temp, "reader.onnx"), "append");
+    expect(served.kvCache).toBe("concat");
+    expect(served.note).toBe("the graph does not grow its cache in the form the rewrite knows");
+    const concat = await firstLogits(PATH, "concat");
+    expect(concat.note).toBe("");
+    expect(maxAbsDiff(served.logits, concat.logits)).toBeLessThan(1e-5);
+    rmSync(join(temp, "reader.onnx"));
+  });
+
+  it("refuses external data that would resolve outside the model's folder", () => {
+    const model = withExternalData(readFileSync(PATH), join(temp, "x", "inner"), "../outside.bin");
+    expect(() => rewriteForAppendKv(model)).toThrow(/outside the model's folder/);
+  });
+});

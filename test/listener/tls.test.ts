@@ -1,0 +1,131 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import http2 from "node:http2";
+import https from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import * as grpc from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type PredictRequest,
+  PredictRequestSchema,
+  type PredictResponse,
+  PredictResponseSchema,
+} from "../../gen/inferd/v1/inference_pb.js";
+import { startTestServer, type TestServer } from "../server/start-test-server.js";
+
+function hasOpenssl(): boolean {
+  try {
+    execFileSync("openssl", ["version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const opensslMissing = !hasOpenssl();
+if (opensslMissing) console.warn("skipping TLS tests: the openssl binary is not installed");
+
+describe.skipIf(opensslMissing)("TLS on the one port", () => {
+  let dir: string;
+  let ca: Buffer;
+  let t: TestServer;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "inferd-tls-"));
+    const [cert, key] = [join(dir, "cert.pem"), join(dir, "key.pem")];
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-keyout",
+        key,
+        "-out",
+        cert,
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+      ],
+      { stdio: "ignore" },
+    );
+    ca = readFileSync(cert);
+    t = await startTestServer({ tlsCert: cert, tlsKey: key });
+  });
+  afterAll(async () => {
+    await t?.server.shutdown();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("negotiates h2 by ALPN", async () => {
+    const session = http2.connect(`https://127.0.0.1:${t.port}`, { ca });
+    try {
+      const req = session.request({ ":path": "/healthz" });
+      const status = await new Promise<number>((resolve) =>
+        req.on("response", (h) => resolve(Number(h[":status"]))),
+      );
+      let body = "";
+      for await (const chunk of req) body += chunk;
+      expect(session.alpnProtocol).toBe("h2");
+      expect(status).toBe(200);
+      expect(JSON.parse(body)).toEqual({ status: "live" });
+    } finally {
+      session.close();
+    }
+  });
+
+  it("serves HTTP/1.1 clients on the same port", async () => {
+    const agent = new https.Agent({ ca, keepAlive: false });
+    const { status, version, body } = await new Promise<{
+      status: number;
+      version: string;
+      body: string;
+    }>((resolve, reject) => {
+      const req = https.request(
+        `https://127.0.0.1:${t.port}/inferd.v1.InferenceService/Predict`,
+        { method: "POST", agent, headers: { "content-type": "application/json" } },
+        (res) => {
+          let text = "";
+          res.on("data", (c) => (text += c));
+          res.on("end", () =>
+            resolve({ status: res.statusCode ?? 0, version: res.httpVersion, body: text }),
+          );
+        },
+      );
+      req.on("error", reject);
+      req.end(JSON.stringify({ model: "iris", requestId: "tls-1" }));
+    });
+    agent.destroy();
+    expect(version).toBe("1.1");
+    expect(status).toBe(200);
+    expect(JSON.parse(body)).toEqual({ model: "iris", version: 7, requestId: "tls-1" });
+  });
+
+  it("serves unary gRPC over TLS to grpc-js (the lean unary path behind ALPN h2)", async () => {
+    const client = new grpc.Client(`127.0.0.1:${t.port}`, grpc.credentials.createSsl(ca));
+    try {
+      const response = await new Promise<PredictResponse>((resolve, reject) =>
+        client.makeUnaryRequest(
+          "/inferd.v1.InferenceService/Predict",
+          (value: PredictRequest) => Buffer.from(toBinary(PredictRequestSchema, value)),
+          (bytes: Buffer) => fromBinary(PredictResponseSchema, bytes),
+          create(PredictRequestSchema, { model: "iris", requestId: "tls-grpc" }),
+          (error, value) => (error || !value ? reject(error) : resolve(value)),
+        ),
+      );
+      expect([response.model, response.version, response.requestId]).toEqual([
+        "iris",
+        7,
+        "tls-grpc",
+      ]);
+    } finally {
+      client.close();
+    }
+  });
+});
