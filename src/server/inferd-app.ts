@@ -25,7 +25,7 @@ import { recordHttpRequest } from "../metrics/http-metrics.js";
 import { createInferdMetrics, type InferdMetrics } from "../metrics/inferd-metrics.js";
 import { observeRegistry, recordInference } from "../metrics/model-metrics.js";
 import { recordRpcRefused } from "../metrics/rpc-metrics.js";
-import type { VersionLoadRequest } from "../registry/repository-registry.js";
+import type { VersionLoadRequest } from "../registry/version-load-request.js";
 import type { LoadedModel, ModelRuntime } from "../runtime/model-runtime.js";
 import { createInferdRoutes } from "../services/routes.js";
 import { createInferdServer, type InferdServer } from "./inferd-server.js";
