@@ -4,11 +4,11 @@ import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { pathOf } from "../http/http-route.js";
-import { claimForTransport, wasObserved } from "../interceptors/observed-requests.js";
-import { peerFrom } from "../interceptors/peer-context.js";
-import type { RecordRefusedCall, RpcCall } from "../interceptors/rpc-call.js";
-import { rpcLabelsFor } from "../interceptors/rpc-labels.js";
 import type { NodeRequestHandler } from "../listener/one-port-listener.js";
+import { claimForTransport, wasObserved } from "../observed-call/observed-requests.js";
+import { peerFrom } from "../observed-call/peer-context.js";
+import type { RecordRefusedCall, RpcCall } from "../observed-call/rpc-call.js";
+import { rpcLabelsFor } from "../observed-call/rpc-labels.js";
 import { type SentResponse, statusOfSentResponse } from "./status-of-sent-response.js";
 
 /** Response methods patched on a refused call; every Node response type has them. */

@@ -10,7 +10,7 @@ import {
 } from "@connectrpc/connect/protocol-connect";
 import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
 import { trailerFlag, trailerParse } from "@connectrpc/connect/protocol-grpc-web";
-import type { RpcProtocol } from "../metrics/rpc-metrics.js";
+import type { RpcProtocol } from "../observed-call/rpc-labels.js";
 
 /** A response as the server wrote it, for {@link statusOfSentResponse}. */
 export interface SentResponse {

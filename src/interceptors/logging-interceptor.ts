@@ -1,10 +1,10 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { logRpcCall } from "../logging/log-rpc-call.js";
 import type { Logger } from "../logging/logger.js";
+import { markObserved } from "../observed-call/observed-requests.js";
+import { peerOf } from "../observed-call/peer-context.js";
+import { rpcLabelsOf } from "../observed-call/rpc-labels.js";
 import { createObservingInterceptor } from "./observe-call.js";
-import { markObserved } from "./observed-requests.js";
-import { peerOf } from "./peer-context.js";
-import { rpcLabelsOf } from "./rpc-labels.js";
 
 /**
  * Server interceptor that writes one access-log line per call (see {@link logRpcCall}

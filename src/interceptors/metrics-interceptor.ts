@@ -1,9 +1,9 @@
 import type { Interceptor } from "@connectrpc/connect";
 import type { InferdMetrics } from "../metrics/inferd-metrics.js";
 import { recordRpcHandled, recordRpcStarted } from "../metrics/rpc-metrics.js";
+import { markObserved } from "../observed-call/observed-requests.js";
+import { rpcLabelsOf } from "../observed-call/rpc-labels.js";
 import { createObservingInterceptor } from "./observe-call.js";
-import { markObserved } from "./observed-requests.js";
-import { rpcLabelsOf } from "./rpc-labels.js";
 
 /**
  * Server interceptor for the per-RPC metrics (`inferd_grpc_server_*`): counts

@@ -1,6 +1,6 @@
 import type { Interceptor, StreamRequest, UnaryRequest } from "@connectrpc/connect";
-import { type CallFields, fieldsOfMessage, mergeMissing } from "./call-fields.js";
-import { abortCodeOf, rpcCodeOf } from "./rpc-code.js";
+import { type CallFields, fieldsOfMessage, mergeMissing } from "../observed-call/call-fields.js";
+import { abortCodeOf, rpcCodeOf } from "../observed-call/rpc-code.js";
 
 /** How a call ended, as observed by {@link createObservingInterceptor}. */
 export interface CallEnd {

@@ -9,10 +9,10 @@ import {
   type Tracer,
   trace,
 } from "@opentelemetry/api";
+import { peerOf } from "../observed-call/peer-context.js";
+import { isServerFaultCode } from "../observed-call/rpc-code.js";
+import { detectProtocol } from "../observed-call/rpc-labels.js";
 import { createObservingInterceptor } from "./observe-call.js";
-import { peerOf } from "./peer-context.js";
-import { isServerFaultCode } from "./rpc-code.js";
-import { detectProtocol } from "./rpc-labels.js";
 
 const headerGetter: TextMapGetter<Headers> = {
   keys: (headers) => [...headers.keys()],

@@ -1,6 +1,6 @@
 import { ConnectError } from "@connectrpc/connect";
-import type { RpcCall } from "../interceptors/rpc-call.js";
-import { isServerFaultCode } from "../interceptors/rpc-code.js";
+import type { RpcCall } from "../observed-call/rpc-call.js";
+import { isServerFaultCode } from "../observed-call/rpc-code.js";
 import type { Logger } from "./logger.js";
 
 /**

@@ -1,20 +1,5 @@
+import type { RpcLabels } from "../observed-call/rpc-labels.js";
 import type { InferdMetrics } from "./inferd-metrics.js";
-
-/** Wire protocol of a call, as the `protocol` label spells it. */
-export type RpcProtocol = "grpc" | "grpc_web" | "connect";
-
-/** go-grpc-prometheus's `grpc_type` values. */
-export type RpcType = "unary" | "client_stream" | "server_stream" | "bidi_stream";
-
-/** Labels that identify one RPC method on one protocol. */
-export interface RpcLabels {
-  /** Fully qualified service name, e.g. "inferd.v1.InferenceService". */
-  readonly grpc_service: string;
-  /** Method name, e.g. "Predict". */
-  readonly grpc_method: string;
-  readonly grpc_type: RpcType;
-  readonly protocol: RpcProtocol;
-}
 
 /** Counts an RPC the server started. */
 export function recordRpcStarted(metrics: InferdMetrics, labels: RpcLabels): void {

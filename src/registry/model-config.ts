@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { SessionOptions } from "../runtime/model-runtime.js";
-import type { ModelKind } from "./model-registry.js";
+import type { ModelKind } from "./model-kind.js";
 
 /** Which of a model's version folders load: the newest N, all, or a fixed list. */
 export type VersionPolicy =

@@ -1,5 +1,6 @@
 import type { ModelConfig } from "./model-config.js";
-import type { ModelKind, VersionStatus } from "./model-registry.js";
+import type { ModelKind } from "./model-kind.js";
+import type { VersionStatus } from "./model-registry.js";
 import type { ScannedModel } from "./repository-scanner.js";
 import type { VersionInstance } from "./version-instance.js";
 

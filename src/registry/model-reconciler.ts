@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { isLive, type ModelEntry } from "./model-entry.js";
-import type { RegistryLogger } from "./repository-registry.js";
+import type { RegistryLogger } from "./registry-logger.js";
 import { MODEL_FILE, type ScannedModel } from "./repository-scanner.js";
 import { selectVersions } from "./select-versions.js";
 import type { VersionInstance } from "./version-instance.js";

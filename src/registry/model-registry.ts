@@ -1,10 +1,9 @@
 import type { TensorSpec } from "../tensor/host-tensor.js";
+import type { ModelConfig } from "./model-config.js";
+import type { ModelKind } from "./model-kind.js";
 
 /** Life cycle of one model version. */
 export type VersionState = "loading" | "ready" | "draining" | "unloaded" | "failed";
-
-/** What a model version serves: Predict (tensors) or Generate (tokens). */
-export type ModelKind = "predict" | "generate";
 
 /**
  * A loaded model version as the registry holds it. The registry knows only this
@@ -56,7 +55,7 @@ export interface Lease<S extends Servable = Servable> {
   readonly version: number;
   readonly servable: S;
   /** The model's effective configuration (parsed model.json). */
-  readonly config: import("./model-config.js").ModelConfig;
+  readonly config: ModelConfig;
   release(): void;
 }
 

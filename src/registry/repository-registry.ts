@@ -7,7 +7,7 @@ import {
   unavailable,
 } from "../errors/inferd-error.js";
 import { effectiveConfigJson } from "./effective-config-json.js";
-import { defaultModelConfig, type ModelConfig } from "./model-config.js";
+import { defaultModelConfig } from "./model-config.js";
 import {
   type Control,
   createModelEntry,
@@ -18,7 +18,6 @@ import {
 import { createModelReconciler, type ModelReconciler } from "./model-reconciler.js";
 import type {
   Lease,
-  ModelKind,
   ModelRegistry,
   ModelStatus,
   NotReadyVersion,
@@ -27,30 +26,13 @@ import type {
 } from "./model-registry.js";
 import { readinessBlockers } from "./readiness-blockers.js";
 import { listOrNone as list, notServable, unknownModel } from "./registry-errors.js";
+import type { RegistryLogger } from "./registry-logger.js";
 import { isModelName, type ScannedModel, scanModel, scanRepository } from "./repository-scanner.js";
 import { routeVersion } from "./route-version.js";
 import type { VersionInstance } from "./version-instance.js";
 import { leaseVersion } from "./version-lease.js";
+import type { VersionLoadRequest } from "./version-load-request.js";
 import { createVersionLoader, type VersionLoader } from "./version-loader.js";
-
-/** Structured logger shape (pino's `info(obj, msg)`), so the registry needs no logging library. */
-export interface RegistryLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
-/** What the registry asks the server to load: one version of one model. */
-export interface VersionLoadRequest {
-  readonly model: string;
-  readonly version: number;
-  /** The version folder `<repo>/<model>/<version>` (tokenizer files live here). */
-  readonly dir: string;
-  readonly modelPath: string;
-  readonly config: ModelConfig;
-  readonly kind: ModelKind;
-  readonly signal: AbortSignal;
-}
 
 export interface ModelRegistryOptions {
   repository: string;

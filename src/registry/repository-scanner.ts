@@ -2,7 +2,7 @@ import { access, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { readOnnxInputNames } from "../onnx/read-onnx-input-names.js";
 import { defaultModelConfig, type ModelConfig, parseModelConfig } from "./model-config.js";
-import type { ModelKind } from "./model-registry.js";
+import type { ModelKind } from "./model-kind.js";
 
 /** The model file each version folder holds. */
 export const MODEL_FILE = "model.onnx";

@@ -1,5 +1,6 @@
 import type { ModelConfig } from "./model-config.js";
-import type { ModelKind, Servable, VersionState } from "./model-registry.js";
+import type { ModelKind } from "./model-kind.js";
+import type { Servable, VersionState } from "./model-registry.js";
 
 /** Receives every state change of an instance, synchronously, in order. */
 export type StateListener = (

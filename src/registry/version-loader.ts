@@ -3,9 +3,10 @@ import { dirname, join, sep } from "node:path";
 import type { ModelConfig } from "./model-config.js";
 import { isLive, type ModelEntry } from "./model-entry.js";
 import type { RegistryEvent, Servable, VersionState } from "./model-registry.js";
-import type { RegistryLogger, VersionLoadRequest } from "./repository-registry.js";
+import type { RegistryLogger } from "./registry-logger.js";
 import { MODEL_FILE } from "./repository-scanner.js";
 import { VersionInstance } from "./version-instance.js";
+import type { VersionLoadRequest } from "./version-load-request.js";
 
 export interface VersionLoaderOptions {
   readonly loadVersion: (request: VersionLoadRequest) => Promise<Servable>;

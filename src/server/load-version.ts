@@ -1,6 +1,6 @@
 import { failedPrecondition } from "../errors/inferd-error.js";
 import type { Servable } from "../registry/model-registry.js";
-import type { VersionLoadRequest } from "../registry/repository-registry.js";
+import type { VersionLoadRequest } from "../registry/version-load-request.js";
 import type { LoadedModel, ModelRuntime } from "../runtime/model-runtime.js";
 
 /** A "predict" servable: the runtime's LoadedModel, tagged for the registry. */

@@ -6,7 +6,7 @@ import {
   type SentResponse,
   statusOfSentResponse,
 } from "../../src/connect-adapter/status-of-sent-response.js";
-import type { RpcProtocol } from "../../src/metrics/rpc-metrics.js";
+import type { RpcProtocol } from "../../src/observed-call/rpc-labels.js";
 
 function frame(flags: number, data: string): Buffer {
   const bytes = Buffer.from(data);

@@ -1,8 +1,9 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ModelKind, RegistryEvent, Servable } from "../../src/registry/model-registry.js";
-import type { VersionLoadRequest } from "../../src/registry/repository-registry.js";
+import type { ModelKind } from "../../src/registry/model-kind.js";
+import type { RegistryEvent, Servable } from "../../src/registry/model-registry.js";
+import type { VersionLoadRequest } from "../../src/registry/version-load-request.js";
 
 /** model name → version folders and optional model.json (object, or raw text). */
 export type RepoSpec = Record<string, { versions: number[]; config?: unknown }>;

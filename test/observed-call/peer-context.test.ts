@@ -1,8 +1,8 @@
 import type { UnaryRequest } from "@connectrpc/connect";
 import { createContextValues } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { peerAddressKey, peerContextValues, peerOf } from "../../src/interceptors/peer-context.js";
-import { detectProtocol } from "../../src/interceptors/rpc-labels.js";
+import { peerAddressKey, peerContextValues, peerOf } from "../../src/observed-call/peer-context.js";
+import { detectProtocol } from "../../src/observed-call/rpc-labels.js";
 
 function request(headers: Record<string, string>, peer?: string): UnaryRequest {
   const contextValues = createContextValues();

@@ -1,5 +1,5 @@
-import type { RpcLabels } from "../metrics/rpc-metrics.js";
 import type { CallFields } from "./call-fields.js";
+import type { RpcLabels } from "./rpc-labels.js";
 
 /**
  * One finished call as the access log and the RPC metrics record it, whoever saw it

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { abortCodeOf } from "../../src/interceptors/rpc-code.js";
+import { abortCodeOf } from "../../src/observed-call/rpc-code.js";
 
 describe("abortCodeOf", () => {
   it("counts a client's reset as canceled whatever its RST code; deadline and cut-off keep theirs", () => {

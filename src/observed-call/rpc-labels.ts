@@ -1,6 +1,25 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import type { StreamRequest, UnaryRequest } from "@connectrpc/connect";
-import type { RpcLabels, RpcProtocol, RpcType } from "../metrics/rpc-metrics.js";
+
+/** Wire protocol of a call, as the `protocol` label spells it. */
+export type RpcProtocol = "grpc" | "grpc_web" | "connect";
+
+/** go-grpc-prometheus's `grpc_type` values. */
+export type RpcType = "unary" | "client_stream" | "server_stream" | "bidi_stream";
+
+/**
+ * Labels that identify one RPC method on one protocol. They live here, with the rest
+ * of an observed call's vocabulary, so that interceptors, logging, metrics and the
+ * lean path share them without importing one another.
+ */
+export interface RpcLabels {
+  /** Fully qualified service name, e.g. "inferd.v1.InferenceService". */
+  readonly grpc_service: string;
+  /** Method name, e.g. "Predict". */
+  readonly grpc_method: string;
+  readonly grpc_type: RpcType;
+  readonly protocol: RpcProtocol;
+}
 
 /**
  * The wire protocol from a request's content type. `application/grpc-web` (and
