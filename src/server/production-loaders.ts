@@ -1,5 +1,5 @@
 import { createDynamicBatcher } from "../batching/dynamic-batcher.js";
-import { loadGenerativeModel } from "../generation/generative-model.js";
+import { loadGenerativeModel } from "../generation/load-generative-model.js";
 import { warmupInputs } from "../inference/warmup-inputs.js";
 import type { Logger } from "../logging/logger.js";
 import { createBatchObserver } from "../metrics/batch-observer.js";
