@@ -11,11 +11,9 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  type GenerativeModel,
-  isGenerationFinish,
-  loadGenerativeModel,
-} from "../src/generation/generative-model.js";
+import { isGenerationFinish } from "../src/generation/generation-chunk.js";
+import type { GenerativeModel } from "../src/generation/generative-model.js";
+import { loadGenerativeModel } from "../src/generation/load-generative-model.js";
 import { median, PROMPTS } from "./generation-streams.js";
 
 const STORIES = resolve(

@@ -3,10 +3,10 @@ import type { Lease, ModelRegistry, Servable } from "../registry/model-registry.
 import {
   type GenerationChunk,
   type GenerationFinish,
-  type GenerativeModel,
   generationTimings,
   isGenerationFinish,
-} from "./generative-model.js";
+} from "./generation-chunk.js";
+import type { GenerativeModel } from "./generative-model.js";
 import type { GenerationRequest } from "./request/generation-request.js";
 import type { FinishReason } from "./request/stopping-criteria.js";
 

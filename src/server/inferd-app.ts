@@ -1,7 +1,5 @@
 import { createApiKeyVerifier } from "../auth/api-key-verifier.js";
-import { createDynamicBatcher } from "../batching/dynamic-batcher.js";
 import type { ServerConfig } from "../config/server-options.js";
-import { loadGenerativeModel } from "../generation/generative-model.js";
 import { createTextGenerator } from "../generation/text-generator.js";
 import { defaultUiDir } from "../http/default-ui-dir.js";
 import type { HttpRoute } from "../http/http-route.js";
@@ -9,7 +7,6 @@ import { createMetricsRoute } from "../http/metrics-route.js";
 import { createOpenAiRoutes } from "../http/openai-routes.js";
 import { createStaticUiRoute } from "../http/static-ui-route.js";
 import { createPredictor } from "../inference/predictor.js";
-import { warmupInputs } from "../inference/warmup-inputs.js";
 import { createApiKeyInterceptor } from "../interceptors/api-key-interceptor.js";
 import { createLoggingInterceptor } from "../interceptors/logging-interceptor.js";
 import { createMetricsInterceptor } from "../interceptors/metrics-interceptor.js";
@@ -18,17 +15,16 @@ import { logGenerationEnd } from "../logging/log-generation-end.js";
 import { logHttpRequest } from "../logging/log-http-request.js";
 import { logRpcCall } from "../logging/log-rpc-call.js";
 import type { Logger } from "../logging/logger.js";
-import { createBatchObserver } from "../metrics/batch-observer.js";
-import { createGenerationObserver } from "../metrics/generation-observer.js";
 import { recordHttpRequest } from "../metrics/http-metrics.js";
 import { createInferdMetrics, type InferdMetrics } from "../metrics/inferd-metrics.js";
 import { observeRegistry, recordInference } from "../metrics/model-metrics.js";
 import { recordRpcRefused } from "../metrics/rpc-metrics.js";
 import { peerContextValues } from "../observed-call/peer-context.js";
-import type { VersionLoadRequest } from "../registry/version-load-request.js";
-import type { LoadedModel, ModelRuntime } from "../runtime/model-runtime.js";
+import type { ModelRuntime } from "../runtime/model-runtime.js";
 import { createInferdRoutes } from "../services/routes.js";
-import { createInferdServer, type InferdServer } from "./inferd-server.js";
+import { createInferdRegistry } from "./inferd-registry.js";
+import { createInferdDrain, createInferdServer, type InferdServer } from "./inferd-server.js";
+import { createProductionLoaders } from "./production-loaders.js";
 
 export interface InferdAppOptions {
   config: ServerConfig;
@@ -43,10 +39,11 @@ export interface InferdApp extends InferdServer {
 }
 
 /**
- * Composes the production server: registry over the repository, warmup and dynamic
- * batching per version as `model.json` says, the generation engine for decoder
- * models, the inferd API, Prometheus metrics at /metrics, logging and metrics
- * interceptors. `main` and the integration tests both start exactly this.
+ * Composes the production server, in dependency order: the registry over the
+ * repository (warmup, dynamic batching and the generation engine per `model.json`),
+ * the drain, the inferd API and the OpenAI HTTP routes over them, Prometheus metrics
+ * at /metrics, logging and metrics interceptors, then the server. `main` and the
+ * integration tests both start exactly this.
  */
 export function createInferdApp(options: InferdAppOptions): InferdApp {
   const { config, logger } = options;
@@ -54,60 +51,43 @@ export function createInferdApp(options: InferdAppOptions): InferdApp {
   const verifyApiKey = createApiKeyVerifier(config.apiKey);
   const logHttp = logHttpRequest(logger);
   const logRpc = logRpcCall(logger);
-  // The OpenAI routes need the registry, which exists once the server calls `routes`.
-  let openAi: HttpRoute = () => false;
-  const httpRoutes: HttpRoute[] = [createMetricsRoute(metrics.registry), (q, s) => openAi(q, s)];
-  if (config.uiDir !== "") {
-    httpRoutes.push(createStaticUiRoute({ dir: config.uiDir ?? defaultUiDir() }));
-  }
-  const server = createInferdServer({
+  const registry = createInferdRegistry({
     config,
     logger,
     ...(options.runtime ? { runtime: options.runtime } : {}),
-    preparePredict: (model, request) => preparePredict(model, request, metrics),
-    loadGenerative: async (request) => {
-      const model = await loadGenerativeModel({
-        dir: request.dir,
-        modelPath: request.modelPath,
-        maxConcurrentSequences: request.config.maxConcurrentSequences,
-        maxWaiting: request.config.maxWaiting,
-        kvCache: request.config.kvCache,
-        session: request.config.session,
-        signal: request.signal,
-        observer: createGenerationObserver(metrics, request.model, request.version),
-      });
-      // Whether the append-only KV cache applied, and if it was asked for but not, why.
-      const fields = { model: request.model, version: request.version, kv_cache: model.kvCache };
-      if (model.kvCacheNote === "") logger.info(fields, "generation KV cache");
-      else logger.warn({ ...fields, reason: model.kvCacheNote }, "generation KV cache as exported");
-      return model;
-    },
-    routes: ({ registry, logger, requestTimeoutMs, admission }) => {
-      const generator = createTextGenerator({ registry, onEnd: logGenerationEnd(logger) });
-      const maxRequestBytes = config.maxRequestBytes;
-      openAi = createOpenAiRoutes({
-        generator,
+    ...createProductionLoaders({ metrics, logger }),
+  });
+  const drain = createInferdDrain();
+  const generator = createTextGenerator({ registry, onEnd: logGenerationEnd(logger) });
+  const httpRoutes = appHttpRoutes(config, metrics, [
+    createOpenAiRoutes({
+      generator,
+      registry,
+      maxRequestBytes: config.maxRequestBytes,
+      logger,
+      admission: drain,
+      ...(verifyApiKey && { verifyApiKey }),
+      onResponse: (done) => {
+        recordHttpRequest(metrics, done);
+        logHttp(done);
+      },
+    }),
+  ]);
+  const server = createInferdServer({
+    config,
+    logger,
+    registry,
+    drain,
+    routes: createInferdRoutes({
+      registry,
+      logger,
+      generator,
+      predictor: createPredictor({
         registry,
-        maxRequestBytes,
-        logger,
-        admission,
-        ...(verifyApiKey && { verifyApiKey }),
-        onResponse: (done) => {
-          recordHttpRequest(metrics, done);
-          logHttp(done);
-        },
-      });
-      return createInferdRoutes({
-        registry,
-        logger,
-        generator,
-        predictor: createPredictor({
-          registry,
-          defaultTimeoutMs: requestTimeoutMs,
-          onResult: (r) => recordInference(metrics, r.model, r.version, r.code, r.seconds),
-        }),
-      });
-    },
+        defaultTimeoutMs: config.requestTimeoutMs,
+        onResult: (r) => recordInference(metrics, r.model, r.version, r.code, r.seconds),
+      }),
+    }),
     interceptors: [
       createTracingInterceptor(),
       createMetricsInterceptor(metrics),
@@ -126,27 +106,15 @@ export function createInferdApp(options: InferdAppOptions): InferdApp {
   return Object.assign(server, { metrics });
 }
 
-/** Warmup (one zero row) on the raw model, then the dynamic batcher in front of it. */
-async function preparePredict(
-  model: LoadedModel,
-  request: VersionLoadRequest,
+/** /metrics, then the API's own HTTP routes, then the playground unless `--ui-dir ""`. */
+function appHttpRoutes(
+  config: ServerConfig,
   metrics: InferdMetrics,
-): Promise<LoadedModel> {
-  const { config } = request;
-  if (config.warmup) {
-    for (let i = 0; i < config.instanceCount; i++) {
-      await model.run(warmupInputs(model.inputs), [], request.signal);
-    }
+  api: readonly HttpRoute[],
+): HttpRoute[] {
+  const routes = [createMetricsRoute(metrics.registry), ...api];
+  if (config.uiDir !== "") {
+    routes.push(createStaticUiRoute({ dir: config.uiDir ?? defaultUiDir() }));
   }
-  return createDynamicBatcher(model, {
-    name: request.model,
-    maxBatchSize: config.maxBatchSize,
-    maxQueueDelayUs: config.maxQueueDelayUs,
-    preferredBatchSizes: config.preferredBatchSizes,
-    ...(config.maxQueueSize > 0 ? { maxQueueSize: config.maxQueueSize } : {}),
-    instanceCount: config.instanceCount,
-    ...(config.priorityLevels > 0 ? { priorityLevels: config.priorityLevels } : {}),
-    ...(config.responseCache.maxEntries > 0 ? { responseCache: config.responseCache } : {}),
-    observer: createBatchObserver(metrics, request.model, request.version),
-  });
+  return routes;
 }

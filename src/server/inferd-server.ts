@@ -15,30 +15,22 @@ import type { Logger } from "../logging/logger.js";
 import { withNodeRequest } from "../observed-call/observed-requests.js";
 import type { RecordRefusedCall } from "../observed-call/rpc-call.js";
 import type { ModelRegistry } from "../registry/model-registry.js";
-import { createModelRegistry } from "../registry/repository-registry.js";
-import type { ModelRuntime } from "../runtime/model-runtime.js";
-import { createOnnxRuntime } from "../runtime/onnx-runtime.js";
 import { createHealthService } from "../services/health-service.js";
 import { createReflectionService } from "../services/reflection-service.js";
 import { createDrainController, type DrainController } from "./drain-controller.js";
-import { createLoadVersion, type LoadVersionOptions } from "./load-version.js";
 
-/** What the API routes factory receives. */
-export interface InferdRoutesContext {
-  registry: ModelRegistry;
-  logger: Logger;
-  /** Default request deadline (ms, 0 = none) from `--request-timeout-ms`. */
-  requestTimeoutMs: number;
-  /** Graceful-shutdown admission for work outside Connect (HTTP streams). */
-  admission: Pick<DrainController, "enter" | "cutoffSignal">;
-}
-
-export interface InferdServerOptions
-  extends Pick<LoadVersionOptions, "preparePredict" | "loadGenerative"> {
+export interface InferdServerOptions {
   config: ServerConfig;
   logger: Logger;
+  /** The models served: `createInferdRegistry` in production, fakes in tests. */
+  registry: ModelRegistry;
+  /**
+   * Graceful shutdown; create it with `createInferdDrain` first when routes need it
+   * as their admission (the OpenAI HTTP routes). Defaults to a fresh one.
+   */
+  drain?: DrainController;
   /** The inferd API (InferenceService, ModelService, ...): `createInferdRoutes` over a predictor. */
-  routes: (context: InferdRoutesContext) => (router: ConnectRouter) => void;
+  routes: (router: ConnectRouter) => void;
   /** Connect interceptors (logging, metrics), outermost first; the drain interceptor goes last. */
   interceptors?: readonly Interceptor[];
   /** Extra plain HTTP routes (e.g. /metrics), tried after /healthz and /readyz. */
@@ -51,10 +43,6 @@ export interface InferdServerOptions
    * that call `markObserved`, or calls they see are recorded twice. Unset: not recorded.
    */
   recordRefusedCall?: RecordRefusedCall;
-  /** Defaults to onnxruntime-node worker pools. */
-  runtime?: ModelRuntime;
-  /** Defaults to the repository registry configured from `config`; tests pass fakes. */
-  registry?: ModelRegistry;
 }
 
 export interface InferdServer {
@@ -78,17 +66,23 @@ const HEALTH_SERVICE = "grpc.health.v1.Health";
 /** A playground tab keeps one open: it must not hold every rollout for the grace period. */
 const WATCH_MODELS = "inferd.v1.ModelService/WatchModels";
 
-/** Composes registry, API routes, health, reflection, probes and the one-port listener. */
+/**
+ * The server's drain controller: health and WatchModels are exempt. Created apart
+ * from the server so that routes outside Connect can take it as their admission.
+ */
+export function createInferdDrain(): DrainController {
+  return createDrainController({ exempt: [HEALTH_SERVICE, WATCH_MODELS] });
+}
+
+/**
+ * Composes the given registry and API routes with health, reflection, probes, the
+ * drain and the one-port listener. The server owns the registry's lifecycle: it
+ * starts it in `listen` and closes it in `shutdown`.
+ */
 export function createInferdServer(options: InferdServerOptions): InferdServer {
-  const { config, logger } = options;
-  const registry = options.registry ?? createRegistry(options);
-  const drain = createDrainController({ exempt: [HEALTH_SERVICE, WATCH_MODELS] });
-  const api = options.routes({
-    registry,
-    logger,
-    requestTimeoutMs: config.requestTimeoutMs,
-    admission: drain,
-  });
+  const { config, logger, registry } = options;
+  const drain = options.drain ?? createInferdDrain();
+  const api = options.routes;
   let registryStarted = () => {};
   const health = createHealthService({
     registry,
@@ -188,23 +182,6 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
       return stopping;
     },
   };
-}
-
-function createRegistry(options: InferdServerOptions): ModelRegistry {
-  const { config, logger } = options;
-  const loadVersion = createLoadVersion({
-    runtime: options.runtime ?? createOnnxRuntime(),
-    ...(options.preparePredict ? { preparePredict: options.preparePredict } : {}),
-    ...(options.loadGenerative ? { loadGenerative: options.loadGenerative } : {}),
-  });
-  return createModelRegistry({
-    repository: config.modelRepository,
-    controlMode: config.modelControlMode,
-    pollIntervalMs: config.pollInterval * 1000,
-    loadVersion,
-    startupModels: config.loadModel,
-    logger,
-  });
 }
 
 /** Reads a file named by a flag; the error says which flag to fix. */

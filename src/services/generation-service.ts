@@ -8,7 +8,7 @@ import {
   GenerateResponseSchema,
   type GenerationService,
 } from "../../gen/inferd/v1/generation_pb.js";
-import { type GenerationChunk, isGenerationFinish } from "../generation/generative-model.js";
+import { type GenerationChunk, isGenerationFinish } from "../generation/generation-chunk.js";
 import type { FinishReason as DomainFinishReason } from "../generation/request/stopping-criteria.js";
 import type { GenerateCall, TextGenerator } from "../generation/text-generator.js";
 import { toDomainSignal } from "./domain-signal.js";

@@ -5,10 +5,10 @@ import { isInferdError } from "../../src/errors/inferd-error.js";
 import {
   type GenerationChunk,
   type GenerationFinish,
-  type GenerativeModel,
   isGenerationFinish,
-  loadGenerativeModel,
-} from "../../src/generation/generative-model.js";
+} from "../../src/generation/generation-chunk.js";
+import type { GenerativeModel } from "../../src/generation/generative-model.js";
+import { loadGenerativeModel } from "../../src/generation/load-generative-model.js";
 import type { GenerationRequest } from "../../src/generation/request/generation-request.js";
 
 const MODEL_DIR = join(import.meta.dirname, "../../../shared/models/stories260k/1");

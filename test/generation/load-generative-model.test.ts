@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { isInferdError } from "../../src/errors/inferd-error.js";
-import { loadGenerativeModel } from "../../src/generation/generative-model.js";
+import { loadGenerativeModel } from "../../src/generation/load-generative-model.js";
 import * as workerThread from "../../src/generation/worker/generation-worker-thread.js";
 import { FIXTURE_REPO } from "../helpers/fixtures.js";
 

@@ -1,12 +1,9 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type GenerationChunk,
-  type GenerativeModel,
-  isGenerationFinish,
-  loadGenerativeModel,
-} from "../../src/generation/generative-model.js";
+import { type GenerationChunk, isGenerationFinish } from "../../src/generation/generation-chunk.js";
+import type { GenerativeModel } from "../../src/generation/generative-model.js";
+import { loadGenerativeModel } from "../../src/generation/load-generative-model.js";
 
 const MODEL_DIR = join(import.meta.dirname, "../.output/models/tiny_llama/1");
 

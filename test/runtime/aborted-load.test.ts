@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { isInferdError } from "../../src/errors/inferd-error.js";
-import { loadGenerativeModel } from "../../src/generation/generative-model.js";
+import { loadGenerativeModel } from "../../src/generation/load-generative-model.js";
 import { createOnnxRuntime } from "../../src/runtime/onnx-runtime.js";
 import { FIXTURE_REPO } from "../helpers/fixtures.js";
 

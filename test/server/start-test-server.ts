@@ -22,7 +22,7 @@ export async function startTestServer(
   const server = createInferdServer({
     config: { ...resolveServerConfig({}, {}), port: 0, host: "127.0.0.1", ...config },
     logger: createLogger({ level: "silent" }),
-    routes: () => fakeRoutes(options.events),
+    routes: fakeRoutes(options.events),
     registry,
   });
   const { port } = await server.listen();

@@ -1,5 +1,5 @@
 import type { TokenLogprobs } from "../../generation/engine/generation-protocol.js";
-import type { GenerationFinish } from "../../generation/generative-model.js";
+import type { GenerationFinish } from "../../generation/generation-chunk.js";
 
 /** What one response (or one stream) is about: shared by every object it sends. */
 export interface ResponseHead {

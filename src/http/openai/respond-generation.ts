@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
 import type { TokenLogprobs } from "../../generation/engine/generation-protocol.js";
-import { type GenerationFinish, isGenerationFinish } from "../../generation/generative-model.js";
+import { type GenerationFinish, isGenerationFinish } from "../../generation/generation-chunk.js";
 import type { StartedGeneration } from "../../generation/text-generator.js";
 import { sendJson } from "../http-route.js";
 import { type OpenAiUsage, usageOf } from "./openai-responses.js";

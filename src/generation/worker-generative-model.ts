@@ -1,0 +1,252 @@
+import type { Worker } from "node:worker_threads";
+import {
+  abortReasonToError,
+  internal,
+  invalidArgument,
+  resourceExhausted,
+  unavailable,
+} from "../errors/inferd-error.js";
+import type { TensorSpec } from "../tensor/host-tensor.js";
+import { AsyncQueue } from "./async-queue.js";
+import type { KvCacheMode } from "./engine/decoder-signature.js";
+import type {
+  FromGenerationWorker,
+  SequenceEvent,
+  ToGenerationWorker,
+} from "./engine/generation-protocol.js";
+import {
+  type GenerationChunk,
+  type GenerationDelta,
+  type GenerationFinish,
+  generationTimings,
+} from "./generation-chunk.js";
+import type { GenerationObserver } from "./generation-observer.js";
+import type { GenerativeModel } from "./generative-model.js";
+import { mergeEvents } from "./merge-events.js";
+import type { ChatMessage, ChatTemplate } from "./request/chat-template.js";
+import type { GenerationConfig } from "./request/generation-config.js";
+import { type GenerationRequest, resolveGenerationRequest } from "./request/generation-request.js";
+import type { FinishReason } from "./request/stopping-criteria.js";
+import { checkTextFits, type TextTokenizer } from "./request/tokenizer.js";
+import {
+  closeGenerationWorker,
+  type GenerationWorkerReady,
+} from "./worker/generation-worker-thread.js";
+
+/** The limits and hooks of `loadGenerativeModel`'s options the model itself uses. */
+export interface WorkerGenerativeModelOptions {
+  maxConcurrentSequences: number;
+  /** Requests that may wait for a slot; beyond, generate fails resource_exhausted. */
+  maxWaiting: number;
+  /** Metrics hooks: first-token and inter-token times, token counts, sequence counts. */
+  observer?: GenerationObserver;
+}
+
+/**
+ * The last chunk: usage, and timings from when the worker's events arrived (not when
+ * the consumer read them). Tokens/s is the decode speed: tokens after the first over
+ * the time since the first.
+ */
+function finishOf(
+  finishReason: FinishReason,
+  entry: InFlight,
+  promptTokens: number,
+  completionTokens: number,
+): GenerationFinish {
+  const end = entry.endedAt ?? performance.now();
+  return {
+    finishReason,
+    usage: { promptTokens, completionTokens },
+    timings: generationTimings(entry.arrivedAt, entry.firstTokenAt, end, completionTokens),
+  };
+}
+
+interface InFlight {
+  readonly queue: AsyncQueue<SequenceEvent>;
+  started: boolean;
+  /** performance.now() at arrival, at the first and latest token, at the end (as routed). */
+  readonly arrivedAt: number;
+  firstTokenAt: number | undefined;
+  lastTokenAt: number | undefined;
+  endedAt: number | undefined;
+}
+
+/**
+ * A `GenerativeModel` over a generation worker thread that is already ready: it
+ * validates and queues requests (up to `maxConcurrentSequences + maxWaiting`), routes
+ * the worker's step events to each stream, and fails every stream when the worker
+ * crashes or exits. Built by `loadGenerativeModel`, which owns the worker's startup.
+ */
+export class WorkerGenerativeModel implements GenerativeModel {
+  readonly kind = "generate" as const;
+  readonly inputs: readonly TensorSpec[];
+  readonly outputs: readonly TensorSpec[];
+  readonly contextWindow: number;
+  readonly kvCache: KvCacheMode;
+  readonly kvCacheNote: string;
+  private readonly inFlight = new Map<number, InFlight>();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(
+    private readonly worker: Worker,
+    ready: GenerationWorkerReady,
+    private readonly tokenizer: TextTokenizer,
+    private readonly template: ChatTemplate,
+    private readonly config: GenerationConfig,
+    private readonly options: WorkerGenerativeModelOptions,
+  ) {
+    this.inputs = ready.inputs;
+    this.outputs = ready.outputs;
+    this.kvCache = ready.kvCache;
+    this.kvCacheNote = ready.kvCacheNote;
+    this.contextWindow = config.contextWindow;
+    worker.on("message", (message: FromGenerationWorker) => {
+      if (message.type !== "step") return;
+      for (const event of message.events) this.route(event);
+      this.options.observer?.onSequences(this.stats());
+    });
+    worker.on("error", (error) =>
+      this.failAll(internal(`generation worker crashed: ${error.message}`, error)),
+    );
+    worker.on("exit", () => this.failAll(unavailable("the generation worker has stopped")));
+  }
+
+  async *generate(request: GenerationRequest, signal: AbortSignal): AsyncIterable<GenerationChunk> {
+    if (this.closed) throw unavailable("the model is being unloaded");
+    if (signal.aborted) throw abortReasonToError(signal);
+    const startedAt = performance.now();
+    const job = resolveGenerationRequest(request, {
+      tokenizer: this.tokenizer,
+      chatTemplate: this.template,
+      contextWindow: this.config.contextWindow,
+      eosTokenIds: this.config.eosTokenIds,
+    });
+    const capacity = this.options.maxConcurrentSequences + this.options.maxWaiting;
+    if (this.inFlight.size >= capacity) {
+      throw resourceExhausted(
+        `the model is busy: ${this.options.maxConcurrentSequences} sequences running and ${this.options.maxWaiting} waiting (the limit); retry later`,
+      );
+    }
+    const id = this.nextId++;
+    const entry: InFlight = {
+      queue: new AsyncQueue(),
+      started: false,
+      arrivedAt: startedAt,
+      firstTokenAt: undefined,
+      lastTokenAt: undefined,
+      endedAt: undefined,
+    };
+    this.inFlight.set(id, entry);
+    this.post({ type: "generate", id, job });
+    this.options.observer?.onTokens("prompt", job.promptIds.length);
+    this.options.observer?.onSequences(this.stats());
+    const cancel = () => this.post({ type: "cancel", id });
+    signal.addEventListener("abort", cancel, { once: true });
+    // Tokens handed out: after an abort, usage counts what the client got, not what ran.
+    let completion = 0;
+    try {
+      for await (const events of entry.queue.batches()) {
+        const merged = mergeEvents(events);
+        // After an abort, deltas still buffered or in flight are dropped: the client left.
+        if (!signal.aborted && (merged.text !== "" || merged.tokenIds.length > 0)) {
+          const delta: GenerationDelta = {
+            text: merged.text,
+            tokenIds: merged.tokenIds,
+            ...(merged.logprobs !== undefined && { logprobs: merged.logprobs }),
+            ...(completion === 0 && { promptTokens: job.promptIds.length }),
+          };
+          completion += merged.tokenIds.length;
+          yield delta;
+        }
+        if (merged.error !== undefined) throw internal(`generation failed: ${merged.error}`);
+        if (merged.finishReason !== undefined) {
+          yield finishOf(merged.finishReason, entry, job.promptIds.length, completion);
+          return;
+        }
+      }
+    } finally {
+      signal.removeEventListener("abort", cancel);
+      if (this.inFlight.has(id)) cancel();
+    }
+  }
+
+  tokenize(text: string, addSpecialTokens: boolean): number[] {
+    checkTextFits(this.tokenizer, text.length, this.contextWindow, "the text");
+    return this.tokenizer.encode(text, addSpecialTokens);
+  }
+
+  detokenize(ids: readonly number[], skipSpecialTokens: boolean): string {
+    if (ids.length > this.contextWindow) {
+      throw invalidArgument(
+        `${ids.length} token ids are more than the context window of ${this.contextWindow}`,
+      );
+    }
+    return this.tokenizer.decode(ids, skipSpecialTokens);
+  }
+
+  idToToken(id: number): string {
+    return this.tokenizer.idToToken(id);
+  }
+
+  renderChat(messages: readonly ChatMessage[]): string {
+    return this.template.render(messages);
+  }
+
+  stats(): { running: number; waiting: number } {
+    let running = 0;
+    for (const entry of this.inFlight.values()) if (entry.started) running++;
+    return { running, waiting: this.inFlight.size - running };
+  }
+
+  /** Cancels what is still in flight, closes the session and ends the worker. */
+  async dispose(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const id of this.inFlight.keys()) this.post({ type: "cancel", id });
+    await closeGenerationWorker(this.worker, true);
+  }
+
+  private route(event: SequenceEvent): void {
+    const entry = this.inFlight.get(event.id);
+    if (entry === undefined) return;
+    if (event.started) entry.started = true;
+    const tokens = event.tokenIds?.length ?? 0;
+    const now = performance.now();
+    if (tokens > 0) {
+      this.observe(entry, tokens, now);
+      entry.firstTokenAt ??= now;
+      entry.lastTokenAt = now;
+    }
+    entry.queue.push(event);
+    if (event.finishReason !== undefined || event.error !== undefined) {
+      entry.endedAt = now;
+      this.inFlight.delete(event.id);
+      entry.queue.end();
+    }
+  }
+
+  /** Reports a step's tokens of one sequence (before `entry` records them); a step's gap is spread over its tokens. */
+  private observe(entry: InFlight, tokens: number, now: number): void {
+    const observer = this.options.observer;
+    if (observer === undefined) return;
+    observer.onTokens("completion", tokens);
+    if (entry.lastTokenAt === undefined) {
+      observer.onFirstToken((now - entry.arrivedAt) / 1000);
+      for (let i = 1; i < tokens; i++) observer.onInterToken(0);
+    } else {
+      const gap = (now - entry.lastTokenAt) / 1000 / tokens;
+      for (let i = 0; i < tokens; i++) observer.onInterToken(gap);
+    }
+  }
+
+  private failAll(error: Error): void {
+    for (const entry of this.inFlight.values()) entry.queue.fail(error);
+    this.inFlight.clear();
+    this.options.observer?.onSequences(this.stats());
+  }
+
+  private post(message: ToGenerationWorker): void {
+    this.worker.postMessage(message);
+  }
+}

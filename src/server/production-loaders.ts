@@ -1,0 +1,80 @@
+import { createDynamicBatcher } from "../batching/dynamic-batcher.js";
+import { loadGenerativeModel } from "../generation/load-generative-model.js";
+import { warmupInputs } from "../inference/warmup-inputs.js";
+import type { Logger } from "../logging/logger.js";
+import { createBatchObserver } from "../metrics/batch-observer.js";
+import { createGenerationObserver } from "../metrics/generation-observer.js";
+import type { InferdMetrics } from "../metrics/inferd-metrics.js";
+import type { Servable } from "../registry/model-registry.js";
+import type { VersionLoadRequest } from "../registry/version-load-request.js";
+import type { LoadedModel } from "../runtime/model-runtime.js";
+import type { LoadVersionOptions } from "./load-version.js";
+
+export interface ProductionLoadersOptions {
+  metrics: InferdMetrics;
+  logger: Logger;
+}
+
+/**
+ * What `inferd` does to each version it loads, as `model.json` says: warmup and
+ * dynamic batching for predict models, the generation engine for decoder models,
+ * both observed by the server's metrics: the hooks `createInferdRegistry` passes to
+ * `createLoadVersion` in production.
+ */
+export function createProductionLoaders(
+  options: ProductionLoadersOptions,
+): Required<Pick<LoadVersionOptions, "preparePredict" | "loadGenerative">> {
+  const { metrics, logger } = options;
+  return {
+    preparePredict: (model, request) => preparePredict(model, request, metrics),
+    loadGenerative: (request) => loadGenerative(request, metrics, logger),
+  };
+}
+
+/** Warmup (one zero row) on the raw model, then the dynamic batcher in front of it. */
+async function preparePredict(
+  model: LoadedModel,
+  request: VersionLoadRequest,
+  metrics: InferdMetrics,
+): Promise<LoadedModel> {
+  const { config } = request;
+  if (config.warmup) {
+    for (let i = 0; i < config.instanceCount; i++) {
+      await model.run(warmupInputs(model.inputs), [], request.signal);
+    }
+  }
+  return createDynamicBatcher(model, {
+    name: request.model,
+    maxBatchSize: config.maxBatchSize,
+    maxQueueDelayUs: config.maxQueueDelayUs,
+    preferredBatchSizes: config.preferredBatchSizes,
+    ...(config.maxQueueSize > 0 ? { maxQueueSize: config.maxQueueSize } : {}),
+    instanceCount: config.instanceCount,
+    ...(config.priorityLevels > 0 ? { priorityLevels: config.priorityLevels } : {}),
+    ...(config.responseCache.maxEntries > 0 ? { responseCache: config.responseCache } : {}),
+    observer: createBatchObserver(metrics, request.model, request.version),
+  });
+}
+
+/** The generation engine, logging whether the append-only KV cache applied. */
+async function loadGenerative(
+  request: VersionLoadRequest,
+  metrics: InferdMetrics,
+  logger: Logger,
+): Promise<Servable> {
+  const model = await loadGenerativeModel({
+    dir: request.dir,
+    modelPath: request.modelPath,
+    maxConcurrentSequences: request.config.maxConcurrentSequences,
+    maxWaiting: request.config.maxWaiting,
+    kvCache: request.config.kvCache,
+    session: request.config.session,
+    signal: request.signal,
+    observer: createGenerationObserver(metrics, request.model, request.version),
+  });
+  // Whether the append-only KV cache applied, and if it was asked for but not, why.
+  const fields = { model: request.model, version: request.version, kv_cache: model.kvCache };
+  if (model.kvCacheNote === "") logger.info(fields, "generation KV cache");
+  else logger.warn({ ...fields, reason: model.kvCacheNote }, "generation KV cache as exported");
+  return model;
+}
