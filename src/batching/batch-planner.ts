@@ -8,6 +8,7 @@ export interface Plannable {
   readonly enqueuedAt: number;
 }
 
+/** When a queue dispatches: most rows, longest wait of its oldest request, sizes that go at once. */
 export interface BatchPolicy {
   readonly maxBatchSize: number;
   readonly maxQueueDelayMs: number;

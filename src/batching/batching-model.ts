@@ -26,6 +26,7 @@ export interface BatchObserver {
   onReject(kind: string): void;
 }
 
+/** Options of `createDynamicBatcher`: the batching and queueing part of a version's `model.json`. */
 export interface DynamicBatcherOptions {
   /** Model name, used in error messages. */
   name?: string;

@@ -1,6 +1,7 @@
 import type { TensorMap } from "../runtime/model-runtime.js";
 import type { HostTensor } from "../tensor/host-tensor.js";
 
+/** Options of the response cache (`model.json` `response_cache`). */
 export interface ResponseCacheOptions {
   /** Entries kept; the least recently used is evicted beyond this. */
   maxEntries: number;

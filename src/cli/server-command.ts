@@ -9,6 +9,7 @@ import {
 } from "../config/server-options.js";
 import { isInferdError } from "../errors/inferd-error.js";
 
+/** What the `inferd` command reads besides argv, and what it runs: injected so tests need no process. */
 export interface ServerCommandOptions {
   /** Environment to read INFERD_* variables from (process.env in main). */
   env: Readonly<Record<string, string | undefined>>;

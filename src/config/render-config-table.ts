@@ -2,6 +2,7 @@ import { type OptionValue, SERVER_OPTIONS, type ServerOptionSpec } from "./serve
 
 /** Markers around the generated table in README.md. */
 export const CONFIG_TABLE_START = "<!-- config-table:start -->";
+/** End marker of the generated table (see {@link CONFIG_TABLE_START}). */
 export const CONFIG_TABLE_END = "<!-- config-table:end -->";
 
 /** How a default reads in help and docs: lists as "none" when empty, unset as "-". */

@@ -28,6 +28,7 @@ export interface ServerConfig {
   logLevel: string;
 }
 
+/** A parsed option's value: lists are comma-separated on the command line and in env. */
 export type OptionValue = string | number | boolean | string[];
 
 /** One row of the table: everything `--help`, env parsing and the README need. */

@@ -42,16 +42,24 @@ export function isInferdError(value: unknown): value is InferdError {
   );
 }
 
+/** Unknown model or version. */
 export const notFound = (message: string) => new InferdError("not_found", message);
+/** Loading, draining or shutting down: the client may retry. */
 export const unavailable = (message: string) => new InferdError("unavailable", message);
+/** A queue is full or a request is too large. */
 export const resourceExhausted = (message: string) =>
   new InferdError("resource_exhausted", message);
+/** A bad tensor or parameter, named in the message. */
 export const invalidArgument = (message: string) => new InferdError("invalid_argument", message);
+/** The model cannot do this (for example Generate on a classifier). */
 export const failedPrecondition = (message: string) =>
   new InferdError("failed_precondition", message);
+/** The request's deadline passed before it was answered. */
 export const deadlineExceeded = (message: string) => new InferdError("deadline_exceeded", message);
+/** The client went away. */
 export const canceled = (message = "the client cancelled the request") =>
   new InferdError("canceled", message);
+/** A bug: the message is logged, the client sees only "internal". */
 export const internal = (message: string, cause?: unknown) =>
   new InferdError("internal", message, { cause });
 

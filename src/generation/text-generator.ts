@@ -42,6 +42,7 @@ export interface GenerationEnd {
   readonly timings?: GenerationFinish["timings"];
 }
 
+/** Options of `createTextGenerator`: the registry to lease generative versions from. */
 export interface TextGeneratorOptions {
   readonly registry: ModelRegistry;
   /** Called once when a started stream ends, however it ends (the access log). */

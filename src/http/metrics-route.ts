@@ -17,6 +17,7 @@ export interface MetricsRouteResponse {
 /** Returns true when it took the request (and will answer it), false to pass it on. */
 export type MetricsRoute = (req: MetricsRouteRequest, res: MetricsRouteResponse) => boolean;
 
+/** Options of `createMetricsRoute`. */
 export interface MetricsRouteOptions {
   /** Path to serve; default "/metrics". */
   path?: string;

@@ -13,6 +13,7 @@ import { respondGeneration } from "./openai/respond-generation.js";
 import { chatFormat, completionFormat } from "./openai/response-formats.js";
 import { chatToCall, completionToCall } from "./openai/to-generate-call.js";
 
+/** What the /v1 routes share with the gRPC services: the generator, registry, limits, admission and API key. */
 export interface OpenAiRoutesOptions {
   readonly generator: TextGenerator;
   /** For GET /v1/models (generative models only). */

@@ -1,6 +1,7 @@
 import type { ModelRegistry } from "../registry/model-registry.js";
 import { type HttpRoute, pathOf, sendJson } from "./http-route.js";
 
+/** What the probes read: the registry's readiness and whether shutdown has started. */
 export interface ProbeRoutesOptions {
   registry: Pick<ModelRegistry, "isReady" | "notReady">;
   /** True from the moment shutdown starts: readiness fails so load balancers stop routing. */

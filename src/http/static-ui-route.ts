@@ -4,6 +4,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { extname, resolve, sep } from "node:path";
 import { type HttpRoute, pathOf } from "./http-route.js";
 
+/** Options of `createStaticUiRoute`. */
 export interface StaticUiRouteOptions {
   /** The built playground (`ui/dist`): index.html plus its assets. */
   dir: string;

@@ -34,6 +34,7 @@ export interface PredictCall {
   readonly timeoutMs?: number;
 }
 
+/** One answered prediction: which version served it, its outputs and labels. */
 export interface PredictResult {
   readonly model: string;
   /** The version that served the request. */
@@ -44,6 +45,7 @@ export interface PredictResult {
   readonly classifications: readonly Classification[];
 }
 
+/** The Predict use case without the wire, shared by Predict, BatchPredict and PredictStream. */
 export interface Predictor {
   /**
    * Runs one prediction: leases a version, validates, runs, releases. Throws domain
@@ -52,6 +54,7 @@ export interface Predictor {
   predict(call: PredictCall, signal: AbortSignal): Promise<PredictResult>;
 }
 
+/** Options of `createPredictor`. */
 export interface PredictorOptions {
   readonly registry: ModelRegistry;
   /** Timeout for models whose config sets none (0 or absent: none). */

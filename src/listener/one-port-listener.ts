@@ -14,6 +14,8 @@ export type StreamClaim = (
   headers: http2.IncomingHttpHeaders,
 ) => boolean;
 
+/** Options of `createOnePortListener`: the handler, TLS, the stream claim, and the connection limits. */
+/** The server's one port: HTTP/1.1 and HTTP/2 (cleartext by sniffing, or TLS by ALPN). */
 export interface OnePortListenerOptions {
   handler: NodeRequestHandler;
   /** PEM certificate and key: serve TLS, choosing h2 or HTTP/1.1 by ALPN. */

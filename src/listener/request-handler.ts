@@ -6,6 +6,7 @@ import { createCorsPolicy } from "../http/cors-policy.js";
 import type { HttpRoute } from "../http/http-route.js";
 import type { NodeRequestHandler } from "./one-port-listener.js";
 
+/** Options of `createRequestHandler`. */
 export interface RequestHandlerOptions {
   /** Allowed browser origins ("*" for any); empty disables CORS. */
   corsOrigins: readonly string[];

@@ -10,6 +10,7 @@ export type Logger = Pick<PinoLogger, "debug" | "info" | "warn" | "error"> & {
   child(bindings: Bindings): Logger;
 };
 
+/** Options of `createLogger`. */
 export interface LoggerOptions {
   /** pino level: "fatal", "error", "warn", "info", "debug", "trace" or "silent". */
   level: string;

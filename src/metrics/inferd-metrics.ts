@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
+/** Options of `createInferdMetrics`. */
 export interface InferdMetricsOptions {
   /** Registry to register on; a new, dedicated one when absent. */
   registry?: Registry;

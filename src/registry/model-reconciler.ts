@@ -6,6 +6,7 @@ import { selectVersions } from "./select-versions.js";
 import type { VersionInstance } from "./version-instance.js";
 import { modelStamp, removeInstance, type VersionLoader } from "./version-loader.js";
 
+/** How one reconcile pass runs: its abort signal, retries of failed versions, and whether it waits for drains. */
 export interface ReconcileOptions {
   /** Aborts the loads this reconcile starts. */
   readonly signal?: AbortSignal | undefined;

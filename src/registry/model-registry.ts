@@ -17,6 +17,7 @@ export interface Servable {
   dispose(): Promise<void>;
 }
 
+/** One version as the registry reports it (GetModel, ListModels, readiness). */
 export interface VersionStatus {
   readonly version: number;
   readonly state: VersionState;
@@ -28,6 +29,7 @@ export interface VersionStatus {
   readonly inFlight: number;
 }
 
+/** One model as the registry reports it: its kind, versions and effective config. */
 export interface ModelStatus {
   readonly name: string;
   readonly kind: ModelKind;
@@ -38,6 +40,7 @@ export interface ModelStatus {
   readonly reason?: string;
 }
 
+/** A version's change of state, as WatchModels streams it. */
 export interface RegistryEvent {
   readonly model: string;
   readonly version: number;

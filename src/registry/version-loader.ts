@@ -8,6 +8,7 @@ import { MODEL_FILE } from "./repository-scanner.js";
 import { VersionInstance } from "./version-instance.js";
 import type { VersionLoadRequest } from "./version-load-request.js";
 
+/** What the version loader needs from the registry: how to load, log, emit events and track drains. */
 export interface VersionLoaderOptions {
   readonly loadVersion: (request: VersionLoadRequest) => Promise<Servable>;
   readonly log: RegistryLogger;

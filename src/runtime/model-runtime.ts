@@ -13,6 +13,7 @@ export interface SessionOptions {
   allowSpinning?: boolean;
 }
 
+/** What to load and how: the file, instances, session options, and the signal that aborts the load. */
 export interface LoadOptions {
   /** Absolute path of the `.onnx` file. */
   modelPath: string;
@@ -22,6 +23,7 @@ export interface LoadOptions {
   signal?: AbortSignal;
 }
 
+/** Tensors by input or output name. */
 export type TensorMap = Record<string, HostTensor>;
 
 /** Per-request scheduling hints for `LoadedModel.run`. */

@@ -2,6 +2,7 @@ import type { LoadedModel, LoadOptions, ModelRuntime } from "./model-runtime.js"
 import { defaultWorkerUrl } from "./start-worker.js";
 import { WorkerPool } from "./worker-pool.js";
 
+/** Options of `createOnnxRuntime`. */
 export interface OnnxRuntimeOptions {
   /**
    * The session worker script. Defaults to `session-worker.ts`/`.js` next to this

@@ -14,6 +14,7 @@ export type DType =
   | "bool"
   | "string";
 
+/** Every element type the core handles, in the order of ONNX's own numbering where it has one. */
 export const DTYPES: readonly DType[] = [
   "float32",
   "float64",
@@ -44,6 +45,7 @@ export interface DTypeArrays {
   string: string[];
 }
 
+/** The typed array (or string array) that holds a tensor's elements. */
 export type TensorData = DTypeArrays[DType];
 
 /**
@@ -94,6 +96,7 @@ export interface TensorSpec {
   readonly dimNames: readonly string[];
 }
 
+/** Guard for {@link DType}: whether a string names an element type the core handles. */
 export function isDType(value: unknown): value is DType {
   return typeof value === "string" && (DTYPES as readonly string[]).includes(value);
 }

@@ -14,6 +14,7 @@ export type TensorValues =
   | { readonly kind: "string"; readonly data: readonly string[] }
   | { readonly kind: "raw"; readonly bytes: Uint8Array };
 
+/** Which wire field carried a tensor's values. */
 export type TensorValueKind = TensorValues["kind"];
 
 /**

@@ -6,6 +6,7 @@ import type { SequenceEvent } from "./generation-protocol.js";
 import { GenerationSequence } from "./generation-sequence.js";
 import { KvCache } from "./kv-cache.js";
 
+/** What the scheduler decodes with (runner, shapes, tokenizer), how many at once, and where events go. */
 export interface GenerationSchedulerOptions {
   readonly runner: DecoderRunner;
   readonly signature: DecoderSignature;

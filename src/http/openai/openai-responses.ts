@@ -9,6 +9,7 @@ export interface ResponseHead {
   readonly model: string;
 }
 
+/** OpenAI's `usage` object: token counts of a finished generation. */
 export interface OpenAiUsage {
   readonly prompt_tokens: number;
   readonly completion_tokens: number;
@@ -20,6 +21,7 @@ export function finishReasonOf(finish: GenerationFinish): "stop" | "length" {
   return finish.finishReason === "length" ? "length" : "stop";
 }
 
+/** The `usage` of a finished generation, as OpenAI spells it. */
 export function usageOf(finish: GenerationFinish): OpenAiUsage {
   const { promptTokens, completionTokens } = finish.usage;
   return {

@@ -47,6 +47,7 @@ const sampling = {
     .nullish(),
 };
 
+/** Body of `POST /v1/completions`: OpenAI's fields that inferd serves; unknown ones are refused by name. */
 export const completionBodySchema = z
   .object({
     ...sampling,
@@ -69,6 +70,7 @@ export const completionBodySchema = z
 
 const textPart = z.object({ type: z.literal("text"), text: z.string() });
 
+/** Body of `POST /v1/chat/completions`: text messages only (content as a string or text parts). */
 export const chatBodySchema = z
   .object({
     ...sampling,
@@ -100,7 +102,9 @@ export const chatBodySchema = z
     path: ["stream_options"],
   });
 
+/** A checked `/v1/completions` body. */
 export type CompletionBody = z.infer<typeof completionBodySchema>;
+/** A checked `/v1/chat/completions` body. */
 export type ChatBody = z.infer<typeof chatBodySchema>;
 
 /** Validates a body; the first problem becomes a 400 naming the parameter. */

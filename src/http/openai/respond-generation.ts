@@ -23,6 +23,7 @@ export interface ResponseFormat {
   ): object;
 }
 
+/** How to answer: server-sent events or one JSON body, and whether a stream ends with a usage chunk. */
 export interface RespondOptions {
   readonly stream: boolean;
   readonly includeUsage: boolean;
