@@ -1,5 +1,4 @@
 import { basename, dirname, join } from "node:path";
-import type { Worker } from "node:worker_threads";
 import {
   abortReasonToError,
   internal,
@@ -13,7 +12,6 @@ import type { TensorSpec } from "../tensor/host-tensor.js";
 import { AsyncQueue } from "./async-queue.js";
 import type { KvCacheMode } from "./engine/decoder-signature.js";
 import type {
-  FromGenerationWorker,
   SequenceEvent,
   ToGenerationWorker,
   TokenLogprobs,
@@ -30,10 +28,9 @@ import { type GenerationRequest, resolveGenerationRequest } from "./request/gene
 import type { FinishReason } from "./request/stopping-criteria.js";
 import { checkTextFits, loadTextTokenizer, type TextTokenizer } from "./request/tokenizer.js";
 import {
-  closeGenerationWorker,
   type GenerationWorkerReady,
+  type GenerationWorkerThread,
   startGenerationWorker,
-  waitGenerationWorkerReady,
 } from "./worker/generation-worker-thread.js";
 
 /** Newly generated text (valid UTF-8, stop strings withheld) and the token ids behind it. */
@@ -146,7 +143,7 @@ export async function loadGenerativeModel(
     session: { ...GENERATION_SESSION_DEFAULTS, ...options.session },
     kvCache: options.kvCache ?? "append",
   });
-  const ready = await waitGenerationWorkerReady(worker, options.signal);
+  const ready = await worker.whenReady(options.signal);
   return new WorkerGenerativeModel(worker, ready, tokenizer, template, config, options);
 }
 
@@ -207,7 +204,7 @@ class WorkerGenerativeModel implements GenerativeModel {
   private closed = false;
 
   constructor(
-    private readonly worker: Worker,
+    private readonly worker: GenerationWorkerThread,
     ready: GenerationWorkerReady,
     private readonly tokenizer: TextTokenizer,
     private readonly template: ChatTemplate,
@@ -219,19 +216,23 @@ class WorkerGenerativeModel implements GenerativeModel {
     this.kvCache = ready.kvCache;
     this.kvCacheNote = ready.kvCacheNote;
     this.contextWindow = config.contextWindow;
-    worker.on("message", (message: FromGenerationWorker) => {
-      if (message.type !== "step") return;
-      for (const event of message.events) this.route(event);
-      this.options.observer?.onSequences(this.stats());
+    worker.listen({
+      message: (message) => {
+        for (const event of message.events) this.route(event);
+        this.options.observer?.onSequences(this.stats());
+      },
+      end: ({ error, exited }) =>
+        this.failAll(
+          exited
+            ? unavailable("the generation worker has stopped")
+            : internal(`generation worker crashed: ${error.message}`, error),
+        ),
     });
-    worker.on("error", (error) =>
-      this.failAll(internal(`generation worker crashed: ${error.message}`, error)),
-    );
-    worker.on("exit", () => this.failAll(unavailable("the generation worker has stopped")));
   }
 
   async *generate(request: GenerationRequest, signal: AbortSignal): AsyncIterable<GenerationChunk> {
     if (this.closed) throw unavailable("the model is being unloaded");
+    if (this.worker.dead) throw unavailable("the generation worker has stopped");
     if (signal.aborted) throw abortReasonToError(signal);
     const startedAt = performance.now();
     const job = resolveGenerationRequest(request, {
@@ -322,7 +323,7 @@ class WorkerGenerativeModel implements GenerativeModel {
     if (this.closed) return;
     this.closed = true;
     for (const id of this.inFlight.keys()) this.post({ type: "cancel", id });
-    await closeGenerationWorker(this.worker, true);
+    await this.worker.close();
   }
 
   private route(event: SequenceEvent): void {
@@ -365,6 +366,6 @@ class WorkerGenerativeModel implements GenerativeModel {
   }
 
   private post(message: ToGenerationWorker): void {
-    this.worker.postMessage(message);
+    this.worker.post(message);
   }
 }
