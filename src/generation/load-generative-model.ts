@@ -6,10 +6,7 @@ import type { GenerativeModel } from "./generative-model.js";
 import { createChatTemplate } from "./request/chat-template.js";
 import { loadGenerationConfig } from "./request/generation-config.js";
 import { loadTextTokenizer } from "./request/tokenizer.js";
-import {
-  startGenerationWorker,
-  waitGenerationWorkerReady,
-} from "./worker/generation-worker-thread.js";
+import { startGenerationWorker } from "./worker/generation-worker-thread.js";
 import { WorkerGenerativeModel } from "./worker-generative-model.js";
 
 export interface GenerativeModelOptions {
@@ -66,6 +63,6 @@ export async function loadGenerativeModel(
     session: { ...GENERATION_SESSION_DEFAULTS, ...options.session },
     kvCache: options.kvCache ?? "append",
   });
-  const ready = await waitGenerationWorkerReady(worker, options.signal);
+  const ready = await worker.whenReady(options.signal);
   return new WorkerGenerativeModel(worker, ready, tokenizer, template, config, options);
 }

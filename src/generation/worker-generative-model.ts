@@ -1,4 +1,3 @@
-import type { Worker } from "node:worker_threads";
 import {
   abortReasonToError,
   internal,
@@ -9,11 +8,7 @@ import {
 import type { TensorSpec } from "../tensor/host-tensor.js";
 import { AsyncQueue } from "./async-queue.js";
 import type { KvCacheMode } from "./engine/decoder-signature.js";
-import type {
-  FromGenerationWorker,
-  SequenceEvent,
-  ToGenerationWorker,
-} from "./engine/generation-protocol.js";
+import type { SequenceEvent, ToGenerationWorker } from "./engine/generation-protocol.js";
 import {
   type GenerationChunk,
   type GenerationDelta,
@@ -28,9 +23,9 @@ import type { GenerationConfig } from "./request/generation-config.js";
 import { type GenerationRequest, resolveGenerationRequest } from "./request/generation-request.js";
 import type { FinishReason } from "./request/stopping-criteria.js";
 import { checkTextFits, type TextTokenizer } from "./request/tokenizer.js";
-import {
-  closeGenerationWorker,
-  type GenerationWorkerReady,
+import type {
+  GenerationWorkerReady,
+  GenerationWorkerThread,
 } from "./worker/generation-worker-thread.js";
 
 /** The limits and hooks of `loadGenerativeModel`'s options the model itself uses. */
@@ -89,7 +84,7 @@ export class WorkerGenerativeModel implements GenerativeModel {
   private closed = false;
 
   constructor(
-    private readonly worker: Worker,
+    private readonly worker: GenerationWorkerThread,
     ready: GenerationWorkerReady,
     private readonly tokenizer: TextTokenizer,
     private readonly template: ChatTemplate,
@@ -101,19 +96,23 @@ export class WorkerGenerativeModel implements GenerativeModel {
     this.kvCache = ready.kvCache;
     this.kvCacheNote = ready.kvCacheNote;
     this.contextWindow = config.contextWindow;
-    worker.on("message", (message: FromGenerationWorker) => {
-      if (message.type !== "step") return;
-      for (const event of message.events) this.route(event);
-      this.options.observer?.onSequences(this.stats());
+    worker.listen({
+      message: (message) => {
+        for (const event of message.events) this.route(event);
+        this.options.observer?.onSequences(this.stats());
+      },
+      end: ({ error, exited }) =>
+        this.failAll(
+          exited
+            ? unavailable("the generation worker has stopped")
+            : internal(`generation worker crashed: ${error.message}`, error),
+        ),
     });
-    worker.on("error", (error) =>
-      this.failAll(internal(`generation worker crashed: ${error.message}`, error)),
-    );
-    worker.on("exit", () => this.failAll(unavailable("the generation worker has stopped")));
   }
 
   async *generate(request: GenerationRequest, signal: AbortSignal): AsyncIterable<GenerationChunk> {
     if (this.closed) throw unavailable("the model is being unloaded");
+    if (this.worker.dead) throw unavailable("the generation worker has stopped");
     if (signal.aborted) throw abortReasonToError(signal);
     const startedAt = performance.now();
     const job = resolveGenerationRequest(request, {
@@ -204,7 +203,7 @@ export class WorkerGenerativeModel implements GenerativeModel {
     if (this.closed) return;
     this.closed = true;
     for (const id of this.inFlight.keys()) this.post({ type: "cancel", id });
-    await closeGenerationWorker(this.worker, true);
+    await this.worker.close();
   }
 
   private route(event: SequenceEvent): void {
@@ -247,6 +246,6 @@ export class WorkerGenerativeModel implements GenerativeModel {
   }
 
   private post(message: ToGenerationWorker): void {
-    this.worker.postMessage(message);
+    this.worker.post(message);
   }
 }

@@ -1,5 +1,6 @@
 import { access, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { hasDecoderInputs } from "../onnx/decoder-names.js";
 import { readOnnxInputNames } from "../onnx/read-onnx-input-names.js";
 import { defaultModelConfig, type ModelConfig, parseModelConfig } from "./model-config.js";
 import type { ModelKind } from "./model-kind.js";
@@ -50,9 +51,7 @@ export async function detectKind(versionDir: string): Promise<ModelKind> {
   );
   if (!sidecars.every(Boolean)) return "predict";
   const inputs = await readOnnxInputNames(join(versionDir, MODEL_FILE)).catch((): string[] => []);
-  const generative =
-    inputs.includes("input_ids") && inputs.some((n) => n.startsWith("past_key_values."));
-  return generative ? "generate" : "predict";
+  return hasDecoderInputs(inputs) ? "generate" : "predict";
 }
 
 /**

@@ -1,14 +1,14 @@
-import type { Worker } from "node:worker_threads";
 import { internal } from "../errors/inferd-error.js";
 import type { TensorSpec } from "../tensor/host-tensor.js";
 import type { SessionOptions, TensorMap } from "./model-runtime.js";
-import { startWorker } from "./start-worker.js";
+import type { WorkerReply } from "./worker-envelope.js";
 import {
   type FromSessionWorker,
   prepareTransfer,
   type SessionWorkerData,
   type ToSessionWorker,
 } from "./worker-protocol.js";
+import { type WorkerEnd, WorkerThread } from "./worker-thread.js";
 
 /** Where to start one session worker. */
 export interface SessionInstanceOptions {
@@ -22,53 +22,56 @@ export interface SessionInstanceOptions {
 
 /**
  * One worker thread holding one ORT session, running one job at a time. The pool
- * decides what runs where; this class only speaks the worker protocol.
+ * decides what runs where; this class only speaks the worker protocol, over the
+ * shared lifecycle of {@link WorkerThread}.
  */
 export class SessionInstance {
-  #worker: Worker;
+  readonly #thread: WorkerThread<ToSessionWorker, FromSessionWorker>;
   #nextId = 0;
   #inFlight:
     | { id: number; resolve: (out: TensorMap) => void; reject: (e: Error) => void }
     | undefined;
-  #closing = false;
-  #dead = false;
-  #onReady: ((specs: { inputs: TensorSpec[]; outputs: TensorSpec[] }) => void) | undefined;
-  #onLoadError: ((error: Error) => void) | undefined;
-  #onClosed: (() => void) | undefined;
+
+  /**
+   * Resolves with the model's metadata once its session is loaded, or rejects with an
+   * Error naming the model path (load error, worker died).
+   */
+  readonly ready: Promise<{ inputs: TensorSpec[]; outputs: TensorSpec[] }>;
 
   private constructor(private readonly options: SessionInstanceOptions) {
     const workerData: SessionWorkerData = {
       modelPath: options.modelPath,
       session: options.session,
     };
-    this.#worker = startWorker(options.workerUrl, { workerData });
+    this.#thread = new WorkerThread({
+      url: options.workerUrl,
+      workerData,
+      name: "session worker",
+      closeTimeoutMs: 5_000,
+      loadSettleTimeoutMs: 10_000,
+      loadFailed: (message) => new Error(message),
+      diedWhileLoading: (error) =>
+        new Error(`session worker for ${options.modelPath} died while loading: ${error.message}`, {
+          cause: error,
+        }),
+    });
+    this.ready = this.#thread.ready.then((m) => ({
+      inputs: [...m.inputs],
+      outputs: [...m.outputs],
+    }));
     // A load abandoned by the pool (aborted, or a sibling failed) must not surface as unhandled.
     this.ready.catch(() => undefined);
-    this.#worker.on("message", (m: FromSessionWorker) => this.#onMessage(m));
-    this.#worker.on("error", (error) => this.#onExit(error));
-    this.#worker.on("exit", (code) =>
-      this.#onExit(new Error(`session worker exited with code ${code}`)),
-    );
+    this.#thread.listen({ message: (m) => this.#settle(m), end: (end) => this.#onEnd(end) });
   }
 
-  /**
-   * Starts a worker; `ready` resolves with the model's metadata once its session is
-   * loaded, or rejects with an Error naming the model path (load error, worker died).
-   */
+  /** Starts a worker; see {@link SessionInstance.ready}. */
   static spawn(options: SessionInstanceOptions): SessionInstance {
     return new SessionInstance(options);
   }
 
-  readonly ready: Promise<{ inputs: TensorSpec[]; outputs: TensorSpec[] }> = new Promise(
-    (resolve, reject) => {
-      this.#onReady = resolve;
-      this.#onLoadError = reject;
-    },
-  );
-
   /** True once the worker has exited, for whatever reason. */
   get dead(): boolean {
-    return this.#dead;
+    return this.#thread.dead;
   }
 
   get busy(): boolean {
@@ -82,9 +85,11 @@ export class SessionInstance {
     return new Promise((resolve, reject) => {
       try {
         const prepared = prepareTransfer(inputs);
-        const message: ToSessionWorker = { type: "run", id, inputs: prepared.tensors, outputNames };
         this.#inFlight = { id, resolve, reject };
-        this.#worker.postMessage(message, prepared.transfer);
+        this.#thread.post(
+          { type: "run", id, inputs: prepared.tensors, outputNames },
+          prepared.transfer,
+        );
       } catch (error) {
         // Data that cannot be posted (not a HostTensor); the worker never saw the job.
         this.#inFlight = undefined;
@@ -94,55 +99,19 @@ export class SessionInstance {
   }
 
   /** Releases the session and ends the worker; call only when not busy. */
-  async close(): Promise<void> {
-    if (this.#dead) return;
-    this.#closing = true;
-    const closed = new Promise<void>((resolve) => {
-      this.#onClosed = resolve;
-    });
-    this.#worker.postMessage({ type: "close" } satisfies ToSessionWorker);
-    await Promise.race([closed, new Promise((r) => setTimeout(r, 5_000).unref())]);
-    await this.#worker.terminate();
+  close(): Promise<void> {
+    return this.#thread.close();
   }
 
   /**
    * Ends a worker whose load was abandoned (aborted, or a sibling failed), once its
-   * load has settled: terminating a worker while ORT creates its session aborts the
-   * whole process (`terminate called after throwing an instance of 'Napi::Error'`).
-   * A loaded session is released the normal way; a hung load is cut after 10 s.
+   * load has settled (see {@link WorkerThread.abandon}); a hung load is cut after 10 s.
    */
-  async abandon(): Promise<void> {
-    this.#closing = true;
-    const settled = this.ready.then(
-      () => "ready" as const,
-      () => "failed" as const,
-    );
-    const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 10_000).unref());
-    if ((await Promise.race([settled, timeout])) === "ready") await this.close();
-    else await this.#worker.terminate();
+  abandon(): Promise<void> {
+    return this.#thread.abandon();
   }
 
-  #onMessage(message: FromSessionWorker): void {
-    switch (message.type) {
-      case "ready":
-        this.#onReady?.({ inputs: [...message.inputs], outputs: [...message.outputs] });
-        this.#clearLoadCallbacks();
-        return;
-      case "load-error":
-        this.#closing = true;
-        this.#onLoadError?.(new Error(message.message));
-        this.#clearLoadCallbacks();
-        return;
-      case "closed":
-        this.#onClosed?.();
-        return;
-      case "result":
-      case "run-error":
-        this.#settle(message);
-    }
-  }
-
-  #settle(message: Extract<FromSessionWorker, { type: "result" | "run-error" }>): void {
+  #settle(message: WorkerReply<FromSessionWorker>): void {
     const job = this.#inFlight;
     if (job?.id !== message.id) return;
     this.#inFlight = undefined;
@@ -156,31 +125,15 @@ export class SessionInstance {
       );
   }
 
-  #onExit(error: Error): void {
-    if (this.#dead) return;
-    this.#dead = true;
-    this.#onClosed?.();
-    const wasLoading = this.#onLoadError !== undefined;
-    this.#onLoadError?.(
-      new Error(
-        `session worker for ${this.options.modelPath} died while loading: ${error.message}`,
-        { cause: error },
-      ),
-    );
-    this.#clearLoadCallbacks();
+  #onEnd(end: WorkerEnd): void {
     const job = this.#inFlight;
     this.#inFlight = undefined;
     job?.reject(
       internal(
-        `the session worker for ${this.options.modelPath} crashed during the run: ${error.message}`,
-        error,
+        `the session worker for ${this.options.modelPath} crashed during the run: ${end.error.message}`,
+        end.error,
       ),
     );
-    if (!this.#closing && !wasLoading) this.options.onCrash(this, error);
-  }
-
-  #clearLoadCallbacks(): void {
-    this.#onReady = undefined;
-    this.#onLoadError = undefined;
+    if (!this.#thread.closing && !end.whileLoading) this.options.onCrash(this, end.error);
   }
 }

@@ -3,8 +3,8 @@
  * one job at a time for the pool in the parent thread (see `session-instance.ts`).
  * Outputs go back with their buffers transferred, not copied.
  */
-import { parentPort, workerData } from "node:worker_threads";
 import { createInProcessSession, type InProcessSession } from "./in-process-session.js";
+import { serveWorker, type WorkerSend } from "./serve-worker.js";
 import {
   type FromSessionWorker,
   prepareTransfer,
@@ -12,21 +12,13 @@ import {
   type ToSessionWorker,
 } from "./worker-protocol.js";
 
-const port = parentPort;
-if (port === null) throw new Error("session-worker.ts must run in a worker thread");
-const data = workerData as SessionWorkerData;
+type RunMessage = Extract<ToSessionWorker, { type: "run" }>;
 
-function send(message: FromSessionWorker, transfer: ArrayBuffer[] = []): void {
-  port?.postMessage(message, transfer);
-}
-
-async function handle(session: InProcessSession, message: ToSessionWorker): Promise<void> {
-  if (message.type === "close") {
-    await session.release();
-    send({ type: "closed" });
-    port?.close();
-    return;
-  }
+async function run(
+  session: InProcessSession,
+  message: RunMessage,
+  send: WorkerSend<FromSessionWorker>,
+): Promise<void> {
   try {
     const outputs = await session.run(message.inputs, message.outputNames);
     const prepared = prepareTransfer(outputs);
@@ -40,11 +32,14 @@ async function handle(session: InProcessSession, message: ToSessionWorker): Prom
   }
 }
 
-try {
-  const session = await createInProcessSession(data.modelPath, data.session);
-  port.on("message", (message: ToSessionWorker) => void handle(session, message));
-  send({ type: "ready", inputs: session.inputs, outputs: session.outputs });
-} catch (error) {
-  send({ type: "load-error", message: error instanceof Error ? error.message : String(error) });
-  port.close();
-}
+serveWorker<SessionWorkerData, ToSessionWorker, FromSessionWorker>(
+  "session-worker.ts",
+  async (data, send) => {
+    const session = await createInProcessSession(data.modelPath, data.session);
+    return {
+      ready: { inputs: session.inputs, outputs: session.outputs },
+      handle: (message) => void run(session, message, send),
+      close: () => session.release(),
+    };
+  },
+);

@@ -1,5 +1,6 @@
 import type { TensorSpec } from "../tensor/host-tensor.js";
 import type { SessionOptions, TensorMap } from "./model-runtime.js";
+import type { WorkerCloseMessage, WorkerLifecycleMessage } from "./worker-envelope.js";
 
 /** What a session worker receives as `workerData`. */
 export interface SessionWorkerData {
@@ -15,19 +16,16 @@ export type ToSessionWorker =
       readonly inputs: TensorMap;
       readonly outputNames: readonly string[];
     }
-  | { readonly type: "close" };
+  | WorkerCloseMessage;
 
-/** Messages from a session worker to the pool. */
+/** Messages from a session worker to the pool: "ready" carries the model's signature. */
 export type FromSessionWorker =
-  | {
-      readonly type: "ready";
+  | WorkerLifecycleMessage<{
       readonly inputs: readonly TensorSpec[];
       readonly outputs: readonly TensorSpec[];
-    }
-  | { readonly type: "load-error"; readonly message: string }
+    }>
   | { readonly type: "result"; readonly id: number; readonly outputs: TensorMap }
-  | { readonly type: "run-error"; readonly id: number; readonly message: string }
-  | { readonly type: "closed" };
+  | { readonly type: "run-error"; readonly id: number; readonly message: string };
 
 /**
  * Prepares tensors for `postMessage` without copying: returns the ArrayBuffers to

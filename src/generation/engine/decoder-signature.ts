@@ -1,8 +1,16 @@
 import { failedPrecondition } from "../../errors/inferd-error.js";
+import {
+  ATTENTION_MASK,
+  INPUT_IDS,
+  LOGITS,
+  POSITION_IDS,
+  pastLayer,
+  pastName,
+} from "../../onnx/decoder-names.js";
 import type { TensorSpec } from "../../tensor/host-tensor.js";
 import type { GenerationConfig } from "../request/generation-config.js";
 
-/** The shape of a decoder-with-past ONNX model (Hugging Face Optimum naming). */
+/** The shape of a decoder-with-past ONNX model (names: onnx/decoder-names.ts). */
 export interface DecoderSignature {
   readonly numLayers: number;
   readonly numKvHeads: number;
@@ -20,13 +28,6 @@ export interface DecoderSignature {
 /** See {@link DecoderSignature.kvCache}. */
 export type KvCacheMode = "concat" | "append";
 
-const PAST = /^past_key_values\.(\d+)\.(key|value)$/;
-
-/** Feed name of layer `i`'s past key or value. */
-export const pastName = (i: number, kind: "key" | "value") => `past_key_values.${i}.${kind}`;
-/** Output name of layer `i`'s present key or value. */
-export const presentName = (i: number, kind: "key" | "value") => `present.${i}.${kind}`;
-
 /**
  * Derives layers, KV heads and head size from the model's inputs (names and static
  * metadata dims), falling back to config.json where a dim is symbolic; never from
@@ -39,14 +40,15 @@ export function readDecoderSignature(
   config: GenerationConfig,
 ): DecoderSignature {
   const names = new Set(inputs.map((s) => s.name));
-  for (const required of ["input_ids", "attention_mask"]) {
+  for (const required of [INPUT_IDS, ATTENTION_MASK]) {
     if (!names.has(required)) throw notDecoder(`it has no "${required}" input`);
   }
   const layers = new Set<number>();
   for (const spec of inputs) {
-    const match = PAST.exec(spec.name);
-    if (match?.[1] !== undefined) layers.add(Number(match[1]));
-    if (match && spec.dtype !== "float32") {
+    const layer = pastLayer(spec.name);
+    if (layer === undefined) continue;
+    layers.add(layer);
+    if (spec.dtype !== "float32") {
       throw notDecoder(`"${spec.name}" is ${spec.dtype}; inferd's KV cache is float32 only`);
     }
   }
@@ -60,7 +62,7 @@ export function readDecoderSignature(
   const past = inputs.find((s) => s.name === pastName(0, "key"));
   const numKvHeads = staticDim(past?.dims[1]) ?? config.numKeyValueHeads;
   const headDim = staticDim(past?.dims[3]) ?? config.headDim;
-  const logits = outputs.find((s) => s.name === "logits");
+  const logits = outputs.find((s) => s.name === LOGITS);
   if (logits === undefined) throw notDecoder('it has no "logits" output');
   const vocabSize = staticDim(logits.dims[2]) ?? config.vocabSize;
   if (numKvHeads === undefined || headDim === undefined || vocabSize === undefined) {
@@ -68,7 +70,7 @@ export function readDecoderSignature(
       "KV heads, head size or vocabulary size are neither static in the model nor in config.json",
     );
   }
-  const hasPositionIds = names.has("position_ids");
+  const hasPositionIds = names.has(POSITION_IDS);
   return { numLayers, numKvHeads, headDim, vocabSize, hasPositionIds, kvCache: "concat" };
 }
 

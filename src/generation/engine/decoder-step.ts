@@ -1,3 +1,4 @@
+import { ATTENTION_MASK, INPUT_IDS, LOGITS, POSITION_IDS } from "../../onnx/decoder-names.js";
 import type { HostTensor } from "../../tensor/host-tensor.js";
 import type { KvCache } from "./kv-cache.js";
 
@@ -54,15 +55,15 @@ export async function runDecoderStep(
     }
   }
   const feeds: Record<string, HostTensor> = {
-    input_ids: { dtype: "int64", dims: [rows, n], data: inputIds },
-    attention_mask: { dtype: "int64", dims: [rows, total], data: attention },
+    [INPUT_IDS]: { dtype: "int64", dims: [rows, n], data: inputIds },
+    [ATTENTION_MASK]: { dtype: "int64", dims: [rows, total], data: attention },
     ...cache.pastFeeds(),
   };
   if (cache.sig.hasPositionIds)
-    feeds.position_ids = { dtype: "int64", dims: [rows, n], data: positions };
+    feeds[POSITION_IDS] = { dtype: "int64", dims: [rows, n], data: positions };
   const outputs = await runner.run(feeds);
   return {
-    logits: lastLogits(outputs.logits, rows, cache.sig.vocabSize),
+    logits: lastLogits(outputs[LOGITS], rows, cache.sig.vocabSize),
     cache: cache.advance(outputs, fresh),
   };
 }

@@ -1,4 +1,5 @@
 import type { SessionOptions } from "../../runtime/model-runtime.js";
+import type { WorkerCloseMessage, WorkerLifecycleMessage } from "../../runtime/worker-envelope.js";
 import type { TensorSpec } from "../../tensor/host-tensor.js";
 import type { GenerationJob } from "../request/generation-request.js";
 import type { FinishReason } from "../request/stopping-criteria.js";
@@ -41,22 +42,21 @@ export interface SequenceEvent {
   readonly error?: string;
 }
 
+/** Messages to a generation worker: `id` names the sequence (the parent's). */
 export type ToGenerationWorker =
   | { readonly type: "generate"; readonly id: number; readonly job: GenerationJob }
   | { readonly type: "cancel"; readonly id: number }
-  | { readonly type: "close" };
+  | WorkerCloseMessage;
 
+/** Messages from a generation worker: "ready" carries the signature and KV-cache mode. */
 export type FromGenerationWorker =
-  | {
-      readonly type: "ready";
+  | WorkerLifecycleMessage<{
       readonly inputs: readonly TensorSpec[];
       readonly outputs: readonly TensorSpec[];
       /** How the served graph grows its KV cache ("concat" when the rewrite did not apply). */
       readonly kvCache: KvCacheMode;
       /** Why "append" was asked for and not applied; "" otherwise. */
       readonly kvCacheNote: string;
-    }
-  | { readonly type: "load-error"; readonly message: string }
+    }>
   /** Every sequence's events of one step, in one message. */
-  | { readonly type: "step"; readonly events: readonly SequenceEvent[] }
-  | { readonly type: "closed" };
+  | { readonly type: "step"; readonly events: readonly SequenceEvent[] };

@@ -1,5 +1,6 @@
+import { KV_KINDS, type KvKind, pastName, presentName } from "../../onnx/decoder-names.js";
 import type { HostTensor } from "../../tensor/host-tensor.js";
-import { type DecoderSignature, pastName, presentName } from "./decoder-signature.js";
+import type { DecoderSignature } from "./decoder-signature.js";
 
 /** Per-layer key and value tensors, each `[rows, kvHeads, capacity, headDim]`. */
 type LayerTensors = Float32Array[];
@@ -74,7 +75,7 @@ export class KvCache {
       return row;
     });
     if (this.sig.kvCache === "concat") {
-      const take = (kind: "key" | "value") =>
+      const take = (kind: KvKind) =>
         Array.from({ length: this.sig.numLayers }, (_, i) => presentData(presents, i, kind));
       return new KvCache(this.sig, this.rows, length, length, mask, take("key"), take("value"));
     }
@@ -108,7 +109,7 @@ export class KvCache {
     const D = this.sig.headDim;
     const rowHeads = this.rows * this.sig.numKvHeads;
     for (let i = 0; i < this.sig.numLayers; i++) {
-      for (const kind of ["key", "value"] as const) {
+      for (const kind of KV_KINDS) {
         const src = presentData(presents, i, kind);
         const dst = (kind === "key" ? this.keys : this.values)[i] ?? new Float32Array(0);
         if (src.length !== rowHeads * n * D) {
@@ -176,7 +177,7 @@ function withHeadroom(length: number): number {
   return length + Math.max(8, Math.ceil(length / 8));
 }
 
-function presentData(presents: Record<string, HostTensor>, i: number, kind: "key" | "value") {
+function presentData(presents: Record<string, HostTensor>, i: number, kind: KvKind) {
   const tensor = presents[presentName(i, kind)];
   if (tensor === undefined || !(tensor.data instanceof Float32Array)) {
     throw new Error(`the model returned no float32 ${presentName(i, kind)}`);

@@ -1,6 +1,14 @@
+import {
+  ATTENTION_MASK,
+  INPUT_IDS,
+  KV_KINDS,
+  LOGITS,
+  POSITION_IDS,
+  pastName,
+  presentName,
+} from "../../onnx/decoder-names.js";
 import type { HostTensor } from "../../tensor/host-tensor.js";
 import type { DecoderSignature } from "../engine/decoder-signature.js";
-import { pastName, presentName } from "../engine/decoder-signature.js";
 import type { DecoderRunner } from "../engine/decoder-step.js";
 import { createSeededRandom } from "../engine/seeded-random.js";
 
@@ -28,9 +36,9 @@ export async function appendKvMatches(
   ] as const) {
     const feeds = checkFeeds(sig, rows, past, fresh);
     const [want, got] = [await original.run(feeds), await rewritten.run(feeds)];
-    if (!close(want.logits, got.logits)) return false;
+    if (!close(want[LOGITS], got[LOGITS])) return false;
     for (let i = 0; i < sig.numLayers; i++) {
-      for (const kind of ["key", "value"] as const) {
+      for (const kind of KV_KINDS) {
         const name = presentName(i, kind);
         const tail = lastSlots(want[name], sig, rows, past + fresh, fresh);
         if (!close(tail, got[name])) return false;
@@ -59,16 +67,16 @@ function checkFeeds(
     return BigInt(past + (j % fresh) - (row === rows - 1 ? 1 : 0));
   });
   const feeds: Record<string, HostTensor> = {
-    input_ids: { dtype: "int64", dims: [rows, fresh], data: ids },
-    attention_mask: { dtype: "int64", dims: [rows, total], data: mask },
+    [INPUT_IDS]: { dtype: "int64", dims: [rows, fresh], data: ids },
+    [ATTENTION_MASK]: { dtype: "int64", dims: [rows, total], data: mask },
   };
   if (sig.hasPositionIds) {
-    feeds.position_ids = { dtype: "int64", dims: [rows, fresh], data: positions };
+    feeds[POSITION_IDS] = { dtype: "int64", dims: [rows, fresh], data: positions };
   }
   const dims = [rows, sig.numKvHeads, past, sig.headDim];
   const size = rows * sig.numKvHeads * past * sig.headDim;
   for (let i = 0; i < sig.numLayers; i++) {
-    for (const kind of ["key", "value"] as const) {
+    for (const kind of KV_KINDS) {
       const data = Float32Array.from({ length: size }, () => random.next() * 2 - 1);
       feeds[pastName(i, kind)] = { dtype: "float32", dims, data };
     }

@@ -1,6 +1,6 @@
 import { isAbsolute, normalize, sep } from "node:path";
+import { INPUT_IDS, type KvKind, pastName, presentName } from "../../onnx/decoder-names.js";
 import { intAttribute, OnnxGraph, type OnnxNode } from "../../onnx/onnx-graph.js";
-import { pastName, presentName } from "../engine/decoder-signature.js";
 
 /**
  * Ops that may sit between the cache Concat and the attention MatMul, each mapping
@@ -91,9 +91,9 @@ interface CacheUse {
  * or without input_ids.
  */
 function decodeStepFlag(graph: OnnxGraph): string | undefined {
-  if (graph.opset() < 13 || !graph.isGraphInput("input_ids")) return undefined;
+  if (graph.opset() < 13 || !graph.isGraphInput(INPUT_IDS)) return undefined;
   const length = graph.add("Slice", [
-    graph.add("Shape", ["input_ids"]),
+    graph.add("Shape", [INPUT_IDS]),
     graph.int64([1]),
     graph.int64([2]),
     graph.int64([0]),
@@ -165,11 +165,7 @@ function rewriteLayer(
  * itself (Hugging Face's repeat_kv expands to the cache's own shape): {@link parts}
  * recomputes them for each part.
  */
-function findCacheUse(
-  graph: OnnxGraph,
-  layer: number,
-  kind: "key" | "value",
-): CacheUse | undefined {
+function findCacheUse(graph: OnnxGraph, layer: number, kind: KvKind): CacheUse | undefined {
   const past = pastName(layer, kind);
   // Other readers of the past (a Shape for the mask, say) still see the same tensor.
   const concats = graph.consumers(past).filter((n) => n.opType === "Concat");
