@@ -11,6 +11,15 @@ export type HttpRoute = (
   res: ServerResponse | Http2ServerResponse,
 ) => boolean;
 
+/**
+ * A request handler that serves Node's HTTP/1 and HTTP/2-compat requests alike: the
+ * listener's handler, and the observers that wrap parts of it.
+ */
+export type NodeRequestHandler = (
+  req: IncomingMessage | Http2ServerRequest,
+  res: ServerResponse | Http2ServerResponse,
+) => void;
+
 /** The request path without its query string. */
 export function pathOf(req: { readonly url?: string | undefined }): string {
   const url = req.url ?? "";

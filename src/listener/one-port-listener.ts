@@ -1,12 +1,7 @@
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
-
-/** A request handler that serves Node's HTTP/1 and HTTP/2-compat requests alike. */
-export type NodeRequestHandler = (
-  req: http.IncomingMessage | http2.Http2ServerRequest,
-  res: http.ServerResponse | http2.Http2ServerResponse,
-) => void;
+import type { NodeRequestHandler } from "../http/http-route.js";
 
 /** Claims an HTTP/2 stream (true: it answers it) or leaves it to the request handler (false). */
 export type StreamClaim = (

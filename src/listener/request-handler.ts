@@ -3,8 +3,7 @@ import type { connectNodeAdapter } from "@connectrpc/connect-node";
 import { dropUnschedulableDeadline } from "../connect-adapter/deadline-headers.js";
 import { useSpecGrpcMessage } from "../connect-adapter/grpc-message-trailer.js";
 import { createCorsPolicy } from "../http/cors-policy.js";
-import type { HttpRoute } from "../http/http-route.js";
-import type { NodeRequestHandler } from "./one-port-listener.js";
+import type { HttpRoute, NodeRequestHandler } from "../http/http-route.js";
 
 /** Options of `createRequestHandler`. */
 export interface RequestHandlerOptions {

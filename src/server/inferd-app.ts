@@ -4,7 +4,7 @@ import { createTextGenerator } from "../generation/text-generator.js";
 import { defaultUiDir } from "../http/default-ui-dir.js";
 import type { HttpRoute } from "../http/http-route.js";
 import { createMetricsRoute } from "../http/metrics-route.js";
-import { createOpenAiRoutes } from "../http/openai-routes.js";
+import { createOpenAiRoutes } from "../http/openai/openai-routes.js";
 import { createStaticUiRoute } from "../http/static-ui-route.js";
 import { createPredictor } from "../inference/predictor.js";
 import { createApiKeyInterceptor } from "../interceptors/api-key-interceptor.js";

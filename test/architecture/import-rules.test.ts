@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { findCycles, readImportGraph, type SourceImport } from "./source-imports.js";
+import { findCycles, folderGraph, readImportGraph, type SourceImport } from "./source-imports.js";
 
 /**
  * Folders of src/ that hold the server's core: they know nothing of the wire
@@ -56,6 +56,11 @@ describe("import rules of src/", () => {
 
   it("has no import cycle between files", () => {
     const cycles = findCycles(graph).map((cycle) => `cycle: ${cycle.join(" → ")}`);
+    expect(cycles).toEqual([]);
+  });
+
+  it("has no import cycle between folders", () => {
+    const cycles = findCycles(folderGraph(graph)).map((cycle) => `cycle: ${cycle.join(" → ")}`);
     expect(cycles).toEqual([]);
   });
 

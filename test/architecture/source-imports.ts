@@ -61,6 +61,26 @@ export function findCycles(graph: ImportGraph): string[][] {
   return cycles;
 }
 
+/**
+ * The same graph one level up: each folder ("src/generation/engine") with the other
+ * folders its files import, each import kept once. Its cycles are loops between
+ * folders (a → b → a) even where no two files import each other.
+ */
+export function folderGraph(graph: ImportGraph): ImportGraph {
+  const folders = new Map<string, Map<string, SourceImport>>();
+  for (const [file, imports] of graph) {
+    const from = dirname(file);
+    const edges = folders.get(from) ?? new Map<string, SourceImport>();
+    folders.set(from, edges);
+    for (const imp of imports) {
+      if (imp.target === undefined || !graph.has(imp.target)) continue;
+      const to = dirname(imp.target);
+      if (to !== from && !edges.has(to)) edges.set(to, { ...imp, target: to });
+    }
+  }
+  return new Map([...folders].map(([folder, edges]) => [folder, [...edges.values()]]));
+}
+
 /** "./x.js" names the source "./x.ts" (ESM with `.js` suffixes); other files as written. */
 function resolveSource(fromDir: string, specifier: string): string {
   const path = resolve(fromDir, specifier);

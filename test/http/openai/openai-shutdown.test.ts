@@ -1,7 +1,7 @@
 import http2 from "node:http2";
 import { afterEach, describe, expect, it } from "vitest";
-import { type RunningInferd, startInferd } from "../generation-e2e/serve-models.js";
-import { FIXTURE_REPO } from "../helpers/fixtures.js";
+import { type RunningInferd, startInferd } from "../../generation-e2e/serve-models.js";
+import { FIXTURE_REPO } from "../../helpers/fixtures.js";
 
 const COMPLETION = {
   model: "tiny_llama",

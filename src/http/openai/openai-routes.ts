@@ -1,17 +1,17 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import { API_KEY_REQUIRED, type ApiKeyVerifier } from "../auth/api-key-verifier.js";
-import type { TextGenerator } from "../generation/text-generator.js";
-import type { HttpRequestDone } from "../metrics/http-metrics.js";
-import type { ModelRegistry } from "../registry/model-registry.js";
-import { type HttpRoute, pathOf, sendJson } from "./http-route.js";
-import { OpenAiError, type OpenAiErrorLogger, toOpenAiError } from "./openai/openai-error.js";
-import { chatBodySchema, completionBodySchema, parseBody } from "./openai/openai-schemas.js";
-import { readJsonBody } from "./openai/read-json-body.js";
-import { respondGeneration } from "./openai/respond-generation.js";
-import { chatFormat, completionFormat } from "./openai/response-formats.js";
-import { chatToCall, completionToCall } from "./openai/to-generate-call.js";
+import { API_KEY_REQUIRED, type ApiKeyVerifier } from "../../auth/api-key-verifier.js";
+import type { TextGenerator } from "../../generation/text-generator.js";
+import type { HttpRequestDone } from "../../metrics/http-metrics.js";
+import type { ModelRegistry } from "../../registry/model-registry.js";
+import { type HttpRoute, pathOf, sendJson } from "../http-route.js";
+import { OpenAiError, type OpenAiErrorLogger, toOpenAiError } from "./openai-error.js";
+import { chatBodySchema, completionBodySchema, parseBody } from "./openai-schemas.js";
+import { readJsonBody } from "./read-json-body.js";
+import { respondGeneration } from "./respond-generation.js";
+import { chatFormat, completionFormat } from "./response-formats.js";
+import { chatToCall, completionToCall } from "./to-generate-call.js";
 
 /** What the /v1 routes share with the gRPC services: the generator, registry, limits, admission and API key. */
 export interface OpenAiRoutesOptions {

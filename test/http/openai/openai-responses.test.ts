@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import type { TokenLogprobs } from "../../src/generation/engine/generation-protocol.js";
+import type { TokenLogprobs } from "../../../src/generation/engine/generation-protocol.js";
 import {
   chatLogprobs,
   completionLogprobs,
   TextOffsets,
-} from "../../src/http/openai/openai-responses.js";
+} from "../../../src/http/openai/openai-responses.js";
 
 /** Chosen pieces with made-up logprobs and no alternatives. */
 const lps = (pieces: string[]): TokenLogprobs[] =>

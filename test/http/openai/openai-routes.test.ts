@@ -1,9 +1,9 @@
 import OpenAI, { APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTinyLlamaWeights } from "../../scripts/fixtures/tiny-llama-weights.js";
-import { referenceLogits } from "../fixtures/tiny-llama-reference.js";
-import { type RunningInferd, startInferd } from "../generation-e2e/serve-models.js";
-import { FIXTURE_REPO } from "../helpers/fixtures.js";
+import { createTinyLlamaWeights } from "../../../scripts/fixtures/tiny-llama-weights.js";
+import { referenceLogits } from "../../fixtures/tiny-llama-reference.js";
+import { type RunningInferd, startInferd } from "../../generation-e2e/serve-models.js";
+import { FIXTURE_REPO } from "../../helpers/fixtures.js";
 
 const MAX_BODY = 8 * 1024;
 
