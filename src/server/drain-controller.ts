@@ -1,6 +1,7 @@
 import { setMaxListeners } from "node:events";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { raceAbort } from "../abort/race-abort.js";
+import { releaseOnAbort } from "../connect-adapter/release-on-abort.js";
 
 export interface DrainControllerOptions {
   /**
@@ -69,7 +70,6 @@ export function createDrainController(options: DrainControllerOptions = {}): Dra
     const done = () => {
       if (left) return;
       left = true;
-      req.signal.removeEventListener("abort", done);
       leave();
     };
     if (tracked) inFlight++;
@@ -80,9 +80,8 @@ export function createDrainController(options: DrainControllerOptions = {}): Dra
       handedOff = true;
       // A stream whose client left or whose deadline passed ends here: Connect may leave
       // the response generator suspended at a yield, never resumed nor returned.
-      req.signal.addEventListener("abort", done, { once: true });
-      if (req.signal.aborted) done();
-      return { ...res, message: guardStream(res.message, cutoff.signal, done) };
+      const release = releaseOnAbort(req.signal, done);
+      return { ...res, message: guardStream(res.message, cutoff.signal, release) };
     } finally {
       if (!handedOff) done();
     }

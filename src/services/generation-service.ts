@@ -8,6 +8,7 @@ import {
   GenerateResponseSchema,
   type GenerationService,
 } from "../../gen/inferd/v1/generation_pb.js";
+import { releaseOnAbort } from "../connect-adapter/release-on-abort.js";
 import { type GenerationChunk, isGenerationFinish } from "../generation/generative-model.js";
 import type { FinishReason as DomainFinishReason } from "../generation/request/stopping-criteria.js";
 import type { GenerateCall, TextGenerator } from "../generation/text-generator.js";
@@ -101,8 +102,10 @@ export function createGenerationService(
       }
       // A client that goes away leaves this generator suspended at a `yield` that Connect
       // never resumes nor return()s, so the abort itself hands the chunks (and the lease) back.
-      const giveBack = () => void started.chunks.return?.().catch(() => {});
-      context.signal.addEventListener("abort", giveBack, { once: true });
+      const giveBack = releaseOnAbort(
+        context.signal,
+        () => void started.chunks.return?.().catch(() => {}),
+      );
       let finished = false;
       try {
         for await (const chunk of started.chunks) {
@@ -117,7 +120,7 @@ export function createGenerationService(
       } catch (error) {
         throw toConnectError(error, logger);
       } finally {
-        context.signal.removeEventListener("abort", giveBack);
+        giveBack();
       }
     },
     tokenize(request) {
