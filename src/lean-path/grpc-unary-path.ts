@@ -6,10 +6,12 @@ import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { dropUnschedulableDeadline } from "../connect-adapter/deadline-headers.js";
 import { encodeGrpcMessage } from "../connect-adapter/grpc-message-trailer.js";
+import { isInferdError } from "../errors/inferd-error.js";
 import { peerFrom } from "../interceptors/peer-context.js";
 import type { RecordRefusedCall, RpcCall } from "../interceptors/rpc-call.js";
 import { rpcLabelsFor } from "../interceptors/rpc-labels.js";
 import type { StreamClaim } from "../listener/one-port-listener.js";
+import { toConnectError } from "../services/to-connect-error.js";
 import { createGrpcCallContext } from "./grpc-call-context.js";
 import { readUnaryEnvelope } from "./grpc-unary-envelope.js";
 import type { UnaryMethodSpec } from "./unary-method-table.js";
@@ -184,12 +186,14 @@ function refusal(
 }
 
 /**
- * The handlers map every domain error to a ConnectError; anything else here is a
- * bug, answered Internal without its message (which could hold internals). Aborts
- * keep their code (Canceled, DeadlineExceeded).
+ * What reaches here was not mapped by the services' `withErrorMapping` (a refusal
+ * before the handler, an interceptor's throw, a handler mounted without it). A
+ * ConnectError or a domain error maps by the one table (`toConnectError`); aborts
+ * keep their code (Canceled, DeadlineExceeded); anything else is a bug, answered
+ * Internal without its message (which could hold internals).
  */
 function toWireError(reason: unknown): ConnectError {
-  if (reason instanceof ConnectError) return reason;
+  if (reason instanceof ConnectError || isInferdError(reason)) return toConnectError(reason);
   const error = ConnectError.from(reason, Code.Internal);
   if (error.code !== Code.Internal && error.code !== Code.Unknown) return error;
   return new ConnectError("internal error", Code.Internal);
