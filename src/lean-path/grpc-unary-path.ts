@@ -6,6 +6,11 @@ import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { dropUnschedulableDeadline } from "../connect-adapter/deadline-headers.js";
 import { encodeGrpcMessage } from "../connect-adapter/grpc-message-trailer.js";
+import {
+  forwardedForHeader,
+  requestIdHeader,
+  singleHeader,
+} from "../connect-adapter/incoming-headers.js";
 import { isInferdError } from "../errors/inferd-error.js";
 import { peerFrom } from "../interceptors/peer-context.js";
 import type { RecordRefusedCall, RpcCall } from "../interceptors/rpc-call.js";
@@ -74,11 +79,14 @@ async function serve(
   const startedAt = performance.now();
   let invoked = false;
   dropUnschedulableDeadline(headers);
-  const timeout = parseTimeout(single(headers["grpc-timeout"]) ?? null, Number.MAX_SAFE_INTEGER);
+  const timeout = parseTimeout(
+    singleHeader(headers["grpc-timeout"]) ?? null,
+    Number.MAX_SAFE_INTEGER,
+  );
   const call = createGrpcCallContext({
     service,
     method: spec.method,
-    url: `http://${single(headers[":authority"]) ?? "localhost"}${headers[":path"]}`,
+    url: `http://${singleHeader(headers[":authority"]) ?? "localhost"}${headers[":path"]}`,
     requestHeader: toWebHeaders(headers),
     timeoutMs: timeout.error ? undefined : timeout.timeoutMs,
     shutdownSignal: options.shutdownSignal,
@@ -172,11 +180,10 @@ function refusal(
   error: ConnectError,
   startedAt: number,
 ): RpcCall {
-  const requestId = headers["x-request-id"];
   return {
-    labels: rpcLabelsFor(method, single(headers["content-type"]) ?? null),
-    peer: peerFrom(single(headers["x-forwarded-for"]), stream.session?.socket?.remoteAddress ?? ""),
-    headerRequestId: typeof requestId === "string" ? requestId : undefined,
+    labels: rpcLabelsFor(method, singleHeader(headers["content-type"]) ?? null),
+    peer: peerFrom(forwardedForHeader(headers), stream.session?.socket?.remoteAddress ?? ""),
+    headerRequestId: requestIdHeader(headers),
     code: codeToString(error.code),
     durationMs: performance.now() - startedAt,
     fields: {},
@@ -197,10 +204,6 @@ function toWireError(reason: unknown): ConnectError {
   const error = ConnectError.from(reason, Code.Internal);
   if (error.code !== Code.Internal && error.code !== Code.Unknown) return error;
   return new ConnectError("internal error", Code.Internal);
-}
-
-function single(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
 
 function toWebHeaders(headers: IncomingHttpHeaders): Headers {
