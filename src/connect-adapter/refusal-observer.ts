@@ -5,10 +5,13 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import type { NodeRequestHandler } from "../http/http-route.js";
 import { pathOf } from "../http/http-route.js";
+
 import { claimForTransport, wasObserved } from "../observed-call/observed-requests.js";
 import { peerFrom } from "../observed-call/peer-context.js";
 import type { RecordRefusedCall, RpcCall } from "../observed-call/rpc-call.js";
 import { rpcLabelsFor } from "../observed-call/rpc-labels.js";
+import { forwardedForHeader, requestIdHeader } from "./incoming-headers.js";
+
 import { type SentResponse, statusOfSentResponse } from "./status-of-sent-response.js";
 
 /** Response methods patched on a refused call; every Node response type has them. */
@@ -50,7 +53,7 @@ export function createRefusalObserver(options: RefusalObserverOptions): NodeRequ
     if (method === undefined) return;
     const startedAt = performance.now();
     // Read now: once an HTTP/2 stream has closed its socket proxy no longer tells.
-    const peer = peerFrom(single(req.headers["x-forwarded-for"]), req.socket?.remoteAddress ?? "");
+    const peer = peerFrom(forwardedForHeader(req.headers), req.socket?.remoteAddress ?? "");
     const target = res as unknown as Writes;
     let sent: KeptResponse | undefined;
     const writeHead = target.writeHead;
@@ -163,11 +166,10 @@ function refusedCall(
   status: ConnectError | "ok",
   durationMs: number,
 ): RpcCall {
-  const requestId = req.headers["x-request-id"];
   return {
     labels,
     peer,
-    headerRequestId: typeof requestId === "string" ? requestId : undefined,
+    headerRequestId: requestIdHeader(req.headers),
     code: status === "ok" ? "ok" : codeToString(status.code),
     durationMs,
     fields: {},
@@ -195,8 +197,4 @@ function appendValue(headers: Headers, key: string, value: OutgoingHttpHeader | 
   if (value === undefined) return;
   if (Array.isArray(value)) for (const v of value) headers.append(key, v);
   else headers.append(key, String(value));
-}
-
-function single(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }

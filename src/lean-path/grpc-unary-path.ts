@@ -6,10 +6,19 @@ import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { dropUnschedulableDeadline } from "../connect-adapter/deadline-headers.js";
 import { encodeGrpcMessage } from "../connect-adapter/grpc-message-trailer.js";
+
+import {
+  forwardedForHeader,
+  requestIdHeader,
+  singleHeader,
+} from "../connect-adapter/incoming-headers.js";
+import { isInferdError } from "../errors/inferd-error.js";
 import type { StreamClaim } from "../listener/one-port-listener.js";
 import { peerFrom } from "../observed-call/peer-context.js";
 import type { RecordRefusedCall, RpcCall } from "../observed-call/rpc-call.js";
 import { rpcLabelsFor } from "../observed-call/rpc-labels.js";
+import { toConnectError } from "../services/to-connect-error.js";
+
 import { createGrpcCallContext } from "./grpc-call-context.js";
 import { readUnaryEnvelope } from "./grpc-unary-envelope.js";
 import type { UnaryMethodSpec } from "./unary-method-table.js";
@@ -72,11 +81,14 @@ async function serve(
   const startedAt = performance.now();
   let invoked = false;
   dropUnschedulableDeadline(headers);
-  const timeout = parseTimeout(single(headers["grpc-timeout"]) ?? null, Number.MAX_SAFE_INTEGER);
+  const timeout = parseTimeout(
+    singleHeader(headers["grpc-timeout"]) ?? null,
+    Number.MAX_SAFE_INTEGER,
+  );
   const call = createGrpcCallContext({
     service,
     method: spec.method,
-    url: `http://${single(headers[":authority"]) ?? "localhost"}${headers[":path"]}`,
+    url: `http://${singleHeader(headers[":authority"]) ?? "localhost"}${headers[":path"]}`,
     requestHeader: toWebHeaders(headers),
     timeoutMs: timeout.error ? undefined : timeout.timeoutMs,
     shutdownSignal: options.shutdownSignal,
@@ -170,11 +182,10 @@ function refusal(
   error: ConnectError,
   startedAt: number,
 ): RpcCall {
-  const requestId = headers["x-request-id"];
   return {
-    labels: rpcLabelsFor(method, single(headers["content-type"]) ?? null),
-    peer: peerFrom(single(headers["x-forwarded-for"]), stream.session?.socket?.remoteAddress ?? ""),
-    headerRequestId: typeof requestId === "string" ? requestId : undefined,
+    labels: rpcLabelsFor(method, singleHeader(headers["content-type"]) ?? null),
+    peer: peerFrom(forwardedForHeader(headers), stream.session?.socket?.remoteAddress ?? ""),
+    headerRequestId: requestIdHeader(headers),
     code: codeToString(error.code),
     durationMs: performance.now() - startedAt,
     fields: {},
@@ -184,19 +195,17 @@ function refusal(
 }
 
 /**
- * The handlers map every domain error to a ConnectError; anything else here is a
- * bug, answered Internal without its message (which could hold internals). Aborts
- * keep their code (Canceled, DeadlineExceeded).
+ * What reaches here was not mapped by the services' `withErrorMapping` (a refusal
+ * before the handler, an interceptor's throw, a handler mounted without it). A
+ * ConnectError or a domain error maps by the one table (`toConnectError`); aborts
+ * keep their code (Canceled, DeadlineExceeded); anything else is a bug, answered
+ * Internal without its message (which could hold internals).
  */
 function toWireError(reason: unknown): ConnectError {
-  if (reason instanceof ConnectError) return reason;
+  if (reason instanceof ConnectError || isInferdError(reason)) return toConnectError(reason);
   const error = ConnectError.from(reason, Code.Internal);
   if (error.code !== Code.Internal && error.code !== Code.Unknown) return error;
   return new ConnectError("internal error", Code.Internal);
-}
-
-function single(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
 
 function toWebHeaders(headers: IncomingHttpHeaders): Headers {

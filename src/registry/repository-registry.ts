@@ -1,3 +1,4 @@
+import { raceAbort } from "../abort/race-abort.js";
 import {
   abortReasonToError,
   failedPrecondition,
@@ -178,7 +179,7 @@ class RepositoryRegistry implements ModelRegistry {
    */
   private inOrder<T>(name: string, command: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     const previous = this.commands.get(name) ?? Promise.resolve();
-    const turn = signal ? untilAborted(previous, signal) : previous;
+    const turn = raceAbort(previous, signal, abortReasonToError);
     const result = turn.then(() => {
       if (signal?.aborted) throw abortReasonToError(signal);
       return command();
@@ -221,7 +222,7 @@ class RepositoryRegistry implements ModelRegistry {
     // would leave the version FAILED and the server not ready over an impatient client.
     const loading = this.reconciler.reconcile(entry, scan, { retryFailed: true });
     this.track(loading);
-    await (signal ? untilAborted(loading, signal) : loading);
+    await raceAbort(loading, signal, abortReasonToError);
     if (scan.configError !== undefined) throw failedPrecondition(scan.configError);
     const failed = entry.desired
       .map((v) => versionStatus(entry, v))
@@ -367,14 +368,4 @@ class RepositoryRegistry implements ModelRegistry {
   private unknownModel(name: string): InferdError {
     return unknownModel(name, [...this.entries.keys()]);
   }
-}
-
-/** Settles like `promise`, or rejects as soon as `signal` aborts. */
-function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(abortReasonToError(signal));
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(abortReasonToError(signal));
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.finally(() => signal.removeEventListener("abort", onAbort)).then(resolve, reject);
-  });
 }

@@ -1,3 +1,4 @@
+import { raceAbort } from "../abort/race-abort.js";
 import { abortReasonToError, internal, unavailable } from "../errors/inferd-error.js";
 import type { TensorSpec } from "../tensor/host-tensor.js";
 import type { LoadedModel, TensorMap } from "./model-runtime.js";
@@ -47,7 +48,11 @@ export class WorkerPool implements LoadedModel {
     const pool = new WorkerPool(options);
     const instances = Array.from({ length: options.instanceCount }, () => pool.#spawn());
     try {
-      const specs = await abortable(Promise.all(instances.map((i) => i.ready)), options.signal);
+      const specs = await raceAbort(
+        Promise.all(instances.map((i) => i.ready)),
+        options.signal,
+        abortReasonToError,
+      );
       const first = specs[0];
       if (!first) throw new Error(`instanceCount must be at least 1 (model ${options.modelPath})`);
       pool.#inputs = first.inputs;
@@ -182,17 +187,4 @@ export class WorkerPool implements LoadedModel {
   #checkDrained(): void {
     if (this.#disposing && this.pending === 0 && this.#replacing === 0) this.#drained?.();
   }
-}
-
-/** Races `promise` against `signal`, rejecting with the signal's domain error. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  // Once aborted nobody awaits `promise`; its later rejection is expected, not unhandled.
-  promise.catch(() => undefined);
-  if (signal.aborted) return Promise.reject(abortReasonToError(signal));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortReasonToError(signal));
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }

@@ -1,5 +1,7 @@
 import { setMaxListeners } from "node:events";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { raceAbort } from "../abort/race-abort.js";
+import { releaseOnAbort } from "../connect-adapter/release-on-abort.js";
 
 export interface DrainControllerOptions {
   /**
@@ -68,20 +70,18 @@ export function createDrainController(options: DrainControllerOptions = {}): Dra
     const done = () => {
       if (left) return;
       left = true;
-      req.signal.removeEventListener("abort", done);
       leave();
     };
     if (tracked) inFlight++;
     let handedOff = false;
     try {
-      const res = await raceCutoff(next(req), cutoff.signal);
+      const res = await raceAbort(next(req), cutoff.signal);
       if (!res.stream) return res;
       handedOff = true;
       // A stream whose client left or whose deadline passed ends here: Connect may leave
       // the response generator suspended at a yield, never resumed nor returned.
-      req.signal.addEventListener("abort", done, { once: true });
-      if (req.signal.aborted) done();
-      return { ...res, message: guardStream(res.message, cutoff.signal, done) };
+      const release = releaseOnAbort(req.signal, done);
+      return { ...res, message: guardStream(res.message, cutoff.signal, release) };
     } finally {
       if (!handedOff) done();
     }
@@ -117,19 +117,6 @@ export function createDrainController(options: DrainControllerOptions = {}): Dra
   };
 }
 
-/** Settles like `promise`, unless the cut-off comes first: then rejects with its reason. */
-function raceCutoff<T>(promise: Promise<T>, cutoff: AbortSignal): Promise<T> {
-  if (cutoff.aborted) {
-    promise.catch(() => {});
-    return Promise.reject(cutoff.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(cutoff.reason);
-    cutoff.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => cutoff.removeEventListener("abort", onAbort));
-  });
-}
-
 /** Passes a response stream through, ending it with the cut-off's error; calls `done` once. */
 async function* guardStream<T>(
   source: AsyncIterable<T>,
@@ -139,7 +126,7 @@ async function* guardStream<T>(
   const it = source[Symbol.asyncIterator]();
   try {
     for (;;) {
-      const step = await raceCutoff(it.next(), cutoff);
+      const step = await raceAbort(it.next(), cutoff);
       if (step.done) return;
       yield step.value;
     }

@@ -8,15 +8,14 @@ import {
   GenerateResponseSchema,
   type GenerationService,
 } from "../../gen/inferd/v1/generation_pb.js";
+import { releaseOnAbort } from "../connect-adapter/release-on-abort.js";
 import { type GenerationChunk, isGenerationFinish } from "../generation/generation-chunk.js";
 import type { FinishReason as DomainFinishReason } from "../generation/request/stopping-criteria.js";
 import type { GenerateCall, TextGenerator } from "../generation/text-generator.js";
 import { toDomainSignal } from "./domain-signal.js";
-import { type ErrorLogger, toConnectError } from "./to-connect-error.js";
 
 export interface GenerationServiceOptions {
   readonly generator: TextGenerator;
-  readonly logger?: ErrorLogger;
 }
 
 const FINISH_REASONS: Readonly<Record<DomainFinishReason, FinishReason>> = {
@@ -83,26 +82,24 @@ function toResponse(chunk: GenerationChunk, requestId: string, version: number):
  * {@link TextGenerator}: Generate leases the version for the whole stream, sends
  * one message per engine delta and a last one with finish reason, usage and
  * timings. A client that cancels aborts the engine's signal, which frees the
- * sequence's slot at the next decode step.
+ * sequence's slot at the next decode step. Handlers throw domain errors; mount them
+ * with `withErrorMapping` (as `createInferdRoutes` does).
  */
 export function createGenerationService(
   options: GenerationServiceOptions,
 ): ServiceImpl<typeof GenerationService> {
-  const { generator, logger } = options;
+  const { generator } = options;
   return {
     async *generate(request, context) {
       const requestId = request.requestId || randomUUID();
       const signal = toDomainSignal(context.signal);
-      let started: Awaited<ReturnType<TextGenerator["start"]>>;
-      try {
-        started = await generator.start(toGenerateCall(request, requestId), signal);
-      } catch (error) {
-        throw toConnectError(error, logger);
-      }
+      const started = await generator.start(toGenerateCall(request, requestId), signal);
       // A client that goes away leaves this generator suspended at a `yield` that Connect
       // never resumes nor return()s, so the abort itself hands the chunks (and the lease) back.
-      const giveBack = () => void started.chunks.return?.().catch(() => {});
-      context.signal.addEventListener("abort", giveBack, { once: true });
+      const giveBack = releaseOnAbort(
+        context.signal,
+        () => void started.chunks.return?.().catch(() => {}),
+      );
       let finished = false;
       try {
         for await (const chunk of started.chunks) {
@@ -114,31 +111,21 @@ export function createGenerationService(
         // client left (connect-node reads an RST_STREAM INTERNAL_ERROR as Internal). A
         // stream that finished before the abort stays a success.
         if (signal.aborted && !finished) throw signal.reason;
-      } catch (error) {
-        throw toConnectError(error, logger);
       } finally {
-        context.signal.removeEventListener("abort", giveBack);
+        giveBack();
       }
     },
     tokenize(request) {
-      try {
-        return generator.withModel(request.model, request.version, (model, version) => {
-          const ids = model.tokenize(request.text, request.addSpecialTokens ?? true);
-          return { tokenIds: ids, tokens: ids.map((id) => model.idToToken(id)), version };
-        });
-      } catch (error) {
-        throw toConnectError(error, logger);
-      }
+      return generator.withModel(request.model, request.version, (model, version) => {
+        const ids = model.tokenize(request.text, request.addSpecialTokens ?? true);
+        return { tokenIds: ids, tokens: ids.map((id) => model.idToToken(id)), version };
+      });
     },
     detokenize(request) {
-      try {
-        return generator.withModel(request.model, request.version, (model, version) => ({
-          text: model.detokenize(request.tokenIds, request.skipSpecialTokens ?? true),
-          version,
-        }));
-      } catch (error) {
-        throw toConnectError(error, logger);
-      }
+      return generator.withModel(request.model, request.version, (model, version) => ({
+        text: model.detokenize(request.tokenIds, request.skipSpecialTokens ?? true),
+        version,
+      }));
     },
   };
 }

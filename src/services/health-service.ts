@@ -3,6 +3,7 @@ import {
   Health,
   HealthCheckResponse_ServingStatus as ServingStatus,
 } from "../../gen/grpc/health/v1/health_pb.js";
+import { releaseOnAbort } from "../connect-adapter/release-on-abort.js";
 import { isInferdError } from "../errors/inferd-error.js";
 import type { ModelRegistry } from "../registry/model-registry.js";
 
@@ -94,20 +95,16 @@ async function* watchStatus(
   const unsubscribe = sources.registry.subscribe(poke);
   const recheck = setInterval(poke, sources.recheckMs);
   recheck.unref();
+  sources.shutdownSignal.addEventListener("abort", poke);
   // Connect can leave a generator suspended at a yield when its client leaves, so the
-  // finally below may never run: the abort releases the listener and the timer too.
-  const release = () => {
+  // finally below may never run: the abort releases the listener and the timer too,
+  // and wakes the loop so that it ends.
+  const release = releaseOnAbort(sources.context.signal, () => {
     clearInterval(recheck);
     unsubscribe();
     sources.shutdownSignal.removeEventListener("abort", poke);
-    sources.context.signal.removeEventListener("abort", onAbort);
-  };
-  const onAbort = () => {
-    release();
     poke();
-  };
-  sources.shutdownSignal.addEventListener("abort", poke);
-  sources.context.signal.addEventListener("abort", onAbort);
+  });
   void sources.started?.then(poke, poke);
   let last: ServingStatus | undefined;
   try {

@@ -23,7 +23,7 @@ import type {
 import { linkDomainSignal, toDomainSignal } from "./domain-signal.js";
 import { mapOrdered } from "./map-ordered.js";
 import { decodeInputs, encodeOutputs } from "./tensor-codec.js";
-import { type ErrorLogger, toConnectError, toStatusMessage } from "./to-connect-error.js";
+import { type ErrorLogger, toStatusMessage } from "./to-connect-error.js";
 
 export interface InferenceServiceOptions {
   readonly predictor: Predictor;
@@ -91,7 +91,8 @@ function sharedDomainSignal(context: HandlerContext): AbortSignal {
 /**
  * Connect handlers for `inferd.v1.InferenceService`: decode, run the
  * {@link Predictor} under the call's signal, encode. Per-item errors of BatchPredict
- * and PredictStream become that item's Status; the call itself keeps going.
+ * and PredictStream become that item's Status; the call itself keeps going. Other errors
+ * are thrown as domain errors: mount with `withErrorMapping` (as `createInferdRoutes` does).
  */
 export function createInferenceService(
   options: InferenceServiceOptions,
@@ -127,8 +128,6 @@ export function createInferenceService(
       try {
         const result = await predictor.predict(toCall(request, context), link.signal);
         return toResponse(result, request.rawOutputs);
-      } catch (error) {
-        throw toConnectError(error, logger);
       } finally {
         link.unlink();
       }

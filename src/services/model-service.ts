@@ -18,7 +18,6 @@ import type {
   RegistryEvent,
 } from "../registry/model-registry.js";
 import { encodeTensorInfo } from "./tensor-codec.js";
-import { type ErrorLogger, toConnectError } from "./to-connect-error.js";
 import { watchRegistry } from "./watch-registry.js";
 
 const STATES: Readonly<Record<DomainState, VersionState>> = {
@@ -62,31 +61,24 @@ function encodeEvent(event: RegistryEvent): WatchModelsResponse {
 
 export interface ModelServiceOptions {
   readonly registry: ModelRegistry;
-  readonly logger?: ErrorLogger;
 }
 
-/** Connect handlers for `inferd.v1.ModelService`, thin over the {@link ModelRegistry}. */
+/**
+ * Connect handlers for `inferd.v1.ModelService`, thin over the {@link ModelRegistry}.
+ * They throw domain errors; mount them with `withErrorMapping` (as `createInferdRoutes` does).
+ */
 export function createModelService(options: ModelServiceOptions): ServiceImpl<typeof ModelService> {
-  const { registry, logger } = options;
-  const guard = async <T>(fn: () => Promise<T> | T): Promise<T> => {
-    try {
-      return await fn();
-    } catch (error) {
-      throw toConnectError(error, logger);
-    }
-  };
+  const { registry } = options;
   return {
-    listModels: () => guard(() => ({ models: registry.list().map(encodeModel) })),
-    getModel: (req) => guard(() => ({ model: encodeModel(registry.get(req.name)) })),
-    loadModel: (req, context) =>
-      guard(async () => {
-        const versions = req.versions.length > 0 ? req.versions : undefined;
-        return { model: encodeModel(await registry.load(req.name, versions, context.signal)) };
-      }),
-    unloadModel: (req) =>
-      guard(async () => ({
-        model: encodeModel(await registry.unload(req.name, req.version || undefined)),
-      })),
+    listModels: () => ({ models: registry.list().map(encodeModel) }),
+    getModel: (req) => ({ model: encodeModel(registry.get(req.name)) }),
+    loadModel: async (req, context) => {
+      const versions = req.versions.length > 0 ? req.versions : undefined;
+      return { model: encodeModel(await registry.load(req.name, versions, context.signal)) };
+    },
+    unloadModel: async (req) => ({
+      model: encodeModel(await registry.unload(req.name, req.version || undefined)),
+    }),
     async *watchModels(req, context) {
       const filter = req.name === "" ? undefined : req.name;
       for await (const event of watchRegistry(

@@ -9,6 +9,7 @@ import { createGenerationService } from "./generation-service.js";
 import { createInferenceService } from "./inference-service.js";
 import { createModelService } from "./model-service.js";
 import type { ErrorLogger } from "./to-connect-error.js";
+import { withErrorMapping } from "./with-error-mapping.js";
 
 export interface InferdRoutesDeps {
   readonly registry: ModelRegistry;
@@ -20,19 +21,23 @@ export interface InferdRoutesDeps {
 
 /**
  * Registers InferenceService, GenerationService and ModelService on a Connect router (health and
- * reflection are registered by the server). Pass the result to `connectNodeAdapter`
- * or `createRouterTransport`.
+ * reflection are registered by the server), each behind {@link withErrorMapping}: the
+ * handlers throw domain errors, and this is where they become Connect codes, for the
+ * Connect adapter, the lean gRPC path and `createRouterTransport` alike. Pass the result
+ * to `connectNodeAdapter` or `createRouterTransport`.
  */
 export function createInferdRoutes(deps: InferdRoutesDeps): (router: ConnectRouter) => void {
+  const { logger } = deps;
   return (router) => {
-    router.service(InferenceService, createInferenceService(deps));
+    router.service(
+      InferenceService,
+      withErrorMapping(InferenceService, createInferenceService(deps), logger),
+    );
+    const generator = deps.generator ?? createTextGenerator({ registry: deps.registry });
     router.service(
       GenerationService,
-      createGenerationService({
-        generator: deps.generator ?? createTextGenerator({ registry: deps.registry }),
-        ...(deps.logger && { logger: deps.logger }),
-      }),
+      withErrorMapping(GenerationService, createGenerationService({ generator }), logger),
     );
-    router.service(ModelService, createModelService(deps));
+    router.service(ModelService, withErrorMapping(ModelService, createModelService(deps), logger));
   };
 }

@@ -1,3 +1,4 @@
+import { releaseOnAbort } from "../connect-adapter/release-on-abort.js";
 import type { ModelRegistry, RegistryEvent } from "../registry/model-registry.js";
 
 /** One event per existing version, giving its current state. */
@@ -30,23 +31,17 @@ export async function* watchRegistry(
 ): AsyncGenerator<RegistryEvent> {
   const buffer: RegistryEvent[] = [];
   let wake: (() => void) | undefined;
-  let subscribed = true;
   const stop = registry.subscribe((event) => {
     if (model !== undefined && event.model !== model) return;
     buffer.push(event);
     wake?.();
   });
-  const unsubscribe = () => {
-    if (subscribed) stop();
-    subscribed = false;
-  };
   // Unsubscribe on abort itself, not only in `finally`: a cancelled stream may leave
   // this generator suspended at a yield that is never resumed.
-  const onAbort = () => {
-    unsubscribe();
+  const unsubscribe = releaseOnAbort(signal, () => {
+    stop();
     wake?.();
-  };
-  signal.addEventListener("abort", onAbort, { once: true });
+  });
   try {
     if (includeCurrent) yield* currentEvents(registry, model);
     while (!signal.aborted) {
@@ -62,6 +57,5 @@ export async function* watchRegistry(
     }
   } finally {
     unsubscribe();
-    signal.removeEventListener("abort", onAbort);
   }
 }

@@ -16,6 +16,7 @@ const CORE_FOLDERS: readonly string[] = [
   "tensor",
   "errors",
   "onnx",
+  "abort",
 ];
 
 /** Imports no core file may make: the transport and the generated code. */

@@ -1,0 +1,58 @@
+import type { DescService } from "@bufbuild/protobuf";
+import type { ServiceImpl } from "@connectrpc/connect";
+import { type ErrorLogger, toConnectError } from "./to-connect-error.js";
+
+type Handler = (...args: unknown[]) => unknown;
+
+/**
+ * Wraps every method of a service implementation so that whatever it throws (a
+ * unary handler, or a stream while it runs) reaches Connect through
+ * {@link toConnectError}: a domain error gets its code from the one table, a
+ * ConnectError passes through, anything else becomes Internal and is logged.
+ * Handlers just throw; this is their one error mapping.
+ *
+ * Why the implementation and not a Connect interceptor: the same implementation is
+ * served by the Connect adapter, by the lean gRPC path (which runs the recorded
+ * implementation under the server's interceptors) and, in tests, by
+ * `createRouterTransport` with no interceptors at all; and a per-service
+ * `interceptors` option would replace the server's, not add to them. The wrapper
+ * sits innermost, so the logging and metrics interceptors see the mapped code.
+ */
+export function withErrorMapping<S extends DescService>(
+  service: S,
+  impl: ServiceImpl<S>,
+  logger?: ErrorLogger,
+): ServiceImpl<S> {
+  const methods = impl as unknown as Record<string, unknown>;
+  const mapped: Record<string, Handler> = {};
+  for (const method of service.methods) {
+    const handler = methods[method.localName];
+    if (typeof handler !== "function") continue;
+    const call: Handler = (...args) => Reflect.apply(handler, impl, args);
+    const streams =
+      method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming";
+    mapped[method.localName] = streams ? mapStream(call, logger) : mapUnary(call, logger);
+  }
+  return mapped as unknown as ServiceImpl<S>;
+}
+
+function mapUnary(handler: Handler, logger: ErrorLogger | undefined): Handler {
+  return async (...args) => {
+    try {
+      return await handler(...args);
+    } catch (error) {
+      throw toConnectError(error, logger);
+    }
+  };
+}
+
+function mapStream(handler: Handler, logger: ErrorLogger | undefined): Handler {
+  // `yield*` forwards Connect's return() to the handler's generator.
+  return async function* (...args) {
+    try {
+      yield* handler(...args) as AsyncIterable<unknown>;
+    } catch (error) {
+      throw toConnectError(error, logger);
+    }
+  };
+}
