@@ -29,6 +29,7 @@ interface Writes {
  */
 const MAX_KEPT_BYTES = 16 * 1024;
 
+/** Options of `createRefusalObserver`: the methods it knows and where a refused call is recorded. */
 export interface RefusalObserverOptions {
   /** The procedures Connect serves, by request path (`/package.Service/Method`). */
   readonly procedures: ReadonlyMap<string, DescMethod>;

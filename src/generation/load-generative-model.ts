@@ -9,6 +9,7 @@ import { loadTextTokenizer } from "./request/tokenizer.js";
 import { startGenerationWorker } from "./worker/generation-worker-thread.js";
 import { WorkerGenerativeModel } from "./worker-generative-model.js";
 
+/** Options of `loadGenerativeModel`: the version's folder and model file, its limits, session options and KV-cache mode. */
 export interface GenerativeModelOptions {
   /** The version folder (tokenizer.json, tokenizer_config.json, config.json, ...). */
   dir: string;

@@ -7,6 +7,7 @@ import {
   type HandlerContext,
 } from "@connectrpc/connect";
 
+/** What a lean-path call's `HandlerContext` is built from: the method, the request's headers and deadline, and the server's shutdown signal. */
 export interface GrpcCallContextInit {
   readonly service: DescService;
   readonly method: DescMethod;

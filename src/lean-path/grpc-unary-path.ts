@@ -23,6 +23,7 @@ import { createGrpcCallContext } from "./grpc-call-context.js";
 import { readUnaryEnvelope } from "./grpc-unary-envelope.js";
 import type { UnaryMethodSpec } from "./unary-method-table.js";
 
+/** Options of `createGrpcUnaryPath`: the methods, interceptors and limits it shares with the Connect adapter. */
 export interface GrpcUnaryPathOptions {
   /** The unary methods it serves, by path (see `createUnaryMethodTable`). */
   readonly methods: ReadonlyMap<string, UnaryMethodSpec>;

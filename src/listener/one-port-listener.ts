@@ -10,7 +10,6 @@ export type StreamClaim = (
 ) => boolean;
 
 /** Options of `createOnePortListener`: the handler, TLS, the stream claim, and the connection limits. */
-/** The server's one port: HTTP/1.1 and HTTP/2 (cleartext by sniffing, or TLS by ALPN). */
 export interface OnePortListenerOptions {
   handler: NodeRequestHandler;
   /** PEM certificate and key: serve TLS, choosing h2 or HTTP/1.1 by ALPN. */
@@ -45,6 +44,7 @@ export interface KeepaliveOptions {
   readonly timeoutMs: number;
 }
 
+/** The server's one port: HTTP/1.1 and HTTP/2 (cleartext by sniffing, or TLS by ALPN). */
 export interface OnePortListener {
   /** Starts listening; resolves with the bound port (useful with port 0). */
   listen(port: number, host: string): Promise<number>;

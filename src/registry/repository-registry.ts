@@ -35,6 +35,7 @@ import { leaseVersion } from "./version-lease.js";
 import type { VersionLoadRequest } from "./version-load-request.js";
 import { createVersionLoader, type VersionLoader } from "./version-loader.js";
 
+/** Options of `createModelRegistry`: the repository, its control mode, and how a version is loaded. */
 export interface ModelRegistryOptions {
   repository: string;
   /** none: load per policy at start. poll: same, then follow the folder. explicit: load on request. */

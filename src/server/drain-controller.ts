@@ -3,6 +3,7 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { raceAbort } from "../abort/race-abort.js";
 import { releaseOnAbort } from "../connect-adapter/release-on-abort.js";
 
+/** Options of `createDrainController`. */
 export interface DrainControllerOptions {
   /**
    * Services ("grpc.health.v1.Health") or methods ("inferd.v1.ModelService/WatchModels")
@@ -39,6 +40,7 @@ export interface DrainController {
 /** How long cut-off calls get to unwind before `drain` resolves regardless. */
 const CUTOFF_SETTLE_MS = 1000;
 
+/** The server's drain: an interceptor that refuses new calls once shutdown starts and tracks the calls in flight, `drain(graceMs)` to wait for them, and the cut-off that aborts what is left. */
 export function createDrainController(options: DrainControllerOptions = {}): DrainController {
   const exempt = new Set(options.exempt ?? []);
   const shutdown = new AbortController();

@@ -26,6 +26,7 @@ import { createInferdRegistry } from "./inferd-registry.js";
 import { createInferdDrain, createInferdServer, type InferdServer } from "./inferd-server.js";
 import { createProductionLoaders } from "./production-loaders.js";
 
+/** Options of `createInferdApp`: the resolved configuration and the logger. */
 export interface InferdAppOptions {
   config: ServerConfig;
   logger: Logger;

@@ -6,6 +6,7 @@ import type { ModelRuntime } from "../runtime/model-runtime.js";
 import { createOnnxRuntime } from "../runtime/onnx-runtime.js";
 import { createLoadVersion, type LoadVersionOptions } from "./load-version.js";
 
+/** Options of `createInferdRegistry`: the configuration, and how each kind of version is loaded. */
 export interface InferdRegistryOptions
   extends Pick<LoadVersionOptions, "preparePredict" | "loadGenerative"> {
   config: ServerConfig;

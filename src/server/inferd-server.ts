@@ -19,6 +19,7 @@ import { createHealthService } from "../services/health-service.js";
 import { createReflectionService } from "../services/reflection-service.js";
 import { createDrainController, type DrainController } from "./drain-controller.js";
 
+/** Options of `createInferdServer`: a registry, the routes over it, and the transport's settings. */
 export interface InferdServerOptions {
   config: ServerConfig;
   logger: Logger;
@@ -45,6 +46,7 @@ export interface InferdServerOptions {
   recordRefusedCall?: RecordRefusedCall;
 }
 
+/** A server on one port: start, readiness, graceful stop. */
 export interface InferdServer {
   readonly registry: ModelRegistry;
   /**

@@ -6,6 +6,7 @@ import type { LoadedModel, ModelRuntime } from "../runtime/model-runtime.js";
 /** A "predict" servable: the runtime's LoadedModel, tagged for the registry. */
 export type PredictServable = LoadedModel & Servable & { readonly kind: "predict" };
 
+/** Options of `createLoadVersion`: the runtime, and the hooks that wrap a loaded Predict or generative model. */
 export interface LoadVersionOptions {
   runtime: ModelRuntime;
   /**

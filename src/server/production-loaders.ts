@@ -10,6 +10,7 @@ import type { VersionLoadRequest } from "../registry/version-load-request.js";
 import type { LoadedModel } from "../runtime/model-runtime.js";
 import type { LoadVersionOptions } from "./load-version.js";
 
+/** Options of `createProductionLoaders`: where loads report (metrics, log). */
 export interface ProductionLoadersOptions {
   metrics: InferdMetrics;
   logger: Logger;

@@ -14,6 +14,7 @@ import type { FinishReason as DomainFinishReason } from "../generation/request/s
 import type { GenerateCall, TextGenerator } from "../generation/text-generator.js";
 import { toDomainSignal } from "./domain-signal.js";
 
+/** Options of `createGenerationService`. */
 export interface GenerationServiceOptions {
   readonly generator: TextGenerator;
 }

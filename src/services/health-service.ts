@@ -7,6 +7,7 @@ import { releaseOnAbort } from "../connect-adapter/release-on-abort.js";
 import { isInferdError } from "../errors/inferd-error.js";
 import type { ModelRegistry } from "../registry/model-registry.js";
 
+/** Options of `createHealthService`: what serving means, overall and per model. */
 export interface HealthServiceOptions {
   /**
    * `isReady` answers for the server (as `/readyz` does); `get` tells known models

@@ -25,6 +25,7 @@ import { mapOrdered } from "./map-ordered.js";
 import { decodeInputs, encodeOutputs } from "./tensor-codec.js";
 import { type ErrorLogger, toStatusMessage } from "./to-connect-error.js";
 
+/** Options of `createInferenceService`. */
 export interface InferenceServiceOptions {
   readonly predictor: Predictor;
   readonly logger?: ErrorLogger;

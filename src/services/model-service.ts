@@ -59,6 +59,7 @@ function encodeEvent(event: RegistryEvent): WatchModelsResponse {
   });
 }
 
+/** Options of `createModelService`. */
 export interface ModelServiceOptions {
   readonly registry: ModelRegistry;
 }

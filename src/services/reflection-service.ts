@@ -5,6 +5,7 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import { ServerReflection as ReflectionV1 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ReflectionV1Alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 
+/** Options of `createReflectionService`: the files whose descriptors it serves. */
 export interface ReflectionServiceOptions {
   /** Services to advertise; both reflection services are added automatically. */
   services: readonly DescService[];

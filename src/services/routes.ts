@@ -11,6 +11,7 @@ import { createModelService } from "./model-service.js";
 import type { ErrorLogger } from "./to-connect-error.js";
 import { withErrorMapping } from "./with-error-mapping.js";
 
+/** What the inferd services run on: the registry, the Predict and Generate use cases, and the error log. */
 export interface InferdRoutesDeps {
   readonly registry: ModelRegistry;
   readonly predictor: Predictor;

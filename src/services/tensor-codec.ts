@@ -31,6 +31,7 @@ export function dataTypeToDType(dataType: DataType): DType | undefined {
   return TO_DTYPE.get(dataType);
 }
 
+/** The wire `DataType` of a core dtype (UNSPECIFIED for none). */
 export function dtypeToDataType(dtype: DType): DataType {
   return TO_DATA_TYPE.get(dtype) ?? DataType.UNSPECIFIED;
 }
@@ -67,6 +68,7 @@ export function decodeTensor(name: string, tensor: Tensor): TensorInput {
   };
 }
 
+/** Decodes a request's named tensors; the first bad one throws invalid_argument naming it. */
 export function decodeInputs(
   inputs: Readonly<Record<string, Tensor>>,
 ): Record<string, TensorInput> {
@@ -120,6 +122,7 @@ export function encodeTensor(tensor: HostTensor, raw = false): Tensor {
   return create(TensorSchema, { ...base, ...typedFields(tensor) });
 }
 
+/** Encodes named outputs: typed fields, or `raw_contents` bytes when the client asked for raw. */
 export function encodeOutputs(
   outputs: Readonly<Record<string, HostTensor>>,
   raw = false,

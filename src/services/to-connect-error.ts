@@ -18,6 +18,7 @@ const CODES: Readonly<Record<Exclude<InferdErrorKind, "internal">, Code>> = {
   canceled: Code.Canceled,
 };
 
+/** What a client reads for an internal error: the cause stays in the server log. */
 export const INTERNAL_MESSAGE = "internal error (see server log)";
 
 /**
