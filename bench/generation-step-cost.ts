@@ -13,7 +13,7 @@
  * preallocated output as the caller's buffer.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
 import { buildTinyLlamaModel } from "../scripts/fixtures/tiny-llama-model.js";

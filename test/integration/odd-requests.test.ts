@@ -38,7 +38,7 @@ describe("an RPC whose Host cannot make a URL", () => {
     ["a Host that does not parse", "HTTP/1.1\r\nhost: [\r\nconnection: close\r\n"],
   ])("answers %s 400 and keeps serving", async (_case, head) => {
     const reply = await raw(
-      `POST ${PREDICT} ${head}content-type: application/json\r\n` + "content-length: 2\r\n\r\n{}",
+      `POST ${PREDICT} ${head}content-type: application/json\r\ncontent-length: 2\r\n\r\n{}`,
     );
     expect(reply).toMatch(/^HTTP\/1\.[01] 400 /);
     expect(reply).toContain("give a valid Host or :authority header");
