@@ -79,7 +79,7 @@ describe("graceful shutdown", () => {
     await shutdown;
     // Done once the slow call finished, long before the 5 s grace period.
     expect(Date.now() - t0).toBeLessThan(3000);
-    expect(t.registry.closed).toBe(true);
+    expect(t.registry.closed()).toBe(true);
   });
 
   it("ends a stream still open after the grace period with Unavailable", async () => {

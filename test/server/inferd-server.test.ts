@@ -21,7 +21,7 @@ import {
   PredictRequestSchema,
   PredictResponseSchema,
 } from "../../gen/inferd/v1/inference_pb.js";
-import { FakeRegistry } from "./fake-registry.js";
+import { createFakeRegistry } from "../helpers/fake-registry.js";
 import { grpcClient, grpcUnary, startTestServer, type TestServer } from "./start-test-server.js";
 
 const LIMIT = 4096;
@@ -36,7 +36,7 @@ const h2 = () => {
 beforeAll(async () => {
   t = await startTestServer(
     { maxRequestBytes: LIMIT },
-    { registry: new FakeRegistry({ m1: true, m2: false }) },
+    { registry: createFakeRegistry({ m1: true, m2: false }) },
   );
 });
 afterAll(async () => {
@@ -189,9 +189,9 @@ describe("health", () => {
     expect(seen).toEqual([Status.NOT_SERVING, Status.SERVING]);
     // Breaking out does not cancel a connect-node stream; aborting does. Then the
     // server-side Watch must unsubscribe from the registry.
-    expect(t.registry.listenerCount).toBe(1);
+    expect(t.registry.subscribers()).toBe(1);
     abort.abort();
-    await expect.poll(() => t.registry.listenerCount, { timeout: 2000 }).toBe(0);
+    await expect.poll(() => t.registry.subscribers(), { timeout: 2000 }).toBe(0);
     // The server answers as /readyz does: not serving while m2 loads, serving once it is ready.
     expect((await client.check({ service: "" })).status).toBe(Status.NOT_SERVING);
     t.registry.setReady("m2", true);

@@ -3,7 +3,7 @@ import { resolveServerConfig } from "../../src/config/resolve-server-config.js";
 import type { ServerConfig } from "../../src/config/server-options.js";
 import { createLogger } from "../../src/logging/logger.js";
 import { createInferdServer, type InferdServer } from "../../src/server/inferd-server.js";
-import { FakeRegistry } from "./fake-registry.js";
+import { createFakeRegistry, type FakeRegistry } from "../helpers/fake-registry.js";
 import { type FakeRouteEvents, fakeRoutes } from "./fake-routes.js";
 
 export interface TestServer {
@@ -18,7 +18,7 @@ export async function startTestServer(
   config: Partial<ServerConfig> = {},
   options: { registry?: FakeRegistry; events?: FakeRouteEvents } = {},
 ): Promise<TestServer> {
-  const registry = options.registry ?? new FakeRegistry({ m1: true });
+  const registry = options.registry ?? createFakeRegistry({ m1: true });
   const server = createInferdServer({
     config: { ...resolveServerConfig({}, {}), port: 0, host: "127.0.0.1", ...config },
     logger: createLogger({ level: "silent" }),

@@ -12,7 +12,8 @@ import { DataType, type Tensor } from "../../gen/inferd/v1/tensor_pb.js";
 import { createPredictor } from "../../src/inference/predictor.js";
 import type { Servable } from "../../src/registry/model-registry.js";
 import { createInferdRoutes } from "../../src/services/routes.js";
-import { createAffineModel, createFakeRegistry, type FakeModel } from "../inference/fakes.js";
+import { createAffineModel, type FakeModel } from "../helpers/fake-model.js";
+import { createFakeRegistry } from "../helpers/fake-registry.js";
 
 const generative: Servable = { kind: "generate", inputs: [], outputs: [], dispose: async () => {} };
 

@@ -10,7 +10,8 @@ import {
 import { DataType } from "../../gen/inferd/v1/tensor_pb.js";
 import { createPredictor } from "../../src/inference/predictor.js";
 import { createInferdRoutes } from "../../src/services/routes.js";
-import { createAffineModel, createFakeRegistry } from "../inference/fakes.js";
+import { createAffineModel } from "../helpers/fake-model.js";
+import { createFakeRegistry } from "../helpers/fake-registry.js";
 
 function setup() {
   const model = createAffineModel();
