@@ -7,8 +7,8 @@ import {
   ModelKind,
   VersionState,
 } from "../../src/index.js";
-import { IRIS_LABELS, irisProbabilities, maxAbsDiff } from "../examples/iris-reference.js";
 import { type LiveServer, startLiveServer } from "../examples/start-live-server.js";
+import { IRIS_LABELS, irisProbabilities, maxAbsDiff } from "../helpers/iris-reference.js";
 
 let live: LiveServer;
 beforeAll(async () => {

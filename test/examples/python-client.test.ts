@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createInferdClient } from "../../src/index.js";
-import { IRIS_LABELS, irisProbabilities, maxAbsDiff } from "./iris-reference.js";
+import { IRIS_LABELS, irisProbabilities, maxAbsDiff } from "../helpers/iris-reference.js";
 import { runExample } from "./run-example.js";
 import { type LiveServer, startLiveServer } from "./start-live-server.js";
 

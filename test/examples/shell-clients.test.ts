@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { delimiter, dirname } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { irisProbabilities, maxAbsDiff } from "./iris-reference.js";
+import { irisProbabilities, maxAbsDiff } from "../helpers/iris-reference.js";
 import { bin, runExample } from "./run-example.js";
 import { type LiveServer, startLiveServer } from "./start-live-server.js";
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { IRIS_LABELS, irisProbabilities, maxAbsDiff } from "./iris-reference.js";
+import { IRIS_LABELS, irisProbabilities, maxAbsDiff } from "../helpers/iris-reference.js";
 import { bin, runExample } from "./run-example.js";
 import { type LiveServer, startLiveServer } from "./start-live-server.js";
 
