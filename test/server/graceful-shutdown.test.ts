@@ -17,7 +17,8 @@ import {
   type PredictStreamResponse,
   PredictStreamResponseSchema,
 } from "../../gen/inferd/v1/inference_pb.js";
-import { grpcClient, startTestServer } from "./start-test-server.js";
+import { grpcClient } from "../helpers/inferd-grpc.js";
+import { startTestServer } from "../helpers/start-test-server.js";
 
 describe("graceful shutdown", () => {
   it("finishes the slow call in flight, refuses new calls, fails readiness, then resolves", async () => {

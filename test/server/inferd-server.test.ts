@@ -16,13 +16,10 @@ import {
 } from "../../gen/grpc/health/v1/health_pb.js";
 import * as v1 from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import * as v1alpha from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
-import {
-  InferenceService,
-  PredictRequestSchema,
-  PredictResponseSchema,
-} from "../../gen/inferd/v1/inference_pb.js";
+import { InferenceService, PredictRequestSchema } from "../../gen/inferd/v1/inference_pb.js";
 import { createFakeRegistry } from "../helpers/fake-registry.js";
-import { grpcClient, grpcUnary, startTestServer, type TestServer } from "./start-test-server.js";
+import { grpcClient, grpcPredict } from "../helpers/inferd-grpc.js";
+import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
 
 const LIMIT = 4096;
 let t: TestServer;
@@ -48,14 +45,7 @@ describe("one port, every protocol", () => {
   it("answers grpc-js over h2c", async () => {
     const client = grpcClient(t.port);
     try {
-      const res = await grpcUnary(
-        client,
-        "/inferd.v1.InferenceService/Predict",
-        (m: ReturnType<typeof create<typeof PredictRequestSchema>>) =>
-          toBinary(PredictRequestSchema, m),
-        (b) => fromBinary(PredictResponseSchema, b),
-        create(PredictRequestSchema, { model: "iris", requestId: "grpc-1" }),
-      );
+      const res = await grpcPredict(client, { model: "iris", requestId: "grpc-1" });
       expect(res.model).toBe("iris");
       expect(res.version).toBe(7);
       expect(res.requestId).toBe("grpc-1");
