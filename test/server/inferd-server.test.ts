@@ -6,7 +6,6 @@ import {
   createConnectTransport,
   createGrpcTransport,
   createGrpcWebTransport,
-  Http2SessionManager,
 } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,16 +19,10 @@ import { InferenceService, PredictRequestSchema } from "../../gen/inferd/v1/infe
 import { createFakeRegistry } from "../helpers/fake-registry.js";
 import { grpcClient, grpcPredict } from "../helpers/inferd-grpc.js";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
+import { useHttp2Sessions } from "../helpers/use-http2-sessions.js";
 
 const LIMIT = 4096;
 let t: TestServer;
-const sessions: Http2SessionManager[] = [];
-const h2 = () => {
-  const manager = new Http2SessionManager(t.baseUrl);
-  sessions.push(manager);
-  return manager;
-};
-
 beforeAll(async () => {
   t = await startTestServer(
     { maxRequestBytes: LIMIT },
@@ -37,9 +30,9 @@ beforeAll(async () => {
   );
 });
 afterAll(async () => {
-  for (const s of sessions) s.abort();
   await t.server.shutdown();
 });
+const h2 = useHttp2Sessions(() => t.baseUrl);
 
 describe("one port, every protocol", () => {
   it("answers grpc-js over h2c", async () => {
