@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createDynamicBatcher } from "../../src/batching/dynamic-batcher.js";
-import { column, createFakeModel, sleep, yValues } from "./fake-model.js";
+import { column, createFakeModel, sleep, yValues } from "../helpers/fake-model.js";
 
 /** Every x value the fake model ever computed on. */
 const computed = (model: ReturnType<typeof createFakeModel>) => model.runs.flatMap((r) => r.values);

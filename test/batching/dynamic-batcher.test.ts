@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { BatchInfo } from "../../src/batching/batching-model.js";
 import { createDynamicBatcher } from "../../src/batching/dynamic-batcher.js";
-import { column, createFakeModel, sleep, yValues } from "./fake-model.js";
+import { column, createFakeModel, sleep, yValues } from "../helpers/fake-model.js";
 
 describe("createDynamicBatcher: batching", () => {
   it("combines 64 concurrent requests into exactly 2 runs of 32, each caller getting its rows", async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createDynamicBatcher } from "../../src/batching/dynamic-batcher.js";
 import { createResponseCache } from "../../src/batching/response-cache.js";
 import { responseCacheKey } from "../../src/batching/response-cache-key.js";
-import { column, createFakeModel, yValues } from "./fake-model.js";
+import { column, createFakeModel, yValues } from "../helpers/fake-model.js";
 
 describe("responseCacheKey", () => {
   it("depends on bytes, dims, dtype, names and output set, not on key order", () => {

@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   createInferdClient,
   DataType,
@@ -7,16 +7,11 @@ import {
   ModelKind,
   VersionState,
 } from "../../src/index.js";
-import { IRIS_LABELS, irisProbabilities, maxAbsDiff } from "../examples/iris-reference.js";
-import { type LiveServer, startLiveServer } from "../examples/start-live-server.js";
+import { FIXTURE_REPO } from "../helpers/fixtures.js";
+import { IRIS_LABELS, irisProbabilities, maxAbsDiff } from "../helpers/iris-reference.js";
+import { useInferd } from "../helpers/use-inferd.js";
 
-let live: LiveServer;
-beforeAll(async () => {
-  live = await startLiveServer();
-});
-afterAll(async () => {
-  await live?.app.shutdown();
-});
+const live = useInferd({ repository: FIXTURE_REPO });
 
 const SETOSA = [5.1, 3.5, 1.4, 0.2];
 const VIRGINICA = [6.7, 3.0, 5.2, 2.3];

@@ -1,16 +1,10 @@
 import http2 from "node:http2";
 import * as grpc from "@grpc/grpc-js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { grpcClient } from "../helpers/inferd-grpc.js";
-import { type RunningInferd, startInferd } from "../helpers/start-inferd.js";
+import { useInferd } from "../helpers/use-inferd.js";
 
-let inferd: RunningInferd;
-beforeAll(async () => {
-  inferd = await startInferd();
-});
-afterAll(async () => {
-  await inferd?.close();
-});
+const inferd = useInferd();
 
 /** One raw HTTP/2 request with an empty gRPC message: the response headers. */
 function rawCall(path: string, contentType: string): Promise<http2.IncomingHttpHeaders> {

@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { SERVER_OPTIONS } from "../../src/config/server-options.js";
-import { startTestServer, type TestServer } from "../server/start-test-server.js";
+import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
 import {
   DeploymentSchema,
   loadKustomization,

@@ -4,9 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createInferdClient } from "../../src/index.js";
-import { IRIS_LABELS, irisProbabilities, maxAbsDiff } from "./iris-reference.js";
+import { FIXTURE_REPO } from "../helpers/fixtures.js";
+import { IRIS_LABELS, irisProbabilities, maxAbsDiff } from "../helpers/iris-reference.js";
+import { type RunningInferd, startInferd } from "../helpers/start-inferd.js";
 import { runExample } from "./run-example.js";
-import { type LiveServer, startLiveServer } from "./start-live-server.js";
 
 const PYTHON = "/usr/bin/python3";
 const PLUGIN = "/usr/bin/grpc_python_plugin";
@@ -36,14 +37,14 @@ interface PythonResult {
 describe.skipIf(missing !== undefined)(
   `examples/python/client.py${missing ? ` (skipped: ${missing})` : ""}`,
   () => {
-    let live: LiveServer;
+    let live: RunningInferd;
     let stubs: string;
     let result: PythonResult;
 
     beforeAll(async () => {
       stubs = mkdtempSync(join(tmpdir(), "inferd-py-stubs-"));
       await runExample("examples/python/generate.sh", [stubs]);
-      live = await startLiveServer();
+      live = await startInferd({ repository: FIXTURE_REPO });
       const out = await runExample(
         PYTHON,
         ["examples/python/client.py", `127.0.0.1:${live.port}`],
@@ -54,7 +55,7 @@ describe.skipIf(missing !== undefined)(
       result = JSON.parse(out) as PythonResult;
     }, CHILD_PROCESS_TIMEOUT_MS);
     afterAll(async () => {
-      await live?.app.shutdown();
+      await live?.close();
       if (stubs) rmSync(stubs, { recursive: true, force: true });
     });
 

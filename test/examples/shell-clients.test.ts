@@ -1,21 +1,16 @@
 import { spawnSync } from "node:child_process";
 import { delimiter, dirname } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { irisProbabilities, maxAbsDiff } from "./iris-reference.js";
+import { describe, expect, it } from "vitest";
+import { FIXTURE_REPO } from "../helpers/fixtures.js";
+import { irisProbabilities, maxAbsDiff } from "../helpers/iris-reference.js";
+import { useInferd } from "../helpers/use-inferd.js";
 import { bin, runExample } from "./run-example.js";
-import { type LiveServer, startLiveServer } from "./start-live-server.js";
 
 const SETOSA = [5.1, 3.5, 1.4, 0.2];
 const MODELS = ["iris", "multi_io", "tiny_llama"];
 const hasCurl = spawnSync("curl", ["--version"]).status === 0;
 
-let live: LiveServer;
-beforeAll(async () => {
-  live = await startLiveServer();
-});
-afterAll(async () => {
-  await live?.app.shutdown();
-});
+const live = useInferd({ repository: FIXTURE_REPO });
 
 /** Splits a script's stdout at its "### <step>" lines into step -> body. */
 function steps(stdout: string): Map<string, string> {

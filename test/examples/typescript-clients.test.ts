@@ -1,15 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { IRIS_LABELS, irisProbabilities, maxAbsDiff } from "./iris-reference.js";
+import { describe, expect, it } from "vitest";
+import { FIXTURE_REPO } from "../helpers/fixtures.js";
+import { IRIS_LABELS, irisProbabilities, maxAbsDiff } from "../helpers/iris-reference.js";
+import { useInferd } from "../helpers/use-inferd.js";
 import { bin, runExample } from "./run-example.js";
-import { type LiveServer, startLiveServer } from "./start-live-server.js";
 
-let live: LiveServer;
-beforeAll(async () => {
-  live = await startLiveServer();
-});
-afterAll(async () => {
-  await live?.app.shutdown();
-});
+const live = useInferd({ repository: FIXTURE_REPO });
 
 const SETOSA = [5.1, 3.5, 1.4, 0.2];
 const MODELS = ["iris", "multi_io", "tiny_llama"];

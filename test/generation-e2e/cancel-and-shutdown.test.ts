@@ -12,7 +12,11 @@ import {
 import type { GenerativeModel } from "../../src/generation/generative-model.js";
 import { createLogger, type Logger } from "../../src/logging/logger.js";
 import { hasSharedStories, SHARED_STORIES } from "../helpers/fixtures.js";
-import { makeLinkedRepo, type RunningInferd, removeRepo, startInferd } from "./serve-models.js";
+import {
+  type GenerationServer,
+  startGenerationServer,
+} from "../helpers/start-generation-server.js";
+import { makeLinkedRepo, removeRepo } from "./make-linked-repo.js";
 
 type Init = MessageInitShape<typeof GenerateRequestSchema>;
 
@@ -156,7 +160,7 @@ describe.skipIf(!hasSharedStories())(
     });
 
     describe("with one slot", () => {
-      let server: RunningInferd;
+      let server: GenerationServer;
       const { logger, lines } = capture();
       const stats = () => {
         const lease = server.app.registry.acquire("long");
@@ -167,7 +171,7 @@ describe.skipIf(!hasSharedStories())(
         }
       };
       beforeAll(async () => {
-        server = await startInferd(repo, {}, logger);
+        server = await startGenerationServer(repo, {}, logger);
       }, 60_000);
       afterAll(async () => {
         await server?.close();
@@ -231,7 +235,7 @@ describe.skipIf(!hasSharedStories())(
     });
 
     it("a deadline mid-stream ends Generate DeadlineExceeded from the server, and such calls do not hold the shutdown", async () => {
-      const server = await startInferd(repo, { gracePeriodMs: 20_000 });
+      const server = await startGenerationServer(repo, { gracePeriodMs: 20_000 });
       for (let i = 0; i < 4; i++) {
         const { messages, end } = await connectStream(server.baseUrl, LONG, 150);
         expect(messages.length).toBeGreaterThan(0);
@@ -254,7 +258,7 @@ describe.skipIf(!hasSharedStories())(
     }, 60_000);
 
     it("shutdown after the grace period ends a stream with Unavailable and still unloads", async () => {
-      const server = await startInferd(repo, { gracePeriodMs: 0 });
+      const server = await startGenerationServer(repo, { gracePeriodMs: 0 });
       const a = await startStream(server.generation.generate(LONG), 3);
       const stopped = server.close();
       let code: Code | undefined;
@@ -269,7 +273,7 @@ describe.skipIf(!hasSharedStories())(
     }, 30_000);
 
     it("shutdown within the grace period lets a stream finish with its final message; new calls get Unavailable", async () => {
-      const server = await startInferd(repo, { gracePeriodMs: 30_000 });
+      const server = await startGenerationServer(repo, { gracePeriodMs: 30_000 });
       const a = await startStream(server.generation.generate({ ...LONG, maxTokens: 300 }), 1);
       const stopped = server.close();
       expect(await codeOf(ids(server.generation.generate(DOG)))).toBe(Code.Unavailable);

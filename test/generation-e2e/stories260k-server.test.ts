@@ -9,7 +9,11 @@ import {
   type GenerateResponse,
 } from "../../gen/inferd/v1/generation_pb.js";
 import { hasSharedStories, SHARED_STORIES } from "../helpers/fixtures.js";
-import { makeLinkedRepo, type RunningInferd, removeRepo, startInferd } from "./serve-models.js";
+import {
+  type GenerationServer,
+  startGenerationServer,
+} from "../helpers/start-generation-server.js";
+import { makeLinkedRepo, removeRepo } from "./make-linked-repo.js";
 
 type Init = MessageInitShape<typeof GenerateRequestSchema>;
 
@@ -41,11 +45,11 @@ describe.skipIf(!hasSharedStories())(
   "stories260k through the production server (needs ../shared/models/stories260k, skipped when absent)",
   () => {
     let repo: string;
-    let server: RunningInferd;
+    let server: GenerationServer;
     let openai: OpenAI;
     beforeAll(async () => {
       repo = await makeLinkedRepo([{ name: "stories260k", versions: { 1: VERSION_DIR } }]);
-      server = await startInferd(repo);
+      server = await startGenerationServer(repo);
       openai = new OpenAI({ baseURL: `${server.baseUrl}/v1`, apiKey: "unused", maxRetries: 0 });
     }, 60_000);
     afterAll(async () => {

@@ -3,7 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FinishReason } from "../../gen/inferd/v1/generation_pb.js";
 import { createLogger } from "../../src/logging/logger.js";
 import { FIXTURE_REPO } from "../helpers/fixtures.js";
-import { type RunningInferd, startInferd } from "./serve-models.js";
+import {
+  type GenerationServer,
+  startGenerationServer,
+} from "../helpers/start-generation-server.js";
 
 /** Reads one sample of the Prometheus text at /metrics: the line of `name` with every label given. */
 async function metric(baseUrl: string, name: string, labels: string): Promise<number> {
@@ -16,14 +19,14 @@ async function metric(baseUrl: string, name: string, labels: string): Promise<nu
 }
 
 describe("the tiny_llama fixture (random weights) through Generate on the production server", () => {
-  let server: RunningInferd;
+  let server: GenerationServer;
   const logs: Record<string, unknown>[] = [];
   beforeAll(async () => {
     const logger = createLogger({
       level: "info",
       destination: { write: (line: string) => logs.push(JSON.parse(line)) },
     });
-    server = await startInferd(FIXTURE_REPO, {}, logger);
+    server = await startGenerationServer(FIXTURE_REPO, {}, logger);
   }, 60_000);
   afterAll(async () => {
     await server?.close();

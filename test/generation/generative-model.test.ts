@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { isInferdError } from "../../src/errors/inferd-error.js";
 import {
   type GenerationChunk,
@@ -10,6 +10,8 @@ import {
 import type { GenerativeModel } from "../../src/generation/generative-model.js";
 import { loadGenerativeModel } from "../../src/generation/load-generative-model.js";
 import type { GenerationRequest } from "../../src/generation/request/generation-request.js";
+import { type CollectedGeneration, collectGeneration } from "../helpers/collect-generation.js";
+import { useGenerativeModel } from "../helpers/use-generative-model.js";
 
 const MODEL_DIR = join(import.meta.dirname, "../../../shared/models/stories260k/1");
 const GOLDEN = join(MODEL_DIR, "../golden.json");
@@ -21,27 +23,6 @@ interface GoldenCase {
   text: string;
   generated_text: string;
   stopped_on_bos: boolean;
-}
-
-interface Collected {
-  ids: number[];
-  text: string;
-  finish: GenerationFinish;
-}
-
-async function collect(
-  stream: AsyncIterable<GenerationChunk>,
-  onTokens?: (count: number) => void,
-): Promise<Collected> {
-  const ids: number[] = [];
-  let text = "";
-  for await (const chunk of stream) {
-    if (isGenerationFinish(chunk)) return { ids, text, finish: chunk };
-    ids.push(...chunk.tokenIds);
-    text += chunk.text;
-    onTokens?.(ids.length);
-  }
-  throw new Error("the stream ended without a finish chunk");
 }
 
 async function errorOf(promise: Promise<unknown>): Promise<unknown> {
@@ -59,35 +40,26 @@ describe.skipIf(!existsSync(GOLDEN)).each(["append", "concat"] as const)(
     const golden = existsSync(GOLDEN)
       ? (JSON.parse(readFileSync(GOLDEN, "utf8")) as { steps: number; cases: GoldenCase[] })
       : { steps: 0, cases: [] };
-    let model: GenerativeModel;
+    const model = useGenerativeModel(MODEL_DIR, {
+      maxConcurrentSequences: 4,
+      maxWaiting: 4,
+      kvCache,
+    });
     const run = (request: GenerationRequest, signal = new AbortController().signal) =>
-      collect(model.generate(request, signal));
-
-    beforeAll(async () => {
-      model = await loadGenerativeModel({
-        dir: MODEL_DIR,
-        modelPath: join(MODEL_DIR, "model.onnx"),
-        maxConcurrentSequences: 4,
-        maxWaiting: 4,
-        kvCache,
-      });
-    });
-    afterAll(async () => {
-      await model?.dispose();
-    });
+      collectGeneration(model().generate(request, signal));
 
     /** run.c's -n counts positions after BOS: generated = steps - (prompt tokens without BOS). */
     const maxTokensOf = (c: GoldenCase) => golden.steps - (c.prompt_token_ids.length - 1);
 
     it("reproduces every golden greedy case exactly (ids and text)", async () => {
       // The export's graph matches the rewrite: "append" is what gets served.
-      expect(model.kvCache).toBe(kvCache);
+      expect(model().kvCache).toBe(kvCache);
       for (const c of golden.cases) {
-        expect(model.tokenize(c.prompt, true)).toEqual(c.prompt_token_ids);
+        expect(model().tokenize(c.prompt, true)).toEqual(c.prompt_token_ids);
         const out = await run({ prompt: c.prompt, temperature: 0, maxTokens: maxTokensOf(c) });
         expect(out.ids).toEqual(c.generated_token_ids);
         expect(out.text).toBe(c.generated_text);
-        expect(model.detokenize([...c.prompt_token_ids, ...out.ids], true)).toBe(c.text);
+        expect(model().detokenize([...c.prompt_token_ids, ...out.ids], true)).toBe(c.text);
         expect(out.finish.finishReason).toBe(c.stopped_on_bos ? "eos" : "length");
         expect(out.finish.usage).toEqual({
           promptTokens: c.prompt_token_ids.length,
@@ -110,7 +82,7 @@ describe.skipIf(!existsSync(GOLDEN)).each(["append", "concat"] as const)(
         },
         { prompt: "", temperature: 0, maxTokens: 50 },
       ];
-      const solo: Collected[] = [];
+      const solo: CollectedGeneration[] = [];
       for (const r of requests) solo.push(await run(r));
       // Two start together; the others join once the first has 10 tokens (mid-decode).
       let joined: () => void = () => {};
@@ -119,8 +91,8 @@ describe.skipIf(!existsSync(GOLDEN)).each(["append", "concat"] as const)(
       });
       const signal = new AbortController().signal;
       const first = [
-        collect(
-          model.generate(requests[0] as GenerationRequest, signal),
+        collectGeneration(
+          model().generate(requests[0] as GenerationRequest, signal),
           (n) => n >= 10 && joined(),
         ),
         run(requests[1] as GenerationRequest),
@@ -128,7 +100,7 @@ describe.skipIf(!existsSync(GOLDEN)).each(["append", "concat"] as const)(
       await midway;
       const later = requests.slice(2).map((r) => run(r));
       await new Promise((resolve) => setTimeout(resolve, 2));
-      const peak = model.stats();
+      const peak = model().stats();
       const together = await Promise.all([...first, ...later]);
       expect(peak.running + peak.waiting).toBe(4);
       together.forEach((out, i) => {
@@ -153,7 +125,7 @@ describe.skipIf(!existsSync(GOLDEN)).each(["append", "concat"] as const)(
 
     it("returns logprobs that are log-softmax values with the chosen token at the top when greedy", async () => {
       const chunks: GenerationChunk[] = [];
-      for await (const chunk of model.generate(
+      for await (const chunk of model().generate(
         { prompt: "Once upon a time", temperature: 0, maxTokens: 3, logprobs: 3 },
         new AbortController().signal,
       )) {
@@ -174,7 +146,7 @@ describe.skipIf(!existsSync(GOLDEN)).each(["append", "concat"] as const)(
     it("stops on a stop string spanning two tokens and never emits it", async () => {
       const c = golden.cases[0] as GoldenCase;
       const stop = "re was";
-      const pieces = c.generated_token_ids.map((id) => model.detokenize([id], true));
+      const pieces = c.generated_token_ids.map((id) => model().detokenize([id], true));
       expect(pieces.some((p) => p.includes(stop))).toBe(false); // the string really spans tokens
       const out = await run({ prompt: c.prompt, temperature: 0, stop: [stop] });
       expect(out.finish.finishReason).toBe("stop");
@@ -225,7 +197,7 @@ describe.skipIf(!existsSync(GOLDEN)).each(["append", "concat"] as const)(
       }
       const noTemplate = await errorOf(run({ messages: [{ role: "user", content: "hi" }] }));
       expect(isInferdError(noTemplate) && noTemplate.kind).toBe("failed_precondition");
-      expect(() => model.renderChat([{ role: "user", content: "hi" }])).toThrow(/chat_template/);
+      expect(() => model().renderChat([{ role: "user", content: "hi" }])).toThrow(/chat_template/);
     });
   },
 );
@@ -238,22 +210,11 @@ const GOLDEN_DOG = existsSync(GOLDEN)
 describe.skipIf(!existsSync(GOLDEN))(
   "GenerativeModel slots on stories260k (needs ../shared/models/stories260k)",
   () => {
-    let model: GenerativeModel;
-    beforeAll(async () => {
-      model = await loadGenerativeModel({
-        dir: MODEL_DIR,
-        modelPath: join(MODEL_DIR, "model.onnx"),
-        maxConcurrentSequences: 1,
-        maxWaiting: 1,
-      });
-    });
-    afterAll(async () => {
-      await model?.dispose();
-    });
+    const model = useGenerativeModel(MODEL_DIR, { maxConcurrentSequences: 1, maxWaiting: 1 });
 
     it("frees a cancelled sequence's slot at the next step so the waiting one starts; a full queue is resource_exhausted", async () => {
       const controller = new AbortController();
-      const long = model
+      const long = model()
         .generate(
           { prompt: "Once upon a time", temperature: 0, ignoreEos: true },
           controller.signal,
@@ -261,16 +222,18 @@ describe.skipIf(!existsSync(GOLDEN))(
         [Symbol.asyncIterator]();
       const first = await long.next(); // A is running
       expect(first.done).toBe(false);
-      const waiting = collect(
-        model.generate(
+      const waiting = collectGeneration(
+        model().generate(
           { prompt: "The little dog", temperature: 0, maxTokens: 8 },
           new AbortController().signal,
         ),
       );
       await new Promise((resolve) => setTimeout(resolve, 5));
-      expect(model.stats()).toEqual({ running: 1, waiting: 1 });
+      expect(model().stats()).toEqual({ running: 1, waiting: 1 });
       const full = await errorOf(
-        collect(model.generate({ prompt: "x", maxTokens: 1 }, new AbortController().signal)),
+        collectGeneration(
+          model().generate({ prompt: "x", maxTokens: 1 }, new AbortController().signal),
+        ),
       );
       expect(isInferdError(full) && full.kind).toBe("resource_exhausted");
       controller.abort();
@@ -285,7 +248,7 @@ describe.skipIf(!existsSync(GOLDEN))(
       const b = await waiting;
       expect(b.finish.finishReason).toBe("length");
       expect(b.ids).toEqual(GOLDEN_DOG.slice(0, 8));
-      expect(model.stats()).toEqual({ running: 0, waiting: 0 });
+      expect(model().stats()).toEqual({ running: 0, waiting: 0 });
     });
   },
 );

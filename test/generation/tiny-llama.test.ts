@@ -1,33 +1,18 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GenerationChunk, isGenerationFinish } from "../../src/generation/generation-chunk.js";
-import type { GenerativeModel } from "../../src/generation/generative-model.js";
-import { loadGenerativeModel } from "../../src/generation/load-generative-model.js";
+import { describe, expect, it } from "vitest";
+import type { GenerationChunk } from "../../src/generation/generation-chunk.js";
+import { collectGeneration } from "../helpers/collect-generation.js";
+import { useGenerativeModel } from "../helpers/use-generative-model.js";
 
 const MODEL_DIR = join(import.meta.dirname, "../.output/models/tiny_llama/1");
 
-async function ids(stream: AsyncIterable<GenerationChunk>): Promise<number[]> {
-  const out: number[] = [];
-  for await (const chunk of stream) if (!isGenerationFinish(chunk)) out.push(...chunk.tokenIds);
-  return out;
-}
+const ids = async (stream: AsyncIterable<GenerationChunk>) => (await collectGeneration(stream)).ids;
 
 describe.skipIf(!existsSync(join(MODEL_DIR, "model.onnx")))(
   "GenerativeModel on the tiny_llama fixture (needs test/.output/models/tiny_llama from the fixture generator)",
   () => {
-    let model: GenerativeModel;
-    beforeAll(async () => {
-      model = await loadGenerativeModel({
-        dir: MODEL_DIR,
-        modelPath: join(MODEL_DIR, "model.onnx"),
-        maxConcurrentSequences: 3,
-        maxWaiting: 0,
-      });
-    });
-    afterAll(async () => {
-      await model?.dispose();
-    });
+    const model = useGenerativeModel(MODEL_DIR, { maxConcurrentSequences: 3, maxWaiting: 0 });
 
     it("reads its signature and batches concurrent greedy streams like solo runs", async () => {
       const prompts = [
@@ -36,7 +21,7 @@ describe.skipIf(!existsSync(join(MODEL_DIR, "model.onnx")))(
         [1, 11, 12, 13],
       ];
       const request = (p: number[], maxTokens: number) =>
-        model.generate(
+        model().generate(
           { promptTokenIds: p, temperature: 0, maxTokens, ignoreEos: true },
           new AbortController().signal,
         );

@@ -8,6 +8,11 @@ import { createInferdApp, type InferdApp } from "../../src/server/inferd-app.js"
 import { FIXTURE_REPO } from "./fixtures.js";
 
 export interface StartInferdOptions {
+  /**
+   * Serve this existing repository in place: nothing is copied into a temporary one
+   * (`models`, `modelJson` and `prepare` do not apply) and nothing is removed on close.
+   */
+  readonly repository?: string;
   /** Fixture models copied into the temporary repository; default `["iris"]`. */
   readonly models?: readonly string[];
   /** model.json documents written over the copied ones, by model name. */
@@ -26,7 +31,7 @@ export interface RunningInferd {
   readonly app: InferdApp;
   readonly port: number;
   readonly baseUrl: string;
-  /** The server's own copy of the repository: add or remove version folders here. */
+  /** The repository served: the server's own copy (add or remove version folders here) unless `repository` was given. */
   readonly repo: string;
   /** `app.shutdown()` (drains calls and connections), then removes the repository. */
   close(): Promise<void>;
@@ -40,14 +45,7 @@ const READY_TIMEOUT_MS = 60_000;
  * that a test may change model folders freely. Resolves once /readyz says ready.
  */
 export async function startInferd(options: StartInferdOptions = {}): Promise<RunningInferd> {
-  const repo = await mkdtemp(join(tmpdir(), "inferd-it-"));
-  for (const model of options.models ?? ["iris"]) {
-    await cp(join(FIXTURE_REPO, model), join(repo, model), { recursive: true });
-  }
-  for (const [model, json] of Object.entries(options.modelJson ?? {})) {
-    await writeFile(join(repo, model, "model.json"), JSON.stringify(json));
-  }
-  await options.prepare?.(repo);
+  const repo = options.repository ?? (await makeRepository(options));
   const config: ServerConfig = {
     ...resolveServerConfig({}, {}),
     port: 0,
@@ -64,12 +62,25 @@ export async function startInferd(options: StartInferdOptions = {}): Promise<Run
   });
   const close = async () => {
     await app.shutdown();
-    await rm(repo, { recursive: true, force: true });
+    if (options.repository === undefined) await rm(repo, { recursive: true, force: true });
   };
   const { port } = await app.listen();
   const baseUrl = `http://127.0.0.1:${port}`;
   if (options.waitReady ?? true) await waitReady(baseUrl, close);
   return { app, port, baseUrl, repo, close };
+}
+
+/** A temporary copy of the fixture `models`, with `modelJson` written and `prepare` run. */
+async function makeRepository(options: StartInferdOptions): Promise<string> {
+  const repo = await mkdtemp(join(tmpdir(), "inferd-it-"));
+  for (const model of options.models ?? ["iris"]) {
+    await cp(join(FIXTURE_REPO, model), join(repo, model), { recursive: true });
+  }
+  for (const [model, json] of Object.entries(options.modelJson ?? {})) {
+    await writeFile(join(repo, model, "model.json"), JSON.stringify(json));
+  }
+  await options.prepare?.(repo);
+  return repo;
 }
 
 async function waitReady(baseUrl: string, close: () => Promise<void>): Promise<void> {

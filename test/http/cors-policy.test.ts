@@ -1,6 +1,6 @@
 import { cors } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../server/start-test-server.js";
+import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
 
 const ORIGIN = "https://app.example";
 const PREDICT = "/inferd.v1.InferenceService/Predict";

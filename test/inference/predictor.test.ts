@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { InferdError } from "../../src/errors/inferd-error.js";
 import { createPredictor, type PredictCall } from "../../src/inference/predictor.js";
-import { createAffineModel, createFakeRegistry } from "./fakes.js";
+import { createAffineModel } from "../helpers/fake-model.js";
+import { createFakeRegistry } from "../helpers/fake-registry.js";
 
 const call: PredictCall = {
   model: "m",

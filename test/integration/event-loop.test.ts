@@ -3,7 +3,7 @@ import { getPriority, setPriority } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { PredictRequestSchema } from "../../gen/inferd/v1/inference_pb.js";
 import { DataType } from "../../gen/inferd/v1/tensor_pb.js";
 import {
@@ -14,28 +14,21 @@ import {
 import { startWorker } from "../../src/runtime/start-worker.js";
 import type { LoadPlan, LoadResult } from "../helpers/grpc-load-worker.js";
 import { INFERENCE_SERVICE } from "../helpers/inferd-grpc.js";
-import { type RunningInferd, startInferd } from "../helpers/start-inferd.js";
+import { useInferd } from "../helpers/use-inferd.js";
 
 const BATCH = 64;
 const WIDTH = MLP_HEAVY_WIDTHS[0] as number;
 const CONCURRENCY = 4;
 const BUSY_MS = 2000;
 
-let inferd: RunningInferd;
-
 // mlp_heavy (~10 M parameters, ~40 MB) is generated into this test's repository only.
-beforeAll(async () => {
-  inferd = await startInferd({
-    models: [],
-    prepare: async (repo) => {
-      await mkdir(join(repo, "mlp_heavy", "1"), { recursive: true });
-      const bytes = buildMlpHeavyModel(createMlpHeavyWeights());
-      await writeFile(join(repo, "mlp_heavy", "1", "model.onnx"), bytes);
-    },
-  });
-});
-afterAll(async () => {
-  await inferd?.close();
+const inferd = useInferd({
+  models: [],
+  prepare: async (repo) => {
+    await mkdir(join(repo, "mlp_heavy", "1"), { recursive: true });
+    const bytes = buildMlpHeavyModel(createMlpHeavyWeights());
+    await writeFile(join(repo, "mlp_heavy", "1", "model.onnx"), bytes);
+  },
 });
 
 /** One Predict of 64 rows (raw float32 bytes), serialized once. */

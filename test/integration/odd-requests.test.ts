@@ -2,24 +2,18 @@ import { randomBytes } from "node:crypto";
 import http2 from "node:http2";
 import net from "node:net";
 import { gzipSync } from "node:zlib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { captureLogs } from "../helpers/captured-logs.js";
 import { grpcClient, grpcPredict } from "../helpers/inferd-grpc.js";
 import { IRIS_SAMPLES, irisInputs } from "../helpers/iris-reference.js";
 import { scrapeMetrics } from "../helpers/scrape-metrics.js";
-import { type RunningInferd, startInferd } from "../helpers/start-inferd.js";
+import { useInferd } from "../helpers/use-inferd.js";
 
 /** Requests at the edge of what the protocols allow, on a server with the default limits. */
 const PREDICT = "/inferd.v1.InferenceService/Predict";
 const HANDLED = "inferd_grpc_server_handled_total";
 const logs = captureLogs();
-let inferd: RunningInferd;
-beforeAll(async () => {
-  inferd = await startInferd({ models: ["iris"], logger: logs.logger });
-});
-afterAll(async () => {
-  await inferd?.close();
-});
+const inferd = useInferd({ models: ["iris"], logger: logs.logger });
 
 /** Sends raw bytes on a fresh connection; resolves with everything the server wrote back. */
 function raw(bytes: string): Promise<string> {

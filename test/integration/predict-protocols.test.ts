@@ -3,30 +3,17 @@ import {
   createConnectTransport,
   createGrpcTransport,
   createGrpcWebTransport,
-  Http2SessionManager,
 } from "@connectrpc/connect-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { InferenceService, type PredictResponse } from "../../gen/inferd/v1/inference_pb.js";
 import { DataType } from "../../gen/inferd/v1/tensor_pb.js";
 import { grpcClient, grpcPredict } from "../helpers/inferd-grpc.js";
 import { IRIS_SAMPLES, irisExpected, irisInputs, maxAbsDiff } from "../helpers/iris-reference.js";
-import { type RunningInferd, startInferd } from "../helpers/start-inferd.js";
+import { useHttp2Sessions } from "../helpers/use-http2-sessions.js";
+import { useInferd } from "../helpers/use-inferd.js";
 
-let inferd: RunningInferd;
-const sessions: Http2SessionManager[] = [];
-const h2 = () => {
-  const manager = new Http2SessionManager(inferd.baseUrl);
-  sessions.push(manager);
-  return manager;
-};
-
-beforeAll(async () => {
-  inferd = await startInferd({ models: ["iris"] });
-});
-afterAll(async () => {
-  for (const s of sessions) s.abort();
-  await inferd?.close();
-});
+const inferd = useInferd({ models: ["iris"] });
+const h2 = useHttp2Sessions(() => inferd.baseUrl);
 
 const ROWS = IRIS_SAMPLES;
 

@@ -2,15 +2,13 @@ import { cp, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { InferenceService } from "../../gen/inferd/v1/inference_pb.js";
 import { type Model, ModelService, VersionState } from "../../gen/inferd/v1/model_pb.js";
 import { DataType, type TensorInfo } from "../../gen/inferd/v1/tensor_pb.js";
 import { IRIS_LABELS, IRIS_SAMPLES, irisInputs } from "../helpers/iris-reference.js";
 import { copyVersion } from "../helpers/model-folders.js";
-import { type RunningInferd, startInferd } from "../helpers/start-inferd.js";
-
-let inferd: RunningInferd;
+import { useInferd } from "../helpers/use-inferd.js";
 
 /** Three models with version folders 1, 2, 3 and one version policy each. */
 const POLICIES: [name: string, policy: unknown, loaded: number[]][] = [
@@ -19,22 +17,17 @@ const POLICIES: [name: string, policy: unknown, loaded: number[]][] = [
   ["iris_specific", { specific: [1, 3] }, [1, 3]],
 ];
 
-beforeAll(async () => {
-  inferd = await startInferd({
-    models: ["iris"],
-    config: { modelControlMode: "explicit" },
-    prepare: async (repo) => {
-      await copyVersion(repo, "iris", 1, 3);
-      for (const [name, policy] of POLICIES.slice(1)) {
-        await cp(join(repo, "iris"), join(repo, name), { recursive: true });
-        const json = { labels: IRIS_LABELS, version_policy: policy };
-        await writeFile(join(repo, name, "model.json"), JSON.stringify(json));
-      }
-    },
-  });
-});
-afterAll(async () => {
-  await inferd?.close();
+const inferd = useInferd({
+  models: ["iris"],
+  config: { modelControlMode: "explicit" },
+  prepare: async (repo) => {
+    await copyVersion(repo, "iris", 1, 3);
+    for (const [name, policy] of POLICIES.slice(1)) {
+      await cp(join(repo, "iris"), join(repo, name), { recursive: true });
+      const json = { labels: IRIS_LABELS, version_policy: policy };
+      await writeFile(join(repo, name, "model.json"), JSON.stringify(json));
+    }
+  },
 });
 
 const transport = () => createConnectTransport({ baseUrl: inferd.baseUrl, httpVersion: "1.1" });

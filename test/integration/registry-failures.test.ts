@@ -2,7 +2,7 @@ import { cp, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { InferenceService } from "../../gen/inferd/v1/inference_pb.js";
 import { ModelService, VersionState } from "../../gen/inferd/v1/model_pb.js";
 import {
@@ -12,25 +12,23 @@ import {
   irisInputs,
   maxAbsDiff,
 } from "../helpers/iris-reference.js";
-import { type RunningInferd, startInferd } from "../helpers/start-inferd.js";
-
-let inferd: RunningInferd;
+import { useInferd } from "../helpers/use-inferd.js";
 
 /** multi_io's model.onnx is garbage; iris_typo's model.json misspells "labels". */
+const inferd = useInferd({
+  models: ["iris", "multi_io"],
+  waitReady: false,
+  prepare: async (repo) => {
+    await writeFile(join(repo, "multi_io", "1", "model.onnx"), Buffer.from("not an onnx graph"));
+    await cp(join(repo, "iris", "1"), join(repo, "iris_typo", "1"), { recursive: true });
+    await writeFile(
+      join(repo, "iris_typo", "model.json"),
+      JSON.stringify({ lables: IRIS_LABELS, max_batch_size: 8 }),
+    );
+  },
+});
+// Settled: nothing loading any more (this hook runs after useInferd's start).
 beforeAll(async () => {
-  inferd = await startInferd({
-    models: ["iris", "multi_io"],
-    waitReady: false,
-    prepare: async (repo) => {
-      await writeFile(join(repo, "multi_io", "1", "model.onnx"), Buffer.from("not an onnx graph"));
-      await cp(join(repo, "iris", "1"), join(repo, "iris_typo", "1"), { recursive: true });
-      await writeFile(
-        join(repo, "iris_typo", "model.json"),
-        JSON.stringify({ lables: IRIS_LABELS, max_batch_size: 8 }),
-      );
-    },
-  });
-  // Settled: nothing loading any more.
   await vi.waitFor(
     () => {
       const states = inferd.app.registry.list().flatMap((m) => m.versions.map((v) => v.state));
@@ -38,9 +36,6 @@ beforeAll(async () => {
     },
     { timeout: 30_000, interval: 50 },
   );
-});
-afterAll(async () => {
-  await inferd?.close();
 });
 
 const transport = () => createConnectTransport({ baseUrl: inferd.baseUrl, httpVersion: "1.1" });

@@ -2,7 +2,7 @@ import { copyFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { InferenceService } from "../../gen/inferd/v1/inference_pb.js";
 import { ModelService, VersionState } from "../../gen/inferd/v1/model_pb.js";
 import { FIXTURE_REPO } from "../helpers/fixtures.js";
@@ -14,20 +14,13 @@ import {
   maxAbsDiff,
 } from "../helpers/iris-reference.js";
 import { collectEvents, copyVersion, removeVersion } from "../helpers/model-folders.js";
-import { type RunningInferd, startInferd } from "../helpers/start-inferd.js";
+import { useInferd } from "../helpers/use-inferd.js";
 
-let inferd: RunningInferd;
-
-beforeAll(async () => {
-  inferd = await startInferd({
-    models: ["iris"],
-    modelJson: { iris: { labels: IRIS_LABELS, version_policy: "all" } },
-    // The flag's unit is seconds: rescan every 150 ms.
-    config: { modelControlMode: "poll", pollInterval: 0.15 },
-  });
-});
-afterAll(async () => {
-  await inferd?.close();
+const inferd = useInferd({
+  models: ["iris"],
+  modelJson: { iris: { labels: IRIS_LABELS, version_policy: "all" } },
+  // The flag's unit is seconds: rescan every 150 ms.
+  config: { modelControlMode: "poll", pollInterval: 0.15 },
 });
 
 const transport = () => createConnectTransport({ baseUrl: inferd.baseUrl, httpVersion: "1.1" });

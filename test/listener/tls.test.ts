@@ -13,7 +13,7 @@ import {
   type PredictResponse,
   PredictResponseSchema,
 } from "../../gen/inferd/v1/inference_pb.js";
-import { startTestServer, type TestServer } from "../server/start-test-server.js";
+import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
 
 function hasOpenssl(): boolean {
   try {

@@ -17,7 +17,8 @@ import {
   type PredictStreamResponse,
   PredictStreamResponseSchema,
 } from "../../gen/inferd/v1/inference_pb.js";
-import { grpcClient, startTestServer } from "./start-test-server.js";
+import { grpcClient } from "../helpers/inferd-grpc.js";
+import { startTestServer } from "../helpers/start-test-server.js";
 
 describe("graceful shutdown", () => {
   it("finishes the slow call in flight, refuses new calls, fails readiness, then resolves", async () => {
@@ -79,7 +80,7 @@ describe("graceful shutdown", () => {
     await shutdown;
     // Done once the slow call finished, long before the 5 s grace period.
     expect(Date.now() - t0).toBeLessThan(3000);
-    expect(t.registry.closed).toBe(true);
+    expect(t.registry.closed()).toBe(true);
   });
 
   it("ends a stream still open after the grace period with Unavailable", async () => {

@@ -6,7 +6,6 @@ import {
   createConnectTransport,
   createGrpcTransport,
   createGrpcWebTransport,
-  Http2SessionManager,
 } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,46 +15,30 @@ import {
 } from "../../gen/grpc/health/v1/health_pb.js";
 import * as v1 from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import * as v1alpha from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
-import {
-  InferenceService,
-  PredictRequestSchema,
-  PredictResponseSchema,
-} from "../../gen/inferd/v1/inference_pb.js";
-import { FakeRegistry } from "./fake-registry.js";
-import { grpcClient, grpcUnary, startTestServer, type TestServer } from "./start-test-server.js";
+import { InferenceService, PredictRequestSchema } from "../../gen/inferd/v1/inference_pb.js";
+import { createFakeRegistry } from "../helpers/fake-registry.js";
+import { grpcClient, grpcPredict } from "../helpers/inferd-grpc.js";
+import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
+import { useHttp2Sessions } from "../helpers/use-http2-sessions.js";
 
 const LIMIT = 4096;
 let t: TestServer;
-const sessions: Http2SessionManager[] = [];
-const h2 = () => {
-  const manager = new Http2SessionManager(t.baseUrl);
-  sessions.push(manager);
-  return manager;
-};
-
 beforeAll(async () => {
   t = await startTestServer(
     { maxRequestBytes: LIMIT },
-    { registry: new FakeRegistry({ m1: true, m2: false }) },
+    { registry: createFakeRegistry({ m1: true, m2: false }) },
   );
 });
 afterAll(async () => {
-  for (const s of sessions) s.abort();
   await t.server.shutdown();
 });
+const h2 = useHttp2Sessions(() => t.baseUrl);
 
 describe("one port, every protocol", () => {
   it("answers grpc-js over h2c", async () => {
     const client = grpcClient(t.port);
     try {
-      const res = await grpcUnary(
-        client,
-        "/inferd.v1.InferenceService/Predict",
-        (m: ReturnType<typeof create<typeof PredictRequestSchema>>) =>
-          toBinary(PredictRequestSchema, m),
-        (b) => fromBinary(PredictResponseSchema, b),
-        create(PredictRequestSchema, { model: "iris", requestId: "grpc-1" }),
-      );
+      const res = await grpcPredict(client, { model: "iris", requestId: "grpc-1" });
       expect(res.model).toBe("iris");
       expect(res.version).toBe(7);
       expect(res.requestId).toBe("grpc-1");
@@ -189,9 +172,9 @@ describe("health", () => {
     expect(seen).toEqual([Status.NOT_SERVING, Status.SERVING]);
     // Breaking out does not cancel a connect-node stream; aborting does. Then the
     // server-side Watch must unsubscribe from the registry.
-    expect(t.registry.listenerCount).toBe(1);
+    expect(t.registry.subscribers()).toBe(1);
     abort.abort();
-    await expect.poll(() => t.registry.listenerCount, { timeout: 2000 }).toBe(0);
+    await expect.poll(() => t.registry.subscribers(), { timeout: 2000 }).toBe(0);
     // The server answers as /readyz does: not serving while m2 loads, serving once it is ready.
     expect((await client.check({ service: "" })).status).toBe(Status.NOT_SERVING);
     t.registry.setReady("m2", true);

@@ -8,8 +8,11 @@ import {
 } from "../../gen/inferd/v1/generation_pb.js";
 import { createTinyLlamaWeights } from "../../scripts/fixtures/tiny-llama-weights.js";
 import { referenceLogits } from "../fixtures/tiny-llama-reference.js";
-import { type RunningInferd, startInferd } from "../generation-e2e/serve-models.js";
 import { FIXTURE_REPO } from "../helpers/fixtures.js";
+import {
+  type GenerationServer,
+  startGenerationServer,
+} from "../helpers/start-generation-server.js";
 
 type Init = MessageInitShape<typeof GenerateRequestSchema>;
 
@@ -39,9 +42,9 @@ async function codeOf(promise: Promise<unknown>): Promise<[Code, string]> {
 }
 
 describe("GenerationService over gRPC on the production server (fixture repo)", () => {
-  let server: RunningInferd;
+  let server: GenerationServer;
   beforeAll(async () => {
-    server = await startInferd(FIXTURE_REPO);
+    server = await startGenerationServer(FIXTURE_REPO);
   }, 60_000);
   afterAll(async () => {
     await server?.close();

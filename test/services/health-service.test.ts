@@ -5,10 +5,10 @@ import {
   HealthCheckResponse_ServingStatus as Status,
 } from "../../gen/grpc/health/v1/health_pb.js";
 import { createHealthService } from "../../src/services/health-service.js";
-import { FakeRegistry } from "../server/fake-registry.js";
+import { createFakeRegistry } from "../helpers/fake-registry.js";
 
 function setup(models: Record<string, boolean>, started?: Promise<void>, recheckMs?: number) {
-  const registry = new FakeRegistry(models);
+  const registry = createFakeRegistry(models);
   const shutdown = new AbortController();
   const transport = createRouterTransport(
     createHealthService({
@@ -100,15 +100,15 @@ describe("Health.Watch", () => {
 
   it("lets go of its registry listener when the client leaves", async () => {
     const { client, registry } = setup({ m: true });
-    const before = registry.listenerCount;
+    const before = registry.subscribers();
     const controller = new AbortController();
     const watching = (async () => {
       for await (const _ of client.watch({ service: "m" }, { signal: controller.signal })) {
-        expect(registry.listenerCount).toBe(before + 1);
+        expect(registry.subscribers()).toBe(before + 1);
         controller.abort();
       }
     })().catch(() => {});
     await watching;
-    await expect.poll(() => registry.listenerCount).toBe(before);
+    await expect.poll(() => registry.subscribers()).toBe(before);
   });
 });

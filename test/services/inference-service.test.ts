@@ -12,7 +12,10 @@ import { DataType, type Tensor } from "../../gen/inferd/v1/tensor_pb.js";
 import { createPredictor } from "../../src/inference/predictor.js";
 import type { Servable } from "../../src/registry/model-registry.js";
 import { createInferdRoutes } from "../../src/services/routes.js";
-import { createAffineModel, createFakeRegistry, type FakeModel } from "../inference/fakes.js";
+import { connectErrorOf } from "../helpers/connect-error-of.js";
+import { createAffineModel, type FakeModel } from "../helpers/fake-model.js";
+import { createFakeRegistry } from "../helpers/fake-registry.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 const generative: Servable = { kind: "generate", inputs: [], outputs: [], dispose: async () => {} };
 
@@ -41,15 +44,6 @@ const request = (init: RequestInit = {}): PredictRequest =>
     inputs: { x: xTensor([1, 4], [1, 2, 3, 4]) },
     ...init,
   } as RequestInit);
-
-async function connectErrorOf(promise: Promise<unknown>): Promise<ConnectError> {
-  const outcome = await promise.then(
-    () => new Error("expected the call to fail"),
-    (e: unknown) => ConnectError.from(e),
-  );
-  if (!(outcome instanceof ConnectError)) throw outcome;
-  return outcome;
-}
 
 async function codeOf(promise: Promise<unknown>): Promise<Code | undefined> {
   try {
@@ -199,20 +193,12 @@ describe("InferenceService.Predict", () => {
     const { client } = setup(model);
     const controller = new AbortController();
     const pending = codeOf(client.predict(request(), { signal: controller.signal }));
-    await vi_waitFor(() => model.runs.length === 1);
+    await waitFor(() => model.runs.length === 1);
     controller.abort();
     expect(await pending).toBe(Code.Canceled);
-    await vi_waitFor(() => model.runs[0]?.signal?.aborted === true);
+    await waitFor(() => model.runs[0]?.signal?.aborted === true);
   });
 });
-
-async function vi_waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {
-  const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > timeoutMs) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe("InferenceService.BatchPredict", () => {
   it("fails only the bad item and keeps request order", async () => {
@@ -248,7 +234,7 @@ describe("InferenceService.BatchPredict", () => {
     });
     const { client } = setup(model);
     const pending = client.batchPredict({ requests: [request(), request(), request()] });
-    await vi_waitFor(() => model.runs.length === 3);
+    await waitFor(() => model.runs.length === 3);
     open();
     expect((await pending).results.every((r) => r.result.case === "response")).toBe(true);
   });
@@ -301,9 +287,9 @@ describe("InferenceService.PredictStream", () => {
         // no response is expected before the cancel
       }
     })().catch((e: unknown) => ConnectError.from(e).code);
-    await vi_waitFor(() => model.runs.length === 2);
+    await waitFor(() => model.runs.length === 2);
     controller.abort();
     expect(await consume).toBe(Code.Canceled);
-    await vi_waitFor(() => model.runs.every((r) => r.signal?.aborted === true));
+    await waitFor(() => model.runs.every((r) => r.signal?.aborted === true));
   });
 });

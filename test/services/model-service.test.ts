@@ -10,7 +10,10 @@ import {
 import { DataType } from "../../gen/inferd/v1/tensor_pb.js";
 import { createPredictor } from "../../src/inference/predictor.js";
 import { createInferdRoutes } from "../../src/services/routes.js";
-import { createAffineModel, createFakeRegistry } from "../inference/fakes.js";
+import { connectErrorOf } from "../helpers/connect-error-of.js";
+import { createAffineModel } from "../helpers/fake-model.js";
+import { createFakeRegistry } from "../helpers/fake-registry.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 function setup() {
   const model = createAffineModel();
@@ -97,20 +100,3 @@ describe("ModelService", () => {
     await waitFor(() => registry.subscribers() === 0);
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {
-  const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > timeoutMs) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-async function connectErrorOf(promise: Promise<unknown>): Promise<ConnectError> {
-  const outcome = await promise.then(
-    () => new Error("expected the call to fail"),
-    (e: unknown) => ConnectError.from(e),
-  );
-  if (!(outcome instanceof ConnectError)) throw outcome;
-  return outcome;
-}

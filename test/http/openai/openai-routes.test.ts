@@ -2,8 +2,11 @@ import OpenAI, { APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTinyLlamaWeights } from "../../../scripts/fixtures/tiny-llama-weights.js";
 import { referenceLogits } from "../../fixtures/tiny-llama-reference.js";
-import { type RunningInferd, startInferd } from "../../generation-e2e/serve-models.js";
 import { FIXTURE_REPO } from "../../helpers/fixtures.js";
+import {
+  type GenerationServer,
+  startGenerationServer,
+} from "../../helpers/start-generation-server.js";
 
 const MAX_BODY = 8 * 1024;
 
@@ -29,10 +32,10 @@ async function errorOf(promise: Promise<unknown>): Promise<APIError> {
 }
 
 describe("OpenAI-compatible routes on the production server (fixture repo, official SDK)", () => {
-  let server: RunningInferd;
+  let server: GenerationServer;
   let client: OpenAI;
   beforeAll(async () => {
-    server = await startInferd(FIXTURE_REPO, { maxRequestBytes: MAX_BODY });
+    server = await startGenerationServer(FIXTURE_REPO, { maxRequestBytes: MAX_BODY });
     client = new OpenAI({ baseURL: `${server.baseUrl}/v1`, apiKey: "unused", maxRetries: 0 });
   }, 60_000);
   afterAll(async () => {

@@ -1,7 +1,10 @@
 import http2 from "node:http2";
 import { afterEach, describe, expect, it } from "vitest";
-import { type RunningInferd, startInferd } from "../../generation-e2e/serve-models.js";
 import { FIXTURE_REPO } from "../../helpers/fixtures.js";
+import {
+  type GenerationServer,
+  startGenerationServer,
+} from "../../helpers/start-generation-server.js";
 
 const COMPLETION = {
   model: "tiny_llama",
@@ -72,14 +75,14 @@ const events = (text: string) =>
     .map((e) => e.slice("data: ".length));
 
 describe("OpenAI streams and graceful shutdown", () => {
-  let server: RunningInferd | undefined;
+  let server: GenerationServer | undefined;
   afterEach(async () => {
     await server?.close();
     server = undefined;
   });
 
   it("a stream running when shutdown starts finishes within the grace period; new requests get 503", async () => {
-    server = await startInferd(FIXTURE_REPO, { gracePeriodMs: 30_000 });
+    server = await startGenerationServer(FIXTURE_REPO, { gracePeriodMs: 30_000 });
     const { baseUrl, app } = server;
     const stream = await openHeldStream(baseUrl);
     let stoppedYet = false;
@@ -104,7 +107,7 @@ describe("OpenAI streams and graceful shutdown", () => {
   });
 
   it("a stream still running when the grace period ends gets an error event, not [DONE]", async () => {
-    server = await startInferd(FIXTURE_REPO, { gracePeriodMs: 0 });
+    server = await startGenerationServer(FIXTURE_REPO, { gracePeriodMs: 0 });
     const stream = await openStream(server.baseUrl);
     await server.app.shutdown();
     const all = events(await stream.rest);

@@ -1,9 +1,8 @@
-import * as grpc from "@grpc/grpc-js";
 import { resolveServerConfig } from "../../src/config/resolve-server-config.js";
 import type { ServerConfig } from "../../src/config/server-options.js";
 import { createLogger } from "../../src/logging/logger.js";
 import { createInferdServer, type InferdServer } from "../../src/server/inferd-server.js";
-import { FakeRegistry } from "./fake-registry.js";
+import { createFakeRegistry, type FakeRegistry } from "./fake-registry.js";
 import { type FakeRouteEvents, fakeRoutes } from "./fake-routes.js";
 
 export interface TestServer {
@@ -18,7 +17,7 @@ export async function startTestServer(
   config: Partial<ServerConfig> = {},
   options: { registry?: FakeRegistry; events?: FakeRouteEvents } = {},
 ): Promise<TestServer> {
-  const registry = options.registry ?? new FakeRegistry({ m1: true });
+  const registry = options.registry ?? createFakeRegistry({ m1: true });
   const server = createInferdServer({
     config: { ...resolveServerConfig({}, {}), port: 0, host: "127.0.0.1", ...config },
     logger: createLogger({ level: "silent" }),
@@ -27,28 +26,4 @@ export async function startTestServer(
   });
   const { port } = await server.listen();
   return { server, registry, port, baseUrl: `http://127.0.0.1:${port}` };
-}
-
-/** A grpc-js client (h2c with prior knowledge) on the port. */
-export function grpcClient(port: number): grpc.Client {
-  return new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-}
-
-/** One unary call through grpc-js with protobuf-es (de)serializers. */
-export function grpcUnary<I, O>(
-  client: grpc.Client,
-  path: string,
-  serialize: (value: I) => Uint8Array,
-  deserialize: (bytes: Uint8Array) => O,
-  request: I,
-): Promise<O> {
-  return new Promise((resolve, reject) => {
-    client.makeUnaryRequest(
-      path,
-      (value: I) => Buffer.from(serialize(value)),
-      (bytes: Buffer) => deserialize(bytes),
-      request,
-      (error, response) => (error || response === undefined ? reject(error) : resolve(response)),
-    );
-  });
 }

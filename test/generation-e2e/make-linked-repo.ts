@@ -1,13 +1,6 @@
 import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Client, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
-import { GenerationService } from "../../gen/inferd/v1/generation_pb.js";
-import { resolveServerConfig } from "../../src/config/resolve-server-config.js";
-import type { ServerConfig } from "../../src/config/server-options.js";
-import { createLogger, type Logger } from "../../src/logging/logger.js";
-import { createInferdApp, type InferdApp } from "../../src/server/inferd-app.js";
 
 /** One model of a temporary repository: version folders linked file by file. */
 export interface LinkedModel {
@@ -42,41 +35,6 @@ export async function makeLinkedRepo(models: readonly LinkedModel[]): Promise<st
     }
   }
   return repo;
-}
-
-export interface RunningInferd {
-  readonly app: InferdApp;
-  readonly port: number;
-  readonly baseUrl: string;
-  readonly generation: Client<typeof GenerationService>;
-  close(): Promise<void>;
-}
-
-/** The production server (`createInferdApp`) on 127.0.0.1:0, resolved once every model is ready. */
-export async function startInferd(
-  modelRepository: string,
-  config: Partial<ServerConfig> = {},
-  logger: Logger = createLogger({ level: "silent" }),
-): Promise<RunningInferd> {
-  const app = createInferdApp({
-    config: {
-      ...resolveServerConfig({}, {}),
-      port: 0,
-      host: "127.0.0.1",
-      modelRepository,
-      ...config,
-    },
-    logger,
-  });
-  const { port } = await app.listen();
-  const deadline = Date.now() + 60_000;
-  while (!app.registry.isReady()) {
-    if (Date.now() > deadline) throw new Error("models did not become ready within 60 s");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const generation = createClient(GenerationService, createGrpcTransport({ baseUrl }));
-  return { app, port, baseUrl, generation, close: () => app.shutdown() };
 }
 
 /** Removes a repository made by {@link makeLinkedRepo}. */
