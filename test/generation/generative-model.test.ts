@@ -7,8 +7,6 @@ import {
   type GenerationFinish,
   isGenerationFinish,
 } from "../../src/generation/generation-chunk.js";
-import type { GenerativeModel } from "../../src/generation/generative-model.js";
-import { loadGenerativeModel } from "../../src/generation/load-generative-model.js";
 import type { GenerationRequest } from "../../src/generation/request/generation-request.js";
 import { type CollectedGeneration, collectGeneration } from "../helpers/collect-generation.js";
 import { useGenerativeModel } from "../helpers/use-generative-model.js";
