@@ -14,6 +14,7 @@ import {
   type PredictStreamResponse,
   PredictStreamResponseSchema,
 } from "../../gen/inferd/v1/inference_pb.js";
+import { notFound } from "../../src/errors/inferd-error.js";
 import { createGrpcUnaryPath } from "../../src/lean-path/grpc-unary-path.js";
 import { createUnaryMethodTable } from "../../src/lean-path/unary-method-table.js";
 import {
@@ -57,11 +58,14 @@ function routes(router: ConnectRouter): void {
   });
 }
 
-/** Tags every call that passes the interceptors, whichever path carried it. */
+/**
+ * Tags every call that passes the interceptors, whichever path carried it. Model "bug"
+ * throws a plain Error before the handler, model "gone" a domain error.
+ */
 const tagging: Interceptor = (next) => async (req) => {
-  if (!req.stream && (req.message as PredictRequest).model === "bug") {
-    throw new Error("secret internals at /srv/x.ts:42");
-  }
+  const model = req.stream ? undefined : (req.message as PredictRequest).model;
+  if (model === "bug") throw new Error("secret internals at /srv/x.ts:42");
+  if (model === "gone") throw notFound('model "gone" is unknown');
   const res = await next(req);
   res.header.set("x-intercepted", "yes");
   return res;
@@ -171,6 +175,13 @@ describe("the gRPC unary fast path", () => {
     const error = await grpcFailure(grpcPredict(client, { model: "bug" }));
     expect(error.code).toBe(grpc.status.INTERNAL);
     expect(error.details).toBe("internal error");
+  });
+
+  it("answers a domain error thrown before the handler with its table code", async () => {
+    const before = claimed;
+    const error = await grpcFailure(grpcPredict(client, { model: "gone" }));
+    expect([error.code, error.details]).toEqual([grpc.status.NOT_FOUND, 'model "gone" is unknown']);
+    expect(claimed - before).toBe(1);
   });
 
   it("honours grpc-timeout: DeadlineExceeded, and the handler's signal aborts", async () => {

@@ -1,14 +1,19 @@
 import { cp, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient, type HandlerContext } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GenerationService } from "../../gen/inferd/v1/generation_pb.js";
+import { GenerateRequestSchema, GenerationService } from "../../gen/inferd/v1/generation_pb.js";
 import { ModelService } from "../../gen/inferd/v1/model_pb.js";
 import { resolveServerConfig } from "../../src/config/resolve-server-config.js";
+import { isInferdError } from "../../src/errors/inferd-error.js";
+import type { GenerationChunk } from "../../src/generation/generation-chunk.js";
+import type { StartedGeneration, TextGenerator } from "../../src/generation/text-generator.js";
 import { createLogger } from "../../src/logging/logger.js";
 import { createInferdApp, type InferdApp } from "../../src/server/inferd-app.js";
+import { createGenerationService } from "../../src/services/generation-service.js";
 import { FIXTURE_REPO } from "../helpers/fixtures.js";
 
 /**
@@ -84,5 +89,52 @@ describe("Generate cancelled by the client", () => {
       after.push(chunk);
     }
     expect(after.at(-1)?.usage?.completionTokens).toBe(4);
+  });
+});
+
+/**
+ * A client that leaves while `generator.start` still runs: the handler's signal has
+ * aborted before the stream exists, and Connect never pulls the handler again, so
+ * the stream (and its lease) must be handed back as soon as start resolves. Before,
+ * the abort listener was added to an already aborted signal and never fired.
+ */
+describe("Generate whose client leaves while the generation starts", () => {
+  it("returns the started stream at once and fails Canceled", async () => {
+    let returned = 0;
+    const chunks: AsyncIterableIterator<GenerationChunk> = {
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+      // An endless stream of deltas until it is returned, as a model still generating.
+      next: async () =>
+        returned > 0
+          ? { done: true, value: undefined }
+          : { done: false, value: { text: "a", tokenIds: [7] } },
+      return: async () => {
+        returned++;
+        return { done: true, value: undefined };
+      },
+    };
+    let finishStart: ((started: StartedGeneration) => void) | undefined;
+    const generator: TextGenerator = {
+      start: () =>
+        new Promise((resolve) => {
+          finishStart = resolve;
+        }),
+      withModel: () => expect.fail("not used"),
+    };
+    const service = createGenerationService({ generator });
+    const client = new AbortController();
+    const request = create(GenerateRequestSchema, { model: "m", prompt: "hi" });
+    const context = { signal: client.signal } as HandlerContext;
+    const stream = service.generate(request, context)[Symbol.asyncIterator]();
+    // The handler runs up to `await generator.start(...)`; the client leaves meanwhile.
+    const first = stream.next().catch((error: unknown) => error);
+    expect(finishStart).toBeDefined();
+    client.abort();
+    finishStart?.({ model: "m", version: 1, chunks });
+    const outcome = await first;
+    expect(returned).toBe(1);
+    expect(isInferdError(outcome) && outcome.kind).toBe("canceled");
   });
 });

@@ -99,4 +99,34 @@ describe("ModelService", () => {
     expect(timestampDate(seen[2]?.time ?? ({} as never)).getTime()).toBe(1000);
     await waitFor(() => registry.subscribers() === 0);
   });
+
+  it("answers a stray error of WatchModels with Internal, logged, its message not sent", async () => {
+    const logged: unknown[] = [];
+    const registry = {
+      ...createFakeRegistry([{ name: "affine", version: 1, servable: createAffineModel() }]),
+      subscribe: (): never => {
+        throw new Error("/srv/inferd/secret.ts:42 went wrong");
+      },
+    };
+    const logger = { error: (obj: object) => logged.push((obj as { err: unknown }).err) };
+    const routes = createInferdRoutes({
+      registry,
+      predictor: createPredictor({ registry }),
+      logger,
+    });
+    const client = createClient(ModelService, createRouterTransport(routes));
+    const error = await connectErrorOf(
+      (async () => {
+        for await (const _ of client.watchModels({ includeCurrent: true })) {
+          // The stream fails before its first event.
+        }
+      })(),
+    );
+    expect([error.code, error.rawMessage]).toEqual([
+      Code.Internal,
+      "internal error (see server log)",
+    ]);
+    expect(error.message).not.toContain("secret");
+    expect((logged[0] as Error | undefined)?.message).toBe("/srv/inferd/secret.ts:42 went wrong");
+  });
 });
