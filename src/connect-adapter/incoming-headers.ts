@@ -21,3 +21,18 @@ export function requestIdHeader(headers: IncomingHttpHeaders): string | undefine
   const requestId = headers["x-request-id"];
   return typeof requestId === "string" ? requestId : undefined;
 }
+
+/**
+ * A Node request's headers as web `Headers`, for a Connect `HandlerContext`: the
+ * HTTP/2 pseudo-headers left out, repeated headers appended in order.
+ */
+export function toWebHeaders(headers: IncomingHttpHeaders): Headers {
+  const web = new Headers();
+  for (const key in headers) {
+    const value = headers[key];
+    if (key.charCodeAt(0) === 58 /* ":" */ || value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) web.append(key, v);
+    else web.append(key, value);
+  }
+  return web;
+}

@@ -1,26 +1,19 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from "node:http2";
-import { type DescMethod, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
-import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { dropUnschedulableDeadline } from "../connect-adapter/deadline-headers.js";
 import { encodeGrpcMessage } from "../connect-adapter/grpc-message-trailer.js";
 
-import {
-  forwardedForHeader,
-  requestIdHeader,
-  singleHeader,
-} from "../connect-adapter/incoming-headers.js";
+import { singleHeader, toWebHeaders } from "../connect-adapter/incoming-headers.js";
 import { isInferdError } from "../errors/inferd-error.js";
 import type { StreamClaim } from "../listener/one-port-listener.js";
-import { peerFrom } from "../observed-call/peer-context.js";
-import type { RecordRefusedCall, RpcCall } from "../observed-call/rpc-call.js";
-import { rpcLabelsFor } from "../observed-call/rpc-labels.js";
+import type { RecordRefusedCall } from "../observed-call/rpc-call.js";
 import { toConnectError } from "../services/to-connect-error.js";
-
-import { createGrpcCallContext } from "./grpc-call-context.js";
 import { readUnaryEnvelope } from "./grpc-unary-envelope.js";
+import { CANCELED, recordRefusedCall } from "./refused-call.js";
+import { createUnaryCallContext } from "./unary-call-context.js";
 import type { UnaryMethodSpec } from "./unary-method-table.js";
 
 /** Options of `createGrpcUnaryPath`: the methods, interceptors and limits it shares with the Connect adapter. */
@@ -46,7 +39,6 @@ export type ContextValuesOfPeer = (req: {
 }) => ContextValues;
 
 const CONTENT_TYPES = new Set(["application/grpc", "application/grpc+proto"]);
-const CANCELED = new ConnectError("the client cancelled the call", Code.Canceled);
 
 /**
  * A lean path for unary gRPC calls over HTTP/2, beside Connect: it serves
@@ -86,7 +78,8 @@ async function serve(
     singleHeader(headers["grpc-timeout"]) ?? null,
     Number.MAX_SAFE_INTEGER,
   );
-  const call = createGrpcCallContext({
+  const call = createUnaryCallContext({
+    protocolName: "grpc",
     service,
     method: spec.method,
     url: `http://${singleHeader(headers[":authority"]) ?? "localhost"}${headers[":path"]}`,
@@ -123,16 +116,16 @@ async function serve(
     respond(stream, headers, context.responseHeader, context.responseTrailer, { error });
     const record = options.recordRefusedCall;
     if (!invoked && record) {
-      // Told once the stream has closed: a client that reset it while sending (the reader
-      // saw "premature end" first) cancelled the call, whatever the answer would have been.
-      // The peer is read now: a closed stream has left its session.
-      const refused = refusal(spec.method, stream, headers, error, startedAt);
-      const recordOnce = () => {
-        const left = stream.aborted || (stream.rstCode ?? 0) !== 0;
-        record(left ? { ...refused, code: "canceled", error: CANCELED } : refused);
-      };
-      if (stream.closed || stream.destroyed) recordOnce();
-      else stream.once("close", recordOnce);
+      recordRefusedCall(record, {
+        method: spec.method,
+        headers,
+        remoteAddress: stream.session?.socket?.remoteAddress ?? "",
+        error,
+        startedAt,
+        closed: stream.closed || stream.destroyed,
+        onClose: (listener) => stream.once("close", listener),
+        left: () => stream.aborted || (stream.rstCode ?? 0) !== 0,
+      });
     }
   } finally {
     stream.off("close", onClose);
@@ -175,26 +168,6 @@ function respond(
   stream.end(frame);
 }
 
-/** The record of a call refused before the interceptors saw it, as they would log it. */
-function refusal(
-  method: DescMethod,
-  stream: ServerHttp2Stream,
-  headers: IncomingHttpHeaders,
-  error: ConnectError,
-  startedAt: number,
-): RpcCall {
-  return {
-    labels: rpcLabelsFor(method, singleHeader(headers["content-type"]) ?? null),
-    peer: peerFrom(forwardedForHeader(headers), stream.session?.socket?.remoteAddress ?? ""),
-    headerRequestId: requestIdHeader(headers),
-    code: codeToString(error.code),
-    durationMs: performance.now() - startedAt,
-    fields: {},
-    error,
-    refused: true,
-  };
-}
-
 /**
  * What reaches here was not mapped by the services' `withErrorMapping` (a refusal
  * before the handler, an interceptor's throw, a handler mounted without it). A
@@ -207,14 +180,4 @@ function toWireError(reason: unknown): ConnectError {
   const error = ConnectError.from(reason, Code.Internal);
   if (error.code !== Code.Internal && error.code !== Code.Unknown) return error;
   return new ConnectError("internal error", Code.Internal);
-}
-
-function toWebHeaders(headers: IncomingHttpHeaders): Headers {
-  const web = new Headers();
-  for (const [key, value] of Object.entries(headers)) {
-    if (key.startsWith(":") || value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) web.append(key, v);
-    else web.append(key, value);
-  }
-  return web;
 }

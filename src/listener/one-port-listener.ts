@@ -93,7 +93,7 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
         options.claimStream,
       ).on("session", trackSession)
     : undefined;
-  const server = net.createServer((socket) => {
+  const server = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     if (secure) secure.emit("connection", socket);

@@ -13,6 +13,11 @@ export interface RequestHandlerOptions {
   httpRoutes: readonly HttpRoute[];
   /** The Connect adapter serving gRPC, gRPC-Web and Connect. */
   connect: ReturnType<typeof connectNodeAdapter>;
+  /**
+   * Sees each request bound for Connect first; a request it claims (returns true) is
+   * its own to answer (the lean unary path, see `createConnectUnaryPath`).
+   */
+  claimRequest?: (...args: Parameters<NodeRequestHandler>) => boolean;
   /** Called with each request handed to Connect, before it (see `createRefusalObserver`). */
   observeRefusals?: NodeRequestHandler;
 }
@@ -28,8 +33,9 @@ export function createRequestHandler(options: RequestHandlerOptions): NodeReques
   return (req, res) => {
     if (cors(req, res)) return;
     for (const route of options.httpRoutes) if (route(req, res)) return;
-    useSpecGrpcMessage(req, res);
     dropUnschedulableDeadline(req.headers);
+    if (options.claimRequest?.(req, res)) return;
+    useSpecGrpcMessage(req, res);
     options.observeRefusals?.(req, res);
     try {
       options.connect(req, res);

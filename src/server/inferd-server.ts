@@ -1,12 +1,13 @@
 import { readFile } from "node:fs/promises";
 import type { DescMethod } from "@bufbuild/protobuf";
 import { type ConnectRouter, createContextValues, type Interceptor } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ServerConfig } from "../config/server-options.js";
 import { createRefusalObserver } from "../connect-adapter/refusal-observer.js";
 import { unknownProcedure } from "../connect-adapter/unknown-procedure.js";
 import type { HttpRoute } from "../http/http-route.js";
 import { createProbeRoutes } from "../http/probe-routes.js";
+import { createConnectUnaryPath } from "../lean-path/connect-unary-path.js";
 import { type ContextValuesOfPeer, createGrpcUnaryPath } from "../lean-path/grpc-unary-path.js";
 import { createUnaryMethodTable } from "../lean-path/unary-method-table.js";
 import { createOnePortListener } from "../listener/one-port-listener.js";
@@ -65,6 +66,13 @@ export interface InferdServer {
 }
 
 const HEALTH_SERVICE = "grpc.health.v1.Health";
+/**
+ * proto3 JSON's default, not connect-es's: a misspelt field ("rawOutput") or enum name
+ * is InvalidArgument naming it, instead of being silently dropped.
+ */
+const JSON_OPTIONS = { ignoreUnknownFields: false };
+/** connect-node's default response compressions, named so the lean paths use the same. */
+const ACCEPT_COMPRESSION = [compressionGzip, compressionBrotli] as const;
 /** A playground tab keeps one open: it must not hold every rollout for the grace period. */
 const WATCH_MODELS = "inferd.v1.ModelService/WatchModels";
 
@@ -105,9 +113,8 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
   const connect = connectNodeAdapter({
     routes,
     interceptors,
-    // proto3 JSON's default, not connect-es's: a misspelt field ("rawOutput") or enum
-    // name is InvalidArgument naming it, instead of being silently dropped.
-    jsonOptions: { ignoreUnknownFields: false },
+    jsonOptions: JSON_OPTIONS,
+    acceptCompression: [...ACCEPT_COMPRESSION],
     fallback: unknownProcedure,
     readMaxBytes: config.maxRequestBytes,
     shutdownSignal: drain.cutoffSignal,
@@ -122,22 +129,28 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
     registry,
     isShuttingDown: () => drain.shutdownSignal.aborted,
   });
-  const handler = createRequestHandler({
-    corsOrigins: config.corsOrigin,
-    httpRoutes: [probes, ...(options.httpRoutes ?? [])],
-    connect,
-    ...(recordRefusedCall && {
-      observeRefusals: createRefusalObserver({ procedures, record: recordRefusedCall }),
-    }),
-  });
-  const claimStream = createGrpcUnaryPath({
+  const lean = {
     methods: unary.methods,
     interceptors,
     readMaxBytes: config.maxRequestBytes,
     shutdownSignal: drain.cutoffSignal,
     ...(contextValues && { contextValues }),
     ...(recordRefusedCall && { recordRefusedCall }),
+  };
+  const handler = createRequestHandler({
+    corsOrigins: config.corsOrigin,
+    httpRoutes: [probes, ...(options.httpRoutes ?? [])],
+    connect,
+    claimRequest: createConnectUnaryPath({
+      ...lean,
+      jsonOptions: JSON_OPTIONS,
+      acceptCompression: ACCEPT_COMPRESSION,
+    }),
+    ...(recordRefusedCall && {
+      observeRefusals: createRefusalObserver({ procedures, record: recordRefusedCall }),
+    }),
   });
+  const claimStream = createGrpcUnaryPath(lean);
   const starting = new AbortController();
   let listener: ReturnType<typeof createOnePortListener> | undefined;
   let started: Promise<void> = Promise.resolve();

@@ -8,7 +8,7 @@ import {
 } from "@connectrpc/connect";
 
 /** What a lean-path call's `HandlerContext` is built from: the method, the request's headers and deadline, and the server's shutdown signal. */
-export interface GrpcCallContextInit {
+export interface UnaryCallContextInit {
   readonly service: DescService;
   readonly method: DescMethod;
   readonly url: string;
@@ -18,10 +18,14 @@ export interface GrpcCallContextInit {
   /** Aborts the call too (the server's cut-off at shutdown). */
   readonly shutdownSignal: AbortSignal;
   readonly values?: ContextValues;
+  /** "grpc", "grpc-web" or "connect": what `context.protocolName` says, as Connect's own. */
+  readonly protocolName: string;
+  /** Headers the response starts with (Connect's unary protocol sets its content type). */
+  readonly responseHeader?: Record<string, string>;
 }
 
 /** A call's {@link HandlerContext} and the controls the transport keeps. */
-export interface GrpcCallContext {
+export interface UnaryCallContext {
   readonly context: HandlerContext;
   /** Aborts the call's signal (first reason wins). */
   abort(reason: unknown): void;
@@ -32,13 +36,13 @@ export interface GrpcCallContext {
 const FINISHED = new ConnectError("the call has finished", Code.Canceled);
 
 /**
- * The Connect `HandlerContext` of a gRPC call on the unary path, with one
+ * The Connect `HandlerContext` of a call on a lean unary path, with one
  * AbortController for the deadline, the shutdown cut-off and the client, where
  * Connect's `createHandlerContext` links three (about 10 % of the main thread per
  * call in a profile). Reasons match Connect's: DeadlineExceeded "the operation timed
  * out", the shutdown signal's own reason.
  */
-export function createGrpcCallContext(init: GrpcCallContextInit): GrpcCallContext {
+export function createUnaryCallContext(init: UnaryCallContextInit): UnaryCallContext {
   const controller = new AbortController();
   const abort = (reason: unknown) => {
     if (!controller.signal.aborted) controller.abort(reason);
@@ -57,13 +61,13 @@ export function createGrpcCallContext(init: GrpcCallContextInit): GrpcCallContex
   const context: HandlerContext = {
     service: init.service,
     method: init.method,
-    protocolName: "grpc",
+    protocolName: init.protocolName,
     requestMethod: "POST",
     url: init.url,
     signal: controller.signal,
     timeoutMs: () => (deadline === undefined ? undefined : deadline - Date.now()),
     requestHeader: init.requestHeader,
-    responseHeader: new Headers(),
+    responseHeader: new Headers(init.responseHeader),
     responseTrailer: new Headers(),
     values: init.values ?? createContextValues(),
   };
