@@ -8,11 +8,19 @@ export interface Plannable {
   readonly enqueuedAt: number;
 }
 
+/**
+ * How long requests wait for company when an instance is free: "adaptive" not at all
+ * (they wait only while every instance is busy, so batching costs no latency at low
+ * load); "fixed" up to the delay unless a full or preferred batch forms (Triton's).
+ */
+export type QueueDelayMode = "adaptive" | "fixed";
+
 /** When a queue dispatches: most rows, longest wait of its oldest request, sizes that go at once. */
 export interface BatchPolicy {
   readonly maxBatchSize: number;
   readonly maxQueueDelayMs: number;
   readonly preferredBatchSizes: ReadonlySet<number>;
+  readonly queueDelay: QueueDelayMode;
 }
 
 /** Either the requests to run now, or the time to look again (Infinity: only on new events). */
@@ -22,11 +30,14 @@ export type BatchPlan<R> =
 
 /**
  * Chooses the next batch from a queue already in leaving order (priority, then
- * arrival), Triton-style. Groups are visited in the order of their first request.
- * A group dispatches when it is full, when a prefix of it reaches a preferred
- * size (the largest such prefix), when the delay is 0, or when its first request
- * has waited the delay (then the largest batch that fits). Requests too large to
- * fit beside earlier ones are skipped, not blocking smaller ones behind them.
+ * arrival) for an instance that is free: the caller asks only then. Groups are
+ * visited in the order of their first request; requests too large to fit beside
+ * earlier ones are skipped, not blocking smaller ones behind them.
+ * Adaptive: the first group dispatches at once, as many rows as fit (what queued up
+ * while every instance was busy rides together; preferred sizes are not waited for).
+ * Fixed (Triton's): a group dispatches when it is full, when a prefix of it reaches a
+ * preferred size (the largest such prefix), when the delay is 0, or when its first
+ * request has waited the delay (then the largest batch that fits).
  */
 export function planNextBatch<R extends Plannable>(
   queue: readonly R[],
@@ -39,6 +50,7 @@ export function planNextBatch<R extends Plannable>(
     if (head === undefined) continue;
     if (head.groupKey === undefined) return { kind: "dispatch", members: [head] };
     const { members, rows, preferredCut } = fill(group, policy);
+    if (policy.queueDelay === "adaptive") return { kind: "dispatch", members };
     if (preferredCut > 0 && rows !== policy.maxBatchSize) {
       return { kind: "dispatch", members: members.slice(0, preferredCut) };
     }

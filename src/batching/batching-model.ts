@@ -1,4 +1,5 @@
 import type { LoadedModel, RunOptions, TensorMap } from "../runtime/model-runtime.js";
+import type { QueueDelayMode } from "./batch-planner.js";
 
 /** One dispatched batch, as reported to {@link BatchObserver.onBatch}. */
 export interface BatchInfo {
@@ -34,6 +35,12 @@ export interface DynamicBatcherOptions {
   maxBatchSize: number;
   /** How long (µs) the oldest request of a group may wait for company; default 0: dispatch at once. */
   maxQueueDelayUs?: number;
+  /**
+   * Default "adaptive": a request waits for company only while every instance is busy
+   * (never longer than `maxQueueDelayUs`); "fixed": Triton's, up to the delay even when
+   * an instance is idle. See {@link QueueDelayMode}.
+   */
+  queueDelay?: QueueDelayMode;
   /** Row counts that dispatch a batch as soon as the queue can form one of them. */
   preferredBatchSizes?: readonly number[];
   /** Requests allowed to wait; one more is refused `resource_exhausted`. Default unlimited. */

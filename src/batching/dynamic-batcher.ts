@@ -17,12 +17,15 @@ import { createResponseCache } from "./response-cache.js";
 import { responseCacheKey } from "./response-cache-key.js";
 
 /**
- * Wraps a model in Triton-style dynamic batching: concurrent requests queue, are
- * grouped (same inputs' dtypes/trailing dims and output set) and run together along
- * dim 0, at most `instanceCount` batches at a time. Admission control (queue size),
- * priorities, deadlines and aborts apply while queued; a failed batch is retried per
- * request so one bad request fails alone. A model without a dynamic first input
- * dimension, or `maxBatchSize` 0, passes requests through one at a time.
+ * Wraps a model in dynamic batching: concurrent requests queue, are grouped (same
+ * inputs' dtypes/trailing dims and output set) and run together along dim 0, at most
+ * `instanceCount` batches at a time. By default ("adaptive") a request that finds an
+ * instance idle runs at once, and requests wait for company only while every instance
+ * is busy; `queueDelay: "fixed"` holds them up to the delay, as Triton does. Admission
+ * control (queue size), priorities, deadlines and aborts apply while queued; a failed
+ * batch is retried per request so one bad request fails alone. A model without a
+ * dynamic first input dimension, or `maxBatchSize` 0, passes requests through one at
+ * a time.
  */
 export function createDynamicBatcher(
   model: LoadedModel,
@@ -34,6 +37,7 @@ export function createDynamicBatcher(
     maxBatchSize,
     maxQueueDelayMs: (options.maxQueueDelayUs ?? 0) / 1000,
     preferredBatchSizes: new Set(options.preferredBatchSizes ?? []),
+    queueDelay: options.queueDelay ?? "adaptive",
   };
   const maxQueueSize = options.maxQueueSize ?? Number.POSITIVE_INFINITY;
   const instanceCount = Math.max(1, options.instanceCount ?? 1);

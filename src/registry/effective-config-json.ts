@@ -45,6 +45,7 @@ export function effectiveConfigJson(config: ModelConfig): Record<string, unknown
     routing,
     max_batch_size: config.maxBatchSize,
     max_queue_delay_us: config.maxQueueDelayUs,
+    queue_delay: config.queueDelay,
     preferred_batch_sizes: [...config.preferredBatchSizes],
     max_queue_size: config.maxQueueSize,
     priority_levels: config.priorityLevels,

@@ -33,6 +33,11 @@ export interface ModelConfig {
   /** 0 means the model is not batched. */
   readonly maxBatchSize: number;
   readonly maxQueueDelayUs: number;
+  /**
+   * "adaptive": requests wait for company only while every instance is busy, so
+   * batching costs no latency at low load; "fixed": up to the delay (Triton's).
+   */
+  readonly queueDelay: "adaptive" | "fixed";
   readonly preferredBatchSizes: readonly number[];
   /** 0 means unbounded. */
   readonly maxQueueSize: number;
@@ -107,6 +112,9 @@ const schema = z.strictObject({
   routing: routingSchema.optional(),
   max_batch_size: nonNegInt().optional(),
   max_queue_delay_us: nonNegInt().optional(),
+  queue_delay: z
+    .enum(["adaptive", "fixed"], { error: 'expected "adaptive" or "fixed"' })
+    .optional(),
   preferred_batch_sizes: z
     .array(posInt(), { error: "expected an array of positive integers" })
     .optional(),
@@ -184,6 +192,7 @@ function fromJson(j: ModelJson): ModelConfig {
     routing,
     maxBatchSize: j.max_batch_size ?? 0,
     maxQueueDelayUs: j.max_queue_delay_us ?? 0,
+    queueDelay: j.queue_delay ?? "adaptive",
     preferredBatchSizes: j.preferred_batch_sizes ?? [],
     maxQueueSize: j.max_queue_size ?? 1024,
     priorityLevels: j.priority_levels ?? 0,

@@ -48,6 +48,7 @@ async function preparePredict(
     name: request.model,
     maxBatchSize: config.maxBatchSize,
     maxQueueDelayUs: config.maxQueueDelayUs,
+    queueDelay: config.queueDelay,
     preferredBatchSizes: config.preferredBatchSizes,
     ...(config.maxQueueSize > 0 ? { maxQueueSize: config.maxQueueSize } : {}),
     instanceCount: config.instanceCount,

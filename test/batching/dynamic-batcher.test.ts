@@ -82,6 +82,7 @@ describe("createDynamicBatcher: batching", () => {
     const batcher = createDynamicBatcher(model, {
       maxBatchSize: 16,
       maxQueueDelayUs: 300_000,
+      queueDelay: "fixed",
       preferredBatchSizes: [4],
     });
     const start = Date.now();
@@ -102,7 +103,11 @@ describe("createDynamicBatcher: batching", () => {
 
   it("holds a lone request for about maxQueueDelayUs and lets later arrivals join it", async () => {
     const model = createFakeModel();
-    const batcher = createDynamicBatcher(model, { maxBatchSize: 8, maxQueueDelayUs: 100_000 });
+    const batcher = createDynamicBatcher(model, {
+      maxBatchSize: 8,
+      maxQueueDelayUs: 100_000,
+      queueDelay: "fixed",
+    });
     const start = Date.now();
     const first = batcher.run({ x: column(1) });
     await sleep(30);
@@ -116,7 +121,11 @@ describe("createDynamicBatcher: batching", () => {
 
   it("holds a lone request for a sub-millisecond maxQueueDelayUs, never less", async () => {
     const model = createFakeModel();
-    const batcher = createDynamicBatcher(model, { maxBatchSize: 8, maxQueueDelayUs: 400 });
+    const batcher = createDynamicBatcher(model, {
+      maxBatchSize: 8,
+      maxQueueDelayUs: 400,
+      queueDelay: "fixed",
+    });
     const waits: number[] = [];
     for (let i = 0; i < 25; i++) {
       const start = performance.now();

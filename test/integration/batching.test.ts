@@ -21,6 +21,8 @@ const HOLD_MS = 1200;
 const HOLD = "iris_hold";
 /** iris_mates runs a batch only when 9 rows are queued (or after 5 s). */
 const MATES = "iris_mates";
+/** iris_adaptive: the default queue delay; a 5 s max_queue_delay_us it should never wait out. */
+const ADAPTIVE = "iris_adaptive";
 /** iris_big keeps the default max_queue_size (1,024): fewer than one large BatchPredict's items. */
 const BIG = "iris_big";
 
@@ -30,15 +32,31 @@ let client: grpc.Client;
 beforeAll(async () => {
   inferd = await startInferd({
     models: ["iris"],
-    // The settings; no version_policy: the newest version (2) only.
-    modelJson: { iris: { labels: IRIS_LABELS, max_batch_size: 32, max_queue_delay_us: 20_000 } },
+    // The settings, held for the delay (the 64-call test counts batches); no
+    // version_policy: the newest version (2) only.
+    modelJson: {
+      iris: {
+        labels: IRIS_LABELS,
+        max_batch_size: 32,
+        max_queue_delay_us: 20_000,
+        queue_delay: "fixed",
+      },
+    },
     prepare: async (repo) => {
       await cp(join(repo, "iris", "2"), join(repo, HOLD, "2"), { recursive: true });
-      const hold = { max_batch_size: 32, max_queue_delay_us: HOLD_MS * 1000, max_queue_size: 2 };
+      const hold = {
+        max_batch_size: 32,
+        max_queue_delay_us: HOLD_MS * 1000,
+        queue_delay: "fixed",
+        max_queue_size: 2,
+      };
       await writeFile(join(repo, HOLD, "model.json"), JSON.stringify(hold));
       await cp(join(repo, "iris", "2"), join(repo, MATES, "2"), { recursive: true });
-      const mates = { max_batch_size: 9, max_queue_delay_us: 5_000_000 };
+      const mates = { max_batch_size: 9, max_queue_delay_us: 5_000_000, queue_delay: "fixed" };
       await writeFile(join(repo, MATES, "model.json"), JSON.stringify(mates));
+      await cp(join(repo, "iris", "2"), join(repo, ADAPTIVE, "2"), { recursive: true });
+      const adaptive = { max_batch_size: 32, max_queue_delay_us: 5_000_000 };
+      await writeFile(join(repo, ADAPTIVE, "model.json"), JSON.stringify(adaptive));
       await cp(join(repo, "iris", "2"), join(repo, BIG, "2"), { recursive: true });
       const big = { max_batch_size: 64, max_queue_delay_us: 1000 };
       await writeFile(join(repo, BIG, "model.json"), JSON.stringify(big));
@@ -94,6 +112,17 @@ describe("dynamic batching through the production server", () => {
     // 127 rows need at least 4 runs of <= 32; unbatched they would take 64.
     expect(batches).toBeGreaterThanOrEqual(4);
     expect(batches).toBeLessThanOrEqual(12);
+  });
+
+  it("answers a lone request at once by default (adaptive), not after max_queue_delay_us", async () => {
+    const before = await scrapeMetrics(inferd.baseUrl);
+    const rows = distinctIrisRows(1, 700);
+    const sent = Date.now();
+    expectOwnRows(await grpcPredict(client, { model: ADAPTIVE, inputs: irisInputs(rows) }), rows);
+    // Far below the 5 s delay a fixed queue delay would hold it for.
+    expect(Date.now() - sent).toBeLessThan(2000);
+    const after = await scrapeMetrics(inferd.baseUrl);
+    expect(runs(after, ADAPTIVE) - runs(before, ADAPTIVE)).toBe(1);
   });
 
   it("fails a bad request alone; its concurrent batch-mates get their values", async () => {

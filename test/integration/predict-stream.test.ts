@@ -32,7 +32,11 @@ beforeAll(async () => {
     models: ["iris"],
     prepare: async (repo) => {
       await cp(join(repo, "iris", "2"), join(repo, SLOW, "2"), { recursive: true });
-      const config = { max_batch_size: 8, max_queue_delay_us: SLOW_DELAY_MS * 1000 };
+      const config = {
+        max_batch_size: 8,
+        max_queue_delay_us: SLOW_DELAY_MS * 1000,
+        queue_delay: "fixed",
+      };
       await writeFile(join(repo, SLOW, "model.json"), JSON.stringify(config));
     },
   });

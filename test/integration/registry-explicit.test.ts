@@ -144,6 +144,7 @@ describe("GetModel", () => {
       routing: { policy: "newest" },
       max_batch_size: 64,
       max_queue_delay_us: 500,
+      queue_delay: "adaptive",
       preferred_batch_sizes: [],
       max_queue_size: 1024,
       priority_levels: 0,

@@ -27,6 +27,7 @@ describe("parseModelConfig", () => {
       routing: { policy: "newest" },
       maxBatchSize: 0,
       maxQueueDelayUs: 0,
+      queueDelay: "adaptive",
       preferredBatchSizes: [],
       maxQueueSize: 1024,
       priorityLevels: 0,
@@ -53,6 +54,7 @@ describe("parseModelConfig", () => {
         routing: { policy: "weighted", weights: { "1": 90, "2": 10 } },
         max_batch_size: 8,
         max_queue_delay_us: 100,
+        queue_delay: "fixed",
         preferred_batch_sizes: [4, 8],
         max_queue_size: 64,
         priority_levels: 2,
@@ -83,6 +85,7 @@ describe("parseModelConfig", () => {
     expect([c.maxQueueSize, c.priorityLevels, c.responseCache.maxEntries]).toEqual([64, 2, 10]);
     expect([c.maxConcurrentSequences, c.maxWaiting, c.warmup]).toEqual([4, 8, true]);
     expect(c.kvCache).toBe("concat");
+    expect(c.queueDelay).toBe("fixed");
   });
 
   it("names the file and the key for unknown keys, top level and nested", () => {
@@ -102,6 +105,12 @@ describe("parseModelConfig", () => {
     expect(errorOf({ top_k: 1.5 })).toBe(`${FILE}: "top_k": expected a positive integer`);
     expect(errorOf({ kv_cache: "paged" })).toBe(
       `${FILE}: "kv_cache": expected "append" or "concat"`,
+    );
+    expect(errorOf({ queue_delay: "auto" })).toBe(
+      `${FILE}: "queue_delay": expected "adaptive" or "fixed"`,
+    );
+    expect(errorOf({ queue_delay: true })).toBe(
+      `${FILE}: "queue_delay": expected "adaptive" or "fixed"`,
     );
     expect(errorOf({ labels: ["a", 3] })).toBe(`${FILE}: "labels[1]": expected a string`);
     expect(errorOf({ session: { graph_optimization_level: "max" } })).toBe(
@@ -137,6 +146,7 @@ describe("effectiveConfigJson", () => {
     const config = parseModelConfig(source, FILE);
     const json = effectiveConfigJson(config);
     expect(json.max_queue_size).toBe(1024);
+    expect(json.queue_delay).toBe("adaptive");
     expect(json.version_policy).toBe("all");
     expect(json.routing).toEqual({ policy: "weighted", weights: { "2": 1, "3": 3 } });
     expect(json.session).toEqual({ intra_op_threads: 4 });
