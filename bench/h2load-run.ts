@@ -73,7 +73,7 @@ export async function runH2loadRequest(options: H2loadRequest): Promise<LoadResu
       ? options.concurrency
       : Math.max(1, Math.min(options.concurrency, options.channels));
     const { stdout } = await exec("h2load", [
-      ...["-D", String(options.durationMs / 1000), "--warm-up-time", `${options.warmupMs}ms`],
+      ...["-D", `${options.durationMs}ms`, "--warm-up-time", `${options.warmupMs}ms`],
       ...["-c", String(clients), "-m", String(Math.ceil(options.concurrency / clients))],
       ...["-d", body, "--log-file", log, ...(options.h1 ? ["--h1"] : [])],
       ...options.headers.flatMap((header) => ["-H", header]),
