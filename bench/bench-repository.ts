@@ -3,9 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateFixtures } from "../scripts/fixtures/generate-fixtures.js";
 import { MLP_HEAVY_WIDTHS } from "../scripts/fixtures/mlp-heavy-model.js";
+import {
+  buildMlpSmallModel,
+  MLP_SMALL_IO,
+  MLP_SMALL_WIDTHS,
+} from "../scripts/fixtures/mlp-small-model.js";
 
-/** The two model families the bench serves. */
-export type BenchFamily = "classifier" | "heavy";
+/** The model families the bench can serve: iris v2, mlp_small (64→128→64→10), mlp_heavy. */
+export type BenchFamily = "classifier" | "heavy" | "small";
 
 /** One served model of the bench repository: a family with batching on or off. */
 export interface BenchModel {
@@ -23,11 +28,14 @@ export interface BenchModel {
 /** Batching settings per family; see bench/RESULTS.md for how they were picked. */
 export interface BenchRepositoryOptions {
   readonly maxBatchSize: number;
+  /** max_queue_delay_us of the classifier and of mlp_small (both microsecond models). */
   readonly classifierDelayUs: number;
   readonly heavyDelayUs: number;
   readonly instanceCount: number;
   /** model.json session.intra_op_threads for every model; absent keeps ORT's default. */
   readonly intraOpThreads?: number;
+  /** Families to serve; default classifier and heavy (`npm run bench:batching`). */
+  readonly families?: readonly BenchFamily[];
 }
 
 export interface BenchRepository {
@@ -41,13 +49,15 @@ export interface BenchRepository {
 const ROW: Record<BenchFamily, { input: string; rowWidth: number }> = {
   classifier: { input: "features", rowWidth: 4 },
   heavy: { input: "x", rowWidth: MLP_HEAVY_WIDTHS[0] as number },
+  small: { input: MLP_SMALL_IO.input, rowWidth: MLP_SMALL_WIDTHS[0] as number },
 };
 
 /**
- * Writes a throwaway repository under os.tmpdir(): the demo classifier (iris v2, the
- * version `npm start` serves) and mlp_heavy (~10 M parameters), each twice, as
- * `<family>_nobatch` (no max_batch_size) and `<family>_batch`. Four names in one repo
- * let one server process serve every scenario, so all figures share one run.
+ * Writes a throwaway repository under os.tmpdir(): of `options.families`, the demo
+ * classifier (iris v2, the version `npm start` serves), mlp_small (64→128→64→10) and
+ * mlp_heavy (~10 M parameters), each twice, as `<family>_nobatch` (no max_batch_size)
+ * and `<family>_batch`. All names in one repo let one server process serve every
+ * scenario, so all figures share one run. Every family's .onnx is in `modelPaths`.
  */
 export async function createBenchRepository(
   options: BenchRepositoryOptions,
@@ -59,10 +69,12 @@ export async function createBenchRepository(
   const modelPaths = {
     classifier: join(source, "iris", "2", "model.onnx"),
     heavy: join(source, "mlp_heavy", "1", "model.onnx"),
+    small: join(source, "mlp_small.onnx"),
   };
+  await writeFile(modelPaths.small, buildMlpSmallModel());
   const models: BenchModel[] = [];
-  for (const family of ["classifier", "heavy"] as const) {
-    const delayUs = family === "classifier" ? options.classifierDelayUs : options.heavyDelayUs;
+  for (const family of options.families ?? (["classifier", "heavy"] as const)) {
+    const delayUs = family === "heavy" ? options.heavyDelayUs : options.classifierDelayUs;
     for (const batching of [false, true]) {
       const model: BenchModel = {
         name: `${family}_${batching ? "batch" : "nobatch"}`,

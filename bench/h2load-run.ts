@@ -25,6 +25,21 @@ export function grpcFrame(message: Uint8Array): Buffer {
   return frame;
 }
 
+/** One h2load closed loop: the request every stream repeats and how many run at once. */
+export interface H2loadRequest {
+  readonly target: string;
+  readonly path: string;
+  readonly headers: readonly string[];
+  readonly body: Uint8Array | string;
+  readonly concurrency: number;
+  /** Connections; with `h1`, ignored: HTTP/1.1 gets one connection per concurrent call. */
+  readonly channels: number;
+  /** HTTP/1.1 (`--h1`, no pipelining) instead of h2c. */
+  readonly h1?: boolean;
+  readonly durationMs: number;
+  readonly warmupMs: number;
+}
+
 /**
  * Runs the same closed loop with h2load (C, nghttp2) instead of grpc-js: raw gRPC
  * over h2c, `channels` connections with concurrency/channels streams each. It costs
@@ -33,19 +48,36 @@ export function grpcFrame(message: Uint8Array): Buffer {
  * must count gRPC errors elsewhere (the bench reads the server's /metrics).
  */
 export async function runH2load(options: LoadRunOptions): Promise<LoadResult> {
+  const request = fromJson(PredictRequestSchema, JSON.parse(predictRequestJson(options.model)));
+  return runH2loadRequest({
+    ...options,
+    path: "/inferd.v1.InferenceService/Predict",
+    headers: ["content-type: application/grpc", "te: trailers"],
+    body: grpcFrame(toBinary(PredictRequestSchema, request)),
+  });
+}
+
+/**
+ * Any closed loop of one repeated POST with h2load: over h2c, `channels` connections
+ * with concurrency/channels streams each; over HTTP/1.1, `concurrency` connections
+ * with one call in flight each. Latencies of answers other than 200 are left out;
+ * 4xx/5xx answers count as errors (h2load's "failed").
+ */
+export async function runH2loadRequest(options: H2loadRequest): Promise<LoadResult> {
   const dir = await mkdtemp(join(tmpdir(), "inferd-h2load-"));
   try {
     const body = join(dir, "body.bin");
     const log = join(dir, "requests.tsv");
-    const request = fromJson(PredictRequestSchema, JSON.parse(predictRequestJson(options.model)));
-    await writeFile(body, grpcFrame(toBinary(PredictRequestSchema, request)));
-    const clients = Math.max(1, Math.min(options.concurrency, options.channels));
+    await writeFile(body, options.body);
+    const clients = options.h1
+      ? options.concurrency
+      : Math.max(1, Math.min(options.concurrency, options.channels));
     const { stdout } = await exec("h2load", [
-      ...["-D", String(options.durationMs / 1000), "--warm-up-time", `${options.warmupMs}ms`],
+      ...["-D", `${options.durationMs}ms`, "--warm-up-time", `${options.warmupMs}ms`],
       ...["-c", String(clients), "-m", String(Math.ceil(options.concurrency / clients))],
-      ...["-d", body, "--log-file", log],
-      ...["-H", "content-type: application/grpc", "-H", "te: trailers"],
-      `http://${options.target}/inferd.v1.InferenceService/Predict`,
+      ...["-d", body, "--log-file", log, ...(options.h1 ? ["--h1"] : [])],
+      ...options.headers.flatMap((header) => ["-H", header]),
+      `http://${options.target}${options.path}`,
     ]);
     return parseH2load(stdout, await readFile(log, "utf8"), options.durationMs / 1000);
   } finally {
@@ -59,7 +91,7 @@ function parseH2load(stdout: string, log: string, seconds: number): LoadResult {
   const latencies: number[] = [];
   for (const line of log.split("\n")) {
     const [, status, micros] = line.split("\t");
-    // Non-200 answers are already in h2load's "failed" count.
+    // Answers of 4xx/5xx are already in h2load's "failed" count.
     if (status === "200" && micros !== undefined) latencies.push(Number(micros) / 1000);
   }
   latencies.sort((a, b) => a - b);

@@ -1,7 +1,7 @@
 /**
  * `npx tsx bench/predict-profile.ts [model] [concurrency] [seconds]`: where the server's
  * threads spend their time under a unary Predict load (default classifier_batch, c=64,
- * 8 s, h2load). Starts the production server as `npm run bench` does, with `--cpu-prof`,
+ * 8 s, h2load). Starts the production server as `npm run bench:batching` does, with `--cpu-prof`,
  * and prints for the main thread and the busiest worker their busy share and the
  * self time per source (file or package) and per function. Why: to tell whether the
  * event loop, the session worker or neither (waiting) limits a figure.

@@ -66,7 +66,9 @@ export function formatFloorTable(rows: readonly FloorRow[]): string {
 }
 
 /** The in-process limits as a Markdown table. */
-export function formatLimitTable(limits: Readonly<Record<BenchFamily, InProcessLimit>>): string {
+export function formatLimitTable(
+  limits: Readonly<Partial<Record<BenchFamily, InProcessLimit>>>,
+): string {
   const lines = [
     "| model | single-row calls/s | single run ms | batch-64 rows/s | batch-64 run ms |",
     "|---|---:|---:|---:|---:|",

@@ -1,10 +1,10 @@
 /**
- * `npm run bench`: unary Predict over gRPC against one `inferd` child process, the
+ * `npm run bench:batching`: unary Predict over gRPC against one `inferd` child process, the
  * load generator in another process, and the in-process `session.run` limits measured
  * in this process, all in one run. Prints Markdown tables (paste into bench/RESULTS.md)
  * and PASS/MISS per target of issues #2 and #3.
  *
- *   npm run bench -- [--duration-ms 3000] [--concurrency 1,8,64,256] [--only classifier]
+ *   npm run bench:batching -- [--duration-ms 3000] [--concurrency 1,8,64,256] [--only classifier]
  *     [--classifier-delay-us 500] [--heavy-delay-us 2000] [--instance-count 1]
  *     [--intra-op-threads N] [--no-floor] [--channels 4] [--loadgen grpc-js,h2load] [--cpu-prof DIR] [--json FILE]
  *

@@ -62,3 +62,22 @@ export function serverView(before: ModelCounters, after: ModelCounters): ServerV
     meanQueueMs: requests > 0 ? ((after.queueSeconds - before.queueSeconds) * 1000) / requests : 0,
   };
 }
+
+/**
+ * The resolution of prom-client's `monitorEventLoopDelay` (Node's default, 10 ms):
+ * every recorded sample includes it, so an idle loop reads ~10 ms.
+ */
+export const EVENT_LOOP_RESOLUTION_MS = 10;
+
+/**
+ * Scrapes GET /metrics and returns the event-loop delay p99 since the previous
+ * scrape in ms, the resolution taken off (prom-client resets its histogram on every
+ * scrape, so scrape once before a run and once after to get the run's p99 alone).
+ * NaN when the server exposes no `*_nodejs_eventloop_lag_p99_seconds`.
+ */
+export async function scrapeEventLoopDelayP99(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const line = /^\w*nodejs_eventloop_lag_p99_seconds ([^\s]+)$/m.exec(text);
+  if (!line) return Number.NaN;
+  return Math.max(0, Number(line[1]) * 1000 - EVENT_LOOP_RESOLUTION_MS);
+}

@@ -13,6 +13,11 @@ export interface ServerProcess {
 export interface ServerProcessOptions {
   /** Serve this repository with inferd; absent starts bench/noop-server.ts instead. */
   readonly modelRepository?: string;
+  /**
+   * Instead: run this bench script with these arguments (e.g. the naive peers), given
+   * `--port P`; it is ready when it prints a line `ready` on stdout.
+   */
+  readonly script?: readonly string[];
   /** For the no-op server: answer gRPC through connect-node only (default: as inferd does). */
   readonly connectOnly?: boolean;
   /** Extra node flags, e.g. ["--cpu-prof", "--cpu-prof-dir=/tmp/prof"]. */
@@ -36,34 +41,62 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * Starts the production server (`src/cli/main.ts`, exactly what `npm start` runs) or
- * the no-op transport floor as a separate process, so it owns its event loop, and
- * resolves once GET /readyz answers 200 (every model loaded and warmed up). Logs at
+ * Starts the production server (`src/cli/main.ts`, exactly what `npm start` runs), the
+ * no-op transport floor or another bench `script` as a separate process, so it owns
+ * its event loop, and resolves once GET /readyz answers 200 (every model loaded and
+ * warmed up), or for a script once it prints `ready`. Logs at
  * level error: the calls a load generator cuts off at the end of a run are logged
  * as canceled at warn.
  * @throws Error with the child's stderr when it exits or is not ready in time.
  */
 export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
   const port = await freePort();
-  const entry =
-    options.modelRepository === undefined
-      ? ["bench/noop-server.ts", ...(options.connectOnly ? ["--connect-only"] : [])]
-      : ["src/cli/main.ts", "--model-repository", options.modelRepository, "--host", "127.0.0.1"];
-  const args = [...(options.nodeFlags ?? []), "--import", "tsx", ...entry, "--port", String(port)];
+  const args = [...(options.nodeFlags ?? []), "--import", "tsx", ...entry(options)];
+  args.push("--port", String(port));
   if (options.modelRepository !== undefined) args.push("--log-level", "error");
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "inherit", "pipe"] });
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-20_000);
   });
+  const printedReady = new Promise<void>((resolve) => {
+    child.stdout?.on("data", (chunk: Buffer) => {
+      if (options.script !== undefined && /^ready$/m.test(chunk.toString())) resolve();
+      else if (options.script === undefined) process.stdout.write(chunk);
+    });
+  });
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
   try {
-    await waitReady(port, exited, options.readyTimeoutMs ?? 120_000);
+    const timeoutMs = options.readyTimeoutMs ?? 120_000;
+    await (options.script === undefined
+      ? waitReady(port, exited, timeoutMs)
+      : waitPrinted(printedReady, exited, timeoutMs));
   } catch (error) {
     child.kill("SIGKILL");
     throw new Error(`${(error as Error).message}\n${stderr}`);
   }
   return { port, pid: child.pid ?? 0, stop: () => stop(child, exited) };
+}
+
+function entry(options: ServerProcessOptions): readonly string[] {
+  if (options.script !== undefined) return options.script;
+  if (options.modelRepository === undefined)
+    return ["bench/noop-server.ts", ...(options.connectOnly ? ["--connect-only"] : [])];
+  return ["src/cli/main.ts", "--model-repository", options.modelRepository, "--host", "127.0.0.1"];
+}
+
+async function waitPrinted(ready: Promise<void>, exited: Promise<unknown>, timeoutMs: number) {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`not ready within ${timeoutMs} ms`), timeoutMs);
+  });
+  const failure = await Promise.race([
+    ready.then(() => undefined),
+    exited.then(() => "exited before it was ready"),
+    late,
+  ]);
+  clearTimeout(timer);
+  if (failure !== undefined) throw new Error(`the server process ${failure}`);
 }
 
 async function waitReady(port: number, exited: Promise<unknown>, timeoutMs: number) {
