@@ -4,7 +4,7 @@ import type { Logger } from "../logging/logger.js";
 import { markObserved } from "../observed-call/observed-requests.js";
 import { peerOf } from "../observed-call/peer-context.js";
 import { rpcLabelsOf } from "../observed-call/rpc-labels.js";
-import { createObservingInterceptor } from "./observe-call.js";
+import { type CallHook, createObservingInterceptor } from "./observe-call.js";
 
 /**
  * Server interceptor that writes one access-log line per call (see {@link logRpcCall}
@@ -12,12 +12,17 @@ import { createObservingInterceptor } from "./observe-call.js";
  * does not log it again as refused.
  */
 export function createLoggingInterceptor(logger: Logger): Interceptor {
+  return createObservingInterceptor(accessLogCallHook(logger));
+}
+
+/** The hook of {@link createLoggingInterceptor}, to share one observing interceptor. */
+export function accessLogCallHook(logger: Logger): CallHook {
   const log = logRpcCall(logger);
-  return createObservingInterceptor((req) => {
+  return (req) => {
     if (!markObserved(req)) return undefined;
     const labels = rpcLabelsOf(req);
     const peer = peerOf(req);
     const headerRequestId = req.header.get("x-request-id") ?? undefined;
     return (end) => log({ labels, peer, headerRequestId, ...end });
-  });
+  };
 }

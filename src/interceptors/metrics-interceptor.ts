@@ -3,7 +3,7 @@ import type { InferdMetrics } from "../metrics/inferd-metrics.js";
 import { recordRpcHandled, recordRpcStarted } from "../metrics/rpc-metrics.js";
 import { markObserved } from "../observed-call/observed-requests.js";
 import { rpcLabelsOf } from "../observed-call/rpc-labels.js";
-import { createObservingInterceptor } from "./observe-call.js";
+import { type CallHook, createObservingInterceptor } from "./observe-call.js";
 
 /**
  * Server interceptor for the per-RPC metrics (`inferd_grpc_server_*`): counts
@@ -12,10 +12,15 @@ import { createObservingInterceptor } from "./observe-call.js";
  * as observed, so that the transport does not count it again as refused.
  */
 export function createMetricsInterceptor(metrics: InferdMetrics): Interceptor {
-  return createObservingInterceptor((req) => {
+  return createObservingInterceptor(metricsCallHook(metrics));
+}
+
+/** The hook of {@link createMetricsInterceptor}, to share one observing interceptor. */
+export function metricsCallHook(metrics: InferdMetrics): CallHook {
+  return (req) => {
     if (!markObserved(req)) return undefined;
     const labels = rpcLabelsOf(req);
     recordRpcStarted(metrics, labels);
     return (end) => recordRpcHandled(metrics, labels, end.code, end.durationMs / 1000);
-  });
+  };
 }

@@ -20,15 +20,17 @@ export interface CallEnd {
 export type CallHook = (req: UnaryRequest | StreamRequest) => ((end: CallEnd) => void) | undefined;
 
 /**
- * A server-side interceptor that reports each call's start and end. A call ends
- * when the unary handler settles, when a response stream completes, throws or is
- * abandoned by its consumer ("canceled"), or when the call's signal aborts,
- * whichever comes first. Messages pass through unchanged.
+ * A server-side interceptor that reports each call's start and end to every hook, in
+ * order. A call ends when the unary handler settles, when a response stream
+ * completes, throws or is abandoned by its consumer ("canceled"), or when the call's
+ * signal aborts, whichever comes first. Messages pass through unchanged. One
+ * interceptor for several hooks (tracing, metrics, access log) times the call, reads
+ * its fields and listens to its signal once, not once per hook.
  */
-export function createObservingInterceptor(hook: CallHook): Interceptor {
+export function createObservingInterceptor(...hooks: readonly CallHook[]): Interceptor {
   return (next) => async (req) => {
     const startedAt = performance.now();
-    const onEnd = hook(req);
+    const onEnd = startHooks(hooks, req);
     if (onEnd === undefined) return next(req);
     const fields: CallFields = req.stream ? {} : fieldsOfMessage(req.message);
     let ended = false;
@@ -56,6 +58,23 @@ export function createObservingInterceptor(hook: CallHook): Interceptor {
       end(rpcCodeOf(error), error);
       throw error;
     }
+  };
+}
+
+/** Starts every hook; the one function that ends those that observe, or undefined. */
+function startHooks(
+  hooks: readonly CallHook[],
+  req: UnaryRequest | StreamRequest,
+): ((end: CallEnd) => void) | undefined {
+  let ends: ((end: CallEnd) => void)[] | undefined;
+  for (const hook of hooks) {
+    const end = hook(req);
+    if (end !== undefined) (ends ??= []).push(end);
+  }
+  if (ends === undefined || ends.length <= 1) return ends?.[0];
+  const all = ends;
+  return (end) => {
+    for (const onEnd of all) onEnd(end);
   };
 }
 

@@ -12,7 +12,7 @@ import {
 import { peerOf } from "../observed-call/peer-context.js";
 import { isServerFaultCode } from "../observed-call/rpc-code.js";
 import { detectProtocol } from "../observed-call/rpc-labels.js";
-import { createObservingInterceptor } from "./observe-call.js";
+import { type CallHook, createObservingInterceptor } from "./observe-call.js";
 
 const headerGetter: TextMapGetter<Headers> = {
   keys: (headers) => [...headers.keys()],
@@ -32,7 +32,12 @@ const headerGetter: TextMapGetter<Headers> = {
  * propagator lookup and a non-recording span.
  */
 export function createTracingInterceptor(tracer: Tracer = trace.getTracer("inferd")): Interceptor {
-  return createObservingInterceptor((req) => {
+  return createObservingInterceptor(tracingCallHook(tracer));
+}
+
+/** The hook of {@link createTracingInterceptor}, to share one observing interceptor. */
+export function tracingCallHook(tracer: Tracer = trace.getTracer("inferd")): CallHook {
+  return (req) => {
     const parent = propagation.extract(ROOT_CONTEXT, req.header, headerGetter);
     const protocol = detectProtocol(req.header.get("content-type"));
     const span = tracer.startSpan(
@@ -59,5 +64,5 @@ export function createTracingInterceptor(tracer: Tracer = trace.getTracer("infer
       if (isServerFaultCode(code)) span.setStatus({ code: SpanStatusCode.ERROR, message: code });
       span.end();
     };
-  });
+  };
 }

@@ -8,9 +8,10 @@ import { createOpenAiRoutes } from "../http/openai/openai-routes.js";
 import { createStaticUiRoute } from "../http/static-ui-route.js";
 import { createPredictor } from "../inference/predictor.js";
 import { createApiKeyInterceptor } from "../interceptors/api-key-interceptor.js";
-import { createLoggingInterceptor } from "../interceptors/logging-interceptor.js";
-import { createMetricsInterceptor } from "../interceptors/metrics-interceptor.js";
-import { createTracingInterceptor } from "../interceptors/tracing-interceptor.js";
+import { accessLogCallHook } from "../interceptors/logging-interceptor.js";
+import { metricsCallHook } from "../interceptors/metrics-interceptor.js";
+import { createObservingInterceptor } from "../interceptors/observe-call.js";
+import { tracingCallHook } from "../interceptors/tracing-interceptor.js";
 import { logGenerationEnd } from "../logging/log-generation-end.js";
 import { logHttpRequest } from "../logging/log-http-request.js";
 import { logRpcCall } from "../logging/log-rpc-call.js";
@@ -90,9 +91,12 @@ export function createInferdApp(options: InferdAppOptions): InferdApp {
       }),
     }),
     interceptors: [
-      createTracingInterceptor(),
-      createMetricsInterceptor(metrics),
-      createLoggingInterceptor(logger),
+      // One observing interceptor for the three: the call is timed and watched once.
+      createObservingInterceptor(
+        tracingCallHook(),
+        metricsCallHook(metrics),
+        accessLogCallHook(logger),
+      ),
       ...(verifyApiKey ? [createApiKeyInterceptor(verifyApiKey)] : []),
     ],
     httpRoutes,
