@@ -14,7 +14,10 @@ export type Logger = Pick<PinoLogger, "debug" | "info" | "warn" | "error"> & {
 export interface LoggerOptions {
   /** pino level: "fatal", "error", "warn", "info", "debug", "trace" or "silent". */
   level: string;
-  /** Where JSON lines go; stdout when absent. Tests pass a capturing stream. */
+  /**
+   * Where JSON lines go; when absent, stdout through pino's asynchronous destination
+   * (see {@link createLogger}). Tests pass a capturing stream.
+   */
   destination?: DestinationStream;
 }
 
@@ -58,5 +61,10 @@ export function createLogger(options: LoggerOptions): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
   };
-  return options.destination ? pino(config, options.destination) : pino(config);
+  // Asynchronous stdout: a line is queued, not written with a syscall of its own on the
+  // event loop, and lines queued during one write go out in the next (the access log
+  // wrote ~2.5 % of the main thread's time per Predict synchronously). pino flushes
+  // what is queued when the process exits.
+  const destination = options.destination ?? pino.destination({ dest: 1, sync: false });
+  return pino(config, destination);
 }
