@@ -3,7 +3,8 @@
  * threads spend their time under a unary Predict load (default classifier_batch, c=64,
  * 8 s, h2load). Starts the production server as `npm run bench:batching` does, with `--cpu-prof`,
  * and prints for the main thread and the busiest worker their busy share and the
- * self time per source (file or package) and per function. Why: to tell whether the
+ * self time per source (file or package) and per function, and the time with callees
+ * of inferd's own functions. Why: to tell whether the
  * event loop, the session worker or neither (waiting) limits a figure.
  */
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
@@ -14,7 +15,11 @@ import { runH2load } from "./h2load-run.js";
 import { startServerProcess } from "./server-process.js";
 
 interface CpuProfile {
-  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  nodes: {
+    id: number;
+    callFrame: { functionName: string; url: string; lineNumber: number };
+    children?: number[];
+  }[];
   samples: number[];
   timeDeltas: number[];
 }
@@ -88,6 +93,30 @@ function summarize(text: string): { busy: number; table: string } {
       .slice(0, n)
       .map(([k, t]) => `| ${k} | ${((100 * t) / total).toFixed(1)} % |`)
       .join("\n");
-  const table = `| source | self |\n|---|---:|\n${top(bySource, 12)}\n\n| function | self |\n|---|---:|\n${top(byFunction, 15)}`;
+  const table = `| source | self |\n|---|---:|\n${top(bySource, 12)}\n\n| function | self |\n|---|---:|\n${top(byFunction, 15)}\n\n| inferd function (with callees) | total |\n|---|---:|\n${top(inclusive(profile), 25)}`;
   return { busy: (total - idle) / total, table };
+}
+
+/**
+ * Time with callees of each inferd function (src/, compiled or not), counted once per
+ * sample however deep it recurs: where a call's microseconds go, step by step.
+ */
+function inclusive(profile: CpuProfile): Map<string, number> {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const times = new Map<string, number>();
+  profile.samples.forEach((id, i) => {
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const frame = byId.get(at)?.callFrame;
+      const file = /\/(src\/[^:]+)\.[jt]s$/.exec(frame?.url ?? "")?.[1];
+      if (frame === undefined || file === undefined) continue;
+      const name = `${frame.functionName || "(anonymous)"} ${file}`;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      times.set(name, (times.get(name) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    }
+  });
+  return times;
 }
