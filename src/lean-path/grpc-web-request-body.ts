@@ -15,7 +15,8 @@ const HEADER_BYTES = 5;
 /**
  * Reads a gRPC-Web unary request body as connect-es's envelope splitter sees it: the
  * whole body, or what has arrived when it holds a second complete envelope or an
- * envelope header past `readMaxBytes` (where connect-es stops reading too). Rejects
+ * envelope header past `readMaxBytes` (where connect-es stops reading too; the rest is
+ * discarded). Rejects
  * with the signal's reason when it aborts first, or the stream's error.
  */
 export function readGrpcWebBody(
@@ -37,8 +38,10 @@ export function readGrpcWebBody(
       chunks.push(chunk);
       length += chunk.byteLength;
       if (stopsReading(chunks, length, readMaxBytes)) {
-        body.pause();
         finish(undefined);
+        // The rest is discarded: the answer does not depend on it, and the client's
+        // connection (HTTP/1.1) or stream (HTTP/2) stays usable once it is sent.
+        body.resume();
       }
     };
     const onEnd = () => finish(undefined);

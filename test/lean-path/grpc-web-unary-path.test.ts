@@ -144,6 +144,12 @@ const CASES: readonly Case[] = [
     headers: { "grpc-timeout": "1x" },
   },
   { name: "too large", type: PROTO, body: envelope(Buffer.alloc(10), 0, LIMIT + 1) },
+  { name: "too large, sent in full", type: PROTO, body: envelope(Buffer.alloc(256 * 1024)) },
+  {
+    name: "two messages, the second too large",
+    type: PROTO,
+    body: Buffer.concat([binary({ model: "a" }), envelope(Buffer.alloc(128 * 1024))]),
+  },
   { name: "undecodable binary", type: PROTO, body: envelope(Buffer.from([0xff, 0xff, 0xff])) },
   { name: "unknown JSON field", type: JSON_TYPE, body: json('{"model":"m","nope":1}') },
   { name: "empty body", type: PROTO, body: Buffer.alloc(0) },
@@ -264,14 +270,19 @@ describe("the gRPC-Web unary lean path", () => {
     const [mine, theirs] = [await rawHttp1(ports.lean, c), await rawHttp1(ports.plain, c)];
     expect(frames(mine)).toEqual(frames(theirs));
     expect(mine).toBe(theirs);
-    if (process.env.PEEK) console.log(c.name, JSON.stringify(mine), JSON.stringify(theirs));
     expect(claimed - before).toBe(1);
   });
 
-  it.each(CASES)("answers $name over HTTP/2 exactly as connect-node", async (c) => {
-    const before = claimed;
-    const [mine, theirs] = [await viaHttp2(ports.lean, c), await viaHttp2(ports.plain, c)];
-    expect(mine).toEqual(theirs);
-    expect(claimed - before).toBe(1);
-  });
+  // Known difference: over HTTP/2, connect-node resets a stream whose body it left
+  // unread (CANCEL, after the same answer); the lean path reads the rest and discards it.
+  const unread = new Set(["too large, sent in full", "two messages, the second too large"]);
+  it.each(CASES.filter((c) => !unread.has(c.name)))(
+    "answers $name over HTTP/2 exactly as connect-node",
+    async (c) => {
+      const before = claimed;
+      const [mine, theirs] = [await viaHttp2(ports.lean, c), await viaHttp2(ports.plain, c)];
+      expect(mine).toEqual(theirs);
+      expect(claimed - before).toBe(1);
+    },
+  );
 });
