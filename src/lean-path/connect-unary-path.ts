@@ -185,7 +185,8 @@ function respond(res: Response, status: number, header: Headers, body: Uint8Arra
   res.end(body);
 }
 
-function authorityOf(req: Request): string | undefined {
+/** The request's authority: HTTP/2's `:authority`, else the Host header. */
+export function authorityOf(req: Request): string | undefined {
   return "authority" in req ? req.authority : req.headers.host;
 }
 
@@ -193,7 +194,7 @@ const usableAuthorities = new Map<string, boolean>();
 const MAX_REMEMBERED_AUTHORITIES = 64;
 
 /** Whether `http://<authority>` parses as a URL, remembered for the few a server sees. */
-function isUsableAuthority(authority: string | undefined): authority is string {
+export function isUsableAuthority(authority: string | undefined): authority is string {
   if (authority === undefined) return false;
   let usable = usableAuthorities.get(authority);
   if (usable === undefined) {

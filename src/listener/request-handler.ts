@@ -15,7 +15,8 @@ export interface RequestHandlerOptions {
   connect: ReturnType<typeof connectNodeAdapter>;
   /**
    * Sees each request bound for Connect first; a request it claims (returns true) is
-   * its own to answer (the lean unary path, see `createConnectUnaryPath`).
+   * its own to answer (the lean unary paths, see `createConnectUnaryPath` and
+   * `createGrpcWebUnaryPath`). It runs after CORS, whose headers its answer keeps.
    */
   claimRequest?: (...args: Parameters<NodeRequestHandler>) => boolean;
   /** Called with each request handed to Connect, before it (see `createRefusalObserver`). */

@@ -7,8 +7,9 @@ import { createRefusalObserver } from "../connect-adapter/refusal-observer.js";
 import { unknownProcedure } from "../connect-adapter/unknown-procedure.js";
 import type { HttpRoute } from "../http/http-route.js";
 import { createProbeRoutes } from "../http/probe-routes.js";
-import { createConnectUnaryPath } from "../lean-path/connect-unary-path.js";
+import { createConnectUnaryPath, type RequestClaim } from "../lean-path/connect-unary-path.js";
 import { type ContextValuesOfPeer, createGrpcUnaryPath } from "../lean-path/grpc-unary-path.js";
+import { createGrpcWebUnaryPath } from "../lean-path/grpc-web-unary-path.js";
 import { createUnaryMethodTable } from "../lean-path/unary-method-table.js";
 import { createOnePortListener } from "../listener/one-port-listener.js";
 import { createRequestHandler } from "../listener/request-handler.js";
@@ -137,15 +138,12 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
     ...(contextValues && { contextValues }),
     ...(recordRefusedCall && { recordRefusedCall }),
   };
+  const leanHttp = { ...lean, jsonOptions: JSON_OPTIONS, acceptCompression: ACCEPT_COMPRESSION };
   const handler = createRequestHandler({
     corsOrigins: config.corsOrigin,
     httpRoutes: [probes, ...(options.httpRoutes ?? [])],
     connect,
-    claimRequest: createConnectUnaryPath({
-      ...lean,
-      jsonOptions: JSON_OPTIONS,
-      acceptCompression: ACCEPT_COMPRESSION,
-    }),
+    claimRequest: eitherClaim(createConnectUnaryPath(leanHttp), createGrpcWebUnaryPath(leanHttp)),
     ...(recordRefusedCall && {
       observeRefusals: createRefusalObserver({ procedures, record: recordRefusedCall }),
     }),
@@ -206,4 +204,12 @@ async function readNamed(path: string, flag: string): Promise<Buffer> {
   } catch (error) {
     throw new Error(`${flag} ${path}: ${(error as Error).message}`);
   }
+}
+
+/** Claims a request for the first lean path that takes it (each looks at its content type). */
+function eitherClaim(...claims: readonly RequestClaim[]): RequestClaim {
+  return (req, res) => {
+    for (const claim of claims) if (claim(req, res)) return true;
+    return false;
+  };
 }
