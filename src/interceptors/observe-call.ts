@@ -66,15 +66,14 @@ function startHooks(
   hooks: readonly CallHook[],
   req: UnaryRequest | StreamRequest,
 ): ((end: CallEnd) => void) | undefined {
-  let ends: ((end: CallEnd) => void)[] | undefined;
+  const ends: ((end: CallEnd) => void)[] = [];
   for (const hook of hooks) {
     const end = hook(req);
-    if (end !== undefined) (ends ??= []).push(end);
+    if (end !== undefined) ends.push(end);
   }
-  if (ends === undefined || ends.length <= 1) return ends?.[0];
-  const all = ends;
+  if (ends.length <= 1) return ends[0];
   return (end) => {
-    for (const onEnd of all) onEnd(end);
+    for (const onEnd of ends) onEnd(end);
   };
 }
 

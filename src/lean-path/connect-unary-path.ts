@@ -148,7 +148,9 @@ async function serve(
     call.abort(error);
     status = codeToHttpStatus(error.code);
     context.responseHeader.set("content-type", contentTypeUnaryJson);
-    error.metadata.forEach((value, key) => context.responseHeader.set(key, value));
+    error.metadata.forEach((value, key) => {
+      context.responseHeader.set(key, value);
+    });
     body = errorToJsonBytes(error, options.jsonOptions);
     if (!invoked && options.recordRefusedCall) {
       recordRefusedCall(options.recordRefusedCall, {
