@@ -1,4 +1,8 @@
-import type { LoadedModel, LoadOptions, ModelRuntime } from "./model-runtime.js";
+import { abortReasonToError } from "../errors/inferd-error.js";
+import { chooseExecution, type ExecutionDecision } from "./choose-execution.js";
+import { createInProcessSession } from "./in-process-session.js";
+import { InlineModel } from "./inline-model.js";
+import type { ExecutionChoice, LoadedModel, LoadOptions, ModelRuntime } from "./model-runtime.js";
 import { defaultWorkerUrl } from "./start-worker.js";
 import { WorkerPool } from "./worker-pool.js";
 
@@ -9,24 +13,67 @@ export interface OnnxRuntimeOptions {
    * module; tests substitute a wrapper (e.g. one that can be told to crash).
    */
   workerUrl?: URL;
+  /** The "auto" bounds; default `INLINE_MAX_MODEL_BYTES` and `INLINE_MAX_RUN_MS` (tests shrink them). */
+  inlineBounds?: { maxModelBytes?: number; maxRunMs?: number };
 }
 
 /**
- * The onnxruntime-node {@link ModelRuntime}: every loaded model is a pool of
+ * The onnxruntime-node {@link ModelRuntime}. A model loaded "worker" is a pool of
  * `instanceCount` worker threads, each with its own `InferenceSession`, because
- * `session.run` computes synchronously on the thread that calls it.
+ * `session.run` computes synchronously on the thread that calls it; "inline" is one
+ * session on this thread; "auto" picks by timing (see `chooseExecution`).
  */
 export function createOnnxRuntime(options: OnnxRuntimeOptions = {}): ModelRuntime {
   const workerUrl = options.workerUrl ?? defaultWorkerUrl();
-  return {
-    load(load: LoadOptions): Promise<LoadedModel> {
-      return WorkerPool.start({
+  const startPool = async (load: LoadOptions, execution: ExecutionChoice) =>
+    describedAs(
+      await WorkerPool.start({
         workerUrl,
         modelPath: load.modelPath,
         session: load.session,
         instanceCount: load.instanceCount,
         ...(load.signal ? { signal: load.signal } : {}),
-      });
+      }),
+      execution,
+    );
+  return {
+    async load(load: LoadOptions): Promise<LoadedModel> {
+      const mode = load.execution ?? "worker";
+      if (mode === "worker") return startPool(load, { mode, reason: 'execution is "worker"' });
+      const decision: ExecutionDecision =
+        mode === "inline"
+          ? {
+              mode,
+              reason: 'execution is "inline"',
+              session: await createInProcessSession(load.modelPath, load.session),
+            }
+          : await chooseExecution({
+              modelPath: load.modelPath,
+              session: load.session,
+              batchRows: load.batchRows ?? 1,
+              ...options.inlineBounds,
+              ...(load.signal ? { signal: load.signal } : {}),
+            });
+      if (decision.mode === "worker") return startPool(load, decision);
+      if (load.signal?.aborted) {
+        await decision.session.release();
+        throw abortReasonToError(load.signal);
+      }
+      return new InlineModel(decision.session, { mode: "inline", reason: decision.reason });
     },
+  };
+}
+
+/** The pool, saying where it runs and why (a thin delegate: the pool's class stays as it is). */
+function describedAs(pool: WorkerPool, execution: ExecutionChoice): LoadedModel {
+  return {
+    inputs: pool.inputs,
+    outputs: pool.outputs,
+    execution,
+    get pending() {
+      return pool.pending;
+    },
+    run: (inputs, outputNames, signal) => pool.run(inputs, outputNames, signal),
+    dispose: () => pool.dispose(),
   };
 }
