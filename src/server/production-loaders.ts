@@ -27,7 +27,10 @@ export function createProductionLoaders(
 ): Required<Pick<LoadVersionOptions, "preparePredict" | "loadGenerative">> {
   const { metrics, logger } = options;
   return {
-    preparePredict: (model, request) => preparePredict(model, request, metrics),
+    preparePredict: (model, request) => {
+      logExecution(model, request, logger);
+      return preparePredict(model, request, metrics);
+    },
     loadGenerative: (request) => loadGenerative(request, metrics, logger),
   };
 }
@@ -39,8 +42,10 @@ async function preparePredict(
   metrics: InferdMetrics,
 ): Promise<LoadedModel> {
   const { config } = request;
+  // Inline there is one session whatever instance_count says: one warmup, one batch at a time.
+  const instanceCount = model.execution?.mode === "inline" ? 1 : config.instanceCount;
   if (config.warmup) {
-    for (let i = 0; i < config.instanceCount; i++) {
+    for (let i = 0; i < instanceCount; i++) {
       await model.run(warmupInputs(model.inputs), [], request.signal);
     }
   }
@@ -51,11 +56,25 @@ async function preparePredict(
     queueDelay: config.queueDelay,
     preferredBatchSizes: config.preferredBatchSizes,
     ...(config.maxQueueSize > 0 ? { maxQueueSize: config.maxQueueSize } : {}),
-    instanceCount: config.instanceCount,
+    instanceCount,
     ...(config.priorityLevels > 0 ? { priorityLevels: config.priorityLevels } : {}),
     ...(config.responseCache.maxEntries > 0 ? { responseCache: config.responseCache } : {}),
     observer: createBatchObserver(metrics, request.model, request.version),
   });
+}
+
+/** Where the version's runs execute (worker threads or the main thread), and why. */
+function logExecution(model: LoadedModel, request: VersionLoadRequest, logger: Logger): void {
+  if (!model.execution) return;
+  logger.info(
+    {
+      model: request.model,
+      version: request.version,
+      execution: model.execution.mode,
+      reason: model.execution.reason,
+    },
+    "predict execution",
+  );
 }
 
 /** The generation engine, logging whether the append-only KV cache applied. */
