@@ -23,7 +23,7 @@ describe("chooseExecution (the auto rule)", () => {
     expect(decision.mode).toBe("inline");
     expect(decision.reason).toMatch(
       new RegExp(
-        `^slowest of 5 runs of 64 row\\(s\\) took [0-9.]+ ms, under ${INLINE_MAX_RUN_MS} ms$`,
+        `^median of 7 runs of 64 row\\(s\\) took [0-9.]+ ms, under ${INLINE_MAX_RUN_MS} ms$`,
       ),
     );
     if (decision.mode === "inline") {
@@ -43,7 +43,7 @@ describe("chooseExecution (the auto rule)", () => {
     expect(decision).toEqual({
       mode: "worker",
       reason: expect.stringMatching(
-        /^slowest of 5 runs of 1 row\(s\) took [0-9.]+ ms, not under 0 ms$/,
+        /^median of 7 runs of 1 row\(s\) took [0-9.]+ ms, not under 0 ms$/,
       ),
     });
   });
