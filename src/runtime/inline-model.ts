@@ -13,15 +13,18 @@ interface Job {
 }
 
 /**
- * A {@link LoadedModel} over one session on the main thread: runs go one at a time
- * in arrival order, so the event loop gets a turn between two runs (ORT computes
- * synchronously once a run starts). Otherwise it keeps the worker pool's contract:
+ * A {@link LoadedModel} over one session on the main thread. ORT computes each run
+ * synchronously inside a `setImmediate`, so runs never overlap; up to `runsPerTurn`
+ * jobs run at once, so their runs share one event-loop turn and their answers leave
+ * in one write pass (one run per turn caps throughput at one call per loop
+ * iteration). Later jobs wait for a free slot, in arrival order.
+ * Otherwise it keeps the worker pool's contract:
  * an abort before the run rejects without running, a failed run rejects `internal`
  * with the worker's message, dispose waits for queued and running jobs.
  */
 export class InlineModel implements LoadedModel {
   readonly #queue: Job[] = [];
-  #running = false;
+  #running = 0;
   #disposing = false;
   #disposed: Promise<void> | undefined;
   #drained: (() => void) | undefined;
@@ -32,6 +35,11 @@ export class InlineModel implements LoadedModel {
     readonly execution: ExecutionChoice,
   ) {}
 
+  /** How many runs may share one event-loop turn (`execution.concurrentRuns`). */
+  get #runsPerTurn(): number {
+    return Math.max(1, this.execution.concurrentRuns);
+  }
+
   get inputs(): readonly TensorSpec[] {
     return this.session.inputs;
   }
@@ -41,7 +49,7 @@ export class InlineModel implements LoadedModel {
   }
 
   get pending(): number {
-    return this.#queue.length + (this.#running ? 1 : 0);
+    return this.#queue.length + this.#running;
   }
 
   run(
@@ -79,20 +87,21 @@ export class InlineModel implements LoadedModel {
   }
 
   #next(): void {
-    const job = this.#running ? undefined : this.#queue.shift();
-    if (!job) {
-      if (this.#disposing && this.pending === 0) this.#drained?.();
-      return;
+    if (this.#disposing && this.pending === 0) this.#drained?.();
+    // Every run started before a turn's check phase runs in it: at most runsPerTurn.
+    while (this.#running < this.#runsPerTurn) {
+      const job = this.#queue.shift();
+      if (!job) return;
+      this.#running++;
+      this.session.run(job.inputs, job.outputNames).then(
+        (outputs) => this.#finish(job, () => job.resolve(outputs)),
+        (error: unknown) => this.#finish(job, () => job.reject(runFailed(error))),
+      );
     }
-    this.#running = true;
-    this.session.run(job.inputs, job.outputNames).then(
-      (outputs) => this.#finish(job, () => job.resolve(outputs)),
-      (error: unknown) => this.#finish(job, () => job.reject(runFailed(error))),
-    );
   }
 
   #finish(job: Job, settle: () => void): void {
-    this.#running = false;
+    this.#running--;
     if (job.onAbort) job.signal?.removeEventListener("abort", job.onAbort);
     // An aborted job was already rejected; settling again is a no-op, so the result is dropped.
     settle();

@@ -25,6 +25,11 @@ export type ExecutionMode = "auto" | "worker" | "inline";
 export interface ExecutionChoice {
   readonly mode: "worker" | "inline";
   readonly reason: string;
+  /**
+   * Runs worth handing the model at once: the worker count, or inline the runs that
+   * may share one event-loop turn (see `INLINE_TURN_BUDGET_MS`).
+   */
+  readonly concurrentRuns: number;
 }
 
 /** What to load and how: the file, instances, session options, and the signal that aborts the load. */

@@ -1,5 +1,10 @@
 import { abortReasonToError } from "../errors/inferd-error.js";
-import { chooseExecution, type ExecutionDecision } from "./choose-execution.js";
+import {
+  chooseExecution,
+  type ExecutionDecision,
+  INLINE_MAX_RUN_MS,
+  runsPerTurn,
+} from "./choose-execution.js";
 import { createInProcessSession } from "./in-process-session.js";
 import { InlineModel } from "./inline-model.js";
 import type {
@@ -31,7 +36,7 @@ export interface OnnxRuntimeOptions {
  */
 export function createOnnxRuntime(options: OnnxRuntimeOptions = {}): ModelRuntime {
   const workerUrl = options.workerUrl ?? defaultWorkerUrl();
-  const startPool = async (load: LoadOptions, execution: ExecutionChoice) =>
+  const startPool = async (load: LoadOptions, reason: string) =>
     describedAs(
       await WorkerPool.start({
         workerUrl,
@@ -40,17 +45,18 @@ export function createOnnxRuntime(options: OnnxRuntimeOptions = {}): ModelRuntim
         instanceCount: load.instanceCount,
         ...(load.signal ? { signal: load.signal } : {}),
       }),
-      execution,
+      { mode: "worker", reason, concurrentRuns: load.instanceCount },
     );
   return {
     async load(load: LoadOptions): Promise<LoadedModel> {
       const mode = load.execution ?? "worker";
-      if (mode === "worker") return startPool(load, { mode, reason: 'execution is "worker"' });
+      if (mode === "worker") return startPool(load, 'execution is "worker"');
       const decision: ExecutionDecision =
         mode === "inline"
           ? {
               mode,
               reason: 'execution is "inline"',
+              runMs: INLINE_MAX_RUN_MS,
               session: await createInProcessSession(load.modelPath, inlineSession(load.session)),
             }
           : await chooseExecution({
@@ -60,12 +66,14 @@ export function createOnnxRuntime(options: OnnxRuntimeOptions = {}): ModelRuntim
               ...options.inlineBounds,
               ...(load.signal ? { signal: load.signal } : {}),
             });
-      if (decision.mode === "worker") return startPool(load, decision);
+      if (decision.mode === "worker") return startPool(load, decision.reason);
       if (load.signal?.aborted) {
         await decision.session.release();
         throw abortReasonToError(load.signal);
       }
-      return new InlineModel(decision.session, { mode: "inline", reason: decision.reason });
+      const concurrentRuns = runsPerTurn(decision.runMs);
+      const reason = `${decision.reason}; ${concurrentRuns} run(s) per event-loop turn`;
+      return new InlineModel(decision.session, { mode: "inline", reason, concurrentRuns });
     },
   };
 }

@@ -1,7 +1,11 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { isInferdError } from "../../src/errors/inferd-error.js";
-import { chooseExecution, INLINE_MAX_RUN_MS } from "../../src/runtime/choose-execution.js";
+import {
+  chooseExecution,
+  INLINE_MAX_RUN_MS,
+  runsPerTurn,
+} from "../../src/runtime/choose-execution.js";
 import type { LoadedModel } from "../../src/runtime/model-runtime.js";
 import { createOnnxRuntime } from "../../src/runtime/onnx-runtime.js";
 import { FIXTURE_REPO } from "../helpers/fixtures.js";
@@ -81,6 +85,15 @@ describe("chooseExecution (the auto rule)", () => {
   });
 });
 
+describe("runsPerTurn", () => {
+  it("fills the 2 ms turn budget, between 1 and 64 runs", () => {
+    expect([runsPerTurn(0.5), runsPerTurn(0.15), runsPerTurn(0.01), runsPerTurn(0)]).toEqual([
+      4, 13, 64, 64,
+    ]);
+    expect([runsPerTurn(3), runsPerTurn(Number.NaN)]).toEqual([1, 1]);
+  });
+});
+
 describe("createOnnxRuntime execution modes", () => {
   afterEach(async () => {
     await Promise.all(loaded.splice(0).map((m) => m.dispose()));
@@ -92,10 +105,13 @@ describe("createOnnxRuntime execution modes", () => {
     expect(keep(await runtime.load(base)).execution).toEqual({
       mode: "worker",
       reason: 'execution is "worker"',
+      concurrentRuns: 2,
     });
+    // Not timed: assumed as slow as the bound allows, 0.5 ms, so 4 runs fill the 2 ms turn.
     expect(keep(await runtime.load({ ...base, execution: "inline" })).execution).toEqual({
       mode: "inline",
-      reason: 'execution is "inline"',
+      reason: 'execution is "inline"; 4 run(s) per event-loop turn',
+      concurrentRuns: 4,
     });
     expect(keep(await runtime.load({ ...base, execution: "auto" })).execution?.mode).toBe("inline");
     const slow = createOnnxRuntime({ inlineBounds: { maxRunMs: 0 } });

@@ -87,7 +87,7 @@ describe("inline model on iris", () => {
 describe("inline model contract", () => {
   it("runs one job at a time in order and counts pending", async () => {
     const { session, counts, open } = gatedSession();
-    const model = new InlineModel(session, { mode: "inline", reason: "test" });
+    const model = new InlineModel(session, { mode: "inline", reason: "test", concurrentRuns: 1 });
     const order: number[] = [];
     const first = model.run({}).then(() => order.push(1));
     const second = model.run({}).then(() => order.push(2));
@@ -104,9 +104,25 @@ describe("inline model contract", () => {
     expect(model.pending).toBe(0);
   });
 
+  it("runs up to concurrentRuns jobs at once, the rest as slots free up", async () => {
+    const { session, counts, open } = gatedSession();
+    const model = new InlineModel(session, { mode: "inline", reason: "test", concurrentRuns: 3 });
+    const runs = Array.from({ length: 5 }, () => model.run({}));
+    expect([counts.runs, model.pending]).toEqual([3, 5]);
+    open();
+    await runs[0];
+    expect([counts.runs, model.pending]).toEqual([4, 4]);
+    for (let i = 0; i < 3; i++) open();
+    await Promise.all(runs.slice(0, 4));
+    expect([counts.runs, model.pending]).toEqual([5, 1]);
+    open();
+    await Promise.all(runs);
+    expect([counts.runs, model.pending]).toEqual([5, 0]);
+  });
+
   it("rejects an aborted job without running it, and drops a result aborted mid-run", async () => {
     const { session, counts, open } = gatedSession();
-    const model = new InlineModel(session, { mode: "inline", reason: "test" });
+    const model = new InlineModel(session, { mode: "inline", reason: "test", concurrentRuns: 1 });
     expect(kindOf(await model.run({}, [], AbortSignal.abort()).catch((e) => e))).toBe("canceled");
     expect(counts.runs).toBe(0);
     const running = new AbortController();
@@ -126,7 +142,7 @@ describe("inline model contract", () => {
 
   it("dispose refuses new runs, waits for runs in flight, then releases the session", async () => {
     const { session, counts, open } = gatedSession();
-    const model = new InlineModel(session, { mode: "inline", reason: "test" });
+    const model = new InlineModel(session, { mode: "inline", reason: "test", concurrentRuns: 1 });
     const inFlight = model.run({});
     const queued = model.run({});
     let disposed = false;
