@@ -39,6 +39,7 @@ export function effectiveConfigJson(config: ModelConfig): Record<string, unknown
     ...(config.labelOutput !== undefined && { label_output: config.labelOutput }),
     top_k: config.topK,
     instance_count: config.instanceCount,
+    execution: config.execution,
     session,
     warmup: config.warmup,
     timeout_ms: config.timeoutMs,

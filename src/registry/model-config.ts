@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { SessionOptions } from "../runtime/model-runtime.js";
+import type { ExecutionMode, SessionOptions } from "../runtime/model-runtime.js";
 import type { ModelKind } from "./model-kind.js";
 
 /** Which of a model's version folders load: the newest N, all, or a fixed list. */
@@ -25,6 +25,11 @@ export interface ModelConfig {
   readonly labelOutput?: string;
   readonly topK: number;
   readonly instanceCount: number;
+  /**
+   * Where predict runs execute: "worker" threads, "inline" on the main thread (for
+   * models whose run costs less than the worker round trip), or "auto" (timed at load).
+   */
+  readonly execution: ExecutionMode;
   readonly session: SessionOptions;
   readonly warmup: boolean;
   /** Default request timeout; 0 means none. */
@@ -91,6 +96,9 @@ const schema = z.strictObject({
   label_output: z.string({ error: "expected a string" }).optional(),
   top_k: posInt().optional(),
   instance_count: posInt().optional(),
+  execution: z
+    .enum(["auto", "worker", "inline"], { error: 'expected "auto", "worker" or "inline"' })
+    .optional(),
   session: z
     .strictObject(
       {
@@ -186,6 +194,7 @@ function fromJson(j: ModelJson): ModelConfig {
     ...(j.label_output !== undefined && { labelOutput: j.label_output }),
     topK: j.top_k ?? 1,
     instanceCount: j.instance_count ?? 1,
+    execution: j.execution ?? "auto",
     session,
     warmup: j.warmup ?? false,
     timeoutMs: j.timeout_ms ?? 0,

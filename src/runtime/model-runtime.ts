@@ -13,13 +13,39 @@ export interface SessionOptions {
   allowSpinning?: boolean;
 }
 
+/**
+ * Where a model's runs execute. "worker": a pool of worker threads, each with its own
+ * session; "inline": one session on the main thread, for models whose run costs less
+ * than the worker round trip (two `postMessage`s and two thread wake-ups); "auto":
+ * decided at load by timing the model (see `chooseExecution`).
+ */
+export type ExecutionMode = "auto" | "worker" | "inline";
+
+/** The mode a version got, and why, for the load log line. */
+export interface ExecutionChoice {
+  readonly mode: "worker" | "inline";
+  readonly reason: string;
+  /**
+   * Runs worth handing the model at once: the worker count, or inline the runs that
+   * may share one event-loop turn (see `INLINE_TURN_BUDGET_MS`).
+   */
+  readonly concurrentRuns: number;
+}
+
 /** What to load and how: the file, instances, session options, and the signal that aborts the load. */
 export interface LoadOptions {
   /** Absolute path of the `.onnx` file. */
   modelPath: string;
-  /** Worker threads, each holding its own session (Triton's instance count). */
+  /** Worker threads, each holding its own session (Triton's instance count); ignored inline. */
   instanceCount: number;
   session: SessionOptions;
+  /**
+   * Where runs execute; absent means "worker" (a caller of the runtime opts in to the
+   * main thread; model.json's default is "auto").
+   */
+  execution?: ExecutionMode;
+  /** Rows of the largest batch the version is run with, which "auto" times; default 1. */
+  batchRows?: number;
   signal?: AbortSignal;
 }
 
@@ -36,11 +62,17 @@ export interface RunOptions {
 
 /**
  * A loaded model version: one or more sessions behind one `run`. Implementations
- * never run inference on the caller's event loop.
+ * run inference off the caller's event loop (in worker threads), except a model
+ * loaded inline: its run blocks the event loop for its duration, which is allowed
+ * only because it was asked for explicitly or timed at load below a bound
+ * (`INLINE_MAX_RUN_MS`) that keeps the loop responsive, and because for such a model
+ * the worker round trip costs more than the run itself.
  */
 export interface LoadedModel {
   readonly inputs: readonly TensorSpec[];
   readonly outputs: readonly TensorSpec[];
+  /** Where the runs execute and why; absent for models that do not say (fakes, wrappers). */
+  readonly execution?: ExecutionChoice;
   /**
    * Runs the model. `outputNames` empty or absent returns every output. The input
    * tensors' buffers may be transferred to a worker: callers must not reuse them.

@@ -34,8 +34,9 @@ export function toPredictServable(model: LoadedModel): PredictServable {
 }
 
 /**
- * The registry's `loadVersion`: a worker pool through the runtime for "predict"
- * models, `loadGenerative` for "generate" models.
+ * The registry's `loadVersion`: the runtime's model (worker pool or inline, as
+ * model.json's `execution` says) for "predict" models, `loadGenerative` for
+ * "generate" models.
  */
 export function createLoadVersion(
   options: LoadVersionOptions,
@@ -53,6 +54,9 @@ export function createLoadVersion(
       modelPath: request.modelPath,
       instanceCount: request.config.instanceCount,
       session: request.config.session,
+      execution: request.config.execution,
+      // "auto" times the largest batch the batcher will hand the model.
+      batchRows: Math.max(1, request.config.maxBatchSize),
       signal: request.signal,
     });
     if (!options.preparePredict) return toPredictServable(loaded);

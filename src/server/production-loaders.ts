@@ -5,6 +5,7 @@ import type { Logger } from "../logging/logger.js";
 import { createBatchObserver } from "../metrics/batch-observer.js";
 import { createGenerationObserver } from "../metrics/generation-observer.js";
 import type { InferdMetrics } from "../metrics/inferd-metrics.js";
+import type { ModelConfig } from "../registry/model-config.js";
 import type { Servable } from "../registry/model-registry.js";
 import type { VersionLoadRequest } from "../registry/version-load-request.js";
 import type { LoadedModel } from "../runtime/model-runtime.js";
@@ -27,7 +28,10 @@ export function createProductionLoaders(
 ): Required<Pick<LoadVersionOptions, "preparePredict" | "loadGenerative">> {
   const { metrics, logger } = options;
   return {
-    preparePredict: (model, request) => preparePredict(model, request, metrics),
+    preparePredict: (model, request) => {
+      logExecution(model, request, logger);
+      return preparePredict(model, request, metrics);
+    },
     loadGenerative: (request) => loadGenerative(request, metrics, logger),
   };
 }
@@ -39,8 +43,11 @@ async function preparePredict(
   metrics: InferdMetrics,
 ): Promise<LoadedModel> {
   const { config } = request;
+  const instanceCount = concurrentRuns(model, config);
   if (config.warmup) {
-    for (let i = 0; i < config.instanceCount; i++) {
+    // One warmup per session: inline there is one, whatever instance_count says.
+    const sessions = model.execution?.mode === "inline" ? 1 : config.instanceCount;
+    for (let i = 0; i < sessions; i++) {
       await model.run(warmupInputs(model.inputs), [], request.signal);
     }
   }
@@ -51,11 +58,35 @@ async function preparePredict(
     queueDelay: config.queueDelay,
     preferredBatchSizes: config.preferredBatchSizes,
     ...(config.maxQueueSize > 0 ? { maxQueueSize: config.maxQueueSize } : {}),
-    instanceCount: config.instanceCount,
+    instanceCount,
     ...(config.priorityLevels > 0 ? { priorityLevels: config.priorityLevels } : {}),
     ...(config.responseCache.maxEntries > 0 ? { responseCache: config.responseCache } : {}),
     observer: createBatchObserver(metrics, request.model, request.version),
   });
+}
+
+/**
+ * How many runs the batcher hands the model at once: one per worker; inline (one
+ * session), batches one at a time so that they fill, single requests as many as may
+ * share one event-loop turn.
+ */
+function concurrentRuns(model: LoadedModel, config: ModelConfig): number {
+  if (model.execution?.mode !== "inline") return config.instanceCount;
+  return config.maxBatchSize > 0 ? 1 : model.execution.concurrentRuns;
+}
+
+/** Where the version's runs execute (worker threads or the main thread), and why. */
+function logExecution(model: LoadedModel, request: VersionLoadRequest, logger: Logger): void {
+  if (!model.execution) return;
+  logger.info(
+    {
+      model: request.model,
+      version: request.version,
+      execution: model.execution.mode,
+      reason: model.execution.reason,
+    },
+    "predict execution",
+  );
 }
 
 /** The generation engine, logging whether the append-only KV cache applied. */

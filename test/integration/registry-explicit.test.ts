@@ -138,6 +138,7 @@ describe("GetModel", () => {
       labels: [...IRIS_LABELS],
       top_k: 1,
       instance_count: 1,
+      execution: "auto",
       session: {},
       warmup: true,
       timeout_ms: 0,

@@ -21,6 +21,7 @@ describe("parseModelConfig", () => {
       labels: [],
       topK: 1,
       instanceCount: 1,
+      execution: "auto",
       session: {},
       warmup: false,
       timeoutMs: 0,
@@ -48,6 +49,7 @@ describe("parseModelConfig", () => {
         label_output: "probs",
         top_k: 2,
         instance_count: 3,
+        execution: "worker",
         session: { intra_op_threads: 2, inter_op_threads: 1, graph_optimization_level: "basic" },
         warmup: true,
         timeout_ms: 500,
@@ -86,6 +88,8 @@ describe("parseModelConfig", () => {
     expect([c.maxConcurrentSequences, c.maxWaiting, c.warmup]).toEqual([4, 8, true]);
     expect(c.kvCache).toBe("concat");
     expect(c.queueDelay).toBe("fixed");
+    expect(c.execution).toBe("worker");
+    expect(parseModelConfig({ execution: "inline" }, FILE).execution).toBe("inline");
   });
 
   it("names the file and the key for unknown keys, top level and nested", () => {
@@ -108,6 +112,12 @@ describe("parseModelConfig", () => {
     );
     expect(errorOf({ queue_delay: "auto" })).toBe(
       `${FILE}: "queue_delay": expected "adaptive" or "fixed"`,
+    );
+    expect(errorOf({ execution: "main" })).toBe(
+      `${FILE}: "execution": expected "auto", "worker" or "inline"`,
+    );
+    expect(errorOf({ execution: 1 })).toBe(
+      `${FILE}: "execution": expected "auto", "worker" or "inline"`,
     );
     expect(errorOf({ queue_delay: true })).toBe(
       `${FILE}: "queue_delay": expected "adaptive" or "fixed"`,
@@ -147,6 +157,7 @@ describe("effectiveConfigJson", () => {
     const json = effectiveConfigJson(config);
     expect(json.max_queue_size).toBe(1024);
     expect(json.queue_delay).toBe("adaptive");
+    expect(json.execution).toBe("auto");
     expect(json.version_policy).toBe("all");
     expect(json.routing).toEqual({ policy: "weighted", weights: { "2": 1, "3": 3 } });
     expect(json.session).toEqual({ intra_op_threads: 4 });

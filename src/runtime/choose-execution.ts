@@ -1,0 +1,124 @@
+import { stat } from "node:fs/promises";
+import { abortReasonToError } from "../errors/inferd-error.js";
+import { createInProcessSession, type InProcessSession } from "./in-process-session.js";
+import type { SessionOptions } from "./model-runtime.js";
+import { zeroInputs } from "./zero-inputs.js";
+
+/**
+ * Largest model file "auto" loads on the main thread: the load itself blocks the
+ * event loop, and a model whose run fits in {@link INLINE_MAX_RUN_MS} is far smaller
+ * (16 MiB of float32 weights is ~4 M parameters, already ~1 ms a row on one core).
+ */
+export const INLINE_MAX_MODEL_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Median timed run "auto" accepts inline, in milliseconds. A run inline delays every
+ * other call on the event loop by its duration; 0.5 ms is about what the worker round
+ * trip costs, so below it running inline is cheaper than the trip, and a queue of a
+ * few such runs stays far under the 10 ms event-loop delay budget.
+ */
+export const INLINE_MAX_RUN_MS = 0.5;
+
+/**
+ * Runs "auto" times after one warmup run; their median decides. Not the slowest: a
+ * timed run includes ORT's `setImmediate` hop, so it also measures whatever else holds
+ * the event loop (other versions loading at the same time), and a run preempted by
+ * another process on a busy machine takes several times its cost. Under load the
+ * slowest of five 1-row runs of a 10 µs model measured 0.47 ms.
+ */
+export const INLINE_TIMED_RUNS = 7;
+
+/** What `chooseExecution` needs: the model, the batch to time, and the bounds (tests shrink them). */
+export interface ChooseExecutionOptions {
+  modelPath: string;
+  session: SessionOptions;
+  /** Rows of the largest batch the version is run with. */
+  batchRows: number;
+  maxModelBytes?: number;
+  maxRunMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Longest stretch the runs sharing one event-loop turn may block it, in milliseconds
+ * (an inline model starts `floor(INLINE_TURN_BUDGET_MS / run time)` queued runs
+ * together): well under the 10 ms event-loop delay budget, and enough for a few
+ * dozen microsecond runs to answer in one write pass.
+ */
+export const INLINE_TURN_BUDGET_MS = 2;
+
+/** The decision: inline with its already loaded session and its timed run, or the worker pool. */
+export type ExecutionDecision =
+  | {
+      readonly mode: "inline";
+      readonly reason: string;
+      readonly session: InProcessSession;
+      /** The median timed run, ms; the bound when inline was asked for (not timed). */
+      readonly runMs: number;
+    }
+  | { readonly mode: "worker"; readonly reason: string };
+
+/** How many runs of `runMs` may share one event-loop turn; at least 1, at most 64. */
+export function runsPerTurn(runMs: number): number {
+  if (Number.isNaN(runMs)) return 1;
+  return Math.min(64, Math.max(1, Math.floor(INLINE_TURN_BUDGET_MS / Math.max(runMs, 1e-3))));
+}
+
+/**
+ * The "auto" rule: a model file under `maxModelBytes` is loaded on this thread, run
+ * once to warm up, then timed `INLINE_TIMED_RUNS` times on a zero batch of
+ * `batchRows` rows; it stays inline when the median run is under `maxRunMs`, else
+ * its session is released and the caller starts workers.
+ * @throws Error naming the path when the model cannot load (the worker's message);
+ *   the signal's domain error when aborted (the session is released first).
+ */
+export async function chooseExecution(options: ChooseExecutionOptions): Promise<ExecutionDecision> {
+  const maxBytes = options.maxModelBytes ?? INLINE_MAX_MODEL_BYTES;
+  const maxRunMs = options.maxRunMs ?? INLINE_MAX_RUN_MS;
+  // A file that cannot be read fails below with the session worker's load error, word for word.
+  const size = await stat(options.modelPath).then(
+    (s) => s.size,
+    () => 0,
+  );
+  if (size > maxBytes) {
+    return {
+      mode: "worker",
+      reason: `model file is ${mib(size)}, over the ${mib(maxBytes)} inline bound`,
+    };
+  }
+  const session = await createInProcessSession(options.modelPath, options.session);
+  try {
+    const median = await medianRun(session, options.batchRows, options.signal);
+    const timed = `median of ${INLINE_TIMED_RUNS} runs of ${options.batchRows} row(s) took ${median.toFixed(3)} ms`;
+    if (median < maxRunMs)
+      return { mode: "inline", reason: `${timed}, under ${maxRunMs} ms`, session, runMs: median };
+    await session.release();
+    return { mode: "worker", reason: `${timed}, not under ${maxRunMs} ms` };
+  } catch (error) {
+    await session.release();
+    throw error;
+  }
+}
+
+/** Warms `session` up, then times runs of a zero batch; checks `signal` between runs. */
+async function medianRun(
+  session: InProcessSession,
+  rows: number,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const inputs = zeroInputs(session.inputs, rows);
+  const times: number[] = [];
+  for (let i = 0; i <= INLINE_TIMED_RUNS; i++) {
+    if (signal?.aborted) throw abortReasonToError(signal);
+    const start = performance.now();
+    await session.run(inputs);
+    // Run 0 is the warmup: it allocates arenas and picks kernels.
+    if (i > 0) times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)] as number;
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+}

@@ -1,0 +1,120 @@
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { isInferdError } from "../../src/errors/inferd-error.js";
+import {
+  chooseExecution,
+  INLINE_MAX_RUN_MS,
+  runsPerTurn,
+} from "../../src/runtime/choose-execution.js";
+import type { LoadedModel } from "../../src/runtime/model-runtime.js";
+import { createOnnxRuntime } from "../../src/runtime/onnx-runtime.js";
+import { FIXTURE_REPO } from "../helpers/fixtures.js";
+
+const IRIS = join(FIXTURE_REPO, "iris", "2", "model.onnx");
+const loaded: LoadedModel[] = [];
+const keep = (model: LoadedModel) => {
+  loaded.push(model);
+  return model;
+};
+
+describe("chooseExecution (the auto rule)", () => {
+  afterEach(async () => {
+    await Promise.all(loaded.splice(0).map((m) => m.dispose()));
+  });
+
+  it("keeps the iris model inline: its 64-row run is far under the bound", async () => {
+    const decision = await chooseExecution({ modelPath: IRIS, session: {}, batchRows: 64 });
+    expect(decision.mode).toBe("inline");
+    expect(decision.reason).toMatch(
+      new RegExp(
+        `^median of 7 runs of 64 row\\(s\\) took [0-9.]+ ms, under ${INLINE_MAX_RUN_MS} ms$`,
+      ),
+    );
+    if (decision.mode === "inline") {
+      expect(decision.session.inputs.map((i) => i.name)).toEqual(["features"]);
+      await decision.session.release();
+    }
+  });
+
+  it("sends a model whose runs exceed the bound to the workers", async () => {
+    // No run takes less than 0 ms: the bound is the only thing that changed.
+    const decision = await chooseExecution({
+      modelPath: IRIS,
+      session: {},
+      batchRows: 1,
+      maxRunMs: 0,
+    });
+    expect(decision).toEqual({
+      mode: "worker",
+      reason: expect.stringMatching(
+        /^median of 7 runs of 1 row\(s\) took [0-9.]+ ms, not under 0 ms$/,
+      ),
+    });
+  });
+
+  it("never loads a file over the size bound on the main thread", async () => {
+    const decision = await chooseExecution({
+      modelPath: IRIS,
+      session: {},
+      batchRows: 1,
+      maxModelBytes: 100,
+    });
+    expect(decision).toEqual({
+      mode: "worker",
+      reason: expect.stringMatching(/^model file is [0-9.]+ MiB, over the 0\.0 MiB inline bound$/),
+    });
+  });
+
+  it("rejects with the signal's error when aborted, and with the worker's load error for a missing file", async () => {
+    const aborted = await chooseExecution({
+      modelPath: IRIS,
+      session: {},
+      batchRows: 1,
+      signal: AbortSignal.abort(),
+    }).catch((e: unknown) => e);
+    expect(isInferdError(aborted) && aborted.kind).toBe("canceled");
+    const missing = join(FIXTURE_REPO, "no-such.onnx");
+    const inline = await chooseExecution({ modelPath: missing, session: {}, batchRows: 1 }).catch(
+      (e: Error) => e.message,
+    );
+    const worker = await createOnnxRuntime()
+      .load({ modelPath: missing, instanceCount: 1, session: {} })
+      .catch((e: Error) => e.message);
+    expect(inline).toMatch(/^cannot load ONNX model .*no-such\.onnx: /);
+    expect(inline).toBe(worker);
+  });
+});
+
+describe("runsPerTurn", () => {
+  it("fills the 2 ms turn budget, between 1 and 64 runs", () => {
+    expect([runsPerTurn(0.5), runsPerTurn(0.15), runsPerTurn(0.01), runsPerTurn(0)]).toEqual([
+      4, 13, 64, 64,
+    ]);
+    expect([runsPerTurn(3), runsPerTurn(Number.NaN)]).toEqual([1, 1]);
+  });
+});
+
+describe("createOnnxRuntime execution modes", () => {
+  afterEach(async () => {
+    await Promise.all(loaded.splice(0).map((m) => m.dispose()));
+  });
+
+  it("says which mode each load got and why", async () => {
+    const runtime = createOnnxRuntime();
+    const base = { modelPath: IRIS, instanceCount: 2, session: {} };
+    expect(keep(await runtime.load(base)).execution).toEqual({
+      mode: "worker",
+      reason: 'execution is "worker"',
+      concurrentRuns: 2,
+    });
+    // Not timed: assumed as slow as the bound allows, 0.5 ms, so 4 runs fill the 2 ms turn.
+    expect(keep(await runtime.load({ ...base, execution: "inline" })).execution).toEqual({
+      mode: "inline",
+      reason: 'execution is "inline"; 4 run(s) per event-loop turn',
+      concurrentRuns: 4,
+    });
+    expect(keep(await runtime.load({ ...base, execution: "auto" })).execution?.mode).toBe("inline");
+    const slow = createOnnxRuntime({ inlineBounds: { maxRunMs: 0 } });
+    expect(keep(await slow.load({ ...base, execution: "auto" })).execution?.mode).toBe("worker");
+  });
+});
