@@ -9,7 +9,6 @@ import {
   type PredictRequest,
   PredictRequestSchema,
   type PredictResponse,
-  PredictResponseSchema,
   type PredictResult,
   PredictResultSchema,
   PredictStreamResponseSchema,
@@ -54,20 +53,22 @@ function toCall(request: PredictRequest, context: HandlerContext): PredictCall {
   };
 }
 
+/**
+ * proto3 messages are plain objects in protobuf-es v2, so the response and its labels
+ * are built as literals with every field set, as `create()` would set them: `create()`
+ * costs a schema walk per message, and a response has one per label of every row.
+ */
 function toResponse(result: DomainResult, raw: boolean): PredictResponse {
-  return create(PredictResponseSchema, {
+  return {
+    $typeName: "inferd.v1.PredictResponse",
     model: result.model,
     version: result.version,
-    requestId: result.requestId,
     outputs: encodeOutputs(result.outputs, raw),
+    requestId: result.requestId,
     classifications: result.classifications.map(toClassification),
-  });
+  };
 }
 
-/**
- * proto3 messages are plain objects in protobuf-es v2, so these are built as literals:
- * `create()` per label costs a schema walk, and a large request has one per row.
- */
 function toClassification(c: DomainClassification): Classification {
   const top: LabelScore[] = c.top.map((t) => ({
     $typeName: "inferd.v1.LabelScore",

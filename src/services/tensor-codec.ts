@@ -4,7 +4,6 @@ import {
   type Tensor,
   type TensorInfo,
   TensorInfoSchema,
-  TensorSchema,
 } from "../../gen/inferd/v1/tensor_pb.js";
 import { invalidArgument } from "../errors/inferd-error.js";
 import { fromFloat16Array } from "../tensor/float16.js";
@@ -104,6 +103,34 @@ function typedFields(tensor: HostTensor): TypedFields {
   }
 }
 
+/** Shared by every message without raw data: a zero-length array has nothing to mutate. */
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * The Tensor message `create(TensorSchema, ...)` would build, as a literal: protobuf-es
+ * v2 messages are plain objects, and `create` walks the schema for each of them (a
+ * response has one per output). Every field is set, as `create` sets it.
+ */
+function tensorMessage(
+  dtype: DataType,
+  shape: number[],
+  fields: TypedFields,
+  rawData: Uint8Array = NO_BYTES,
+): Tensor {
+  return {
+    $typeName: "inferd.v1.Tensor",
+    dtype,
+    shape,
+    floatData: fields.floatData ?? [],
+    doubleData: fields.doubleData ?? [],
+    intData: fields.intData ?? [],
+    int64Data: fields.int64Data ?? [],
+    boolData: fields.boolData ?? [],
+    stringData: fields.stringData ?? [],
+    rawData,
+  };
+}
+
 /**
  * Encodes an output tensor. Typed fields by default (int64 as bigint int64_data,
  * float16 as float_data numbers); with `raw`, numeric and bool tensors go into
@@ -111,15 +138,18 @@ function typedFields(tensor: HostTensor): TypedFields {
  * Strings always use string_data.
  */
 export function encodeTensor(tensor: HostTensor, raw = false): Tensor {
-  const base = { dtype: dtypeToDataType(tensor.dtype), shape: [...tensor.dims] };
+  const dtype = dtypeToDataType(tensor.dtype);
+  const shape = [...tensor.dims];
   if (raw && !Array.isArray(tensor.data)) {
     const view = tensor.data as Exclude<HostTensor["data"], string[]>;
-    return create(TensorSchema, {
-      ...base,
-      rawData: new Uint8Array(view.buffer, view.byteOffset, view.byteLength),
-    });
+    return tensorMessage(
+      dtype,
+      shape,
+      {},
+      new Uint8Array(view.buffer, view.byteOffset, view.byteLength),
+    );
   }
-  return create(TensorSchema, { ...base, ...typedFields(tensor) });
+  return tensorMessage(dtype, shape, typedFields(tensor));
 }
 
 /** Encodes named outputs: typed fields, or `raw_contents` bytes when the client asked for raw. */

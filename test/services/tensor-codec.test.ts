@@ -1,4 +1,4 @@
-import { create } from "@bufbuild/protobuf";
+import { create, equals, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { DataType, TensorSchema } from "../../gen/inferd/v1/tensor_pb.js";
 import {
@@ -8,9 +8,30 @@ import {
   encodeTensor,
   encodeTensorInfo,
 } from "../../src/services/tensor-codec.js";
-import { DTYPES } from "../../src/tensor/host-tensor.js";
+import { DTYPES, type HostTensor } from "../../src/tensor/host-tensor.js";
 
 describe("tensor codec", () => {
+  it("builds each output message exactly as create(TensorSchema) would", () => {
+    const tensors: HostTensor[] = [
+      { dtype: "float32", dims: [1, 3], data: Float32Array.from([0.5, -1, 2]) },
+      { dtype: "int64", dims: [2], data: BigInt64Array.from([1n, -2n]) },
+      { dtype: "string", dims: [1], data: ["hi"] },
+      { dtype: "bool", dims: [2], data: Uint8Array.from([1, 0]) },
+    ];
+    for (const tensor of tensors) {
+      for (const raw of [false, true]) {
+        const encoded = encodeTensor(tensor, raw);
+        // Only the values: given a message, create() would hand that message back.
+        const { $typeName: _, ...values } = encoded;
+        const expected = create(TensorSchema, values);
+        expect(expected).not.toBe(encoded);
+        expect(encoded).toStrictEqual(expected);
+        expect(equals(TensorSchema, encoded, expected)).toBe(true);
+        expect(toBinary(TensorSchema, encoded)).toEqual(toBinary(TensorSchema, expected));
+      }
+    }
+  });
+
   it("maps every DType to a DataType and back", () => {
     for (const dtype of DTYPES) expect(dataTypeToDType(dtypeToDataType(dtype))).toBe(dtype);
     expect(dtypeToDataType("int64")).toBe(DataType.INT64);
