@@ -1,42 +1,30 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { canceled, deadlineExceeded } from "../errors/inferd-error.js";
+import { canceled, deadlineExceeded, type InferdError } from "../errors/inferd-error.js";
 
-/** A domain signal that follows its source until {@link LinkedDomainSignal.unlink}. */
-export interface LinkedDomainSignal {
-  readonly signal: AbortSignal;
-  /**
-   * Stops following the source. Connect aborts every handler's signal when the call
-   * ends, even a successful one; a handler unlinks once it is done so that this abort
-   * does not build a domain error and abort a second signal for nobody (about 3% of
-   * the main thread per unary Predict in the bench profile).
-   */
-  unlink(): void;
+/**
+ * The domain error for an aborted Connect handler signal: deadline_exceeded for
+ * Connect's deadline (or a timeout), canceled for anything else. A handler that hands
+ * `context.signal` itself to the core maps the core's abort errors with this.
+ */
+export function domainAbortError(signal: AbortSignal): InferdError {
+  const reason: unknown = signal.reason;
+  const timedOut =
+    (reason instanceof ConnectError && reason.code === Code.DeadlineExceeded) ||
+    (reason instanceof Error && reason.name === "TimeoutError");
+  return timedOut ? deadlineExceeded("the request's deadline passed") : canceled();
 }
 
 /**
  * A signal that follows a Connect handler's `context.signal` but aborts with a domain
- * error as its reason: Connect aborts on a passed deadline with a
- * ConnectError(DeadlineExceeded), which the core (knowing nothing of Connect) would
- * otherwise report as a cancel.
+ * error as its reason ({@link domainAbortError}): Connect aborts on a passed deadline
+ * with a ConnectError(DeadlineExceeded), which the core (knowing nothing of Connect)
+ * would otherwise report as a cancel. For the items of BatchPredict and PredictStream,
+ * which share the call's signal.
  */
-export function linkDomainSignal(signal: AbortSignal): LinkedDomainSignal {
+export function toDomainSignal(signal: AbortSignal): AbortSignal {
   const controller = new AbortController();
-  const forward = () => {
-    const reason: unknown = signal.reason;
-    const timedOut =
-      (reason instanceof ConnectError && reason.code === Code.DeadlineExceeded) ||
-      (reason instanceof Error && reason.name === "TimeoutError");
-    controller.abort(timedOut ? deadlineExceeded("the request's deadline passed") : canceled());
-  };
+  const forward = () => controller.abort(domainAbortError(signal));
   if (signal.aborted) forward();
   else signal.addEventListener("abort", forward, { once: true });
-  return {
-    signal: controller.signal,
-    unlink: () => signal.removeEventListener("abort", forward),
-  };
-}
-
-/** {@link linkDomainSignal} for the whole life of the source signal. */
-export function toDomainSignal(signal: AbortSignal): AbortSignal {
-  return linkDomainSignal(signal).signal;
+  return controller.signal;
 }

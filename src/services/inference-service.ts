@@ -19,7 +19,7 @@ import type {
   PredictCall,
   Predictor,
 } from "../inference/predictor.js";
-import { linkDomainSignal, toDomainSignal } from "./domain-signal.js";
+import { domainAbortError, toDomainSignal } from "./domain-signal.js";
 import { mapOrdered } from "./map-ordered.js";
 import { decodeInputs, encodeOutputs } from "./tensor-codec.js";
 import { type ErrorLogger, toStatusMessage } from "./to-connect-error.js";
@@ -126,12 +126,17 @@ export function createInferenceService(
 
   return {
     async predict(request, context) {
-      const link = linkDomainSignal(context.signal);
+      // The handler's own signal, not a linked domain signal (one AbortController and
+      // listener less per call): an abort is mapped here, with the reason the core
+      // cannot read (Connect's deadline), whatever error the core rejected with.
+      const { signal } = context;
       try {
-        const result = await predictor.predict(toCall(request, context), link.signal);
-        return toResponse(result, request.rawOutputs);
-      } finally {
-        link.unlink();
+        return toResponse(
+          await predictor.predict(toCall(request, context), signal),
+          request.rawOutputs,
+        );
+      } catch (error) {
+        throw signal.aborted ? domainAbortError(signal) : error;
       }
     },
 
