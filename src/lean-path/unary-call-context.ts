@@ -35,6 +35,35 @@ export interface UnaryCallContext {
 
 const FINISHED = new ConnectError("the call has finished", Code.Canceled);
 
+type Abort = (reason: unknown) => void;
+/** The calls in flight under each shutdown signal (the server's cut-off). */
+const following = new WeakMap<AbortSignal, Set<Abort>>();
+
+/**
+ * Aborts `abort` with the shutdown signal's reason when it aborts (at once if it has);
+ * returns the function that stops following. One listener per shutdown signal aborts
+ * every call in flight: a listener per call on the one shared signal cost an
+ * EventTarget add and remove per call.
+ */
+function followShutdown(signal: AbortSignal, abort: Abort): () => void {
+  if (signal.aborted) {
+    abort(signal.reason);
+    return () => {};
+  }
+  let calls = following.get(signal);
+  if (calls === undefined) {
+    const all = new Set<Abort>();
+    signal.addEventListener("abort", () => {
+      for (const each of all) each(signal.reason);
+      all.clear();
+    });
+    following.set(signal, all);
+    calls = all;
+  }
+  calls.add(abort);
+  return () => calls.delete(abort);
+}
+
 /**
  * The Connect `HandlerContext` of a call on a lean unary path, with one
  * AbortController for the deadline, the shutdown cut-off and the client, where
@@ -48,7 +77,6 @@ export function createUnaryCallContext(init: UnaryCallContextInit): UnaryCallCon
     if (!controller.signal.aborted) controller.abort(reason);
   };
   const { shutdownSignal, timeoutMs } = init;
-  const onShutdown = () => abort(shutdownSignal.reason);
   const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
   let timer: NodeJS.Timeout | undefined;
   if (timeoutMs !== undefined) {
@@ -56,8 +84,7 @@ export function createUnaryCallContext(init: UnaryCallContextInit): UnaryCallCon
     if (timeoutMs <= 0) expire();
     else timer = setTimeout(expire, timeoutMs);
   }
-  if (shutdownSignal.aborted) onShutdown();
-  else shutdownSignal.addEventListener("abort", onShutdown, { once: true });
+  const unfollow = followShutdown(shutdownSignal, abort);
   const context: HandlerContext = {
     service: init.service,
     method: init.method,
@@ -76,7 +103,7 @@ export function createUnaryCallContext(init: UnaryCallContextInit): UnaryCallCon
     abort,
     finish() {
       clearTimeout(timer);
-      shutdownSignal.removeEventListener("abort", onShutdown);
+      unfollow();
       abort(FINISHED);
     },
   };

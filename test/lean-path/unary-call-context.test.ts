@@ -1,0 +1,57 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import { InferenceService } from "../../gen/inferd/v1/inference_pb.js";
+import { createUnaryCallContext } from "../../src/lean-path/unary-call-context.js";
+
+const predict = InferenceService.method.predict;
+
+function callUnder(shutdownSignal: AbortSignal, timeoutMs?: number) {
+  return createUnaryCallContext({
+    protocolName: "grpc",
+    service: InferenceService,
+    method: predict,
+    url: "http://localhost/inferd.v1.InferenceService/Predict",
+    requestHeader: new Headers(),
+    timeoutMs,
+    shutdownSignal,
+  });
+}
+
+describe("createUnaryCallContext", () => {
+  it("aborts every call in flight with the shutdown's reason, and only those", () => {
+    const shutdown = new AbortController();
+    const [first, second, done] = [
+      callUnder(shutdown.signal),
+      callUnder(shutdown.signal),
+      callUnder(shutdown.signal),
+    ];
+    done.finish();
+    const reason = new ConnectError("server is shutting down", Code.Unavailable);
+    shutdown.abort(reason);
+    expect(first.context.signal.reason).toBe(reason);
+    expect(second.context.signal.reason).toBe(reason);
+    expect(done.context.signal.reason).not.toBe(reason);
+    first.finish();
+    expect(first.context.signal.reason).toBe(reason);
+  });
+
+  it("starts aborted after the shutdown, and a deadline of 0 aborts at once", () => {
+    const shutdown = new AbortController();
+    shutdown.abort(new ConnectError("gone", Code.Unavailable));
+    expect(ConnectError.from(callUnder(shutdown.signal).context.signal.reason).code).toBe(
+      Code.Unavailable,
+    );
+    const expired = callUnder(new AbortController().signal, 0).context.signal;
+    expect(ConnectError.from(expired.reason).code).toBe(Code.DeadlineExceeded);
+  });
+
+  it("leaves a finished call's signal alone when the shutdown comes later", () => {
+    const shutdown = new AbortController();
+    const call = callUnder(shutdown.signal);
+    call.finish();
+    const finishedWith = call.context.signal.reason;
+    shutdown.abort(new Error("late"));
+    expect(call.context.signal.reason).toBe(finishedWith);
+    expect(ConnectError.from(finishedWith).code).toBe(Code.Canceled);
+  });
+});
