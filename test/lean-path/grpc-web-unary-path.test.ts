@@ -1,5 +1,3 @@
-import http2 from "node:http2";
-import net from "node:net";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
@@ -17,6 +15,7 @@ import {
   createOnePortListener,
   type OnePortListener,
 } from "../../src/listener/one-port-listener.js";
+import { type Http2Exchange, rawHttp1, viaHttp2 } from "../helpers/raw-exchange.js";
 
 const LIMIT = 2000;
 const PATH = "/inferd.v1.InferenceService/Predict";
@@ -188,58 +187,18 @@ const CASES: readonly Case[] = [
 ];
 
 /** The raw HTTP/1.1 response (Date line dropped), chunk framing included. */
-function rawHttp1(port: number, c: Case): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, "127.0.0.1");
-    const chunks: Buffer[] = [];
-    const extra = Object.entries(c.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`);
-    socket.on("data", (chunk) => chunks.push(chunk));
-    socket.on("error", reject);
-    socket.on("close", () =>
-      resolve(
-        Buffer.concat(chunks)
-          .toString("latin1")
-          .replace(/\r\nDate: [^\r]*/, ""),
-      ),
-    );
-    socket.write(
-      `POST ${PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: ${c.type}\r\n` +
-        `content-length: ${c.body.byteLength}\r\nconnection: close\r\n${extra.join("")}\r\n`,
-    );
-    // No half-close: the one-port listener's sockets do not allow half-open connections.
-    socket.write(c.body);
-  });
+function rawCall(port: number, c: Case): Promise<string> {
+  const extra = Object.entries(c.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`);
+  const head =
+    `POST ${PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: ${c.type}\r\n` +
+    `content-length: ${c.body.byteLength}\r\nconnection: close\r\n${extra.join("")}\r\n`;
+  return rawHttp1(port, head, c.body);
 }
 
 /** The HTTP/2 response: status and headers (no date) and the body's bytes. */
-async function viaHttp2(port: number, c: Case): Promise<unknown> {
-  const session = http2.connect(`http://127.0.0.1:${port}`);
-  try {
-    return await new Promise((resolve, reject) => {
-      const stream = session.request({
-        ":method": "POST",
-        ":path": PATH,
-        "content-type": c.type,
-        ...c.headers,
-      });
-      let head: http2.IncomingHttpHeaders = {};
-      const chunks: Buffer[] = [];
-      stream.on("response", (headers) => (head = headers));
-      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-      stream.on("error", reject);
-      stream.on("close", () => {
-        const { date: _, ...rest } = head;
-        resolve({
-          head: rest,
-          rstCode: stream.rstCode,
-          body: Buffer.concat(chunks).toString("hex"),
-        });
-      });
-      stream.end(c.body);
-    });
-  } finally {
-    session.close();
-  }
+function http2Call(port: number, c: Case): Promise<Http2Exchange> {
+  const headers = { ":method": "POST", ":path": PATH, "content-type": c.type, ...c.headers };
+  return viaHttp2(port, headers, c.body);
 }
 
 /** The body's envelopes, for a readable diff: flags and (gunzipped) text. */
@@ -267,7 +226,7 @@ function frames(raw: string): string[] {
 describe("the gRPC-Web unary lean path", () => {
   it.each(CASES)("answers $name over HTTP/1.1 exactly as connect-node", async (c) => {
     const before = claimed;
-    const [mine, theirs] = [await rawHttp1(ports.lean, c), await rawHttp1(ports.plain, c)];
+    const [mine, theirs] = [await rawCall(ports.lean, c), await rawCall(ports.plain, c)];
     expect(frames(mine)).toEqual(frames(theirs));
     expect(mine).toBe(theirs);
     expect(claimed - before).toBe(1);
@@ -280,7 +239,7 @@ describe("the gRPC-Web unary lean path", () => {
     "answers $name over HTTP/2 exactly as connect-node",
     async (c) => {
       const before = claimed;
-      const [mine, theirs] = [await viaHttp2(ports.lean, c), await viaHttp2(ports.plain, c)];
+      const [mine, theirs] = [await http2Call(ports.lean, c), await http2Call(ports.plain, c)];
       expect(mine).toEqual(theirs);
       expect(claimed - before).toBe(1);
     },
