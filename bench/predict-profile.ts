@@ -1,7 +1,7 @@
 /**
- * `npx tsx bench/predict-profile.ts [model] [concurrency] [seconds]`: where the server's
- * threads spend their time under a unary Predict load (default classifier_batch, c=64,
- * 8 s, h2load). Starts the production server as `npm run bench:batching` does, with `--cpu-prof`,
+ * `npx tsx bench/predict-profile.ts [model] [concurrency] [seconds] [protocol]`: where the
+ * server's threads spend their time under a unary Predict load (default classifier_batch,
+ * c=64, 8 s, gRPC; or connect-json or grpc-web over HTTP/1.1, all with h2load). Starts the production server as `npm run bench:batching` does, with `--cpu-prof`,
  * and prints for the main thread and the busiest worker their busy share and the
  * self time per source (file or package) and per function, and the time with callees
  * of inferd's own functions. Why: to tell whether the
@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createBenchRepository } from "./bench-repository.js";
 import { runH2load } from "./h2load-run.js";
+import { runHttp1Load } from "./http1-load.js";
 import { startServerProcess } from "./server-process.js";
 
 interface CpuProfile {
@@ -24,7 +25,8 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
-const [name = "classifier_batch", concurrency = "64", seconds = "8"] = process.argv.slice(2);
+const [name = "classifier_batch", concurrency = "64", seconds = "8", protocol = "grpc"] =
+  process.argv.slice(2);
 const repo = await createBenchRepository({
   maxBatchSize: 64,
   classifierDelayUs: 500,
@@ -39,16 +41,20 @@ try {
     modelRepository: repo.dir,
     nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${dir}`],
   });
-  const load = await runH2load({
+  const options = {
     target: `127.0.0.1:${server.port}`,
     model,
     concurrency: Number(concurrency),
     channels: 4,
     durationMs: Number(seconds) * 1000,
     warmupMs: 700,
-  });
+  };
+  const load =
+    protocol === "connect-json" || protocol === "grpc-web"
+      ? await runHttp1Load(protocol, options)
+      : await runH2load(options);
   await server.stop();
-  console.log(`${name} c=${concurrency}: ${load.callsPerSecond.toFixed(0)} calls/s`);
+  console.log(`${name} ${protocol} c=${concurrency}: ${load.callsPerSecond.toFixed(0)} calls/s`);
   const profiles = await Promise.all(
     (await readdir(dir)).sort().map(async (f) => summarize(await readFile(join(dir, f), "utf8"))),
   );
