@@ -1,3 +1,5 @@
+import { followAbort } from "./follow-abort.js";
+
 /** Turns an aborted signal into the error a race rejects with. */
 export type AbortToError = (signal: AbortSignal) => unknown;
 
@@ -28,5 +30,30 @@ export function raceAbort<T>(
     const onAbort = () => reject(toError(signal));
     signal.addEventListener("abort", onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+/**
+ * {@link raceAbort} for a long-lived signal that many calls race at once (the server's
+ * cut-off): the same contract with the signal's reason, through {@link followAbort}'s
+ * one shared listener, and with fewer promises per race.
+ */
+export function raceSharedAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const unfollow = followAbort(signal, reject);
+    promise.then(
+      (value) => {
+        unfollow();
+        resolve(value);
+      },
+      (error: unknown) => {
+        unfollow();
+        reject(error);
+      },
+    );
   });
 }

@@ -6,6 +6,7 @@ import {
   createContextValues,
   type HandlerContext,
 } from "@connectrpc/connect";
+import { followAbort } from "../abort/follow-abort.js";
 
 /** What a lean-path call's `HandlerContext` is built from: the method, the request's headers and deadline, and the server's shutdown signal. */
 export interface UnaryCallContextInit {
@@ -35,35 +36,6 @@ export interface UnaryCallContext {
 
 const FINISHED = new ConnectError("the call has finished", Code.Canceled);
 
-type Abort = (reason: unknown) => void;
-/** The calls in flight under each shutdown signal (the server's cut-off). */
-const following = new WeakMap<AbortSignal, Set<Abort>>();
-
-/**
- * Aborts `abort` with the shutdown signal's reason when it aborts (at once if it has);
- * returns the function that stops following. One listener per shutdown signal aborts
- * every call in flight: a listener per call on the one shared signal cost an
- * EventTarget add and remove per call.
- */
-function followShutdown(signal: AbortSignal, abort: Abort): () => void {
-  if (signal.aborted) {
-    abort(signal.reason);
-    return () => {};
-  }
-  let calls = following.get(signal);
-  if (calls === undefined) {
-    const all = new Set<Abort>();
-    signal.addEventListener("abort", () => {
-      for (const each of all) each(signal.reason);
-      all.clear();
-    });
-    following.set(signal, all);
-    calls = all;
-  }
-  calls.add(abort);
-  return () => calls.delete(abort);
-}
-
 /**
  * The Connect `HandlerContext` of a call on a lean unary path, with one
  * AbortController for the deadline, the shutdown cut-off and the client, where
@@ -84,7 +56,8 @@ export function createUnaryCallContext(init: UnaryCallContextInit): UnaryCallCon
     if (timeoutMs <= 0) expire();
     else timer = setTimeout(expire, timeoutMs);
   }
-  const unfollow = followShutdown(shutdownSignal, abort);
+  // One listener on the server's cut-off for every call in flight, not one per call.
+  const unfollow = followAbort(shutdownSignal, abort);
   const context: HandlerContext = {
     service: init.service,
     method: init.method,

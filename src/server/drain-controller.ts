@@ -1,6 +1,6 @@
 import { setMaxListeners } from "node:events";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { raceAbort } from "../abort/race-abort.js";
+import { raceAbort, raceSharedAbort } from "../abort/race-abort.js";
 import { releaseOnAbort } from "../connect-adapter/release-on-abort.js";
 
 /** Options of `createDrainController`. */
@@ -77,7 +77,7 @@ export function createDrainController(options: DrainControllerOptions = {}): Dra
     if (tracked) inFlight++;
     let handedOff = false;
     try {
-      const res = await raceAbort(next(req), cutoff.signal);
+      const res = await raceSharedAbort(next(req), cutoff.signal);
       if (!res.stream) return res;
       handedOff = true;
       // A stream whose client left or whose deadline passed ends here: Connect may leave

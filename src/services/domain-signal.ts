@@ -3,8 +3,7 @@ import { canceled, deadlineExceeded, type InferdError } from "../errors/inferd-e
 
 /**
  * The domain error for an aborted Connect handler signal: deadline_exceeded for
- * Connect's deadline (or a timeout), canceled for anything else. A handler that hands
- * `context.signal` itself to the core maps the core's abort errors with this.
+ * Connect's deadline (or a timeout), canceled for anything else.
  */
 export function domainAbortError(signal: AbortSignal): InferdError {
   const reason: unknown = signal.reason;
@@ -12,6 +11,32 @@ export function domainAbortError(signal: AbortSignal): InferdError {
     (reason instanceof ConnectError && reason.code === Code.DeadlineExceeded) ||
     (reason instanceof Error && reason.name === "TimeoutError");
   return timedOut ? deadlineExceeded("the request's deadline passed") : canceled();
+}
+
+/** A domain signal that follows its source until {@link LinkedDomainSignal.unlink}. */
+export interface LinkedDomainSignal {
+  readonly signal: AbortSignal;
+  /**
+   * Stops following the source. Connect aborts every handler's signal when the call
+   * ends, even a successful one; a handler unlinks once it is done so that this abort
+   * does not build a domain error and abort a second signal for nobody.
+   */
+  unlink(): void;
+}
+
+/**
+ * {@link toDomainSignal} until unlinked: for a call with a deadline, whose abort the
+ * core must read as deadline_exceeded, not as a cancel.
+ */
+export function linkDomainSignal(signal: AbortSignal): LinkedDomainSignal {
+  const controller = new AbortController();
+  const forward = () => controller.abort(domainAbortError(signal));
+  if (signal.aborted) forward();
+  else signal.addEventListener("abort", forward, { once: true });
+  return {
+    signal: controller.signal,
+    unlink: () => signal.removeEventListener("abort", forward),
+  };
 }
 
 /**
@@ -22,9 +47,5 @@ export function domainAbortError(signal: AbortSignal): InferdError {
  * which share the call's signal.
  */
 export function toDomainSignal(signal: AbortSignal): AbortSignal {
-  const controller = new AbortController();
-  const forward = () => controller.abort(domainAbortError(signal));
-  if (signal.aborted) forward();
-  else signal.addEventListener("abort", forward, { once: true });
-  return controller.signal;
+  return linkDomainSignal(signal).signal;
 }

@@ -19,7 +19,7 @@ import type {
   PredictCall,
   Predictor,
 } from "../inference/predictor.js";
-import { domainAbortError, toDomainSignal } from "./domain-signal.js";
+import { linkDomainSignal, toDomainSignal } from "./domain-signal.js";
 import { mapOrdered } from "./map-ordered.js";
 import { decodeInputs, encodeOutputs } from "./tensor-codec.js";
 import { type ErrorLogger, toStatusMessage } from "./to-connect-error.js";
@@ -126,17 +126,20 @@ export function createInferenceService(
 
   return {
     async predict(request, context) {
-      // The handler's own signal, not a linked domain signal (one AbortController and
-      // listener less per call): an abort is mapped here, with the reason the core
-      // cannot read (Connect's deadline), whatever error the core rejected with.
-      const { signal } = context;
+      const run = (signal: AbortSignal) =>
+        predictor
+          .predict(toCall(request, context), signal)
+          .then((result) => toResponse(result, request.rawOutputs));
+      // Without a deadline, every abort (the client, the cut-off) is a cancel to the core
+      // as it is to Connect: the handler's own signal serves, with no linked
+      // AbortController and listener per call. A deadline needs the domain signal, so
+      // that the core (its queue, its metrics) reads it as deadline_exceeded.
+      if (context.timeoutMs() === undefined) return run(context.signal);
+      const link = linkDomainSignal(context.signal);
       try {
-        return toResponse(
-          await predictor.predict(toCall(request, context), signal),
-          request.rawOutputs,
-        );
-      } catch (error) {
-        throw signal.aborted ? domainAbortError(signal) : error;
+        return await run(link.signal);
+      } finally {
+        link.unlink();
       }
     },
 

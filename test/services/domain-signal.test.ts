@@ -1,7 +1,11 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { abortReasonToError } from "../../src/errors/inferd-error.js";
-import { domainAbortError, toDomainSignal } from "../../src/services/domain-signal.js";
+import {
+  domainAbortError,
+  linkDomainSignal,
+  toDomainSignal,
+} from "../../src/services/domain-signal.js";
 
 describe("toDomainSignal", () => {
   it("turns Connect's deadline abort into deadline_exceeded", () => {
@@ -32,5 +36,20 @@ describe("domainAbortError", () => {
     expect(domainAbortError(abortedWith(undefined)).message).toBe(
       "the client cancelled the request",
     );
+  });
+});
+
+describe("linkDomainSignal", () => {
+  it("follows the source until unlinked, then ignores its abort", () => {
+    const first = new AbortController();
+    const linked = linkDomainSignal(first.signal);
+    first.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded));
+    expect(abortReasonToError(linked.signal).kind).toBe("deadline_exceeded");
+
+    const second = new AbortController();
+    const unlinked = linkDomainSignal(second.signal);
+    unlinked.unlink();
+    second.abort(new ConnectError("call ended", Code.Canceled));
+    expect(unlinked.signal.aborted).toBe(false);
   });
 });
