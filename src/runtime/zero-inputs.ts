@@ -33,9 +33,9 @@ function zeros(dtype: DType, count: number): TensorData {
 
 /**
  * Zero-filled inputs of `rows` rows: a dynamic first dimension (the batch) becomes
- * `rows`, every other dynamic dimension 1, fixed dimensions stay. What "auto" times
- * to decide where a model runs: the largest batch it will be run with. (The same
- * idea as `warmupInputs` in inference/, which runtime/ must not import.)
+ * `rows`, every other dynamic dimension 1, fixed dimensions stay. What "auto" times to
+ * decide where a model runs (the largest batch it will be run with), and, with one
+ * row, a version's warmup run before it takes traffic.
  */
 export function zeroInputs(specs: readonly TensorSpec[], rows: number): TensorMap {
   const inputs: Record<string, HostTensor> = {};

@@ -1,6 +1,5 @@
 import { createDynamicBatcher } from "../batching/dynamic-batcher.js";
 import { loadGenerativeModel } from "../generation/load-generative-model.js";
-import { warmupInputs } from "../inference/warmup-inputs.js";
 import type { Logger } from "../logging/logger.js";
 import { createBatchObserver } from "../metrics/batch-observer.js";
 import { createGenerationObserver } from "../metrics/generation-observer.js";
@@ -9,6 +8,7 @@ import type { ModelConfig } from "../registry/model-config.js";
 import type { Servable } from "../registry/model-registry.js";
 import type { VersionLoadRequest } from "../registry/version-load-request.js";
 import type { LoadedModel } from "../runtime/model-runtime.js";
+import { zeroInputs } from "../runtime/zero-inputs.js";
 import type { LoadVersionOptions } from "./load-version.js";
 
 /** Options of `createProductionLoaders`: where loads report (metrics, log). */
@@ -48,7 +48,8 @@ async function preparePredict(
     // One warmup per session: inline there is one, whatever instance_count says.
     const sessions = model.execution?.mode === "inline" ? 1 : config.instanceCount;
     for (let i = 0; i < sessions; i++) {
-      await model.run(warmupInputs(model.inputs), [], request.signal);
+      // One zero row: the first run allocates arenas and picks kernels, not a user's request.
+      await model.run(zeroInputs(model.inputs, 1), [], request.signal);
     }
   }
   return createDynamicBatcher(model, {
