@@ -1,14 +1,9 @@
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
-import type { JsonReadOptions, JsonWriteOptions } from "@bufbuild/protobuf";
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import {
   type Compression,
   compressionNegotiate,
-  createMethodSerializationLookup,
   envelopeCompress,
-  invokeUnaryImplementation,
 } from "@connectrpc/connect/protocol";
 import {
   contentTypeJson,
@@ -19,39 +14,26 @@ import {
   trailerFlag,
   trailerSerialize,
 } from "@connectrpc/connect/protocol-grpc-web";
-import { singleHeader, toWebHeaders } from "../connect-adapter/incoming-headers.js";
-import type { RecordRefusedCall } from "../observed-call/rpc-call.js";
-import { authorityOf, isUsableAuthority, type RequestClaim } from "./connect-unary-path.js";
-import type { ContextValuesOfPeer } from "./grpc-unary-path.js";
 import { parseUnaryInput, readGrpcWebBody } from "./grpc-web-request-body.js";
-import { CANCELED, recordRefusedCall } from "./refused-call.js";
-import { createUnaryCallContext } from "./unary-call-context.js";
+import {
+  authorityOf,
+  COMPRESS_MIN_BYTES,
+  createSerializers,
+  headerOf,
+  isUsableAuthority,
+  type LeanHttpPathOptions,
+  type LeanRequest,
+  type LeanResponse,
+  type PreparedLeanOptions,
+  prepareLeanOptions,
+  type RequestClaim,
+  runLeanCall,
+  type Serialization,
+} from "./lean-http-call.js";
 import type { UnaryMethodSpec } from "./unary-method-table.js";
 
-type Request = IncomingMessage | Http2ServerRequest;
-type Response = ServerResponse | Http2ServerResponse;
-type Lookup = ReturnType<typeof createMethodSerializationLookup>;
-
 /** Options of `createGrpcWebUnaryPath`: what it shares with the Connect adapter. */
-export interface GrpcWebUnaryPathOptions {
-  /** The unary methods it serves, by path (see `createUnaryMethodTable`). */
-  readonly methods: ReadonlyMap<string, UnaryMethodSpec>;
-  /** The same interceptors, in the same order, as the Connect adapter runs. */
-  readonly interceptors: readonly Interceptor[];
-  readonly readMaxBytes: number;
-  /** The adapter's JSON options, for `application/grpc-web+json`. */
-  readonly jsonOptions: Partial<JsonReadOptions & JsonWriteOptions>;
-  /** The adapter's response compressions, in its order of preference. */
-  readonly acceptCompression: readonly Compression[];
-  /** Aborts every call's signal (the drain's cut-off), like the adapter's `shutdownSignal`. */
-  readonly shutdownSignal: AbortSignal;
-  readonly contextValues?: ContextValuesOfPeer;
-  /** Records a call refused before the interceptors ran (bad timeout, body). */
-  readonly recordRefusedCall?: RecordRefusedCall;
-}
-
-/** connect-node's default: smaller envelopes are never compressed. */
-const COMPRESS_MIN_BYTES = 1024;
+export type GrpcWebUnaryPathOptions = LeanHttpPathOptions;
 
 /**
  * A lean path for unary gRPC-Web calls (POST, `application/grpc-web[+proto|+json]`,
@@ -64,27 +46,18 @@ const COMPRESS_MIN_BYTES = 1024;
  * Why: connect-node's generic pipeline costs ~0.5-1 ms of main-thread CPU per call.
  */
 export function createGrpcWebUnaryPath(options: GrpcWebUnaryPathOptions): RequestClaim {
-  const prepared = { ...options, interceptors: [...options.interceptors] };
-  const serializers = new Map<string, Lookup>();
-  for (const [path, { spec }] of options.methods) {
-    serializers.set(
-      path,
-      createMethodSerializationLookup(spec.method, undefined, options.jsonOptions, {
-        readMaxBytes: options.readMaxBytes,
-        writeMaxBytes: 0xffffffff,
-      }),
-    );
-  }
+  const prepared = prepareLeanOptions(options);
+  const serializers = createSerializers(options);
   return (req, res) => {
     if (req.method !== "POST") return false;
     const path = req.url ?? "";
     const entry = options.methods.get(path);
     const serialization = serializers.get(path);
     if (entry === undefined || serialization === undefined) return false;
-    const type = parseContentType(singleHeader(req.headers["content-type"]) ?? null);
+    const type = parseContentType(headerOf(req, "content-type"));
     if (type === undefined || type.text) return false;
-    const encoding = singleHeader(req.headers["grpc-encoding"]);
-    if (encoding !== undefined && encoding !== "identity") return false;
+    const encoding = headerOf(req, "grpc-encoding");
+    if (encoding !== null && encoding !== "identity") return false;
     if (!isUsableAuthority(authorityOf(req))) return false;
     void serve(prepared, entry, serialization, type.binary, req, res);
     return true;
@@ -92,81 +65,50 @@ export function createGrpcWebUnaryPath(options: GrpcWebUnaryPathOptions): Reques
 }
 
 async function serve(
-  options: GrpcWebUnaryPathOptions & { interceptors: Interceptor[] },
-  { service, spec }: UnaryMethodSpec,
-  serialization: Lookup,
+  options: PreparedLeanOptions,
+  entry: UnaryMethodSpec,
+  serialization: Serialization,
   binary: boolean,
-  req: Request,
-  res: Response,
+  req: LeanRequest,
+  res: LeanResponse,
 ): Promise<void> {
-  const startedAt = performance.now();
-  let invoked = false;
-  const headers = req.headers;
-  const timeout = parseTimeout(
-    singleHeader(headers["grpc-timeout"]) ?? null,
-    Number.MAX_SAFE_INTEGER,
-  );
-  const call = createUnaryCallContext({
-    protocolName: "grpc-web",
-    service,
-    method: spec.method,
-    url: `http://${authorityOf(req)}${req.url}`,
-    requestHeader: toWebHeaders(headers),
-    timeoutMs: timeout.error ? undefined : timeout.timeoutMs,
-    shutdownSignal: options.shutdownSignal,
-    responseHeader: { "content-type": binary ? contentTypeProto : contentTypeJson },
-    ...(options.contextValues && { values: options.contextValues({ socket: req.socket }) }),
-  });
-  const { context } = call;
-  context.responseTrailer.set("grpc-status", "0");
   const compression = compressionNegotiate(
     [...options.acceptCompression],
-    singleHeader(headers["grpc-encoding"]) ?? null,
-    singleHeader(headers["grpc-accept-encoding"]) ?? null,
+    headerOf(req, "grpc-encoding"),
+    headerOf(req, "grpc-accept-encoding"),
     "grpc-accept-encoding",
   );
-  if (compression.response) context.responseHeader.set("grpc-encoding", compression.response.name);
-  const onClose = () => call.abort(CANCELED);
-  res.once("close", onClose);
+  const end = await runLeanCall({
+    options,
+    entry,
+    req,
+    res,
+    protocolName: "grpc-web",
+    timeout: parseTimeout(headerOf(req, "grpc-timeout"), Number.MAX_SAFE_INTEGER),
+    responseHeader: { "content-type": binary ? contentTypeProto : contentTypeJson },
+    prepare: (context) => {
+      context.responseTrailer.set("grpc-status", "0");
+      if (compression.response) {
+        context.responseHeader.set("grpc-encoding", compression.response.name);
+      }
+    },
+    refusal: compression.error,
+    readInput: async (signal) => {
+      const bytes = await readGrpcWebBody(req as Readable, options.readMaxBytes, signal);
+      return parseUnaryInput(bytes, serialization.getI(binary), options.readMaxBytes);
+    },
+  });
+  const { context } = end;
   const envelopes: { flags: number; data: Uint8Array }[] = [];
-  try {
-    if (compression.error) throw compression.error;
-    if (timeout.error) throw timeout.error;
-    const bytes = await readGrpcWebBody(req as Readable, options.readMaxBytes, context.signal);
-    const input = await parseUnaryInput(bytes, serialization.getI(binary), options.readMaxBytes);
-    invoked = true;
-    const output = await invokeUnaryImplementation(spec, context, input, options.interceptors);
-    envelopes.push({ flags: 0, data: serialization.getO(binary).serialize(output) });
-  } catch (reason) {
-    const error =
-      reason instanceof ConnectError
-        ? reason
-        : new ConnectError("internal error", Code.Internal, undefined, undefined, reason);
-    call.abort(error);
-    setTrailerStatus(context.responseTrailer, error);
-    if (!invoked && options.recordRefusedCall) {
-      recordRefusedCall(options.recordRefusedCall, {
-        method: spec.method,
-        headers,
-        remoteAddress: req.socket?.remoteAddress ?? "",
-        error,
-        startedAt,
-        closed: res.closed,
-        onClose: (listener) => res.once("close", listener),
-        left: () => !res.writableFinished,
-      });
-    }
-  } finally {
-    res.off("close", onClose);
-    call.finish();
-  }
+  if ("error" in end) setTrailerStatus(context.responseTrailer, end.error);
+  else envelopes.push({ flags: 0, data: serialization.getO(binary).serialize(end.output) });
   envelopes.push({ flags: trailerFlag, data: trailerSerialize(context.responseTrailer) });
   await respond(res, context.responseHeader, envelopes, compression.response);
 }
 
 /** Writes the head and each envelope as its own body write, as connect-node does. */
 async function respond(
-  res: Response,
+  res: LeanResponse,
   header: Headers,
   envelopes: readonly { flags: number; data: Uint8Array }[],
   compression: Compression | null,
