@@ -1,4 +1,5 @@
-import { stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { abortReasonToError } from "../errors/inferd-error.js";
 import { createInProcessSession, type InProcessSession } from "./in-process-session.js";
 import type { SessionOptions } from "./model-runtime.js";
@@ -65,7 +66,8 @@ export function runsPerTurn(runMs: number): number {
 }
 
 /**
- * The "auto" rule: a model file under `maxModelBytes` is loaded on this thread, run
+ * The "auto" rule: a model whose files (see `versionBytes`) are under `maxModelBytes` is
+ * loaded on this thread, run
  * once to warm up, then timed `INLINE_TIMED_RUNS` times on a zero batch of
  * `batchRows` rows; it stays inline when the median run is under `maxRunMs`, else
  * its session is released and the caller starts workers.
@@ -75,15 +77,11 @@ export function runsPerTurn(runMs: number): number {
 export async function chooseExecution(options: ChooseExecutionOptions): Promise<ExecutionDecision> {
   const maxBytes = options.maxModelBytes ?? INLINE_MAX_MODEL_BYTES;
   const maxRunMs = options.maxRunMs ?? INLINE_MAX_RUN_MS;
-  // A file that cannot be read fails below with the session worker's load error, word for word.
-  const size = await stat(options.modelPath).then(
-    (s) => s.size,
-    () => 0,
-  );
+  const size = await versionBytes(options.modelPath);
   if (size > maxBytes) {
     return {
       mode: "worker",
-      reason: `model file is ${mib(size)}, over the ${mib(maxBytes)} inline bound`,
+      reason: `model files are ${mib(size)}, over the ${mib(maxBytes)} inline bound`,
     };
   }
   const session = await createInProcessSession(options.modelPath, options.session);
@@ -117,6 +115,25 @@ async function medianRun(
   }
   times.sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)] as number;
+}
+
+/**
+ * The bytes of the model and of every file beside it in its version folder: weights in
+ * external data files (`model.onnx_data`) load with the model, so a small model.onnx
+ * says nothing of what a load on the main thread would read. A file that cannot be read
+ * counts 0: the load below then fails with the session worker's error, word for word.
+ */
+async function versionBytes(modelPath: string): Promise<number> {
+  const size = (path: string) =>
+    stat(path).then(
+      (s) => (s.isFile() ? s.size : 0),
+      () => 0,
+    );
+  const dir = dirname(modelPath);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const others = names.filter((name) => join(dir, name) !== modelPath).map((n) => join(dir, n));
+  const sizes = await Promise.all([modelPath, ...others].map(size));
+  return sizes.reduce((sum, bytes) => sum + bytes, 0);
 }
 
 function mib(bytes: number): string {

@@ -1,3 +1,5 @@
+import { copyFile, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { isInferdError } from "../../src/errors/inferd-error.js";
@@ -61,8 +63,27 @@ describe("chooseExecution (the auto rule)", () => {
     });
     expect(decision).toEqual({
       mode: "worker",
-      reason: expect.stringMatching(/^model file is [0-9.]+ MiB, over the 0\.0 MiB inline bound$/),
+      reason: expect.stringMatching(
+        /^model files are [0-9.]+ MiB, over the 0\.0 MiB inline bound$/,
+      ),
     });
+  });
+
+  it("counts the files beside model.onnx (external weights) against the size bound", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "inferd-choose-"));
+    try {
+      const modelPath = join(dir, "model.onnx");
+      await copyFile(IRIS, modelPath);
+      const modelBytes = (await stat(modelPath)).size;
+      const bounds = { modelPath, session: {}, batchRows: 1, maxModelBytes: modelBytes + 1000 };
+      const alone = await chooseExecution(bounds);
+      expect(alone.mode).toBe("inline");
+      if (alone.mode === "inline") await alone.session.release();
+      await writeFile(join(dir, "model.onnx_data"), new Uint8Array(2000));
+      expect((await chooseExecution(bounds)).mode).toBe("worker");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("rejects with the signal's error when aborted, and with the worker's load error for a missing file", async () => {
