@@ -39,7 +39,9 @@ describe("raceAbort", () => {
     controller.abort();
     let reject: (error: Error) => void = () => {};
     const abandoned = new Promise<never>((_, r) => (reject = r));
-    await expect(raceAbort(abandoned, controller.signal)).rejects.toBeDefined();
+    await expect(raceAbort(abandoned, controller.signal)).rejects.toMatchObject({
+      name: "AbortError",
+    });
     reject(new Error("late"));
     // An unhandled rejection would fail the run; give it a turn to surface.
     await new Promise((resolve) => setTimeout(resolve, 0));

@@ -130,7 +130,7 @@ describe("Generate whose client leaves while the generation starts", () => {
     const stream = service.generate(request, context)[Symbol.asyncIterator]();
     // The handler runs up to `await generator.start(...)`; the client leaves meanwhile.
     const first = stream.next().catch((error: unknown) => error);
-    expect(finishStart).toBeDefined();
+    expect(typeof finishStart).toBe("function");
     client.abort();
     finishStart?.({ model: "m", version: 1, chunks });
     const outcome = await first;
