@@ -2,15 +2,7 @@ import { abortReasonToError, internal, unavailable } from "../errors/inferd-erro
 import type { TensorSpec } from "../tensor/host-tensor.js";
 import type { InProcessSession } from "./in-process-session.js";
 import type { ExecutionChoice, LoadedModel, TensorMap } from "./model-runtime.js";
-
-interface Job {
-  readonly inputs: TensorMap;
-  readonly outputNames: readonly string[];
-  readonly signal: AbortSignal | undefined;
-  readonly resolve: (out: TensorMap) => void;
-  readonly reject: (error: Error) => void;
-  onAbort?: () => void;
-}
+import { type RunJob, RunQueue, settleRun } from "./run-queue.js";
 
 /**
  * A {@link LoadedModel} over one session on the main thread. ORT computes each run
@@ -23,7 +15,7 @@ interface Job {
  * with the worker's message, dispose waits for queued and running jobs.
  */
 export class InlineModel implements LoadedModel {
-  readonly #queue: Job[] = [];
+  readonly #queue = new RunQueue(() => this.#checkDrained());
   #running = 0;
   #disposing = false;
   #disposed: Promise<void> | undefined;
@@ -59,15 +51,9 @@ export class InlineModel implements LoadedModel {
   ): Promise<TensorMap> {
     if (this.#disposing) return Promise.reject(unavailable("the model is being unloaded"));
     if (signal?.aborted) return Promise.reject(abortReasonToError(signal));
-    return new Promise((resolve, reject) => {
-      const job: Job = { inputs, outputNames, signal, resolve, reject };
-      if (signal) {
-        job.onAbort = () => this.#abort(job, signal);
-        signal.addEventListener("abort", job.onAbort, { once: true });
-      }
-      this.#queue.push(job);
-      this.#next();
-    });
+    const run = this.#queue.enqueue(inputs, outputNames, signal);
+    this.#next();
+    return run;
   }
 
   /** Stops taking runs, waits for queued and running ones, then releases the session. */
@@ -87,10 +73,10 @@ export class InlineModel implements LoadedModel {
   }
 
   #next(): void {
-    if (this.#disposing && this.pending === 0) this.#drained?.();
+    this.#checkDrained();
     // Every run started before a turn's check phase runs in it: at most runsPerTurn.
     while (this.#running < this.#runsPerTurn) {
-      const job = this.#queue.shift();
+      const job = this.#queue.take();
       if (!job) return;
       this.#running++;
       this.session.run(job.inputs, job.outputNames).then(
@@ -100,18 +86,13 @@ export class InlineModel implements LoadedModel {
     }
   }
 
-  #finish(job: Job, settle: () => void): void {
+  #finish(job: RunJob, answer: () => void): void {
     this.#running--;
-    if (job.onAbort) job.signal?.removeEventListener("abort", job.onAbort);
-    // An aborted job was already rejected; settling again is a no-op, so the result is dropped.
-    settle();
+    settleRun(job, answer);
     this.#next();
   }
 
-  #abort(job: Job, signal: AbortSignal): void {
-    const index = this.#queue.indexOf(job);
-    if (index >= 0) this.#queue.splice(index, 1);
-    job.reject(abortReasonToError(signal));
+  #checkDrained(): void {
     if (this.#disposing && this.pending === 0) this.#drained?.();
   }
 }

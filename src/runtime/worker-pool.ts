@@ -2,16 +2,8 @@ import { raceAbort } from "../abort/race-abort.js";
 import { abortReasonToError, internal, unavailable } from "../errors/inferd-error.js";
 import type { TensorSpec } from "../tensor/host-tensor.js";
 import type { LoadedModel, TensorMap } from "./model-runtime.js";
+import { type RunJob, RunQueue, settleRun } from "./run-queue.js";
 import { SessionInstance, type SessionInstanceOptions } from "./session-instance.js";
-
-interface Job {
-  readonly inputs: TensorMap;
-  readonly outputNames: readonly string[];
-  readonly signal: AbortSignal | undefined;
-  readonly resolve: (out: TensorMap) => void;
-  readonly reject: (error: Error) => void;
-  onAbort?: () => void;
-}
 
 /** How the pool starts (and restarts) its instances. */
 export interface WorkerPoolOptions extends Omit<SessionInstanceOptions, "onCrash"> {
@@ -26,7 +18,7 @@ export interface WorkerPoolOptions extends Omit<SessionInstanceOptions, "onCrash
  */
 export class WorkerPool implements LoadedModel {
   readonly #idle: SessionInstance[] = [];
-  readonly #queue: Job[] = [];
+  readonly #queue = new RunQueue(() => this.#checkDrained());
   #inputs: readonly TensorSpec[] = [];
   #outputs: readonly TensorSpec[] = [];
   #running = 0;
@@ -86,15 +78,9 @@ export class WorkerPool implements LoadedModel {
     if (this.#disposing) return Promise.reject(unavailable("the model is being unloaded"));
     if (this.#broken) return Promise.reject(this.#broken);
     if (signal?.aborted) return Promise.reject(abortReasonToError(signal));
-    return new Promise((resolve, reject) => {
-      const job: Job = { inputs, outputNames, signal, resolve, reject };
-      if (signal) {
-        job.onAbort = () => this.#abort(job, signal);
-        signal.addEventListener("abort", job.onAbort, { once: true });
-      }
-      this.#queue.push(job);
-      this.#dispatch();
-    });
+    const run = this.#queue.enqueue(inputs, outputNames, signal);
+    this.#dispatch();
+    return run;
   }
 
   /** Stops taking runs, waits for queued and running ones, then ends every worker. */
@@ -123,7 +109,7 @@ export class WorkerPool implements LoadedModel {
 
   #dispatch(): void {
     while (this.#queue.length > 0 && this.#idle.length > 0) {
-      const job = this.#queue.shift() as Job;
+      const job = this.#queue.take() as RunJob;
       const instance = this.#idle.shift() as SessionInstance;
       this.#running++;
       instance.run(job.inputs, job.outputNames).then(
@@ -134,20 +120,11 @@ export class WorkerPool implements LoadedModel {
     this.#checkDrained();
   }
 
-  #finish(job: Job, instance: SessionInstance, settle: () => void): void {
+  #finish(job: RunJob, instance: SessionInstance, answer: () => void): void {
     this.#running--;
-    if (job.onAbort) job.signal?.removeEventListener("abort", job.onAbort);
-    // An aborted job was already rejected; settling again is a no-op, so the result is dropped.
-    settle();
+    settleRun(job, answer);
     if (!instance.dead) this.#idle.push(instance);
     this.#dispatch();
-  }
-
-  #abort(job: Job, signal: AbortSignal): void {
-    const index = this.#queue.indexOf(job);
-    if (index >= 0) this.#queue.splice(index, 1);
-    job.reject(abortReasonToError(signal));
-    this.#checkDrained();
   }
 
   #onCrash(instance: SessionInstance, error: Error): void {
@@ -181,7 +158,7 @@ export class WorkerPool implements LoadedModel {
       `every session worker for ${this.options.modelPath} crashed and none could restart: ${startError.message}`,
       crash,
     );
-    for (const job of this.#queue.splice(0)) job.reject(this.#broken);
+    this.#queue.rejectAll(this.#broken);
   }
 
   #checkDrained(): void {

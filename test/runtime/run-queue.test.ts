@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import { isInferdError } from "../../src/errors/inferd-error.js";
+import { RunQueue, settleRun } from "../../src/runtime/run-queue.js";
+
+const kindOf = (error: unknown) => (isInferdError(error) ? error.kind : String(error));
+
+describe("RunQueue", () => {
+  it("takes a run aborted while queued out of the queue, unrun, and tells the owner", async () => {
+    let told = 0;
+    const queue = new RunQueue(() => told++);
+    const controller = new AbortController();
+    const run = queue.enqueue({}, [], controller.signal).catch(kindOf);
+    expect(queue.length).toBe(1);
+    controller.abort();
+    expect(await run).toBe("canceled");
+    expect(queue.length).toBe(0);
+    expect(queue.take()).toBeUndefined();
+    expect(told).toBe(1);
+  });
+
+  it("rejects a run aborted while running at once, and drops its later result", async () => {
+    const queue = new RunQueue(() => {});
+    const controller = new AbortController();
+    const run = queue.enqueue({}, ["y"], controller.signal).catch(kindOf);
+    const job = queue.take();
+    expect(job?.outputNames).toEqual(["y"]);
+    controller.abort(new DOMException("late", "TimeoutError"));
+    expect(await run).toBe("deadline_exceeded");
+    if (job) settleRun(job, () => job.resolve({}));
+    expect(await run).toBe("deadline_exceeded");
+  });
+
+  it("answers a taken run through settleRun, in arrival order, and fails all that wait", async () => {
+    const queue = new RunQueue(() => {});
+    const first = queue.enqueue({}, ["a"], undefined);
+    const second = queue.enqueue({}, ["b"], undefined).catch((e: Error) => e.message);
+    const job = queue.take();
+    expect(job?.outputNames).toEqual(["a"]);
+    if (job) settleRun(job, () => job.resolve({}));
+    await expect(first).resolves.toEqual({});
+    queue.rejectAll(new Error("no session left"));
+    expect(await second).toBe("no session left");
+    expect(queue.length).toBe(0);
+  });
+});
