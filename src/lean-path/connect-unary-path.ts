@@ -10,14 +10,13 @@ import {
   trailerMux,
 } from "@connectrpc/connect/protocol-connect";
 import {
-  authorityOf,
   COMPRESS_MIN_BYTES,
   createSerializers,
   headerOf,
-  isUsableAuthority,
   type LeanHttpPathOptions,
   type LeanRequest,
   type LeanResponse,
+  leanTarget,
   type PreparedLeanOptions,
   prepareLeanOptions,
   type RequestClaim,
@@ -43,18 +42,11 @@ export function createConnectUnaryPath(options: ConnectUnaryPathOptions): Reques
   const prepared = prepareLeanOptions(options);
   const serializers = createSerializers(options);
   return (req, res) => {
-    if (req.method !== "POST") return false;
-    const path = req.url ?? "";
-    const entry = options.methods.get(path);
-    const serialization = serializers.get(path);
-    if (entry === undefined || serialization === undefined) return false;
+    const target = leanTarget(req, options, serializers, "content-encoding");
+    if (target === undefined) return false;
     const type = parseContentType(headerOf(req, "content-type"));
     if (type === undefined || type.stream) return false;
-    const encoding = headerOf(req, "content-encoding");
-    if (encoding !== null && encoding !== "identity") return false;
-    // connect-node refuses a request whose authority makes no URL (400): leave it to it.
-    if (!isUsableAuthority(authorityOf(req))) return false;
-    void serve(prepared, entry, serialization, type.binary, req, res);
+    void serve(prepared, target.entry, target.serialization, type.binary, req, res);
     return true;
   };
 }

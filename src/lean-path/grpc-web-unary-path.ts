@@ -16,14 +16,13 @@ import {
 } from "@connectrpc/connect/protocol-grpc-web";
 import { parseUnaryInput, readGrpcWebBody } from "./grpc-web-request-body.js";
 import {
-  authorityOf,
   COMPRESS_MIN_BYTES,
   createSerializers,
   headerOf,
-  isUsableAuthority,
   type LeanHttpPathOptions,
   type LeanRequest,
   type LeanResponse,
+  leanTarget,
   type PreparedLeanOptions,
   prepareLeanOptions,
   type RequestClaim,
@@ -49,17 +48,11 @@ export function createGrpcWebUnaryPath(options: GrpcWebUnaryPathOptions): Reques
   const prepared = prepareLeanOptions(options);
   const serializers = createSerializers(options);
   return (req, res) => {
-    if (req.method !== "POST") return false;
-    const path = req.url ?? "";
-    const entry = options.methods.get(path);
-    const serialization = serializers.get(path);
-    if (entry === undefined || serialization === undefined) return false;
+    const target = leanTarget(req, options, serializers, "grpc-encoding");
+    if (target === undefined) return false;
     const type = parseContentType(headerOf(req, "content-type"));
     if (type === undefined || type.text) return false;
-    const encoding = headerOf(req, "grpc-encoding");
-    if (encoding !== null && encoding !== "identity") return false;
-    if (!isUsableAuthority(authorityOf(req))) return false;
-    void serve(prepared, entry, serialization, type.binary, req, res);
+    void serve(prepared, target.entry, target.serialization, type.binary, req, res);
     return true;
   };
 }

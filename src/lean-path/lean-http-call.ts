@@ -68,6 +68,35 @@ export function createSerializers(
   return serializers;
 }
 
+/** What a lean HTTP path serves a request with: its method and that method's serialization. */
+export interface LeanTarget {
+  readonly entry: UnaryMethodSpec;
+  readonly serialization: Serialization;
+}
+
+/**
+ * The method a request names, if a lean path may serve it: a POST to a recorded unary
+ * method's exact path (no query string), a request body not compressed (the
+ * protocol's `encodingHeader` absent or identity), and an authority that makes a URL.
+ * Anything else is left to connect-node, which answers it as it always has.
+ */
+export function leanTarget(
+  req: LeanRequest,
+  options: LeanHttpPathOptions,
+  serializers: ReadonlyMap<string, Serialization>,
+  encodingHeader: string,
+): LeanTarget | undefined {
+  if (req.method !== "POST") return undefined;
+  const path = req.url ?? "";
+  const entry = options.methods.get(path);
+  const serialization = serializers.get(path);
+  if (entry === undefined || serialization === undefined) return undefined;
+  const encoding = headerOf(req, encodingHeader);
+  if (encoding !== null && encoding !== "identity") return undefined;
+  if (!isUsableAuthority(authorityOf(req))) return undefined;
+  return { entry, serialization };
+}
+
 /** One lean HTTP call as a protocol sees it: how to start it and how to read its input. */
 export interface LeanCallInit {
   readonly options: PreparedLeanOptions;
