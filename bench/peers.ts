@@ -1,22 +1,11 @@
-/**
- * `npm run bench`: issue 14's benchmark. inferd (default flags: access log, metrics,
- * tracing as shipped) against the servers a user would write in an afternoon
- * (bench/naive-grpc-server.ts, bench/naive-http-server.ts) and against its own no-op
- * Predict (bench/noop-server.ts), on mlp_small (64→128→64→10) and mlp_heavy, every
- * scenario driven by h2load in one run. Prints Markdown tables and PASS/MISS per target.
- *
- *   npm run bench -- [--duration-ms 3000] [--warmup-ms 700] [--limit-ms 2000]
- *     [--only grpc,http1,heavy] [--concurrency 1,64] [--channels 4] [--json FILE]
- */
-import { writeFile } from "node:fs/promises";
-import { cpus, loadavg } from "node:os";
+import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { type BenchFamily, createBenchRepository } from "./bench-repository.js";
 import { type InProcessLimit, measureInProcessLimit } from "./in-process-limit.js";
 import { checkPeerTargets, formatPeerTable } from "./peers-report.js";
 import { type PeerGroup, type PeerRow, runPeerScenario } from "./peers-scenarios.js";
 import { planGroup } from "./peers-servers.js";
-import { formatLimitTable, formatTargets } from "./report.js";
+import { printReport } from "./report.js";
 import { startServerProcess } from "./server-process.js";
 
 const { values } = parseArgs({
@@ -113,22 +102,16 @@ async function report(
   started: number,
 ): Promise<void> {
   const checks = checkPeerTargets(rows);
-  const machine = `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), Node ${process.version}, load average (1 min) at start/end: ${loads}`;
   const groups = [...new Set(rows.map((r) => r.group))];
-  const out = [
-    `Date: ${new Date().toISOString()}; machine: ${machine}; whole run ${Math.round((Date.now() - started) / 1000)} s.`,
-    "",
-    "In-process limit (onnxruntime-node `session.run` in the bench process, ORT default options):",
-    "",
-    formatLimitTable(limits),
-    ...groups.flatMap((group) => ["", TITLES[group], "", formatPeerTable(rows, group)]),
-    "",
-    "Targets (issue 14):",
-    "",
-    formatTargets(checks),
-  ].join("\n");
-  process.stdout.write(`${out}\n`);
-  if (values.json) await writeFile(values.json, JSON.stringify({ limits, rows, checks }, null, 2));
+  await printReport({
+    loads,
+    started,
+    limits,
+    sections: groups.flatMap((group) => ["", TITLES[group], "", formatPeerTable(rows, group)]),
+    targets: { title: "Targets (issue 14):", checks },
+    json: values.json,
+    data: { limits, rows, checks },
+  });
 }
 
 await main();

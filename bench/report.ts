@@ -1,3 +1,5 @@
+import { writeFile } from "node:fs/promises";
+import { cpus } from "node:os";
 import type { BenchFamily, BenchModel } from "./bench-repository.js";
 import type { InProcessLimit } from "./in-process-limit.js";
 import type { LoadResult } from "./load-run.js";
@@ -159,4 +161,35 @@ function find(
       r.model.batching === batching &&
       r.concurrency === concurrency,
   );
+}
+
+/**
+ * Prints a bench's report: its date, machine and load line, the in-process limits,
+ * then `sections`, then the targets; and writes `data` as JSON when `json` names a file.
+ */
+export async function printReport(report: {
+  readonly loads: string;
+  readonly started: number;
+  readonly limits: Partial<Record<BenchFamily, InProcessLimit>>;
+  readonly sections: readonly string[];
+  readonly targets: { readonly title: string; readonly checks: readonly TargetCheck[] };
+  readonly json: string | undefined;
+  readonly data: unknown;
+}): Promise<void> {
+  const machine = `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), Node ${process.version}, load average (1 min) at start/end: ${report.loads}`;
+  const seconds = Math.round((Date.now() - report.started) / 1000);
+  const out = [
+    `Date: ${new Date().toISOString()}; machine: ${machine}; whole run ${seconds} s.`,
+    "",
+    "In-process limit (onnxruntime-node `session.run` in the bench process, ORT default options):",
+    "",
+    formatLimitTable(report.limits),
+    ...report.sections,
+    "",
+    report.targets.title,
+    "",
+    formatTargets(report.targets.checks),
+  ].join("\n");
+  process.stdout.write(`${out}\n`);
+  if (report.json) await writeFile(report.json, JSON.stringify(report.data, null, 2));
 }

@@ -1,19 +1,4 @@
-/**
- * `npm run bench:batching`: unary Predict over gRPC against one `inferd` child process, the
- * load generator in another process, and the in-process `session.run` limits measured
- * in this process, all in one run. Prints Markdown tables (paste into bench/RESULTS.md)
- * and PASS/MISS per target of issues #2 and #3.
- *
- *   npm run bench:batching -- [--duration-ms 3000] [--concurrency 1,8,64,256] [--only classifier]
- *     [--classifier-delay-us 500] [--heavy-delay-us 2000] [--instance-count 1]
- *     [--intra-op-threads N] [--no-floor] [--channels 4] [--loadgen grpc-js,h2load] [--cpu-prof DIR] [--json FILE]
- *
- * Two load generators drive the same scenarios when h2load is installed: grpc-js (a real
- * gRPC client stack) and h2load (nghttp2, far cheaper per call, so less of the 2 cores
- * goes to the client). gRPC errors, batch sizes, run and queue times come from /metrics.
- */
-import { writeFile } from "node:fs/promises";
-import { cpus, loadavg } from "node:os";
+import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import {
   type BenchFamily,
@@ -30,10 +15,9 @@ import {
   type FloorRow,
   formatFloorTable,
   formatGainTable,
-  formatLimitTable,
   formatLoadTable,
-  formatTargets,
   type LoadGenerator,
+  printReport,
 } from "./report.js";
 import { scrapeModelCounters, serverView } from "./server-metrics.js";
 import { startServerProcess } from "./server-process.js";
@@ -181,32 +165,28 @@ async function benchmark(repo: BenchRepository, started: number): Promise<void> 
     await server.stop();
   }
   const checks = loadgens.flatMap((loadgen) => checkTargets(loadgen, rows, limits));
-  const machine = `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), Node ${process.version}, load average before/after: ${loadBefore.toFixed(2)}/${(loadavg()[0] ?? 0).toFixed(2)}`;
-  const out = [
-    `Date: ${new Date().toISOString()}; machine: ${machine}; whole run ${Math.round((Date.now() - started) / 1000)} s.`,
-    "",
-    "In-process limit (onnxruntime-node `session.run` in the bench process, ORT default options):",
-    "",
-    formatLimitTable(limits),
-    "",
-    "Unary Predict over gRPC, load generator in a separate process, 1 row per request; errors, mean batch, run ms (per model run, worker hop included) and queue ms (per request) from the server's /metrics:",
-    "",
-    formatLoadTable(rows),
-    "",
-    "Transport floor (bench/noop-server.ts: a Predict that answers a fixed response and does nothing else, served by connect-node's adapter alone, or as inferd serves unary gRPC: its lean HTTP/2 unary path in front of the adapter):",
-    "",
-    formatFloorTable(floor),
-    "",
-    "Gain of batching:",
-    "",
-    formatGainTable(rows),
-    "",
-    "Targets:",
-    "",
-    formatTargets(checks),
-  ].join("\n");
-  process.stdout.write(`${out}\n`);
-  if (values.json) await writeFile(values.json, JSON.stringify({ limits, rows, checks }, null, 2));
+  await printReport({
+    loads: `${loadBefore.toFixed(2)}/${(loadavg()[0] ?? 0).toFixed(2)}`,
+    started,
+    limits,
+    sections: [
+      "",
+      "Unary Predict over gRPC, load generator in a separate process, 1 row per request; errors, mean batch, run ms (per model run, worker hop included) and queue ms (per request) from the server's /metrics:",
+      "",
+      formatLoadTable(rows),
+      "",
+      "Transport floor (bench/noop-server.ts: a Predict that answers a fixed response and does nothing else, served by connect-node's adapter alone, or as inferd serves unary gRPC: its lean HTTP/2 unary path in front of the adapter):",
+      "",
+      formatFloorTable(floor),
+      "",
+      "Gain of batching:",
+      "",
+      formatGainTable(rows),
+    ],
+    targets: { title: "Targets:", checks },
+    json: values.json,
+    data: { limits, rows, checks },
+  });
 }
 
 await main();
