@@ -2,12 +2,14 @@ import type { Readable } from "node:stream";
 import { Code, ConnectError } from "@connectrpc/connect";
 
 const HEADER_BYTES = 5;
+const COMPRESSED_FLAG = 0b1;
 
 /**
  * Reads a unary gRPC request body: exactly one uncompressed length-prefixed message.
  * Rejects with ResourceExhausted as soon as the declared length passes `readMaxBytes`
- * (without buffering the rest), InvalidArgument for a malformed body, and the
- * signal's reason when it aborts first. The messages match connect-node's.
+ * (without buffering the rest), InvalidArgument for a malformed body (a reserved flag
+ * bit set included), and the signal's reason when it aborts first. The messages match
+ * connect-node's.
  */
 export function readUnaryEnvelope(
   body: Readable,
@@ -49,7 +51,14 @@ export function readUnaryEnvelope(
       if (length < HEADER_BYTES || length < HEADER_BYTES + all.readUInt32BE(1)) {
         return finish(protocolError("premature end of stream"));
       }
-      if ((all[0] ?? 0) & 0b1) {
+      const flags = all[0] ?? 0;
+      // grpc-go refuses any flags byte but 0 and 1 ("grpc: received unexpected payload
+      // format %d", checkRecvPayload in rpc_util.go), with Internal; the fault is the
+      // client's, so it is InvalidArgument here, like the compressed flag below.
+      if (flags & ~COMPRESSED_FLAG) {
+        return finish(protocolError(`received unexpected payload format ${flags}`));
+      }
+      if (flags & COMPRESSED_FLAG) {
         return finish(protocolError("received compressed message without grpc-encoding"));
       }
       // A plain Uint8Array: protobuf-es hands out views of it as bytes fields.

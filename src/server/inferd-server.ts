@@ -4,6 +4,7 @@ import { type ConnectRouter, createContextValues, type Interceptor } from "@conn
 import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ServerConfig } from "../config/server-options.js";
 import { createRefusalObserver } from "../connect-adapter/refusal-observer.js";
+import { createRequestParseErrorInterceptor } from "../connect-adapter/request-parse-error.js";
 import { unknownProcedure } from "../connect-adapter/unknown-procedure.js";
 import type { HttpRoute } from "../http/http-route.js";
 import { createProbeRoutes } from "../http/probe-routes.js";
@@ -35,7 +36,7 @@ export interface InferdServerOptions {
   drain?: DrainController;
   /** The inferd API (InferenceService, ModelService, ...): `createInferdRoutes` over a predictor. */
   routes: (router: ConnectRouter) => void;
-  /** Connect interceptors (logging, metrics), outermost first; the drain interceptor goes last. */
+  /** Connect interceptors (logging, metrics), outermost first; the drain's and the request re-coding's go after them. */
   interceptors?: readonly Interceptor[];
   /** Extra plain HTTP routes (e.g. /metrics), tried after /healthz and /readyz. */
   httpRoutes?: readonly HttpRoute[];
@@ -111,7 +112,12 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
     for (const handler of router.handlers) procedures.set(handler.requestPath, handler.method);
   };
   const { recordRefusedCall, contextValues } = options;
-  const interceptors = [...(options.interceptors ?? []), drain.interceptor];
+  // Innermost, the re-coding of undecodable stream requests: the logging and metrics see its code.
+  const interceptors = [
+    ...(options.interceptors ?? []),
+    drain.interceptor,
+    createRequestParseErrorInterceptor(),
+  ];
   const connect = connectNodeAdapter({
     routes,
     interceptors,

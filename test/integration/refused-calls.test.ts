@@ -169,18 +169,23 @@ describe("calls refused before any interceptor runs", () => {
     expect(started).toBe(1);
   });
 
-  it("logs and counts undecodable binary protobuf over Connect once, with connect-es's code", async () => {
+  it("logs and counts undecodable binary protobuf over Connect once, invalid_argument", async () => {
     const id = "refused-connect-binary";
     let code = "";
     const { line, handled, started } = await countersAcross("connect", id, async () => {
       const res = await post("application/proto", UNDECODABLE, { "x-request-id": id });
       code = JSON.parse(Buffer.from(res.body).toString()).code;
     });
-    // connect-es answers a protobuf it cannot parse Internal ("parse binary").
-    expect(code).toBe("internal");
-    expect(line).toMatchObject({ level: 40, protocol: "connect", code: "internal", refused: true });
+    // connect-es says Internal ("parse binary"); inferd re-codes it (asRequestParseError).
+    expect(code).toBe("invalid_argument");
+    expect(line).toMatchObject({
+      level: 40,
+      protocol: "connect",
+      code: "invalid_argument",
+      refused: true,
+    });
     expect(line.error).toMatch(/^parse binary/);
-    expect(handled("internal")).toBe(1);
+    expect(handled("invalid_argument")).toBe(1);
     expect(started).toBe(1);
   });
 
@@ -194,9 +199,9 @@ describe("calls refused before any interceptor runs", () => {
       expect(res.status).toBe(200);
       trailer = grpcWebTrailer(res.body);
     });
-    expect(trailer).toMatch(/grpc-status: ?13\b/);
-    expect(line).toMatchObject({ protocol: "grpc_web", code: "internal", refused: true });
-    expect(handled("internal")).toBe(1);
+    expect(trailer).toMatch(/grpc-status: ?3\b/);
+    expect(line).toMatchObject({ protocol: "grpc_web", code: "invalid_argument", refused: true });
+    expect(handled("invalid_argument")).toBe(1);
   });
 
   it("logs and counts a malformed connect-timeout-ms once, invalid_argument", async () => {

@@ -1,0 +1,57 @@
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+
+/**
+ * The messages connect-es gives a request body it cannot decode, each with
+ * `Code.Internal`: its binary serialization wraps every `fromBinary` failure as
+ * Internal "parse binary: ..." (its JSON one says InvalidArgument), and its envelope
+ * reader answers a compressed flag on a call without a request encoding Internal (its
+ * own doc comment says InvalidArgument). Both are the client's bytes, not a fault of
+ * the server. A response that fails to encode says "serialize binary" and stays Internal.
+ */
+const DECODE_FAILURES: readonly RegExp[] = [
+  /^parse binary: /,
+  /^received compressed envelope, but do not know how to decompress$/,
+];
+
+/**
+ * `error` re-coded InvalidArgument when it is connect-es's failure to decode a request
+ * (see above), with the same message; anything else is
+ * returned as it is. Why: Internal (and an error-level log line) is for inferd's own
+ * faults; a client sending garbage must read InvalidArgument, as the lean gRPC path
+ * answers the same bytes.
+ */
+export function asRequestParseError<E>(error: E): E | ConnectError {
+  if (!(error instanceof ConnectError) || error.code !== Code.Internal) return error;
+  if (!DECODE_FAILURES.some((pattern) => pattern.test(error.rawMessage))) return error;
+  return new ConnectError(error.rawMessage, Code.InvalidArgument, error.metadata);
+}
+
+/**
+ * A server interceptor that applies {@link asRequestParseError} to what a streaming
+ * call throws: connect-node decodes a stream's request messages inside the call (a
+ * server stream's one message before the implementation, a client or bidi stream's
+ * while the implementation reads them), so their decode failures pass through the
+ * interceptors. Put it innermost, so that the logging and metrics interceptors see the
+ * re-coded error. Unary calls pass untouched: connect-node decodes them before any
+ * interceptor, and the lean paths re-code their own (`runLeanCall`).
+ */
+export function createRequestParseErrorInterceptor(): Interceptor {
+  return (next) => async (req) => {
+    if (!req.stream) return next(req);
+    try {
+      const res = await next(req);
+      return res.stream ? { ...res, message: recodeThrown(res.message) } : res;
+    } catch (error) {
+      throw asRequestParseError(error);
+    }
+  };
+}
+
+async function* recodeThrown<T>(messages: AsyncIterable<T>): AsyncIterable<T> {
+  // `yield*` forwards the consumer's return() to the call's own generator.
+  try {
+    yield* messages;
+  } catch (error) {
+    throw asRequestParseError(error);
+  }
+}
