@@ -24,7 +24,8 @@ export interface RequestHandlerOptions {
 }
 
 /**
- * The one request handler behind every protocol on the port: CORS first (it may
+ * The one request handler behind every protocol on the port: a request with two Host
+ * headers gets 400 (Node accepts it), then CORS (it may
  * answer a preflight), then the plain HTTP routes, then Connect (gRPC status
  * messages re-encoded the spec's way, see {@link useSpecGrpcMessage}), watched for
  * the calls connect-es refuses before any interceptor runs.
@@ -32,6 +33,7 @@ export interface RequestHandlerOptions {
 export function createRequestHandler(options: RequestHandlerOptions): NodeRequestHandler {
   const cors = createCorsPolicy(options.corsOrigins);
   return (req, res) => {
+    if (hasTwoHosts(req)) return refuseTwoHosts(res);
     if (cors(req, res)) return;
     for (const route of options.httpRoutes) if (route(req, res)) return;
     dropUnschedulableDeadline(req.headers);
@@ -56,4 +58,18 @@ function refuseUnservable(res: Parameters<NodeRequestHandler>[1], error: unknown
   const reason = error instanceof ConnectError ? error.rawMessage : String(error);
   if (!res.headersSent) res.writeHead(400, { "content-type": "text/plain; charset=utf-8" });
   res.end(`cannot serve this request (give a valid Host or :authority header): ${reason}\n`);
+}
+
+/** RFC 9112 §3.2: a server must answer 400 to an HTTP/1.1 request with more than one Host. */
+function hasTwoHosts(req: Parameters<NodeRequestHandler>[0]): boolean {
+  let hosts = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i]?.toLowerCase() === "host" && ++hosts > 1) return true;
+  }
+  return false;
+}
+
+function refuseTwoHosts(res: Parameters<NodeRequestHandler>[1]): void {
+  res.writeHead(400, { "content-type": "text/plain; charset=utf-8", connection: "close" });
+  res.end("more than one Host header (RFC 9112 section 3.2)\n");
 }
