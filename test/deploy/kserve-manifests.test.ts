@@ -35,11 +35,10 @@ const kserveArgs = (container?.args ?? []).map((a) =>
 /** The configuration the real `inferd` command builds from the runtime's args. */
 async function configOf(argv: readonly string[]): Promise<ServerConfig> {
   let config: ServerConfig | undefined;
-  await createServerCommand({ env: {}, run: (c) => void (config = c) }).parseAsync([
-    "node",
-    "inferd",
-    ...argv,
-  ]);
+  const run = (parsed: ServerConfig) => {
+    config = parsed;
+  };
+  await createServerCommand({ env: {}, run }).parseAsync(["node", "inferd", ...argv]);
   if (config === undefined) throw new Error("the command did not run");
   return config;
 }
