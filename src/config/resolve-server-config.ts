@@ -1,4 +1,5 @@
 import { invalidArgument } from "../errors/inferd-error.js";
+import { isModelName } from "../registry/repository-scanner.js";
 import {
   type OptionValue,
   SERVER_OPTIONS,
@@ -56,7 +57,8 @@ export function parseOptionValue(spec: ServerOptionSpec, raw: string, source: st
  * keyed by {@link ServerConfig} field) win over env variables, which win over the
  * table's defaults.
  *
- * @throws InferdError invalid_argument for a bad env value or an incomplete TLS pair.
+ * @throws InferdError invalid_argument for a bad env value, an incomplete TLS pair or
+ *   a `--model-name` that cannot name a model.
  */
 export function resolveServerConfig(
   flags: Readonly<Partial<Record<keyof ServerConfig, OptionValue>>>,
@@ -74,6 +76,11 @@ export function resolveServerConfig(
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw invalidArgument(
       "TLS needs both --tls-cert and --tls-key (or INFERD_TLS_CERT and INFERD_TLS_KEY)",
+    );
+  }
+  if (config.modelName !== undefined && !isModelName(config.modelName)) {
+    throw invalidArgument(
+      `--model-name must be a model name (not empty, no "/", "\\" or leading "."), got ${JSON.stringify(config.modelName)}`,
     );
   }
   return config;

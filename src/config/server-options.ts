@@ -6,6 +6,8 @@ export interface ServerConfig {
   port: number;
   host: string;
   modelRepository: string;
+  /** Serve the repository as this one model (KServe's single-model `/mnt/models`). */
+  modelName?: string;
   modelControlMode: "none" | "poll" | "explicit";
   /** Seconds between repository rescans in poll mode. */
   pollInterval: number;
@@ -82,6 +84,14 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
     type: "string",
     default: "models",
     description: "Folder holding `<model>/<version>/model.onnx` and `model.json`",
+  },
+  {
+    key: "modelName",
+    flag: "model-name",
+    env: "INFERD_MODEL_NAME",
+    type: "string",
+    description:
+      "Serve `--model-repository` as ONE model of this name, as KServe mounts it: `model.onnx` at its top (version 1) or version folders `1/model.onnx`...; `model.json` beside them is optional. Unset: a repository with `model.onnx` at its top is served as one model named after its folder",
   },
   {
     key: "modelControlMode",

@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import { isLive, type ModelEntry } from "./model-entry.js";
+import { MODEL_FILE, versionDir } from "./model-layout.js";
 import type { RegistryLogger } from "./registry-logger.js";
-import { MODEL_FILE, type ScannedModel } from "./repository-scanner.js";
+import type { ScannedModel } from "./repository-scanner.js";
 import { selectVersions } from "./select-versions.js";
 import type { VersionInstance } from "./version-instance.js";
 import { modelStamp, removeInstance, type VersionLoader } from "./version-loader.js";
@@ -149,7 +150,7 @@ function adoptConfig(entry: ModelEntry, scan: ScannedModel, log: RegistryLogger)
 async function fileStamps(entry: ModelEntry): Promise<Map<VersionInstance, number>> {
   const watched = entry.instances.filter((i) => i.state === "failed" || i.state === "ready");
   const stamps = await Promise.all(
-    watched.map((i) => modelStamp(join(entry.scan.dir, String(i.version), MODEL_FILE))),
+    watched.map((i) => modelStamp(join(versionDir(entry.scan, i.version), MODEL_FILE))),
   );
   return new Map(watched.map((i, n) => [i, stamps[n] ?? -1]));
 }

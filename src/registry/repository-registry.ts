@@ -16,6 +16,7 @@ import {
   type ModelEntry,
   versionStatus,
 } from "./model-entry.js";
+import type { RepositoryScanOptions } from "./model-layout.js";
 import { createModelReconciler, type ModelReconciler } from "./model-reconciler.js";
 import type {
   Lease,
@@ -47,6 +48,12 @@ export interface ModelRegistryOptions {
    * `config.warmup` before resolving: the version becomes routable when it resolves.
    */
   loadVersion: (request: VersionLoadRequest) => Promise<Servable>;
+  /**
+   * Serve the repository as ONE model of this name (KServe's `/mnt/models`): see
+   * `RepositoryScanOptions`. Unset: a repository with `model.onnx` at its top is one
+   * model named after its folder; any other is a folder of model folders.
+   */
+  modelName?: string | undefined;
   /** Explicit mode: models loaded (per their policy) at start. */
   startupModels?: readonly string[];
   logger?: RegistryLogger;
@@ -102,6 +109,7 @@ class RepositoryRegistry implements ModelRegistry {
 
   async start(signal?: AbortSignal): Promise<void> {
     const scans = await this.scanAll();
+    this.logLayout(scans);
     const initial: Control = this.options.controlMode === "explicit" ? "unloaded" : "policy";
     for (const scan of scans) this.entries.set(scan.name, createModelEntry(scan, initial));
     for (const name of this.options.startupModels ?? []) {
@@ -336,9 +344,29 @@ class RepositoryRegistry implements ModelRegistry {
 
   // --- helpers ---------------------------------------------------------------
 
+  /** Says at start when the repository is served as one model, and under which name. */
+  private logLayout(scans: readonly ScannedModel[]): void {
+    const single = scans[0];
+    if (single === undefined || single.layout === "repository") return;
+    const fields = { model: single.name, layout: single.layout, versions: single.versions };
+    if (single.versions.length === 0) {
+      this.log.warn(
+        fields,
+        `the model repository holds neither model.onnx nor version folders (1/model.onnx, ...): model "${single.name}" has nothing to serve`,
+      );
+    } else if (this.options.modelName !== undefined) {
+      this.log.info(fields, "serving the model repository as one model (--model-name)");
+    } else {
+      this.log.info(
+        fields,
+        `model.onnx at the top of the model repository: serving it as one model named "${single.name}" after its folder (--model-name sets the name)`,
+      );
+    }
+  }
+
   private async scanAll(): Promise<ScannedModel[]> {
     try {
-      return await scanRepository(this.options.repository);
+      return await scanRepository(this.options.repository, this.scanOptions());
     } catch (error) {
       throw failedPrecondition(
         `cannot read the model repository "${this.options.repository}": ${(error as Error).message}`,
@@ -353,11 +381,15 @@ class RepositoryRegistry implements ModelRegistry {
       );
     }
     try {
-      return await scanModel(this.options.repository, name);
+      return await scanModel(this.options.repository, name, this.scanOptions());
     } catch {
       const names = (await this.scanAll()).map((s) => s.name);
       throw notFound(`model "${name}" is not in the model repository; it has: ${list(names)}`);
     }
+  }
+
+  private scanOptions(): RepositoryScanOptions {
+    return { modelName: this.options.modelName };
   }
 
   private track(work: Promise<void>): void {

@@ -1,20 +1,28 @@
-import { access, readdir, readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { hasDecoderInputs } from "../onnx/decoder-names.js";
 import { readOnnxInputNames } from "../onnx/read-onnx-input-names.js";
 import { defaultModelConfig, type ModelConfig, parseModelConfig } from "./model-config.js";
 import type { ModelKind } from "./model-kind.js";
+import {
+  exists,
+  MODEL_FILE,
+  type ModelLayout,
+  type RepositoryScanOptions,
+  singleModelName,
+  versionDir,
+} from "./model-layout.js";
 
-/** The model file each version folder holds. */
-export const MODEL_FILE = "model.onnx";
 /** The optional per-model configuration file. */
 export const CONFIG_FILE = "model.json";
 
 interface ScannedModelBase {
   readonly name: string;
-  /** Absolute or repository-relative folder `<repo>/<name>`. */
+  /** Absolute or repository-relative folder `<repo>/<name>` (the repository itself for a single model). */
   readonly dir: string;
-  /** Positive integer version folders, ascending. */
+  /** Where the versions are: see {@link ModelLayout} and `versionDir`. */
+  readonly layout: ModelLayout;
+  /** Positive integer version folders, ascending (`[1]` for a `single-file` model). */
   readonly versions: readonly number[];
   readonly kind: ModelKind;
   /** model.json as read (undefined when absent): compared across polls to detect edits. */
@@ -27,13 +35,6 @@ export type ScannedModel =
   | (ScannedModelBase & { readonly config?: undefined; readonly configError: string });
 
 const VERSION_DIR = /^[1-9][0-9]*$/;
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
 
 async function subfolders(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
@@ -64,20 +65,46 @@ export function isModelName(name: string): boolean {
 }
 
 /**
- * Reads one model folder. Never throws for a bad model.json; it is reported in `configError`.
- * @throws Error for a name that is not {@link isModelName}, or a folder that cannot be read.
+ * Reads one model: `<repository>/<name>`, or the repository itself when it is a single
+ * model's folder. Never throws for a bad model.json; it is reported in `configError`.
+ * @throws Error for a name that is not {@link isModelName} or not the single model's,
+ *   or a folder that cannot be read.
  */
-export async function scanModel(repository: string, name: string): Promise<ScannedModel> {
+export async function scanModel(
+  repository: string,
+  name: string,
+  options: RepositoryScanOptions = {},
+): Promise<ScannedModel> {
+  const single = await singleModelName(repository, options);
+  if (single !== undefined) {
+    if (name !== single) throw new Error(`the repository is the folder of model "${single}"`);
+    return scanFolder(repository, name, "single");
+  }
   if (!isModelName(name)) throw new Error(`"${name}" is not a model folder name`);
-  const dir = join(repository, name);
-  const versions = (await subfolders(dir))
+  return scanFolder(join(repository, name), name, "repository");
+}
+
+/**
+ * One model's folder. A single model's folder without version folders but with a
+ * `model.onnx` serves that file as version 1 (`single-file`); version folders win
+ * when both are there, so that adding `2/` beside a bare file is not ambiguous.
+ */
+async function scanFolder(
+  dir: string,
+  name: string,
+  asked: "repository" | "single",
+): Promise<ScannedModel> {
+  const numbered = (await subfolders(dir))
     .filter((f) => VERSION_DIR.test(f))
     .map(Number)
     .sort((a, b) => a - b);
-  const configPath = join(dir, CONFIG_FILE);
-  const configText = await readFile(configPath, "utf8").catch(() => undefined);
+  const bare = asked === "single" && numbered.length === 0 && (await exists(join(dir, MODEL_FILE)));
+  const layout: ModelLayout = bare ? "single-file" : asked;
+  const versions = bare ? [1] : numbered;
+  const configText = await readFile(join(dir, CONFIG_FILE), "utf8").catch(() => undefined);
   // Messages name the file inside the repository: clients see them (GetModel, LoadModel).
-  const configName = `${name}/${CONFIG_FILE}`;
+  const configName = asked === "repository" ? `${name}/${CONFIG_FILE}` : CONFIG_FILE;
+  const base = { name, dir, layout, versions, configText };
   let config: ModelConfig;
   try {
     config =
@@ -86,11 +113,12 @@ export async function scanModel(repository: string, name: string): Promise<Scann
         : parseModelConfig(parseJson(configText, configName), configName);
   } catch (error) {
     const configError = error instanceof Error ? error.message : String(error);
-    return { name, dir, versions, kind: "predict", configText, configError };
+    return { ...base, kind: "predict", configError };
   }
   const newest = versions.at(-1);
-  const detected = newest === undefined ? "predict" : await detectKind(join(dir, String(newest)));
-  return { name, dir, versions, kind: config.kind ?? detected, configText, config };
+  const detected =
+    newest === undefined ? "predict" : await detectKind(versionDir({ dir, layout }, newest));
+  return { ...base, kind: config.kind ?? detected, config };
 }
 
 function parseJson(text: string, file: string): unknown {
@@ -103,9 +131,16 @@ function parseJson(text: string, file: string): unknown {
 
 /**
  * Lists every model folder of the repository (hidden folders skipped), sorted by
- * name. A bad model fails only itself; a missing repository throws.
+ * name; or its one model when it is a single model's folder (see
+ * {@link RepositoryScanOptions}). A bad model fails only itself; a missing
+ * repository throws.
  */
-export async function scanRepository(repository: string): Promise<ScannedModel[]> {
+export async function scanRepository(
+  repository: string,
+  options: RepositoryScanOptions = {},
+): Promise<ScannedModel[]> {
+  const single = await singleModelName(repository, options);
+  if (single !== undefined) return [await scanFolder(repository, single, "single")];
   const names = (await subfolders(repository)).sort();
-  return Promise.all(names.map((name) => scanModel(repository, name)));
+  return Promise.all(names.map((name) => scanFolder(join(repository, name), name, "repository")));
 }

@@ -1,10 +1,10 @@
 import { stat } from "node:fs/promises";
-import { dirname, join, sep } from "node:path";
+import { join, relative, sep } from "node:path";
 import type { ModelConfig } from "./model-config.js";
 import { isLive, type ModelEntry } from "./model-entry.js";
+import { MODEL_FILE, repositoryOf, versionDir } from "./model-layout.js";
 import type { RegistryEvent, Servable, VersionState } from "./model-registry.js";
 import type { RegistryLogger } from "./registry-logger.js";
-import { MODEL_FILE } from "./repository-scanner.js";
 import { VersionInstance } from "./version-instance.js";
 import type { VersionLoadRequest } from "./version-load-request.js";
 
@@ -86,19 +86,20 @@ export function createVersionLoader(options: VersionLoaderOptions): VersionLoade
       );
       entry.instances.push(instance);
       onState(entry, instance, "loading");
-      const dir = join(entry.scan.dir, String(version));
+      const dir = versionDir(entry.scan, version);
       const modelPath = join(dir, MODEL_FILE);
+      const repository = repositoryOf(entry.scan);
       return instance.load(async (own) => {
         instance.stamp = await modelStamp(modelPath);
         if (instance.stamp < 0) {
-          throw new Error(`${entry.name}/${version}/${MODEL_FILE} does not exist`);
+          throw new Error(`${relative(repository, modelPath)} does not exist`);
         }
         const both = signal ? AbortSignal.any([own, signal]) : own;
         const request = { model: entry.name, version, dir, modelPath, config, kind: entry.kind };
         try {
           return await options.loadVersion({ ...request, signal: both });
         } catch (error) {
-          throw withinRepository(error, dirname(entry.scan.dir));
+          throw withinRepository(error, repository);
         }
       });
     },

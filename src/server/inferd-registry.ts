@@ -16,8 +16,8 @@ export interface InferdRegistryOptions
 }
 
 /**
- * The repository registry as the flags configure it (repository, control mode, poll
- * interval, startup models), loading versions through the runtime. It is created
+ * The repository registry as the flags configure it (repository, single-model name,
+ * control mode, poll interval, startup models), loading versions through the runtime. It is created
  * before the server so that the API and HTTP routes can be built over it directly;
  * nothing loads until the server's `listen` starts it.
  */
@@ -33,6 +33,7 @@ export function createInferdRegistry(options: InferdRegistryOptions): ModelRegis
     controlMode: config.modelControlMode,
     pollIntervalMs: config.pollInterval * 1000,
     loadVersion,
+    modelName: config.modelName,
     startupModels: config.loadModel,
     logger,
   });

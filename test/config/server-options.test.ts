@@ -53,6 +53,7 @@ describe("resolveServerConfig", () => {
     expect(config.host).toBe("127.0.0.1");
     expect(config.corsOrigin).toEqual(["https://a", "https://b"]);
     expect(config.apiKey).toEqual(["k1", "k2"]);
+    expect(resolveServerConfig({}, { INFERD_MODEL_NAME: "iris-v2" }).modelName).toBe("iris-v2");
   });
 
   it.each([
@@ -80,6 +81,8 @@ describe("resolveServerConfig", () => {
       "INFERD_MODEL_CONTROL_MODE must be one of none, poll, explicit",
     ],
     [{ INFERD_TLS_CERT: "cert.pem" }, "TLS needs both --tls-cert and --tls-key"],
+    [{ INFERD_MODEL_NAME: "a/b" }, '--model-name must be a model name (not empty, no "/"'],
+    [{ INFERD_MODEL_NAME: "" }, '--model-name must be a model name (not empty, no "/"'],
   ])("rejects %j with an actionable invalid_argument", (env, message) => {
     let error: unknown;
     try {

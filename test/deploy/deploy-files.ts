@@ -6,6 +6,7 @@ import { z } from "zod";
 
 export const REPO_ROOT: string = resolve(fileURLToPath(import.meta.url), "../../..");
 export const KUBE_DIR: string = join(REPO_ROOT, "deploy/kubernetes");
+export const KSERVE_DIR: string = join(REPO_ROOT, "deploy/kserve");
 
 const httpGet = z.object({ path: z.string(), port: z.number() });
 const probe = z.object({
@@ -57,7 +58,8 @@ export function loadKustomization(): Map<string, unknown> {
   return byKind;
 }
 
-function readYaml(path: string): unknown[] {
+/** Every YAML document of `path`, as plain values; throws on a syntax error. */
+export function readYaml(path: string): unknown[] {
   return parseAllDocuments(readFileSync(path, "utf8")).map((doc) => {
     if (doc.errors.length > 0) throw new Error(`${path}: ${doc.errors[0]?.message}`);
     return doc.toJS() as unknown;
@@ -89,3 +91,47 @@ export function runtimeStageInstructions(): { keyword: string; rest: string }[] 
   const lastFrom = instructions.map((i) => i.keyword).lastIndexOf("FROM");
   return instructions.slice(lastFrom);
 }
+
+const httpProbe = z.object({ httpGet: z.object({ path: z.string(), port: z.number() }) });
+
+/** The fields of the inferd ClusterServingRuntime the checks rely on. */
+export const ServingRuntimeSchema = z.object({
+  kind: z.literal("ClusterServingRuntime"),
+  metadata: z.object({ name: z.string() }),
+  spec: z.object({
+    annotations: z.record(z.string(), z.string()),
+    supportedModelFormats: z.array(
+      z.object({ name: z.string(), version: z.string(), autoSelect: z.boolean() }),
+    ),
+    protocolVersions: z.array(z.string()),
+    containers: z.array(
+      z.object({
+        name: z.string(),
+        args: z.array(z.string()),
+        ports: z.array(
+          z.object({ name: z.string(), containerPort: z.number(), protocol: z.string() }),
+        ),
+        readinessProbe: httpProbe,
+        livenessProbe: httpProbe,
+      }),
+    ),
+  }),
+});
+
+/** The fields of the example InferenceService the checks rely on. */
+export const InferenceServiceSchema = z.object({
+  kind: z.literal("InferenceService"),
+  metadata: z.object({ name: z.string() }),
+  spec: z.object({
+    predictor: z.object({
+      model: z.object({
+        modelFormat: z.object({ name: z.string() }),
+        runtime: z.string(),
+        protocolVersion: z.string(),
+        storageUri: z.string(),
+        readinessProbe: httpProbe,
+        livenessProbe: httpProbe,
+      }),
+    }),
+  }),
+});

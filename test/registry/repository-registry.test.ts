@@ -1,5 +1,5 @@
-import { rm, utimes } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { mkdir, rm, utimes, writeFile } from "node:fs/promises";
+import { basename, dirname, join, relative } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { isInferdError } from "../../src/errors/inferd-error.js";
 import type { ModelRegistry, RegistryEvent } from "../../src/registry/model-registry.js";
@@ -664,5 +664,97 @@ describe("createModelRegistry: hot swap and routing", () => {
     lease.release();
     await closing;
     expect(loader.servables.every((s) => s.disposed)).toBe(true);
+  });
+});
+
+describe("createModelRegistry: a single model's folder (KServe's /mnt/models)", () => {
+  /** A registry over a folder holding dummy model.onnx files at `files`, started. */
+  async function single(files: readonly string[], options: Partial<ModelRegistryOptions> = {}) {
+    const repo = await makeRepo({});
+    for (const file of files) {
+      await mkdir(dirname(join(repo, file)), { recursive: true });
+      await writeFile(join(repo, file), "dummy");
+    }
+    const loader = new FakeLoader();
+    const logged: string[] = [];
+    const log = (level: string) => (obj: object, msg: string) =>
+      logged.push(`${level}: ${msg} ${JSON.stringify(obj)}`);
+    const registry = createModelRegistry({
+      repository: repo,
+      controlMode: "none",
+      loadVersion: loader.load,
+      logger: { info: log("info"), warn: log("warn"), error: log("error") },
+      ...options,
+    });
+    cleanups.push(
+      () => removeRepo(repo),
+      () => registry.close(),
+    );
+    await registry.start();
+    return { repo, loader, registry, logged };
+  }
+
+  it("loads /mnt/models/model.onnx as version 1 of --model-name, from the folder itself", async () => {
+    const { repo, loader, registry, logged } = await single(["model.onnx"], {
+      modelName: "flowers",
+    });
+    expect(loader.requests.map((r) => [r.model, r.version, r.dir, r.modelPath])).toEqual([
+      ["flowers", 1, repo, join(repo, "model.onnx")],
+    ]);
+    expect(registry.isReady()).toBe(true);
+    expect(registry.list().map((m) => m.name)).toEqual(["flowers"]);
+    expect(version(registry, "flowers")).toBe(1);
+    expect(thrown(() => registry.acquire("model"))).toEqual([
+      "not_found",
+      'model "model" not found; models: flowers',
+    ]);
+    expect(logged.filter((l) => l.includes("one model"))).toEqual([
+      `info: serving the model repository as one model (--model-name) {"model":"flowers","layout":"single-file","versions":[1]}`,
+    ]);
+  });
+
+  it("loads /mnt/models/<n>/model.onnx versions; LoadModel knows only the one name", async () => {
+    const { repo, loader, registry } = await single(["1/model.onnx", "2/model.onnx"], {
+      modelName: "flowers",
+      controlMode: "explicit",
+    });
+    expect(registry.list().map((m) => m.name)).toEqual(["flowers"]);
+    expect((await registry.load("flowers", [1, 2])).versions.map((v) => v.state)).toEqual([
+      "ready",
+      "ready",
+    ]);
+    expect(loader.requests.map((r) => r.dir)).toEqual([join(repo, "1"), join(repo, "2")]);
+    expect(await rejected(registry.load("iris"))).toEqual([
+      "not_found",
+      'model "iris" is not in the model repository; it has: flowers',
+    ]);
+  });
+
+  it("names a missing bare model.onnx as the client sees it, without the repository path", async () => {
+    const { repo, registry } = await single(["model.onnx"], {
+      modelName: "flowers",
+      controlMode: "explicit",
+    });
+    await rm(join(repo, "model.onnx"));
+    await mkdir(join(repo, "1"));
+    expect(await rejected(registry.load("flowers"))).toEqual([
+      "failed_precondition",
+      'model "flowers" version 1 failed to load: 1/model.onnx does not exist',
+    ]);
+  });
+
+  it("without --model-name, serves a top-level model.onnx under the folder's name and says so", async () => {
+    const { repo, registry, logged } = await single(["model.onnx"]);
+    const name = basename(repo);
+    expect(registry.list().map((m) => m.name)).toEqual([name]);
+    expect(version(registry, name)).toBe(1);
+    expect(logged.some((l) => l.startsWith(`info: model.onnx at the top`))).toBe(true);
+  });
+
+  it("warns when --model-name finds neither model.onnx nor version folders", async () => {
+    const { logged } = await single([], { modelName: "flowers" });
+    expect(logged.filter((l) => l.startsWith("warn:"))).toEqual([
+      `warn: the model repository holds neither model.onnx nor version folders (1/model.onnx, ...): model "flowers" has nothing to serve {"model":"flowers","layout":"single","versions":[]}`,
+    ]);
   });
 });

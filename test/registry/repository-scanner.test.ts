@@ -1,8 +1,14 @@
-import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { copyFile, mkdir, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { readOnnxInputNames } from "../../src/onnx/read-onnx-input-names.js";
-import { scanRepository } from "../../src/registry/repository-scanner.js";
+import {
+  defaultSingleModelName,
+  repositoryOf,
+  versionDir,
+} from "../../src/registry/model-layout.js";
+import { scanModel, scanRepository } from "../../src/registry/repository-scanner.js";
+import { FIXTURE_REPO } from "../helpers/fixtures.js";
 import { makeRepo, removeRepo } from "./registry-fixtures.js";
 
 function varint(n: number): number[] {
@@ -101,5 +107,85 @@ describe("scanRepository", () => {
     }
     const kinds = Object.fromEntries((await scanRepository(repo)).map((s) => [s.name, s.kind]));
     expect(kinds).toEqual({ forced: "predict", llm: "generate", nokv: "predict" });
+  });
+});
+
+describe("scanRepository: a single model's folder (KServe's /mnt/models)", () => {
+  const IRIS_ONNX = join(FIXTURE_REPO, "iris", "1", "model.onnx");
+
+  /** A temp folder `<tmp>/<folder>` holding the iris fixture at each relative path given. */
+  async function singleFolder(folder: string, files: readonly string[]): Promise<string> {
+    const parent = await makeRepo({});
+    repos.push(parent);
+    const dir = join(parent, folder);
+    for (const file of files) {
+      await mkdir(dirname(join(dir, file)), { recursive: true });
+      await copyFile(IRIS_ONNX, join(dir, file));
+    }
+    return dir;
+  }
+
+  it("serves a bare model.onnx as version 1 of the model --model-name names", async () => {
+    const dir = await singleFolder("mnt-models", ["model.onnx"]);
+    const scans = await scanRepository(dir, { modelName: "flowers" });
+    expect(scans.map((s) => [s.name, s.layout, s.versions, s.dir, s.kind])).toEqual([
+      ["flowers", "single-file", [1], dir, "predict"],
+    ]);
+    const [scan] = scans;
+    if (scan === undefined) throw new Error("no scan");
+    expect(versionDir(scan, 1)).toBe(dir);
+    expect(repositoryOf(scan)).toBe(dir);
+    expect(scan.config?.versionPolicy).toEqual({ latest: 1 });
+  });
+
+  it("serves numbered folders as versions; they win over a bare model.onnx beside them", async () => {
+    const dir = await singleFolder("models", ["1/model.onnx", "3/model.onnx", "model.onnx"]);
+    await mkdir(join(dir, "latest"));
+    const [scan] = await scanRepository(dir, { modelName: "flowers" });
+    expect([scan?.name, scan?.layout, scan?.versions]).toEqual(["flowers", "single", [1, 3]]);
+    if (scan === undefined) throw new Error("no scan");
+    expect(versionDir(scan, 3)).toBe(join(dir, "3"));
+  });
+
+  it("without --model-name, names a top-level model.onnx after the folder", async () => {
+    const dir = await singleFolder("iris-model", ["model.onnx"]);
+    const scans = await scanRepository(dir);
+    expect(scans.map((s) => [s.name, s.layout, s.versions])).toEqual([
+      ["iris-model", "single-file", [1]],
+    ]);
+    expect(defaultSingleModelName("/")).toBe("model");
+    expect(defaultSingleModelName("/mnt/models/")).toBe("models");
+  });
+
+  it("without --model-name and without a top-level model.onnx, reads model folders as before", async () => {
+    const dir = await singleFolder("repo", ["1/model.onnx", "iris/1/model.onnx"]);
+    const scans = await scanRepository(dir);
+    expect(scans.map((s) => [s.name, s.layout, s.versions])).toEqual([
+      ["1", "repository", []],
+      ["iris", "repository", [1]],
+    ]);
+  });
+
+  it("reads an optional model.json beside the versions, naming it without a model folder", async () => {
+    const dir = await singleFolder("models", ["model.onnx"]);
+    await writeFile(join(dir, "model.json"), JSON.stringify({ labels: ["a", "b", "c"] }));
+    expect((await scanRepository(dir, { modelName: "m" }))[0]?.config?.labels).toEqual([
+      "a",
+      "b",
+      "c",
+    ]);
+    await writeFile(join(dir, "model.json"), JSON.stringify({ lables: [] }));
+    expect((await scanRepository(dir, { modelName: "m" }))[0]?.configError).toBe(
+      'model.json: unknown key "lables"',
+    );
+  });
+
+  it("scanModel answers only for the single model's name; a missing folder throws", async () => {
+    const dir = await singleFolder("models", ["2/model.onnx"]);
+    expect((await scanModel(dir, "flowers", { modelName: "flowers" })).versions).toEqual([2]);
+    await expect(scanModel(dir, "iris", { modelName: "flowers" })).rejects.toThrow(
+      'the repository is the folder of model "flowers"',
+    );
+    await expect(scanRepository(join(dir, "absent"), { modelName: "m" })).rejects.toThrow(/ENOENT/);
   });
 });
