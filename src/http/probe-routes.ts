@@ -9,6 +9,14 @@ export interface ProbeRoutesOptions {
 }
 
 /**
+ * The server's readiness, the one definition /readyz and the Open Inference Protocol's
+ * /v2/health/ready share: the registry is ready and shutdown has not started.
+ */
+export function isServerReady(options: ProbeRoutesOptions): boolean {
+  return !options.isShuttingDown() && options.registry.isReady();
+}
+
+/**
  * Kubernetes-style probes: `GET /healthz` answers 200 while the process runs;
  * `GET /readyz` answers 200 when the registry is ready (see `ModelRegistry.isReady`)
  * and the server is not shutting down, else 503 with a JSON body naming what is not
@@ -27,14 +35,13 @@ export function createProbeRoutes(options: ProbeRoutesOptions): HttpRoute {
       sendJson(req, res, 200, { status: "live" });
       return true;
     }
-    const shuttingDown = options.isShuttingDown();
-    if (!shuttingDown && options.registry.isReady()) {
+    if (isServerReady(options)) {
       sendJson(req, res, 200, { status: "ready" });
       return true;
     }
     sendJson(req, res, 503, {
       status: "not ready",
-      shuttingDown,
+      shuttingDown: options.isShuttingDown(),
       notReady: options.registry.notReady(),
     });
     return true;

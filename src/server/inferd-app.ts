@@ -1,9 +1,11 @@
 import { createApiKeyVerifier } from "../auth/api-key-verifier.js";
+import { packageVersion } from "../config/package-version.js";
 import type { ServerConfig } from "../config/server-options.js";
 import { createTextGenerator } from "../generation/text-generator.js";
 import { defaultUiDir } from "../http/default-ui-dir.js";
 import type { HttpRoute } from "../http/http-route.js";
 import { createMetricsRoute } from "../http/metrics-route.js";
+import { createOipRoutes } from "../http/open-inference/oip-routes.js";
 import { createOpenAiRoutes } from "../http/openai/openai-routes.js";
 import { createStaticUiRoute } from "../http/static-ui-route.js";
 import { createPredictor } from "../inference/predictor.js";
@@ -16,7 +18,7 @@ import { logGenerationEnd } from "../logging/log-generation-end.js";
 import { logHttpRequest } from "../logging/log-http-request.js";
 import { logRpcCall } from "../logging/log-rpc-call.js";
 import type { Logger } from "../logging/logger.js";
-import { recordHttpRequest } from "../metrics/http-metrics.js";
+import { type HttpRequestDone, recordHttpRequest } from "../metrics/http-metrics.js";
 import { createInferdMetrics, type InferdMetrics } from "../metrics/inferd-metrics.js";
 import { observeRegistry, recordInference } from "../metrics/model-metrics.js";
 import { recordRpcRefused } from "../metrics/rpc-metrics.js";
@@ -43,7 +45,8 @@ export interface InferdApp extends InferdServer {
 /**
  * Composes the production server, in dependency order: the registry over the
  * repository (warmup, dynamic batching and the generation engine per `model.json`),
- * the drain, the inferd API and the OpenAI HTTP routes over them, Prometheus metrics
+ * the drain, the inferd API, the OpenAI (/v1) and Open Inference Protocol (/v2) HTTP
+ * routes over them, Prometheus metrics
  * at /metrics, logging and metrics interceptors, then the server. `main` and the
  * integration tests both start exactly this.
  */
@@ -61,18 +64,25 @@ export function createInferdApp(options: InferdAppOptions): InferdApp {
   });
   const drain = createInferdDrain();
   const generator = createTextGenerator({ registry, onEnd: logGenerationEnd(logger) });
+  // What every HTTP API route family shares: admission, the API key, the access log and metrics.
+  const api = {
+    generator,
+    registry,
+    maxRequestBytes: config.maxRequestBytes,
+    logger,
+    admission: drain,
+    ...(verifyApiKey && { verifyApiKey }),
+    onResponse: (done: HttpRequestDone) => {
+      recordHttpRequest(metrics, done);
+      logHttp(done);
+    },
+  };
   const httpRoutes = appHttpRoutes(config, metrics, [
-    createOpenAiRoutes({
-      generator,
-      registry,
-      maxRequestBytes: config.maxRequestBytes,
-      logger,
-      admission: drain,
-      ...(verifyApiKey && { verifyApiKey }),
-      onResponse: (done) => {
-        recordHttpRequest(metrics, done);
-        logHttp(done);
-      },
+    createOpenAiRoutes(api),
+    ...createOipRoutes({
+      ...api,
+      isShuttingDown: () => drain.shutdownSignal.aborted,
+      serverVersion: packageVersion(),
     }),
   ]);
   const server = createInferdServer({

@@ -1,4 +1,5 @@
 import { type InferdErrorKind, isInferdError } from "../../errors/inferd-error.js";
+import { HttpError, type HttpErrorReason } from "../http-error.js";
 
 /** OpenAI's error body: `{"error": {"message", "type", "param", "code"}}`. */
 export interface OpenAiErrorBody {
@@ -46,13 +47,29 @@ const BY_KIND: Readonly<Record<Exclude<InferdErrorKind, "internal">, Mapped>> = 
   canceled: [499, "invalid_request_error", "cancelled"],
 };
 
+/** OpenAI's type and code for each refusal of the HTTP edge (its status is the edge's). */
+const BY_REASON: Readonly<Record<HttpErrorReason, readonly [type: string, code: string | null]>> = {
+  unauthenticated: ["invalid_request_error", "invalid_api_key"],
+  method_not_allowed: ["invalid_request_error", null],
+  unknown_endpoint: ["invalid_request_error", null],
+  body_too_large: ["invalid_request_error", "request_too_large"],
+  bad_body: ["invalid_request_error", null],
+  shutting_down: ["server_error", null],
+  cut_off: ["server_error", null],
+};
+
 /**
  * The one mapping from domain errors to OpenAI errors, the HTTP twin of
- * `services/to-connect-error.ts`: status and type by kind, the domain message kept
+ * `services/to-connect-error.ts`: status and type by kind (and by reason for the
+ * HTTP edge's own refusals), the domain message kept
  * (it names the limit). Internal errors are logged and answered with a fixed message.
  */
 export function toOpenAiError(error: unknown, logger?: OpenAiErrorLogger): OpenAiError {
   if (error instanceof OpenAiError) return error;
+  if (error instanceof HttpError) {
+    const [type, code] = BY_REASON[error.reason];
+    return new OpenAiError(error.status, error.message, type, null, code);
+  }
   if (isInferdError(error) && error.kind !== "internal") {
     const [status, type, code] = BY_KIND[error.kind];
     return new OpenAiError(status, error.message, type, paramOf(error.message), code);

@@ -1,56 +1,32 @@
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import { API_KEY_REQUIRED, type ApiKeyVerifier } from "../../auth/api-key-verifier.js";
 import type { TextGenerator } from "../../generation/text-generator.js";
-import type { HttpRequestDone } from "../../metrics/http-metrics.js";
 import type { ModelRegistry } from "../../registry/model-registry.js";
+import { HttpError } from "../http-error.js";
 import { type HttpRoute, pathOf, sendJson } from "../http-route.js";
+import { readJsonBody } from "../read-json-body.js";
+import {
+  type ApiEndpoint,
+  type ApiHandler,
+  type ApiRequestOptions,
+  serveApiRequest,
+} from "../serve-api-request.js";
 import { OpenAiError, type OpenAiErrorLogger, toOpenAiError } from "./openai-error.js";
 import { chatBodySchema, completionBodySchema, parseBody } from "./openai-schemas.js";
-import { readJsonBody } from "./read-json-body.js";
 import { respondGeneration } from "./respond-generation.js";
 import { chatFormat, completionFormat } from "./response-formats.js";
 import { chatToCall, completionToCall } from "./to-generate-call.js";
 
 /** What the /v1 routes share with the gRPC services: the generator, registry, limits, admission and API key. */
-export interface OpenAiRoutesOptions {
+export interface OpenAiRoutesOptions extends ApiRequestOptions {
   readonly generator: TextGenerator;
   /** For GET /v1/models (generative models only). */
   readonly registry: Pick<ModelRegistry, "list">;
   /** The server's `--max-request-bytes`: larger bodies get 413. */
   readonly maxRequestBytes: number;
   readonly logger?: OpenAiErrorLogger;
-  /**
-   * Graceful shutdown: each request counts as work in flight while it runs; once
-   * draining, new requests get 503, and streams still running when `cutoffSignal`
-   * aborts (the grace period elapsed) end with an error event.
-   */
-  readonly admission?: HttpAdmission;
-  /** The server's `--api-key`: requests without a valid bearer key get 401. */
-  readonly verifyApiKey?: ApiKeyVerifier;
-  /** Called once per request when its response ended (access log, metrics). */
-  readonly onResponse?: (done: HttpRequestDone) => void;
 }
 
-/** The server's drain controller as the routes see it (no dependency on the server). */
-export interface HttpAdmission {
-  enter(): (() => void) | undefined;
-  readonly cutoffSignal: AbortSignal;
-}
-
-type Req = IncomingMessage | Http2ServerRequest;
-type Res = ServerResponse | Http2ServerResponse;
-type Handler = (req: Req, res: Res, signal: AbortSignal) => Promise<void>;
-
-type Method = "POST" | "GET";
-
-const ENDPOINTS: Readonly<Record<string, Method>> = {
-  "/v1/completions": "POST",
-  "/v1/chat/completions": "POST",
-  "/v1/models": "GET",
-  "/v1/models/{model}": "GET",
-};
+type Handler = ApiHandler;
 
 /** The endpoint pattern a path matches, e.g. "/v1/models/{model}" for "/v1/models/llama". */
 function endpointOf(path: string): string {
@@ -120,25 +96,29 @@ export function createOpenAiRoutes(options: OpenAiRoutesOptions): HttpRoute {
 
   const unknown: Handler = async (req) => {
     const path = pathOf(req);
-    const known = Object.keys(ENDPOINTS).join(", ");
-    throw new OpenAiError(
+    const known = Object.keys(endpoints).join(", ");
+    throw new HttpError(
       404,
+      "unknown_endpoint",
       `unknown endpoint ${path}; this server has ${known}`,
-      "invalid_request_error",
     );
   };
 
-  const handlers: Readonly<Record<string, Handler>> = {
-    "/v1/completions": completions,
-    "/v1/chat/completions": chat,
-    "/v1/models": models,
-    "/v1/models/{model}": model,
+  const toResponse = (error: unknown) => {
+    const mapped = toOpenAiError(error, options.logger);
+    return { status: mapped.status, body: mapped.body };
+  };
+  const endpoints: Readonly<Record<string, ApiEndpoint>> = {
+    "/v1/completions": { route: "/v1/completions", method: "POST", handler: completions },
+    "/v1/chat/completions": { route: "/v1/chat/completions", method: "POST", handler: chat },
+    "/v1/models": { route: "/v1/models", method: "GET", handler: models },
+    "/v1/models/{model}": { route: "/v1/models/{model}", method: "GET", handler: model },
   };
   return (req, res) => {
     const path = pathOf(req);
     if (!path.startsWith("/v1/")) return false;
-    const endpoint = endpointOf(path);
-    void serve(req, res, endpoint, handlers[endpoint] ?? unknown, options);
+    const endpoint = endpoints[endpointOf(path)] ?? { route: "other", handler: unknown };
+    void serveApiRequest(req, res, endpoint, { ...options, toResponse });
     return true;
   };
 }
@@ -152,72 +132,3 @@ function streamOf(body: {
     includeUsage: body.stream_options?.include_usage === true,
   };
 }
-
-/**
- * Runs a handler under a signal that aborts when the client goes away or the
- * shutdown grace period ends; answers errors.
- */
-async function serve(
-  req: Req,
-  res: Res,
-  path: string,
-  handler: Handler,
-  options: Pick<OpenAiRoutesOptions, "logger" | "admission" | "verifyApiKey" | "onResponse">,
-): Promise<void> {
-  const controller = new AbortController();
-  const started = performance.now();
-  // Read now: once an HTTP/2 stream has closed its socket proxy no longer tells.
-  const peer = req.socket?.remoteAddress;
-  res.once("close", () => {
-    if (!res.writableFinished) controller.abort();
-    options.onResponse?.({
-      route: path in ENDPOINTS ? path : "other",
-      method: req.method ?? "",
-      status: res.statusCode,
-      seconds: (performance.now() - started) / 1000,
-      peer,
-    });
-  });
-  const { admission } = options;
-  const leave = admission?.enter();
-  const signal = admission
-    ? AbortSignal.any([controller.signal, admission.cutoffSignal])
-    : controller.signal;
-  try {
-    if (admission && leave === undefined) throw SHUTTING_DOWN;
-    if (options.verifyApiKey && !options.verifyApiKey(req.headers.authorization)) {
-      res.setHeader("www-authenticate", "Bearer");
-      throw INVALID_API_KEY;
-    }
-    const method = ENDPOINTS[path];
-    if (method && req.method !== method && !(method === "GET" && req.method === "HEAD")) {
-      res.setHeader("allow", method ?? "GET");
-      throw new OpenAiError(405, `${path} takes ${method} requests`, "invalid_request_error");
-    }
-    await handler(req, res, signal);
-    // A generation cut off by the shutdown ends as "cancelled", which writes nothing.
-    if (admission?.cutoffSignal.aborted && !res.writableEnded) throw CUT_OFF;
-  } catch (error) {
-    if (controller.signal.aborted) return;
-    const cutOff = admission?.cutoffSignal.aborted === true;
-    const mapped = toOpenAiError(cutOff ? CUT_OFF : error, options.logger);
-    if (!res.headersSent) sendJson(req, res, mapped.status, mapped.body);
-    else if (!res.writableEnded) res.end(`data: ${JSON.stringify(mapped.body)}\n\n`);
-  } finally {
-    leave?.();
-  }
-}
-
-const INVALID_API_KEY = new OpenAiError(
-  401,
-  API_KEY_REQUIRED,
-  "invalid_request_error",
-  null,
-  "invalid_api_key",
-);
-const SHUTTING_DOWN = new OpenAiError(503, "the server is shutting down", "server_error");
-const CUT_OFF = new OpenAiError(
-  503,
-  "the server is shutting down and the grace period for running requests elapsed",
-  "server_error",
-);

@@ -4,8 +4,8 @@ import type { TokenLogprobs } from "../../generation/engine/generation-protocol.
 import { type GenerationFinish, isGenerationFinish } from "../../generation/generation-chunk.js";
 import type { StartedGeneration } from "../../generation/text-generator.js";
 import { sendJson } from "../http-route.js";
+import { createSseWriter } from "../sse-writer.js";
 import { type OpenAiUsage, usageOf } from "./openai-responses.js";
-import { createSseWriter } from "./sse-writer.js";
 
 /** How one endpoint (completions or chat) shapes its objects. */
 export interface ResponseFormat {

@@ -1,12 +1,17 @@
 import type { ServerResponse } from "node:http";
 import type { Http2ServerResponse } from "node:http2";
 
-/** Writes server-sent events the way OpenAI streams: `data: <json>\n\n`, then `data: [DONE]`. */
+/**
+ * Writes server-sent events of one JSON object each, `data: <json>\n\n`: OpenAI's
+ * streams end with `data: [DONE]` (`done`), Triton's generate_stream just ends (`end`).
+ */
 export interface SseWriter {
   /** Writes one event; resolves once the socket takes more (backpressure). */
   send(data: unknown): Promise<void>;
   /** Writes `data: [DONE]` and ends the response. */
   done(): void;
+  /** Ends the response after the last event, without a terminator event. */
+  end(): void;
 }
 
 /** Sends the event-stream headers at once and returns the writer. */
@@ -35,6 +40,9 @@ export function createSseWriter(res: ServerResponse | Http2ServerResponse): SseW
       if (res.writableEnded || res.destroyed) return;
       write("data: [DONE]\n\n");
       res.end();
+    },
+    end() {
+      if (!res.writableEnded && !res.destroyed) res.end();
     },
   };
 }

@@ -1,23 +1,29 @@
 import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
-import { OpenAiError } from "./openai-error.js";
+import { HttpError } from "./http-error.js";
+
+/** Options of {@link readJsonBody}. */
+export interface ReadJsonBodyOptions {
+  /** What an empty body means (Triton's load/unload/index take none); absent: bad JSON. */
+  readonly emptyAs?: unknown;
+}
 
 /**
  * Reads and parses a JSON request body of at most `maxBytes` (the server's
  * `--max-request-bytes`): a larger declared or actual body is refused with 413
- * without buffering the rest, bad JSON with 400.
+ * without buffering the rest, bad JSON with 400 (both as {@link HttpError}, which
+ * each protocol words its own way).
  */
 export async function readJsonBody(
   req: IncomingMessage | Http2ServerRequest,
   maxBytes: number,
+  options: ReadJsonBodyOptions = {},
 ): Promise<unknown> {
   const tooLarge = () =>
-    new OpenAiError(
+    new HttpError(
       413,
+      "body_too_large",
       `the request body exceeds the server's limit of ${maxBytes} bytes (--max-request-bytes)`,
-      "invalid_request_error",
-      null,
-      "request_too_large",
     );
   const declared = Number(req.headers["content-length"] ?? Number.NaN);
   if (declared > maxBytes) throw tooLarge();
@@ -29,10 +35,11 @@ export async function readJsonBody(
     parts.push(part);
   }
   const text = Buffer.concat(parts).toString("utf8");
+  if ("emptyAs" in options && text.trim() === "") return options.emptyAs;
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new OpenAiError(400, `the request body is not valid JSON: ${reason}`);
+    throw new HttpError(400, "bad_body", `the request body is not valid JSON: ${reason}`);
   }
 }
