@@ -1,11 +1,12 @@
 import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
+import { decodeUtf8 } from "../../text/strict-utf8.js";
 import { OpenAiError } from "./openai-error.js";
 
 /**
  * Reads and parses a JSON request body of at most `maxBytes` (the server's
  * `--max-request-bytes`): a larger declared or actual body is refused with 413
- * without buffering the rest, bad JSON with 400.
+ * without buffering the rest, bad UTF-8 or bad JSON with 400.
  */
 export async function readJsonBody(
   req: IncomingMessage | Http2ServerRequest,
@@ -28,7 +29,8 @@ export async function readJsonBody(
     if (size > maxBytes) throw tooLarge();
     parts.push(part);
   }
-  const text = Buffer.concat(parts).toString("utf8");
+  // Invalid UTF-8 throws invalid_argument: a 400 naming the byte, never U+FFFD in a prompt.
+  const text = decodeUtf8(Buffer.concat(parts));
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
