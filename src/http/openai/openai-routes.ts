@@ -4,7 +4,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { API_KEY_REQUIRED, type ApiKeyVerifier } from "../../auth/api-key-verifier.js";
 import type { TextGenerator } from "../../generation/text-generator.js";
 import type { HttpRequestDone } from "../../metrics/http-metrics.js";
-import type { ModelRegistry } from "../../registry/model-registry.js";
+import type { ModelRegistry, ModelStatus } from "../../registry/model-registry.js";
 import { type HttpRoute, pathOf, sendJson } from "../http-route.js";
 import { OpenAiError, type OpenAiErrorLogger, toOpenAiError } from "./openai-error.js";
 import { chatBodySchema, completionBodySchema, parseBody } from "./openai-schemas.js";
@@ -88,7 +88,7 @@ export function createOpenAiRoutes(options: OpenAiRoutesOptions): HttpRoute {
     const data = options.registry
       .list()
       .filter((m) => m.kind === "generate" && m.versions.some((v) => v.state === "ready"))
-      .map((m) => ({ id: m.name, object: "model", created: 0, owned_by: "inferd" }));
+      .map(modelObject);
     sendJson(req, res, 200, { object: "list", data });
   };
 
@@ -115,7 +115,7 @@ export function createOpenAiRoutes(options: OpenAiRoutesOptions): HttpRoute {
         "model_not_found",
       );
     }
-    sendJson(req, res, 200, { id: found.name, object: "model", created: 0, owned_by: "inferd" });
+    sendJson(req, res, 200, modelObject(found));
   };
 
   const unknown: Handler = async (req) => {
@@ -141,6 +141,18 @@ export function createOpenAiRoutes(options: OpenAiRoutesOptions): HttpRoute {
     void serve(req, res, endpoint, handlers[endpoint] ?? unknown, options);
     return true;
   };
+}
+
+/**
+ * OpenAI's model object. `created` (Unix seconds) is when the newest ready version
+ * finished loading: the time what is served last changed.
+ */
+function modelObject(status: ModelStatus) {
+  const times = status.versions
+    .filter((v) => v.state === "ready")
+    .map((v) => v.readyAt?.getTime() ?? 0);
+  const created = Math.floor(Math.max(0, ...times) / 1000);
+  return { id: status.name, object: "model", created, owned_by: "inferd" };
 }
 
 function streamOf(body: {
