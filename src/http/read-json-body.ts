@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
+import { decodeUtf8 } from "../text/strict-utf8.js";
 import { HttpError } from "./http-error.js";
 
 /** Options of {@link readJsonBody}. */
@@ -11,8 +12,8 @@ export interface ReadJsonBodyOptions {
 /**
  * Reads and parses a JSON request body of at most `maxBytes` (the server's
  * `--max-request-bytes`): a larger declared or actual body is refused with 413
- * without buffering the rest, bad JSON with 400 (both as {@link HttpError}, which
- * each protocol words its own way).
+ * without buffering the rest, bad UTF-8 or bad JSON with 400 (as {@link HttpError} or
+ * an invalid_argument InferdError, which each protocol words its own way).
  */
 export async function readJsonBody(
   req: IncomingMessage | Http2ServerRequest,
@@ -34,7 +35,8 @@ export async function readJsonBody(
     if (size > maxBytes) throw tooLarge();
     parts.push(part);
   }
-  const text = Buffer.concat(parts).toString("utf8");
+  // Invalid UTF-8 throws invalid_argument: a 400 naming the byte, never U+FFFD in a prompt.
+  const text = decodeUtf8(Buffer.concat(parts));
   if ("emptyAs" in options && text.trim() === "") return options.emptyAs;
   try {
     return JSON.parse(text) as unknown;

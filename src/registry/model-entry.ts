@@ -73,6 +73,7 @@ export function versionStatus(entry: ModelEntry, version: number): VersionStatus
     version,
     state: shown.state,
     ...(reason !== undefined && { reason }),
+    ...(shown.readyAt !== undefined && { readyAt: shown.readyAt }),
     inputs: shown.servable?.inputs ?? [],
     outputs: shown.servable?.outputs ?? [],
     inFlight,

@@ -27,6 +27,8 @@ export interface VersionStatus {
   readonly outputs: readonly TensorSpec[];
   /** Leases held right now. */
   readonly inFlight: number;
+  /** When the shown instance finished loading; absent if it never became ready. */
+  readonly readyAt?: Date;
 }
 
 /** One model as the registry reports it: its kind, versions and effective config. */

@@ -24,6 +24,8 @@ export class VersionInstance {
   reason: string | undefined;
   servable: Servable | undefined;
   leases = 0;
+  /** When the load finished and the instance became ready (/v1/models' `created`). */
+  readyAt: Date | undefined;
   /** model.onnx modification time when the load started (-1: missing); detects a fixed file. */
   stamp = -1;
   private readonly abort = new AbortController();
@@ -50,6 +52,7 @@ export class VersionInstance {
           return;
         }
         this.servable = servable;
+        this.readyAt = new Date();
         this.setState("ready");
       } catch (error) {
         if (this.retiring) this.setState("unloaded", "unloaded while loading");

@@ -21,6 +21,7 @@ import type { RecordRefusedCall } from "../observed-call/rpc-call.js";
 import type { ModelRegistry } from "../registry/model-registry.js";
 import { createHealthService } from "../services/health-service.js";
 import { createReflectionService } from "../services/reflection-service.js";
+import { strictUtf8Decoder } from "../text/strict-utf8.js";
 import { createDrainController, type DrainController } from "./drain-controller.js";
 
 /** Options of `createInferdServer`: a registry, the routes over it, and the transport's settings. */
@@ -71,9 +72,12 @@ export interface InferdServer {
 const HEALTH_SERVICE = "grpc.health.v1.Health";
 /**
  * proto3 JSON's default, not connect-es's: a misspelt field ("rawOutput") or enum name
- * is InvalidArgument naming it, instead of being silently dropped.
+ * is InvalidArgument naming it, instead of being silently dropped. Bodies that are not
+ * valid UTF-8 are InvalidArgument too: connect-es decodes JSON with `textDecoder` when
+ * given one (its declared type omits it, its JSON serialization reads it), on
+ * connect-node's path and the lean Connect path alike.
  */
-const JSON_OPTIONS = { ignoreUnknownFields: false };
+const JSON_OPTIONS = { ignoreUnknownFields: false, textDecoder: strictUtf8Decoder };
 /** connect-node's default response compressions, named so the lean paths use the same. */
 const ACCEPT_COMPRESSION = [compressionGzip, compressionBrotli] as const;
 /** A playground tab keeps one open: it must not hold every rollout for the grace period. */

@@ -12,6 +12,7 @@ import { releaseOnAbort } from "../connect-adapter/release-on-abort.js";
 import { type GenerationChunk, isGenerationFinish } from "../generation/generation-chunk.js";
 import type { FinishReason as DomainFinishReason } from "../generation/request/stopping-criteria.js";
 import type { GenerateCall, TextGenerator } from "../generation/text-generator.js";
+import { shortestFloat32 } from "../text/shortest-float32.js";
 import { toDomainSignal } from "./domain-signal.js";
 
 /** Options of `createGenerationService`. */
@@ -39,21 +40,32 @@ export function toGenerateCall(request: GenerateRequest, requestId: string): Gen
     }),
     ...(r.promptTokenIds.length > 0 && { promptTokenIds: r.promptTokenIds }),
     ...(r.maxTokens !== undefined && { maxTokens: r.maxTokens }),
-    ...(r.temperature !== undefined && { temperature: r.temperature }),
+    // float fields: the decimal the client wrote (0.1), not the widened float32.
+    ...(r.temperature !== undefined && { temperature: shortestFloat32(r.temperature) }),
     ...(r.topK !== undefined && { topK: r.topK }),
-    ...(r.topP !== undefined && { topP: r.topP }),
-    ...(r.minP !== undefined && { minP: r.minP }),
-    ...(r.repetitionPenalty !== undefined && { repetitionPenalty: r.repetitionPenalty }),
-    ...(r.presencePenalty !== undefined && { presencePenalty: r.presencePenalty }),
-    ...(r.frequencyPenalty !== undefined && { frequencyPenalty: r.frequencyPenalty }),
-    // Beyond 2^53 the number is no longer exact; sampling params refuse it.
-    ...(r.seed !== undefined && { seed: Number(r.seed) }),
+    ...(r.topP !== undefined && { topP: shortestFloat32(r.topP) }),
+    ...(r.minP !== undefined && { minP: shortestFloat32(r.minP) }),
+    ...(r.repetitionPenalty !== undefined && {
+      repetitionPenalty: shortestFloat32(r.repetitionPenalty),
+    }),
+    ...(r.presencePenalty !== undefined && {
+      presencePenalty: shortestFloat32(r.presencePenalty),
+    }),
+    ...(r.frequencyPenalty !== undefined && {
+      frequencyPenalty: shortestFloat32(r.frequencyPenalty),
+    }),
+    // A bigint: beyond 2^53 sampling params refuse it, echoing it unrounded.
+    ...(r.seed !== undefined && { seed: r.seed }),
     ...(r.stop.length > 0 && { stop: r.stop }),
     ...(r.stopTokenIds.length > 0 && { stopTokenIds: r.stopTokenIds }),
     ...(r.ignoreEos && { ignoreEos: true }),
     ...(r.logprobs > 0 && { logprobs: r.logprobs }),
-    ...(Object.keys(r.logitBias).length > 0 && { logitBias: r.logitBias }),
+    ...(Object.keys(r.logitBias).length > 0 && { logitBias: shortestValues(r.logitBias) }),
   };
+}
+
+function shortestValues(bias: Readonly<Record<number, number>>): Record<number, number> {
+  return Object.fromEntries(Object.entries(bias).map(([id, v]) => [id, shortestFloat32(v)]));
 }
 
 function toResponse(chunk: GenerationChunk, requestId: string, version: number): GenerateResponse {

@@ -17,6 +17,7 @@ const CORE_FOLDERS: readonly string[] = [
   "errors",
   "onnx",
   "abort",
+  "text",
 ];
 
 /** Imports no core file may make: the transport and the generated code. */

@@ -1,4 +1,5 @@
 import http2 from "node:http2";
+import { gzipSync } from "node:zlib";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
@@ -18,6 +19,7 @@ import * as v1alpha from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { InferenceService, PredictRequestSchema } from "../../gen/inferd/v1/inference_pb.js";
 import { createFakeRegistry } from "../helpers/fake-registry.js";
 import { grpcClient, grpcPredict } from "../helpers/inferd-grpc.js";
+import { viaHttp2 } from "../helpers/raw-exchange.js";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
 import { useHttp2Sessions } from "../helpers/use-http2-sessions.js";
 
@@ -121,6 +123,51 @@ describe("one port, every protocol", () => {
     });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ model: "iris", version: 7, requestId: "json-1" });
+  });
+
+  it("refuses a JSON body that is not UTF-8 with InvalidArgument, on the lean and connect-node paths", async () => {
+    const body = Buffer.concat([
+      Buffer.from('{"model":"ir'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('is","requestId":"u"}'),
+    ]);
+    const lean = { "content-type": "application/json" };
+    // A gzipped body is not the lean path's: connect-node answers it.
+    const node = { ...lean, "content-encoding": "gzip" };
+    for (const [headers, sent] of [
+      [lean, body],
+      [node, gzipSync(body)],
+    ] as const) {
+      const res = await fetch(`${t.baseUrl}/inferd.v1.InferenceService/Predict`, {
+        method: "POST",
+        headers,
+        body: sent,
+      });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({
+        code: "invalid_argument",
+        message:
+          "the request body is not valid UTF-8: byte 0xff at offset 12; send text encoded as UTF-8",
+      });
+    }
+  });
+
+  it("refuses a binary message whose string is not UTF-8 with InvalidArgument (proto3 strings)", async () => {
+    // PredictRequest{model: "ir\xff\xfeis"}: field 1, length 6. protobuf-es verifies
+    // UTF-8 in proto3 strings in binary, as grpc-go does; no decoder of ours is involved.
+    const message = [0x0a, 6, 0x69, 0x72, 0xff, 0xfe, 0x69, 0x73];
+    const grpc = await viaHttp2(
+      t.port,
+      {
+        ":method": "POST",
+        ":path": "/inferd.v1.InferenceService/Predict",
+        "content-type": "application/grpc",
+        te: "trailers",
+      },
+      new Uint8Array([0, 0, 0, 0, message.length, ...message]),
+    );
+    expect(grpc.head["grpc-status"]).toBe(String(Code.InvalidArgument));
+    expect(grpc.head["grpc-message"]).toContain("not valid for encoding utf-8");
   });
 
   it("fails an oversized request ResourceExhausted, naming the limit", async () => {

@@ -148,6 +148,28 @@ describe("GenerationService over gRPC on the production server (fixture repo)", 
     ).toBe(Code.NotFound);
   });
 
+  it("echoes float and int64 fields as the client sent them, not widened or rounded", async () => {
+    const base = { model: "tiny_llama", prompt: "hi" } satisfies Init;
+    expect(await codeOf(collect({ ...base, topP: -0.1 }))).toEqual([
+      Code.InvalidArgument,
+      "top_p -0.1 is out of range: top_p must be in (0, 1] (1 disables)",
+    ]);
+    expect((await codeOf(collect({ ...base, minP: 1.1 })))[1]).toMatch(/^min_p 1\.1 is out/);
+    expect((await codeOf(collect({ ...base, presencePenalty: 2.3 })))[1]).toMatch(
+      /^presence_penalty 2\.3 is out/,
+    );
+    expect((await codeOf(collect({ ...base, logitBias: { 5: 100.7 } })))[1]).toMatch(
+      /^logit_bias\[5\] 100\.7 is out/,
+    );
+    expect(await codeOf(collect({ ...base, seed: 2n ** 60n }))).toEqual([
+      Code.InvalidArgument,
+      "seed 1152921504606846976 is out of range: seed must be an integer of magnitude below 2^53",
+    ]);
+    expect((await codeOf(collect({ ...base, seed: -(2n ** 53n) - 1n })))[1]).toMatch(
+      /^seed -9007199254740993 is out/,
+    );
+  });
+
   it("maps request errors to NotFound, FailedPrecondition and InvalidArgument with the limit", async () => {
     const base = { model: "tiny_llama", prompt: "hi" } satisfies Init;
     expect(await codeOf(collect({ ...base, model: "nope" }))).toEqual([

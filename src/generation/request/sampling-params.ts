@@ -16,8 +16,11 @@ export interface SamplingParams {
   presencePenalty?: number;
   /** In [-2, 2] (OpenAI semantics). */
   frequencyPenalty?: number;
-  /** Same seed, same output; absent draws a random seed. Any safe integer (OpenAI's are int64). */
-  seed?: number;
+  /**
+   * Same seed, same output; absent draws a random seed. Any safe integer (OpenAI's are
+   * int64): a protobuf int64 comes as a bigint, so that a refusal echoes it exactly.
+   */
+  seed?: number | bigint;
   /** Top-n log-probabilities per generated token; 0 none. */
   logprobs?: number;
   /**
@@ -90,9 +93,11 @@ export function resolveSamplingParams(params: SamplingParams): ResolvedSamplingP
     `must be an integer in [0, ${MAX_LOGPROBS}]`,
   );
   const logitBias = resolveLogitBias(params.logitBias);
-  const seed = params.seed;
-  if (seed !== undefined) {
-    check(Number.isSafeInteger(seed), "seed", seed, "must be an integer of magnitude below 2^53");
+  const seed = params.seed === undefined ? undefined : Number(params.seed);
+  if (params.seed !== undefined) {
+    // A bigint past 2^53 converts to a number of magnitude >= 2^53: never a safe integer.
+    const ok = Number.isSafeInteger(seed);
+    check(ok, "seed", params.seed, "must be an integer of magnitude below 2^53");
   }
   return {
     temperature,
@@ -129,7 +134,12 @@ function resolveLogitBias(bias: SamplingParams["logitBias"]): [number, number][]
   return pairs;
 }
 
-function check(ok: boolean, name: string, value: number, limit: string): void {
+/**
+ * `value` is printed as the core got it: float32 fields arrive as the shortest decimal
+ * (services/ applies `shortestFloat32`), int64 seeds as bigints, so the message echoes
+ * what the client sent, never float noise or a rounded integer.
+ */
+function check(ok: boolean, name: string, value: number | bigint, limit: string): void {
   // NaN fails every comparison above, so it lands here too.
   if (!ok) throw invalidArgument(`${name} ${value} is out of range: ${name} ${limit}`);
 }

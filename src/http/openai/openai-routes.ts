@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { TextGenerator } from "../../generation/text-generator.js";
-import type { ModelRegistry } from "../../registry/model-registry.js";
+import type { ModelRegistry, ModelStatus } from "../../registry/model-registry.js";
 import { HttpError } from "../http-error.js";
 import { type HttpRoute, pathOf, sendJson } from "../http-route.js";
 import { readJsonBody } from "../read-json-body.js";
@@ -64,7 +64,7 @@ export function createOpenAiRoutes(options: OpenAiRoutesOptions): HttpRoute {
     const data = options.registry
       .list()
       .filter((m) => m.kind === "generate" && m.versions.some((v) => v.state === "ready"))
-      .map((m) => ({ id: m.name, object: "model", created: 0, owned_by: "inferd" }));
+      .map(modelObject);
     sendJson(req, res, 200, { object: "list", data });
   };
 
@@ -91,7 +91,7 @@ export function createOpenAiRoutes(options: OpenAiRoutesOptions): HttpRoute {
         "model_not_found",
       );
     }
-    sendJson(req, res, 200, { id: found.name, object: "model", created: 0, owned_by: "inferd" });
+    sendJson(req, res, 200, modelObject(found));
   };
 
   const unknown: Handler = async (req) => {
@@ -121,6 +121,18 @@ export function createOpenAiRoutes(options: OpenAiRoutesOptions): HttpRoute {
     void serveApiRequest(req, res, endpoint, { ...options, toResponse });
     return true;
   };
+}
+
+/**
+ * OpenAI's model object. `created` (Unix seconds) is when the newest ready version
+ * finished loading: the time what is served last changed.
+ */
+function modelObject(status: ModelStatus) {
+  const times = status.versions
+    .filter((v) => v.state === "ready")
+    .map((v) => v.readyAt?.getTime() ?? 0);
+  const created = Math.floor(Math.max(0, ...times) / 1000);
+  return { id: status.name, object: "model", created, owned_by: "inferd" };
 }
 
 function streamOf(body: {

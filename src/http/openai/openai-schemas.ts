@@ -5,7 +5,8 @@ import { OpenAiError } from "./openai-error.js";
  * Request bodies of OpenAI's /v1/completions and /v1/chat/completions, plus the
  * common extensions of vLLM and TGI (top_k, min_p, repetition_penalty, ignore_eos,
  * stop_token_ids). Only shapes are checked here; value ranges are the engine's
- * (sampling-params.ts), so that both APIs report the same limits.
+ * (sampling-params.ts), so that both APIs report the same limits, except where OpenAI's
+ * range is narrower than the engine's (temperature at most 2).
  */
 
 // Count and length limits are the engine's (generation-request.ts), the same for both APIs.
@@ -15,7 +16,11 @@ const count = z.int().min(1, { error: "must be an integer >= 1" });
 const sampling = {
   model: z.string().min(1),
   max_tokens: count.nullish(),
-  temperature: z.number().nullish(),
+  // OpenAI's range; the engine (and Generate) takes any temperature >= 0, as vLLM does.
+  temperature: z
+    .number()
+    .max(2, { error: (iss) => `${String(iss.input)} is greater than the maximum of 2` })
+    .nullish(),
   top_p: z.number().nullish(),
   top_k: z.int().nullish(),
   min_p: z.number().nullish(),
@@ -70,18 +75,34 @@ export const completionBodySchema = z
 
 const textPart = z.object({ type: z.literal("text"), text: z.string() });
 
+/** OpenAI's roles less "tool" and "function", which only answer tool calls (none here). */
+const ROLES = ["system", "developer", "user", "assistant"] as const;
+
+/**
+ * One chat message. As OpenAI's schema: an unknown role is refused listing the
+ * supported ones, and only an assistant turn may leave out its content.
+ */
+const chatMessage = z
+  .object({
+    role: z.enum(ROLES, {
+      error: (iss) =>
+        `Invalid value: '${String(iss.input)}'. Supported values are: ${ROLES.map((r) => `'${r}'`).join(", ")}.`,
+    }),
+    content: z.union([z.string(), z.array(textPart)]).nullish(),
+  })
+  .refine((m) => m.content != null || m.role === "assistant", {
+    error: (iss) => {
+      const got = (iss.input as { content?: unknown }).content === null ? "null" : "nothing";
+      return `expected a string or an array of text parts, got ${got} (only an assistant message may omit its content)`;
+    },
+    path: ["content"],
+  });
+
 /** Body of `POST /v1/chat/completions`: text messages only (content as a string or text parts). */
 export const chatBodySchema = z
   .object({
     ...sampling,
-    messages: z
-      .array(
-        z.object({
-          role: z.string().min(1),
-          content: z.union([z.string(), z.array(textPart)]).nullish(),
-        }),
-      )
-      .min(1),
+    messages: z.array(chatMessage).min(1),
     max_completion_tokens: count.nullish(),
     logprobs: z.boolean().nullish(),
     top_logprobs: z.int().min(0).max(20).nullish(),
@@ -107,12 +128,23 @@ export type CompletionBody = z.infer<typeof completionBodySchema>;
 /** A checked `/v1/chat/completions` body. */
 export type ChatBody = z.infer<typeof chatBodySchema>;
 
-/** Validates a body; the first problem becomes a 400 naming the parameter. */
+/**
+ * Validates a body; the first problem becomes a 400 naming the parameter as OpenAI
+ * spells it in `param` ("messages[1].content").
+ */
 export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   const result = schema.safeParse(body);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  const param = issue?.path.map(String).join(".") || null;
+  const param = paramOf(issue?.path ?? []);
   const message = `${param ?? "body"}: ${issue?.message ?? "invalid request"}`;
   throw new OpenAiError(400, message, "invalid_request_error", param, "invalid_value");
+}
+
+/** ["messages", 1, "content"] → "messages[1].content"; an empty path → null (the body). */
+function paramOf(path: readonly PropertyKey[]): string | null {
+  const spelt = path
+    .map((key, i) => (typeof key === "number" ? `[${key}]` : `${i > 0 ? "." : ""}${String(key)}`))
+    .join("");
+  return spelt === "" ? null : spelt;
 }

@@ -34,7 +34,9 @@ async function errorOf(promise: Promise<unknown>): Promise<APIError> {
 describe("OpenAI-compatible routes on the production server (fixture repo, official SDK)", () => {
   let server: GenerationServer;
   let client: OpenAI;
+  let startedAt = 0;
   beforeAll(async () => {
+    startedAt = Date.now();
     server = await startGenerationServer(FIXTURE_REPO, { maxRequestBytes: MAX_BODY });
     client = new OpenAI({ baseURL: `${server.baseUrl}/v1`, apiKey: "unused", maxRetries: 0 });
   }, 60_000);
@@ -295,6 +297,111 @@ describe("OpenAI-compatible routes on the production server (fixture repo, offic
     expect(((await big.json()) as { error: { code: string } }).error.code).toBe(
       "request_too_large",
     );
+  });
+
+  const postJson = (path: string, body: unknown) =>
+    fetch(`${server.baseUrl}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  type ErrorJson = { error: { message: string; type: string; param: string | null } };
+
+  it("refuses a body that is not UTF-8 with 400, naming the byte", async () => {
+    const bad = Buffer.from([0xff, 0xfe]);
+    const chatHead =
+      '{"model":"tiny_llama","max_tokens":1,"messages":[{"role":"user","content":"hi';
+    const chat = Buffer.concat([Buffer.from(chatHead), bad, Buffer.from('"}]}')]);
+    const model = Buffer.concat([
+      Buffer.from('{"model":"ir'),
+      bad,
+      Buffer.from('is","prompt":"x"}'),
+    ]);
+    for (const [path, body, offset] of [
+      ["/v1/chat/completions", chat, chatHead.length],
+      ["/v1/completions", model, 12],
+    ] as const) {
+      const res = await fetch(`${server.baseUrl}${path}`, { method: "POST", body });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as ErrorJson).error).toEqual({
+        message: `the request body is not valid UTF-8: byte 0xff at offset ${offset}; send text encoded as UTF-8`,
+        type: "invalid_request_error",
+        param: null,
+        code: "invalid_value",
+      });
+    }
+  });
+
+  it("refuses an unknown role, a missing user content and temperature above 2, naming the field", async () => {
+    const chat = (messages: unknown[], extra: object = {}) =>
+      postJson("/v1/chat/completions", { model: "tiny_llama", max_tokens: 1, messages, ...extra });
+    const expect400 = async (res: Response, param: string, message: string) => {
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as ErrorJson).error).toEqual({
+        message: `${param}: ${message}`,
+        type: "invalid_request_error",
+        param,
+        code: "invalid_value",
+      });
+    };
+    await expect400(
+      await chat([{ role: "robot", content: "hi" }]),
+      "messages[0].role",
+      "Invalid value: 'robot'. Supported values are: 'system', 'developer', 'user', 'assistant'.",
+    );
+    await expect400(
+      await chat([
+        { role: "system", content: "x" },
+        { role: "user", content: null },
+      ]),
+      "messages[1].content",
+      "expected a string or an array of text parts, got null (only an assistant message may omit its content)",
+    );
+    await expect400(
+      await chat([{ role: "user" }]),
+      "messages[0].content",
+      "expected a string or an array of text parts, got nothing (only an assistant message may omit its content)",
+    );
+    await expect400(
+      await chat([{ role: "user", content: "hi" }], { temperature: 2.5 }),
+      "temperature",
+      "2.5 is greater than the maximum of 2",
+    );
+    // OpenAI's bounds themselves pass, and an assistant turn may have no content.
+    const ok = await chat(
+      [
+        { role: "developer", content: "be brief" },
+        { role: "user", content: "hi" },
+        { role: "assistant", content: null },
+        { role: "user", content: [{ type: "text", text: "again" }] },
+      ],
+      { temperature: 2 },
+    );
+    expect(ok.status).toBe(200);
+    expect(
+      ((await ok.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens,
+    ).toBe(1);
+  });
+
+  it("generates until the context is full without max_tokens on chat, 16 tokens on completions", async () => {
+    const common = { model: "tiny_llama", temperature: 0, ignore_eos: true };
+    type Usage = { usage: { prompt_tokens: number; completion_tokens: number } };
+    const chat = await postJson("/v1/chat/completions", {
+      ...common,
+      messages: [{ role: "user", content: "hi" }],
+    });
+    const chatUsage = ((await chat.json()) as Usage).usage;
+    expect(chatUsage.prompt_tokens + chatUsage.completion_tokens).toBe(256);
+    const completion = await postJson("/v1/completions", { ...common, prompt: "hi" });
+    expect(((await completion.json()) as Usage).usage.completion_tokens).toBe(16);
+  });
+
+  it("reports when the model was loaded as its created time", async () => {
+    const page = await client.models.list();
+    const created = page.data[0]?.created ?? 0;
+    expect(created).toBeGreaterThanOrEqual(Math.floor(startedAt / 1000));
+    expect(created).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000));
+    expect((await client.models.retrieve("tiny_llama")).created).toBe(created);
   });
 
   it("streams raw server-sent events ending with data: [DONE]", async () => {
