@@ -11,7 +11,7 @@ import type { ModelRegistry } from "../registry/model-registry.js";
 import { createGenerationService } from "./generation-service.js";
 import { createInferenceService } from "./inference-service.js";
 import { createModelService } from "./model-service.js";
-import { createOpenInferenceService } from "./open-inference/open-inference-service.js";
+import { createOpenInferenceService } from "./open-inference-service.js";
 import type { ErrorLogger } from "./to-connect-error.js";
 import { withErrorMapping } from "./with-error-mapping.js";
 

@@ -7,9 +7,9 @@ import {
   type ModelInferResponse,
   ModelInferResponse_InferOutputTensorSchema,
   ModelInferResponseSchema,
-} from "../../../gen/inference/grpc_service_pb.js";
-import { invalidArgument } from "../../errors/inferd-error.js";
-import { toOipContents } from "../../open-inference/oip-contents.js";
+} from "../../gen/inference/grpc_service_pb.js";
+import { invalidArgument } from "../errors/inferd-error.js";
+import { toOipContents } from "../open-inference/oip-contents.js";
 import type {
   OipContents,
   OipInferRequest,
@@ -17,8 +17,8 @@ import type {
   OipInput,
   OipParameter,
   OipParameters,
-} from "../../open-inference/oip-tensor.js";
-import { encodeRawTensor } from "../../open-inference/raw-tensor-codec.js";
+} from "../open-inference/oip-tensor.js";
+import { encodeRawTensor } from "../open-inference/raw-tensor-codec.js";
 
 /** InferParameter map to neutral parameters (an unset oneof is left out). */
 export function decodeParameters(parameters: { [key: string]: InferParameter }): OipParameters {

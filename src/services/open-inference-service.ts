@@ -9,12 +9,12 @@ import {
   ModelMetadataResponse_TensorMetadataSchema,
   type ModelStreamInferResponse,
   ModelStreamInferResponseSchema,
-} from "../../../gen/inference/grpc_service_pb.js";
-import type { OipTensorMetadata, OpenInference } from "../../open-inference/open-inference.js";
-import { linkDomainSignal, toDomainSignal } from "../domain-signal.js";
-import { mapOrdered } from "../map-ordered.js";
-import { type ErrorLogger, toConnectError } from "../to-connect-error.js";
+} from "../../gen/inference/grpc_service_pb.js";
+import type { OipTensorMetadata, OpenInference } from "../open-inference/open-inference.js";
+import { linkDomainSignal, toDomainSignal } from "./domain-signal.js";
+import { mapOrdered } from "./map-ordered.js";
 import { decodeInferRequest, encodeInferResponse } from "./oip-grpc-codec.js";
+import { type ErrorLogger, toConnectError } from "./to-connect-error.js";
 
 /** What ServerMetadata reports beside the protocol's own operations. */
 export const OIP_EXTENSIONS: readonly string[] = ["classification", "model_repository"];
