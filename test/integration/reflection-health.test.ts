@@ -50,6 +50,7 @@ const SERVICES = [
   "inferd.v1.GenerationService",
   "inferd.v1.InferenceService",
   "inferd.v1.ModelService",
+  "inference.GRPCInferenceService",
 ];
 
 /** list_services and file_containing_symbol over one grpc-js bidi reflection stream. */
