@@ -2,6 +2,10 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { API_KEY_REQUIRED, type ApiKeyVerifier } from "../../auth/api-key-verifier.js";
+import { asKeyRing } from "../../auth/as-key-ring.js";
+import { httpRefusalOf } from "../../auth/http-refusal.js";
+import type { Admission, KeyRing } from "../../auth/key-ring.js";
+import { needsKey, scopeOfHttpRoute } from "../../auth/scope-table.js";
 import type { TextGenerator } from "../../generation/text-generator.js";
 import type { HttpRequestDone } from "../../metrics/http-metrics.js";
 import type { ModelRegistry } from "../../registry/model-registry.js";
@@ -27,8 +31,12 @@ export interface OpenAiRoutesOptions {
    * aborts (the grace period elapsed) end with an error event.
    */
   readonly admission?: HttpAdmission;
-  /** The server's `--api-key`: requests without a valid bearer key get 401. */
-  readonly verifyApiKey?: ApiKeyVerifier;
+  /**
+   * The server's keys (`--api-key`, `--api-keys-file`): requests without a valid bearer
+   * key get 401, a key without the `infer` scope 403, a key over its limits 429 with
+   * `Retry-After`. A plain {@link ApiKeyVerifier} is taken too (every scope, no limits).
+   */
+  readonly verifyApiKey?: ApiKeyVerifier | KeyRing;
   /** Called once per request when its response ended (access log, metrics). */
   readonly onResponse?: (done: HttpRequestDone) => void;
 }
@@ -41,7 +49,8 @@ export interface HttpAdmission {
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
-type Handler = (req: Req, res: Res, signal: AbortSignal) => Promise<void>;
+/** `client`: the admitted API key's name, which generation is accounted to. */
+type Handler = (req: Req, res: Res, signal: AbortSignal, client?: string) => Promise<void>;
 
 type Method = "POST" | "GET";
 
@@ -68,18 +77,20 @@ export function createOpenAiRoutes(options: OpenAiRoutesOptions): HttpRoute {
   const { generator, maxRequestBytes } = options;
   const created = () => Math.floor(Date.now() / 1000);
 
-  const completions: Handler = async (req, res, signal) => {
+  const completions: Handler = async (req, res, signal, client) => {
     const body = parseBody(completionBodySchema, await readJsonBody(req, maxRequestBytes));
     const head = { id: `cmpl-${randomUUID()}`, created: created(), model: body.model };
-    const started = await generator.start(completionToCall(body, head.id), signal);
+    const call = { ...completionToCall(body, head.id), ...(client !== undefined && { client }) };
+    const started = await generator.start(call, signal);
     const format = completionFormat(head, body.logprobs ?? null);
     await respondGeneration(res, req, started, format, streamOf(body));
   };
 
-  const chat: Handler = async (req, res, signal) => {
+  const chat: Handler = async (req, res, signal, client) => {
     const body = parseBody(chatBodySchema, await readJsonBody(req, maxRequestBytes));
     const head = { id: `chatcmpl-${randomUUID()}`, created: created(), model: body.model };
-    const started = await generator.start(chatToCall(body, head.id), signal);
+    const call = { ...chatToCall(body, head.id), ...(client !== undefined && { client }) };
+    const started = await generator.start(call, signal);
     const format = chatFormat(head, body.logprobs === true ? (body.top_logprobs ?? 0) : null);
     await respondGeneration(res, req, started, format, streamOf(body));
   };
@@ -134,11 +145,12 @@ export function createOpenAiRoutes(options: OpenAiRoutesOptions): HttpRoute {
     "/v1/models": models,
     "/v1/models/{model}": model,
   };
+  const keys = options.verifyApiKey && asKeyRing(options.verifyApiKey);
   return (req, res) => {
     const path = pathOf(req);
     if (!path.startsWith("/v1/")) return false;
     const endpoint = endpointOf(path);
-    void serve(req, res, endpoint, handlers[endpoint] ?? unknown, options);
+    void serve(req, res, endpoint, handlers[endpoint] ?? unknown, { ...options, keys });
     return true;
   };
 }
@@ -162,12 +174,15 @@ async function serve(
   res: Res,
   path: string,
   handler: Handler,
-  options: Pick<OpenAiRoutesOptions, "logger" | "admission" | "verifyApiKey" | "onResponse">,
+  options: Pick<OpenAiRoutesOptions, "logger" | "admission" | "onResponse"> & {
+    readonly keys: KeyRing | undefined;
+  },
 ): Promise<void> {
   const controller = new AbortController();
   const started = performance.now();
   // Read now: once an HTTP/2 stream has closed its socket proxy no longer tells.
   const peer = req.socket?.remoteAddress;
+  let key: string | undefined;
   res.once("close", () => {
     if (!res.writableFinished) controller.abort();
     options.onResponse?.({
@@ -176,6 +191,7 @@ async function serve(
       status: res.statusCode,
       seconds: (performance.now() - started) / 1000,
       peer,
+      key,
     });
   });
   const { admission } = options;
@@ -185,16 +201,15 @@ async function serve(
     : controller.signal;
   try {
     if (admission && leave === undefined) throw SHUTTING_DOWN;
-    if (options.verifyApiKey && !options.verifyApiKey(req.headers.authorization)) {
-      res.setHeader("www-authenticate", "Bearer");
-      throw INVALID_API_KEY;
-    }
+    const granted = admit(options.keys, req, path);
+    if (granted && "key" in granted) key = granted.key;
+    if (granted && !granted.ok) throw refusal(res, granted);
     const method = ENDPOINTS[path];
     if (method && req.method !== method && !(method === "GET" && req.method === "HEAD")) {
       res.setHeader("allow", method ?? "GET");
       throw new OpenAiError(405, `${path} takes ${method} requests`, "invalid_request_error");
     }
-    await handler(req, res, signal);
+    await handler(req, res, signal, key);
     // A generation cut off by the shutdown ends as "cancelled", which writes nothing.
     if (admission?.cutoffSignal.aborted && !res.writableEnded) throw CUT_OFF;
   } catch (error) {
@@ -208,13 +223,40 @@ async function serve(
   }
 }
 
-const INVALID_API_KEY = new OpenAiError(
-  401,
-  API_KEY_REQUIRED,
-  "invalid_request_error",
-  null,
-  "invalid_api_key",
-);
+/** The key's admission for the route's scope; undefined on an open server. */
+function admit(keys: KeyRing | undefined, req: Req, path: string): Admission | undefined {
+  const scope = scopeOfHttpRoute(path);
+  if (keys === undefined || !needsKey(scope)) return undefined;
+  return keys.authorize(req.headers.authorization, scope);
+}
+
+/** OpenAI's answer to a refused key (its headers set on `res`): 401, 403 or 429. */
+function refusal(res: Res, admission: Exclude<Admission, { ok: true }>): OpenAiError {
+  const { status, message, headers } = httpRefusalOf(admission);
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  switch (admission.reason) {
+    case "unauthenticated":
+      return new OpenAiError(
+        401,
+        API_KEY_REQUIRED,
+        "invalid_request_error",
+        null,
+        "invalid_api_key",
+      );
+    case "forbidden":
+      return new OpenAiError(
+        status,
+        message,
+        "invalid_request_error",
+        null,
+        "insufficient_permissions",
+      );
+    case "rate_limited": {
+      const type = admission.limit === "requests" ? "requests" : "tokens";
+      return new OpenAiError(status, message, type, null, "rate_limit_exceeded");
+    }
+  }
+}
 const SHUTTING_DOWN = new OpenAiError(503, "the server is shutting down", "server_error");
 const CUT_OFF = new OpenAiError(
   503,
