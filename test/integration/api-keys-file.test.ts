@@ -6,6 +6,7 @@ import { Code, createClient, type Interceptor, type Transport } from "@connectrp
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { GenerationService } from "../../gen/inferd/v1/generation_pb.js";
 import { InferenceService } from "../../gen/inferd/v1/inference_pb.js";
 import { ModelService } from "../../gen/inferd/v1/model_pb.js";
 import { createLogger } from "../../src/logging/logger.js";
@@ -30,6 +31,7 @@ const KEYS = [
   // A rate this slow never refills during the test: the third request is refused.
   key("limited", ["infer"], { requests_per_second: 0.001, burst: 2 }),
   key("tokens", ["infer"], { generated_tokens_per_second: 0.001, generated_tokens_burst: 1 }),
+  key("grpc-tokens", ["infer"], { generated_tokens_per_second: 0.001, generated_tokens_burst: 1 }),
 ];
 const predict = { model: "iris", version: 2, inputs: irisInputs(IRIS_SAMPLES) };
 
@@ -187,6 +189,22 @@ describe("--api-keys-file limits", () => {
     expect(
       metrics.total("inferd_rate_limited_total", { key: "tokens", limit: "generated_tokens" }),
     ).toBe(1);
+  });
+  it("charges the tokens of a gRPC Generate stream to its key", async () => {
+    const generation = createClient(GenerationService, grpc("grpc-tokens"));
+    const request = { model: "tiny_llama", prompt: "hi", maxTokens: 3, ignoreEos: true };
+    let completion = 0;
+    for await (const res of generation.generate(request)) completion += res.tokenIds.length;
+    expect(completion).toBe(3);
+    await waitFor(() => lines.filter((l) => l.msg === "generation ended").length >= 2, 10_000);
+    const refused = await connectErrorOf(generation.tokenize({ model: "tiny_llama", text: "hi" }));
+    expect(refused.code).toBe(Code.ResourceExhausted);
+    expect(refused.rawMessage).toMatch(
+      /"grpc-tokens" is over its generated tokens per second limit/,
+    );
+    expect(Number(refused.findDetails(RetryInfoSchema)[0]?.retryDelay?.seconds)).toBeGreaterThan(
+      1900,
+    );
   });
 });
 

@@ -1,16 +1,15 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import { API_KEY_REQUIRED, type ApiKeyVerifier } from "../../auth/api-key-verifier.js";
+import type { ApiKeyVerifier } from "../../auth/api-key-verifier.js";
 import { asKeyRing } from "../../auth/as-key-ring.js";
-import { httpRefusalOf } from "../../auth/http-refusal.js";
-import type { Admission, KeyRing } from "../../auth/key-ring.js";
-import { needsKey, scopeOfHttpRoute } from "../../auth/scope-table.js";
+import type { KeyRing } from "../../auth/key-ring.js";
 import type { TextGenerator } from "../../generation/text-generator.js";
 import type { HttpRequestDone } from "../../metrics/http-metrics.js";
 import type { ModelRegistry } from "../../registry/model-registry.js";
 import { type HttpRoute, pathOf, sendJson } from "../http-route.js";
 import { OpenAiError, type OpenAiErrorLogger, toOpenAiError } from "./openai-error.js";
+import { admitKey, openAiKeyRefusal } from "./openai-key-refusal.js";
 import { chatBodySchema, completionBodySchema, parseBody } from "./openai-schemas.js";
 import { readJsonBody } from "./read-json-body.js";
 import { respondGeneration } from "./respond-generation.js";
@@ -201,9 +200,9 @@ async function serve(
     : controller.signal;
   try {
     if (admission && leave === undefined) throw SHUTTING_DOWN;
-    const granted = admit(options.keys, req, path);
+    const granted = admitKey(options.keys, req, path);
     if (granted && "key" in granted) key = granted.key;
-    if (granted && !granted.ok) throw refusal(res, granted);
+    if (granted && !granted.ok) throw openAiKeyRefusal(res, granted);
     const method = ENDPOINTS[path];
     if (method && req.method !== method && !(method === "GET" && req.method === "HEAD")) {
       res.setHeader("allow", method ?? "GET");
@@ -223,40 +222,6 @@ async function serve(
   }
 }
 
-/** The key's admission for the route's scope; undefined on an open server. */
-function admit(keys: KeyRing | undefined, req: Req, path: string): Admission | undefined {
-  const scope = scopeOfHttpRoute(path);
-  if (keys === undefined || !needsKey(scope)) return undefined;
-  return keys.authorize(req.headers.authorization, scope);
-}
-
-/** OpenAI's answer to a refused key (its headers set on `res`): 401, 403 or 429. */
-function refusal(res: Res, admission: Exclude<Admission, { ok: true }>): OpenAiError {
-  const { status, message, headers } = httpRefusalOf(admission);
-  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-  switch (admission.reason) {
-    case "unauthenticated":
-      return new OpenAiError(
-        401,
-        API_KEY_REQUIRED,
-        "invalid_request_error",
-        null,
-        "invalid_api_key",
-      );
-    case "forbidden":
-      return new OpenAiError(
-        status,
-        message,
-        "invalid_request_error",
-        null,
-        "insufficient_permissions",
-      );
-    case "rate_limited": {
-      const type = admission.limit === "requests" ? "requests" : "tokens";
-      return new OpenAiError(status, message, type, null, "rate_limit_exceeded");
-    }
-  }
-}
 const SHUTTING_DOWN = new OpenAiError(503, "the server is shutting down", "server_error");
 const CUT_OFF = new OpenAiError(
   503,
