@@ -25,6 +25,8 @@ export interface ServerConfig {
   corsOrigin: string[];
   /** Keys that RPCs and /v1 routes require as `Authorization: Bearer <key>`; empty: open. */
   apiKey: string[];
+  /** A YAML or JSON file of named keys (SHA-256 hashes) with scopes and limits; reloaded on change. */
+  apiKeysFile?: string;
   /** The playground's folder; unset: the bundled ui/dist; "": no playground. */
   uiDir?: string;
   logLevel: string;
@@ -213,6 +215,14 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
     default: [],
     description:
       "Require `Authorization: Bearer <key>` on every RPC and `/v1` route (Unauthenticated / 401 without); repeatable for rotation; health, reflection, `/healthz`, `/readyz` and `/metrics` stay open. Prefer the env variable: flags show in `ps`",
+  },
+  {
+    key: "apiKeysFile",
+    flag: "api-keys-file",
+    env: "INFERD_API_KEYS_FILE",
+    type: "string",
+    description:
+      "YAML or JSON file of named keys (their SHA-256, never the key), each with scopes (`infer`, `read`, `admin`) and optional rate limits; re-read when it changes (an invalid file keeps the old keys); combines with `--api-key`",
   },
   {
     key: "uiDir",

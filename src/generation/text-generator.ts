@@ -17,6 +17,11 @@ export interface GenerateCall extends GenerationRequest {
   readonly version?: number;
   /** For the end-of-stream report (logs); the transport fills it in. */
   readonly requestId?: string;
+  /**
+   * Who asked, for accounting in the end-of-stream report (the API key's name when
+   * keys are on); opaque here. The transport fills it in.
+   */
+  readonly client?: string;
 }
 
 /** A generation that passed validation: the version serving it and its chunks. */
@@ -35,6 +40,8 @@ export interface GenerationEnd {
   readonly model: string;
   readonly version: number;
   readonly requestId: string | undefined;
+  /** The call's {@link GenerateCall.client}. */
+  readonly client?: string;
   /** The engine's reason; "cancelled" also when the consumer left before the end. */
   readonly finishReason: FinishReason | "error";
   readonly promptTokens: number;
@@ -104,7 +111,11 @@ export function createTextGenerator(options: TextGeneratorOptions): TextGenerato
         throw error;
       }
       const chunks = leasedChunks(lease, source, first, startedAt, (end) =>
-        options.onEnd?.({ ...end, requestId: call.requestId }),
+        options.onEnd?.({
+          ...end,
+          requestId: call.requestId,
+          ...(call.client !== undefined && { client: call.client }),
+        }),
       );
       return { model: lease.model, version: lease.version, chunks };
     },
@@ -119,7 +130,7 @@ export function createTextGenerator(options: TextGeneratorOptions): TextGenerato
   };
 }
 
-type EndReport = Omit<GenerationEnd, "requestId">;
+type EndReport = Omit<GenerationEnd, "requestId" | "client">;
 
 /**
  * The engine's stream with the already-pulled first chunk put back, releasing the

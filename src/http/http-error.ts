@@ -6,6 +6,8 @@
  */
 export type HttpErrorReason =
   | "unauthenticated"
+  | "forbidden"
+  | "rate_limited"
   | "method_not_allowed"
   | "unknown_endpoint"
   | "body_too_large"

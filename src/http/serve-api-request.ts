@@ -1,9 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import { API_KEY_REQUIRED, type ApiKeyVerifier } from "../auth/api-key-verifier.js";
+import type { ApiKeyVerifier } from "../auth/api-key-verifier.js";
+import { asKeyRing } from "../auth/as-key-ring.js";
+import { httpRefusalOf } from "../auth/http-refusal.js";
+import type { Admission, KeyRing } from "../auth/key-ring.js";
+import { needsKey, scopeOfHttpRoute } from "../auth/scope-table.js";
 import type { HttpRequestDone } from "../metrics/http-metrics.js";
 import { HttpError } from "./http-error.js";
-import { sendJson } from "./http-route.js";
+import { pathOf, sendJson } from "./http-route.js";
 
 type Req = IncomingMessage | Http2ServerRequest;
 type Res = ServerResponse | Http2ServerResponse;
@@ -22,14 +26,29 @@ export interface ApiRequestOptions {
    * aborts (the grace period elapsed) end with an error event.
    */
   readonly admission?: HttpAdmission;
-  /** The server's `--api-key`: requests without a valid bearer key get 401. */
-  readonly verifyApiKey?: ApiKeyVerifier;
+  /**
+   * The server's keys (`--api-key`, `--api-keys-file`): a request without a valid bearer
+   * key gets 401, a key without the route's scope (`auth/scope-table.ts`) 403, a key over
+   * its limits 429 with `Retry-After`. A plain {@link ApiKeyVerifier} is every scope, no limits.
+   */
+  readonly verifyApiKey?: ApiKeyVerifier | KeyRing;
   /** Called once per request when its response ended (access log, metrics). */
   readonly onResponse?: (done: HttpRequestDone) => void;
 }
 
-/** A route's work; `signal` aborts when the client leaves or the grace period ends. */
-export type ApiHandler = (req: Req, res: Res, signal: AbortSignal) => Promise<void>;
+/**
+ * A route's work; `signal` aborts when the client leaves or the grace period ends;
+ * `client` is the admitted key's name, which generated tokens are charged to.
+ */
+export type ApiHandler = (
+  req: Req,
+  res: Res,
+  signal: AbortSignal,
+  client?: string,
+) => Promise<void>;
+
+/** A refused key as the protocol words it (headers set on `res`); default: an {@link HttpError}. */
+export type KeyRefusal = (res: Res, admission: Exclude<Admission, { ok: true }>) => Error;
 
 /** One endpoint as served: its label for metrics and logs, its method and handler. */
 export interface ApiEndpoint {
@@ -54,12 +73,16 @@ export async function serveApiRequest(
   req: Req,
   res: Res,
   endpoint: ApiEndpoint,
-  options: ApiRequestOptions & { readonly toResponse: ApiErrorResponse },
+  options: ApiRequestOptions & {
+    readonly toResponse: ApiErrorResponse;
+    readonly refuseKey?: KeyRefusal;
+  },
 ): Promise<void> {
   const controller = new AbortController();
   const started = performance.now();
   // Read now: once an HTTP/2 stream has closed its socket proxy no longer tells.
   const peer = req.socket?.remoteAddress;
+  let key: string | undefined;
   res.once("close", () => {
     if (!res.writableFinished) controller.abort();
     options.onResponse?.({
@@ -68,6 +91,7 @@ export async function serveApiRequest(
       status: res.statusCode,
       seconds: (performance.now() - started) / 1000,
       peer,
+      key,
     });
   });
   const { admission } = options;
@@ -77,12 +101,11 @@ export async function serveApiRequest(
     : controller.signal;
   try {
     if (admission && leave === undefined) throw SHUTTING_DOWN;
-    if (options.verifyApiKey && !options.verifyApiKey(req.headers.authorization)) {
-      res.setHeader("www-authenticate", "Bearer");
-      throw INVALID_API_KEY;
-    }
+    const granted = admitKey(options.verifyApiKey, req);
+    if (granted && "key" in granted) key = granted.key;
+    if (granted && !granted.ok) throw (options.refuseKey ?? refuseKey)(res, granted);
     checkMethod(req, res, endpoint);
-    await endpoint.handler(req, res, signal);
+    await endpoint.handler(req, res, signal, key);
     // A generation cut off by the shutdown ends as "cancelled", which writes nothing.
     if (admission?.cutoffSignal.aborted && !res.writableEnded) throw CUT_OFF;
   } catch (error) {
@@ -104,7 +127,28 @@ function checkMethod(req: Req, res: Res, endpoint: ApiEndpoint): void {
   throw new HttpError(405, "method_not_allowed", `${endpoint.route} takes ${method} requests`);
 }
 
-const INVALID_API_KEY = new HttpError(401, "unauthenticated", API_KEY_REQUIRED);
+/**
+ * The key's admission for the scope `auth/scope-table.ts` gives the path; undefined on
+ * an open server or an open route. An admitted request has taken its request token.
+ */
+function admitKey(keys: ApiKeyVerifier | KeyRing | undefined, req: Req): Admission | undefined {
+  const scope = scopeOfHttpRoute(pathOf(req));
+  if (keys === undefined || !needsKey(scope)) return undefined;
+  return asKeyRing(keys).authorize(req.headers.authorization, scope);
+}
+
+const REASONS = {
+  unauthenticated: "unauthenticated",
+  forbidden: "forbidden",
+  rate_limited: "rate_limited",
+} as const;
+
+function refuseKey(res: Res, admission: Exclude<Admission, { ok: true }>): HttpError {
+  const { status, message, headers } = httpRefusalOf(admission);
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  return new HttpError(status, REASONS[admission.reason], message);
+}
+
 const SHUTTING_DOWN = new HttpError(503, "shutting_down", "the server is shutting down");
 const CUT_OFF = new HttpError(
   503,

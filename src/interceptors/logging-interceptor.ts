@@ -1,4 +1,5 @@
 import type { Interceptor } from "@connectrpc/connect";
+import { callerKeyName } from "../auth/caller-key.js";
 import { logRpcCall } from "../logging/log-rpc-call.js";
 import type { Logger } from "../logging/logger.js";
 import { markObserved } from "../observed-call/observed-requests.js";
@@ -23,6 +24,10 @@ export function accessLogCallHook(logger: Logger): CallHook {
     const labels = rpcLabelsOf(req);
     const peer = peerOf(req);
     const headerRequestId = req.header.get("x-request-id") ?? undefined;
-    return (end) => log({ labels, peer, headerRequestId, ...end });
+    // Read at the end: the API-key interceptor, inside this one, sets it.
+    return (end) => {
+      const key = req.contextValues.get(callerKeyName);
+      log({ labels, peer, headerRequestId, ...(key !== undefined && { key }), ...end });
+    };
   };
 }

@@ -6,7 +6,7 @@ import type { Logger } from "./logger.js";
 /**
  * The access-log line of one call, the same whether an interceptor or the transport
  * (a refused call) saw it end: `{procedure, protocol, code, duration_ms, peer,
- * request_id, model, version}`. Only identifying fields, never tensors, prompts or
+ * request_id, model, version, key}` (`key`: the API key's name, never the key). Only identifying fields, never tensors, prompts or
  * headers, so payloads and credentials stay out of the logs. Level: info for "ok";
  * error for server faults, with the error message (which the client never sees);
  * warn for the rest. A refused call is warn whatever its code (connect-es answers an
@@ -25,6 +25,7 @@ export function logRpcCall(logger: Logger): (call: RpcCall) => void {
       request_id: fields.requestId ?? call.headerRequestId,
       model: fields.model,
       version: fields.version,
+      key: call.key,
     };
     if (call.refused) logger.warn({ ...line, refused: true, error: messageOf(call.error) }, "rpc");
     else if (call.code === "ok") logger.info(line, "rpc");

@@ -10,6 +10,8 @@ export interface HttpRequestDone {
   /** Until the response ended (a stream's last event). */
   readonly seconds: number;
   readonly peer: string | undefined;
+  /** The name of the API key the request came with (never the key), when one was recognised. */
+  readonly key?: string | undefined;
 }
 
 /** Counts a finished HTTP API request by route, method and status, and observes its time. */

@@ -37,6 +37,7 @@ export interface InferdMetrics {
   readonly generationSequences: Gauge<ModelLabel | "state">;
   readonly httpRequests: Counter<"route" | "method" | "code">;
   readonly httpRequestSeconds: Histogram<"route">;
+  readonly rateLimited: Counter<"key" | "limit">;
 }
 
 /** Latency buckets from 1 ms to 10 s: covers small CPU models up to large batches. */
@@ -169,6 +170,11 @@ export function createInferdMetrics(options: InferdMetricsOptions = {}): InferdM
       "Time from an HTTP API request until its response (a whole stream) ended.",
       ["route"],
       LATENCY_BUCKETS,
+    ),
+    rateLimited: counter(
+      "inferd_rate_limited_total",
+      "Requests refused by an API key's rate limit, by key name (never the key) and limit (requests, generated_tokens).",
+      ["key", "limit"],
     ),
   };
   if (options.collectDefault ?? true)

@@ -12,6 +12,8 @@ export interface RpcCall {
   readonly peer: string;
   /** The `x-request-id` header, used when no message carried a `request_id`. */
   readonly headerRequestId: string | undefined;
+  /** The name of the API key the call came with (never the key), when one was recognised. */
+  readonly key?: string;
   /** "ok" or the snake_case code the client received. */
   readonly code: string;
   readonly durationMs: number;

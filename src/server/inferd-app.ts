@@ -1,4 +1,3 @@
-import { createApiKeyVerifier } from "../auth/api-key-verifier.js";
 import { packageVersion } from "../config/package-version.js";
 import type { ServerConfig } from "../config/server-options.js";
 import { createTextGenerator } from "../generation/text-generator.js";
@@ -25,6 +24,7 @@ import { recordRpcRefused } from "../metrics/rpc-metrics.js";
 import { peerContextValues } from "../observed-call/peer-context.js";
 import type { ModelRuntime } from "../runtime/model-runtime.js";
 import { createInferdRoutes } from "../services/routes.js";
+import { createInferdKeys } from "./inferd-keys.js";
 import { createInferdRegistry } from "./inferd-registry.js";
 import { createInferdDrain, createInferdServer, type InferdServer } from "./inferd-server.js";
 import { createProductionLoaders } from "./production-loaders.js";
@@ -53,7 +53,8 @@ export interface InferdApp extends InferdServer {
 export function createInferdApp(options: InferdAppOptions): InferdApp {
   const { config, logger } = options;
   const metrics = createInferdMetrics();
-  const verifyApiKey = createApiKeyVerifier(config.apiKey);
+  const keys = createInferdKeys(config, logger, metrics);
+  const verifyApiKey = keys.ring;
   const logHttp = logHttpRequest(logger);
   const logRpc = logRpcCall(logger);
   const registry = createInferdRegistry({
@@ -63,7 +64,15 @@ export function createInferdApp(options: InferdAppOptions): InferdApp {
     ...createProductionLoaders({ metrics, logger }),
   });
   const drain = createInferdDrain();
-  const generator = createTextGenerator({ registry, onEnd: logGenerationEnd(logger) });
+  const logEnd = logGenerationEnd(logger);
+  const generator = createTextGenerator({
+    registry,
+    onEnd: (end) => {
+      logEnd(end);
+      // Generated tokens are charged after the fact: a stream is never cut for them.
+      keys.ring?.chargeGeneratedTokens(end.client, end.completionTokens);
+    },
+  });
   // What every HTTP API route family shares: admission, the API key, the access log and metrics.
   const api = {
     generator,
@@ -118,7 +127,14 @@ export function createInferdApp(options: InferdAppOptions): InferdApp {
     },
   });
   observeRegistry(metrics, server.registry);
-  return Object.assign(server, { metrics });
+  const shutdown = server.shutdown.bind(server);
+  return Object.assign(server, {
+    metrics,
+    shutdown: () => {
+      keys.stop();
+      return shutdown();
+    },
+  });
 }
 
 /** /metrics, then the API's own HTTP routes, then the playground unless `--ui-dir ""`. */

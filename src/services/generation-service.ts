@@ -8,6 +8,7 @@ import {
   GenerateResponseSchema,
   type GenerationService,
 } from "../../gen/inferd/v1/generation_pb.js";
+import { callerKeyName } from "../auth/caller-key.js";
 import { releaseOnAbort } from "../connect-adapter/release-on-abort.js";
 import { type GenerationChunk, isGenerationFinish } from "../generation/generation-chunk.js";
 import type { FinishReason as DomainFinishReason } from "../generation/request/stopping-criteria.js";
@@ -106,7 +107,12 @@ export function createGenerationService(
     async *generate(request, context) {
       const requestId = request.requestId || randomUUID();
       const signal = toDomainSignal(context.signal);
-      const started = await generator.start(toGenerateCall(request, requestId), signal);
+      const client = context.values.get(callerKeyName);
+      const call = {
+        ...toGenerateCall(request, requestId),
+        ...(client !== undefined && { client }),
+      };
+      const started = await generator.start(call, signal);
       // A client that goes away leaves this generator suspended at a `yield` that Connect
       // never resumes nor return()s, so the abort itself hands the chunks (and the lease) back.
       const giveBack = releaseOnAbort(

@@ -47,6 +47,7 @@ describe("createInferdMetrics", () => {
       ["inferd_generation_sequences", "gauge"],
       ["inferd_http_requests_total", "counter"],
       ["inferd_http_request_duration_seconds", "histogram"],
+      ["inferd_rate_limited_total", "counter"],
     ]);
   });
 

@@ -50,6 +50,8 @@ const BY_KIND: Readonly<Record<Exclude<InferdErrorKind, "internal">, Mapped>> = 
 /** OpenAI's type and code for each refusal of the HTTP edge (its status is the edge's). */
 const BY_REASON: Readonly<Record<HttpErrorReason, readonly [type: string, code: string | null]>> = {
   unauthenticated: ["invalid_request_error", "invalid_api_key"],
+  forbidden: ["invalid_request_error", "insufficient_permissions"],
+  rate_limited: ["requests", "rate_limit_exceeded"],
   method_not_allowed: ["invalid_request_error", null],
   unknown_endpoint: ["invalid_request_error", null],
   body_too_large: ["invalid_request_error", "request_too_large"],

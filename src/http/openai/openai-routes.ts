@@ -11,6 +11,7 @@ import {
   serveApiRequest,
 } from "../serve-api-request.js";
 import { OpenAiError, type OpenAiErrorLogger, toOpenAiError } from "./openai-error.js";
+import { openAiKeyRefusal } from "./openai-key-refusal.js";
 import { chatBodySchema, completionBodySchema, parseBody } from "./openai-schemas.js";
 import { respondGeneration } from "./respond-generation.js";
 import { chatFormat, completionFormat } from "./response-formats.js";
@@ -44,18 +45,20 @@ export function createOpenAiRoutes(options: OpenAiRoutesOptions): HttpRoute {
   const { generator, maxRequestBytes } = options;
   const created = () => Math.floor(Date.now() / 1000);
 
-  const completions: Handler = async (req, res, signal) => {
+  const completions: Handler = async (req, res, signal, client) => {
     const body = parseBody(completionBodySchema, await readJsonBody(req, maxRequestBytes));
     const head = { id: `cmpl-${randomUUID()}`, created: created(), model: body.model };
-    const started = await generator.start(completionToCall(body, head.id), signal);
+    const call = { ...completionToCall(body, head.id), ...(client !== undefined && { client }) };
+    const started = await generator.start(call, signal);
     const format = completionFormat(head, body.logprobs ?? null);
     await respondGeneration(res, req, started, format, streamOf(body));
   };
 
-  const chat: Handler = async (req, res, signal) => {
+  const chat: Handler = async (req, res, signal, client) => {
     const body = parseBody(chatBodySchema, await readJsonBody(req, maxRequestBytes));
     const head = { id: `chatcmpl-${randomUUID()}`, created: created(), model: body.model };
-    const started = await generator.start(chatToCall(body, head.id), signal);
+    const call = { ...chatToCall(body, head.id), ...(client !== undefined && { client }) };
+    const started = await generator.start(call, signal);
     const format = chatFormat(head, body.logprobs === true ? (body.top_logprobs ?? 0) : null);
     await respondGeneration(res, req, started, format, streamOf(body));
   };
@@ -118,7 +121,11 @@ export function createOpenAiRoutes(options: OpenAiRoutesOptions): HttpRoute {
     const path = pathOf(req);
     if (!path.startsWith("/v1/")) return false;
     const endpoint = endpoints[endpointOf(path)] ?? { route: "other", handler: unknown };
-    void serveApiRequest(req, res, endpoint, { ...options, toResponse });
+    void serveApiRequest(req, res, endpoint, {
+      ...options,
+      toResponse,
+      refuseKey: openAiKeyRefusal,
+    });
     return true;
   };
 }
