@@ -1,5 +1,6 @@
 import type { Readable } from "node:stream";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { requestLimitMessage } from "../connect-adapter/request-limit-message.js";
 
 const HEADER_BYTES = 5;
 const COMPRESSED_FLAG = 0b1;
@@ -9,7 +10,7 @@ const COMPRESSED_FLAG = 0b1;
  * Rejects with ResourceExhausted as soon as the declared length passes `readMaxBytes`
  * (without buffering the rest), InvalidArgument for a malformed body (a reserved flag
  * bit set included), and the signal's reason when it aborts first. The messages match
- * connect-node's.
+ * connect-node's, except that the over-limit one names `--max-request-bytes`.
  */
 export function readUnaryEnvelope(
   body: Readable,
@@ -36,10 +37,7 @@ export function readUnaryEnvelope(
       const declared = headerOf(chunks).readUInt32BE(1);
       if (declared > readMaxBytes) {
         finish(
-          new ConnectError(
-            `message size ${declared} is larger than configured readMaxBytes ${readMaxBytes}`,
-            Code.ResourceExhausted,
-          ),
+          new ConnectError(requestLimitMessage(declared, readMaxBytes), Code.ResourceExhausted),
         );
       } else if (length > HEADER_BYTES + declared) {
         finish(protocolError("received extra input message for unary method"));

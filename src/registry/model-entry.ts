@@ -26,6 +26,8 @@ export interface ModelEntry {
    * readiness-blockers.ts).
    */
   gate: Set<number> | undefined;
+  /** What GetModel warns of (see `routingWarnings`), as of the last reconcile. */
+  warnings: readonly string[];
 }
 
 /** Loading or ready: an instance that serves or is about to. */
@@ -44,6 +46,7 @@ export function createModelEntry(scan: ScannedModel, control: Control): ModelEnt
     desired: [],
     instances: [],
     gate: undefined,
+    warnings: [],
   };
 }
 

@@ -4,6 +4,7 @@ import { MODEL_FILE, versionDir } from "./model-layout.js";
 import type { RegistryLogger } from "./registry-logger.js";
 import type { ScannedModel } from "./repository-scanner.js";
 import { selectVersions } from "./select-versions.js";
+import { routingWarnings } from "./served-versions.js";
 import type { VersionInstance } from "./version-instance.js";
 import { modelStamp, removeInstance, type VersionLoader } from "./version-loader.js";
 
@@ -51,6 +52,7 @@ export function createModelReconciler(
       const { config } = entry;
       const desired = desiredVersions(entry, scan);
       entry.desired = desired;
+      updateWarnings(entry, log);
       const work: Promise<void>[] = [];
       // Nothing serves from these, so they go at once: failed records and loads in progress.
       for (const instance of [...entry.instances]) {
@@ -120,6 +122,15 @@ function retireUnwanted(entry: ModelEntry, log: RegistryLogger): Promise<void>[]
     }
   }
   return work;
+}
+
+/** Recomputes the model's warnings, logging each new one once (at load, and when it changes). */
+function updateWarnings(entry: ModelEntry, log: RegistryLogger): void {
+  const warnings = routingWarnings(entry);
+  for (const warning of warnings) {
+    if (!entry.warnings.includes(warning)) log.warn({ model: entry.name, warning }, warning);
+  }
+  entry.warnings = warnings;
 }
 
 /** Takes a valid, changed model.json as the model's config; returns true to reload live versions. */

@@ -40,6 +40,11 @@ export interface ModelStatus {
   readonly config: Readonly<Record<string, unknown>>;
   /** A configuration error that keeps the whole model from loading. */
   readonly reason?: string;
+  /**
+   * What is valid but likely not what the operator meant (routing weights on versions
+   * the version policy does not serve); absent when there is none.
+   */
+  readonly warnings?: readonly string[];
 }
 
 /** A version's change of state, as WatchModels streams it. */

@@ -3,7 +3,6 @@ import {
   abortReasonToError,
   failedPrecondition,
   type InferdError,
-  invalidArgument,
   notFound,
   unavailable,
 } from "../errors/inferd-error.js";
@@ -27,7 +26,13 @@ import type {
   Servable,
 } from "./model-registry.js";
 import { readinessBlockers } from "./readiness-blockers.js";
-import { listOrNone as list, notServable, unknownModel } from "./registry-errors.js";
+import {
+  invalidModelName,
+  listOrNone as list,
+  notServable,
+  noVersionToLoad,
+  unknownModel,
+} from "./registry-errors.js";
 import type { RegistryLogger } from "./registry-logger.js";
 import { isModelName, type ScannedModel, scanModel, scanRepository } from "./repository-scanner.js";
 import { routeVersion } from "./route-version.js";
@@ -144,6 +149,7 @@ class RepositoryRegistry implements ModelRegistry {
       versions: [...versions].sort((a, b) => a - b).map((v) => versionStatus(entry, v)),
       config: effectiveConfigJson(config),
       ...(entry.reason !== undefined && { reason: entry.reason }),
+      ...(entry.warnings.length > 0 && { warnings: entry.warnings }),
     };
   }
 
@@ -233,6 +239,7 @@ class RepositoryRegistry implements ModelRegistry {
     this.track(loading);
     await raceAbort(loading, signal, abortReasonToError);
     if (scan.configError !== undefined) throw failedPrecondition(scan.configError);
+    if (entry.desired.length === 0) throw noVersionToLoad(scan);
     const failed = entry.desired
       .map((v) => versionStatus(entry, v))
       .find((s) => s.state === "failed");
@@ -245,6 +252,7 @@ class RepositoryRegistry implements ModelRegistry {
   }
 
   private async unloadNow(name: string, version?: number): Promise<ModelStatus> {
+    if (!isModelName(name)) throw invalidModelName(name);
     const entry = this.entries.get(name);
     if (!entry) throw this.unknownModel(name);
     if (version === undefined) {
@@ -375,11 +383,7 @@ class RepositoryRegistry implements ModelRegistry {
   }
 
   private async scanOne(name: string): Promise<ScannedModel> {
-    if (!isModelName(name)) {
-      throw invalidArgument(
-        `model name ${JSON.stringify(name)} is not a folder name: a model is a folder directly inside the repository (no "/", "\\" or leading ".")`,
-      );
-    }
+    if (!isModelName(name)) throw invalidModelName(name);
     try {
       return await scanModel(this.options.repository, name, this.scanOptions());
     } catch {

@@ -1,5 +1,10 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { canceled, deadlineExceeded, type InferdError } from "../errors/inferd-error.js";
+import {
+  canceled,
+  deadlineExceeded,
+  type InferdError,
+  isInferdError,
+} from "../errors/inferd-error.js";
 
 /**
  * The domain error for an aborted Connect handler signal: deadline_exceeded for
@@ -11,6 +16,28 @@ export function domainAbortError(signal: AbortSignal): InferdError {
     (reason instanceof ConnectError && reason.code === Code.DeadlineExceeded) ||
     (reason instanceof Error && reason.name === "TimeoutError");
   return timedOut ? deadlineExceeded("the request's deadline passed") : canceled();
+}
+
+/**
+ * The error a call ends with once its handler signal has aborted: the transport's own
+ * reason when it is a ConnectError (DeadlineExceeded for a passed deadline, Unavailable
+ * for the drain's cut-off, Canceled for a client gone), else {@link domainAbortError}.
+ */
+export function abortedCallError(signal: AbortSignal): ConnectError | InferdError {
+  const reason: unknown = signal.reason;
+  return reason instanceof ConnectError ? reason : domainAbortError(signal);
+}
+
+/**
+ * What a handler's error means for its call. A domain `canceled` thrown once the call's
+ * signal has aborted is the core's reading of that abort: knowing nothing of Connect,
+ * `abortReasonToError` reads Connect's deadline as a cancel. The call then ends with
+ * {@link abortedCallError}, so a passed deadline answers DeadlineExceeded on every
+ * protocol, not Canceled (HTTP 499). Any other error is the call's own answer.
+ */
+export function callErrorOf(error: unknown, signal: AbortSignal | undefined): unknown {
+  const readAsCancel = isInferdError(error) && error.kind === "canceled";
+  return readAsCancel && signal?.aborted ? abortedCallError(signal) : error;
 }
 
 /** A domain signal that follows its source until {@link LinkedDomainSignal.unlink}. */

@@ -6,6 +6,7 @@ import {
 import { releaseOnAbort } from "../connect-adapter/release-on-abort.js";
 import { isInferdError } from "../errors/inferd-error.js";
 import type { ModelRegistry } from "../registry/model-registry.js";
+import { withErrorMapping } from "./with-error-mapping.js";
 
 /** Options of `createHealthService`: what serving means, overall and per model. */
 export interface HealthServiceOptions {
@@ -54,24 +55,28 @@ export function createHealthService(
     return registry.isModelReady(service) ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
   };
   return (router) => {
-    router.service(Health, {
-      check(request) {
-        const status = statusOf(request.service);
-        if (status === undefined) {
-          throw new ConnectError(`unknown service or model "${request.service}"`, Code.NotFound);
-        }
-        return { status };
-      },
-      async *watch(request, context) {
-        yield* watchStatus(() => statusOf(request.service) ?? ServingStatus.SERVICE_UNKNOWN, {
-          registry,
-          shutdownSignal,
-          context,
-          ...(options.started && { started: options.started }),
-          recheckMs: options.recheckMs ?? 1000,
-        });
-      },
-    });
+    // Mapped like the other services, so a Watch cut by its deadline ends DeadlineExceeded.
+    router.service(
+      Health,
+      withErrorMapping(Health, {
+        check(request) {
+          const status = statusOf(request.service);
+          if (status === undefined) {
+            throw new ConnectError(`unknown service or model "${request.service}"`, Code.NotFound);
+          }
+          return { status };
+        },
+        async *watch(request, context) {
+          yield* watchStatus(() => statusOf(request.service) ?? ServingStatus.SERVICE_UNKNOWN, {
+            registry,
+            shutdownSignal,
+            context,
+            ...(options.started && { started: options.started }),
+            recheckMs: options.recheckMs ?? 1000,
+          });
+        },
+      }),
+    );
   };
 }
 

@@ -34,6 +34,7 @@ export function encodeModel(status: ModelStatus): Model {
     name: status.name,
     kind: status.kind === "predict" ? ModelKind.PREDICT : ModelKind.GENERATE,
     reason: status.reason ?? "",
+    warnings: [...(status.warnings ?? [])],
     // A JSON round trip drops undefined and Maps-turned-objects so the Struct is valid.
     config: JSON.parse(JSON.stringify(status.config)) as JsonObject,
     versions: status.versions.map((v) =>

@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { type Status, StatusSchema } from "../../gen/inferd/v1/tensor_pb.js";
+import { nameRequestLimit } from "../connect-adapter/request-limit-message.js";
 import { type InferdErrorKind, isInferdError } from "../errors/inferd-error.js";
 
 /** The logging the error mapping needs; a pino logger satisfies it. */
@@ -23,11 +24,11 @@ export const INTERNAL_MESSAGE = "internal error (see server log)";
 
 /**
  * The one mapping from domain errors to Connect codes. A ConnectError passes
- * through. Internal errors and anything unknown become Internal with a fixed
+ * through (connect-es's over-limit message reworded to name `--max-request-bytes`). Internal errors and anything unknown become Internal with a fixed
  * message: the cause is logged, never sent to the client.
  */
 export function toConnectError(error: unknown, logger?: ErrorLogger): ConnectError {
-  if (error instanceof ConnectError) return error;
+  if (error instanceof ConnectError) return nameRequestLimit(error);
   if (isInferdError(error) && error.kind !== "internal") {
     return new ConnectError(error.message, CODES[error.kind]);
   }

@@ -1,5 +1,6 @@
 import type { DescService } from "@bufbuild/protobuf";
-import type { ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { abortedCallError, callErrorOf } from "./domain-signal.js";
 import { type ErrorLogger, toConnectError } from "./to-connect-error.js";
 
 type Handler = (...args: unknown[]) => unknown;
@@ -10,6 +11,12 @@ type Handler = (...args: unknown[]) => unknown;
  * {@link toConnectError}: a domain error gets its code from the one table, a
  * ConnectError passes through, anything else becomes Internal and is logged.
  * Handlers just throw; this is their one error mapping.
+ *
+ * It is also where an aborted call gets its code: a domain cancel thrown after the
+ * call's signal aborted takes the abort's own code (see `callErrorOf`: a passed
+ * deadline is DeadlineExceeded, not Canceled), and a stream that ends by itself after
+ * its signal aborted (a watch whose loop stops on abort) fails with that code too, so
+ * that a client can tell a cut stream from a clean end.
  *
  * Why the implementation and not a Connect interceptor: the same implementation is
  * served by the Connect adapter, by the lean gRPC path (which runs the recorded
@@ -36,12 +43,15 @@ export function withErrorMapping<S extends DescService>(
   return mapped as unknown as ServiceImpl<S>;
 }
 
+/** The handler's signal: every kind of method takes `(request, context)`. */
+const signalOf = (args: unknown[]) => (args[1] as HandlerContext | undefined)?.signal;
+
 function mapUnary(handler: Handler, logger: ErrorLogger | undefined): Handler {
   return async (...args) => {
     try {
       return await handler(...args);
     } catch (error) {
-      throw toConnectError(error, logger);
+      throw toConnectError(callErrorOf(error, signalOf(args)), logger);
     }
   };
 }
@@ -49,10 +59,12 @@ function mapUnary(handler: Handler, logger: ErrorLogger | undefined): Handler {
 function mapStream(handler: Handler, logger: ErrorLogger | undefined): Handler {
   // `yield*` forwards Connect's return() to the handler's generator.
   return async function* (...args) {
+    const signal = signalOf(args);
     try {
       yield* handler(...args) as AsyncIterable<unknown>;
     } catch (error) {
-      throw toConnectError(error, logger);
+      throw toConnectError(callErrorOf(error, signal), logger);
     }
+    if (signal?.aborted) throw toConnectError(abortedCallError(signal), logger);
   };
 }

@@ -1,3 +1,4 @@
+import type { ConnectRouter } from "@connectrpc/connect";
 import { resolveServerConfig } from "../../src/config/resolve-server-config.js";
 import type { ServerConfig } from "../../src/config/server-options.js";
 import { createLogger } from "../../src/logging/logger.js";
@@ -12,16 +13,21 @@ export interface TestServer {
   baseUrl: string;
 }
 
-/** A real inferd server on 127.0.0.1, any free port, fake routes and registry. */
+/** A real inferd server on 127.0.0.1, any free port, fake routes (unless given) and registry. */
 export async function startTestServer(
   config: Partial<ServerConfig> = {},
-  options: { registry?: FakeRegistry; events?: FakeRouteEvents } = {},
+  options: {
+    registry?: FakeRegistry;
+    events?: FakeRouteEvents;
+    /** The API routes; default the fake ones (`fakeRoutes`). */
+    routes?: (router: ConnectRouter) => void;
+  } = {},
 ): Promise<TestServer> {
   const registry = options.registry ?? createFakeRegistry({ m1: true });
   const server = createInferdServer({
     config: { ...resolveServerConfig({}, {}), port: 0, host: "127.0.0.1", ...config },
     logger: createLogger({ level: "silent" }),
-    routes: fakeRoutes(options.events),
+    routes: options.routes ?? fakeRoutes(options.events),
     registry,
   });
   const { port } = await server.listen();

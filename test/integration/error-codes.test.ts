@@ -1,6 +1,10 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+} from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InferenceService, type PredictRequestSchema } from "../../gen/inferd/v1/inference_pb.js";
@@ -49,6 +53,19 @@ const clients: [string, (request: Request) => Promise<Failure>][] = [
           httpVersion: "1.1",
           useBinaryFormat: false,
         }),
+      );
+      const e = await client.predict(request).then(() => {
+        throw new Error("expected the call to fail");
+      }, ConnectError.from);
+      return { code: e.code, message: e.rawMessage };
+    },
+  ],
+  [
+    "gRPC-Web",
+    async (request) => {
+      const client = createClient(
+        InferenceService,
+        createGrpcWebTransport({ baseUrl: inferd.baseUrl, httpVersion: "1.1" }),
       );
       const e = await client.predict(request).then(() => {
         throw new Error("expected the call to fail");
@@ -140,5 +157,32 @@ describe.each(clients)("Predict errors over %s", (_client, fail) => {
     const res = await grpcPredict(grpcjs, { model: "iris", inputs: irisInputs(IRIS_SAMPLES) });
     const expected = irisExpected(2, IRIS_SAMPLES).probabilities;
     expect(maxAbsDiff(res.outputs.probabilities?.floatData ?? [], expected)).toBeLessThan(1e-6);
+  });
+});
+
+describe("a request over --max-request-bytes names the flag", () => {
+  it("on unary gRPC (the lean gRPC path)", async () => {
+    const big = iris({ shape: [5000, 4], floatData: new Array<number>(20_000).fill(1.5) });
+    const e = await grpcFailure(grpcPredict(grpcjs, big));
+    expect(e.code).toBe(RESOURCE_EXHAUSTED);
+    expect(e.details).toBe(
+      `message size 80033 is larger than the server's limit of ${LIMIT} bytes (--max-request-bytes)`,
+    );
+  });
+
+  it("on a PredictStream message (connect-node's stream path, mapped by withErrorMapping)", async () => {
+    const client = createClient(InferenceService, createGrpcTransport({ baseUrl: inferd.baseUrl }));
+    const big = iris({ shape: [5000, 4], floatData: new Array<number>(20_000).fill(1.5) });
+    async function* requests() {
+      yield { request: big };
+    }
+    const e = await (async () => {
+      for await (const _ of client.predictStream(requests())) {
+      }
+    })().then(() => expect.fail("expected the stream to fail"), ConnectError.from);
+    expect(e.code).toBe(RESOURCE_EXHAUSTED);
+    expect(e.rawMessage).toContain(
+      `than the server's limit of ${LIMIT} bytes (--max-request-bytes)`,
+    );
   });
 });

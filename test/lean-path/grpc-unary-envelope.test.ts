@@ -47,7 +47,9 @@ describe("readUnaryEnvelope", () => {
     body.write(frame(new Array<number>(11).fill(0)).subarray(0, 5));
     const error = await failure(result);
     expect(error.code).toBe(Code.ResourceExhausted);
-    expect(error.rawMessage).toBe("message size 11 is larger than configured readMaxBytes 10");
+    expect(error.rawMessage).toBe(
+      "message size 11 is larger than the server's limit of 10 bytes (--max-request-bytes)",
+    );
   });
 
   it.each([

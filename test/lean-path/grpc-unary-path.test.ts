@@ -239,7 +239,7 @@ describe("the gRPC unary fast path", () => {
   it("refuses a message over readMaxBytes with ResourceExhausted", async () => {
     const error = await grpcFailure(grpcPredict(client, { model: "x".repeat(LIMIT + 1) }));
     expect(error.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
-    expect(error.details).toContain(`readMaxBytes ${LIMIT}`);
+    expect(error.details).toContain(`limit of ${LIMIT} bytes (--max-request-bytes)`);
   });
 
   it.each([

@@ -141,9 +141,59 @@ describe("createModelRegistry: version policies and lookup", () => {
       'model "a" has no version 9; versions: 1, 2',
     ]);
     expect(thrown(() => registry.acquire("a", 1))).toEqual([
-      "unavailable",
-      'model "a" version 1 not loaded',
+      "not_found",
+      'model "a" version 1 is not served: version_policy latest 1 serves version 2',
     ]);
+  });
+
+  it("answers a pinned version the control does not serve NotFound, one still to load Unavailable", async () => {
+    const { registry, loader } = await setup(
+      {
+        s: { versions: [1, 2, 3], config: { version_policy: { specific: [1, 3] } } },
+        e: { versions: [1, 2] },
+      },
+      { controlMode: "explicit", startupModels: ["s"] },
+      (l) => l.failures.set("s/3", "bad onnx"),
+    );
+    expect(thrown(() => registry.acquire("s", 2))).toEqual([
+      "not_found",
+      'model "s" version 2 is not served: version_policy specific [1, 3] serves versions 1, 3',
+    ]);
+    expect(thrown(() => registry.acquire("s", 3))[0]).toBe("unavailable");
+    // An operator's command may change what an unloaded model or a LoadModel's list
+    // serves: that stays retryable.
+    const notLoaded = ["unavailable", 'model "e" version 1 not loaded'];
+    expect(thrown(() => registry.acquire("e", 1))).toEqual(notLoaded);
+    await registry.load("e", [2]);
+    expect(thrown(() => registry.acquire("e", 1))).toEqual(notLoaded);
+    await registry.load("e");
+    expect(thrown(() => registry.acquire("e", 1))).toEqual([
+      "not_found",
+      'model "e" version 1 is not served: version_policy latest 1 serves version 2',
+    ]);
+    expect(loader.requests.map((r) => `${r.model}/${r.version}`).sort()).toEqual([
+      "e/2",
+      "s/1",
+      "s/3",
+    ]);
+  });
+
+  it("warns, in the log and in get(), of routing weights on versions the policy does not serve", async () => {
+    const { registry, logged } = await setup({
+      w: {
+        versions: [1, 2],
+        config: { routing: { policy: "weighted", weights: { "1": 90, "2": 10, "7": 5 } } },
+      },
+      ok: {
+        versions: [1, 2],
+        config: { version_policy: "all", routing: { policy: "weighted", weights: { "1": 1 } } },
+      },
+    });
+    const warning =
+      "routing weights name versions 1, 7, which version_policy latest 1 does not serve (it serves version 2): their share goes to the served versions";
+    expect(registry.get("w").warnings).toEqual([warning]);
+    expect(registry.get("ok").warnings ?? []).toEqual([]);
+    expect(logged.filter((l) => l.startsWith("warn:") && l.includes(warning))).toHaveLength(1);
   });
 
   it("exposes the effective config with the detected kind", async () => {
@@ -374,6 +424,34 @@ describe("createModelRegistry: explicit load and unload", () => {
     expect(loader.requests).toEqual([]);
     expect(registry.list().map((m) => m.name)).toEqual(["a"]);
     expect(thrown(() => registry.acquire(walkOut))[0]).toBe("not_found");
+  });
+
+  it("checks the name on unload as on load: a name that walks out is InvalidArgument", async () => {
+    const { registry } = await setup({ a: { versions: [1] } }, { controlMode: "explicit" });
+    for (const name of ["../x", "/etc", "", "a/1", ".hidden"]) {
+      const [kind, message] = await rejected(registry.unload(name));
+      expect(kind).toBe("invalid_argument");
+      expect(message).toContain("is not a folder name");
+    }
+  });
+
+  it("fails a load that has no version to load, naming what is missing", async () => {
+    const { registry, loader } = await setup(
+      {
+        empty: { versions: [] },
+        none: { versions: [1, 2], config: { version_policy: { specific: [5] } } },
+      },
+      { controlMode: "explicit" },
+    );
+    expect(await rejected(registry.load("empty"))).toEqual([
+      "not_found",
+      'model "empty" has no version folder: put the model in <repository>/empty/<version>/model.onnx, version a positive integer',
+    ]);
+    expect(await rejected(registry.load("none"))).toEqual([
+      "failed_precondition",
+      'model "none" has no version to load: version_policy specific [5] selects none of versions 1, 2',
+    ]);
+    expect(loader.requests).toEqual([]);
   });
 
   it("rejects unknown startup models", async () => {

@@ -9,6 +9,7 @@ import {
 } from "../../gen/inferd/v1/model_pb.js";
 import { DataType } from "../../gen/inferd/v1/tensor_pb.js";
 import { createPredictor } from "../../src/inference/predictor.js";
+import { encodeModel } from "../../src/services/model-service.js";
 import { createInferdRoutes } from "../../src/services/routes.js";
 import { connectErrorOf } from "../helpers/connect-error-of.js";
 import { createAffineModel } from "../helpers/fake-model.js";
@@ -29,6 +30,13 @@ function setup() {
 }
 
 describe("ModelService", () => {
+  it("carries the registry's warnings on the model (GetModel, ListModels, LoadModel)", () => {
+    const base = { name: "w", kind: "predict", versions: [], config: {} } as const;
+    const warning = "routing weights name version 1, which version_policy latest 1 does not serve";
+    expect(encodeModel({ ...base, warnings: [warning] }).warnings).toEqual([warning]);
+    expect(encodeModel(base).warnings).toEqual([]);
+  });
+
   it("lists models with versions, states, reasons, signatures and config", async () => {
     const { client, registry } = setup();
     const lease = registry.acquire("affine", 1);
