@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Generates the Python gRPC stubs for inferd from proto/ with Debian's protoc and its
+# Generates the Python gRPC stubs for inferd (inferd.v1) and the Open Inference Protocol
+# (inference, KServe v2 / Triton) from proto/ with Debian's protoc and its
 # gRPC plugin (apt: protobuf-compiler protobuf-compiler-grpc):
 #
 #   examples/python/generate.sh [OUT_DIR]     # default: examples/python/gen (git-ignored)
@@ -25,7 +26,7 @@ extra=()
 case "$(protoc --version | awk '{print $2}')" in 3.1[234].*) extra=(--experimental_allow_proto3_optional) ;; esac
 
 mkdir -p "$out"
-mapfile -t files < <(cd proto && find inferd -name '*.proto' | sort)
+mapfile -t files < <(cd proto && find inferd inference -name '*.proto' | sort)
 protoc "${extra[@]}" --descriptor_set_in="$tmp/inferd.binpb" \
   --python_out="$out" --grpc_python_out="$out" --plugin=protoc-gen-grpc_python="$plugin" \
   "${files[@]}"

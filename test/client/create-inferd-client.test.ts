@@ -61,7 +61,7 @@ describe.each(cases)("createInferdClient: %s", (_name, options) => {
     try {
       const { models } = await client.models.listModels({});
       const byName = new Map(models.map((m) => [m.name, m]));
-      expect([...byName.keys()].sort()).toEqual(["iris", "multi_io", "tiny_llama"]);
+      expect([...byName.keys()].sort()).toEqual(["iris", "multi_io", "text_echo", "tiny_llama"]);
       expect(byName.get("tiny_llama")?.kind).toBe(ModelKind.GENERATE);
       const iris = byName.get("iris");
       expect(iris?.versions.map((v) => [v.version, v.state])).toEqual([

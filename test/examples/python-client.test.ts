@@ -1,29 +1,20 @@
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createInferdClient } from "../../src/index.js";
 import { FIXTURE_REPO } from "../helpers/fixtures.js";
 import { IRIS_LABELS, irisProbabilities, maxAbsDiff } from "../helpers/iris-reference.js";
 import { type RunningInferd, startInferd } from "../helpers/start-inferd.js";
+import {
+  generatePythonStubs,
+  missingPythonTool,
+  PYTHON,
+  type PythonStubs,
+} from "./python-tools.js";
 import { runExample } from "./run-example.js";
 
-const PYTHON = "/usr/bin/python3";
-const PLUGIN = "/usr/bin/grpc_python_plugin";
 /** A hang guard for steps that start child processes, not a speed check. */
 const CHILD_PROCESS_TIMEOUT_MS = 120_000;
 
-/** Why the Python example cannot run here, or undefined when every tool is present. */
-function missingTool(): string | undefined {
-  const python = spawnSync(PYTHON, ["-c", "import grpc, google.protobuf"], { encoding: "utf8" });
-  if (python.status !== 0) return `${PYTHON} cannot import grpc (apt install python3-grpcio)`;
-  if (spawnSync("protoc", ["--version"]).status !== 0) return "no protoc (apt: protobuf-compiler)";
-  if (!existsSync(PLUGIN)) return `no ${PLUGIN} (apt: protobuf-compiler-grpc)`;
-  return undefined;
-}
-
-const missing = missingTool();
+const missing = missingPythonTool();
 
 interface PythonResult {
   predict: { version: number; probabilities: number[]; label: string; unknownModelCode: string };
@@ -38,25 +29,24 @@ describe.skipIf(missing !== undefined)(
   `examples/python/client.py${missing ? ` (skipped: ${missing})` : ""}`,
   () => {
     let live: RunningInferd;
-    let stubs: string;
+    let stubs: PythonStubs;
     let result: PythonResult;
 
     beforeAll(async () => {
-      stubs = mkdtempSync(join(tmpdir(), "inferd-py-stubs-"));
-      await runExample("examples/python/generate.sh", [stubs]);
+      stubs = await generatePythonStubs();
       live = await startInferd({ repository: FIXTURE_REPO });
       const out = await runExample(
         PYTHON,
         ["examples/python/client.py", `127.0.0.1:${live.port}`],
         {
-          INFERD_PY_STUBS: stubs,
+          INFERD_PY_STUBS: stubs.dir,
         },
       );
       result = JSON.parse(out) as PythonResult;
     }, CHILD_PROCESS_TIMEOUT_MS);
     afterAll(async () => {
       await live?.close();
-      if (stubs) rmSync(stubs, { recursive: true, force: true });
+      stubs?.remove();
     });
 
     it("Predict returns iris v2's probabilities and label; an unknown model is NOT_FOUND", () => {

@@ -7,7 +7,7 @@ import { useInferd } from "../helpers/use-inferd.js";
 import { bin, runExample } from "./run-example.js";
 
 const SETOSA = [5.1, 3.5, 1.4, 0.2];
-const MODELS = ["iris", "multi_io", "tiny_llama"];
+const MODELS = ["iris", "multi_io", "text_echo", "tiny_llama"];
 const hasCurl = spawnSync("curl", ["--version"]).status === 0;
 
 const live = useInferd({ repository: FIXTURE_REPO });

@@ -7,7 +7,7 @@ import { bin, runExample } from "./run-example.js";
 const live = useInferd({ repository: FIXTURE_REPO });
 
 const SETOSA = [5.1, 3.5, 1.4, 0.2];
-const MODELS = ["iris", "multi_io", "tiny_llama"];
+const MODELS = ["iris", "multi_io", "text_echo", "tiny_llama"];
 /** A hang guard for tests that start child processes, not a speed check. */
 const CHILD_PROCESS_TIMEOUT_MS = 120_000;
 
