@@ -2,8 +2,9 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promise
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { FAVICON_FILE } from "../../src/http/static-ui-route.js";
 
-/** The playground's sources: ui/index.html, ui/src/main.ts, ui/src/style.css. */
+/** The playground's sources: ui/index.html, ui/favicon.svg, ui/src/main.ts, ui/src/style.css. */
 export const UI_DIR: string = resolve(dirname(fileURLToPath(import.meta.url)), "../../ui");
 
 export interface BuildUiOptions {
@@ -22,7 +23,8 @@ export interface BuildUiResult {
 
 /**
  * Bundles the playground with esbuild into `outDir`: content-hashed `main-<hash>.js`
- * and `style-<hash>.css` (with source maps) and an index.html pointing at them.
+ * and `style-<hash>.css` (with source maps), an index.html pointing at them, and
+ * favicon.svg as is (the server also answers `/favicon.ico` with it).
  * Idempotent and safe to run concurrently with itself (tests and `npm start` both
  * call it): each file is written to a temporary name and renamed into place,
  * index.html last, then files of older builds are removed.
@@ -46,6 +48,7 @@ export async function buildUi(options: BuildUiOptions = {}): Promise<BuildUiResu
   const written = new Map<string, Uint8Array | string>();
   for (const file of result.outputFiles) written.set(relative(outDir, file.path), file.contents);
   const html = await readFile(join(uiDir, "index.html"), "utf8");
+  written.set(FAVICON_FILE, await readFile(join(uiDir, FAVICON_FILE)));
   written.set("index.html", linkAssets(html, [...written.keys()]));
   await mkdir(outDir, { recursive: true });
   for (const [name, contents] of written) await writeAtomically(join(outDir, name), contents);

@@ -12,6 +12,13 @@ export interface StaticUiRouteOptions {
 
 const PREFIX = "/ui/";
 
+/**
+ * The page's icon in the built playground, copied there unhashed by the UI build:
+ * index.html links it, and `/favicon.ico` (which browsers and tools ask for on their
+ * own) answers with it rather than 404.
+ */
+export const FAVICON_FILE = "favicon.svg";
+
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
@@ -33,7 +40,8 @@ type Res = ServerResponse | Http2ServerResponse;
  * Serves the browser playground on the API's port: `GET /` redirects to `/ui/`
  * (keeping the query, e.g. `?api=`), `/ui/` is index.html and `/ui/<file>` its
  * assets. The page refers to its assets relatively so that the same bundle can be
- * hosted under any path elsewhere. index.html is revalidated on every load; hashed
+ * hosted under any path elsewhere. `/favicon.ico` is the page's SVG icon
+ * ({@link FAVICON_FILE}). index.html is revalidated on every load; hashed
  * assets are cached for a year. Paths that would leave `dir` (`..`, encoded or
  * not) and unknown files get 404; methods other than GET and HEAD get 405.
  */
@@ -41,7 +49,8 @@ export function createStaticUiRoute(options: StaticUiRouteOptions): HttpRoute {
   const root = resolve(options.dir);
   return (req, res) => {
     const path = pathOf(req);
-    if (path !== "/" && path !== "/ui" && !path.startsWith(PREFIX)) return false;
+    const favicon = path === "/favicon.ico";
+    if (path !== "/" && path !== "/ui" && !favicon && !path.startsWith(PREFIX)) return false;
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.writeHead(405, { allow: "GET, HEAD" });
       res.end();
@@ -50,7 +59,8 @@ export function createStaticUiRoute(options: StaticUiRouteOptions): HttpRoute {
       res.writeHead(302, { location: `${PREFIX}${query}`, "cache-control": "no-store" });
       res.end();
     } else {
-      void sendFile(req, res, resolveAsset(root, path.slice(PREFIX.length)));
+      const name = favicon ? FAVICON_FILE : path.slice(PREFIX.length);
+      void sendFile(req, res, resolveAsset(root, name));
     }
     return true;
   };

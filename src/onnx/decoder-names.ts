@@ -42,3 +42,14 @@ export function pastLayer(name: string): number | undefined {
 export function hasDecoderInputs(inputNames: readonly string[]): boolean {
   return inputNames.includes(INPUT_IDS) && inputNames.some((n) => n.startsWith("past_key_values."));
 }
+
+const KV_CACHE = /^(past_key_values|present)\.\d+\.(key|value)$/;
+
+/**
+ * True for a KV-cache input (`past_key_values.{i}.{key|value}`) or output
+ * (`present.{i}.{key|value}`): the tensors a signature shows one per layer and kind,
+ * which the playground folds into one line so that they do not bury the rest.
+ */
+export function isKvCacheName(name: string): boolean {
+  return KV_CACHE.test(name);
+}

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defaultUiDir } from "../../src/http/default-ui-dir.js";
-import { createStaticUiRoute, resolveAsset } from "../../src/http/static-ui-route.js";
+import { createStaticUiRoute, FAVICON_FILE, resolveAsset } from "../../src/http/static-ui-route.js";
 
 interface Reply {
   status: number;
@@ -31,6 +31,7 @@ function send(port: number, path: string, method = "GET"): Promise<Reply> {
 
 const INDEX = '<!doctype html><script type="module" src="./main-ABCDEFGH.js"></script>';
 const SCRIPT = 'console.log("playground");';
+const ICON = '<svg xmlns="http://www.w3.org/2000/svg"><title>i</title></svg>';
 
 describe("createStaticUiRoute", () => {
   let base: string;
@@ -44,6 +45,7 @@ describe("createStaticUiRoute", () => {
     await writeFile(join(dir, "index.html"), INDEX);
     await writeFile(join(dir, "main-ABCDEFGH.js"), SCRIPT);
     await writeFile(join(dir, "style.css"), "body{}");
+    await writeFile(join(dir, FAVICON_FILE), ICON);
     await writeFile(join(base, "secret.txt"), "outside the ui folder");
     const route = createStaticUiRoute({ dir });
     server = createServer((req, res) => {
@@ -84,6 +86,17 @@ describe("createStaticUiRoute", () => {
     expect(css.headers["cache-control"]).toBe("no-cache");
   });
 
+  it("answers /favicon.ico with the playground's SVG icon, as /ui/favicon.svg does", async () => {
+    for (const path of ["/favicon.ico", `/ui/${FAVICON_FILE}`]) {
+      const icon = await send(port, path);
+      expect(icon.status).toBe(200);
+      expect(icon.body).toBe(ICON);
+      expect(icon.headers["content-type"]).toBe("image/svg+xml");
+      expect(icon.headers["cache-control"]).toBe("no-cache");
+    }
+    expect((await send(port, "/favicon.ico", "DELETE")).status).toBe(405);
+  });
+
   it("answers HEAD with the headers only and other methods with 405", async () => {
     const head = await send(port, "/ui/main-ABCDEFGH.js", "HEAD");
     expect(head.status).toBe(200);
@@ -110,7 +123,13 @@ describe("createStaticUiRoute", () => {
   });
 
   it("passes on every other path", async () => {
-    for (const path of ["/metrics", "/inferd.v1.ModelService/ListModels", "/uix", "/v1/models"]) {
+    for (const path of [
+      "/metrics",
+      "/inferd.v1.ModelService/ListModels",
+      "/uix",
+      "/v1/models",
+      "/favicon.icox",
+    ]) {
       expect((await send(port, path)).status).toBe(418);
     }
   });

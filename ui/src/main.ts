@@ -7,9 +7,9 @@ import { runModelList } from "./model-list.js";
 import { createPredictPanel } from "./predict-panel.js";
 
 /**
- * The playground: the live model list on the left; selecting a model shows its
- * signature and either the Predict form or, for generative models, the Generate
- * form. Everything goes through Connect-Web clients of the inferd API.
+ * The playground: the live model list on the left (on top on a narrow screen) and
+ * a hint beside it; selecting a model replaces the hint with its signature and
+ * either the Predict form or, for generative models, the Generate form. Everything goes through Connect-Web clients of the inferd API.
  */
 function start(): void {
   const baseUrl = apiBaseUrl(window.location);
@@ -20,6 +20,7 @@ function start(): void {
   const clients = createPlaygroundClients(baseUrl, () => sessionStorage.getItem(keyItem));
   keepApiKey(byId("api-key-form", HTMLFormElement), byId("api-key", HTMLInputElement), keyItem);
   const modelErrors = createErrorView(byId("models-error", HTMLElement));
+  const hint = byId("hint", HTMLElement);
   const details = byId("model-details", HTMLElement);
   const predictSection = byId("predict-panel", HTMLElement);
   const generateSection = byId("generate-panel", HTMLElement);
@@ -36,6 +37,7 @@ function start(): void {
       if (model === undefined) return;
       modelErrors.clear();
       renderModelDetails(model, parts);
+      hint.hidden = true;
       details.hidden = false;
       predictSection.hidden = isGenerative(model);
       generateSection.hidden = !isGenerative(model);

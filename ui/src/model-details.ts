@@ -5,6 +5,7 @@ import {
   VersionState,
 } from "../../gen/inferd/v1/model_pb.js";
 import type { TensorInfo } from "../../gen/inferd/v1/tensor_pb.js";
+import { isKvCacheName } from "../../src/onnx/decoder-names.js";
 import { h } from "./dom.js";
 import { describeTensor } from "./tensor-json.js";
 
@@ -21,7 +22,8 @@ export function isGenerative(model: Model): boolean {
 
 /**
  * Shows a model's kind, versions and the inputs and outputs (name, dtype,
- * shape; -1 is a dynamic dimension) of its newest ready version.
+ * shape; -1 is a dynamic dimension) of its newest ready version; a decoder's
+ * KV-cache tensors are folded into one expandable line per table.
  */
 export function renderModelDetails(
   model: Model,
@@ -44,14 +46,9 @@ export function renderModelDetails(
 }
 
 function signatureTable(title: string, testid: string, infos: readonly TensorInfo[]): HTMLElement {
-  const rows = infos.map((info) =>
-    h(
-      "tr",
-      { testid: `${testid}-${info.name}` },
-      h("td", {}, info.name),
-      h("td", {}, describeTensor(info.dtype, info.shape)),
-    ),
-  );
+  const kvCache = infos.filter((info) => isKvCacheName(info.name));
+  const rows = infos.filter((info) => !isKvCacheName(info.name)).map((i) => tensorRow(testid, i));
+  if (kvCache.length > 0) rows.push(kvCacheRow(testid, kvCache));
   return h(
     "table",
     { testid },
@@ -63,4 +60,27 @@ function signatureTable(title: string, testid: string, infos: readonly TensorInf
     ),
     h("tbody", {}, ...rows),
   );
+}
+
+function tensorRow(testid: string, info: TensorInfo): HTMLElement {
+  return h(
+    "tr",
+    { testid: `${testid}-${info.name}` },
+    h("td", {}, info.name),
+    h("td", {}, describeTensor(info.dtype, info.shape)),
+  );
+}
+
+/**
+ * A decoder's KV cache as one line (`past_key_values.*: 10 KV-cache tensors, float32
+ * [...]`) that opens to the full list: one row per layer and kind would push the
+ * prompt below the fold.
+ */
+function kvCacheRow(testid: string, infos: readonly TensorInfo[]): HTMLElement {
+  const prefix = infos[0]?.name.split(".")[0] ?? "";
+  const types = [...new Set(infos.map((info) => describeTensor(info.dtype, info.shape)))];
+  const summary = `${prefix}.*: ${infos.length} KV-cache tensors, ${types.join(" or ")}`;
+  const list = h("table", {}, h("tbody", {}, ...infos.map((info) => tensorRow(testid, info))));
+  const details = h("details", { testid: `${testid}-kv-cache` }, h("summary", {}, summary), list);
+  return h("tr", {}, h("td", { colspan: "2" }, details));
 }

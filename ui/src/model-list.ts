@@ -31,12 +31,19 @@ interface ListedModel {
  * Keeps the model list current: ListModels once, then WatchModels (with the
  * current state first) applied event by event, so states change on the page as
  * the registry changes them. When the stream breaks it shows the error and
- * starts over after `retryMs`; it stops when `signal` aborts.
+ * starts over after `retryMs`; it stops when `signal` aborts. The model last
+ * clicked stays marked `aria-current="true"` (and styled so) across updates.
  */
 export async function runModelList(options: ModelListOptions): Promise<void> {
   const { client, signal } = options;
   const models = new Map<string, ListedModel>();
-  const render = () => renderList(options, models);
+  let selected: string | undefined;
+  const choose = (name: string) => {
+    selected = name;
+    markSelected(options.list, name);
+    options.onSelect(name);
+  };
+  const render = () => renderList(options.list, models, selected, choose);
   while (!signal.aborted) {
     try {
       const { models: listed } = await client.listModels({}, { signal });
@@ -81,10 +88,17 @@ const KIND_NAMES: Readonly<Record<ModelKind, string>> = {
   [ModelKind.GENERATE]: "generate",
 };
 
-function renderList(options: ModelListOptions, models: ReadonlyMap<string, ListedModel>): void {
+function renderList(
+  list: HTMLElement,
+  models: ReadonlyMap<string, ListedModel>,
+  selected: string | undefined,
+  choose: (name: string) => void,
+): void {
   const items = [...models].map(([name, model]) => {
-    const button = h("button", { type: "button", testid: `model-${name}` }, name);
-    button.addEventListener("click", () => options.onSelect(name));
+    const current = name === selected ? "true" : undefined;
+    const attributes = { type: "button", testid: `model-${name}`, "aria-current": current };
+    const button = h("button", { ...attributes, "data-model": name }, name);
+    button.addEventListener("click", () => choose(name));
     const versions = [...model.versions].map(([version, state]) => {
       const stateName = VersionState[state] ?? "UNSPECIFIED";
       const attributes = { testid: `version-${name}-${version}`, "data-state": stateName };
@@ -93,7 +107,15 @@ function renderList(options: ModelListOptions, models: ReadonlyMap<string, Liste
     const kind = h("span", { class: "kind" }, KIND_NAMES[model.kind]);
     return h("li", {}, button, " ", kind, h("ul", { class: "versions" }, ...versions));
   });
-  options.list.replaceChildren(...items);
+  list.replaceChildren(...items);
+}
+
+/** Moves the mark in place, so the clicked button keeps its focus. */
+function markSelected(list: HTMLElement, name: string): void {
+  for (const button of list.querySelectorAll<HTMLElement>("button[data-model]")) {
+    if (button.dataset.model === name) button.setAttribute("aria-current", "true");
+    else button.removeAttribute("aria-current");
+  }
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
