@@ -49,7 +49,8 @@ export interface PredictResult {
 export interface Predictor {
   /**
    * Runs one prediction: leases a version, validates, runs, releases. Throws domain
-   * errors only; an abort becomes deadline_exceeded (timeout) or canceled.
+   * errors only; an abort becomes deadline_exceeded (timeout) or canceled. Each
+   * request that got a lease ends in the version's statistics (success or fail).
    */
   predict(call: PredictCall, signal: AbortSignal): Promise<PredictResult>;
 }
@@ -184,7 +185,9 @@ export function createPredictor(options: PredictorOptions): Predictor {
         throw error;
       } finally {
         lease.release();
-        const seconds = (performance.now() - started) / 1000;
+        const ended = performance.now();
+        lease.statistics.recordRequest(code === "ok", started, ended);
+        const seconds = (ended - started) / 1000;
         options.onResult?.({ model: lease.model, version: lease.version, code, seconds });
       }
     },

@@ -4,11 +4,13 @@ import type { ModelRegistry, VersionState, VersionStatus } from "../registry/mod
 import type { TensorSpec } from "../tensor/host-tensor.js";
 import { type OipDatatype, toOipDatatype } from "./oip-datatype.js";
 import { inferOip } from "./oip-infer.js";
+import { modelConfig, type OipModelConfig } from "./oip-model-config.js";
 import { parseModelVersion } from "./oip-parameters.js";
+import { OIP_PLATFORM } from "./oip-platform.js";
+import { modelStatistics, type OipModelStatistics } from "./oip-statistics.js";
 import type { OipInferRequest, OipInferResult } from "./oip-tensor.js";
 
-/** Triton's platform name for an ONNX model served by ONNX Runtime. */
-export const OIP_PLATFORM = "onnxruntime_onnx";
+export { OIP_PLATFORM } from "./oip-platform.js";
 
 /** An input or output in ModelMetadata: protocol datatype, -1 for a free dimension. */
 export interface OipTensorMetadata {
@@ -49,6 +51,10 @@ export interface OpenInference {
   repositoryIndex(readyOnly: boolean): OipModelIndex[];
   load(name: string, signal: AbortSignal): Promise<void>;
   unload(name: string): Promise<void>;
+  /** Triton's statistics: "" name every model, "" version every loaded version; see {@link modelStatistics}. */
+  modelStatistics(name: string, version: string): OipModelStatistics[];
+  /** Triton's ModelConfig of a ready version ("" the routed one); see {@link modelConfig}. */
+  modelConfig(name: string, version: string): OipModelConfig;
 }
 
 /** Options of {@link createOpenInference}. */
@@ -134,5 +140,7 @@ export function createOpenInference(options: OpenInferenceOptions): OpenInferenc
     unload: async (name) => {
       await registry.unload(name);
     },
+    modelStatistics: (name, version) => modelStatistics(registry, name, parseModelVersion(version)),
+    modelConfig: (name, version) => modelConfig(registry, name, parseModelVersion(version)),
   };
 }

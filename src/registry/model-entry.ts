@@ -77,6 +77,7 @@ export function versionStatus(entry: ModelEntry, version: number): VersionStatus
     state: shown.state,
     ...(reason !== undefined && { reason }),
     ...(shown.readyAt !== undefined && { readyAt: shown.readyAt }),
+    ...(shown.servable !== undefined && { statistics: shown.statistics }),
     inputs: shown.servable?.inputs ?? [],
     outputs: shown.servable?.outputs ?? [],
     inFlight,

@@ -1,4 +1,5 @@
 import type { TensorSpec } from "../tensor/host-tensor.js";
+import type { InferenceStatistics } from "./inference-statistics.js";
 import type { ModelConfig } from "./model-config.js";
 import type { ModelKind } from "./model-kind.js";
 
@@ -29,6 +30,8 @@ export interface VersionStatus {
   readonly inFlight: number;
   /** When the shown instance finished loading; absent if it never became ready. */
   readonly readyAt?: Date;
+  /** What the shown instance served; absent unless it loaded (ready or draining). */
+  readonly statistics?: InferenceStatistics;
 }
 
 /** One model as the registry reports it: its kind, versions and effective config. */
@@ -66,6 +69,8 @@ export interface Lease<S extends Servable = Servable> {
   readonly servable: S;
   /** The model's effective configuration (parsed model.json). */
   readonly config: ModelConfig;
+  /** The version instance's statistics: the predictor reports each request's end here. */
+  readonly statistics: InferenceStatistics;
   release(): void;
 }
 

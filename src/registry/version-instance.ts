@@ -1,3 +1,4 @@
+import { createInferenceStatistics } from "./inference-statistics.js";
 import type { ModelConfig } from "./model-config.js";
 import type { ModelKind } from "./model-kind.js";
 import type { Servable, VersionState } from "./model-registry.js";
@@ -28,6 +29,8 @@ export class VersionInstance {
   readyAt: Date | undefined;
   /** model.onnx modification time when the load started (-1: missing); detects a fixed file. */
   stamp = -1;
+  /** What this instance served (Triton's statistics): a reload starts from zero. */
+  readonly statistics = createInferenceStatistics();
   private readonly abort = new AbortController();
   private loading: Promise<void> = Promise.resolve();
   private retiring: Promise<void> | undefined;

@@ -14,6 +14,7 @@ export function leaseVersion(instance: VersionInstance): Lease {
     version: instance.version,
     servable,
     config: instance.config,
+    statistics: instance.statistics,
     release: () => {
       if (released) return;
       released = true;

@@ -1,3 +1,4 @@
+import type { InferenceStatistics } from "./inference-statistics.js";
 import type { ModelConfig } from "./model-config.js";
 import type { ModelKind } from "./model-kind.js";
 
@@ -16,4 +17,6 @@ export interface VersionLoadRequest {
   readonly config: ModelConfig;
   readonly kind: ModelKind;
   readonly signal: AbortSignal;
+  /** The instance's statistics, for the batcher to feed (see `InferenceStatistics`). */
+  readonly statistics: InferenceStatistics;
 }

@@ -96,8 +96,9 @@ export function createVersionLoader(options: VersionLoaderOptions): VersionLoade
         }
         const both = signal ? AbortSignal.any([own, signal]) : own;
         const request = { model: entry.name, version, dir, modelPath, config, kind: entry.kind };
+        const { statistics } = instance;
         try {
-          return await options.loadVersion({ ...request, signal: both });
+          return await options.loadVersion({ ...request, signal: both, statistics });
         } catch (error) {
           throw withinRepository(error, repository);
         }

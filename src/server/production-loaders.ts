@@ -1,4 +1,5 @@
 import { createDynamicBatcher } from "../batching/dynamic-batcher.js";
+import { observeStatistics } from "../batching/statistics-observer.js";
 import { loadGenerativeModel } from "../generation/load-generative-model.js";
 import type { Logger } from "../logging/logger.js";
 import { createBatchObserver } from "../metrics/batch-observer.js";
@@ -62,7 +63,10 @@ async function preparePredict(
     instanceCount,
     ...(config.priorityLevels > 0 ? { priorityLevels: config.priorityLevels } : {}),
     ...(config.responseCache.maxEntries > 0 ? { responseCache: config.responseCache } : {}),
-    observer: createBatchObserver(metrics, request.model, request.version),
+    observer: observeStatistics(
+      request.statistics,
+      createBatchObserver(metrics, request.model, request.version),
+    ),
   });
 }
 

@@ -14,10 +14,16 @@ import type { OipTensorMetadata, OpenInference } from "../open-inference/open-in
 import { linkDomainSignal, toDomainSignal } from "./domain-signal.js";
 import { mapOrdered } from "./map-ordered.js";
 import { decodeInferRequest, encodeInferResponse } from "./oip-grpc-codec.js";
+import { encodeModelConfig, encodeModelStatistics } from "./oip-model-codec.js";
 import { type ErrorLogger, toConnectError } from "./to-connect-error.js";
 
 /** What ServerMetadata reports beside the protocol's own operations. */
-export const OIP_EXTENSIONS: readonly string[] = ["classification", "model_repository"];
+export const OIP_EXTENSIONS: readonly string[] = [
+  "classification",
+  "model_repository",
+  "statistics",
+  "model_configuration",
+];
 
 /** Options of {@link createOpenInferenceService}. */
 export interface OpenInferenceServiceOptions {
@@ -38,8 +44,7 @@ const tensorMetadata = (t: OipTensorMetadata) =>
 
 /**
  * Connect handlers for the Open Inference Protocol's `inference.GRPCInferenceService`
- * over the protocol-neutral {@link OpenInference} core. ModelStatistics and
- * ModelConfig are not implemented yet (UNIMPLEMENTED). They throw domain errors:
+ * over the protocol-neutral {@link OpenInference} core. They throw domain errors:
  * mount with `withErrorMapping` (as `createInferdRoutes` does). ModelStreamInfer
  * answers each message on its own: a failed one gets `error_message` (and its `id`),
  * the stream goes on.
@@ -123,5 +128,7 @@ export function createOpenInferenceService(
       await core.unload(req.modelName);
       return {};
     },
+    modelStatistics: (req) => encodeModelStatistics(core.modelStatistics(req.name, req.version)),
+    modelConfig: (req) => encodeModelConfig(core.modelConfig(req.name, req.version)),
   };
 }

@@ -1,4 +1,8 @@
 import { notFound, unavailable } from "../../src/errors/inferd-error.js";
+import {
+  createInferenceStatistics,
+  type InferenceStatistics,
+} from "../../src/registry/inference-statistics.js";
 import { defaultModelConfig, type ModelConfig } from "../../src/registry/model-config.js";
 import type {
   Lease,
@@ -16,6 +20,8 @@ export interface FakeEntry {
   servable: Servable;
   config?: Partial<ModelConfig>;
   state?: "ready" | "loading" | "failed";
+  /** What leases on it record (created on the first lease; reported while ready). */
+  statistics?: InferenceStatistics;
 }
 
 /** A registry over fixed entries, with what tests look at and switch. */
@@ -50,6 +56,12 @@ function readinessEntries(models: Readonly<Record<string, boolean>>): FakeEntry[
 }
 
 const isReadyEntry = (e: FakeEntry) => (e.state ?? "ready") === "ready";
+
+/** The entry's statistics, created on first use. */
+function statisticsOf(entry: FakeEntry): InferenceStatistics {
+  entry.statistics ??= createInferenceStatistics();
+  return entry.statistics;
+}
 
 /**
  * An in-memory registry: `entries` (model versions with servables, config and state),
@@ -133,6 +145,7 @@ function statusOf(entries: readonly FakeEntry[], leases: { held: number }) {
         inputs: e.servable.inputs,
         outputs: e.servable.outputs,
         inFlight: leases.held,
+        ...(isReadyEntry(e) && { statistics: statisticsOf(e) }),
       })),
     };
   };
@@ -159,6 +172,7 @@ function leaseOf(
     version: entry.version,
     servable: entry.servable,
     config: { ...defaultModelConfig(), ...entry.config },
+    statistics: statisticsOf(entry),
     release() {
       if (released) throw new Error("lease released twice");
       released = true;

@@ -3,10 +3,12 @@ import type { ModelRegistry } from "../../registry/model-registry.js";
 import type { HttpRoute } from "../http-route.js";
 import type { ApiRequestOptions } from "../serve-api-request.js";
 import { generateFeature } from "./generate-feature.js";
+import { modelConfigFeature } from "./model-config-feature.js";
 import type { OipErrorLogger } from "./oip-error.js";
 import { createOipHealthRoutes } from "./oip-health-routes.js";
 import { createOipRouter, type OipFeature } from "./oip-router.js";
 import { repositoryFeature } from "./repository-feature.js";
+import { statisticsFeature } from "./statistics-feature.js";
 
 /** What the `/v2` routes share with the rest of the server. */
 export interface OipRoutesOptions extends ApiRequestOptions {
@@ -31,6 +33,8 @@ export function createOipRoutes(options: OipRoutesOptions): HttpRoute[] {
   const features: OipFeature[] = [
     repositoryFeature(options.registry),
     generateFeature(options.generator),
+    statisticsFeature(options.registry),
+    modelConfigFeature(options.registry),
   ];
   return [
     createOipHealthRoutes(options),

@@ -62,7 +62,7 @@ describe("Open Inference Protocol REST routes on the production server", () => {
     expect(JSON.parse(a.text)).toEqual({
       name: "inferd",
       version: VERSION,
-      extensions: ["model_repository", "generate"],
+      extensions: ["model_repository", "generate", "statistics", "model_configuration"],
     });
   });
 
