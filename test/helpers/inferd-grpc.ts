@@ -1,4 +1,11 @@
-import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import {
+  create,
+  type DescMessage,
+  fromBinary,
+  type MessageInitShape,
+  type MessageShape,
+  toBinary,
+} from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import {
   type PredictRequest,
@@ -33,6 +40,29 @@ export function grpcPredict(
       create(PredictRequestSchema, request),
       metadata,
       options,
+      (error, response) => (error || !response ? reject(error) : resolve(response)),
+    );
+  });
+}
+
+/**
+ * Any unary call through grpc-js, protobuf-es (de)serialising: `path` is
+ * "/package.Service/Method". Rejects with grpc-js's ServiceError.
+ */
+export function grpcUnary<I extends DescMessage, O extends DescMessage>(
+  client: grpc.Client,
+  path: string,
+  schemas: { readonly input: I; readonly output: O },
+  request: MessageInitShape<I>,
+): Promise<MessageShape<O>> {
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest(
+      path,
+      (value: MessageShape<I>) => Buffer.from(toBinary(schemas.input, value)),
+      (bytes: Buffer) => fromBinary(schemas.output, bytes),
+      create(schemas.input, request),
+      new grpc.Metadata(),
+      {},
       (error, response) => (error || !response ? reject(error) : resolve(response)),
     );
   });
