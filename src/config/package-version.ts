@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 /**
  * inferd's own version, from the nearest package.json above this module (so it holds
  * under `tsx src/...` and from the compiled `dist/src/...`): what server metadata
- * reports (the Open Inference Protocol's `GET /v2`). "unknown" when none is found.
+ * reports (the Open Inference Protocol's `GET /v2` and gRPC ServerMetadata). "unknown" when none is found.
  */
 export function packageVersion(from: string = fileURLToPath(import.meta.url)): string {
   let dir = dirname(from);

@@ -20,6 +20,18 @@ export async function readJsonBody(
   maxBytes: number,
   options: ReadJsonBodyOptions = {},
 ): Promise<unknown> {
+  return parseJsonBytes(await readBodyBytes(req, maxBytes), options);
+}
+
+/**
+ * The whole request body as bytes, at most `maxBytes`: a larger declared or actual
+ * body is refused with 413 without buffering the rest. For bodies that are not only
+ * JSON (the Open Inference Protocol's binary tensor extension).
+ */
+export async function readBodyBytes(
+  req: IncomingMessage | Http2ServerRequest,
+  maxBytes: number,
+): Promise<Buffer> {
   const tooLarge = () =>
     new HttpError(
       413,
@@ -35,8 +47,13 @@ export async function readJsonBody(
     if (size > maxBytes) throw tooLarge();
     parts.push(part);
   }
+  return Buffer.concat(parts);
+}
+
+/** Parses JSON bytes as {@link readJsonBody} does: strict UTF-8, then JSON (400 otherwise). */
+export function parseJsonBytes(bytes: Uint8Array, options: ReadJsonBodyOptions = {}): unknown {
   // Invalid UTF-8 throws invalid_argument: a 400 naming the byte, never U+FFFD in a prompt.
-  const text = decodeUtf8(Buffer.concat(parts));
+  const text = decodeUtf8(bytes);
   if ("emptyAs" in options && text.trim() === "") return options.emptyAs;
   try {
     return JSON.parse(text) as unknown;

@@ -42,7 +42,7 @@ function toCall(
   timeoutMs: number | undefined,
 ): PredictCall {
   const version = parseModelVersion(request.version);
-  const inputs = toTensorInputs(request.inputs);
+  const inputs = toTensorInputs(request.inputs, request.rawPerInput);
   const level = countParameter(request.parameters, "priority");
   const levels = level ? (configOf(deps.registry, request.model).priority_levels ?? 0) : 0;
   const priority = toInferdPriority(level, levels);

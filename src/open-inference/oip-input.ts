@@ -107,12 +107,16 @@ function hasTypedValues(input: OipInput): boolean {
 
 /**
  * A request's inputs by name. Checks first what spans inputs: names unique, and
- * raw all or nothing ("when any input uses raw contents, all must", with no typed
- * contents beside them).
+ * (gRPC's rule, unless `rawPerInput`) raw all or nothing ("when any input uses raw
+ * contents, all must", with no typed contents beside them). REST's binary tensor
+ * extension lets each input choose, so it passes `rawPerInput`.
  */
-export function toTensorInputs(inputs: readonly OipInput[]): Record<string, TensorInput> {
+export function toTensorInputs(
+  inputs: readonly OipInput[],
+  rawPerInput = false,
+): Record<string, TensorInput> {
   const raw = inputs.filter((i) => i.raw !== undefined);
-  if (raw.length > 0) {
+  if (raw.length > 0 && !rawPerInput) {
     const typed = inputs.find((i) => i.raw === undefined || hasTypedValues(i));
     if (typed !== undefined) {
       throw invalidArgument(

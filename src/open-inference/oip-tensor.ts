@@ -60,6 +60,11 @@ export interface OipInferRequest {
   /** `priority`, `timeout` (microseconds), `binary_data`/`binary_data_output`. */
   readonly parameters?: OipParameters;
   readonly inputs: readonly OipInput[];
+  /**
+   * True when each input may be raw or typed on its own (REST's binary tensor
+   * extension); absent, gRPC's rule holds: when any input is raw, all must be.
+   */
+  readonly rawPerInput?: boolean;
   /** Empty: every output of the model. */
   readonly outputs?: readonly OipRequestedOutput[];
 }

@@ -73,9 +73,16 @@ export function createInferdApp(options: InferdAppOptions): InferdApp {
       keys.ring?.chargeGeneratedTokens(end.client, end.completionTokens);
     },
   });
+  // One Predict path for Predict, ModelInfer and REST infer: the same timeout and metrics.
+  const predictor = createPredictor({
+    registry,
+    defaultTimeoutMs: config.requestTimeoutMs,
+    onResult: (r) => recordInference(metrics, r.model, r.version, r.code, r.seconds),
+  });
   // What every HTTP API route family shares: admission, the API key, the access log and metrics.
   const api = {
     generator,
+    predictor,
     registry,
     maxRequestBytes: config.maxRequestBytes,
     logger,
@@ -103,11 +110,7 @@ export function createInferdApp(options: InferdAppOptions): InferdApp {
       registry,
       logger,
       generator,
-      predictor: createPredictor({
-        registry,
-        defaultTimeoutMs: config.requestTimeoutMs,
-        onResult: (r) => recordInference(metrics, r.model, r.version, r.code, r.seconds),
-      }),
+      predictor,
     }),
     interceptors: [
       // One observing interceptor for the three: the call is timed and watched once.

@@ -3,10 +3,10 @@ import { GenerationService } from "../../gen/inferd/v1/generation_pb.js";
 import { InferenceService } from "../../gen/inferd/v1/inference_pb.js";
 import { ModelService } from "../../gen/inferd/v1/model_pb.js";
 import { GRPCInferenceService } from "../../gen/inference/grpc_service_pb.js";
+import { packageVersion } from "../config/package-version.js";
 import { createTextGenerator, type TextGenerator } from "../generation/text-generator.js";
 import type { Predictor } from "../inference/predictor.js";
 import { createOpenInference } from "../open-inference/open-inference.js";
-import { serverVersion } from "../open-inference/server-version.js";
 import type { ModelRegistry } from "../registry/model-registry.js";
 import { createGenerationService } from "./generation-service.js";
 import { createInferenceService } from "./inference-service.js";
@@ -34,7 +34,7 @@ export interface InferdRoutesDeps {
  */
 export function createInferdRoutes(deps: InferdRoutesDeps): (router: ConnectRouter) => void {
   const { logger } = deps;
-  const version = serverVersion();
+  const version = packageVersion();
   return (router) => {
     router.service(
       InferenceService,

@@ -3,7 +3,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { invalidArgument } from "../../errors/inferd-error.js";
 import { HttpError } from "../http-error.js";
 import { type HttpRoute, pathOf, sendJson } from "../http-route.js";
-import { type ReadJsonBodyOptions, readJsonBody } from "../read-json-body.js";
+import { type ReadJsonBodyOptions, readBodyBytes, readJsonBody } from "../read-json-body.js";
 import { type ApiEndpoint, type ApiRequestOptions, serveApiRequest } from "../serve-api-request.js";
 import { type OipErrorLogger, toOipError } from "./oip-error.js";
 import { parseOipPath } from "./oip-path.js";
@@ -20,6 +20,8 @@ export interface OipCall {
   readonly version: number | undefined;
   /** The JSON body: 413 past `--max-request-bytes`, 400 when not JSON. */
   body(options?: ReadJsonBodyOptions): Promise<unknown>;
+  /** The body as bytes (JSON followed by binary tensors): 413 past `--max-request-bytes`. */
+  bytes(): Promise<Buffer>;
 }
 
 /** One endpoint: its pattern (see `parseOipPath`), method and work. */
@@ -84,6 +86,7 @@ export function createOipRouter(options: OipRouterOptions): HttpRoute {
               model: table.get(path) ? "" : target.model,
               version: versionOf(target.version),
               body: (o) => readJsonBody(req, options.maxRequestBytes, o),
+              bytes: () => readBodyBytes(req, options.maxRequestBytes),
             }),
         }
       : { route: "other", handler: async () => unknownEndpoint(path, table) };

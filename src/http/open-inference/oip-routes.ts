@@ -1,8 +1,11 @@
 import type { TextGenerator } from "../../generation/text-generator.js";
+import type { Predictor } from "../../inference/predictor.js";
+import { createOpenInference } from "../../open-inference/open-inference.js";
 import type { ModelRegistry } from "../../registry/model-registry.js";
 import type { HttpRoute } from "../http-route.js";
 import type { ApiRequestOptions } from "../serve-api-request.js";
 import { generateFeature } from "./generate-feature.js";
+import { inferFeature } from "./infer-feature.js";
 import { modelConfigFeature } from "./model-config-feature.js";
 import type { OipErrorLogger } from "./oip-error.js";
 import { createOipHealthRoutes } from "./oip-health-routes.js";
@@ -14,6 +17,8 @@ import { statisticsFeature } from "./statistics-feature.js";
 export interface OipRoutesOptions extends ApiRequestOptions {
   readonly registry: ModelRegistry;
   readonly generator: TextGenerator;
+  /** The Predict path (with its metrics) that infer shares with Predict and ModelInfer. */
+  readonly predictor: Predictor;
   /** True from the moment shutdown starts: `/v2/health/ready` then answers 400. */
   readonly isShuttingDown: () => boolean;
   /** The server's `--max-request-bytes`: larger bodies get 413. */
@@ -35,6 +40,7 @@ export function createOipRoutes(options: OipRoutesOptions): HttpRoute[] {
     generateFeature(options.generator),
     statisticsFeature(options.registry),
     modelConfigFeature(options.registry),
+    inferFeature(createOpenInference(options)),
   ];
   return [
     createOipHealthRoutes(options),
