@@ -74,4 +74,11 @@ describe("toTensorInputs", () => {
     );
     expect(failure([x({ raw })])).toMatch(/input "x" uses typed contents/);
   });
+
+  it("lets each input choose raw or typed with rawPerInput (REST's binary extension)", () => {
+    const raw = new Uint8Array(Float32Array.of(3, 4).buffer);
+    const decoded = toTensorInputs([x({ name: "a", contents: {}, raw }), x({ name: "b" })], true);
+    expect(decoded.a?.values).toEqual({ kind: "raw", bytes: raw });
+    expect(decoded.b?.values).toEqual({ kind: "float", data: [1, 2] });
+  });
 });

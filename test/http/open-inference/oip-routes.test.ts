@@ -62,7 +62,14 @@ describe("Open Inference Protocol REST routes on the production server", () => {
     expect(JSON.parse(a.text)).toEqual({
       name: "inferd",
       version: VERSION,
-      extensions: ["model_repository", "generate", "statistics", "model_configuration"],
+      extensions: [
+        "model_repository",
+        "generate",
+        "statistics",
+        "model_configuration",
+        "binary_tensor_data",
+        "classification",
+      ],
     });
   });
 
