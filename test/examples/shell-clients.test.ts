@@ -34,6 +34,13 @@ interface PredictJson {
   classifications: { top: { label: string }[] }[];
 }
 
+interface OipInfer {
+  model_name: string;
+  model_version: string;
+  id?: string;
+  outputs: { name: string; data?: number[]; parameters?: { binary_data_size: number } }[];
+}
+
 interface ModelJson {
   name: string;
   versions: { version: number; state: string; inputs: { name: string; shape: number[] }[] }[];
@@ -77,6 +84,37 @@ describe("examples/shell", () => {
       expect(json(out, "healthz")).toEqual({ status: "live" });
       expect(json(out, "readyz")).toEqual({ status: "ready" });
       expect(out.get("metrics")).toContain(`${OK_SERIES}${before + 1}`);
+    },
+  );
+
+  it.skipIf(!hasCurl)(
+    `oip-curl.sh: OIP metadata, JSON infer and the binary tensor extension${hasCurl ? "" : " (skipped: no curl)"}`,
+    async () => {
+      const out = steps(await runExample("examples/shell/oip-curl.sh", [live.baseUrl]));
+      const server = json<{ name: string; extensions: string[] }>(out, "server metadata");
+      expect(server.name).toBe("inferd");
+      expect(server.extensions).toContain("binary_tensor_data");
+      const model = json<{ inputs: unknown[] }>(out, "model metadata");
+      expect(model.inputs).toEqual([{ name: "features", datatype: "FP32", shape: [-1, 4] }]);
+      const infer = json<OipInfer>(out, "infer");
+      expect([infer.model_name, infer.model_version, infer.id]).toEqual(["iris", "2", "curl-1"]);
+      const probs = infer.outputs.find((o) => o.name === "probabilities")?.data ?? [];
+      expect(maxAbsDiff(probs, irisProbabilities(2, SETOSA))).toBeLessThan(1e-5);
+      expect(infer.outputs.find((o) => o.name === "label")?.data).toEqual([0]);
+      expect(json<{ error: string }>(out, "infer unknown model").error).toContain("no_such_model");
+      const header = json<OipInfer>(out, "binary infer header");
+      expect(header.outputs).toEqual([
+        {
+          name: "probabilities",
+          datatype: "FP32",
+          shape: [1, 3],
+          parameters: { binary_data_size: 12 },
+        },
+        { name: "label", datatype: "INT64", shape: [1], data: [0] },
+      ]);
+      const hex = (out.get("binary infer probabilities") ?? "").split(" ").filter(Boolean);
+      const bytes = Uint8Array.from(hex, (h) => Number.parseInt(h, 16));
+      expect(Array.from(new Float32Array(bytes.buffer))).toEqual(probs.map(Math.fround));
     },
   );
 
