@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { packageVersion } from "../../src/config/package-version.js";
 import { createInferdClient, DataType, type InferdClient, type Tensor } from "../../src/index.js";
 import { OIP_PLATFORM } from "../../src/open-inference/open-inference.js";
-import { serverVersion } from "../../src/open-inference/server-version.js";
 import { OIP_EXTENSIONS } from "../../src/services/open-inference-service.js";
 import { irisProbabilities, maxAbsDiff } from "../helpers/iris-reference.js";
 import { type RunningInferd, startInferd } from "../helpers/start-inferd.js";
@@ -119,7 +119,7 @@ describe.skipIf(missing !== undefined)(
       const { server, models, unknownModelCode } = result.metadata;
       expect(server).toEqual({
         name: "inferd",
-        version: serverVersion(),
+        version: packageVersion(),
         extensions: [...OIP_EXTENSIONS],
       });
       expect(models.iris).toEqual({

@@ -97,7 +97,7 @@ describe("OIP REST infer and model metadata on the production server", () => {
   const infer = (path: string, body: unknown) => send(url(path), JSON.stringify(body));
   beforeAll(async () => {
     inferd = await startInferd({
-      models: ["iris", "multi_io"],
+      models: ["iris", "multi_io", "text_echo"],
       config: { maxRequestBytes: LIMIT },
     });
     client = grpcClient(inferd.port);
@@ -250,6 +250,41 @@ describe("OIP REST infer and model metadata on the production server", () => {
     expect(jsonBytes(outputOf(head, "dot"))).toEqual(predictBytes(predict, "dot"));
   });
 
+  it("carries BYTES as JSON strings and as length-prefixed binary elements", async () => {
+    const words = ["héllo", "", "wörld"];
+    const a = await infer("/v2/models/text_echo/infer", {
+      inputs: [{ name: "text", shape: [3], datatype: "BYTES", data: words }],
+      outputs: [{ name: "upper" }],
+    });
+    expect(json<InferJson>(a).outputs).toEqual([
+      // The model uppercases ASCII only (StringNormalizer, locale "C").
+      { name: "upper", datatype: "BYTES", shape: [3], data: ["HéLLO", "", "WöRLD"] },
+    ]);
+    const elements = words.map((w) => {
+      const bytes = Buffer.from(w, "utf8");
+      const length = Buffer.alloc(4);
+      length.writeUInt32LE(bytes.length);
+      return Buffer.concat([length, bytes]);
+    });
+    const raw = Buffer.concat(elements);
+    const { body, headers } = binaryBody(
+      {
+        inputs: [
+          {
+            name: "text",
+            shape: [3],
+            datatype: "BYTES",
+            parameters: { binary_data_size: raw.length },
+          },
+        ],
+        outputs: [{ name: "echo", parameters: { binary_data: true } }],
+      },
+      raw,
+    );
+    const { binary } = splitAnswer(await send(url("/v2/models/text_echo/infer"), body, headers));
+    expect(binary.get("echo")).toEqual(raw);
+  });
+
   it("answers the classification parameter with 'score:index:label' strings, best first", async () => {
     const a = await infer("/v2/models/iris/versions/2/infer", {
       inputs: [{ name: "features", shape: [3, 4], datatype: "FP32", data: ROWS.flat() }],
@@ -358,7 +393,7 @@ describe("OIP REST infer and model metadata on the production server", () => {
     it("404 for an unknown model or version, 400 for an unknown output or a bad parameter", async () => {
       expect(await refusal(infer("/v2/models/nope/infer", irisInput({})))).toEqual([
         404,
-        'model "nope" not found; models: iris, multi_io',
+        'model "nope" not found; models: iris, multi_io, text_echo',
       ]);
       expect(await refusal(infer("/v2/models/iris/versions/9/infer", irisInput({})))).toEqual([
         404,
