@@ -10,6 +10,11 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   private error: unknown;
   private failed = false;
 
+  /** Items pushed and not yet taken by the consumer. */
+  get length(): number {
+    return this.items.length;
+  }
+
   push(item: T): void {
     this.items.push(item);
     this.notify();

@@ -33,6 +33,17 @@ export interface WorkerGenerativeModelOptions {
   maxConcurrentSequences: number;
   /** Requests that may wait for a slot; beyond, generate fails resource_exhausted. */
   maxWaiting: number;
+  /**
+   * Sequences one client may have running plus waiting; beyond, its generate fails
+   * resource_exhausted at once. Default {@link defaultMaxSequencesPerClient}.
+   * Requests without a client (`client` "" or absent) are not counted.
+   */
+  maxSequencesPerClient?: number;
+  /**
+   * Step events one call may hold unread before its sequence is paused (default
+   * {@link DEFAULT_MAX_BUFFERED_EVENTS}); it resumes once its reader takes them.
+   */
+  maxBufferedEvents?: number;
   /** Metrics hooks: first-token and inter-token times, token counts, sequence counts. */
   observer?: GenerationObserver;
 }
@@ -56,9 +67,27 @@ function finishOf(
   };
 }
 
+/** Step events (about one token each) a call may hold unread before its sequence pauses. */
+export const DEFAULT_MAX_BUFFERED_EVENTS = 64;
+
+/**
+ * The per-client cap when model.json sets none: a quarter of what the model admits
+ * (running plus waiting), at least one, so that one client cannot take the whole
+ * queue and at least four can share it.
+ */
+export function defaultMaxSequencesPerClient(
+  maxConcurrentSequences: number,
+  maxWaiting: number,
+): number {
+  return Math.max(1, Math.floor((maxConcurrentSequences + maxWaiting) / 4));
+}
+
 interface InFlight {
   readonly queue: AsyncQueue<SequenceEvent>;
+  readonly client: string;
   started: boolean;
+  /** "pause" was posted (the reader is full) and no "resume" yet. */
+  paused: boolean;
   /** performance.now() at arrival, at the first and latest token, at the end (as routed). */
   readonly arrivedAt: number;
   firstTokenAt: number | undefined;
@@ -80,6 +109,8 @@ export class WorkerGenerativeModel implements GenerativeModel {
   readonly kvCache: KvCacheMode;
   readonly kvCacheNote: string;
   private readonly inFlight = new Map<number, InFlight>();
+  /** Sequences in flight per client (running or waiting), for the per-client cap. */
+  private readonly perClient = new Map<string, number>();
   private nextId = 1;
   private closed = false;
 
@@ -121,23 +152,22 @@ export class WorkerGenerativeModel implements GenerativeModel {
       contextWindow: this.config.contextWindow,
       eosTokenIds: this.config.eosTokenIds,
     });
-    const capacity = this.options.maxConcurrentSequences + this.options.maxWaiting;
-    if (this.inFlight.size >= capacity) {
-      throw resourceExhausted(
-        `the model is busy: ${this.options.maxConcurrentSequences} sequences running and ${this.options.maxWaiting} waiting (the limit); retry later`,
-      );
-    }
+    const client = request.client ?? "";
+    this.admit(client);
     const id = this.nextId++;
     const entry: InFlight = {
       queue: new AsyncQueue(),
+      client,
       started: false,
+      paused: false,
       arrivedAt: startedAt,
       firstTokenAt: undefined,
       lastTokenAt: undefined,
       endedAt: undefined,
     };
     this.inFlight.set(id, entry);
-    this.post({ type: "generate", id, job });
+    this.perClient.set(client, (this.perClient.get(client) ?? 0) + 1);
+    this.post({ type: "generate", id, job, client });
     this.options.observer?.onTokens("prompt", job.promptIds.length);
     this.options.observer?.onSequences(this.stats());
     const cancel = () => this.post({ type: "cancel", id });
@@ -146,6 +176,11 @@ export class WorkerGenerativeModel implements GenerativeModel {
     let completion = 0;
     try {
       for await (const events of entry.queue.batches()) {
+        // The reader took what was buffered: the sequence may decode again.
+        if (entry.paused && this.inFlight.has(id)) {
+          entry.paused = false;
+          this.post({ type: "resume", id });
+        }
         const merged = mergeEvents(events);
         // After an abort, deltas still buffered or in flight are dropped: the client left.
         if (!signal.aborted && (merged.text !== "" || merged.tokenIds.length > 0)) {
@@ -220,9 +255,43 @@ export class WorkerGenerativeModel implements GenerativeModel {
     entry.queue.push(event);
     if (event.finishReason !== undefined || event.error !== undefined) {
       entry.endedAt = now;
-      this.inFlight.delete(event.id);
+      this.forget(event.id, entry);
       entry.queue.end();
+    } else if (!entry.paused && entry.queue.length >= this.maxBuffered()) {
+      // Its reader is not keeping up: stop producing for it rather than buffer without bound.
+      entry.paused = true;
+      this.post({ type: "pause", id: event.id });
     }
+  }
+
+  /** Refuses a call past the model's capacity or past its client's share of it. */
+  private admit(client: string): void {
+    const { maxConcurrentSequences, maxWaiting } = this.options;
+    if (this.inFlight.size >= maxConcurrentSequences + maxWaiting) {
+      throw resourceExhausted(
+        `the model is busy: ${maxConcurrentSequences} sequences running and ${maxWaiting} waiting (the limit); retry later`,
+      );
+    }
+    const cap =
+      this.options.maxSequencesPerClient ??
+      defaultMaxSequencesPerClient(maxConcurrentSequences, maxWaiting);
+    const mine = this.perClient.get(client) ?? 0;
+    if (client !== "" && mine >= cap) {
+      throw resourceExhausted(
+        `this client already has ${mine} sequences running or waiting on this model, its limit (max_sequences_per_client ${cap}); retry when one ends`,
+      );
+    }
+  }
+
+  private maxBuffered(): number {
+    return this.options.maxBufferedEvents ?? DEFAULT_MAX_BUFFERED_EVENTS;
+  }
+
+  private forget(id: number, entry: InFlight): void {
+    this.inFlight.delete(id);
+    const left = (this.perClient.get(entry.client) ?? 1) - 1;
+    if (left > 0) this.perClient.set(entry.client, left);
+    else this.perClient.delete(entry.client);
   }
 
   /** Reports a step's tokens of one sequence (before `entry` records them); a step's gap is spread over its tokens. */
@@ -242,6 +311,7 @@ export class WorkerGenerativeModel implements GenerativeModel {
   private failAll(error: Error): void {
     for (const entry of this.inFlight.values()) entry.queue.fail(error);
     this.inFlight.clear();
+    this.perClient.clear();
     this.options.observer?.onSequences(this.stats());
   }
 

@@ -101,6 +101,9 @@ async function loadGenerative(
     modelPath: request.modelPath,
     maxConcurrentSequences: request.config.maxConcurrentSequences,
     maxWaiting: request.config.maxWaiting,
+    ...(request.config.maxSequencesPerClient > 0 && {
+      maxSequencesPerClient: request.config.maxSequencesPerClient,
+    }),
     kvCache: request.config.kvCache,
     session: request.config.session,
     signal: request.signal,

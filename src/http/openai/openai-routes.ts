@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { TextGenerator } from "../../generation/text-generator.js";
+import { clientIdentity } from "../../observed-call/client-identity.js";
 import type { ModelRegistry, ModelStatus } from "../../registry/model-registry.js";
 import { HttpError } from "../http-error.js";
 import { type HttpRoute, pathOf, sendJson } from "../http-route.js";
@@ -33,6 +34,11 @@ function endpointOf(path: string): string {
   return path.startsWith("/v1/models/") ? "/v1/models/{model}" : path;
 }
 
+/** The engine's client for a /v1 call: the peer's socket address (see clientIdentity). */
+function clientOf(req: Parameters<Handler>[0]): string {
+  return clientIdentity({ socketAddress: req.socket?.remoteAddress ?? "" });
+}
+
 /**
  * OpenAI-compatible HTTP on the API port: POST /v1/completions and
  * /v1/chat/completions (JSON or, with `stream: true`, server-sent events ending
@@ -47,7 +53,10 @@ export function createOpenAiRoutes(options: OpenAiRoutesOptions): HttpRoute {
   const completions: Handler = async (req, res, signal) => {
     const body = parseBody(completionBodySchema, await readJsonBody(req, maxRequestBytes));
     const head = { id: `cmpl-${randomUUID()}`, created: created(), model: body.model };
-    const started = await generator.start(completionToCall(body, head.id), signal);
+    const started = await generator.start(
+      { ...completionToCall(body, head.id), client: clientOf(req) },
+      signal,
+    );
     const format = completionFormat(head, body.logprobs ?? null);
     await respondGeneration(res, req, started, format, streamOf(body));
   };
@@ -55,7 +64,10 @@ export function createOpenAiRoutes(options: OpenAiRoutesOptions): HttpRoute {
   const chat: Handler = async (req, res, signal) => {
     const body = parseBody(chatBodySchema, await readJsonBody(req, maxRequestBytes));
     const head = { id: `chatcmpl-${randomUUID()}`, created: created(), model: body.model };
-    const started = await generator.start(chatToCall(body, head.id), signal);
+    const started = await generator.start(
+      { ...chatToCall(body, head.id), client: clientOf(req) },
+      signal,
+    );
     const format = chatFormat(head, body.logprobs === true ? (body.top_logprobs ?? 0) : null);
     await respondGeneration(res, req, started, format, streamOf(body));
   };
