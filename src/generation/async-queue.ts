@@ -25,6 +25,12 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     this.notify();
   }
 
+  /** Drops what is queued and fails: the consumer's next read throws `error`. */
+  abandon(error: unknown): void {
+    this.items.length = 0;
+    this.fail(error);
+  }
+
   fail(error: unknown): void {
     this.failed = true;
     this.error = error;

@@ -21,6 +21,8 @@ export interface GenerativeModelOptions {
   maxSequencesPerClient?: number;
   /** Step events one call may hold unread before its sequence pauses (worker-generative-model.ts). */
   maxBufferedEvents?: number;
+  /** A paused call unread this long is cancelled, resource_exhausted (0: never). */
+  streamStallTimeoutMs?: number;
   signal?: AbortSignal;
   /** ORT session options (model.json `session`), over {@link GENERATION_SESSION_DEFAULTS}. */
   session?: SessionOptions;

@@ -44,6 +44,11 @@ export interface WorkerGenerativeModelOptions {
    * {@link DEFAULT_MAX_BUFFERED_EVENTS}); it resumes once its reader takes them.
    */
   maxBufferedEvents?: number;
+  /**
+   * How long a paused call (its reader full) may stay unread before it is cancelled
+   * with resource_exhausted and its buffer dropped; 0 or absent: never.
+   */
+  streamStallTimeoutMs?: number;
   /** Metrics hooks: first-token and inter-token times, token counts, sequence counts. */
   observer?: GenerationObserver;
 }
@@ -88,6 +93,8 @@ interface InFlight {
   started: boolean;
   /** "pause" was posted (the reader is full) and no "resume" yet. */
   paused: boolean;
+  /** Runs out `streamStallTimeoutMs` after the pause, unless the reader catches up. */
+  stall: ReturnType<typeof setTimeout> | undefined;
   /** performance.now() at arrival, at the first and latest token, at the end (as routed). */
   readonly arrivedAt: number;
   firstTokenAt: number | undefined;
@@ -160,6 +167,7 @@ export class WorkerGenerativeModel implements GenerativeModel {
       client,
       started: false,
       paused: false,
+      stall: undefined,
       arrivedAt: startedAt,
       firstTokenAt: undefined,
       lastTokenAt: undefined,
@@ -179,6 +187,7 @@ export class WorkerGenerativeModel implements GenerativeModel {
         // The reader took what was buffered: the sequence may decode again.
         if (entry.paused && this.inFlight.has(id)) {
           entry.paused = false;
+          clearTimeout(entry.stall);
           this.post({ type: "resume", id });
         }
         const merged = mergeEvents(events);
@@ -201,6 +210,7 @@ export class WorkerGenerativeModel implements GenerativeModel {
       }
     } finally {
       signal.removeEventListener("abort", cancel);
+      clearTimeout(entry.stall);
       if (this.inFlight.has(id)) cancel();
     }
   }
@@ -261,7 +271,32 @@ export class WorkerGenerativeModel implements GenerativeModel {
       // Its reader is not keeping up: stop producing for it rather than buffer without bound.
       entry.paused = true;
       this.post({ type: "pause", id: event.id });
+      this.armStall(event.id, entry);
     }
+  }
+
+  /**
+   * After `streamStallTimeoutMs` unread, the call is cancelled: the sequence ends, what
+   * it buffered is dropped, and its reader (if it ever reads) gets resource_exhausted:
+   * the call used up its share of buffer and time, which is a quota, not a deadline the
+   * client set (deadline_exceeded) nor a cancel it asked for (canceled).
+   */
+  private armStall(id: number, entry: InFlight): void {
+    const ms = this.options.streamStallTimeoutMs ?? 0;
+    if (ms <= 0) return;
+    entry.stall = setTimeout(() => {
+      if (this.inFlight.get(id) !== entry) return;
+      this.post({ type: "cancel", id });
+      this.forget(id, entry);
+      entry.queue.abandon(
+        resourceExhausted(
+          `the client read nothing for ${ms} ms while ${this.maxBuffered()} tokens waited (--stream-stall-timeout-ms); the generation was cancelled`,
+        ),
+      );
+      this.options.observer?.onSequences(this.stats());
+    }, ms);
+    // A stalled reader must not keep the process alive on its own.
+    entry.stall.unref?.();
   }
 
   /** Refuses a call past the model's capacity or past its client's share of it. */
@@ -309,7 +344,10 @@ export class WorkerGenerativeModel implements GenerativeModel {
   }
 
   private failAll(error: Error): void {
-    for (const entry of this.inFlight.values()) entry.queue.fail(error);
+    for (const entry of this.inFlight.values()) {
+      clearTimeout(entry.stall);
+      entry.queue.fail(error);
+    }
     this.inFlight.clear();
     this.perClient.clear();
     this.options.observer?.onSequences(this.stats());

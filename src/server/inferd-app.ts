@@ -60,7 +60,11 @@ export function createInferdApp(options: InferdAppOptions): InferdApp {
     config,
     logger,
     ...(options.runtime ? { runtime: options.runtime } : {}),
-    ...createProductionLoaders({ metrics, logger }),
+    ...createProductionLoaders({
+      metrics,
+      logger,
+      streamStallTimeoutMs: config.streamStallTimeoutMs,
+    }),
   });
   const drain = createInferdDrain();
   const generator = createTextGenerator({ registry, onEnd: logGenerationEnd(logger) });

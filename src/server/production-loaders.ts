@@ -15,6 +15,8 @@ import type { LoadVersionOptions } from "./load-version.js";
 export interface ProductionLoadersOptions {
   metrics: InferdMetrics;
   logger: Logger;
+  /** `--stream-stall-timeout-ms`: how long a generation stream may stay unread once paused. */
+  streamStallTimeoutMs?: number;
 }
 
 /**
@@ -32,7 +34,8 @@ export function createProductionLoaders(
       logExecution(model, request, logger);
       return preparePredict(model, request, metrics);
     },
-    loadGenerative: (request) => loadGenerative(request, metrics, logger),
+    loadGenerative: (request) =>
+      loadGenerative(request, metrics, logger, options.streamStallTimeoutMs ?? 0),
   };
 }
 
@@ -95,8 +98,10 @@ async function loadGenerative(
   request: VersionLoadRequest,
   metrics: InferdMetrics,
   logger: Logger,
+  streamStallTimeoutMs: number,
 ): Promise<Servable> {
   const model = await loadGenerativeModel({
+    streamStallTimeoutMs,
     dir: request.dir,
     modelPath: request.modelPath,
     maxConcurrentSequences: request.config.maxConcurrentSequences,

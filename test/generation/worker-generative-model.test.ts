@@ -6,6 +6,7 @@ import { isGenerationFinish } from "../../src/generation/generation-chunk.js";
 import type { GenerationRequest } from "../../src/generation/request/generation-request.js";
 import { collectGeneration } from "../helpers/collect-generation.js";
 import { useGenerativeModel } from "../helpers/use-generative-model.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 const MODEL_DIR = join(import.meta.dirname, "../../../shared/models/stories260k/1");
 const HAVE_MODEL = existsSync(join(MODEL_DIR, "model.onnx"));
@@ -96,5 +97,25 @@ describe.skipIf(!HAVE_MODEL)("WorkerGenerativeModel buffer bound (stories260k)",
     }
     expect(ids).toEqual(solo.ids);
     expect(model().stats()).toEqual({ running: 0, waiting: 0 });
+  });
+});
+
+describe.skipIf(!HAVE_MODEL)("WorkerGenerativeModel stall timeout (stories260k)", () => {
+  const model = useGenerativeModel(MODEL_DIR, {
+    maxConcurrentSequences: 4,
+    maxWaiting: 4,
+    maxBufferedEvents: 4,
+    streamStallTimeoutMs: 100,
+  });
+
+  it("cancels a call left unread past the stall time with resource_exhausted, freeing its slot", async () => {
+    const request: GenerationRequest = { prompt: "Once", temperature: 0, ignoreEos: true };
+    const silent = model().generate(request, new AbortController().signal)[Symbol.asyncIterator]();
+    expect((await silent.next()).done).toBe(false);
+    // Paused at 4 unread tokens, then cancelled 100 ms later: nothing is running any more.
+    await waitFor(() => model().stats().running + model().stats().waiting === 0, 10_000);
+    const late = await errorOf(silent.next());
+    expect(isInferdError(late) && late.kind).toBe("resource_exhausted");
+    expect((late as Error).message).toMatch(/read nothing for 100 ms.*--stream-stall-timeout-ms/);
   });
 });
