@@ -77,14 +77,16 @@ export const DEFAULT_MAX_BUFFERED_EVENTS = 64;
 
 /**
  * The per-client cap when model.json sets none: a quarter of what the model admits
- * (running plus waiting), at least one, so that one client cannot take the whole
- * queue and at least four can share it.
+ * (running plus waiting), so that one client cannot take the whole queue and at least
+ * four can share it; but never less than every decode slot plus one waiting, so that
+ * a lone client is not slowed down by the cap (16 + 256: 68; 1 + 1: 2).
  */
 export function defaultMaxSequencesPerClient(
   maxConcurrentSequences: number,
   maxWaiting: number,
 ): number {
-  return Math.max(1, Math.floor((maxConcurrentSequences + maxWaiting) / 4));
+  const quarter = Math.floor((maxConcurrentSequences + maxWaiting) / 4);
+  return Math.max(maxConcurrentSequences + 1, quarter);
 }
 
 interface InFlight {

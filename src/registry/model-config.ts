@@ -54,7 +54,7 @@ export interface ModelConfig {
   /**
    * Generative models: sequences one client (API key, else peer address) may have
    * running plus waiting; 0 means the default, a quarter of max_concurrent_sequences
-   * plus max_waiting.
+   * plus max_waiting, at least max_concurrent_sequences + 1.
    */
   readonly maxSequencesPerClient: number;
   /**

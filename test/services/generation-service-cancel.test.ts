@@ -2,7 +2,13 @@ import { cp, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient, type HandlerContext } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  createClient,
+  createContextValues,
+  type HandlerContext,
+} from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GenerateRequestSchema, GenerationService } from "../../gen/inferd/v1/generation_pb.js";
@@ -126,7 +132,7 @@ describe("Generate whose client leaves while the generation starts", () => {
     const service = createGenerationService({ generator });
     const client = new AbortController();
     const request = create(GenerateRequestSchema, { model: "m", prompt: "hi" });
-    const context = { signal: client.signal } as HandlerContext;
+    const context = { signal: client.signal, values: createContextValues() } as HandlerContext;
     const stream = service.generate(request, context)[Symbol.asyncIterator]();
     // The handler runs up to `await generator.start(...)`; the client leaves meanwhile.
     const first = stream.next().catch((error: unknown) => error);
