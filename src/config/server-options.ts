@@ -14,6 +14,10 @@ export interface ServerConfig {
   loadModel: string[];
   maxRequestBytes: number;
   requestTimeoutMs: number;
+  /** A generation stream whose client left its buffer full this long is cancelled; 0: never. */
+  streamStallTimeoutMs: number;
+  /** A request body (or HTTP/1.1 request head) not complete within this time is answered 408; 0: never. */
+  bodyTimeoutMs: number;
   gracePeriodMs: number;
   /** Streams (calls) one HTTP/2 connection may have open at once; more are refused. */
   maxConcurrentStreams: number;
@@ -142,6 +146,26 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
     max: 2 ** 31 - 1,
     description:
       "Deadline for Predict, BatchPredict and PredictStream requests that set none, in milliseconds; 0 means none (generation runs to its own limits)",
+  },
+  {
+    key: "streamStallTimeoutMs",
+    flag: "stream-stall-timeout-ms",
+    env: "INFERD_STREAM_STALL_TIMEOUT_MS",
+    type: "integer",
+    default: 30000,
+    max: 2 ** 31 - 1,
+    description:
+      "A Generate or /v1 stream whose client reads nothing while 64 tokens wait is paused; unread this long after, it is cancelled with ResourceExhausted and its buffer dropped; 0 means never",
+  },
+  {
+    key: "bodyTimeoutMs",
+    flag: "body-timeout-ms",
+    env: "INFERD_BODY_TIMEOUT_MS",
+    type: "integer",
+    default: 30000,
+    max: 2 ** 31 - 1,
+    description:
+      "A request whose body (HTTP/1.1: head and body) has not fully arrived this long after it started is answered 408 (HTTP/1.1) or reset CANCEL (HTTP/2); 0 means never",
   },
   {
     key: "gracePeriodMs",

@@ -10,6 +10,11 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   private error: unknown;
   private failed = false;
 
+  /** Items pushed and not yet taken by the consumer. */
+  get length(): number {
+    return this.items.length;
+  }
+
   push(item: T): void {
     this.items.push(item);
     this.notify();
@@ -18,6 +23,12 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   end(): void {
     this.done = true;
     this.notify();
+  }
+
+  /** Drops what is queued and fails: the consumer's next read throws `error`. */
+  abandon(error: unknown): void {
+    this.items.length = 0;
+    this.fail(error);
   }
 
   fail(error: unknown): void {

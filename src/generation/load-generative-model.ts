@@ -17,6 +17,12 @@ export interface GenerativeModelOptions {
   maxConcurrentSequences: number;
   /** Requests that may wait for a slot; beyond, generate fails resource_exhausted. */
   maxWaiting: number;
+  /** Sequences one client may have running plus waiting; absent: the model's default. */
+  maxSequencesPerClient?: number;
+  /** Step events one call may hold unread before its sequence pauses (worker-generative-model.ts). */
+  maxBufferedEvents?: number;
+  /** A paused call unread this long is cancelled, resource_exhausted (0: never). */
+  streamStallTimeoutMs?: number;
   signal?: AbortSignal;
   /** ORT session options (model.json `session`), over {@link GENERATION_SESSION_DEFAULTS}. */
   session?: SessionOptions;

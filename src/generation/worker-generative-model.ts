@@ -33,6 +33,22 @@ export interface WorkerGenerativeModelOptions {
   maxConcurrentSequences: number;
   /** Requests that may wait for a slot; beyond, generate fails resource_exhausted. */
   maxWaiting: number;
+  /**
+   * Sequences one client may have running plus waiting; beyond, its generate fails
+   * resource_exhausted at once. Default {@link defaultMaxSequencesPerClient}.
+   * Requests without a client (`client` "" or absent) are not counted.
+   */
+  maxSequencesPerClient?: number;
+  /**
+   * Step events one call may hold unread before its sequence is paused (default
+   * {@link DEFAULT_MAX_BUFFERED_EVENTS}); it resumes once its reader takes them.
+   */
+  maxBufferedEvents?: number;
+  /**
+   * How long a paused call (its reader full) may stay unread before it is cancelled
+   * with resource_exhausted and its buffer dropped; 0 or absent: never.
+   */
+  streamStallTimeoutMs?: number;
   /** Metrics hooks: first-token and inter-token times, token counts, sequence counts. */
   observer?: GenerationObserver;
 }
@@ -56,9 +72,31 @@ function finishOf(
   };
 }
 
+/** Step events (about one token each) a call may hold unread before its sequence pauses. */
+export const DEFAULT_MAX_BUFFERED_EVENTS = 64;
+
+/**
+ * The per-client cap when model.json sets none: a quarter of what the model admits
+ * (running plus waiting), so that one client cannot take the whole queue and at least
+ * four can share it; but never less than every decode slot plus one waiting, so that
+ * a lone client is not slowed down by the cap (16 + 256: 68; 1 + 1: 2).
+ */
+export function defaultMaxSequencesPerClient(
+  maxConcurrentSequences: number,
+  maxWaiting: number,
+): number {
+  const quarter = Math.floor((maxConcurrentSequences + maxWaiting) / 4);
+  return Math.max(maxConcurrentSequences + 1, quarter);
+}
+
 interface InFlight {
   readonly queue: AsyncQueue<SequenceEvent>;
+  readonly client: string;
   started: boolean;
+  /** "pause" was posted (the reader is full) and no "resume" yet. */
+  paused: boolean;
+  /** Runs out `streamStallTimeoutMs` after the pause, unless the reader catches up. */
+  stall: ReturnType<typeof setTimeout> | undefined;
   /** performance.now() at arrival, at the first and latest token, at the end (as routed). */
   readonly arrivedAt: number;
   firstTokenAt: number | undefined;
@@ -80,6 +118,8 @@ export class WorkerGenerativeModel implements GenerativeModel {
   readonly kvCache: KvCacheMode;
   readonly kvCacheNote: string;
   private readonly inFlight = new Map<number, InFlight>();
+  /** Sequences in flight per client (running or waiting), for the per-client cap. */
+  private readonly perClient = new Map<string, number>();
   private nextId = 1;
   private closed = false;
 
@@ -121,23 +161,23 @@ export class WorkerGenerativeModel implements GenerativeModel {
       contextWindow: this.config.contextWindow,
       eosTokenIds: this.config.eosTokenIds,
     });
-    const capacity = this.options.maxConcurrentSequences + this.options.maxWaiting;
-    if (this.inFlight.size >= capacity) {
-      throw resourceExhausted(
-        `the model is busy: ${this.options.maxConcurrentSequences} sequences running and ${this.options.maxWaiting} waiting (the limit); retry later`,
-      );
-    }
+    const client = request.client ?? "";
+    this.admit(client);
     const id = this.nextId++;
     const entry: InFlight = {
       queue: new AsyncQueue(),
+      client,
       started: false,
+      paused: false,
+      stall: undefined,
       arrivedAt: startedAt,
       firstTokenAt: undefined,
       lastTokenAt: undefined,
       endedAt: undefined,
     };
     this.inFlight.set(id, entry);
-    this.post({ type: "generate", id, job });
+    this.perClient.set(client, (this.perClient.get(client) ?? 0) + 1);
+    this.post({ type: "generate", id, job, client });
     this.options.observer?.onTokens("prompt", job.promptIds.length);
     this.options.observer?.onSequences(this.stats());
     const cancel = () => this.post({ type: "cancel", id });
@@ -146,6 +186,12 @@ export class WorkerGenerativeModel implements GenerativeModel {
     let completion = 0;
     try {
       for await (const events of entry.queue.batches()) {
+        // The reader took what was buffered: the sequence may decode again.
+        if (entry.paused && this.inFlight.has(id)) {
+          entry.paused = false;
+          clearTimeout(entry.stall);
+          this.post({ type: "resume", id });
+        }
         const merged = mergeEvents(events);
         // After an abort, deltas still buffered or in flight are dropped: the client left.
         if (!signal.aborted && (merged.text !== "" || merged.tokenIds.length > 0)) {
@@ -166,6 +212,7 @@ export class WorkerGenerativeModel implements GenerativeModel {
       }
     } finally {
       signal.removeEventListener("abort", cancel);
+      clearTimeout(entry.stall);
       if (this.inFlight.has(id)) cancel();
     }
   }
@@ -220,9 +267,68 @@ export class WorkerGenerativeModel implements GenerativeModel {
     entry.queue.push(event);
     if (event.finishReason !== undefined || event.error !== undefined) {
       entry.endedAt = now;
-      this.inFlight.delete(event.id);
+      this.forget(event.id, entry);
       entry.queue.end();
+    } else if (!entry.paused && entry.queue.length >= this.maxBuffered()) {
+      // Its reader is not keeping up: stop producing for it rather than buffer without bound.
+      entry.paused = true;
+      this.post({ type: "pause", id: event.id });
+      this.armStall(event.id, entry);
     }
+  }
+
+  /**
+   * After `streamStallTimeoutMs` unread, the call is cancelled: the sequence ends, what
+   * it buffered is dropped, and its reader (if it ever reads) gets resource_exhausted:
+   * the call used up its share of buffer and time, which is a quota, not a deadline the
+   * client set (deadline_exceeded) nor a cancel it asked for (canceled).
+   */
+  private armStall(id: number, entry: InFlight): void {
+    const ms = this.options.streamStallTimeoutMs ?? 0;
+    if (ms <= 0) return;
+    entry.stall = setTimeout(() => {
+      if (this.inFlight.get(id) !== entry) return;
+      this.post({ type: "cancel", id });
+      this.forget(id, entry);
+      entry.queue.abandon(
+        resourceExhausted(
+          `the client read nothing for ${ms} ms while ${this.maxBuffered()} tokens waited (--stream-stall-timeout-ms); the generation was cancelled`,
+        ),
+      );
+      this.options.observer?.onSequences(this.stats());
+    }, ms);
+    // A stalled reader must not keep the process alive on its own.
+    entry.stall.unref?.();
+  }
+
+  /** Refuses a call past the model's capacity or past its client's share of it. */
+  private admit(client: string): void {
+    const { maxConcurrentSequences, maxWaiting } = this.options;
+    if (this.inFlight.size >= maxConcurrentSequences + maxWaiting) {
+      throw resourceExhausted(
+        `the model is busy: ${maxConcurrentSequences} sequences running and ${maxWaiting} waiting (the limit); retry later`,
+      );
+    }
+    const cap =
+      this.options.maxSequencesPerClient ??
+      defaultMaxSequencesPerClient(maxConcurrentSequences, maxWaiting);
+    const mine = this.perClient.get(client) ?? 0;
+    if (client !== "" && mine >= cap) {
+      throw resourceExhausted(
+        `this client already has ${mine} sequences running or waiting on this model, its limit (max_sequences_per_client ${cap}); retry when one ends`,
+      );
+    }
+  }
+
+  private maxBuffered(): number {
+    return this.options.maxBufferedEvents ?? DEFAULT_MAX_BUFFERED_EVENTS;
+  }
+
+  private forget(id: number, entry: InFlight): void {
+    this.inFlight.delete(id);
+    const left = (this.perClient.get(entry.client) ?? 1) - 1;
+    if (left > 0) this.perClient.set(entry.client, left);
+    else this.perClient.delete(entry.client);
   }
 
   /** Reports a step's tokens of one sequence (before `entry` records them); a step's gap is spread over its tokens. */
@@ -240,8 +346,12 @@ export class WorkerGenerativeModel implements GenerativeModel {
   }
 
   private failAll(error: Error): void {
-    for (const entry of this.inFlight.values()) entry.queue.fail(error);
+    for (const entry of this.inFlight.values()) {
+      clearTimeout(entry.stall);
+      entry.queue.fail(error);
+    }
     this.inFlight.clear();
+    this.perClient.clear();
     this.options.observer?.onSequences(this.stats());
   }
 

@@ -6,6 +6,7 @@ import { httpRefusalOf } from "../auth/http-refusal.js";
 import type { Admission, KeyRing } from "../auth/key-ring.js";
 import { needsKey, scopeOfHttpRoute } from "../auth/scope-table.js";
 import type { HttpRequestDone } from "../metrics/http-metrics.js";
+import { clientIdentity } from "../observed-call/client-identity.js";
 import { HttpError } from "./http-error.js";
 import { pathOf, sendJson } from "./http-route.js";
 
@@ -38,14 +39,10 @@ export interface ApiRequestOptions {
 
 /**
  * A route's work; `signal` aborts when the client leaves or the grace period ends;
- * `client` is the admitted key's name, which generated tokens are charged to.
+ * `client` names the caller (`clientIdentity`: the admitted key's name, else the peer),
+ * for generation's fairness, per-client cap and token charging.
  */
-export type ApiHandler = (
-  req: Req,
-  res: Res,
-  signal: AbortSignal,
-  client?: string,
-) => Promise<void>;
+export type ApiHandler = (req: Req, res: Res, signal: AbortSignal, client: string) => Promise<void>;
 
 /** A refused key as the protocol words it (headers set on `res`); default: an {@link HttpError}. */
 export type KeyRefusal = (res: Res, admission: Exclude<Admission, { ok: true }>) => Error;
@@ -105,7 +102,12 @@ export async function serveApiRequest(
     if (granted && "key" in granted) key = granted.key;
     if (granted && !granted.ok) throw (options.refuseKey ?? refuseKey)(res, granted);
     checkMethod(req, res, endpoint);
-    await endpoint.handler(req, res, signal, key);
+    await endpoint.handler(
+      req,
+      res,
+      signal,
+      clientIdentity({ keyName: key, socketAddress: peer ?? "" }),
+    );
     // A generation cut off by the shutdown ends as "cancelled", which writes nothing.
     if (admission?.cutoffSignal.aborted && !res.writableEnded) throw CUT_OFF;
   } catch (error) {

@@ -2,6 +2,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import type { NodeRequestHandler } from "../http/http-route.js";
+import { type BodyTimeoutOptions, guardHttp2Bodies, http1BodyTimeout } from "./body-timeout.js";
 
 /** Claims an HTTP/2 stream (true: it answers it) or leaves it to the request handler (false). */
 export type StreamClaim = (
@@ -34,6 +35,8 @@ export interface OnePortListenerOptions {
   maxConcurrentStreams?: number;
   /** HTTP/2 keepalive (see {@link keepAlive}); absent or `timeMs` 0: none. */
   keepalive?: KeepaliveOptions;
+  /** How long a request body may take to arrive (body-timeout.ts); absent: Node's defaults. */
+  bodyTimeout?: BodyTimeoutOptions;
 }
 
 /** Like gRPC's server keepalive (Triton's `--grpc-keepalive-time` / `-timeout`). */
@@ -75,7 +78,7 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
     session.once("close", () => sessions.delete(session));
     if (options.keepalive && options.keepalive.timeMs > 0) keepAlive(session, options.keepalive);
   };
-  const h1 = http.createServer(handler);
+  const h1 = http.createServer(http1BodyTimeout(options.bodyTimeout?.ms ?? 0), handler);
   // Node tracks HTTP/1 connections (for closeIdleConnections) from "listening"; h1 never listens itself.
   h1.emit("listening");
   const settings: http2.Settings =
@@ -84,6 +87,7 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
       : { maxConcurrentStreams: options.maxConcurrentStreams };
   const h2 = claimingStreams(http2.createServer({ settings }, handler), options.claimStream);
   h2.on("session", trackSession);
+  if (options.bodyTimeout) guardHttp2Bodies(h2, options.bodyTimeout);
   const secure = tls
     ? claimingStreams(
         http2.createSecureServer(
@@ -93,6 +97,7 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
         options.claimStream,
       ).on("session", trackSession)
     : undefined;
+  if (secure && options.bodyTimeout) guardHttp2Bodies(secure, options.bodyTimeout);
   const server = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));

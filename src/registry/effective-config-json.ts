@@ -53,6 +53,7 @@ export function effectiveConfigJson(config: ModelConfig): Record<string, unknown
     response_cache: { max_entries: config.responseCache.maxEntries },
     max_concurrent_sequences: config.maxConcurrentSequences,
     max_waiting: config.maxWaiting,
+    max_sequences_per_client: config.maxSequencesPerClient,
     kv_cache: config.kvCache,
   };
 }

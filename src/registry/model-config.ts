@@ -52,6 +52,12 @@ export interface ModelConfig {
   readonly maxConcurrentSequences: number;
   readonly maxWaiting: number;
   /**
+   * Generative models: sequences one client (API key, else peer address) may have
+   * running plus waiting; 0 means the default, a quarter of max_concurrent_sequences
+   * plus max_waiting, at least max_concurrent_sequences + 1.
+   */
+  readonly maxSequencesPerClient: number;
+  /**
    * Generative models: "append" rewrites the decoder so a step appends to the KV cache
    * instead of copying it, when the graph allows and the rewrite checks out; "concat"
    * serves the export as it is.
@@ -134,6 +140,7 @@ const schema = z.strictObject({
   max_concurrent_sequences: posInt().optional(),
   kv_cache: z.enum(["append", "concat"], { error: 'expected "append" or "concat"' }).optional(),
   max_waiting: nonNegInt().optional(),
+  max_sequences_per_client: nonNegInt().optional(),
 });
 
 type ModelJson = z.infer<typeof schema>;
@@ -209,6 +216,7 @@ function fromJson(j: ModelJson): ModelConfig {
     maxConcurrentSequences: j.max_concurrent_sequences ?? 16,
     kvCache: j.kv_cache ?? "append",
     maxWaiting: j.max_waiting ?? 256,
+    maxSequencesPerClient: j.max_sequences_per_client ?? 0,
   };
 }
 

@@ -21,6 +21,7 @@ import { type HttpRequestDone, recordHttpRequest } from "../metrics/http-metrics
 import { createInferdMetrics, type InferdMetrics } from "../metrics/inferd-metrics.js";
 import { observeRegistry, recordInference } from "../metrics/model-metrics.js";
 import { recordRpcRefused } from "../metrics/rpc-metrics.js";
+import { keyNameOfClient } from "../observed-call/client-identity.js";
 import { peerContextValues } from "../observed-call/peer-context.js";
 import type { ModelRuntime } from "../runtime/model-runtime.js";
 import { createInferdRoutes } from "../services/routes.js";
@@ -61,7 +62,11 @@ export function createInferdApp(options: InferdAppOptions): InferdApp {
     config,
     logger,
     ...(options.runtime ? { runtime: options.runtime } : {}),
-    ...createProductionLoaders({ metrics, logger }),
+    ...createProductionLoaders({
+      metrics,
+      logger,
+      streamStallTimeoutMs: config.streamStallTimeoutMs,
+    }),
   });
   const drain = createInferdDrain();
   const logEnd = logGenerationEnd(logger);
@@ -70,7 +75,7 @@ export function createInferdApp(options: InferdAppOptions): InferdApp {
     onEnd: (end) => {
       logEnd(end);
       // Generated tokens are charged after the fact: a stream is never cut for them.
-      keys.ring?.chargeGeneratedTokens(end.client, end.completionTokens);
+      keys.ring?.chargeGeneratedTokens(keyNameOfClient(end.client), end.completionTokens);
     },
   });
   // One Predict path for Predict, ModelInfer and REST infer: the same timeout and metrics.

@@ -160,6 +160,10 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
     }),
   });
   const claimStream = createGrpcUnaryPath(lean);
+  const streamsRequest = (path: string) => {
+    const kind = procedures.get(path)?.methodKind;
+    return kind === "client_streaming" || kind === "bidi_streaming";
+  };
   const starting = new AbortController();
   let listener: ReturnType<typeof createOnePortListener> | undefined;
   let started: Promise<void> = Promise.resolve();
@@ -179,6 +183,8 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
         claimStream,
         maxConcurrentStreams: config.maxConcurrentStreams,
         keepalive: { timeMs: config.keepaliveTimeMs, timeoutMs: config.keepaliveTimeoutMs },
+        // Streaming-request RPCs (PredictStream) keep their body open by design.
+        bodyTimeout: { ms: config.bodyTimeoutMs, openBody: (path) => streamsRequest(path) },
         ...(tls ? { tls } : {}),
       });
       const port = await listener.listen(config.port, config.host);

@@ -16,6 +16,8 @@ import type { LoadVersionOptions } from "./load-version.js";
 export interface ProductionLoadersOptions {
   metrics: InferdMetrics;
   logger: Logger;
+  /** `--stream-stall-timeout-ms`: how long a generation stream may stay unread once paused. */
+  streamStallTimeoutMs?: number;
 }
 
 /**
@@ -33,7 +35,8 @@ export function createProductionLoaders(
       logExecution(model, request, logger);
       return preparePredict(model, request, metrics);
     },
-    loadGenerative: (request) => loadGenerative(request, metrics, logger),
+    loadGenerative: (request) =>
+      loadGenerative(request, metrics, logger, options.streamStallTimeoutMs ?? 0),
   };
 }
 
@@ -99,12 +102,17 @@ async function loadGenerative(
   request: VersionLoadRequest,
   metrics: InferdMetrics,
   logger: Logger,
+  streamStallTimeoutMs: number,
 ): Promise<Servable> {
   const model = await loadGenerativeModel({
+    streamStallTimeoutMs,
     dir: request.dir,
     modelPath: request.modelPath,
     maxConcurrentSequences: request.config.maxConcurrentSequences,
     maxWaiting: request.config.maxWaiting,
+    ...(request.config.maxSequencesPerClient > 0 && {
+      maxSequencesPerClient: request.config.maxSequencesPerClient,
+    }),
     kvCache: request.config.kvCache,
     session: request.config.session,
     signal: request.signal,

@@ -13,6 +13,8 @@ import { releaseOnAbort } from "../connect-adapter/release-on-abort.js";
 import { type GenerationChunk, isGenerationFinish } from "../generation/generation-chunk.js";
 import type { FinishReason as DomainFinishReason } from "../generation/request/stopping-criteria.js";
 import type { GenerateCall, TextGenerator } from "../generation/text-generator.js";
+import { clientIdentity } from "../observed-call/client-identity.js";
+import { peerAddressKey } from "../observed-call/peer-context.js";
 import { shortestFloat32 } from "../text/shortest-float32.js";
 import { toDomainSignal } from "./domain-signal.js";
 
@@ -107,12 +109,14 @@ export function createGenerationService(
     async *generate(request, context) {
       const requestId = request.requestId || randomUUID();
       const signal = toDomainSignal(context.signal);
-      const client = context.values.get(callerKeyName);
-      const call = {
-        ...toGenerateCall(request, requestId),
-        ...(client !== undefined && { client }),
-      };
-      const started = await generator.start(call, signal);
+      const client = clientIdentity({
+        keyName: context.values.get(callerKeyName),
+        socketAddress: context.values.get(peerAddressKey),
+      });
+      const started = await generator.start(
+        { ...toGenerateCall(request, requestId), client },
+        signal,
+      );
       // A client that goes away leaves this generator suspended at a `yield` that Connect
       // never resumes nor return()s, so the abort itself hands the chunks (and the lease) back.
       const giveBack = releaseOnAbort(

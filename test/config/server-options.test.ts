@@ -31,6 +31,8 @@ describe("resolveServerConfig", () => {
       loadModel: [],
       maxRequestBytes: 16 * 1024 * 1024,
       requestTimeoutMs: 0,
+      streamStallTimeoutMs: 30000,
+      bodyTimeoutMs: 30000,
       gracePeriodMs: 30000,
       maxConcurrentStreams: 1000,
       keepaliveTimeMs: 60000,

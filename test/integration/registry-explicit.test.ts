@@ -152,6 +152,7 @@ describe("GetModel", () => {
       response_cache: { max_entries: 0 },
       max_concurrent_sequences: 16,
       max_waiting: 256,
+      max_sequences_per_client: 0,
       kv_cache: "append",
     });
     await models.unloadModel({ name: "iris" });

@@ -35,6 +35,7 @@ describe("parseModelConfig", () => {
       responseCache: { maxEntries: 0 },
       maxConcurrentSequences: 16,
       maxWaiting: 256,
+      maxSequencesPerClient: 0,
       kvCache: "append",
     });
     expect("kind" in c).toBe(false);
@@ -63,6 +64,7 @@ describe("parseModelConfig", () => {
         response_cache: { max_entries: 10 },
         max_concurrent_sequences: 4,
         max_waiting: 8,
+        max_sequences_per_client: 3,
         kv_cache: "concat",
       },
       FILE,
@@ -86,6 +88,7 @@ describe("parseModelConfig", () => {
     ]);
     expect([c.maxQueueSize, c.priorityLevels, c.responseCache.maxEntries]).toEqual([64, 2, 10]);
     expect([c.maxConcurrentSequences, c.maxWaiting, c.warmup]).toEqual([4, 8, true]);
+    expect(c.maxSequencesPerClient).toBe(3);
     expect(c.kvCache).toBe("concat");
     expect(c.queueDelay).toBe("fixed");
     expect(c.execution).toBe("worker");

@@ -42,10 +42,19 @@ export interface SequenceEvent {
   readonly error?: string;
 }
 
-/** Messages to a generation worker: `id` names the sequence (the parent's). */
+/**
+ * Messages to a generation worker: `id` names the sequence (the parent's); `client`
+ * is whose request it is (the fairness key); "pause" and "resume" follow whether the
+ * sequence's reader has room for more.
+ */
 export type ToGenerationWorker =
-  | { readonly type: "generate"; readonly id: number; readonly job: GenerationJob }
-  | { readonly type: "cancel"; readonly id: number }
+  | {
+      readonly type: "generate";
+      readonly id: number;
+      readonly job: GenerationJob;
+      readonly client: string;
+    }
+  | { readonly type: "cancel" | "pause" | "resume"; readonly id: number }
   | WorkerCloseMessage;
 
 /** Messages from a generation worker: "ready" carries the signature and KV-cache mode. */

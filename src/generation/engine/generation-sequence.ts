@@ -15,6 +15,12 @@ export class GenerationSequence {
   lastToken = -1;
   finished = false;
   cancelled = false;
+  /** Left the waiting queue once (its "started" event is sent once, even if it resumes). */
+  started = false;
+  /** Its client stopped reading: it leaves the batch at the next step boundary until resumed. */
+  paused = false;
+  /** Every token sampled so far: a preempted sequence re-prefills prompt plus these. */
+  private readonly sampled: number[] = [];
   private readonly sampler: Sampler;
   private readonly detokenizer: IncrementalDetokenizer;
   private readonly stopping: StoppingCriteria;
@@ -23,6 +29,8 @@ export class GenerationSequence {
     readonly id: number,
     readonly job: GenerationJob,
     private readonly tokenizer: TextTokenizer,
+    /** Whose request it is: the scheduler takes waiting sequences round-robin by client. */
+    readonly client = "",
   ) {
     this.sampler = new Sampler(job.sampling, job.promptIds);
     this.detokenizer = new IncrementalDetokenizer(
@@ -32,11 +40,23 @@ export class GenerationSequence {
     this.stopping = new StoppingCriteria(job.stopping);
   }
 
+  /**
+   * What its prefill feeds: the prompt, or after a preemption the prompt and every
+   * sampled token (the last one included), whose last logits row is exactly what the
+   * next decode step would have produced: the resumed sequence goes on as if never paused.
+   */
+  prefillIds(): readonly number[] {
+    return this.sampled.length === 0
+      ? this.job.promptIds
+      : [...this.job.promptIds, ...this.sampled];
+  }
+
   /** Samples from `row`, decides about stopping, and describes the outcome. */
   step(row: Float32Array): SequenceEvent {
     const sampled = this.sampler.sample(row);
     const tokenId = sampled.tokenId;
     this.lastToken = tokenId;
+    this.sampled.push(tokenId);
     const stopping = this.stopping;
     const delta = stopping.isStopToken(tokenId) ? "" : this.detokenizer.push(tokenId);
     const decision = stopping.accept(tokenId, delta, () => this.detokenizer.flush());

@@ -2,6 +2,7 @@ import type { GenerationJob } from "../request/generation-request.js";
 import type { TextTokenizer } from "../request/tokenizer.js";
 import type { DecoderSignature } from "./decoder-signature.js";
 import { type DecoderRunner, runDecoderStep } from "./decoder-step.js";
+import { FairQueue } from "./fair-queue.js";
 import type { SequenceEvent } from "./generation-protocol.js";
 import { GenerationSequence } from "./generation-sequence.js";
 import { KvCache } from "./kv-cache.js";
@@ -11,7 +12,7 @@ export interface GenerationSchedulerOptions {
   readonly runner: DecoderRunner;
   readonly signature: DecoderSignature;
   readonly tokenizer: TextTokenizer;
-  /** Sequences decoded together; the rest wait in arrival order. */
+  /** Sequences decoded together; the rest wait, taken round-robin across clients. */
   readonly maxConcurrentSequences: number;
   /** Receives the events of a prefill, and of each decode step, as one array each. */
   readonly emit: (events: SequenceEvent[]) => void;
@@ -22,10 +23,16 @@ export interface GenerationSchedulerOptions {
  * At every step boundary, finished and cancelled sequences leave the batch (their
  * KV rows dropped) and waiting ones join while slots are free: newcomers are
  * prefilled together in one run, then their KV rows are merged into the running
- * batch's cache. The queue bound is the caller's business (see generative-model.ts).
+ * batch's cache. Waiting sequences are taken round-robin across clients
+ * (fair-queue.ts), so one client's many requests do not delay another's single one.
+ * A paused sequence (its client stopped reading) leaves the batch and its KV rows are
+ * dropped; resumed, it waits again at the head of its client's line and is prefilled
+ * with its prompt and the tokens it already produced (preemption by recompute).
+ * The queue bounds are the caller's business (see worker-generative-model.ts).
  */
 export class GenerationScheduler {
-  private readonly waiting: GenerationSequence[] = [];
+  private readonly waiting = new FairQueue<GenerationSequence>();
+  private readonly paused = new Map<number, GenerationSequence>();
   private running: GenerationSequence[] = [];
   private cache: KvCache;
   private looping: Promise<void> | undefined;
@@ -34,19 +41,45 @@ export class GenerationScheduler {
     this.cache = KvCache.empty(options.signature, 0);
   }
 
-  /** Queues a sequence; it starts at the next step boundary with a free slot. */
-  submit(id: number, job: GenerationJob): void {
-    this.waiting.push(new GenerationSequence(id, job, this.options.tokenizer));
+  /** Queues `client`'s sequence; it starts at a step boundary with a free slot, in its client's turn. */
+  submit(id: number, job: GenerationJob, client = ""): void {
+    this.waiting.push(client, new GenerationSequence(id, job, this.options.tokenizer, client));
     this.looping ??= this.loop();
   }
 
   /** Marks a sequence cancelled; it leaves (freeing its slot) at the next step boundary. */
   cancel(id: number): void {
-    for (const seq of [...this.waiting, ...this.running]) if (seq.id === id) seq.cancelled = true;
+    const held = this.paused.get(id);
+    if (held !== undefined) {
+      // No step will look at it: it ends now.
+      this.paused.delete(id);
+      this.options.emit([{ id, finishReason: "cancelled" }]);
+      return;
+    }
+    for (const seq of this.live()) if (seq.id === id) seq.cancelled = true;
   }
 
-  stats(): { running: number; waiting: number } {
-    return { running: this.running.length, waiting: this.waiting.length };
+  /** Stops decoding a sequence from the next step boundary on (its reader is full), until {@link resume}. */
+  pause(id: number): void {
+    for (const seq of this.live()) if (seq.id === id && !seq.finished) seq.paused = true;
+  }
+
+  /** Lets a paused sequence decode again: it waits at the head of its client's line. */
+  resume(id: number): void {
+    const held = this.paused.get(id);
+    if (held === undefined) {
+      for (const seq of this.live()) if (seq.id === id) seq.paused = false;
+      return;
+    }
+    this.paused.delete(id);
+    held.paused = false;
+    this.waiting.unshift(held.client, held);
+    this.looping ??= this.loop();
+  }
+
+  stats(): { running: number; waiting: number; paused: number } {
+    const waiting = this.waiting.size;
+    return { running: this.running.length, waiting, paused: this.paused.size };
   }
 
   /** Resolves once no step is running (every sequence finished or cancelled). */
@@ -55,7 +88,7 @@ export class GenerationScheduler {
   }
 
   private async loop(): Promise<void> {
-    while (this.running.length > 0 || this.waiting.length > 0) {
+    while (this.running.length > 0 || this.waiting.size > 0) {
       const events: SequenceEvent[] = [];
       try {
         this.compact(events);
@@ -81,11 +114,14 @@ export class GenerationScheduler {
   /** Prefills waiting sequences into free slots and merges them into the batch. */
   private async admit(events: SequenceEvent[]): Promise<void> {
     const free = this.options.maxConcurrentSequences - this.running.length;
-    if (free <= 0 || this.waiting.length === 0) return;
-    const newcomers = this.waiting.splice(0, free);
-    for (const seq of newcomers) events.push({ id: seq.id, started: true });
+    if (free <= 0 || this.waiting.size === 0) return;
+    const newcomers = this.waiting.take(free);
+    for (const seq of newcomers) {
+      if (!seq.started) events.push({ id: seq.id, started: true });
+      seq.started = true;
+    }
     const empty = KvCache.empty(this.options.signature, newcomers.length);
-    const prompts = newcomers.map((s) => s.job.promptIds);
+    const prompts = newcomers.map((s) => s.prefillIds());
     this.running.push(...newcomers);
     const { logits, cache } = await runDecoderStep(this.options.runner, empty, prompts);
     this.cache = this.cache.concat(cache);
@@ -104,23 +140,29 @@ export class GenerationScheduler {
     });
   }
 
-  /** Drops finished and cancelled sequences (and their KV rows); cancelled waiters too. */
+  /**
+   * Drops finished and cancelled sequences (and their KV rows), cancelled waiters too;
+   * sets paused ones aside (a running one's KV rows dropped as well).
+   */
   private compact(events: SequenceEvent[]): void {
-    for (let i = this.waiting.length - 1; i >= 0; i--) {
-      const seq = this.waiting[i];
-      if (seq?.cancelled) {
-        this.waiting.splice(i, 1);
-        events.push({ id: seq.id, finishReason: "cancelled" });
-      }
+    for (const seq of this.waiting.remove((s) => s.cancelled || s.paused)) {
+      if (seq.cancelled) events.push({ id: seq.id, finishReason: "cancelled" });
+      else this.paused.set(seq.id, seq);
     }
     const keep: number[] = [];
     this.running.forEach((seq, row) => {
       if (seq.cancelled && !seq.finished) events.push({ id: seq.id, finishReason: "cancelled" });
+      else if (seq.paused && !seq.finished) this.paused.set(seq.id, seq);
       else if (!seq.finished) keep.push(row);
     });
     if (keep.length === this.running.length) return;
     this.cache = this.cache.select(keep);
     this.running = keep.map((row) => this.running[row]).filter((s) => s !== undefined);
+  }
+
+  private *live(): IterableIterator<GenerationSequence> {
+    yield* this.waiting.values();
+    yield* this.running;
   }
 
   /** A failed run ends every running sequence with the error; the batch starts afresh. */

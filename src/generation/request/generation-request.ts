@@ -22,6 +22,12 @@ export interface GenerationRequest extends SamplingParams {
   stop?: readonly string[];
   stopTokenIds?: readonly number[];
   ignoreEos?: boolean;
+  /**
+   * Who asks (the transport's choice: API key name, else peer address): the engine
+   * shares its queue round-robin across clients and caps each one's sequences.
+   * Absent or "": one anonymous client, not capped.
+   */
+  client?: string;
 }
 
 /** A validated request, tokenized: plain data that crosses to the generation worker. */

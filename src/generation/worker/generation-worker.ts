@@ -43,8 +43,8 @@ serveWorker<GenerationWorkerData, ToGenerationWorker, FromGenerationWorker>(
         kvCacheNote,
       },
       handle: (message) => {
-        if (message.type === "generate") scheduler.submit(message.id, message.job);
-        else scheduler.cancel(message.id);
+        if (message.type === "generate") scheduler.submit(message.id, message.job, message.client);
+        else scheduler[message.type](message.id);
       },
       // Sequences still running (cancelled by the parent) finish before the session goes.
       close: () => scheduler.idle().then(() => session.release()),

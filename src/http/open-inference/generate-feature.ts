@@ -34,7 +34,7 @@ export function generateFeature(generator: TextGenerator): OipFeature {
       );
     }
     const started = await generator.start(
-      generateToCall(body, call.model, call.version),
+      { ...generateToCall(body, call.model, call.version), client: call.client },
       call.signal,
     );
     if (stream) await streamText(call, started);

@@ -14,6 +14,8 @@ export interface OipCall {
   readonly res: ServerResponse | Http2ServerResponse;
   /** Aborts when the client leaves or the shutdown grace period ends. */
   readonly signal: AbortSignal;
+  /** Who asks (`clientIdentity`), for generation's fairness, cap and token charging. */
+  readonly client: string;
   /** The model the path names, %-decoded; "" for routes without one. */
   readonly model: string;
   /** The path's `/versions/{v}`; undefined lets the model's routing policy choose. */
@@ -77,11 +79,12 @@ export function createOipRouter(options: OipRouterOptions): HttpRoute {
       ? {
           route: endpoint.route,
           method: endpoint.method,
-          handler: (req, res, signal) =>
+          handler: (req, res, signal, client) =>
             endpoint.handle({
               req,
               res,
               signal,
+              client,
               // A literal route ("/v2/models/stats") names no model.
               model: table.get(path) ? "" : target.model,
               version: versionOf(target.version),

@@ -34,6 +34,7 @@ function endpointOf(path: string): string {
   return path.startsWith("/v1/models/") ? "/v1/models/{model}" : path;
 }
 
+/** The engine's client for a /v1 call: the peer's socket address (see clientIdentity). */
 /**
  * OpenAI-compatible HTTP on the API port: POST /v1/completions and
  * /v1/chat/completions (JSON or, with `stream: true`, server-sent events ending
@@ -48,7 +49,7 @@ export function createOpenAiRoutes(options: OpenAiRoutesOptions): HttpRoute {
   const completions: Handler = async (req, res, signal, client) => {
     const body = parseBody(completionBodySchema, await readJsonBody(req, maxRequestBytes));
     const head = { id: `cmpl-${randomUUID()}`, created: created(), model: body.model };
-    const call = { ...completionToCall(body, head.id), ...(client !== undefined && { client }) };
+    const call = { ...completionToCall(body, head.id), client };
     const started = await generator.start(call, signal);
     const format = completionFormat(head, body.logprobs ?? null);
     await respondGeneration(res, req, started, format, streamOf(body));
@@ -57,7 +58,7 @@ export function createOpenAiRoutes(options: OpenAiRoutesOptions): HttpRoute {
   const chat: Handler = async (req, res, signal, client) => {
     const body = parseBody(chatBodySchema, await readJsonBody(req, maxRequestBytes));
     const head = { id: `chatcmpl-${randomUUID()}`, created: created(), model: body.model };
-    const call = { ...chatToCall(body, head.id), ...(client !== undefined && { client }) };
+    const call = { ...chatToCall(body, head.id), client };
     const started = await generator.start(call, signal);
     const format = chatFormat(head, body.logprobs === true ? (body.top_logprobs ?? 0) : null);
     await respondGeneration(res, req, started, format, streamOf(body));

@@ -91,4 +91,80 @@ describe("GenerationScheduler", () => {
     ]);
     expect(emitted.at(-1)?.events.at(-1)?.finishReason).toBe("length");
   });
+
+  it("starts a second client's one sequence within one round, however many the first client queued", async () => {
+    const runner = new CountingRunner();
+    const startedAt = new Map<number, number>();
+    const scheduler = new GenerationScheduler({
+      runner,
+      signature: sig,
+      tokenizer,
+      maxConcurrentSequences: 2,
+      emit: (events) => {
+        for (const e of events) if (e.started) startedAt.set(e.id, runner.runs);
+      },
+    });
+    // Client A queues 40 sequences of 4 tokens before client B's one arrives.
+    for (let id = 1; id <= 40; id++) scheduler.submit(id, job([1], 4), "A");
+    scheduler.submit(99, job([1], 4), "B");
+    await scheduler.idle();
+    expect(startedAt.size).toBe(41);
+    // In arrival order B would start after 38 of A's sequences; in turns, right after A's second.
+    const startOrder = [...startedAt.keys()];
+    expect(startOrder.indexOf(99)).toBeLessThanOrEqual(2);
+    expect(startedAt.get(99)).toBeLessThan(startedAt.get(5) ?? 0);
+  });
+
+  it("pauses a sequence out of the batch and resumes it with the same tokens as an unpaused run", async () => {
+    const run = async (pauseAfter: number | undefined) => {
+      const runner = new CountingRunner();
+      const tokens: number[] = [];
+      let paused = false;
+      const scheduler: GenerationScheduler = new GenerationScheduler({
+        runner,
+        signature: sig,
+        tokenizer,
+        maxConcurrentSequences: 4,
+        emit: (events) => {
+          for (const e of events) if (e.id === 1) tokens.push(...(e.tokenIds ?? []));
+          if (!paused && pauseAfter !== undefined && tokens.length >= pauseAfter) {
+            paused = true;
+            scheduler.pause(1);
+          }
+        },
+      });
+      scheduler.submit(1, job([3], 6), "A");
+      scheduler.submit(2, job([0], 6), "B");
+      await scheduler.idle();
+      return { tokens, stats: scheduler.stats(), scheduler };
+    };
+    const plain = await run(undefined);
+    const held = await run(2);
+    // Paused after two tokens: the loop went idle with sequence 1 set aside, KV rows dropped.
+    expect(held.tokens).toEqual(plain.tokens.slice(0, 2));
+    expect(held.stats).toEqual({ running: 0, waiting: 0, paused: 1 });
+    held.scheduler.resume(1);
+    await held.scheduler.idle();
+    expect(held.tokens).toEqual(plain.tokens);
+    expect(plain.tokens).toEqual([4, 5, 6, 7, 0, 1]);
+  });
+
+  it("ends a paused sequence at once when it is cancelled", async () => {
+    const emitted: SequenceEvent[] = [];
+    const scheduler = new GenerationScheduler({
+      runner: new CountingRunner(),
+      signature: sig,
+      tokenizer,
+      maxConcurrentSequences: 4,
+      emit: (events) => {
+        emitted.push(...events);
+        if (events.some((e) => e.id === 1 && e.tokenIds?.length)) scheduler.pause(1);
+      },
+    });
+    scheduler.submit(1, job([3], 6), "A");
+    await scheduler.idle();
+    scheduler.cancel(1);
+    expect(emitted.at(-1)).toEqual({ id: 1, finishReason: "cancelled" });
+    expect(scheduler.stats()).toEqual({ running: 0, waiting: 0, paused: 0 });
+  });
 });
