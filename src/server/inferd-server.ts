@@ -169,6 +169,7 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
         claimStream,
         maxConcurrentStreams: config.maxConcurrentStreams,
         keepalive: { timeMs: config.keepaliveTimeMs, timeoutMs: config.keepaliveTimeoutMs },
+        closingSignal: drain.shutdownSignal,
         ...(tls ? { tls } : {}),
       });
       const port = await listener.listen(config.port, config.host);

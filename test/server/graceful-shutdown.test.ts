@@ -18,6 +18,7 @@ import {
   PredictStreamResponseSchema,
 } from "../../gen/inferd/v1/inference_pb.js";
 import { grpcClient } from "../helpers/inferd-grpc.js";
+import { openRawHttp1 } from "../helpers/raw-exchange.js";
 import { startTestServer } from "../helpers/start-test-server.js";
 
 describe("graceful shutdown", () => {
@@ -108,6 +109,42 @@ describe("graceful shutdown", () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
     expect(got.map((r) => r.result?.requestId)).toEqual(["s1"]);
     client.close();
+    await shutdown;
+  });
+
+  it("tells HTTP/1.1 keep-alive clients to close once draining, the call in flight included", async () => {
+    let slowStarted!: () => void;
+    const started = new Promise<void>((resolve) => (slowStarted = resolve));
+    const t = await startTestServer(
+      { gracePeriodMs: 5000 },
+      { events: { onSlowStart: () => slowStarted() } },
+    );
+    const predict = (body: string) =>
+      [
+        `POST /inferd.v1.InferenceService/Predict HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n`,
+        body,
+      ] as const;
+    const idle = await openRawHttp1(t.port);
+    const before = await idle.request(...predict('{"model":"iris"}'));
+    expect(before.status).toBe(200);
+    expect(before.headers.connection).toBe("keep-alive");
+    const busy = await openRawHttp1(t.port);
+    const slow = busy.request(...predict('{"model":"slow","version":400,"requestId":"in-flight"}'));
+    await started;
+    const shutdown = t.server.shutdown();
+
+    // The idle connection's next request: Unavailable, and told to close (not reset later).
+    const refused = await idle.request(...predict('{"model":"iris"}'));
+    expect(refused.status).toBe(503);
+    expect(JSON.parse(refused.body)).toMatchObject({ code: "unavailable" });
+    expect(refused.headers.connection).toBe("close");
+    expect(await idle.closed).toBeUndefined();
+    // The call in flight when the drain began is answered, and told to close too.
+    const answered = await slow;
+    expect(answered.status).toBe(200);
+    expect(JSON.parse(answered.body)).toMatchObject({ requestId: "in-flight" });
+    expect(answered.headers.connection).toBe("close");
+    expect(await busy.closed).toBeUndefined();
     await shutdown;
   });
 });
