@@ -8,6 +8,7 @@ import {
   unavailable,
 } from "../errors/inferd-error.js";
 import { effectiveConfigJson } from "./effective-config-json.js";
+import { type FolderScanOptions, RefusedFolderError } from "./folder-entries.js";
 import { defaultModelConfig } from "./model-config.js";
 import {
   type Control,
@@ -30,6 +31,7 @@ import { listOrNone as list, notServable, unknownModel } from "./registry-errors
 import type { RegistryLogger } from "./registry-logger.js";
 import { isModelName, type ScannedModel, scanModel, scanRepository } from "./repository-scanner.js";
 import { routeVersion } from "./route-version.js";
+import { logSkippedOnce } from "./skipped-entries-log.js";
 import type { VersionInstance } from "./version-instance.js";
 import { leaseVersion } from "./version-lease.js";
 import type { VersionLoadRequest } from "./version-load-request.js";
@@ -50,6 +52,8 @@ export interface ModelRegistryOptions {
   /** Explicit mode: models loaded (per their policy) at start. */
   startupModels?: readonly string[];
   logger?: RegistryLogger;
+  /** Follow symlinks that resolve outside the repository (see `FolderScanOptions`). */
+  allowSymlinksOutside?: boolean;
   /** Random source in [0, 1) for weighted routing; tests inject a deterministic one. */
   random?: () => number;
 }
@@ -76,6 +80,7 @@ class RepositoryRegistry implements ModelRegistry {
   private readonly listeners = new Set<(event: RegistryEvent) => void>();
   private readonly log: RegistryLogger;
   private readonly random: () => number;
+  private readonly scanOptions: FolderScanOptions;
   private readonly background = new Set<Promise<void>>();
   private started = false;
   private closed = false;
@@ -91,6 +96,10 @@ class RepositoryRegistry implements ModelRegistry {
   constructor(private readonly options: ModelRegistryOptions) {
     this.log = options.logger ?? silent;
     this.random = options.random ?? Math.random;
+    this.scanOptions = {
+      allowSymlinksOutside: options.allowSymlinksOutside ?? false,
+      onSkip: logSkippedOnce(this.log),
+    };
     this.loader = createVersionLoader({
       loadVersion: options.loadVersion,
       log: this.log,
@@ -338,7 +347,7 @@ class RepositoryRegistry implements ModelRegistry {
 
   private async scanAll(): Promise<ScannedModel[]> {
     try {
-      return await scanRepository(this.options.repository);
+      return await scanRepository(this.options.repository, this.scanOptions);
     } catch (error) {
       throw failedPrecondition(
         `cannot read the model repository "${this.options.repository}": ${(error as Error).message}`,
@@ -353,8 +362,9 @@ class RepositoryRegistry implements ModelRegistry {
       );
     }
     try {
-      return await scanModel(this.options.repository, name);
-    } catch {
+      return await scanModel(this.options.repository, name, this.scanOptions);
+    } catch (error) {
+      if (error instanceof RefusedFolderError) throw failedPrecondition(error.message);
       const names = (await this.scanAll()).map((s) => s.name);
       throw notFound(`model "${name}" is not in the model repository; it has: ${list(names)}`);
     }

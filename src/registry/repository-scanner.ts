@@ -1,7 +1,8 @@
-import { access, readdir, readFile } from "node:fs/promises";
+import { access, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { hasDecoderInputs } from "../onnx/decoder-names.js";
 import { readOnnxInputNames } from "../onnx/read-onnx-input-names.js";
+import { assertFolder, type FolderScanOptions, listFolders } from "./folder-entries.js";
 import { defaultModelConfig, type ModelConfig, parseModelConfig } from "./model-config.js";
 import type { ModelKind } from "./model-kind.js";
 
@@ -35,11 +36,6 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-async function subfolders(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  return entries.filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name);
-}
-
 /**
  * Generative when the version folder has a tokenizer and an HF config next to an ONNX
  * graph taking `input_ids` and a KV cache (`past_key_values.*`). An unreadable graph
@@ -64,16 +60,20 @@ export function isModelName(name: string): boolean {
 }
 
 /**
- * Reads one model folder. Never throws for a bad model.json; it is reported in `configError`.
- * @throws Error for a name that is not {@link isModelName}, or a folder that cannot be read.
+ * Reads one model folder, symlinks followed as `options` says (see {@link listFolders}).
+ * Never throws for a bad model.json; it is reported in `configError`.
+ * @throws Error for a name that is not {@link isModelName}, or a folder that cannot be
+ * read; `RefusedFolderError` for a symlink the scan does not follow.
  */
-export async function scanModel(repository: string, name: string): Promise<ScannedModel> {
+export async function scanModel(
+  repository: string,
+  name: string,
+  options: FolderScanOptions = {},
+): Promise<ScannedModel> {
   if (!isModelName(name)) throw new Error(`"${name}" is not a model folder name`);
+  await assertFolder(repository, name, options);
   const dir = join(repository, name);
-  const versions = (await subfolders(dir))
-    .filter((f) => VERSION_DIR.test(f))
-    .map(Number)
-    .sort((a, b) => a - b);
+  const versions = await versionFolders(repository, name, options);
   const configPath = join(dir, CONFIG_FILE);
   const configText = await readFile(configPath, "utf8").catch(() => undefined);
   // Messages name the file inside the repository: clients see them (GetModel, LoadModel).
@@ -93,6 +93,22 @@ export async function scanModel(repository: string, name: string): Promise<Scann
   return { name, dir, versions, kind: config.kind ?? detected, configText, config };
 }
 
+/** The version folders of a model, ascending; other folders are reported skipped. */
+async function versionFolders(
+  repository: string,
+  name: string,
+  options: FolderScanOptions,
+): Promise<number[]> {
+  const versions: number[] = [];
+  for (const folder of await listFolders(repository, name, options)) {
+    if (VERSION_DIR.test(folder)) versions.push(Number(folder));
+    else options.onSkip?.({ path: `${name}/${folder}`, reason: NOT_A_VERSION, hidden: false });
+  }
+  return versions.sort((a, b) => a - b);
+}
+
+const NOT_A_VERSION = "not a version folder (a version is a whole number from 1: 1, 2, ...)";
+
 function parseJson(text: string, file: string): unknown {
   try {
     return JSON.parse(text);
@@ -102,10 +118,14 @@ function parseJson(text: string, file: string): unknown {
 }
 
 /**
- * Lists every model folder of the repository (hidden folders skipped), sorted by
- * name. A bad model fails only itself; a missing repository throws.
+ * Lists every model folder of the repository, sorted by name: hidden folders and
+ * symlinks not followed are skipped and reported (see {@link listFolders}). A bad
+ * model fails only itself; a missing repository throws.
  */
-export async function scanRepository(repository: string): Promise<ScannedModel[]> {
-  const names = (await subfolders(repository)).sort();
-  return Promise.all(names.map((name) => scanModel(repository, name)));
+export async function scanRepository(
+  repository: string,
+  options: FolderScanOptions = {},
+): Promise<ScannedModel[]> {
+  const names = (await listFolders(repository, "", options)).sort();
+  return Promise.all(names.map((name) => scanModel(repository, name, options)));
 }

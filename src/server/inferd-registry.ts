@@ -34,6 +34,7 @@ export function createInferdRegistry(options: InferdRegistryOptions): ModelRegis
     pollIntervalMs: config.pollInterval * 1000,
     loadVersion,
     startupModels: config.loadModel,
+    allowSymlinksOutside: config.allowSymlinksOutsideRepository,
     logger,
   });
 }
