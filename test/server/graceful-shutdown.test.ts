@@ -54,6 +54,10 @@ describe("graceful shutdown", () => {
       return { seen, error: undefined };
     })();
     await watching;
+    // Conventional per-service probes: every service served, reflection included.
+    for (const service of ["inferd.v1.InferenceService", "grpc.reflection.v1.ServerReflection"]) {
+      expect((await health.check({ service })).status).toBe(Status.SERVING);
+    }
     const slow = client.predict({ model: "slow", version: 400, requestId: "in-flight" });
     await started;
     const t0 = Date.now();
@@ -65,6 +69,9 @@ describe("graceful shutdown", () => {
     expect(await readyz.json()).toMatchObject({ status: "not ready", shuttingDown: true });
     expect((await health.check({ service: "" })).status).toBe(Status.NOT_SERVING);
     expect((await health.check({ service: "m1" })).status).toBe(Status.NOT_SERVING);
+    expect((await health.check({ service: "inferd.v1.InferenceService" })).status).toBe(
+      Status.NOT_SERVING,
+    );
     const refused = await client.predict({ model: "iris" }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ConnectError);
     expect((refused as ConnectError).code).toBe(Code.Unavailable);
