@@ -165,7 +165,7 @@ describe("calls refused before any interceptor runs", () => {
     });
     expect(line.peer).toMatch(/127\.0\.0\.1$/);
     expect(line.error).toMatch(/readMaxBytes|larger/);
-    expect(handled("resource_exhausted")).toBe(1);
+    expect(handled("ResourceExhausted")).toBe(1);
     expect(started).toBe(1);
   });
 
@@ -180,7 +180,7 @@ describe("calls refused before any interceptor runs", () => {
     expect(code).toBe("internal");
     expect(line).toMatchObject({ level: 40, protocol: "connect", code: "internal", refused: true });
     expect(line.error).toMatch(/^parse binary/);
-    expect(handled("internal")).toBe(1);
+    expect(handled("Internal")).toBe(1);
     expect(started).toBe(1);
   });
 
@@ -196,7 +196,7 @@ describe("calls refused before any interceptor runs", () => {
     });
     expect(trailer).toMatch(/grpc-status: ?13\b/);
     expect(line).toMatchObject({ protocol: "grpc_web", code: "internal", refused: true });
-    expect(handled("internal")).toBe(1);
+    expect(handled("Internal")).toBe(1);
   });
 
   it("logs and counts a malformed connect-timeout-ms once, invalid_argument", async () => {
@@ -211,7 +211,7 @@ describe("calls refused before any interceptor runs", () => {
     });
     expect(sent).toEqual({ status: 400, code: "invalid_argument" });
     expect(line).toMatchObject({ protocol: "connect", code: "invalid_argument", refused: true });
-    expect(handled("invalid_argument")).toBe(1);
+    expect(handled("InvalidArgument")).toBe(1);
   });
 
   it("logs and counts an unsupported content type once, as the bare 415 reads (unknown)", async () => {
@@ -226,7 +226,7 @@ describe("calls refused before any interceptor runs", () => {
       refused: true,
       error: "HTTP 415 Unsupported Media Type",
     });
-    expect(handled("unknown")).toBe(1);
+    expect(handled("Unknown")).toBe(1);
   });
 
   it("logs and counts a gRPC message over the limit on Connect's gRPC path (grpc+json) once", async () => {
@@ -242,7 +242,7 @@ describe("calls refused before any interceptor runs", () => {
     });
     expect(status).toBe("8");
     expect(line).toMatchObject({ protocol: "grpc", code: "resource_exhausted", refused: true });
-    expect(handled("resource_exhausted")).toBe(1);
+    expect(handled("ResourceExhausted")).toBe(1);
   });
 });
 
@@ -269,7 +269,7 @@ describe("refused calls that are compressed, on HTTP/2, or whose client left", (
     expect(sent).toEqual({ status: 400, encoding: "gzip", code: "invalid_argument" });
     expect(line).toMatchObject({ protocol: "connect", code: "invalid_argument", refused: true });
     expect(line.error).toMatch(/is unknown/);
-    expect(handled("invalid_argument")).toBe(1);
+    expect(handled("InvalidArgument")).toBe(1);
     const ok = await post("application/json", OK_REQUEST, {});
     expect(ok.status).toBe(200);
   });
@@ -288,7 +288,7 @@ describe("refused calls that are compressed, on HTTP/2, or whose client left", (
     expect(status).toBe(429);
     expect(line).toMatchObject({ code: "resource_exhausted", refused: true });
     expect(line.peer).toMatch(/127\.0\.0\.1$/);
-    expect(handled("resource_exhausted")).toBe(1);
+    expect(handled("ResourceExhausted")).toBe(1);
   });
 
   it("logs and counts a call whose client left while sending its body, canceled", async () => {
@@ -304,7 +304,7 @@ describe("refused calls that are compressed, on HTTP/2, or whose client left", (
       socket.destroy();
     });
     expect(line).toMatchObject({ protocol: "connect", code: "canceled", refused: true });
-    expect(handled("canceled")).toBe(1);
+    expect(handled("Canceled")).toBe(1);
   });
 });
 
@@ -327,7 +327,7 @@ describe("calls the lean gRPC path refuses before any interceptor runs", () => {
       refused: true,
     });
     expect(line.peer).toMatch(/127\.0\.0\.1$/);
-    expect(handled("resource_exhausted")).toBe(1);
+    expect(handled("ResourceExhausted")).toBe(1);
     expect(started).toBe(1);
   });
 
@@ -344,7 +344,7 @@ describe("calls the lean gRPC path refuses before any interceptor runs", () => {
       });
       expect(status).toBe("3");
       expect(line).toMatchObject({ protocol: "grpc", code: "invalid_argument", refused: true });
-      expect(handled("invalid_argument")).toBe(1);
+      expect(handled("InvalidArgument")).toBe(1);
     }
   });
 });
@@ -387,7 +387,7 @@ describe("calls that reach the interceptors", () => {
       });
       expect(line.refused).toBeUndefined();
       expect(line.code).toBe(status === 200 ? "ok" : "invalid_argument");
-      expect(handled(line.code as string)).toBe(1);
+      expect(handled(status === 200 ? "OK" : "InvalidArgument")).toBe(1);
       expect(started).toBe(1);
     }
   });
@@ -422,7 +422,7 @@ describe("calls that reach the interceptors", () => {
     expect(answers).toBe(2);
     expect(line).toMatchObject({ procedure: "/inferd.v1.InferenceService/PredictStream" });
     expect(line.refused).toBeUndefined();
-    expect(handled("ok")).toBe(1);
+    expect(handled("OK")).toBe(1);
     expect(started).toBe(1);
   });
 
@@ -455,6 +455,6 @@ describe("calls that reach the interceptors", () => {
       code: "invalid_argument",
     });
     expect(line.refused).toBeUndefined();
-    expect(handled("invalid_argument")).toBe(1);
+    expect(handled("InvalidArgument")).toBe(1);
   });
 });
