@@ -38,6 +38,11 @@ describe("skipping onnxruntime-node's CUDA download", () => {
     }
   });
 
+  it("denies onnxruntime-node's postinstall where npm gates install scripts (allowScripts)", () => {
+    const pkg = JSON.parse(read("package.json")) as { allowScripts?: Record<string, boolean> };
+    expect(pkg.allowScripts?.["onnxruntime-node"]).toBe(false);
+  });
+
   it("is the variable onnxruntime-node's install script reads", () => {
     const script = read("node_modules/onnxruntime-node/script/install-utils.js");
     expect(script).toContain("process.env.ONNXRUNTIME_NODE_INSTALL ||");
