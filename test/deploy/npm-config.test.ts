@@ -27,7 +27,9 @@ describe("skipping onnxruntime-node's CUDA download", () => {
     const ci = read(".ci/run");
     expect(ci.indexOf("export ONNXRUNTIME_NODE_INSTALL=skip")).toBeGreaterThan(-1);
     expect(ci.indexOf("export ONNXRUNTIME_NODE_INSTALL=skip")).toBeLessThan(ci.search(/^npm ci/m));
-    const stages = read("Dockerfile").split(/^FROM /m).slice(1);
+    const stages = read("Dockerfile")
+      .split(/^FROM /m)
+      .slice(1);
     const installing = stages.filter((stage) => stage.includes("npm ci"));
     expect(installing).toHaveLength(2);
     for (const stage of installing) {
