@@ -72,6 +72,15 @@ export async function scanModel(
 ): Promise<ScannedModel> {
   if (!isModelName(name)) throw new Error(`"${name}" is not a model folder name`);
   await assertFolder(repository, name, options);
+  return readModel(repository, name, options);
+}
+
+/** Reads a model folder already known to be one the scan takes. */
+async function readModel(
+  repository: string,
+  name: string,
+  options: FolderScanOptions,
+): Promise<ScannedModel> {
   const dir = join(repository, name);
   const versions = await versionFolders(repository, name, options);
   const configPath = join(dir, CONFIG_FILE);
@@ -126,6 +135,12 @@ export async function scanRepository(
   repository: string,
   options: FolderScanOptions = {},
 ): Promise<ScannedModel[]> {
-  const names = (await listFolders(repository, "", options)).sort();
-  return Promise.all(names.map((name) => scanModel(repository, name, options)));
+  const names: string[] = [];
+  for (const name of await listFolders(repository, "", options)) {
+    if (isModelName(name)) names.push(name);
+    else options.onSkip?.({ path: name, reason: "not a model name (a backslash)", hidden: false });
+  }
+  names.sort();
+  // listFolders has vetted each name: no second look (a poll races with edits to the folder).
+  return Promise.all(names.map((name) => readModel(repository, name, options)));
 }
