@@ -10,9 +10,9 @@
 # The image ships the demo models there (iris, multi_io, tiny_llama); mount your own
 # repository over /models (read-only is enough) to serve it instead.
 #
-# onnxruntime-node: .npmrc sets onnxruntime-node-install=skip, which skips only the
-# package's postinstall download (on linux/x64 that is the CUDA 12 provider, from
-# NuGet). The CPU binaries for linux/x64 and linux/arm64 ship inside the npm tarball
+# onnxruntime-node: ONNXRUNTIME_NODE_INSTALL=skip skips only the package's postinstall
+# download (on linux/x64 that is the CUDA 12 provider, from NuGet); an environment
+# variable because npm 11 warns about the same setting in .npmrc. The CPU binaries for linux/x64 and linux/arm64 ship inside the npm tarball
 # (node_modules/onnxruntime-node/bin/napi-v6/linux/<arch>), so `npm ci` with the skip
 # flag gives a working CPU runtime; the runtime stage drops the darwin/win32 copies.
 #
@@ -28,7 +28,8 @@ ARG NODE_IMAGE=node:20-slim
 #    generate the demo models with the project's own (offline, seeded) generator.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-COPY package.json package-lock.json .npmrc ./
+ENV ONNXRUNTIME_NODE_INSTALL=skip
+COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund || npm install --no-audit --no-fund
 COPY . .
 RUN npm run build && npm run fixtures -- --out /app/demo-models
@@ -36,7 +37,8 @@ RUN npm run build && npm run fixtures -- --out /app/demo-models
 # 2. Production dependencies only, without other platforms' onnxruntime binaries.
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
-COPY package.json package-lock.json .npmrc ./
+ENV ONNXRUNTIME_NODE_INSTALL=skip
+COPY package.json package-lock.json ./
 RUN (npm ci --omit=dev --no-audit --no-fund || npm install --omit=dev --no-audit --no-fund) \
   && rm -rf node_modules/onnxruntime-node/bin/napi-v6/darwin node_modules/onnxruntime-node/bin/napi-v6/win32 \
   && npm cache clean --force

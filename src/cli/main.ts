@@ -2,14 +2,23 @@
 import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import type { ServerConfig } from "../config/server-options.js";
-import { createLogger } from "../logging/logger.js";
+import { createLogger, type Logger } from "../logging/logger.js";
 import { createInferdApp } from "../server/inferd-app.js";
 import { createServerCommand } from "./server-command.js";
 
 /**
+ * A signal this soon after the one that started the drain is taken as the same
+ * shutdown delivered twice, not as an impatient operator: `npm start` under a
+ * process-group SIGTERM (systemd, `kill -- -PGID`) gets the signal itself and
+ * again from npm, which forwards it to its child.
+ */
+export const REPEATED_SIGNAL_WINDOW_MS = 1000;
+
+/**
  * Starts the server with `config` and runs until SIGTERM or SIGINT, then shuts
- * down gracefully; resolves when shutdown finished (exit code 0). A second
- * signal during the drain exits at once with code 1; a registry that cannot start
+ * down gracefully; resolves when shutdown finished (exit code 0). A further
+ * signal during the drain exits at once with code 1, unless it comes within
+ * {@link REPEATED_SIGNAL_WINDOW_MS} of the first; a registry that cannot start
  * (see `listen`) shuts the server down and rejects (exit code 1).
  */
 export async function runServer(config: ServerConfig): Promise<void> {
@@ -17,8 +26,7 @@ export async function runServer(config: ServerConfig): Promise<void> {
   const server = createInferdApp({ config, logger });
   const { started } = await server.listen();
   const stop = await new Promise<{ signal: NodeJS.Signals } | { error: unknown }>((resolve) => {
-    process.once("SIGTERM", (signal) => resolve({ signal }));
-    process.once("SIGINT", (signal) => resolve({ signal }));
+    onShutdownSignals(logger, (signal) => resolve({ signal }));
     started.catch((error: unknown) => resolve({ error }));
   });
   if ("error" in stop) {
@@ -27,15 +35,31 @@ export async function runServer(config: ServerConfig): Promise<void> {
     await server.shutdown();
     throw stop.error;
   }
-  const { signal } = stop;
-  logger.info({ signal }, "received signal, draining");
-  const force = (second: NodeJS.Signals) => {
-    logger.warn({ signal: second }, "second signal, exiting without waiting for the drain");
-    process.exit(1);
-  };
-  process.once("SIGTERM", force);
-  process.once("SIGINT", force);
+  logger.info({ signal: stop.signal }, "received signal, draining");
   await server.shutdown();
+}
+
+/**
+ * Calls `first` on the first SIGTERM or SIGINT; a later one exits with code 1, unless
+ * within {@link REPEATED_SIGNAL_WINDOW_MS} of the first. One listener stays for good:
+ * swapping a `once` listener for another left a moment with none, when a signal
+ * (npm's forwarded copy) took the default action and killed the process mid-drain.
+ */
+function onShutdownSignals(logger: Logger, first: (signal: NodeJS.Signals) => void): void {
+  let firstAt: number | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (firstAt === undefined) {
+      firstAt = Date.now();
+      first(signal);
+    } else if (Date.now() - firstAt < REPEATED_SIGNAL_WINDOW_MS) {
+      logger.info({ signal }, "signal repeated within 1 s of the first, still draining");
+    } else {
+      logger.warn({ signal }, "second signal, exiting without waiting for the drain");
+      process.exit(1);
+    }
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
 }
 
 /** Parses argv (flags over INFERD_* env over defaults) and runs the server. */

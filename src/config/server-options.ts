@@ -12,6 +12,8 @@ export interface ServerConfig {
   /** Seconds between repository rescans in poll mode. */
   pollInterval: number;
   loadModel: string[];
+  /** Follow symlinks (models, versions) that resolve outside the model repository. */
+  allowSymlinksOutsideRepository: boolean;
   maxRequestBytes: number;
   requestTimeoutMs: number;
   /** A generation stream whose client left its buffer full this long is cancelled; 0: never. */
@@ -127,6 +129,15 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
     type: "list",
     default: [],
     description: "Model to load at start in explicit mode; repeatable (env: comma-separated)",
+  },
+  {
+    key: "allowSymlinksOutsideRepository",
+    flag: "allow-symlinks-outside-repository",
+    env: "INFERD_ALLOW_SYMLINKS_OUTSIDE_REPOSITORY",
+    type: "boolean",
+    default: false,
+    description:
+      "Follow model and version symlinks that resolve outside the model repository (inside it they are always followed)",
   },
   {
     key: "maxRequestBytes",

@@ -37,6 +37,11 @@ export interface OnePortListenerOptions {
   keepalive?: KeepaliveOptions;
   /** How long a request body may take to arrive (body-timeout.ts); absent: Node's defaults. */
   bodyTimeout?: BodyTimeoutOptions;
+  /**
+   * Aborted when the server starts to drain: from then on, HTTP/1 responses whose
+   * headers are not yet sent carry `Connection: close` (see {@link closingHttp1}).
+   */
+  closingSignal?: AbortSignal;
 }
 
 /** Like gRPC's server keepalive (Triton's `--grpc-keepalive-time` / `-timeout`). */
@@ -70,7 +75,10 @@ const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
  * `allowHTTP1` lets ALPN decide.
  */
 export function createOnePortListener(options: OnePortListenerOptions): OnePortListener {
-  const { handler, tls } = options;
+  const { tls } = options;
+  const handler = options.closingSignal
+    ? closingHttp1(options.handler, options.closingSignal)
+    : options.handler;
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
   const trackSession = (session: http2.ServerHttp2Session) => {
@@ -130,6 +138,32 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
       clearTimeout(force);
       h1.emit("close");
     },
+  };
+}
+
+/**
+ * Makes HTTP/1 responses say `Connection: close` once `closing` aborts, those in
+ * progress included, and closes their sockets after them. Why: a keep-alive client
+ * reuses an idle connection for its next request, and when the drain ends that
+ * connection is closed under it (ECONNRESET, the request possibly sent, not safely
+ * retried). Told to close, the client opens a new connection and gets Unavailable
+ * or a refused connection, both safe to retry. HTTP/2 has GOAWAY for this.
+ */
+function closingHttp1(handler: NodeRequestHandler, closing: AbortSignal): NodeRequestHandler {
+  const open = new Set<http.ServerResponse>();
+  const close = (res: http.ServerResponse) => {
+    if (!res.headersSent) res.setHeader("connection", "close");
+  };
+  closing.addEventListener("abort", () => open.forEach(close), { once: true });
+  return (req, res) => {
+    if (res instanceof http.ServerResponse) {
+      if (closing.aborted) close(res);
+      else {
+        open.add(res);
+        res.once("close", () => open.delete(res));
+      }
+    }
+    handler(req, res);
   };
 }
 

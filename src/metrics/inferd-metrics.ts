@@ -177,7 +177,21 @@ export function createInferdMetrics(options: InferdMetricsOptions = {}): InferdM
       ["key", "limit"],
     ),
   };
-  if (options.collectDefault ?? true)
-    collectDefaultMetrics({ register: registry, prefix: "inferd_" });
+  if (options.collectDefault ?? true) collectNodeMetrics(registry);
   return metrics;
+}
+
+/**
+ * prom-client's gauges that end in `_total`, which Prometheus reserves for counters
+ * (`promtool check metrics` fails on them). Each is the sum of the gauge of the same
+ * name without `_total` (by `type`), so nothing is lost: `sum(inferd_nodejs_active_handles)`.
+ */
+const GAUGES_NAMED_AS_COUNTERS = ["handles", "requests", "resources"].map(
+  (what) => `inferd_nodejs_active_${what}_total`,
+);
+
+/** Node process metrics prefixed `inferd_`, without the ones named against the conventions. */
+function collectNodeMetrics(registry: Registry): void {
+  collectDefaultMetrics({ register: registry, prefix: "inferd_" });
+  for (const name of GAUGES_NAMED_AS_COUNTERS) registry.removeSingleMetric(name);
 }

@@ -1,3 +1,4 @@
+import { grpcCodeName } from "../observed-call/rpc-code.js";
 import type { RpcLabels } from "../observed-call/rpc-labels.js";
 import type { InferdMetrics } from "./inferd-metrics.js";
 
@@ -8,8 +9,8 @@ export function recordRpcStarted(metrics: InferdMetrics, labels: RpcLabels): voi
 }
 
 /**
- * Counts an RPC the server finished with `code` (snake_case, "ok" on success) and
- * observes its handling time.
+ * Counts an RPC the server finished with `code` (snake_case, "ok" on success; the
+ * series says it as grpc-go does, "OK", see `grpcCodeName`) and observes its handling time.
  */
 export function recordRpcHandled(
   metrics: InferdMetrics,
@@ -23,7 +24,7 @@ export function recordRpcHandled(
     grpc_method: labels.grpc_method,
     grpc_type: labels.grpc_type,
     protocol: labels.protocol,
-    grpc_code: code,
+    grpc_code: grpcCodeName(code),
   };
   metrics.grpcHandled.inc(handled);
   metrics.grpcHandlingSeconds.observe(labels, seconds);

@@ -37,3 +37,21 @@ export function abortCodeOf(reason: unknown): string {
   const code = rpcCodeOf(reason);
   return code === "deadline_exceeded" || code === "unavailable" ? code : "canceled";
 }
+
+/**
+ * A code's name as grpc-go spells it ("OK", "InvalidArgument"): what go-grpc-prometheus
+ * puts in `grpc_code`, the label whose name inferd's metrics copy, so that dashboards
+ * and alerts written for it work unchanged. Takes the snake_case of {@link rpcCodeOf}.
+ */
+export function grpcCodeName(code: string): string {
+  let name = GRPC_CODE_NAMES.get(code);
+  if (name === undefined) {
+    name =
+      code === "ok" ? "OK" : code.replace(/(?:^|_)([a-z])/g, (_, c: string) => c.toUpperCase());
+    // Per call on the hot path: each of the 17 codes is spelled once.
+    if (GRPC_CODE_NAMES.size < 64) GRPC_CODE_NAMES.set(code, name);
+  }
+  return name;
+}
+
+const GRPC_CODE_NAMES = new Map<string, string>();

@@ -7,6 +7,7 @@ import {
   unavailable,
 } from "../errors/inferd-error.js";
 import { effectiveConfigJson } from "./effective-config-json.js";
+import { RefusedFolderError } from "./folder-entries.js";
 import { defaultModelConfig } from "./model-config.js";
 import {
   type Control,
@@ -15,7 +16,6 @@ import {
   type ModelEntry,
   versionStatus,
 } from "./model-entry.js";
-import type { RepositoryScanOptions } from "./model-layout.js";
 import { createModelReconciler, type ModelReconciler } from "./model-reconciler.js";
 import type {
   Lease,
@@ -34,8 +34,15 @@ import {
   unknownModel,
 } from "./registry-errors.js";
 import type { RegistryLogger } from "./registry-logger.js";
-import { isModelName, type ScannedModel, scanModel, scanRepository } from "./repository-scanner.js";
+import {
+  isModelName,
+  type ScannedModel,
+  type ScanOptions,
+  scanModel,
+  scanRepository,
+} from "./repository-scanner.js";
 import { routeVersion } from "./route-version.js";
+import { logSkippedOnce } from "./skipped-entries-log.js";
 import type { VersionInstance } from "./version-instance.js";
 import { leaseVersion } from "./version-lease.js";
 import type { VersionLoadRequest } from "./version-load-request.js";
@@ -62,6 +69,8 @@ export interface ModelRegistryOptions {
   /** Explicit mode: models loaded (per their policy) at start. */
   startupModels?: readonly string[];
   logger?: RegistryLogger;
+  /** Follow symlinks that resolve outside the repository (see `FolderScanOptions`). */
+  allowSymlinksOutside?: boolean;
   /** Random source in [0, 1) for weighted routing; tests inject a deterministic one. */
   random?: () => number;
 }
@@ -88,6 +97,7 @@ class RepositoryRegistry implements ModelRegistry {
   private readonly listeners = new Set<(event: RegistryEvent) => void>();
   private readonly log: RegistryLogger;
   private readonly random: () => number;
+  private readonly scanOptions: ScanOptions;
   private readonly background = new Set<Promise<void>>();
   private started = false;
   private closed = false;
@@ -103,6 +113,11 @@ class RepositoryRegistry implements ModelRegistry {
   constructor(private readonly options: ModelRegistryOptions) {
     this.log = options.logger ?? silent;
     this.random = options.random ?? Math.random;
+    this.scanOptions = {
+      modelName: options.modelName,
+      allowSymlinksOutside: options.allowSymlinksOutside ?? false,
+      onSkip: logSkippedOnce(this.log),
+    };
     this.loader = createVersionLoader({
       loadVersion: options.loadVersion,
       log: this.log,
@@ -374,7 +389,7 @@ class RepositoryRegistry implements ModelRegistry {
 
   private async scanAll(): Promise<ScannedModel[]> {
     try {
-      return await scanRepository(this.options.repository, this.scanOptions());
+      return await scanRepository(this.options.repository, this.scanOptions);
     } catch (error) {
       throw failedPrecondition(
         `cannot read the model repository "${this.options.repository}": ${(error as Error).message}`,
@@ -385,15 +400,12 @@ class RepositoryRegistry implements ModelRegistry {
   private async scanOne(name: string): Promise<ScannedModel> {
     if (!isModelName(name)) throw invalidModelName(name);
     try {
-      return await scanModel(this.options.repository, name, this.scanOptions());
-    } catch {
+      return await scanModel(this.options.repository, name, this.scanOptions);
+    } catch (error) {
+      if (error instanceof RefusedFolderError) throw failedPrecondition(error.message);
       const names = (await this.scanAll()).map((s) => s.name);
       throw notFound(`model "${name}" is not in the model repository; it has: ${list(names)}`);
     }
-  }
-
-  private scanOptions(): RepositoryScanOptions {
-    return { modelName: this.options.modelName };
   }
 
   private track(work: Promise<void>): void {

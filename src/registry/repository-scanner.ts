@@ -1,7 +1,8 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { hasDecoderInputs } from "../onnx/decoder-names.js";
 import { readOnnxInputNames } from "../onnx/read-onnx-input-names.js";
+import { assertFolder, type FolderScanOptions, listFolders } from "./folder-entries.js";
 import { defaultModelConfig, type ModelConfig, parseModelConfig } from "./model-config.js";
 import type { ModelKind } from "./model-kind.js";
 import {
@@ -36,10 +37,8 @@ export type ScannedModel =
 
 const VERSION_DIR = /^[1-9][0-9]*$/;
 
-async function subfolders(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  return entries.filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name);
-}
+/** How a scan reads the repository: its layout, and symlinks (see `folder-entries.ts`). */
+export type ScanOptions = RepositoryScanOptions & FolderScanOptions;
 
 /**
  * Generative when the version folder has a tokenizer and an HF config next to an ONNX
@@ -66,38 +65,41 @@ export function isModelName(name: string): boolean {
 
 /**
  * Reads one model: `<repository>/<name>`, or the repository itself when it is a single
- * model's folder. Never throws for a bad model.json; it is reported in `configError`.
+ * model's folder; symlinks followed as `options` says (see `listFolders`). Never throws
+ * for a bad model.json; it is reported in `configError`.
  * @throws Error for a name that is not {@link isModelName} or not the single model's,
- *   or a folder that cannot be read.
+ *   or a folder that cannot be read; `RefusedFolderError` for a symlink not followed.
  */
 export async function scanModel(
   repository: string,
   name: string,
-  options: RepositoryScanOptions = {},
+  options: ScanOptions = {},
 ): Promise<ScannedModel> {
   const single = await singleModelName(repository, options);
   if (single !== undefined) {
     if (name !== single) throw new Error(`the repository is the folder of model "${single}"`);
-    return scanFolder(repository, name, "single");
+    return scanFolder(repository, "", name, options);
   }
   if (!isModelName(name)) throw new Error(`"${name}" is not a model folder name`);
-  return scanFolder(join(repository, name), name, "repository");
+  await assertFolder(repository, name, options);
+  return scanFolder(repository, name, name, options);
 }
 
 /**
- * One model's folder. A single model's folder without version folders but with a
- * `model.onnx` serves that file as version 1 (`single-file`); version folders win
- * when both are there, so that adding `2/` beside a bare file is not ambiguous.
+ * One model's folder, `inside` the repository ("" for a single model's folder). A
+ * single model's folder without version folders but with a `model.onnx` serves that
+ * file as version 1 (`single-file`); version folders win when both are there, so that
+ * adding `2/` beside a bare file is not ambiguous.
  */
 async function scanFolder(
-  dir: string,
+  repository: string,
+  inside: string,
   name: string,
-  asked: "repository" | "single",
+  options: ScanOptions,
 ): Promise<ScannedModel> {
-  const numbered = (await subfolders(dir))
-    .filter((f) => VERSION_DIR.test(f))
-    .map(Number)
-    .sort((a, b) => a - b);
+  const asked: ModelLayout = inside === "" ? "single" : "repository";
+  const dir = inside === "" ? repository : join(repository, inside);
+  const numbered = await versionFolders(repository, inside, options);
   const bare = asked === "single" && numbered.length === 0 && (await exists(join(dir, MODEL_FILE)));
   const layout: ModelLayout = bare ? "single-file" : asked;
   const versions = bare ? [1] : numbered;
@@ -121,6 +123,24 @@ async function scanFolder(
   return { ...base, kind: config.kind ?? detected, config };
 }
 
+/** The version folders of a model, ascending; other folders are reported skipped. */
+async function versionFolders(
+  repository: string,
+  inside: string,
+  options: FolderScanOptions,
+): Promise<number[]> {
+  const versions: number[] = [];
+  for (const folder of await listFolders(repository, inside, options)) {
+    if (VERSION_DIR.test(folder)) versions.push(Number(folder));
+    else if (inside !== "") {
+      options.onSkip?.({ path: `${inside}/${folder}`, reason: NOT_A_VERSION, hidden: false });
+    }
+  }
+  return versions.sort((a, b) => a - b);
+}
+
+const NOT_A_VERSION = "not a version folder (a version is a whole number from 1: 1, 2, ...)";
+
 function parseJson(text: string, file: string): unknown {
   try {
     return JSON.parse(text);
@@ -130,17 +150,23 @@ function parseJson(text: string, file: string): unknown {
 }
 
 /**
- * Lists every model folder of the repository (hidden folders skipped), sorted by
- * name; or its one model when it is a single model's folder (see
- * {@link RepositoryScanOptions}). A bad model fails only itself; a missing
- * repository throws.
+ * Lists every model folder of the repository, sorted by name: hidden folders and
+ * symlinks not followed are skipped and reported (see `listFolders`); or its one model
+ * when it is a single model's folder (see {@link RepositoryScanOptions}). A bad model
+ * fails only itself; a missing repository throws.
  */
 export async function scanRepository(
   repository: string,
-  options: RepositoryScanOptions = {},
+  options: ScanOptions = {},
 ): Promise<ScannedModel[]> {
   const single = await singleModelName(repository, options);
-  if (single !== undefined) return [await scanFolder(repository, single, "single")];
-  const names = (await subfolders(repository)).sort();
-  return Promise.all(names.map((name) => scanFolder(join(repository, name), name, "repository")));
+  if (single !== undefined) return [await scanFolder(repository, "", single, options)];
+  const names: string[] = [];
+  for (const name of await listFolders(repository, "", options)) {
+    if (isModelName(name)) names.push(name);
+    else options.onSkip?.({ path: name, reason: "not a model name (a backslash)", hidden: false });
+  }
+  names.sort();
+  // listFolders has vetted each name: no second look (a poll races with edits to the folder).
+  return Promise.all(names.map((name) => scanFolder(repository, name, name, options)));
 }

@@ -35,6 +35,7 @@ export function createInferdRegistry(options: InferdRegistryOptions): ModelRegis
     loadVersion,
     modelName: config.modelName,
     startupModels: config.loadModel,
+    allowSymlinksOutside: config.allowSymlinksOutsideRepository,
     logger,
   });
 }

@@ -185,6 +185,7 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
         keepalive: { timeMs: config.keepaliveTimeMs, timeoutMs: config.keepaliveTimeoutMs },
         // Streaming-request RPCs (PredictStream) keep their body open by design.
         bodyTimeout: { ms: config.bodyTimeoutMs, openBody: (path) => streamsRequest(path) },
+        closingSignal: drain.shutdownSignal,
         ...(tls ? { tls } : {}),
       });
       const port = await listener.listen(config.port, config.host);

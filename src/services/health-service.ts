@@ -30,8 +30,11 @@ export interface HealthServiceOptions {
 /**
  * Registers `grpc.health.v1.Health`. Service "" is the server, SERVING while it is
  * ready (`ModelRegistry.isReady`, the same answer as `GET /readyz`, so a Kubernetes
- * gRPC readiness probe matches the HTTP one) and not shutting down; any other name
- * is a model, SERVING while it has a ready version.
+ * gRPC readiness probe matches the HTTP one) and not shutting down. So is the name of
+ * every service registered on the same router ("inferd.v1.InferenceService",
+ * "grpc.health.v1.Health", ...), read from the router rather than listed, so that a
+ * service added later is covered: conventional per-service probes ask for those. Any
+ * other name is a model, SERVING while it has a ready version.
  * Check on an unknown model fails NotFound; Watch reports SERVICE_UNKNOWN and
  * keeps watching, since the model may appear later (poll or explicit mode).
  */
@@ -39,9 +42,10 @@ export function createHealthService(
   options: HealthServiceOptions,
 ): (router: ConnectRouter) => void {
   const { registry, shutdownSignal } = options;
-  /** undefined: no such model. */
+  let services: () => ReadonlySet<string> = () => new Set();
+  /** undefined: no such service or model. */
   const statusOf = (service: string): ServingStatus | undefined => {
-    if (service === "") {
+    if (service === "" || services().has(service)) {
       const serving = !shutdownSignal.aborted && registry.isReady();
       return serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
     }
@@ -55,6 +59,7 @@ export function createHealthService(
     return registry.isModelReady(service) ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
   };
   return (router) => {
+    services = registeredServices(router);
     // Mapped like the other services, so a Watch cut by its deadline ends DeadlineExceeded.
     router.service(
       Health,
@@ -77,6 +82,18 @@ export function createHealthService(
         },
       }),
     );
+  };
+}
+
+/**
+ * The type names of the services on `router`, read at the first call: by then every
+ * service is registered (calls come only once the router is built).
+ */
+function registeredServices(router: ConnectRouter): () => ReadonlySet<string> {
+  let names: ReadonlySet<string> | undefined;
+  return () => {
+    names ??= new Set(router.handlers.map((handler) => handler.service.typeName));
+    return names;
   };
 }
 

@@ -29,6 +29,7 @@ describe("resolveServerConfig", () => {
       modelControlMode: "none",
       pollInterval: 5,
       loadModel: [],
+      allowSymlinksOutsideRepository: false,
       maxRequestBytes: 16 * 1024 * 1024,
       requestTimeoutMs: 0,
       streamStallTimeoutMs: 30000,

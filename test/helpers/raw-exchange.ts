@@ -70,3 +70,67 @@ export async function viaHttp2(
     session.close();
   }
 }
+
+/** One response read off a kept-alive HTTP/1.1 connection. */
+export interface RawHttp1Response {
+  readonly status: number;
+  /** Header names lower-cased. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** A raw keep-alive HTTP/1.1 connection: one request at a time, responses framed by content-length. */
+export interface RawHttp1Connection {
+  /** Writes one request; resolves with its response (which must carry content-length). */
+  request(head: string, body?: string): Promise<RawHttp1Response>;
+  /** Resolves once the server closed the connection, with the socket's error code if any. */
+  readonly closed: Promise<string | undefined>;
+  destroy(): void;
+}
+
+/**
+ * Opens a socket that sends requests as a keep-alive client would, reusing the
+ * connection. Why raw: a pooled client hides whether the server asked to close it.
+ */
+export async function openRawHttp1(port: number): Promise<RawHttp1Connection> {
+  const socket = net.connect(port, "127.0.0.1");
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("error", reject);
+  });
+  let buffered = Buffer.alloc(0);
+  let waiting: ((response: RawHttp1Response) => void) | undefined;
+  let errorCode: string | undefined;
+  socket.on("error", (error: NodeJS.ErrnoException) => (errorCode = error.code ?? "?"));
+  const closed = new Promise<string | undefined>((resolve) =>
+    socket.once("close", () => resolve(errorCode)),
+  );
+  socket.on("data", (chunk: Buffer) => {
+    buffered = Buffer.concat([buffered, chunk]);
+    const end = buffered.indexOf("\r\n\r\n");
+    if (end === -1 || waiting === undefined) return;
+    const [statusLine = "", ...lines] = buffered.subarray(0, end).toString("latin1").split("\r\n");
+    const headers: Record<string, string> = {};
+    for (const line of lines) {
+      const colon = line.indexOf(":");
+      headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    const length = Number(headers["content-length"] ?? 0);
+    if (buffered.length < end + 4 + length) return;
+    const body = buffered.subarray(end + 4, end + 4 + length).toString("utf8");
+    buffered = buffered.subarray(end + 4 + length);
+    const resolve = waiting;
+    waiting = undefined;
+    resolve({ status: Number(statusLine.split(" ")[1]), headers, body });
+  });
+  return {
+    request(head, body = "") {
+      return new Promise((resolve) => {
+        waiting = resolve;
+        socket.write(head + body);
+      });
+    },
+    closed,
+    destroy: () => socket.destroy(),
+  };
+}

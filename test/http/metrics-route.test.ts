@@ -88,9 +88,9 @@ describe("createMetricsRoute", () => {
     const rpc =
       'grpc_service="inferd.v1.InferenceService",grpc_method="Predict",grpc_type="unary",protocol="connect"';
     expect(samples.get(`inferd_grpc_server_started_total{${rpc}}`)).toBe(2);
-    expect(samples.get(`inferd_grpc_server_handled_total{${rpc},grpc_code="ok"}`)).toBe(1);
+    expect(samples.get(`inferd_grpc_server_handled_total{${rpc},grpc_code="OK"}`)).toBe(1);
     expect(
-      samples.get(`inferd_grpc_server_handled_total{${rpc},grpc_code="invalid_argument"}`),
+      samples.get(`inferd_grpc_server_handled_total{${rpc},grpc_code="InvalidArgument"}`),
     ).toBe(1);
     expect(samples.get(`inferd_grpc_server_handling_seconds_count{${rpc}}`)).toBe(2);
     expect(samples.get(`inferd_grpc_server_handling_seconds_bucket{le="+Inf",${rpc}}`)).toBe(2);

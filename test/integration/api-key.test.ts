@@ -102,7 +102,7 @@ describe("--api-key", () => {
     const labels = {
       grpc_service: "inferd.v1.InferenceService",
       grpc_method: "Predict",
-      grpc_code: "unauthenticated",
+      grpc_code: "Unauthenticated",
     };
     const handled = "inferd_grpc_server_handled_total";
     expect(after.total(handled, labels) - before.total(handled, labels)).toBe(1);

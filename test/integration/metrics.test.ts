@@ -64,8 +64,8 @@ describe("/metrics on the production server", () => {
     expect(delta(before, after, requests, { model: "iris", version: "1" })).toBe(0);
     const grpcLabels = { ...PREDICT, protocol: "grpc" };
     const handled = "inferd_grpc_server_handled_total";
-    expect(delta(before, after, handled, { ...grpcLabels, grpc_code: "ok" })).toBe(3);
-    expect(delta(before, after, handled, { ...grpcLabels, grpc_code: "invalid_argument" })).toBe(1);
+    expect(delta(before, after, handled, { ...grpcLabels, grpc_code: "OK" })).toBe(3);
+    expect(delta(before, after, handled, { ...grpcLabels, grpc_code: "InvalidArgument" })).toBe(1);
     expect(delta(before, after, "inferd_grpc_server_started_total", grpcLabels)).toBe(4);
     expect(delta(before, after, "inferd_grpc_server_handling_seconds_count", grpcLabels)).toBe(4);
     expect(
@@ -90,13 +90,13 @@ describe("/metrics on the production server", () => {
     const after = await scrapeMetrics(inferd.baseUrl);
     const handled = "inferd_grpc_server_handled_total";
     expect(
-      delta(before, after, handled, { ...PREDICT, protocol: "connect", grpc_code: "ok" }),
+      delta(before, after, handled, { ...PREDICT, protocol: "connect", grpc_code: "OK" }),
     ).toBe(2);
     expect(
-      delta(before, after, handled, { ...PREDICT, protocol: "grpc_web", grpc_code: "ok" }),
+      delta(before, after, handled, { ...PREDICT, protocol: "grpc_web", grpc_code: "OK" }),
     ).toBe(1);
     expect(
-      delta(before, after, handled, { ...PREDICT, protocol: "grpc_web", grpc_code: "not_found" }),
+      delta(before, after, handled, { ...PREDICT, protocol: "grpc_web", grpc_code: "NotFound" }),
     ).toBe(1);
     expect(delta(before, after, handled, { ...PREDICT, protocol: "grpc" })).toBe(0);
     // An unknown model never reaches a version: no per-model count.

@@ -118,7 +118,7 @@ async function expectOneCanceled(protocol: string, id: string, send: () => Promi
   expect(linesOf(id)[0]).toMatchObject({ code: "canceled" });
   const after = await scrapeMetrics(inferd.baseUrl);
   expect(after.total(HANDLED, labels) - before).toBe(1);
-  expect(after.total(HANDLED, { ...labels, grpc_code: "canceled" })).toBeGreaterThan(0);
+  expect(after.total(HANDLED, { ...labels, grpc_code: "Canceled" })).toBeGreaterThan(0);
 }
 
 describe("a client that resets its HTTP/2 stream before the answer", () => {

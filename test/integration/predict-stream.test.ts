@@ -141,7 +141,7 @@ describe("PredictStream over grpc-js (bidi)", () => {
     expect(
       m.total("inferd_grpc_server_handled_total", {
         grpc_method: "PredictStream",
-        grpc_code: "canceled",
+        grpc_code: "Canceled",
       }),
     ).toBe(1);
     // The metric is live for this model: a full batch (8 rows) runs at once and counts.

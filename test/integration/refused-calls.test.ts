@@ -165,7 +165,7 @@ describe("calls refused before any interceptor runs", () => {
     });
     expect(line.peer).toMatch(/127\.0\.0\.1$/);
     expect(line.error).toMatch(/readMaxBytes|larger/);
-    expect(handled("resource_exhausted")).toBe(1);
+    expect(handled("ResourceExhausted")).toBe(1);
     expect(started).toBe(1);
   });
 
@@ -185,7 +185,7 @@ describe("calls refused before any interceptor runs", () => {
       refused: true,
     });
     expect(line.error).toMatch(/^parse binary/);
-    expect(handled("invalid_argument")).toBe(1);
+    expect(handled("InvalidArgument")).toBe(1);
     expect(started).toBe(1);
   });
 
@@ -201,7 +201,7 @@ describe("calls refused before any interceptor runs", () => {
     });
     expect(trailer).toMatch(/grpc-status: ?3\b/);
     expect(line).toMatchObject({ protocol: "grpc_web", code: "invalid_argument", refused: true });
-    expect(handled("invalid_argument")).toBe(1);
+    expect(handled("InvalidArgument")).toBe(1);
   });
 
   it("logs and counts a malformed connect-timeout-ms once, invalid_argument", async () => {
@@ -216,7 +216,7 @@ describe("calls refused before any interceptor runs", () => {
     });
     expect(sent).toEqual({ status: 400, code: "invalid_argument" });
     expect(line).toMatchObject({ protocol: "connect", code: "invalid_argument", refused: true });
-    expect(handled("invalid_argument")).toBe(1);
+    expect(handled("InvalidArgument")).toBe(1);
   });
 
   it("logs and counts an unsupported content type once, as the bare 415 reads (unknown)", async () => {
@@ -231,7 +231,7 @@ describe("calls refused before any interceptor runs", () => {
       refused: true,
       error: "HTTP 415 Unsupported Media Type",
     });
-    expect(handled("unknown")).toBe(1);
+    expect(handled("Unknown")).toBe(1);
   });
 
   it("logs and counts a gRPC message over the limit on Connect's gRPC path (grpc+json) once", async () => {
@@ -247,7 +247,7 @@ describe("calls refused before any interceptor runs", () => {
     });
     expect(status).toBe("8");
     expect(line).toMatchObject({ protocol: "grpc", code: "resource_exhausted", refused: true });
-    expect(handled("resource_exhausted")).toBe(1);
+    expect(handled("ResourceExhausted")).toBe(1);
   });
 });
 
@@ -274,7 +274,7 @@ describe("refused calls that are compressed, on HTTP/2, or whose client left", (
     expect(sent).toEqual({ status: 400, encoding: "gzip", code: "invalid_argument" });
     expect(line).toMatchObject({ protocol: "connect", code: "invalid_argument", refused: true });
     expect(line.error).toMatch(/is unknown/);
-    expect(handled("invalid_argument")).toBe(1);
+    expect(handled("InvalidArgument")).toBe(1);
     const ok = await post("application/json", OK_REQUEST, {});
     expect(ok.status).toBe(200);
   });
@@ -293,7 +293,7 @@ describe("refused calls that are compressed, on HTTP/2, or whose client left", (
     expect(status).toBe(429);
     expect(line).toMatchObject({ code: "resource_exhausted", refused: true });
     expect(line.peer).toMatch(/127\.0\.0\.1$/);
-    expect(handled("resource_exhausted")).toBe(1);
+    expect(handled("ResourceExhausted")).toBe(1);
   });
 
   it("logs and counts a call whose client left while sending its body, canceled", async () => {
@@ -309,7 +309,7 @@ describe("refused calls that are compressed, on HTTP/2, or whose client left", (
       socket.destroy();
     });
     expect(line).toMatchObject({ protocol: "connect", code: "canceled", refused: true });
-    expect(handled("canceled")).toBe(1);
+    expect(handled("Canceled")).toBe(1);
   });
 });
 
@@ -332,7 +332,7 @@ describe("calls the lean gRPC path refuses before any interceptor runs", () => {
       refused: true,
     });
     expect(line.peer).toMatch(/127\.0\.0\.1$/);
-    expect(handled("resource_exhausted")).toBe(1);
+    expect(handled("ResourceExhausted")).toBe(1);
     expect(started).toBe(1);
   });
 
@@ -349,7 +349,7 @@ describe("calls the lean gRPC path refuses before any interceptor runs", () => {
       });
       expect(status).toBe("3");
       expect(line).toMatchObject({ protocol: "grpc", code: "invalid_argument", refused: true });
-      expect(handled("invalid_argument")).toBe(1);
+      expect(handled("InvalidArgument")).toBe(1);
     }
   });
 });
@@ -392,7 +392,7 @@ describe("calls that reach the interceptors", () => {
       });
       expect(line.refused).toBeUndefined();
       expect(line.code).toBe(status === 200 ? "ok" : "invalid_argument");
-      expect(handled(line.code as string)).toBe(1);
+      expect(handled(status === 200 ? "OK" : "InvalidArgument")).toBe(1);
       expect(started).toBe(1);
     }
   });
@@ -427,7 +427,7 @@ describe("calls that reach the interceptors", () => {
     expect(answers).toBe(2);
     expect(line).toMatchObject({ procedure: "/inferd.v1.InferenceService/PredictStream" });
     expect(line.refused).toBeUndefined();
-    expect(handled("ok")).toBe(1);
+    expect(handled("OK")).toBe(1);
     expect(started).toBe(1);
   });
 
@@ -460,6 +460,6 @@ describe("calls that reach the interceptors", () => {
       code: "invalid_argument",
     });
     expect(line.refused).toBeUndefined();
-    expect(handled("invalid_argument")).toBe(1);
+    expect(handled("InvalidArgument")).toBe(1);
   });
 });

@@ -76,8 +76,8 @@ describe("createMetricsInterceptor", () => {
     await expect(inference.predict({ model: "bad" })).rejects.toThrow(/float32/);
     expect(await sampleValue(metrics, "inferd_grpc_server_started_total", PREDICT)).toBe(2);
     expect(await values(metrics, "inferd_grpc_server_handled_total")).toEqual([
-      { labels: { ...PREDICT, grpc_code: "ok" }, value: 1 },
-      { labels: { ...PREDICT, grpc_code: "invalid_argument" }, value: 1 },
+      { labels: { ...PREDICT, grpc_code: "OK" }, value: 1 },
+      { labels: { ...PREDICT, grpc_code: "InvalidArgument" }, value: 1 },
     ]);
     const count = (await values(metrics, "inferd_grpc_server_handling_seconds")).find(
       (v) => v.metricName === "inferd_grpc_server_handling_seconds_count",
@@ -96,7 +96,7 @@ describe("createMetricsInterceptor", () => {
     for (let r = await stream.next(); !r.done; r = await stream.next()) rest.push(r.value.text);
     expect(rest).toEqual(["b", "c"]);
     expect(await values(metrics, "inferd_grpc_server_handled_total")).toEqual([
-      { labels: { ...GENERATE, grpc_code: "ok" }, value: 1 },
+      { labels: { ...GENERATE, grpc_code: "OK" }, value: 1 },
     ]);
   });
 
@@ -108,7 +108,7 @@ describe("createMetricsInterceptor", () => {
     }).rejects.toThrow(/kv cache full/);
     expect(texts).toEqual(["a"]);
     expect(await values(metrics, "inferd_grpc_server_handled_total")).toEqual([
-      { labels: { ...GENERATE, grpc_code: "resource_exhausted" }, value: 1 },
+      { labels: { ...GENERATE, grpc_code: "ResourceExhausted" }, value: 1 },
     ]);
   });
 
@@ -125,7 +125,7 @@ describe("createMetricsInterceptor", () => {
     }
     await expect
       .poll(() => values(metrics, "inferd_grpc_server_handled_total"))
-      .toEqual([{ labels: { ...GENERATE, grpc_code: "canceled" }, value: 1 }]);
+      .toEqual([{ labels: { ...GENERATE, grpc_code: "Canceled" }, value: 1 }]);
   });
 
   it("labels a bidi stream bidi_stream and an unknown error unknown", async () => {
@@ -141,8 +141,8 @@ describe("createMetricsInterceptor", () => {
     expect(
       handled.map((v) => [v.labels.grpc_method, v.labels.grpc_type, v.labels.grpc_code, v.value]),
     ).toEqual([
-      ["PredictStream", "bidi_stream", "ok", 1],
-      ["Predict", "unary", "unknown", 1],
+      ["PredictStream", "bidi_stream", "OK", 1],
+      ["Predict", "unary", "Unknown", 1],
     ]);
   });
 
@@ -156,8 +156,8 @@ describe("createMetricsInterceptor", () => {
       await client.predict({ model: "iris" });
       await expect(client.predict({ model: "bad" })).rejects.toThrow();
       expect(await values(metrics, "inferd_grpc_server_handled_total")).toEqual([
-        { labels: { ...PREDICT, protocol: kind, grpc_code: "ok" }, value: 1 },
-        { labels: { ...PREDICT, protocol: kind, grpc_code: "invalid_argument" }, value: 1 },
+        { labels: { ...PREDICT, protocol: kind, grpc_code: "OK" }, value: 1 },
+        { labels: { ...PREDICT, protocol: kind, grpc_code: "InvalidArgument" }, value: 1 },
       ]);
     },
   );

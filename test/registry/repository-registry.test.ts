@@ -1,4 +1,4 @@
-import { mkdir, rm, utimes, writeFile } from "node:fs/promises";
+import { mkdir, realpath, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { isInferdError } from "../../src/errors/inferd-error.js";
@@ -742,6 +742,36 @@ describe("createModelRegistry: hot swap and routing", () => {
     lease.release();
     await closing;
     expect(loader.servables.every((s) => s.disposed)).toBe(true);
+  });
+
+  it("follows symlinked versions, refuses a symlink out of the repository, logs each skip once", async () => {
+    const { registry, loader, repo, logged } = await setup(
+      { store: { versions: [1] } },
+      { controlMode: "explicit" },
+    );
+    await addVersion(join(repo, "store"), ".v", 2);
+    await symlink(join(".v", "2"), join(repo, "store", "2"));
+    const outside = await makeRepo({ ext: { versions: [1] } });
+    cleanups.push(() => removeRepo(outside));
+    await symlink(join(outside, "ext"), join(repo, "ext"));
+
+    await registry.load("store");
+    expect(loader.requests.map((r) => `${r.model}/${r.version}`)).toEqual(["store/2"]);
+    const [kind, message] = await rejected(registry.load("ext"));
+    expect(kind).toBe("failed_precondition");
+    expect(message).toBe(
+      `"ext" is skipped: symlink to ${await realpath(join(outside, "ext"))}, outside the repository (--allow-symlinks-outside-repository follows it)`,
+    );
+    // Each scan of the repository (here: naming what it has) reports it; the log says it once.
+    await rejected(registry.load("nope"));
+    await rejected(registry.load("nope"));
+    const skips = logged.filter((line) => line.includes("model repository entry skipped"));
+    expect(skips).toEqual([
+      'info: model repository entry skipped {"entry":"store/.v","reason":"hidden (its name starts with a dot)"}',
+      expect.stringMatching(
+        /^warn: model repository entry skipped \{"entry":"ext","reason":"symlink to /,
+      ),
+    ]);
   });
 });
 

@@ -18,6 +18,7 @@ import {
   PredictStreamResponseSchema,
 } from "../../gen/inferd/v1/inference_pb.js";
 import { grpcClient } from "../helpers/inferd-grpc.js";
+import { openRawHttp1 } from "../helpers/raw-exchange.js";
 import { startTestServer } from "../helpers/start-test-server.js";
 
 describe("graceful shutdown", () => {
@@ -53,6 +54,10 @@ describe("graceful shutdown", () => {
       return { seen, error: undefined };
     })();
     await watching;
+    // Conventional per-service probes: every service served, reflection included.
+    for (const service of ["inferd.v1.InferenceService", "grpc.reflection.v1.ServerReflection"]) {
+      expect((await health.check({ service })).status).toBe(Status.SERVING);
+    }
     const slow = client.predict({ model: "slow", version: 400, requestId: "in-flight" });
     await started;
     const t0 = Date.now();
@@ -64,6 +69,9 @@ describe("graceful shutdown", () => {
     expect(await readyz.json()).toMatchObject({ status: "not ready", shuttingDown: true });
     expect((await health.check({ service: "" })).status).toBe(Status.NOT_SERVING);
     expect((await health.check({ service: "m1" })).status).toBe(Status.NOT_SERVING);
+    expect((await health.check({ service: "inferd.v1.InferenceService" })).status).toBe(
+      Status.NOT_SERVING,
+    );
     const refused = await client.predict({ model: "iris" }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ConnectError);
     expect((refused as ConnectError).code).toBe(Code.Unavailable);
@@ -108,6 +116,42 @@ describe("graceful shutdown", () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
     expect(got.map((r) => r.result?.requestId)).toEqual(["s1"]);
     client.close();
+    await shutdown;
+  });
+
+  it("tells HTTP/1.1 keep-alive clients to close once draining, the call in flight included", async () => {
+    let slowStarted!: () => void;
+    const started = new Promise<void>((resolve) => (slowStarted = resolve));
+    const t = await startTestServer(
+      { gracePeriodMs: 5000 },
+      { events: { onSlowStart: () => slowStarted() } },
+    );
+    const predict = (body: string) =>
+      [
+        `POST /inferd.v1.InferenceService/Predict HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n`,
+        body,
+      ] as const;
+    const idle = await openRawHttp1(t.port);
+    const before = await idle.request(...predict('{"model":"iris"}'));
+    expect(before.status).toBe(200);
+    expect(before.headers.connection).toBe("keep-alive");
+    const busy = await openRawHttp1(t.port);
+    const slow = busy.request(...predict('{"model":"slow","version":400,"requestId":"in-flight"}'));
+    await started;
+    const shutdown = t.server.shutdown();
+
+    // The idle connection's next request: Unavailable, and told to close (not reset later).
+    const refused = await idle.request(...predict('{"model":"iris"}'));
+    expect(refused.status).toBe(503);
+    expect(JSON.parse(refused.body)).toMatchObject({ code: "unavailable" });
+    expect(refused.headers.connection).toBe("close");
+    expect(await idle.closed).toBeUndefined();
+    // The call in flight when the drain began is answered, and told to close too.
+    const answered = await slow;
+    expect(answered.status).toBe(200);
+    expect(JSON.parse(answered.body)).toMatchObject({ requestId: "in-flight" });
+    expect(answered.headers.connection).toBe("close");
+    expect(await busy.closed).toBeUndefined();
     await shutdown;
   });
 });

@@ -6,6 +6,7 @@ import {
 } from "../../gen/grpc/health/v1/health_pb.js";
 import { createHealthService } from "../../src/services/health-service.js";
 import { createFakeRegistry } from "../helpers/fake-registry.js";
+import { fakeRoutes } from "../helpers/fake-routes.js";
 
 function setup(models: Record<string, boolean>, started?: Promise<void>, recheckMs?: number) {
   const registry = createFakeRegistry(models);
@@ -37,6 +38,31 @@ describe("Health.Check", () => {
     shutdown.abort();
     expect((await client.check({ service: "" })).status).toBe(Status.NOT_SERVING);
     expect((await client.check({ service: "ready" })).status).toBe(Status.NOT_SERVING);
+  });
+});
+
+describe("Health.Check by service name", () => {
+  it("serves every service on the router, those registered after it included, as the server", async () => {
+    const registry = createFakeRegistry({ m: false });
+    const shutdown = new AbortController();
+    const health = createHealthService({ registry, shutdownSignal: shutdown.signal });
+    const transport = createRouterTransport((router) => {
+      health(router);
+      fakeRoutes()(router);
+    });
+    const client = createClient(Health, transport);
+    const status = async (service: string) => (await client.check({ service })).status;
+    for (const service of ["inferd.v1.InferenceService", "grpc.health.v1.Health"]) {
+      expect(await status(service)).toBe(Status.NOT_SERVING);
+    }
+    registry.setReady("m", true);
+    for (const service of ["", "inferd.v1.InferenceService", "grpc.health.v1.Health"]) {
+      expect(await status(service)).toBe(Status.SERVING);
+    }
+    const err = await client.check({ service: "inferd.v1.Nope" }).catch((e: unknown) => e);
+    expect(ConnectError.from(err).code).toBe(Code.NotFound);
+    shutdown.abort();
+    expect(await status("inferd.v1.InferenceService")).toBe(Status.NOT_SERVING);
   });
 });
 
