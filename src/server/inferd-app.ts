@@ -94,6 +94,7 @@ export function createInferdApp(options: InferdAppOptions): InferdApp {
       registry,
       logger,
       generator,
+      maxBatchPredictItems: config.maxBatchPredictItems,
       predictor: createPredictor({
         registry,
         defaultTimeoutMs: config.requestTimeoutMs,

@@ -30,6 +30,7 @@ describe("resolveServerConfig", () => {
       pollInterval: 5,
       loadModel: [],
       maxRequestBytes: 16 * 1024 * 1024,
+      maxBatchPredictItems: 256,
       requestTimeoutMs: 0,
       gracePeriodMs: 30000,
       maxConcurrentStreams: 1000,
