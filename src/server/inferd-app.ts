@@ -115,6 +115,7 @@ export function createInferdApp(options: InferdAppOptions): InferdApp {
       registry,
       logger,
       generator,
+      maxBatchPredictItems: config.maxBatchPredictItems,
       predictor,
     }),
     interceptors: [

@@ -13,6 +13,7 @@ import {
   PredictResultSchema,
   PredictStreamResponseSchema,
 } from "../../gen/inferd/v1/inference_pb.js";
+import { invalidArgument } from "../errors/inferd-error.js";
 import type { Classification as DomainClassification } from "../inference/classify.js";
 import type {
   PredictResult as DomainResult,
@@ -21,6 +22,7 @@ import type {
 } from "../inference/predictor.js";
 import { linkDomainSignal, toDomainSignal } from "./domain-signal.js";
 import { mapOrdered } from "./map-ordered.js";
+import { slicedItems } from "./sliced-items.js";
 import { decodeInputs, encodeOutputs } from "./tensor-codec.js";
 import { type ErrorLogger, toStatusMessage } from "./to-connect-error.js";
 
@@ -37,7 +39,17 @@ export interface InferenceServiceOptions {
    * own items and fail the rest of itself.
    */
   readonly batchWindow?: number;
+  /**
+   * Most items one BatchPredict may carry (`--max-batch-predict-items`, default 256): a
+   * larger call is refused whole with invalid_argument naming the flag, as Triton refuses
+   * a batch over its limit. It bounds the one synchronous decode and encode of the call's
+   * message, which no slicing can split.
+   */
+  readonly maxBatchPredictItems?: number;
 }
+
+/** BatchPredict items started per event-loop turn: each decodes and validates synchronously. */
+const ITEMS_PER_TURN = 32;
 
 function toCall(request: PredictRequest, context: HandlerContext): PredictCall {
   const timeoutMs = context.timeoutMs();
@@ -102,6 +114,7 @@ export function createInferenceService(
   const { predictor, logger } = options;
   const concurrency = options.streamConcurrency ?? 64;
   const batchWindow = options.batchWindow ?? 1024;
+  const maxItems = options.maxBatchPredictItems ?? 256;
 
   async function predictOne(
     request: PredictRequest,
@@ -144,11 +157,15 @@ export function createInferenceService(
     },
 
     async batchPredict(request, context) {
+      const count = request.requests.length;
+      if (count > maxItems) {
+        throw invalidArgument(
+          `BatchPredict carries ${count} items, more than this server's limit of ${maxItems} (--max-batch-predict-items): split it into calls of at most ${maxItems} items, or send them on PredictStream`,
+        );
+      }
       const signal = sharedDomainSignal(context);
       const results: PredictResult[] = [];
-      const items = (async function* () {
-        yield* request.requests;
-      })();
+      const items = slicedItems(request.requests, ITEMS_PER_TURN);
       const each = (r: PredictRequest) => predictOne(r, context, signal);
       for await (const result of mapOrdered(items, each, batchWindow)) results.push(result);
       return { results };

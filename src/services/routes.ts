@@ -22,6 +22,8 @@ export interface InferdRoutesDeps {
   /** The Generate path; defaults to one over `registry` (without an end-of-stream log). */
   readonly generator?: TextGenerator;
   readonly logger?: ErrorLogger;
+  /** `--max-batch-predict-items` (see `InferenceServiceOptions`). */
+  readonly maxBatchPredictItems?: number;
 }
 
 /**

@@ -31,6 +31,7 @@ describe("resolveServerConfig", () => {
       loadModel: [],
       allowSymlinksOutsideRepository: false,
       maxRequestBytes: 16 * 1024 * 1024,
+      maxBatchPredictItems: 256,
       requestTimeoutMs: 0,
       streamStallTimeoutMs: 30000,
       bodyTimeoutMs: 30000,

@@ -32,6 +32,8 @@ let client: grpc.Client;
 beforeAll(async () => {
   inferd = await startInferd({
     models: ["iris"],
+    // The window test sends 1,300 items: past the default --max-batch-predict-items.
+    config: { maxBatchPredictItems: 2000 },
     // The settings, held for the delay (the 64-call test counts batches); no
     // version_policy: the newest version (2) only.
     modelJson: {

@@ -1,5 +1,4 @@
 import { mkdir, writeFile } from "node:fs/promises";
-import { getPriority, setPriority } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { create, toBinary } from "@bufbuild/protobuf";
@@ -14,6 +13,7 @@ import {
 import { startWorker } from "../../src/runtime/start-worker.js";
 import type { LoadPlan, LoadResult } from "../helpers/grpc-load-worker.js";
 import { INFERENCE_SERVICE } from "../helpers/inferd-grpc.js";
+import { prioritizeMainThread } from "../helpers/prioritize-main-thread.js";
 import { useInferd } from "../helpers/use-inferd.js";
 
 const BATCH = 64;
@@ -65,23 +65,6 @@ async function startLoad(plan: LoadPlan): Promise<{ go(): Promise<LoadResult> }>
       return result;
     },
   };
-}
-
-/**
- * Raises the main thread (on Linux the process id names the main thread only) above
- * the other runnable threads of this shared 2-core machine, the session workers
- * included, so that the delay measured is the event loop's own blocking, not waiting
- * for a core behind other tenants. Work done synchronously on the loop (say, a
- * session.run on the main thread, ~100 ms per batch) still shows in full.
- */
-function prioritizeMainThread(): () => void {
-  const previous = getPriority(process.pid);
-  try {
-    setPriority(process.pid, -10);
-  } catch (error) {
-    console.warn(`cannot raise the main thread's priority (${String(error)}); measuring as is`);
-  }
-  return () => setPriority(process.pid, previous);
 }
 
 describe("event loop under heavy inference", () => {

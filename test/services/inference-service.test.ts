@@ -19,7 +19,7 @@ import { waitFor } from "../helpers/wait-for.js";
 
 const generative: Servable = { kind: "generate", inputs: [], outputs: [], dispose: async () => {} };
 
-function setup(model: FakeModel = createAffineModel()) {
+function setup(model: FakeModel = createAffineModel(), maxBatchPredictItems?: number) {
   const registry = createFakeRegistry([
     { name: "affine", version: 3, servable: model },
     {
@@ -32,7 +32,13 @@ function setup(model: FakeModel = createAffineModel()) {
     { name: "warming", version: 1, servable: model, state: "loading" },
   ]);
   const predictor = createPredictor({ registry });
-  const transport = createRouterTransport(createInferdRoutes({ registry, predictor }));
+  const transport = createRouterTransport(
+    createInferdRoutes({
+      registry,
+      predictor,
+      ...(maxBatchPredictItems !== undefined && { maxBatchPredictItems }),
+    }),
+  );
   return { registry, model, client: createClient(InferenceService, transport) };
 }
 
@@ -224,6 +230,47 @@ describe("InferenceService.BatchPredict", () => {
       res.results[2]?.result.case === "response" &&
         res.results[2].result.value.outputs.y?.floatData,
     ).toEqual([5, 5, 5, 5]);
+  });
+
+  it("refuses more items than --max-batch-predict-items whole, with InvalidArgument naming the flag", async () => {
+    const model = createAffineModel();
+    const { client } = setup(model, 3);
+    const four = Array.from({ length: 4 }, () => request());
+    const error = await connectErrorOf(client.batchPredict({ requests: four }));
+    expect(error.code).toBe(Code.InvalidArgument);
+    expect(error.rawMessage).toBe(
+      "BatchPredict carries 4 items, more than this server's limit of 3 (--max-batch-predict-items): split it into calls of at most 3 items, or send them on PredictStream",
+    );
+    expect(model.runs).toHaveLength(0);
+    const three = await client.batchPredict({ requests: four.slice(1) });
+    expect(three.results.map((r) => r.result.case)).toEqual(["response", "response", "response"]);
+  });
+
+  it("answers the default limit of 256 items, in order, starting them over several event-loop turns", async () => {
+    const model = createAffineModel();
+    const { client } = setup(model);
+    let turns = 0;
+    let counting = true;
+    const count = () => {
+      turns++;
+      if (counting) setImmediate(count);
+    };
+    setImmediate(count);
+    const requests = Array.from({ length: 256 }, (_, i) =>
+      request({ requestId: `r${i}`, inputs: { x: xTensor([1, 4], [i, 0, 0, 0]) } }),
+    );
+    const { results } = await client.batchPredict({ requests });
+    counting = false;
+    expect(results.map((r) => r.requestId)).toEqual(requests.map((r) => r.requestId));
+    expect(
+      results.map((r) =>
+        r.result.case === "response" ? r.result.value.outputs.y?.floatData[0] : -1,
+      ),
+    ).toEqual(requests.map((_, i) => 2 * i + 1));
+    // 256 items, 32 per turn: the loop turned at least 7 times while they were started.
+    expect(turns).toBeGreaterThanOrEqual(7);
+    const over = await connectErrorOf(client.batchPredict({ requests: [...requests, request()] }));
+    expect(over.code).toBe(Code.InvalidArgument);
   });
 
   it("runs items concurrently", async () => {
