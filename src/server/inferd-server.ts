@@ -3,6 +3,7 @@ import type { DescMethod } from "@bufbuild/protobuf";
 import { type ConnectRouter, createContextValues, type Interceptor } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ServerConfig } from "../config/server-options.js";
+import { recodeConnectRefusals } from "../connect-adapter/recode-connect-refusals.js";
 import { createRefusalObserver } from "../connect-adapter/refusal-observer.js";
 import { createRequestParseErrorInterceptor } from "../connect-adapter/request-parse-error.js";
 import { unknownProcedure } from "../connect-adapter/unknown-procedure.js";
@@ -114,6 +115,8 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
     // Reflection advertises exactly what is registered, so it runs last.
     createReflectionService({ services: router.handlers.map((h) => h.service) })(router);
     for (const handler of router.handlers) procedures.set(handler.requestPath, handler.method);
+    // Last: it wraps every handler registered above.
+    recodeConnectRefusals(router);
   };
   const { recordRefusedCall, contextValues } = options;
   // Innermost, the re-coding of undecodable stream requests: the logging and metrics see its code.
