@@ -16,6 +16,7 @@ import type { RequestClaim } from "../lean-path/lean-http-call.js";
 import { createUnaryMethodTable } from "../lean-path/unary-method-table.js";
 import { createOnePortListener } from "../listener/one-port-listener.js";
 import { createRequestHandler } from "../listener/request-handler.js";
+import { logParserRefusal } from "../logging/log-http-request.js";
 import type { Logger } from "../logging/logger.js";
 import { withNodeRequest } from "../observed-call/observed-requests.js";
 import type { RecordRefusedCall } from "../observed-call/rpc-call.js";
@@ -182,6 +183,7 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
         claimStream,
         maxConcurrentStreams: config.maxConcurrentStreams,
         keepalive: { timeMs: config.keepaliveTimeMs, timeoutMs: config.keepaliveTimeoutMs },
+        onParserRefusal: logParserRefusal(logger),
         ...(tls ? { tls } : {}),
       });
       const port = await listener.listen(config.port, config.host);
