@@ -5,12 +5,15 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
  * `Code.Internal`: its binary serialization wraps every `fromBinary` failure as
  * Internal "parse binary: ..." (its JSON one says InvalidArgument), and its envelope
  * reader answers a compressed flag on a call without a request encoding Internal (its
- * own doc comment says InvalidArgument). Both are the client's bytes, not a fault of
- * the server. A response that fails to encode says "serialize binary" and stays Internal.
+ * own doc comment says InvalidArgument), and connect-node's decompression answers a
+ * compressed body zlib cannot finish (a truncated gzip stream) Internal "decompression
+ * failed". All are the client's bytes, not a fault of the server. A response that
+ * fails to encode says "serialize binary" and stays Internal.
  */
 const DECODE_FAILURES: readonly RegExp[] = [
   /^parse binary: /,
   /^received compressed envelope, but do not know how to decompress$/,
+  /^decompression failed$/,
 ];
 
 /**
@@ -33,7 +36,8 @@ export function asRequestParseError<E>(error: E): E | ConnectError {
  * while the implementation reads them), so their decode failures pass through the
  * interceptors. Put it innermost, so that the logging and metrics interceptors see the
  * re-coded error. Unary calls pass untouched: connect-node decodes them before any
- * interceptor, and the lean paths re-code their own (`runLeanCall`).
+ * interceptor (`recodeConnectRefusals` re-codes its answer), and the lean paths re-code
+ * their own (`runLeanCall`).
  */
 export function createRequestParseErrorInterceptor(): Interceptor {
   return (next) => async (req) => {

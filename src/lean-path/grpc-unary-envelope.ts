@@ -1,5 +1,9 @@
 import type { Readable } from "node:stream";
 import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  hasReservedFlag,
+  unexpectedPayloadFormat,
+} from "../connect-adapter/grpc-reserved-flags.js";
 import { requestLimitMessage } from "../connect-adapter/request-limit-message.js";
 
 const HEADER_BYTES = 5;
@@ -50,12 +54,7 @@ export function readUnaryEnvelope(
         return finish(protocolError("premature end of stream"));
       }
       const flags = all[0] ?? 0;
-      // grpc-go refuses any flags byte but 0 and 1 ("grpc: received unexpected payload
-      // format %d", checkRecvPayload in rpc_util.go), with Internal; the fault is the
-      // client's, so it is InvalidArgument here, like the compressed flag below.
-      if (flags & ~COMPRESSED_FLAG) {
-        return finish(protocolError(`received unexpected payload format ${flags}`));
-      }
+      if (hasReservedFlag(flags)) return finish(unexpectedPayloadFormat(flags));
       if (flags & COMPRESSED_FLAG) {
         return finish(protocolError("received compressed message without grpc-encoding"));
       }

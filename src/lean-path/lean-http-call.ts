@@ -8,7 +8,7 @@ import {
   invokeUnaryImplementation,
 } from "@connectrpc/connect/protocol";
 import { singleHeader, toWebHeaders } from "../connect-adapter/incoming-headers.js";
-import { asRequestParseError } from "../connect-adapter/request-parse-error.js";
+import { recodeRefusal } from "../connect-adapter/recode-connect-refusals.js";
 import type { RecordRefusedCall } from "../observed-call/rpc-call.js";
 import type { ContextValuesOfPeer } from "./grpc-unary-path.js";
 import { CANCELED, recordRefusedCall } from "./refused-call.js";
@@ -161,10 +161,11 @@ export async function runLeanCall(init: LeanCallInit): Promise<LeanCallEnd> {
       output: await invokeUnaryImplementation(spec, context, input, options.interceptors),
     };
   } catch (reason) {
-    // A body connect-es's serialization cannot decode is the client's: InvalidArgument.
+    // A body connect-es cannot decode is the client's (InvalidArgument); one over the
+    // limit names the flag: as connect-node's handlers answer (recodeConnectRefusals).
     const error =
       reason instanceof ConnectError
-        ? asRequestParseError(reason)
+        ? recodeRefusal(reason)
         : new ConnectError("internal error", Code.Internal, undefined, undefined, reason);
     call.abort(error);
     if (!invoked && options.recordRefusedCall) {

@@ -2,6 +2,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import type { NodeRequestHandler } from "../http/http-route.js";
+import { answerClientErrors, type ParserRefusal } from "./answer-client-errors.js";
 import { type BodyTimeoutOptions, guardHttp2Bodies, http1BodyTimeout } from "./body-timeout.js";
 
 /** Claims an HTTP/2 stream (true: it answers it) or leaves it to the request handler (false). */
@@ -42,6 +43,8 @@ export interface OnePortListenerOptions {
    * headers are not yet sent carry `Connection: close` (see {@link closingHttp1}).
    */
   closingSignal?: AbortSignal;
+  /** Told of each HTTP/1 request Node's parser refuses (see `answerClientErrors`). */
+  onParserRefusal?: (refusal: ParserRefusal) => void;
 }
 
 /** Like gRPC's server keepalive (Triton's `--grpc-keepalive-time` / `-timeout`). */
@@ -87,6 +90,8 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
     if (options.keepalive && options.keepalive.timeMs > 0) keepAlive(session, options.keepalive);
   };
   const h1 = http.createServer(http1BodyTimeout(options.bodyTimeout?.ms ?? 0), handler);
+  const { onParserRefusal } = options;
+  if (onParserRefusal) answerClientErrors(h1, onParserRefusal);
   // Node tracks HTTP/1 connections (for closeIdleConnections) from "listening"; h1 never listens itself.
   h1.emit("listening");
   const settings: http2.Settings =
@@ -106,6 +111,7 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
       ).on("session", trackSession)
     : undefined;
   if (secure && options.bodyTimeout) guardHttp2Bodies(secure, options.bodyTimeout);
+  if (secure && onParserRefusal) answerClientErrors(secure, onParserRefusal);
   const server = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));

@@ -3,6 +3,7 @@ import type { DescMethod } from "@bufbuild/protobuf";
 import { type ConnectRouter, createContextValues, type Interceptor } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ServerConfig } from "../config/server-options.js";
+import { recodeConnectRefusals } from "../connect-adapter/recode-connect-refusals.js";
 import { createRefusalObserver } from "../connect-adapter/refusal-observer.js";
 import { createRequestParseErrorInterceptor } from "../connect-adapter/request-parse-error.js";
 import { unknownProcedure } from "../connect-adapter/unknown-procedure.js";
@@ -15,6 +16,7 @@ import type { RequestClaim } from "../lean-path/lean-http-call.js";
 import { createUnaryMethodTable } from "../lean-path/unary-method-table.js";
 import { createOnePortListener } from "../listener/one-port-listener.js";
 import { createRequestHandler } from "../listener/request-handler.js";
+import { logParserRefusal } from "../logging/log-http-request.js";
 import type { Logger } from "../logging/logger.js";
 import { withNodeRequest } from "../observed-call/observed-requests.js";
 import type { RecordRefusedCall } from "../observed-call/rpc-call.js";
@@ -114,6 +116,8 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
     // Reflection advertises exactly what is registered, so it runs last.
     createReflectionService({ services: router.handlers.map((h) => h.service) })(router);
     for (const handler of router.handlers) procedures.set(handler.requestPath, handler.method);
+    // Last: it wraps every handler registered above.
+    recodeConnectRefusals(router);
   };
   const { recordRefusedCall, contextValues } = options;
   // Innermost, the re-coding of undecodable stream requests: the logging and metrics see its code.
@@ -186,6 +190,7 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
         // Streaming-request RPCs (PredictStream) keep their body open by design.
         bodyTimeout: { ms: config.bodyTimeoutMs, openBody: (path) => streamsRequest(path) },
         closingSignal: drain.shutdownSignal,
+        onParserRefusal: logParserRefusal(logger),
         ...(tls ? { tls } : {}),
       });
       const port = await listener.listen(config.port, config.host);

@@ -164,7 +164,9 @@ describe("calls refused before any interceptor runs", () => {
       refused: true,
     });
     expect(line.peer).toMatch(/127\.0\.0\.1$/);
-    expect(line.error).toMatch(/readMaxBytes|larger/);
+    expect(line.error).toBe(
+      `message size ${big.length} is larger than the server's limit of ${MAX_REQUEST_BYTES} bytes (--max-request-bytes)`,
+    );
     expect(handled("ResourceExhausted")).toBe(1);
     expect(started).toBe(1);
   });

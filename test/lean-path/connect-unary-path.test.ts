@@ -11,6 +11,7 @@ import {
   type PredictRequest,
   PredictRequestSchema,
 } from "../../gen/inferd/v1/inference_pb.js";
+import { recodeConnectRefusals } from "../../src/connect-adapter/recode-connect-refusals.js";
 import { notFound } from "../../src/errors/inferd-error.js";
 import { createConnectUnaryPath } from "../../src/lean-path/connect-unary-path.js";
 import { createUnaryMethodTable } from "../../src/lean-path/unary-method-table.js";
@@ -76,7 +77,10 @@ async function serve(withLeanPath: boolean): Promise<number> {
   const table = createUnaryMethodTable();
   const interceptors = [tagging];
   const connect = connectNodeAdapter({
-    routes: (router) => routes(table.recording(router)),
+    routes: (router) => {
+      routes(table.recording(router));
+      recodeConnectRefusals(router);
+    },
     interceptors,
     readMaxBytes: LIMIT,
     jsonOptions: JSON_OPTIONS,
@@ -139,6 +143,8 @@ interface Case {
   readonly http2?: false;
   /** The HTTP status both must answer, where the case is about it. */
   readonly status?: number;
+  /** What the raw HTTP/1.1 answer of both must contain, where the case is about it. */
+  readonly says?: string;
 }
 
 const ok = json({ model: "m", requestId: "r" });
@@ -192,12 +198,14 @@ const CASES: readonly Case[] = [
   {
     name: "too large, content-length",
     status: 429,
+    says: `{"code":"resource_exhausted","message":"message size 3012 is larger than the server's limit of ${LIMIT} bytes (--max-request-bytes)"}`,
     body: json({ model: "x".repeat(3000) }),
     length: "exact",
   },
   {
     name: "too large, chunked",
     status: 429,
+    says: `{"code":"resource_exhausted","message":"the message is larger than the server's limit of ${LIMIT} bytes (--max-request-bytes)"}`,
     body: json({ model: "x".repeat(3000) }),
     length: "chunked",
   },
@@ -219,8 +227,53 @@ const CASES: readonly Case[] = [
   { name: "malformed JSON", body: Buffer.from('{"model":') },
   { name: "JSON of the wrong type", body: json({ model: 3 }) },
   { name: "unknown JSON field", status: 400, body: json({ model: "m", nope: 1 }) },
-  // Not "malformed binary": connect-node says Internal, the lean path InvalidArgument
-  // (test/connect-adapter/request-parse-error.test.ts).
+  {
+    name: "undecodable binary",
+    type: PROTO,
+    status: 400,
+    body: Buffer.from([0x0a, 0x05, 0x69]),
+    says: '{"code":"invalid_argument","message":"parse binary: premature EOF"}',
+  },
+  {
+    name: "invalid UTF-8 in a string field, binary",
+    type: PROTO,
+    status: 400,
+    body: Buffer.from([0x0a, 0x02, 0xff, 0xfe]),
+  },
+  {
+    name: "gzip-compressed undecodable binary",
+    type: PROTO,
+    status: 400,
+    body: gzipSync(Buffer.from([0x0a, 0x05, 0x69])),
+    headers: { "content-encoding": "gzip" },
+    says: '{"code":"invalid_argument","message":"parse binary: premature EOF"}',
+    fallback: true,
+  },
+  {
+    name: "gzip-compressed, over the limit once decompressed",
+    status: 429,
+    body: gzipSync(json({ model: "x".repeat(3000) })),
+    headers: { "content-encoding": "gzip" },
+    says: `the message is larger than the server's limit of ${LIMIT} bytes (--max-request-bytes) after decompression`,
+    fallback: true,
+  },
+  {
+    name: "truncated gzip body",
+    status: 400,
+    body: gzipSync(ok).subarray(0, 12),
+    headers: { "content-encoding": "gzip" },
+    says: '{"code":"invalid_argument","message":"decompression failed"}',
+    fallback: true,
+  },
+  {
+    name: "undecodable binary, query string",
+    type: PROTO,
+    status: 400,
+    body: Buffer.from([0x0a, 0x05, 0x69]),
+    path: `${PATH}?x=1`,
+    says: '{"code":"invalid_argument","message":"parse binary: premature EOF"}',
+    fallback: true,
+  },
   { name: "empty body, JSON", body: Buffer.alloc(0) },
   { name: "empty body, binary", type: PROTO, body: Buffer.alloc(0) },
   { name: "content-length shorter than the body", body: ok, length: ok.byteLength - 3 },
@@ -323,6 +376,7 @@ describe("the Connect unary lean path", () => {
       const [mine, theirs] = [await rawCall(ports.lean, c), await rawCall(ports.plain, c)];
       expect(mine).toBe(theirs);
       if (c.status) expect(mine).toMatch(new RegExp(`^HTTP/1.1 ${c.status} `));
+      if (c.says) expect(mine).toContain(c.says);
       expect(claimed - before).toBe(c.fallback ? 0 : 1);
     },
   );

@@ -8,6 +8,7 @@ import {
   type PredictRequest,
   PredictRequestSchema,
 } from "../../gen/inferd/v1/inference_pb.js";
+import { recodeConnectRefusals } from "../../src/connect-adapter/recode-connect-refusals.js";
 import { notFound } from "../../src/errors/inferd-error.js";
 import { createGrpcWebUnaryPath } from "../../src/lean-path/grpc-web-unary-path.js";
 import { createUnaryMethodTable } from "../../src/lean-path/unary-method-table.js";
@@ -58,7 +59,10 @@ async function serve(withLeanPath: boolean): Promise<number> {
   const table = createUnaryMethodTable();
   const interceptors = [tagging];
   const connect = connectNodeAdapter({
-    routes: (router) => routes(table.recording(router)),
+    routes: (router) => {
+      routes(table.recording(router));
+      recodeConnectRefusals(router);
+    },
     interceptors,
     readMaxBytes: LIMIT,
     jsonOptions: JSON_OPTIONS,
@@ -108,6 +112,8 @@ const JSON_TYPE = "application/grpc-web+json";
 
 interface Case {
   readonly name: string;
+  /** What the raw HTTP/1.1 answer of both must contain, where the case is about it. */
+  readonly says?: string;
   readonly type: string;
   readonly body: Buffer;
   readonly headers?: Record<string, string>;
@@ -142,15 +148,41 @@ const CASES: readonly Case[] = [
     body: binary({ model: "m" }),
     headers: { "grpc-timeout": "1x" },
   },
-  { name: "too large", type: PROTO, body: envelope(Buffer.alloc(10), 0, LIMIT + 1) },
-  { name: "too large, sent in full", type: PROTO, body: envelope(Buffer.alloc(256 * 1024)) },
+  {
+    name: "too large",
+    type: PROTO,
+    body: envelope(Buffer.alloc(10), 0, LIMIT + 1),
+    says: "grpc-message: message%20size%202001%20is%20larger%20than%20the%20server's%20limit%20of%202000%20bytes%20(--max-request-bytes)\r\ngrpc-status: 8\r\n",
+  },
+  {
+    name: "too large, sent in full",
+    type: PROTO,
+    body: envelope(Buffer.alloc(256 * 1024)),
+    says: "(--max-request-bytes)",
+  },
   {
     name: "two messages, the second too large",
     type: PROTO,
     body: Buffer.concat([binary({ model: "a" }), envelope(Buffer.alloc(128 * 1024))]),
   },
-  // Not an undecodable message nor a compressed flag: connect-node says Internal, the lean
-  // path InvalidArgument (test/connect-adapter/request-parse-error.test.ts).
+  {
+    name: "undecodable message",
+    type: PROTO,
+    body: envelope(Buffer.from([0x0a, 0x05, 0x69])),
+    says: "grpc-message: parse%20binary%3A%20premature%20EOF\r\ngrpc-status: 3\r\n",
+  },
+  {
+    name: "invalid UTF-8 in a string field",
+    type: PROTO,
+    body: envelope(Buffer.from([0x0a, 0x02, 0xff, 0xfe])),
+    says: "grpc-status: 3\r\n",
+  },
+  {
+    name: "compressed flag without grpc-encoding",
+    type: PROTO,
+    body: envelope(Buffer.from([0x0a, 0x01, 0x69]), 1),
+    says: "grpc-status: 3\r\n",
+  },
   { name: "unknown JSON field", type: JSON_TYPE, body: json('{"model":"m","nope":1}') },
   { name: "empty body", type: PROTO, body: Buffer.alloc(0) },
   {
@@ -229,6 +261,7 @@ describe("the gRPC-Web unary lean path", () => {
     const [mine, theirs] = [await rawCall(ports.lean, c), await rawCall(ports.plain, c)];
     expect(frames(mine)).toEqual(frames(theirs));
     expect(mine).toBe(theirs);
+    if (c.says) expect(mine).toContain(c.says);
     expect(claimed - before).toBe(1);
   });
 
