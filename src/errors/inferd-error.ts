@@ -22,15 +22,30 @@ export type InferdErrorKind =
   | "canceled"
   | "internal";
 
-/** A domain error: a kind plus a message a person can act on. */
+/**
+ * The facts behind an error's message, for an edge that must word it in its own
+ * protocol's terms (the Open Inference Protocol names datatypes "FP32", not
+ * "float32"). A closed list like the kinds: `dtype_mismatch` is an input whose
+ * datatype differs from the model's (both as inferd dtype names).
+ */
+export type InferdErrorDetail = {
+  readonly reason: "dtype_mismatch";
+  readonly input: string;
+  readonly dtype: string;
+  readonly expected: string;
+};
+
+/** A domain error: a kind plus a message a person can act on, and optionally its {@link InferdErrorDetail}. */
 export class InferdError extends Error {
   override readonly name = "InferdError";
+  readonly detail: InferdErrorDetail | undefined;
   constructor(
     readonly kind: InferdErrorKind,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; detail?: InferdErrorDetail },
   ) {
     super(message, options);
+    this.detail = options?.detail;
   }
 }
 
@@ -49,8 +64,9 @@ export const unavailable = (message: string) => new InferdError("unavailable", m
 /** A queue is full or a request is too large. */
 export const resourceExhausted = (message: string) =>
   new InferdError("resource_exhausted", message);
-/** A bad tensor or parameter, named in the message. */
-export const invalidArgument = (message: string) => new InferdError("invalid_argument", message);
+/** A bad tensor or parameter, named in the message; `detail` when an edge may reword it. */
+export const invalidArgument = (message: string, detail?: InferdErrorDetail) =>
+  new InferdError("invalid_argument", message, detail && { detail });
 /** The model cannot do this (for example Generate on a classifier). */
 export const failedPrecondition = (message: string) =>
   new InferdError("failed_precondition", message);

@@ -162,7 +162,7 @@ export function createInferdMetrics(options: InferdMetricsOptions = {}): InferdM
     ),
     httpRequests: counter(
       "inferd_http_requests_total",
-      "Plain HTTP API requests (the OpenAI routes) by route, method and status code.",
+      "Plain HTTP API requests (the OpenAI /v1 and Open Inference /v2 routes) by route, method and status code.",
       ["route", "method", "code"],
     ),
     httpRequestSeconds: histogram(

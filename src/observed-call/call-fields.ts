@@ -14,19 +14,30 @@ const isObject = (value: unknown): value is Fields => typeof value === "object" 
 const nonEmpty = (value: unknown): string | undefined =>
   typeof value === "string" && value !== "" ? value : undefined;
 
+/** A version number: inferd's (a number, 0 "not chosen") or the OIP's (a decimal string, "" none). */
+function versionOf(value: unknown): number | undefined {
+  if (typeof value === "number" && value > 0) return value;
+  if (typeof value === "string" && /^[1-9][0-9]{0,14}$/.test(value)) return Number(value);
+  return undefined;
+}
+
 /**
  * Reads `model`, `version` (0 means "not chosen") and `request_id` from a
- * protobuf-es message, also from a nested `request` (PredictStreamRequest). For a
- * batch (`requests`), `model` lists the distinct model names, comma-separated.
+ * protobuf-es message, also from a nested `request` (PredictStreamRequest) or
+ * `inferResponse` (ModelStreamInferResponse). For a batch (`requests`), `model`
+ * lists the distinct model names, comma-separated. The Open Inference Protocol's
+ * messages name them `model_name`, `model_version` (a string) and `id`.
  */
 export function fieldsOfMessage(message: unknown): CallFields {
   if (!isObject(message)) return {};
-  const inner = isObject(message.request) ? fieldsOfMessage(message.request) : {};
-  const fields: CallFields = { ...inner };
-  const model = nonEmpty(message.model) ?? batchModels(message.requests);
+  const nested = message.request ?? message.inferResponse;
+  const fields: CallFields = isObject(nested) ? fieldsOfMessage(nested) : {};
+  const model =
+    nonEmpty(message.model) ?? nonEmpty(message.modelName) ?? batchModels(message.requests);
   if (model !== undefined) fields.model = model;
-  if (typeof message.version === "number" && message.version > 0) fields.version = message.version;
-  const requestId = nonEmpty(message.requestId);
+  const version = versionOf(message.version) ?? versionOf(message.modelVersion);
+  if (version !== undefined) fields.version = version;
+  const requestId = nonEmpty(message.requestId) ?? nonEmpty(message.id);
   if (requestId !== undefined) fields.requestId = requestId;
   return fields;
 }

@@ -3,6 +3,7 @@ import type { PredictCall, Predictor, PredictResult } from "../inference/predict
 import type { ModelRegistry } from "../registry/model-registry.js";
 import { classifyOutput } from "./oip-classification.js";
 import { toOipDatatype } from "./oip-datatype.js";
+import { inOipTerms } from "./oip-error-terms.js";
 import { toTensorInputs } from "./oip-input.js";
 import {
   countParameter,
@@ -95,7 +96,7 @@ function toOutputs(
  * under `signal`, and the result mapped back: requested outputs in request order
  * (else the model's), `classification` outputs as BYTES "score:index[:label]",
  * `id` echoed. Throws domain errors (invalid_argument for a bad request, not_found
- * for an unknown model or version, ...).
+ * for an unknown model or version, ...), worded in the protocol's terms ({@link inOipTerms}).
  */
 export async function inferOip(
   deps: OipInferDeps,
@@ -114,7 +115,9 @@ export async function inferOip(
     ownMs !== undefined && ownMs === timeoutMs
       ? AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, Math.ceil(ownMs)))])
       : signal;
-  const result = await deps.predictor.predict(call, runSignal);
+  const result = await deps.predictor.predict(call, runSignal).catch((error: unknown) => {
+    throw inOipTerms(error);
+  });
   const outputs = toOutputs(deps, request, result);
   return {
     model: result.model,

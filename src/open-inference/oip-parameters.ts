@@ -51,10 +51,17 @@ export function flagParameter(
 /**
  * Triton's request priority onto inferd's: Triton's levels run 1 (most urgent) to
  * the model's priority_levels, 0 meaning the default; inferd's priority is
- * higher-first in [0, priority_levels - 1]. Level p becomes levels - p. Without
- * priority levels the parameter is ignored, as Triton ignores it.
+ * higher-first in [0, priority_levels - 1]. Level p becomes levels - p. A level
+ * past the model's levels is invalid_argument naming the parameter (inferd does not
+ * guess what was meant). Without priority levels the parameter is ignored, as
+ * Triton ignores it.
  */
 export function toInferdPriority(level: number | undefined, levels: number): number | undefined {
   if (level === undefined || level === 0 || levels <= 0) return undefined;
-  return Math.max(0, levels - Math.min(level, levels));
+  if (level > levels) {
+    throw invalidArgument(
+      `request parameter "priority" is ${level} but the model has ${levels} priority levels; send 1 (most urgent) to ${levels}, or 0 for the default`,
+    );
+  }
+  return levels - level;
 }

@@ -7,6 +7,7 @@ function resolveDType(spec: TensorSpec, name: string, input: TensorInput): DType
   if (input.dtype !== undefined && input.dtype !== spec.dtype) {
     throw invalidArgument(
       `input "${name}": dtype ${input.dtype} does not match the model's ${spec.dtype}`,
+      { reason: "dtype_mismatch", input: name, dtype: input.dtype, expected: spec.dtype },
     );
   }
   return spec.dtype;

@@ -31,9 +31,16 @@ import {
   ServerReadyRequestSchema,
   ServerReadyResponseSchema,
 } from "../../gen/inference/grpc_service_pb.js";
+import type { PredictCall } from "../../src/inference/predictor.js";
+import { createPredictor } from "../../src/inference/predictor.js";
+import type { ModelConfig } from "../../src/registry/model-config.js";
+import { createAffineModel, createFakeModel } from "../helpers/fake-model.js";
+import { createFakeRegistry } from "../helpers/fake-registry.js";
 import { grpcClient, grpcFailure, grpcPredict } from "../helpers/inferd-grpc.js";
 import { IRIS_SAMPLES } from "../helpers/iris-reference.js";
+import { callWithServerDeadline } from "../helpers/server-deadline-call.js";
 import { type RunningInferd, startInferd } from "../helpers/start-inferd.js";
+import { type OipTestServer, startOipServer } from "../helpers/start-oip-server.js";
 
 const SERVICE = "/inference.GRPCInferenceService";
 
@@ -95,6 +102,38 @@ const irisRaw: InferInit = {
   rawInputContents: [f32Bytes(IRIS_ROWS)],
 };
 
+const LIMIT = 64 * 1024;
+/** Iris with 5000 rows: about 80 kB, over {@link LIMIT}. */
+const irisOversize: InferInit = {
+  ...irisTyped,
+  inputs: [
+    {
+      name: "features",
+      datatype: "FP32",
+      shape: [5000n, 4n],
+      contents: { fp32Contents: new Array<number>(20_000).fill(1.5) },
+    },
+  ],
+};
+
+/** A bidi ModelStreamInfer call writing `requests`: its answers, and the error it ended with if any. */
+async function streamInfer(client: grpc.Client, requests: readonly InferInit[]) {
+  const call = client.makeBidiStreamRequest(
+    `${SERVICE}/ModelStreamInfer`,
+    (value: ModelInferRequest) => Buffer.from(toBinary(ModelInferRequestSchema, value)),
+    (bytes: Buffer) => fromBinary(ModelStreamInferResponseSchema, bytes),
+  );
+  const answers: ModelStreamInferResponse[] = [];
+  const error = await new Promise<grpc.ServiceError | undefined>((resolve) => {
+    call.on("data", (r: ModelStreamInferResponse) => answers.push(r));
+    call.on("end", () => resolve(undefined));
+    call.on("error", resolve);
+    for (const r of requests) call.write(create(ModelInferRequestSchema, r));
+    call.end();
+  });
+  return { answers, error };
+}
+
 const A = [-2, -1.5, -1, -0.5, 0, 0.5];
 const B = [1.25, 0.5, -0.25, -1, -1.75, -2.5];
 const K = [-2n, 1n];
@@ -103,7 +142,10 @@ describe("GRPCInferenceService on the production server", () => {
   let inferd: RunningInferd;
   let client: grpc.Client;
   beforeAll(async () => {
-    inferd = await startInferd({ models: ["iris", "multi_io"] });
+    inferd = await startInferd({
+      models: ["iris", "multi_io"],
+      config: { maxRequestBytes: LIMIT },
+    });
     client = grpcClient(inferd.port);
   });
   afterAll(async () => {
@@ -229,23 +271,46 @@ describe("GRPCInferenceService on the production server", () => {
     expect(mixed.details).toMatch(/when any input uses raw_input_contents, all must/);
   });
 
-  it("answers every ModelStreamInfer message, a bad middle one with error_message and its id", async () => {
-    const call = client.makeBidiStreamRequest(
-      `${SERVICE}/ModelStreamInfer`,
-      (value: ModelInferRequest) => Buffer.from(toBinary(ModelInferRequestSchema, value)),
-      (bytes: Buffer) => fromBinary(ModelStreamInferResponseSchema, bytes),
+  it("names the protocol's datatypes when an input's datatype is not the model's", async () => {
+    const int32 = {
+      name: "features",
+      datatype: "INT32",
+      shape: [3n, 4n],
+      contents: { intContents: IRIS_ROWS.map(Math.round) },
+    };
+    const e = await grpcFailure(infer(client, { ...irisTyped, inputs: [int32] }));
+    expect([e.code, e.details]).toEqual([
+      grpc.status.INVALID_ARGUMENT,
+      'input "features": datatype INT32 does not match the model\'s FP32',
+    ]);
+  });
+
+  it("refuses a ModelInfer over --max-request-bytes RESOURCE_EXHAUSTED, naming the flag", async () => {
+    const e = await grpcFailure(infer(client, irisOversize));
+    expect(e.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(e.details).toMatch(
+      new RegExp(
+        `^message size \\d+ is larger than the server's limit of ${LIMIT} bytes \\(--max-request-bytes\\)$`,
+      ),
     );
-    const answers: ModelStreamInferResponse[] = [];
-    const done = new Promise<void>((resolve, reject) => {
-      call.on("data", (r: ModelStreamInferResponse) => answers.push(r));
-      call.on("end", resolve);
-      call.on("error", reject);
-    });
-    call.write(create(ModelInferRequestSchema, { ...irisTyped, id: "s1" }));
-    call.write(create(ModelInferRequestSchema, { ...irisTyped, id: "s2", modelName: "nope" }));
-    call.write(create(ModelInferRequestSchema, { ...irisRaw, id: "s3" }));
-    call.end();
-    await done;
+    expect((await infer(client, irisTyped)).id).toBe("iris-1");
+  });
+
+  it("ends a ModelStreamInfer with an oversize message RESOURCE_EXHAUSTED, naming the flag", async () => {
+    const { error } = await streamInfer(client, [{ ...irisTyped, id: "s1" }, irisOversize]);
+    expect(error?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(error?.details).toContain(
+      `than the server's limit of ${LIMIT} bytes (--max-request-bytes)`,
+    );
+  });
+
+  it("answers every ModelStreamInfer message, a bad middle one with error_message and its id", async () => {
+    const { answers, error } = await streamInfer(client, [
+      { ...irisTyped, id: "s1" },
+      { ...irisTyped, id: "s2", modelName: "nope" },
+      { ...irisRaw, id: "s3" },
+    ]);
+    expect(error).toBeUndefined();
     const byId = new Map(answers.map((a) => [a.inferResponse?.id, a]));
     expect([...byId.keys()].sort()).toEqual(["s1", "s2", "s3"]);
     expect(byId.get("s2")?.errorMessage).toMatch(/nope/);
@@ -354,4 +419,128 @@ describe("GRPCInferenceService behind --api-key", () => {
     metadata.set("authorization", "Bearer k1");
     expect((await infer(client, irisTyped, metadata)).id).toBe("iris-1");
   });
+});
+
+/** A ModelInfer of one row for the fake models' input "x" [batch, width]. */
+type InferParameters = NonNullable<MessageInitShape<typeof ModelInferRequestSchema>["parameters"]>;
+const xRequest = (model: string, width: number, parameters: InferParameters = {}): InferInit => ({
+  modelName: model,
+  parameters,
+  inputs: [
+    {
+      name: "x",
+      datatype: "FP32",
+      shape: [1n, BigInt(width)],
+      contents: { fp32Contents: Array.from({ length: width }, (_, i) => i + 1) },
+    },
+  ],
+});
+
+describe("ModelInfer past its deadline", () => {
+  const model = createFakeModel();
+  model.gate = new Promise(() => {}); // never runs: only a deadline ends the call
+  let test: OipTestServer;
+  let client: grpc.Client;
+  beforeAll(async () => {
+    test = await startOipServer(
+      createFakeRegistry([{ name: "stuck", version: 1, servable: model }]),
+    );
+    client = grpcClient(test.port);
+  });
+  afterAll(async () => {
+    client?.close();
+    await test?.server.shutdown();
+  });
+
+  it("ends DEADLINE_EXCEEDED when grpc-timeout passes while the model runs", async () => {
+    const runs = model.runs.length;
+    const request = toBinary(
+      ModelInferRequestSchema,
+      create(ModelInferRequestSchema, xRequest("stuck", 1)),
+    );
+    const path = `${SERVICE}/ModelInfer`;
+    // Only the server enforces this deadline: the status read is the server's own.
+    const end = await callWithServerDeadline(
+      test.port,
+      "grpc",
+      { path, request, stream: false },
+      300,
+    );
+    expect(end.name).toBe("DeadlineExceeded");
+    expect(model.runs.length).toBe(runs + 1);
+  });
+
+  it("ends DEADLINE_EXCEEDED when the timeout parameter (microseconds) passes", async () => {
+    const runs = model.runs.length;
+    const timeout = { parameterChoice: { case: "int64Param", value: 100_000n } } as const;
+    const e = await grpcFailure(infer(client, xRequest("stuck", 1, { timeout })));
+    expect([e.code, e.details]).toEqual([
+      grpc.status.DEADLINE_EXCEEDED,
+      "the request's deadline passed",
+    ]);
+    expect(model.runs.length).toBe(runs + 1);
+  });
+});
+
+describe("ModelInfer's priority parameter", () => {
+  const calls: PredictCall[] = [];
+  let test: OipTestServer;
+  let client: grpc.Client;
+  beforeAll(async () => {
+    const registry = createFakeRegistry([
+      // The real registry's get() reports model.json's snake_case keys; the fake spreads this as is.
+      {
+        name: "affine",
+        version: 1,
+        servable: createAffineModel(),
+        config: { priority_levels: 4 } as Partial<ModelConfig>,
+      },
+    ]);
+    const real = createPredictor({ registry });
+    test = await startOipServer(registry, {
+      predict: (call, signal) => {
+        calls.push(call);
+        return real.predict(call, signal);
+      },
+    });
+    client = grpcClient(test.port);
+  });
+  afterAll(async () => {
+    client?.close();
+    await test?.server.shutdown();
+  });
+
+  type Choice = NonNullable<InferParameters[string]["parameterChoice"]>;
+  const withPriority = (parameterChoice: Choice) =>
+    xRequest("affine", 4, { priority: { parameterChoice } });
+
+  it("reaches the predictor as inferd's priority: Triton level p of 4 becomes 4 - p", async () => {
+    calls.length = 0;
+    await infer(client, withPriority({ case: "int64Param", value: 1n }));
+    await infer(client, withPriority({ case: "uint64Param", value: 4n }));
+    await infer(client, withPriority({ case: "int64Param", value: 0n }));
+    await infer(client, xRequest("affine", 4));
+    expect(calls.map((c) => c.priority)).toEqual([3, 0, undefined, undefined]);
+  });
+
+  it.each([
+    ["negative", { case: "int64Param", value: -1n }, /must be an integer >= 0/],
+    [
+      "past the model's levels",
+      { case: "int64Param", value: 5n },
+      /is 5 but the model has 4 priority levels/,
+    ],
+    ["not an integer", { case: "doubleParam", value: 1.5 }, /must be an integer >= 0/],
+    ["a string", { case: "stringParam", value: "high" }, /must be an integer >= 0/],
+  ] as const)(
+    "refuses a priority %s INVALID_ARGUMENT naming the parameter",
+    async (_what, choice, message) => {
+      calls.length = 0;
+      const e = await grpcFailure(infer(client, withPriority(choice)));
+      expect(e.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(e.details).toMatch(/^request parameter "priority" /);
+      expect(e.details).toMatch(message);
+      expect(calls).toEqual([]);
+    },
+  );
 });

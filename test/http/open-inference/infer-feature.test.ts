@@ -1,18 +1,14 @@
 import type * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PredictResponse } from "../../../gen/inferd/v1/inference_pb.js";
-import { resolveServerConfig } from "../../../src/config/resolve-server-config.js";
-import { createTextGenerator } from "../../../src/generation/text-generator.js";
-import { createOipRoutes } from "../../../src/http/open-inference/oip-routes.js";
-import { createPredictor } from "../../../src/inference/predictor.js";
-import { createLogger } from "../../../src/logging/logger.js";
-import { createInferdServer, type InferdServer } from "../../../src/server/inferd-server.js";
-import { createFakeModel } from "../../helpers/fake-model.js";
+import { createPredictor, type PredictCall } from "../../../src/inference/predictor.js";
+import type { ModelConfig } from "../../../src/registry/model-config.js";
+import { createAffineModel, createFakeModel } from "../../helpers/fake-model.js";
 import { createFakeRegistry } from "../../helpers/fake-registry.js";
-import { fakeRoutes } from "../../helpers/fake-routes.js";
 import { grpcClient, grpcPredict } from "../../helpers/inferd-grpc.js";
 import { IRIS_SAMPLES } from "../../helpers/iris-reference.js";
 import { type RunningInferd, startInferd } from "../../helpers/start-inferd.js";
+import { type OipTestServer, startOipServer } from "../../helpers/start-oip-server.js";
 
 const LIMIT = 8192;
 
@@ -324,7 +320,7 @@ describe("OIP REST infer and model metadata on the production server", () => {
     it("400 for tensors that do not fit the model", async () => {
       expect(
         await refusal(irisInfer(irisInput({ datatype: "INT32", data: [5, 3, 1, 0] }))),
-      ).toEqual([400, 'input "features": dtype int32 does not match the model\'s float32']);
+      ).toEqual([400, 'input "features": datatype INT32 does not match the model\'s FP32']);
       expect(
         await refusal(irisInfer(irisInput({ shape: [1, 5], data: [...(ROWS[0] ?? []), 1] }))),
       ).toEqual([
@@ -439,41 +435,84 @@ describe("OIP REST infer under --api-key", () => {
 });
 
 describe("OIP REST infer past its deadline", () => {
-  let server: InferdServer;
-  let base: string;
+  const model = createFakeModel();
+  model.gate = new Promise(() => {}); // never runs: only the deadline ends the call
+  let test: OipTestServer;
   beforeAll(async () => {
-    const model = createFakeModel();
-    model.gate = new Promise(() => {}); // never runs: only the deadline ends the call
-    const registry = createFakeRegistry([{ name: "stuck", version: 1, servable: model }]);
-    const predictor = createPredictor({ registry });
-    server = createInferdServer({
-      config: { ...resolveServerConfig({}, {}), port: 0, host: "127.0.0.1" },
-      logger: createLogger({ level: "silent" }),
-      registry,
-      routes: fakeRoutes(),
-      httpRoutes: createOipRoutes({
-        registry,
-        predictor,
-        generator: createTextGenerator({ registry }),
-        isShuttingDown: () => false,
-        maxRequestBytes: LIMIT,
-        serverVersion: "test",
-      }),
-    });
-    base = `http://127.0.0.1:${(await server.listen()).port}`;
+    test = await startOipServer(
+      createFakeRegistry([{ name: "stuck", version: 1, servable: model }]),
+    );
   });
   afterAll(async () => {
-    await server?.shutdown();
+    await test?.server.shutdown();
   });
 
   it("answers 504 once the timeout parameter (microseconds) passes", async () => {
     const a = await send(
-      `${base}/v2/models/stuck/infer`,
+      `${test.baseUrl}/v2/models/stuck/infer`,
       JSON.stringify({
         parameters: { timeout: 100_000 },
         inputs: [{ name: "x", shape: [1, 1], datatype: "FP32", data: [1] }],
       }),
     );
     expect([a.status, errorOf(a)]).toEqual([504, "the request's deadline passed"]);
+    expect(model.runs.length).toBe(1);
+  });
+});
+
+describe("OIP REST infer's priority parameter", () => {
+  const calls: PredictCall[] = [];
+  let test: OipTestServer;
+  beforeAll(async () => {
+    const registry = createFakeRegistry([
+      // The real registry's get() reports model.json's snake_case keys; the fake spreads this as is.
+      {
+        name: "affine",
+        version: 1,
+        servable: createAffineModel(),
+        config: { priority_levels: 4 } as Partial<ModelConfig>,
+      },
+    ]);
+    const real = createPredictor({ registry });
+    test = await startOipServer(registry, {
+      predict: (call, signal) => {
+        calls.push(call);
+        return real.predict(call, signal);
+      },
+    });
+  });
+  afterAll(async () => {
+    await test?.server.shutdown();
+  });
+
+  const withPriority = (priority?: unknown) =>
+    send(
+      `${test.baseUrl}/v2/models/affine/infer`,
+      JSON.stringify({
+        ...(priority !== undefined && { parameters: { priority } }),
+        inputs: [{ name: "x", shape: [1, 4], datatype: "FP32", data: [1, 2, 3, 4] }],
+      }),
+    );
+
+  it("reaches the predictor as inferd's priority: Triton level p of 4 becomes 4 - p", async () => {
+    calls.length = 0;
+    for (const priority of [1, 4, 0, undefined]) {
+      expect((await withPriority(priority)).status).toBe(200);
+    }
+    expect(calls.map((c) => c.priority)).toEqual([3, 0, undefined, undefined]);
+  });
+
+  it.each([
+    ["negative", -1, /must be an integer >= 0/],
+    ["past the model's levels", 5, /is 5 but the model has 4 priority levels/],
+    ["not an integer", 1.5, /must be an integer >= 0/],
+    ["a string", "high", /must be an integer >= 0/],
+  ])("answers 400 for a priority %s, naming the parameter", async (_what, priority, message) => {
+    calls.length = 0;
+    const a = await withPriority(priority);
+    expect(a.status).toBe(400);
+    expect(errorOf(a)).toMatch(/^request parameter "priority" /);
+    expect(errorOf(a)).toMatch(message);
+    expect(calls).toEqual([]);
   });
 });
