@@ -2,13 +2,17 @@ import type { BenchModel } from "./bench-repository.js";
 import { runH2load } from "./h2load-run.js";
 import { type Http1Protocol, runHttp1Load } from "./http1-load.js";
 import type { LoadResult } from "./load-run.js";
+import { runH2loadModelInfer } from "./model-infer-load.js";
 import { scrapeEventLoopDelayP99, scrapeModelCounters, serverView } from "./server-metrics.js";
 
 /** The scenario families of the peers bench: one table and its own targets each. */
 export type PeerGroup = "grpc" | "http1" | "heavy";
 
-/** Which server answered: a naive peer, inferd with batching on/off, or the no-op floor. */
-export type PeerKey = "naive" | "on" | "off" | "noop";
+/**
+ * Which server answered: a naive peer, inferd's Predict with batching on/off, the
+ * no-op floor, or inferd's Open Inference ModelInfer (raw contents, batching on).
+ */
+export type PeerKey = "naive" | "on" | "off" | "noop" | "modelInfer";
 
 /** The wire protocol of a run: gRPC over h2c, or one of the HTTP/1.1 protocols. */
 export type PeerProtocol = "grpc" | Http1Protocol;
@@ -22,6 +26,8 @@ export interface PeerTarget {
   readonly model: BenchModel;
   /** An inferd process: errors and event-loop delay come from its /metrics. */
   readonly inferd: boolean;
+  /** The call sent: inferd.v1 Predict (default), or OIP ModelInfer with raw contents (gRPC only). */
+  readonly rpc?: "predict" | "modelInfer";
 }
 
 /** One closed-loop run of the peers bench and what the server saw of it. */
@@ -67,9 +73,11 @@ export async function runPeerScenario(
   const before = inferd ? await scrapeModelCounters(port, model.name) : undefined;
   if (inferd) await scrapeEventLoopDelayP99(port);
   const result =
-    target.protocol === "grpc"
-      ? await runH2load(options)
-      : await runHttp1Load(target.protocol, options);
+    target.protocol !== "grpc"
+      ? await runHttp1Load(target.protocol, options)
+      : target.rpc === "modelInfer"
+        ? await runH2loadModelInfer(options)
+        : await runH2load(options);
   const eventLoopP99Ms = inferd ? await scrapeEventLoopDelayP99(port) : Number.NaN;
   const after = before && (await scrapeModelCounters(port, model.name));
   const serverFailed = before && after ? serverView(before, after).failed : 0;

@@ -24,10 +24,28 @@ function naive(script: string, repo: BenchRepository, family: BenchFamily) {
 }
 
 /**
+ * ModelInfer with raw contents on inferd's batching model: run right after Predict on
+ * the same model, so that the ratio of the two compares them under the same load.
+ */
+function modelInfer(on: BenchModel, port: number): PeerTarget {
+  const label = "inferd ModelInfer raw, batching on";
+  return {
+    key: "modelInfer",
+    label,
+    protocol: "grpc",
+    model: on,
+    port,
+    inferd: true,
+    rpc: "modelInfer",
+  };
+}
+
+/**
  * Starts the peers of `group` (the naive grpc-js or node:http server on the group's
  * model, and for gRPC the no-op server on inferd's lean path) and lists every target:
  * the naive peer first, then inferd with batching on and off (on only, per protocol,
- * over HTTP/1.1), then the no-op floor. The naive peers are sent the request inferd
+ * over HTTP/1.1; for gRPC small, Open Inference ModelInfer right after Predict with
+ * batching on), then the no-op floor. The naive peers are sent the request inferd
  * gets for `<family>_nobatch`; they ignore the model name.
  */
 export async function planGroup(
@@ -66,6 +84,7 @@ export async function planGroup(
       targets.push(
         { key: "naive", label: "naive grpc-js", port, protocol: "grpc", model: off, inferd: false },
         { key: "on", label: "inferd, batching on", protocol: "grpc", model: on, ...inferd },
+        ...(group === "grpc" ? [modelInfer(on, inferdPort)] : []),
         { key: "off", label: "inferd, batching off", protocol: "grpc", model: off, ...inferd },
       );
     }

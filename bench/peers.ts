@@ -27,7 +27,7 @@ const num = (name: keyof typeof values): number => Number(values[name]);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const load = () => (loadavg()[0] ?? 0).toFixed(2);
 const TITLES: Record<PeerGroup, string> = {
-  grpc: "mlp_small over gRPC (h2load, 4 connections), inferd vs the naive grpc-js server and inferd's no-op Predict (lean gRPC path):",
+  grpc: "mlp_small over gRPC (h2load, 4 connections), inferd (Predict, and Open Inference ModelInfer with raw contents) vs the naive grpc-js server and inferd's no-op Predict (lean gRPC path):",
   http1:
     "mlp_small over HTTP/1.1 (h2load --h1, one connection per concurrent call), inferd's Connect JSON and gRPC-Web binary (batching on) vs the naive node:http JSON server:",
   heavy: "mlp_heavy over gRPC (h2load, 4 connections), inferd vs the naive grpc-js server:",
@@ -108,7 +108,7 @@ async function report(
     started,
     limits,
     sections: groups.flatMap((group) => ["", TITLES[group], "", formatPeerTable(rows, group)]),
-    targets: { title: "Targets (issue 14):", checks },
+    targets: { title: "Targets (issues 14 and 15):", checks },
     json: values.json,
     data: { limits, rows, checks },
   });

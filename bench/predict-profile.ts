@@ -1,11 +1,14 @@
 /**
  * `npx tsx bench/predict-profile.ts [model] [concurrency] [seconds] [protocol]`: where the
  * server's threads spend their time under a unary Predict load (default classifier_batch,
- * c=64, 8 s, gRPC; or connect-json or grpc-web over HTTP/1.1, all with h2load). Starts the production server as `npm run bench:batching` does, with `--cpu-prof`,
+ * c=64, 8 s, gRPC; or connect-json or grpc-web over HTTP/1.1, all with h2load; or
+ * `model-infer`: Open Inference ModelInfer with raw contents over gRPC, the same row).
+ * Models: classifier, small (mlp_small) and heavy, each `_batch` and `_nobatch`.
+ * Starts the production server as `npm run bench:batching` does, with `--cpu-prof`,
  * and prints for the main thread and the busiest worker their busy share and the
  * self time per source (file or package) and per function, and the time with callees
- * of inferd's own functions. Why: to tell whether the
- * event loop, the session worker or neither (waiting) limits a figure.
+ * of inferd's own functions. Why: to tell whether the event loop, the session worker
+ * or neither (waiting) limits a figure.
  */
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,6 +16,7 @@ import { join } from "node:path";
 import { createBenchRepository } from "./bench-repository.js";
 import { runH2load } from "./h2load-run.js";
 import { runHttp1Load } from "./http1-load.js";
+import { runH2loadModelInfer } from "./model-infer-load.js";
 import { startServerProcess } from "./server-process.js";
 
 interface CpuProfile {
@@ -32,6 +36,7 @@ const repo = await createBenchRepository({
   classifierDelayUs: 500,
   heavyDelayUs: 2000,
   instanceCount: 1,
+  families: ["classifier", "small", "heavy"],
 });
 const dir = await mkdtemp(join(tmpdir(), "inferd-profile-"));
 try {
@@ -52,7 +57,9 @@ try {
   const load =
     protocol === "connect-json" || protocol === "grpc-web"
       ? await runHttp1Load(protocol, options)
-      : await runH2load(options);
+      : protocol === "model-infer"
+        ? await runH2loadModelInfer(options)
+        : await runH2load(options);
   await server.stop();
   console.log(`${name} ${protocol} c=${concurrency}: ${load.callsPerSecond.toFixed(0)} calls/s`);
   const profiles = await Promise.all(

@@ -1,12 +1,9 @@
-import { create } from "@bufbuild/protobuf";
-import {
-  type InferParameter,
-  type InferTensorContents,
-  InferTensorContentsSchema,
-  type ModelInferRequest,
-  type ModelInferResponse,
-  ModelInferResponse_InferOutputTensorSchema,
-  ModelInferResponseSchema,
+import type {
+  InferParameter,
+  InferTensorContents,
+  ModelInferRequest,
+  ModelInferResponse,
+  ModelInferResponse_InferOutputTensor,
 } from "../../gen/inference/grpc_service_pb.js";
 import { invalidArgument } from "../errors/inferd-error.js";
 import { toOipContents } from "../open-inference/oip-contents.js";
@@ -15,18 +12,26 @@ import type {
   OipInferRequest,
   OipInferResult,
   OipInput,
+  OipOutput,
   OipParameter,
   OipParameters,
 } from "../open-inference/oip-tensor.js";
 import { encodeRawTensor } from "../open-inference/raw-tensor-codec.js";
 
+/** Shared by every request, input and output without parameters (most of them): frozen. */
+const NO_PARAMETERS: OipParameters = Object.freeze({});
+
 /** InferParameter map to neutral parameters (an unset oneof is left out). */
 export function decodeParameters(parameters: { [key: string]: InferParameter }): OipParameters {
-  const decoded: Record<string, OipParameter> = {};
-  for (const [key, p] of Object.entries(parameters)) {
-    if (p.parameterChoice.case !== undefined) decoded[key] = p.parameterChoice.value;
+  let decoded: Record<string, OipParameter> | undefined;
+  // for...in, not Object.entries: no array per map, and none at all for an empty one.
+  for (const key in parameters) {
+    const choice = parameters[key]?.parameterChoice;
+    if (choice?.case === undefined) continue;
+    decoded ??= {};
+    decoded[key] = choice.value;
   }
-  return decoded;
+  return decoded ?? NO_PARAMETERS;
 }
 
 function decodeContents(c: InferTensorContents | undefined): OipContents | undefined {
@@ -80,38 +85,50 @@ export function decodeInferRequest(request: ModelInferRequest): OipInferRequest 
   };
 }
 
+/** `toOipContents` builds fresh arrays: the message takes them as they are, not copied. */
+const owned = <T>(values: readonly T[] | undefined): T[] => (values ?? []) as T[];
+
 function encodeContents(contents: OipContents): InferTensorContents {
-  return create(InferTensorContentsSchema, {
-    boolContents: [...(contents.bool ?? [])],
-    intContents: [...(contents.int ?? [])],
-    int64Contents: [...(contents.int64 ?? [])],
-    uintContents: [...(contents.uint ?? [])],
-    uint64Contents: [...(contents.uint64 ?? [])],
-    fp32Contents: [...(contents.fp32 ?? [])],
-    fp64Contents: [...(contents.fp64 ?? [])],
-    bytesContents: [...(contents.bytes ?? [])],
-  });
+  return {
+    $typeName: "inference.InferTensorContents",
+    boolContents: owned(contents.bool),
+    intContents: owned(contents.int),
+    int64Contents: owned(contents.int64),
+    uintContents: owned(contents.uint),
+    uint64Contents: owned(contents.uint64),
+    fp32Contents: owned(contents.fp32),
+    fp64Contents: owned(contents.fp64),
+    bytesContents: owned(contents.bytes),
+  };
+}
+
+function encodeOutput(output: OipOutput, raw: boolean): ModelInferResponse_InferOutputTensor {
+  const contents = raw ? undefined : toOipContents(output.tensor);
+  return {
+    $typeName: "inference.ModelInferResponse.InferOutputTensor",
+    name: output.name,
+    datatype: output.datatype,
+    shape: output.shape.map(BigInt),
+    parameters: {},
+    ...(contents !== undefined && { contents: encodeContents(contents) }),
+  };
 }
 
 /**
  * A result as ModelInferResponse: raw_output_contents (one entry per output, in
- * order) when `result.raw`, else typed contents per output.
+ * order, views of the output tensors) when `result.raw`, else typed contents per
+ * output. proto3 messages are plain objects in protobuf-es v2: they are built as
+ * literals with every field set, as `create()` would set them, without its schema
+ * walk per message (as Predict's response is).
  */
 export function encodeInferResponse(result: OipInferResult): ModelInferResponse {
-  const outputs = result.outputs.map((o) => {
-    const contents = result.raw ? undefined : toOipContents(o.tensor);
-    return create(ModelInferResponse_InferOutputTensorSchema, {
-      name: o.name,
-      datatype: o.datatype,
-      shape: o.shape.map(BigInt),
-      ...(contents !== undefined && { contents: encodeContents(contents) }),
-    });
-  });
-  return create(ModelInferResponseSchema, {
+  return {
+    $typeName: "inference.ModelInferResponse",
     modelName: result.model,
     modelVersion: result.version,
     id: result.id,
-    outputs,
+    parameters: {},
+    outputs: result.outputs.map((o) => encodeOutput(o, result.raw)),
     rawOutputContents: result.raw ? result.outputs.map((o) => encodeRawTensor(o.tensor)) : [],
-  });
+  };
 }

@@ -45,31 +45,43 @@ function checkIntRange(name: string, dtype: DType, data: readonly number[]): voi
   }
 }
 
+/**
+ * The wire bytes as an ArrayBuffer and offset a `dtype` view can start at: the
+ * bytes' own buffer when their offset is a multiple of the element size (no copy:
+ * protobuf-es hands out `bytes` fields as views of the request body, which nothing
+ * reuses), else one copy into a fresh buffer. Never `bytes.slice()`: on a Node
+ * Buffer that is a view of the whole pool, not a copy.
+ */
+function alignedBytes(dtype: DType, bytes: Uint8Array): Uint8Array {
+  const aligned = bytes.byteOffset % bytesPerElement(dtype) === 0;
+  return aligned && bytes.buffer instanceof ArrayBuffer
+    ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    : Uint8Array.prototype.slice.call(bytes);
+}
+
 function fromRaw(dtype: DType, bytes: Uint8Array): TensorData {
-  // Copy into a fresh buffer: the wire bytes may sit at an unaligned offset. Not
-  // bytes.slice(): on a Node Buffer that is a view of the whole pool, not a copy.
   // Assumes a little-endian host (every platform Node supports in practice).
-  const copy = Uint8Array.prototype.slice.call(bytes);
-  const buffer = copy.buffer;
+  if (dtype === "bool") return Uint8Array.from(bytes, (b) => (b === 0 ? 0 : 1));
+  const view = alignedBytes(dtype, bytes);
+  const { buffer, byteOffset } = view;
+  const n = view.byteLength / bytesPerElement(dtype);
   switch (dtype) {
     case "float32":
-      return new Float32Array(buffer);
+      return new Float32Array(buffer, byteOffset, n);
     case "float64":
-      return new Float64Array(buffer);
+      return new Float64Array(buffer, byteOffset, n);
     case "float16":
-      return new Uint16Array(buffer);
+      return new Uint16Array(buffer, byteOffset, n);
     case "int8":
-      return new Int8Array(buffer);
+      return new Int8Array(buffer, byteOffset, n);
     case "int16":
-      return new Int16Array(buffer);
+      return new Int16Array(buffer, byteOffset, n);
     case "int32":
-      return new Int32Array(buffer);
+      return new Int32Array(buffer, byteOffset, n);
     case "int64":
-      return new BigInt64Array(buffer);
+      return new BigInt64Array(buffer, byteOffset, n);
     case "uint8":
-      return copy;
-    case "bool":
-      return copy.map((b) => (b === 0 ? 0 : 1));
+      return view;
     case "string":
       throw new Error("unreachable: raw_data cannot carry strings");
   }

@@ -61,6 +61,51 @@ describe("materializeInput", () => {
     expect((t.data as Float32Array)[0]).toBe(2.5);
   });
 
+  it("views aligned raw_data in place (no copy) with its own offset and length", () => {
+    const body = Buffer.alloc(64);
+    body.writeFloatLE(2.5, 8);
+    body.writeFloatLE(-1, 20);
+    const t = materializeInput(x, "x", {
+      dims: [1, 4],
+      values: { kind: "raw", bytes: body.subarray(8, 24) },
+    });
+    const data = t.data as Float32Array;
+    expect(data).toBeInstanceOf(Float32Array);
+    expect(data.buffer).toBe(body.buffer);
+    expect(data.byteOffset).toBe(body.byteOffset + 8);
+    expect(Array.from(data)).toEqual([2.5, 0, 0, -1]);
+  });
+
+  it("copies raw int64 and float64 at an odd offset once and decodes them right", () => {
+    const buffer = new Uint8Array(3 + 16);
+    const view = new DataView(buffer.buffer);
+    view.setBigInt64(3, -5n, true);
+    view.setBigInt64(11, 1n << 40n, true);
+    const i64: TensorSpec = { name: "ids", dtype: "int64", dims: [2], dimNames: [] };
+    const ids = materializeInput(i64, "ids", {
+      dims: [2],
+      values: { kind: "raw", bytes: buffer.subarray(3) },
+    }).data as BigInt64Array;
+    expect(Array.from(ids)).toEqual([-5n, 1n << 40n]);
+    expect(ids.buffer).not.toBe(buffer.buffer);
+    view.setFloat64(3, Math.PI, true);
+    view.setFloat64(11, -0.25, true);
+    const f64: TensorSpec = { name: "d", dtype: "float64", dims: [2], dimNames: [] };
+    const d = materializeInput(f64, "d", {
+      dims: [2],
+      values: { kind: "raw", bytes: buffer.subarray(3) },
+    });
+    expect(Array.from(d.data as Float64Array)).toEqual([Math.PI, -0.25]);
+  });
+
+  it("normalizes raw bool bytes to 0/1 in a copy", () => {
+    const bytes = Uint8Array.from([0, 2, 1, 255]);
+    const b: TensorSpec = { name: "mask", dtype: "bool", dims: [4], dimNames: [] };
+    const t = materializeInput(b, "mask", { dims: [4], values: { kind: "raw", bytes } });
+    expect(Array.from(t.data as Uint8Array)).toEqual([0, 1, 1, 1]);
+    expect(Array.from(bytes)).toEqual([0, 2, 1, 255]);
+  });
+
   it("widens int_data to int64 and converts bools to bytes", () => {
     const i64: TensorSpec = { name: "ids", dtype: "int64", dims: [2], dimNames: [] };
     expect(
