@@ -1,4 +1,5 @@
-import { mkdir, realpath, rm, symlink, utimes, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, realpath, rename, rm, symlink, utimes, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { basename, dirname, join, relative } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { isInferdError } from "../../src/errors/inferd-error.js";
@@ -568,8 +569,8 @@ describe("createModelRegistry: poll mode", () => {
       { m: { versions: [1, 2], config: { version_policy: "all" } }, gone: { versions: [1] } },
       { controlMode: "poll", pollIntervalMs: 10 },
     );
-    await rm(join(repo, "m", "2"), { recursive: true });
-    await rm(join(repo, "gone"), { recursive: true });
+    await removeAtOnce(join(repo, "m", "2"));
+    await removeAtOnce(join(repo, "gone"));
     await waitFor(() => events.filter((e) => e.state === "unloaded").length === 2);
     expect(states(registry, "m")).toEqual(["1:ready"]);
     expect(thrown(() => registry.acquire("m", 2))).toEqual([
@@ -587,7 +588,7 @@ describe("createModelRegistry: poll mode", () => {
       (loader) => loader.failures.set("broken/1", "bad graph"),
     );
     expect(states(registry, "broken")).toEqual(["1:failed"]);
-    await rm(join(repo, "broken"), { recursive: true });
+    await removeAtOnce(join(repo, "broken"));
     await waitFor(() => events.some((e) => e.state === "unloaded"));
     expect(eventsOf(events, "broken")).toEqual([
       "broken/1:loading",
@@ -866,3 +867,13 @@ describe("createModelRegistry: a single model's folder (KServe's /mnt/models)", 
     ]);
   });
 });
+
+/**
+ * Removes a folder as one step a poll can observe: a recursive rm deletes file by file, and
+ * a poll between two deletions sees a changed model (and rightly retries it).
+ */
+async function removeAtOnce(folder: string): Promise<void> {
+  const aside = await mkdtemp(join(tmpdir(), "inferd-removed-"));
+  await rename(folder, join(aside, basename(folder)));
+  await rm(aside, { recursive: true });
+}
