@@ -85,6 +85,9 @@ function expectNoStall({ probes, maxLoopMs }: Measure): void {
   expect(p99(probes.predictMs)).toBeLessThan(PROBE_BOUND_MS);
 }
 
+/** Rows of a JSON Predict on iris that fill 15.9 of the 16 MiB (16 bytes each). */
+const JSON_FILLING_ROWS = 1_040_000;
+
 /** Items of one-row iris BatchPredict items that fill 15.8 of the 16 MiB (46 bytes each on the wire). */
 const WIRE_FILLING_ITEMS = 360_000;
 
@@ -126,6 +129,25 @@ describe("the largest accepted requests", () => {
         /^grpc 3 BatchPredict carries 360000 items, more than this server's limit of 256/,
       ),
     ]);
+    expectNoStall(measured);
+  });
+
+  // The old code parsed a 16 MiB JSON body on the loop (JSON.parse and fromJson, 1-3 s).
+  // An unknown model keeps the answer small: the answer to a million accepted rows is
+  // still built on the loop (see the first test's note).
+  it("decode a 16 MiB JSON Predict without stalling", {
+    retry: 2,
+    timeout: 20_000,
+  }, async () => {
+    const measured = await measure({
+      port: inferd.port,
+      batchItems: 0,
+      jsonRows: JSON_FILLING_ROWS,
+      jsonModel: "no_such_model",
+    });
+    expect(measured.result.jsonBytes).toBeGreaterThan(15.5 * 2 ** 20);
+    expect(measured.result.jsonBytes).toBeLessThanOrEqual(DEFAULTS.maxRequestBytes);
+    expect(measured.result.outcomes).toEqual([expect.stringMatching(/^json 404 .*no_such_model/)]);
     expectNoStall(measured);
   });
 });
