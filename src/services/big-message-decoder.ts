@@ -6,6 +6,7 @@ import { startWorker } from "../runtime/start-worker.js";
 import { BATCH_PREDICT_ITEMS_FIELD, batchPredictTooLarge } from "./batch-predict-limit.js";
 import { countFieldTags } from "./count-field-tags.js";
 import type { DecodeAnswer, DecodeJob, DecodeWorkerData } from "./decode-worker.js";
+import { DECODED_METHODS } from "./decoded-methods.js";
 
 /** Request bodies from this size on are decoded off the event loop (default 256 KiB). */
 export const BIG_MESSAGE_BYTES = 256 * 1024;
@@ -86,7 +87,7 @@ export function createBigMessageDecoder(options: BigMessageDecoderOptions): BigM
           return Promise.reject(new ConnectError(refusal, Code.InvalidArgument));
         }
       }
-      if (bytes.byteLength < threshold) return undefined;
+      if (bytes.byteLength < threshold || !DECODED_METHODS.has(path)) return undefined;
       worker ??= start();
       const id = nextId++;
       const job: DecodeJob = { id, path, binary, bytes };

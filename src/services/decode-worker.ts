@@ -7,14 +7,13 @@
  * {@link DecodeJob} is answered by one {@link DecodeAnswer} of the same id.
  */
 import { parentPort, workerData } from "node:worker_threads";
-import type { DescMethod, Message } from "@bufbuild/protobuf";
+import type { Message } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createMethodSerializationLookup } from "@connectrpc/connect/protocol";
-import { InferenceService } from "../../gen/inferd/v1/inference_pb.js";
-import { GRPCInferenceService } from "../../gen/inference/grpc_service_pb.js";
 import { strictUtf8Decoder } from "../text/strict-utf8.js";
 import { BATCH_PREDICT_ITEMS_FIELD, batchPredictTooLarge } from "./batch-predict-limit.js";
 import { countFieldTags } from "./count-field-tags.js";
+import { DECODED_METHODS } from "./decoded-methods.js";
 import { packTensorValues } from "./pack-tensor-values.js";
 
 export interface DecodeWorkerData {
@@ -38,16 +37,12 @@ const BATCH_PREDICT = "/inferd.v1.InferenceService/BatchPredict";
 const JSON_OPTIONS = { ignoreUnknownFields: false, textDecoder: strictUtf8Decoder };
 const { maxBatchPredictItems } = workerData as DecodeWorkerData;
 
+const LIMITS = { readMaxBytes: 0xffffffff, writeMaxBytes: 0xffffffff };
 const serializers = new Map(
-  [InferenceService, GRPCInferenceService].flatMap((service) =>
-    service.methods.map((method: DescMethod) => [
-      `/${service.typeName}/${method.name}`,
-      createMethodSerializationLookup(method, undefined, JSON_OPTIONS, {
-        readMaxBytes: 0xffffffff,
-        writeMaxBytes: 0xffffffff,
-      }),
-    ]),
-  ),
+  [...DECODED_METHODS].map(([path, method]) => [
+    path,
+    createMethodSerializationLookup(method, undefined, JSON_OPTIONS, LIMITS),
+  ]),
 );
 
 function decode(job: DecodeJob): Message {

@@ -49,6 +49,10 @@ describe("createBigMessageDecoder", () => {
     expect(decoder.decode(BATCH, batch(4), true)).toBeUndefined();
   });
 
+  it("leaves a big body of a method outside the Predict family to the caller", () => {
+    expect(decoder.decode("/inferd.v1.ModelService/LoadModel", json, false)).toBeUndefined();
+  });
+
   it("decodes a big JSON Predict in the worker, its floats packed into raw_data", async () => {
     const message = (await decoder.decode(PREDICT, json, false)) as PredictRequest;
     expect(message.$typeName).toBe("inferd.v1.PredictRequest");
