@@ -81,7 +81,8 @@ async function serve(
         options.readMaxBytes,
         length,
       );
-      return serialization.getI(binary).parse(bytes);
+      const decoded = options.decodeLarge?.(req.url ?? "", bytes, binary);
+      return decoded ?? serialization.getI(binary).parse(bytes);
     },
   });
   const { context } = end;

@@ -11,6 +11,7 @@ import { isInferdError } from "../errors/inferd-error.js";
 import type { StreamClaim } from "../listener/one-port-listener.js";
 import type { RecordRefusedCall } from "../observed-call/rpc-call.js";
 import { toConnectError } from "../services/to-connect-error.js";
+import type { DecodeLargeInput } from "./decode-large-input.js";
 import { readUnaryEnvelope } from "./grpc-unary-envelope.js";
 import { CANCELED, recordRefusedCall } from "./refused-call.js";
 import { createUnaryCallContext } from "./unary-call-context.js";
@@ -31,6 +32,8 @@ export interface GrpcUnaryPathOptions {
    * over `readMaxBytes` or malformed, undecodable protobuf, or a client gone while it sent.
    */
   readonly recordRefusedCall?: RecordRefusedCall;
+  /** Decodes big bodies off the event loop (see `DecodeLargeInput`). */
+  readonly decodeLarge?: DecodeLargeInput;
 }
 
 /** Per-call context values from the connection (`peerContextValues`), for either path. */
@@ -100,10 +103,12 @@ async function serve(
   try {
     if (timeout.error) throw timeout.error;
     const bytes = await readUnaryEnvelope(stream, options.readMaxBytes, context.signal);
+    const decoded = options.decodeLarge?.(headers[":path"] ?? "", bytes, true);
     let input: ReturnType<typeof fromBinary>;
     try {
-      input = fromBinary(spec.method.input, bytes);
+      input = decoded ? await decoded : fromBinary(spec.method.input, bytes);
     } catch (error) {
+      if (error instanceof ConnectError) throw error;
       throw new ConnectError(`parse binary: ${String(error)}`, Code.InvalidArgument);
     }
     invoked = true;

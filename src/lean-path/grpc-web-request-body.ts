@@ -66,19 +66,22 @@ function stopsReading(chunks: Buffer[], length: number, readMaxBytes: number): b
 
 /**
  * The request message of a unary gRPC-Web body. One plain envelope (the usual case)
- * is parsed at once; anything else goes through connect-es's own envelope transforms
+ * is parsed at once, by `decodeLarge` when it takes it (a big one, off the event loop);
+ * anything else goes through connect-es's own envelope transforms
  * and its unary input check, so that every refusal keeps connect-es's code and message.
  */
 export async function parseUnaryInput<T>(
   bytes: Uint8Array,
   serialization: Serialization<T>,
   readMaxBytes: number,
+  decodeLarge?: (message: Uint8Array) => Promise<T> | undefined,
 ): Promise<T> {
   if (bytes.byteLength >= HEADER_BYTES && bytes[0] === 0) {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const declared = view.getUint32(1);
     if (declared <= readMaxBytes && HEADER_BYTES + declared === bytes.byteLength) {
-      return serialization.parse(bytes.subarray(HEADER_BYTES));
+      const message = bytes.subarray(HEADER_BYTES);
+      return decodeLarge?.(message) ?? serialization.parse(message);
     }
   }
   const input = pipe(

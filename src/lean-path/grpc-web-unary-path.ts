@@ -88,7 +88,13 @@ async function serve(
     refusal: compression.error,
     readInput: async (signal) => {
       const bytes = await readGrpcWebBody(req as Readable, options.readMaxBytes, signal);
-      return parseUnaryInput(bytes, serialization.getI(binary), options.readMaxBytes);
+      const decodeLarge = options.decodeLarge;
+      return parseUnaryInput(
+        bytes,
+        serialization.getI(binary),
+        options.readMaxBytes,
+        decodeLarge && ((message) => decodeLarge(req.url ?? "", message, binary)),
+      );
     },
   });
   const { context } = end;

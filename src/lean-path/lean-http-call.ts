@@ -10,6 +10,7 @@ import {
 import { singleHeader, toWebHeaders } from "../connect-adapter/incoming-headers.js";
 import { recodeRefusal } from "../connect-adapter/recode-connect-refusals.js";
 import type { RecordRefusedCall } from "../observed-call/rpc-call.js";
+import type { DecodeLargeInput } from "./decode-large-input.js";
 import type { ContextValuesOfPeer } from "./grpc-unary-path.js";
 import { CANCELED, recordRefusedCall } from "./refused-call.js";
 import { createUnaryCallContext } from "./unary-call-context.js";
@@ -41,6 +42,8 @@ export interface LeanHttpPathOptions {
   readonly contextValues?: ContextValuesOfPeer;
   /** Records a call refused before the interceptors ran (bad timeout, body). */
   readonly recordRefusedCall?: RecordRefusedCall;
+  /** Decodes big bodies off the event loop (see `DecodeLargeInput`). */
+  readonly decodeLarge?: DecodeLargeInput;
 }
 
 /** The options with the interceptors as the mutable array connect-es's invoker takes. */

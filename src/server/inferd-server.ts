@@ -21,6 +21,7 @@ import type { Logger } from "../logging/logger.js";
 import { withNodeRequest } from "../observed-call/observed-requests.js";
 import type { RecordRefusedCall } from "../observed-call/rpc-call.js";
 import type { ModelRegistry } from "../registry/model-registry.js";
+import { createBigMessageDecoder } from "../services/big-message-decoder.js";
 import { createHealthService } from "../services/health-service.js";
 import { createReflectionService } from "../services/reflection-service.js";
 import { strictUtf8Decoder } from "../text/strict-utf8.js";
@@ -145,7 +146,10 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
     registry,
     isShuttingDown: () => drain.shutdownSignal.aborted,
   });
+  // Big bodies on the lean paths decode off the event loop (docs/architecture.md).
+  const decoder = createBigMessageDecoder({ maxBatchPredictItems: config.maxBatchPredictItems });
   const lean = {
+    decodeLarge: decoder.decode,
     methods: unary.methods,
     interceptors,
     readMaxBytes: config.maxRequestBytes,
@@ -213,6 +217,7 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
         starting.abort();
         await started;
         await registry.close();
+        await decoder.close();
         logger.info({}, "inferd stopped");
       })();
       return stopping;

@@ -13,13 +13,13 @@ import {
   PredictResultSchema,
   PredictStreamResponseSchema,
 } from "../../gen/inferd/v1/inference_pb.js";
-import { invalidArgument } from "../errors/inferd-error.js";
 import type { Classification as DomainClassification } from "../inference/classify.js";
 import type {
   PredictResult as DomainResult,
   PredictCall,
   Predictor,
 } from "../inference/predictor.js";
+import { batchPredictTooLarge } from "./batch-predict-limit.js";
 import { linkDomainSignal, toDomainSignal } from "./domain-signal.js";
 import { mapOrdered } from "./map-ordered.js";
 import { slicedItems } from "./sliced-items.js";
@@ -158,11 +158,7 @@ export function createInferenceService(
 
     async batchPredict(request, context) {
       const count = request.requests.length;
-      if (count > maxItems) {
-        throw invalidArgument(
-          `BatchPredict carries ${count} items, more than this server's limit of ${maxItems} (--max-batch-predict-items): split it into calls of at most ${maxItems} items, or send them on PredictStream`,
-        );
-      }
+      if (count > maxItems) throw batchPredictTooLarge(count, maxItems);
       const signal = sharedDomainSignal(context);
       const results: PredictResult[] = [];
       const items = slicedItems(request.requests, ITEMS_PER_TURN);

@@ -19,6 +19,8 @@ export interface BigRequestPlan {
   readonly batchItems: number;
   /** Rows of the Connect JSON Predict on iris; 0 sends none. */
   readonly jsonRows: number;
+  /** The model the JSON Predict names (default "iris"). */
+  readonly jsonModel?: string;
 }
 
 export interface BigRequestResult {
@@ -42,15 +44,15 @@ function batchBody(items: number): Buffer {
 }
 
 /** A Connect JSON Predict body of `rows` iris rows, written as a client would (short floats). */
-function jsonBody(rows: number): Buffer {
+function jsonBody(rows: number, model = "iris"): Buffer {
   const values = Array.from({ length: rows }, () => "5.1,3.5,1.4,0.2").join(",");
   return Buffer.from(
-    `{"model":"iris","inputs":{"features":{"dtype":"DATA_TYPE_FLOAT32","shape":[${rows},4],"floatData":[${values}]}}}`,
+    `{"model":"${model}","inputs":{"features":{"dtype":"DATA_TYPE_FLOAT32","shape":[${rows},4],"floatData":[${values}]}}}`,
   );
 }
 
 const batch = plan.batchItems > 0 ? batchBody(plan.batchItems) : undefined;
-const json = plan.jsonRows > 0 ? jsonBody(plan.jsonRows) : undefined;
+const json = plan.jsonRows > 0 ? jsonBody(plan.jsonRows, plan.jsonModel) : undefined;
 
 function sendBatch(body: Buffer): Promise<string> {
   const client = new grpc.Client(`127.0.0.1:${plan.port}`, grpc.credentials.createInsecure(), {
