@@ -245,6 +245,16 @@ const protoRows: HostileRow[] = [
       todo: "issue 16 item 13: the message names connect-es's readMaxBytes, not --max-request-bytes",
     },
   ),
+  connectProtoRow(
+    "Connect binary: br declared, garbage sent",
+    PATHS.predict,
+    bytes(0x4b, 0x6c, 0xb4, 0xa5),
+    IA,
+    {
+      headers: { "content-encoding": "br" },
+      todo: "issue 16 item 8 (found by the soak's fuzz): HTTP 500 internal 'decompression failed' for a body that is not brotli",
+    },
+  ),
   connectProtoRow("Connect binary: an unknown model", PATHS.predict, predict({ model: "nope" }), {
     status: 404,
     code: "not_found",

@@ -105,6 +105,20 @@ const grpcHeaderRows: HostileRow[] = [
     IA,
     { headers: { "grpc-encoding": "gzip" }, todo: GENERIC_PATH_GARBAGE },
   ),
+  grpcRow(
+    "gRPC+json: the compressed flag without grpc-encoding",
+    PATHS.predict,
+    envelope(utf8("{}"), 1),
+    IA,
+    {
+      headers: { "content-type": "application/grpc+json" },
+      todo: "issue 16 item 8 (found by the soak's fuzz): INTERNAL on connect-node's grpc+json path",
+    },
+  ),
+  grpcRow("gRPC+json: reserved flag bit 0x80", PATHS.predict, envelope(utf8("{}"), 0x81), IA, {
+    headers: { "content-type": "application/grpc+json" },
+    todo: "issue 16 item 8 (found by the soak's fuzz): INTERNAL on connect-node's grpc+json path",
+  }),
   grpcRow("gRPC: unknown method", "/inferd.v1.InferenceService/Explode", env(OK), {
     code: "unimplemented",
   }),
