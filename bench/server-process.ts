@@ -24,6 +24,8 @@ export interface ServerProcessOptions {
   /** Extra node flags, e.g. ["--cpu-prof", "--cpu-prof-dir=/tmp/prof"]. */
   readonly nodeFlags?: readonly string[];
   readonly readyTimeoutMs?: number;
+  /** More inferd flags after the defaults, e.g. ["--model-control-mode", "poll"]. */
+  readonly extraArgs?: readonly string[];
 }
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -69,7 +71,7 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   await buildOnce();
   const port = await freePort();
   const args = [...(options.nodeFlags ?? []), ...entry(options)];
-  args.push("--port", String(port));
+  args.push("--port", String(port), ...(options.extraArgs ?? []));
   // inferd runs with its default flags, access log included: its lines go to /dev/null.
   const stdout = options.script === undefined && options.modelRepository !== undefined;
   const child = spawn(process.execPath, args, {
