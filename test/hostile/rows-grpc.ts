@@ -57,10 +57,6 @@ const framingRows = (
     );
   });
 
-/** Why garbage that takes connect-node's generic unary path is still INTERNAL (another helper is on it). */
-export const GENERIC_PATH_GARBAGE =
-  "issue 16 item 8: undecodable protobuf on connect-node's generic unary path (any grpc-encoding header) is INTERNAL 'parse binary: premature EOF'";
-
 const grpcHeaderRows: HostileRow[] = [
   grpcRow("gRPC: grpc-timeout with no unit", PATHS.predict, env(OK), IA, {
     headers: { "grpc-timeout": "100" },
@@ -96,28 +92,24 @@ const grpcHeaderRows: HostileRow[] = [
     PATHS.predict,
     env(GARBAGE),
     IA,
-    { headers: { "grpc-encoding": "gzip" }, todo: GENERIC_PATH_GARBAGE },
+    { headers: { "grpc-encoding": "gzip" } },
   ),
   grpcRow(
     "gRPC OIP: gzip negotiated, garbage sent uncompressed",
     PATHS.modelInfer,
     env(GARBAGE),
     IA,
-    { headers: { "grpc-encoding": "gzip" }, todo: GENERIC_PATH_GARBAGE },
+    { headers: { "grpc-encoding": "gzip" } },
   ),
   grpcRow(
     "gRPC+json: the compressed flag without grpc-encoding",
     PATHS.predict,
     envelope(utf8("{}"), 1),
     IA,
-    {
-      headers: { "content-type": "application/grpc+json" },
-      todo: "issue 16 item 8 (found by the soak's fuzz): INTERNAL on connect-node's grpc+json path",
-    },
+    { headers: { "content-type": "application/grpc+json" } },
   ),
   grpcRow("gRPC+json: reserved flag bit 0x80", PATHS.predict, envelope(utf8("{}"), 0x81), IA, {
     headers: { "content-type": "application/grpc+json" },
-    todo: "issue 16 item 8 (found by the soak's fuzz): INTERNAL on connect-node's grpc+json path",
   }),
   grpcRow("gRPC: unknown method", "/inferd.v1.InferenceService/Explode", env(OK), {
     code: "unimplemented",
@@ -243,8 +235,6 @@ function grpcWebTodo(name: string): string | undefined {
   if (name.startsWith("reserved flag bit 0x80")) return CONNECT_NODE_0X80;
   if (name.startsWith("reserved flag bit 0x02"))
     return "issue 16 item 8: connect-node ignores reserved flag bits on gRPC-Web and serves the call (OK); the lean gRPC path refuses them";
-  if (name.startsWith("a declared length over"))
-    return "issue 16 item 13: the message names connect-es's readMaxBytes, not --max-request-bytes";
   if (name.startsWith("two request messages"))
     return "issue 16 item 8: UNIMPLEMENTED 'received extra input message' through connect-node, INVALID_ARGUMENT on the lean gRPC path";
   return undefined;
@@ -277,7 +267,7 @@ const webRows: HostileRow[] = [
     PATHS.predict,
     env(GARBAGE),
     IA,
-    { headers: { "grpc-encoding": "gzip" }, todo: GENERIC_PATH_GARBAGE },
+    { headers: { "grpc-encoding": "gzip" } },
   ),
   grpcWebRow("gRPC-Web over HTTP/2: garbage protobuf", PATHS.predict, env(GARBAGE), IA, {
     http2: true,

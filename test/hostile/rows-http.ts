@@ -159,7 +159,6 @@ const v2Rows: HostileRow[] = [
         "inference-header-content-length": "999",
         "content-type": "application/octet-stream",
       },
-      todo: "the /v2 infer route is not on main yet (branch h-v2infer): 404",
     },
   ),
   v2Row(
@@ -177,7 +176,6 @@ const v2Rows: HostileRow[] = [
       ],
     }),
     BAD,
-    { todo: "the /v2 infer route is not on main yet (branch h-v2infer): 404" },
   ),
 ];
 

@@ -34,20 +34,9 @@ export interface FuzzFault {
 
 export interface FuzzReport {
   readonly sent: number;
-  /** Faults of a kind already filed (see {@link isKnownFault}), reported apart. */
-  readonly known: readonly FuzzFault[];
   /** Answers by "protocol status code", e.g. "grpc 200 invalid_argument". */
   readonly answers: Readonly<Record<string, number>>;
   readonly faults: readonly FuzzFault[];
-}
-
-/**
- * Faults already filed as issue 16 item 8: undecodable protobuf that takes connect-node's
- * generic unary path answers INTERNAL "parse binary: ...". The fuzz reports them apart,
- * so that a new fault fails the test while this one is being fixed.
- */
-export function isKnownFault(outcome: Outcome): boolean {
-  return outcome.code === "internal" && outcome.message.startsWith("parse binary");
 }
 
 /** Answers that are the server's fault: HTTP 500, INTERNAL, UNKNOWN, DATA_LOSS. */
@@ -68,7 +57,6 @@ export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise
   );
   const answers: Record<string, number> = {};
   const faults: FuzzFault[] = [];
-  const known: FuzzFault[] = [];
   const hangMs = options.hangMs ?? 60_000;
   let next = 0;
   const worker = async () => {
@@ -79,14 +67,12 @@ export async function runFuzz(target: FuzzTarget, options: FuzzOptions): Promise
           ? `${job.seed.protocol} hang`
           : `${job.seed.protocol} ${outcome.status} ${outcome.code}`;
       answers[key] = (answers[key] ?? 0) + 1;
-      if (outcome !== "hang" && isKnownFault(outcome))
-        known.push(fault(job.seed.protocol, job.request, outcome));
-      else if (outcome === "hang" || isServerFault(outcome))
+      if (outcome === "hang" || isServerFault(outcome))
         faults.push(fault(job.seed.protocol, job.request, outcome));
     }
   };
   await Promise.all(Array.from({ length: options.concurrency ?? 8 }, worker));
-  return { sent: jobs.length, answers, faults, known };
+  return { sent: jobs.length, answers, faults };
 }
 
 async function withHangLimit(answer: Promise<Outcome>, ms: number): Promise<Outcome | "hang"> {
