@@ -42,8 +42,9 @@ interface Prefilling {
  * each appended to its sequence's own KV cache, then the running batch decodes one
  * token; so a long prompt delays each running stream's next token by one bounded
  * run, not by its whole prefill. A sequence whose prompt is complete samples its
- * first token from its last chunk's logits and its KV row joins the running batch's cache. Waiting sequences are taken round-robin across clients
- * (fair-queue.ts), so one client's many requests do not delay another's single one.
+ * first token from its last chunk's logits and its KV row joins the running batch's
+ * cache. Waiting sequences are taken round-robin across clients (fair-queue.ts), so
+ * one client's many requests do not delay another's single one.
  * A paused sequence (its client stopped reading) leaves the batch and its KV rows are
  * dropped; resumed, it waits again at the head of its client's line and is prefilled
  * with its prompt and the tokens it already produced (preemption by recompute).
@@ -183,7 +184,8 @@ export class GenerationScheduler {
 
   /**
    * Drops finished and cancelled sequences (and their KV rows), cancelled waiters too;
-   * sets paused ones aside (a running one's KV rows dropped as well).
+   * sets paused ones aside (a running one's KV rows dropped as well, a prefilling one's
+   * chunks too: it is prefilled afresh when resumed).
    */
   private compact(events: SequenceEvent[]): void {
     const leaving = (s: GenerationSequence) => s.cancelled || s.paused;
