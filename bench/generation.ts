@@ -7,6 +7,8 @@
  * same model served with its KV cache as exported (`kv_cache: "concat"`, a second model
  * in the same server), so the append-only cache's gain is measured in the same run.
  * Bare and server runs alternate, so that load from other processes hits both alike.
+ * Then a long prompt arriving while 8 streams decode, per prefill budget (chunked
+ * prefill; generation-long-prompt.ts, its own server).
  * Prints a Markdown report with the targets of issue 4.
  */
 import { existsSync } from "node:fs";
@@ -18,6 +20,7 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { GenerationService } from "../gen/inferd/v1/generation_pb.js";
 import { createBareLoop } from "./generation-bare-loop.js";
+import { runLongPromptCase } from "./generation-long-prompt.js";
 import {
   greedyStream,
   type LevelResult,
@@ -150,6 +153,7 @@ async function main(): Promise<void> {
     await rm(repo, { recursive: true, force: true });
     for (const bare of bares) await bare.loop.release();
   }
+  console.log((await runLongPromptCase()).join("\n"));
 }
 
 interface Sweep {

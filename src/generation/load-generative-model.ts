@@ -1,6 +1,7 @@
 import { basename, dirname, join } from "node:path";
 import type { SessionOptions } from "../runtime/model-runtime.js";
 import type { KvCacheMode } from "./engine/decoder-signature.js";
+import { DEFAULT_MAX_PREFILL_TOKENS_PER_STEP } from "./engine/prefill-plan.js";
 import type { GenerationObserver } from "./generation-observer.js";
 import type { GenerativeModel } from "./generative-model.js";
 import { createChatTemplate } from "./request/chat-template.js";
@@ -15,6 +16,11 @@ export interface GenerativeModelOptions {
   dir: string;
   modelPath: string;
   maxConcurrentSequences: number;
+  /**
+   * model.json `max_prefill_tokens_per_step`: prompt tokens one step may prefill, so a
+   * long prompt is prefilled in chunks between decode steps; absent: {@link DEFAULT_MAX_PREFILL_TOKENS_PER_STEP}.
+   */
+  maxPrefillTokensPerStep?: number;
   /** Requests that may wait for a slot; beyond, generate fails resource_exhausted. */
   maxWaiting: number;
   /** Sequences one client may have running plus waiting; absent: the model's default. */
@@ -67,6 +73,7 @@ export async function loadGenerativeModel(
     dir: options.dir,
     modelPath: options.modelPath || join(options.dir, "model.onnx"),
     maxConcurrentSequences: options.maxConcurrentSequences,
+    maxPrefillTokensPerStep: options.maxPrefillTokensPerStep ?? DEFAULT_MAX_PREFILL_TOKENS_PER_STEP,
     session: { ...GENERATION_SESSION_DEFAULTS, ...options.session },
     kvCache: options.kvCache ?? "append",
   });

@@ -52,6 +52,7 @@ export function effectiveConfigJson(config: ModelConfig): Record<string, unknown
     priority_levels: config.priorityLevels,
     response_cache: { max_entries: config.responseCache.maxEntries },
     max_concurrent_sequences: config.maxConcurrentSequences,
+    max_prefill_tokens_per_step: config.maxPrefillTokensPerStep,
     max_waiting: config.maxWaiting,
     max_sequences_per_client: config.maxSequencesPerClient,
     kv_cache: config.kvCache,

@@ -50,6 +50,12 @@ export interface ModelConfig {
   /** 0 entries means no response cache. */
   readonly responseCache: { readonly maxEntries: number };
   readonly maxConcurrentSequences: number;
+  /**
+   * Generative models: prompt tokens one scheduler step may prefill (padding included),
+   * so a long prompt is prefilled in chunks between the running streams' decode steps;
+   * 0 means the engine's default (512, generation/engine/prefill-plan.ts).
+   */
+  readonly maxPrefillTokensPerStep: number;
   readonly maxWaiting: number;
   /**
    * Generative models: sequences one client (API key, else peer address) may have
@@ -138,6 +144,7 @@ const schema = z.strictObject({
     .strictObject({ max_entries: nonNegInt() }, { error: "expected an object" })
     .optional(),
   max_concurrent_sequences: posInt().optional(),
+  max_prefill_tokens_per_step: nonNegInt().optional(),
   kv_cache: z.enum(["append", "concat"], { error: 'expected "append" or "concat"' }).optional(),
   max_waiting: nonNegInt().optional(),
   max_sequences_per_client: nonNegInt().optional(),
@@ -214,6 +221,7 @@ function fromJson(j: ModelJson): ModelConfig {
     priorityLevels: j.priority_levels ?? 0,
     responseCache: { maxEntries: j.response_cache?.max_entries ?? 0 },
     maxConcurrentSequences: j.max_concurrent_sequences ?? 16,
+    maxPrefillTokensPerStep: j.max_prefill_tokens_per_step ?? 0,
     kvCache: j.kv_cache ?? "append",
     maxWaiting: j.max_waiting ?? 256,
     maxSequencesPerClient: j.max_sequences_per_client ?? 0,

@@ -109,6 +109,9 @@ async function loadGenerative(
     dir: request.dir,
     modelPath: request.modelPath,
     maxConcurrentSequences: request.config.maxConcurrentSequences,
+    ...(request.config.maxPrefillTokensPerStep > 0 && {
+      maxPrefillTokensPerStep: request.config.maxPrefillTokensPerStep,
+    }),
     maxWaiting: request.config.maxWaiting,
     ...(request.config.maxSequencesPerClient > 0 && {
       maxSequencesPerClient: request.config.maxSequencesPerClient,

@@ -36,6 +36,7 @@ describe("parseModelConfig", () => {
       maxConcurrentSequences: 16,
       maxWaiting: 256,
       maxSequencesPerClient: 0,
+      maxPrefillTokensPerStep: 0,
       kvCache: "append",
     });
     expect("kind" in c).toBe(false);
@@ -65,6 +66,7 @@ describe("parseModelConfig", () => {
         max_concurrent_sequences: 4,
         max_waiting: 8,
         max_sequences_per_client: 3,
+        max_prefill_tokens_per_step: 64,
         kv_cache: "concat",
       },
       FILE,
@@ -89,6 +91,7 @@ describe("parseModelConfig", () => {
     expect([c.maxQueueSize, c.priorityLevels, c.responseCache.maxEntries]).toEqual([64, 2, 10]);
     expect([c.maxConcurrentSequences, c.maxWaiting, c.warmup]).toEqual([4, 8, true]);
     expect(c.maxSequencesPerClient).toBe(3);
+    expect(c.maxPrefillTokensPerStep).toBe(64);
     expect(c.kvCache).toBe("concat");
     expect(c.queueDelay).toBe("fixed");
     expect(c.execution).toBe("worker");

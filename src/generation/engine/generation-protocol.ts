@@ -10,6 +10,8 @@ export interface GenerationWorkerData {
   readonly dir: string;
   readonly modelPath: string;
   readonly maxConcurrentSequences: number;
+  /** Prompt tokens one scheduler step may prefill (chunked prefill; scheduler.ts). */
+  readonly maxPrefillTokensPerStep: number;
   readonly session: SessionOptions;
   /** "append": rewrite the graph to append to the KV cache when it can (decoder-session.ts). */
   readonly kvCache: KvCacheMode;

@@ -6,6 +6,7 @@ import { FairQueue } from "./fair-queue.js";
 import type { SequenceEvent } from "./generation-protocol.js";
 import { GenerationSequence } from "./generation-sequence.js";
 import { KvCache } from "./kv-cache.js";
+import { DEFAULT_MAX_PREFILL_TOKENS_PER_STEP, planPrefillChunks } from "./prefill-plan.js";
 
 /** What the scheduler decodes with (runner, shapes, tokenizer), how many at once, and where events go. */
 export interface GenerationSchedulerOptions {
@@ -14,17 +15,36 @@ export interface GenerationSchedulerOptions {
   readonly tokenizer: TextTokenizer;
   /** Sequences decoded together; the rest wait, taken round-robin across clients. */
   readonly maxConcurrentSequences: number;
+  /**
+   * Prompt tokens (padding included) one step may prefill, across sequences
+   * (model.json `max_prefill_tokens_per_step`); default {@link DEFAULT_MAX_PREFILL_TOKENS_PER_STEP}.
+   */
+  readonly maxPrefillTokensPerStep?: number;
   /** Receives the events of a prefill, and of each decode step, as one array each. */
   readonly emit: (events: SequenceEvent[]) => void;
+}
+
+/** A sequence whose prompt is being prefilled, chunk by chunk, into a cache of its own. */
+interface Prefilling {
+  readonly seq: GenerationSequence;
+  readonly ids: readonly number[];
+  cache: KvCache;
+  /** Prompt tokens already in `cache`. */
+  done: number;
 }
 
 /**
  * Continuous batching: all running sequences of a model share each decode step.
  * At every step boundary, finished and cancelled sequences leave the batch (their
- * KV rows dropped) and waiting ones join while slots are free: newcomers are
- * prefilled together in one run, then their KV rows are merged into the running
- * batch's cache. Waiting sequences are taken round-robin across clients
- * (fair-queue.ts), so one client's many requests do not delay another's single one.
+ * KV rows dropped) and waiting ones join while slots are free. Newcomers are
+ * prefilled first (chunked prefill): each step, one run feeds at most
+ * `maxPrefillTokensPerStep` prompt tokens, oldest prompts first (prefill-plan.ts),
+ * each appended to its sequence's own KV cache, then the running batch decodes one
+ * token; so a long prompt delays each running stream's next token by one bounded
+ * run, not by its whole prefill. A sequence whose prompt is complete samples its
+ * first token from its last chunk's logits and its KV row joins the running batch's
+ * cache. Waiting sequences are taken round-robin across clients (fair-queue.ts), so
+ * one client's many requests do not delay another's single one.
  * A paused sequence (its client stopped reading) leaves the batch and its KV rows are
  * dropped; resumed, it waits again at the head of its client's line and is prefilled
  * with its prompt and the tokens it already produced (preemption by recompute).
@@ -34,6 +54,7 @@ export class GenerationScheduler {
   private readonly waiting = new FairQueue<GenerationSequence>();
   private readonly paused = new Map<number, GenerationSequence>();
   private running: GenerationSequence[] = [];
+  private prefilling: Prefilling[] = [];
   private cache: KvCache;
   private looping: Promise<void> | undefined;
 
@@ -79,7 +100,8 @@ export class GenerationScheduler {
 
   stats(): { running: number; waiting: number; paused: number } {
     const waiting = this.waiting.size;
-    return { running: this.running.length, waiting, paused: this.paused.size };
+    const running = this.running.length + this.prefilling.length;
+    return { running, waiting, paused: this.paused.size };
   }
 
   /** Resolves once no step is running (every sequence finished or cancelled). */
@@ -88,11 +110,12 @@ export class GenerationScheduler {
   }
 
   private async loop(): Promise<void> {
-    while (this.running.length > 0 || this.waiting.size > 0) {
+    while (this.running.length + this.prefilling.length > 0 || this.waiting.size > 0) {
       const events: SequenceEvent[] = [];
       try {
         this.compact(events);
-        await this.admit(events);
+        this.admit(events);
+        if (this.prefilling.length > 0) await this.prefill(events);
         // Newcomers' first tokens go out now, not one decode step later (time to first token).
         this.flush(events);
         this.compact(events);
@@ -111,23 +134,42 @@ export class GenerationScheduler {
     if (events.length > 0) this.options.emit(events.splice(0));
   }
 
-  /** Prefills waiting sequences into free slots and merges them into the batch. */
-  private async admit(events: SequenceEvent[]): Promise<void> {
-    const free = this.options.maxConcurrentSequences - this.running.length;
+  /** Moves waiting sequences into free slots, to be prefilled. */
+  private admit(events: SequenceEvent[]): void {
+    const free = this.options.maxConcurrentSequences - this.running.length - this.prefilling.length;
     if (free <= 0 || this.waiting.size === 0) return;
-    const newcomers = this.waiting.take(free);
-    for (const seq of newcomers) {
+    for (const seq of this.waiting.take(free)) {
       if (!seq.started) events.push({ id: seq.id, started: true });
       seq.started = true;
+      const cache = KvCache.empty(this.options.signature, 1);
+      this.prefilling.push({ seq, ids: seq.prefillIds(), cache, done: 0 });
     }
-    const empty = KvCache.empty(this.options.signature, newcomers.length);
-    const prompts = newcomers.map((s) => s.prefillIds());
-    this.running.push(...newcomers);
-    const { logits, cache } = await runDecoderStep(this.options.runner, empty, prompts);
-    this.cache = this.cache.concat(cache);
-    newcomers.forEach((seq, i) => {
-      events.push(seq.step(logits[i] ?? new Float32Array(0)));
+  }
+
+  /**
+   * One prefill run within the token budget; sequences whose prompt it completes
+   * sample their first token and join the running batch.
+   */
+  private async prefill(events: SequenceEvent[]): Promise<void> {
+    const budget = this.options.maxPrefillTokensPerStep ?? DEFAULT_MAX_PREFILL_TOKENS_PER_STEP;
+    const chunks = planPrefillChunks(
+      this.prefilling.map((p) => p.ids.length - p.done),
+      budget,
+    );
+    const part = this.prefilling.slice(0, chunks.length);
+    const caches = part.map((p) => p.cache);
+    const joint = caches.slice(1).reduce((all, c) => all.concat(c), caches[0] ?? this.cache);
+    const tokens = part.map((p, i) => p.ids.slice(p.done, p.done + (chunks[i] ?? 0)));
+    const { logits, cache } = await runDecoderStep(this.options.runner, joint, tokens);
+    part.forEach((p, i) => {
+      p.cache = part.length === 1 ? cache : cache.select([i]);
+      p.done += tokens[i]?.length ?? 0;
+      if (p.done < p.ids.length) return;
+      this.cache = this.cache.concat(p.cache);
+      this.running.push(p.seq);
+      events.push(p.seq.step(logits[i] ?? new Float32Array(0)));
     });
+    this.prefilling = this.prefilling.filter((p) => p.done < p.ids.length);
   }
 
   /** One decode step for every running sequence. */
@@ -142,10 +184,14 @@ export class GenerationScheduler {
 
   /**
    * Drops finished and cancelled sequences (and their KV rows), cancelled waiters too;
-   * sets paused ones aside (a running one's KV rows dropped as well).
+   * sets paused ones aside (a running one's KV rows dropped as well, a prefilling one's
+   * chunks too: it is prefilled afresh when resumed).
    */
   private compact(events: SequenceEvent[]): void {
-    for (const seq of this.waiting.remove((s) => s.cancelled || s.paused)) {
+    const leaving = (s: GenerationSequence) => s.cancelled || s.paused;
+    const prefillLeavers = this.prefilling.filter((p) => leaving(p.seq)).map((p) => p.seq);
+    this.prefilling = this.prefilling.filter((p) => !leaving(p.seq));
+    for (const seq of [...this.waiting.remove(leaving), ...prefillLeavers]) {
       if (seq.cancelled) events.push({ id: seq.id, finishReason: "cancelled" });
       else this.paused.set(seq.id, seq);
     }
@@ -162,14 +208,17 @@ export class GenerationScheduler {
 
   private *live(): IterableIterator<GenerationSequence> {
     yield* this.waiting.values();
+    for (const p of this.prefilling) yield p.seq;
     yield* this.running;
   }
 
   /** A failed run ends every running sequence with the error; the batch starts afresh. */
   private failAll(events: SequenceEvent[], error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
-    for (const seq of this.running) if (!seq.finished) events.push({ id: seq.id, error: message });
+    const seqs = [...this.prefilling.map((p) => p.seq), ...this.running];
+    for (const seq of seqs) if (!seq.finished) events.push({ id: seq.id, error: message });
     this.running = [];
+    this.prefilling = [];
     this.cache = KvCache.empty(this.options.signature, 0);
   }
 }

@@ -33,6 +33,7 @@ serveWorker<GenerationWorkerData, ToGenerationWorker, FromGenerationWorker>(
       signature,
       tokenizer,
       maxConcurrentSequences: data.maxConcurrentSequences,
+      maxPrefillTokensPerStep: data.maxPrefillTokensPerStep,
       emit: (events) => send({ type: "step", events }),
     });
     return {

@@ -21,9 +21,12 @@ const sig: DecoderSignature = {
 /** A decoder whose greedy next token is (last input id + 1) mod 8; it counts its runs. */
 class CountingRunner implements DecoderRunner {
   runs = 0;
+  /** Each run's input_ids dims: [rows, new tokens per row]. */
+  readonly shapes: number[][] = [];
   async run(feeds: Record<string, HostTensor>): Promise<Record<string, HostTensor>> {
     this.runs++;
     const [rows = 0, n = 0] = feeds.input_ids?.dims ?? [];
+    this.shapes.push([rows, n]);
     const total = feeds.attention_mask?.dims[1] ?? 0;
     const ids = feeds.input_ids?.data as BigInt64Array;
     const logits = new Float32Array(rows * n * VOCAB);
@@ -166,5 +169,78 @@ describe("GenerationScheduler", () => {
     scheduler.cancel(1);
     expect(emitted.at(-1)).toEqual({ id: 1, finishReason: "cancelled" });
     expect(scheduler.stats()).toEqual({ running: 0, waiting: 0, paused: 0 });
+  });
+
+  it("prefills a long prompt in budget-sized chunks while a running stream gets a token every step", async () => {
+    const runner = new CountingRunner();
+    const tokensAt = new Map<number, number[]>();
+    let longStartedAt = -1;
+    const scheduler = new GenerationScheduler({
+      runner,
+      signature: sig,
+      tokenizer,
+      maxConcurrentSequences: 4,
+      maxPrefillTokensPerStep: 3,
+      emit: (events) => {
+        for (const e of events) {
+          if (e.id === 2 && e.started) longStartedAt = runner.runs;
+          for (const _ of e.tokenIds ?? [])
+            tokensAt.set(e.id, [...(tokensAt.get(e.id) ?? []), runner.runs]);
+        }
+        // The long prompt arrives once stream 1 is decoding.
+        if (longStartedAt < 0 && (tokensAt.get(1)?.length ?? 0) === 2) {
+          longStartedAt = 0;
+          scheduler.submit(
+            2,
+            job(
+              Array.from({ length: 20 }, (_, i) => i % VOCAB),
+              2,
+            ),
+          );
+        }
+      },
+    });
+    scheduler.submit(1, job([1], 30));
+    await scheduler.idle();
+    const first = tokensAt.get(2)?.[0] ?? 0;
+    // 20 prompt tokens at most 3 a step: 7 prefill runs, one decode run after each of the
+    // first 6; "started" goes out with the first prefill run, the first token with the 7th.
+    expect(first - longStartedAt).toBe(6 + 6);
+    const during = (tokensAt.get(1) ?? []).filter((run) => run > longStartedAt && run <= first);
+    expect(during).toHaveLength(6);
+    // Stream 1 never waits more than one prefill run plus its own decode run for a token.
+    const gaps = (tokensAt.get(1) ?? []).map((run, i, all) => run - (all[i - 1] ?? 0));
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(2);
+    expect(Math.max(...runner.shapes.map(([rows = 0, n = 0]) => rows * n))).toBe(3);
+    // Its first token comes from the last prompt token (19 % 8 = 3, plus one).
+    expect(tokensAt.get(2)).toHaveLength(2);
+  });
+
+  it("without a budget prefills the whole prompt in one run, stalling the running stream", async () => {
+    const runner = new CountingRunner();
+    const order: string[] = [];
+    const scheduler: GenerationScheduler = new GenerationScheduler({
+      runner,
+      signature: sig,
+      tokenizer,
+      maxConcurrentSequences: 4,
+      maxPrefillTokensPerStep: Number.POSITIVE_INFINITY,
+      emit: (events) => {
+        for (const e of events) if (e.tokenIds?.length) order.push(`${e.id}@${runner.runs}`);
+        if (order.length === 2 && order[1]?.startsWith("1@")) {
+          scheduler.submit(
+            2,
+            job(
+              Array.from({ length: 20 }, () => 1),
+              1,
+            ),
+          );
+        }
+      },
+    });
+    scheduler.submit(1, job([1], 4));
+    await scheduler.idle();
+    expect(runner.shapes).toContainEqual([1, 20]);
+    expect(order).toEqual(["1@1", "1@2", "2@3", "1@4", "1@5"]);
   });
 });
