@@ -109,7 +109,7 @@ async function bareRow(threads: number): Promise<{ line: string; ids: number[] }
   const batchedTps = tps(STREAMS * Math.max(8, TOKENS / 4), batched.ms);
   return {
     ids: single.ids,
-    line: `| bare onnxruntime-node loop, ${threads} intra-op thread(s) | ${f(tps(TOKENS, single.ms))} | | | | ${f(batchedTps)} (one batch of ${STREAMS}, identical prompts) | | | | ${f(loadMs / 1000, 2)} s (session create) |`,
+    line: `| bare onnxruntime-node loop, ${threads} intra-op thread(s) | ${f(tps(TOKENS, single.ms))} | | | | ${f(batchedTps)} (one batch of ${STREAMS}, identical prompts) | | | ${f(loadMs / 1000, 2)} s (session create) |`,
   };
 }
 
@@ -139,7 +139,7 @@ async function serverRow(label: string, session: Record<string, number> | undefi
     const tokens = many.reduce((n, s) => n + s.ids.length, 0);
     return {
       ids: one.ids,
-      line: `| inferd Generate over gRPC, ${label} | ${f(tps(TOKENS, one.totalMs))} | ${f(one.ttftMs, 0)} | ${f(median(one.gapsMs))} / ${f(quantile(one.gapsMs, 0.99))} | ${f(loaded.peak, 0)} / ${f(after.now, 0)} | ${f(tps(tokens, manyMs))} (${STREAMS} streams of ${perStream}) | ${f(median(many.map((s) => s.ttftMs)), 0)} | ${f(median(gaps))} / ${f(quantile(gaps, 0.99))} | | ${f(readyMs / 1000, 2)} s (spawn to ready) |`,
+      line: `| inferd Generate over gRPC, ${label} | ${f(tps(TOKENS, one.totalMs))} | ${f(one.ttftMs, 0)} | ${f(median(one.gapsMs))} / ${f(quantile(one.gapsMs, 0.99))} | ${f(loaded.peak, 0)} / ${f(after.now, 0)} | ${f(tps(tokens, manyMs))} (${STREAMS} streams of ${perStream}) | ${f(median(many.map((s) => s.ttftMs)), 0)} | ${f(median(gaps))} / ${f(quantile(gaps, 0.99))} | ${f(readyMs / 1000, 2)} s (spawn to ready) |`,
     };
   } finally {
     await server.stop();
@@ -164,8 +164,8 @@ export async function runRealSizeBench(): Promise<string[]> {
     "",
     `machine: ${cpus().length} x ${cpus()[0]?.model ?? "?"}, node ${process.version}; load average (1 min) ${loadAtStart.toFixed(2)} at start, ${(loadavg()[0] ?? 0).toFixed(2)} at end`,
     "",
-    "| engine | 1 stream tok/s | TTFT ms | inter-token p50 / p99 ms | RSS MB peak at ready / after | 16 streams aggregate tok/s | TTFT p50 ms (16) | inter-token p50 / p99 ms (16) | | load |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+    "| engine | 1 stream tok/s | TTFT ms | inter-token p50 / p99 ms | RSS MB peak at ready / after | 16 streams aggregate tok/s | TTFT p50 ms (16) | inter-token p50 / p99 ms (16) | load |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ...bare.map((b) => b.line),
     pinned.line,
     defaults.line,
