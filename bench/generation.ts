@@ -9,7 +9,9 @@
  * Bare and server runs alternate, so that load from other processes hits both alike.
  * Then a long prompt arriving while 8 streams decode, per prefill budget (chunked
  * prefill; generation-long-prompt.ts, its own server).
- * Prints a Markdown report with the targets of issue 4.
+ * Prints a Markdown report with the targets of issue 4, then the real-size part
+ * (generation-real-size.ts: SmolLM2-135M's shape, when `npm run fixtures:llm` made it).
+ * `--real-size-only` skips the stories260k part.
  */
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
@@ -21,6 +23,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { GenerationService } from "../gen/inferd/v1/generation_pb.js";
 import { createBareLoop } from "./generation-bare-loop.js";
 import { runLongPromptCase } from "./generation-long-prompt.js";
+import { runRealSizeBench } from "./generation-real-size.js";
 import {
   greedyStream,
   type LevelResult,
@@ -66,6 +69,8 @@ async function makeRepo(): Promise<string> {
       max_concurrent_sequences: 64,
       max_waiting: 1024,
       kv_cache: kvCache,
+      // Pinned: this part checks per-step overhead against the one-thread bare loop.
+      session: { intra_op_threads: 1 },
     };
     await writeFile(join(repo, name, "model.json"), JSON.stringify(modelJson));
   }
@@ -216,4 +221,5 @@ function report(r: {
   console.log(lines.join("\n"));
 }
 
-await main();
+if (!process.argv.includes("--real-size-only")) await main();
+console.log(["", ...(await runRealSizeBench())].join("\n"));

@@ -3,7 +3,9 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises"
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateFixtures } from "../scripts/fixtures/generate-fixtures.js";
-import { FIXTURE_REPO } from "./helpers/fixtures.js";
+import { LLM_WIDE_SHAPE } from "../scripts/fixtures/llama-decoder-shapes.js";
+import { writeLlmFixture } from "../scripts/fixtures/llm-fixture.js";
+import { FIXTURE_REPO, LLM_FIXTURE_REPO, LLM_WIDE } from "./helpers/fixtures.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const GENERATOR_DIR = resolve(here, "../scripts/fixtures");
@@ -62,7 +64,11 @@ async function withLock<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Vitest global setup: generate the fixture model repository once, unless the stamp is current. */
+/**
+ * Vitest global setup: generate the fixture model repository once, unless the stamp is
+ * current, and the "wide" LLM fixture in its own repository (so that no test serving
+ * the whole fixture repository loads it; the 135M-shaped one there is made on demand).
+ */
 export async function setup(): Promise<void> {
   const version = await generatorVersion();
   if (await isFresh(version)) return;
@@ -70,6 +76,7 @@ export async function setup(): Promise<void> {
     if (await isFresh(version)) return;
     await rm(STAMP, { force: true });
     await generateFixtures(FIXTURE_REPO);
+    await writeLlmFixture(LLM_FIXTURE_REPO, LLM_WIDE, LLM_WIDE_SHAPE);
     await writeFile(STAMP, `${version}\n`);
   });
 }

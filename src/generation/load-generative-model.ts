@@ -36,6 +36,8 @@ export interface GenerativeModelOptions {
   observer?: GenerationObserver;
   /** model.json `kv_cache`: "append" (default) rewrites the graph when it can, "concat" never. */
   kvCache?: KvCacheMode;
+  /** Called once, when the model is disposed. */
+  onDispose?: () => void;
 }
 
 /**
@@ -43,8 +45,10 @@ export interface GenerativeModelOptions {
  * step is a long chain of tiny ops, so handing each to a thread pool costs more than it
  * saves (stories260k, one step at batch 1: 0.50 ms with one thread, 0.63 ms with ORT's
  * default of one per core, 0.70 ms without spinning), and idle pool threads spinning
- * would take the core the event loop needs to stream tokens. Large models on many
- * cores may want more: set `session.intra_op_threads` in model.json.
+ * would take the core the event loop needs to stream tokens. The server passes its own
+ * thread count (`chooseGenerationThreads`: the cores shared among the generative
+ * versions loaded, or model.json's `session.intra_op_threads`); this default is for
+ * callers that pass none.
  */
 export const GENERATION_SESSION_DEFAULTS: SessionOptions = {
   intraOpThreads: 1,

@@ -51,6 +51,8 @@ export interface WorkerGenerativeModelOptions {
   streamStallTimeoutMs?: number;
   /** Metrics hooks: first-token and inter-token times, token counts, sequence counts. */
   observer?: GenerationObserver;
+  /** Called once, when the model is disposed (the server counts the generative versions it holds). */
+  onDispose?: () => void;
 }
 
 /**
@@ -249,6 +251,7 @@ export class WorkerGenerativeModel implements GenerativeModel {
   async dispose(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.options.onDispose?.();
     for (const id of this.inFlight.keys()) this.post({ type: "cancel", id });
     await this.worker.close();
   }

@@ -1,6 +1,8 @@
+import { availableParallelism } from "node:os";
 import { createDynamicBatcher } from "../batching/dynamic-batcher.js";
 import { observeStatistics } from "../batching/statistics-observer.js";
 import { loadGenerativeModel } from "../generation/load-generative-model.js";
+import { chooseGenerationThreads } from "../generation/worker/generation-threads.js";
 import type { Logger } from "../logging/logger.js";
 import { createBatchObserver } from "../metrics/batch-observer.js";
 import { createGenerationObserver } from "../metrics/generation-observer.js";
@@ -18,6 +20,18 @@ export interface ProductionLoadersOptions {
   logger: Logger;
   /** `--stream-stall-timeout-ms`: how long a generation stream may stay unread once paused. */
   streamStallTimeoutMs?: number;
+  /** Cores the generation threads are chosen from; default `os.availableParallelism()`. */
+  cores?: number;
+}
+
+/** What loading a generative version needs besides the request: the server's hooks and counts. */
+interface GenerativeLoadContext {
+  readonly metrics: InferdMetrics;
+  readonly logger: Logger;
+  readonly streamStallTimeoutMs: number;
+  readonly cores: number;
+  /** Generative versions loading or loaded and not yet disposed, shared by every load. */
+  readonly versions: { count: number };
 }
 
 /**
@@ -30,13 +44,19 @@ export function createProductionLoaders(
   options: ProductionLoadersOptions,
 ): Required<Pick<LoadVersionOptions, "preparePredict" | "loadGenerative">> {
   const { metrics, logger } = options;
+  const generative: GenerativeLoadContext = {
+    metrics,
+    logger,
+    streamStallTimeoutMs: options.streamStallTimeoutMs ?? 0,
+    cores: options.cores ?? availableParallelism(),
+    versions: { count: 0 },
+  };
   return {
     preparePredict: (model, request) => {
       logExecution(model, request, logger);
       return preparePredict(model, request, metrics);
     },
-    loadGenerative: (request) =>
-      loadGenerative(request, metrics, logger, options.streamStallTimeoutMs ?? 0),
+    loadGenerative: (request) => loadGenerative(request, generative),
   };
 }
 
@@ -97,32 +117,54 @@ function logExecution(model: LoadedModel, request: VersionLoadRequest, logger: L
   );
 }
 
-/** The generation engine, logging whether the append-only KV cache applied. */
+/**
+ * The generation engine, its intra-op threads chosen from the cores and the generative
+ * versions held (this one counted until it is disposed or fails to load), logging the
+ * threads and whether the append-only KV cache applied.
+ */
 async function loadGenerative(
   request: VersionLoadRequest,
-  metrics: InferdMetrics,
-  logger: Logger,
-  streamStallTimeoutMs: number,
+  context: GenerativeLoadContext,
 ): Promise<Servable> {
-  const model = await loadGenerativeModel({
-    streamStallTimeoutMs,
-    dir: request.dir,
-    modelPath: request.modelPath,
-    maxConcurrentSequences: request.config.maxConcurrentSequences,
-    ...(request.config.maxPrefillTokensPerStep > 0 && {
-      maxPrefillTokensPerStep: request.config.maxPrefillTokensPerStep,
-    }),
-    maxWaiting: request.config.maxWaiting,
-    ...(request.config.maxSequencesPerClient > 0 && {
-      maxSequencesPerClient: request.config.maxSequencesPerClient,
-    }),
-    kvCache: request.config.kvCache,
-    session: request.config.session,
-    signal: request.signal,
-    observer: createGenerationObserver(metrics, request.model, request.version),
-  });
+  const { versions, logger } = context;
+  versions.count++;
+  const threads = chooseGenerationThreads(
+    request.config.session.intraOpThreads,
+    context.cores,
+    versions.count,
+  );
+  let model: Awaited<ReturnType<typeof loadGenerativeModel>>;
+  try {
+    model = await loadGenerativeModel({
+      streamStallTimeoutMs: context.streamStallTimeoutMs,
+      dir: request.dir,
+      modelPath: request.modelPath,
+      maxConcurrentSequences: request.config.maxConcurrentSequences,
+      ...(request.config.maxPrefillTokensPerStep > 0 && {
+        maxPrefillTokensPerStep: request.config.maxPrefillTokensPerStep,
+      }),
+      maxWaiting: request.config.maxWaiting,
+      ...(request.config.maxSequencesPerClient > 0 && {
+        maxSequencesPerClient: request.config.maxSequencesPerClient,
+      }),
+      kvCache: request.config.kvCache,
+      session: { ...request.config.session, intraOpThreads: threads.intraOpThreads },
+      signal: request.signal,
+      observer: createGenerationObserver(context.metrics, request.model, request.version),
+      onDispose: () => void versions.count--,
+    });
+  } catch (error) {
+    versions.count--;
+    throw error;
+  }
   // Whether the append-only KV cache applied, and if it was asked for but not, why.
-  const fields = { model: request.model, version: request.version, kv_cache: model.kvCache };
+  const fields = {
+    model: request.model,
+    version: request.version,
+    intra_op_threads: threads.intraOpThreads,
+    threads_reason: threads.reason,
+    kv_cache: model.kvCache,
+  };
   if (model.kvCacheNote === "") logger.info(fields, "generation KV cache");
   else logger.warn({ ...fields, reason: model.kvCacheNote }, "generation KV cache as exported");
   return model;

@@ -17,3 +17,21 @@ export const SHARED_STORIES: string = resolve(here, "../../../shared/models/stor
 export function hasSharedStories(): boolean {
   return existsSync(resolve(SHARED_STORIES, "1", "model.onnx"));
 }
+
+/**
+ * The repository of Llama-shaped LLM fixtures (scripts/fixtures/llm-fixture.ts): the
+ * global setup writes {@link LLM_WIDE} there; `npm run fixtures:llm` writes
+ * {@link LLM_SMOLLM_135M}, too large for every test run.
+ */
+export const LLM_FIXTURE_REPO: string = resolve(here, "../.output/llm-models");
+
+/** The CI-sized LLM fixture: SmolLM2-135M's width on 2 layers. */
+export const LLM_WIDE = "wide";
+
+/** The real-size LLM fixture: SmolLM2-135M's exact shape, random weights. */
+export const LLM_SMOLLM_135M = "smollm_135m";
+
+/** True when the LLM fixture `name` has been written (`npm run fixtures:llm` for the 135M one). */
+export function hasLlmFixture(name: string): boolean {
+  return existsSync(resolve(LLM_FIXTURE_REPO, name, "1", "model.onnx"));
+}

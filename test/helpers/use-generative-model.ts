@@ -9,16 +9,18 @@ import {
 /**
  * Loads the generative model of version folder `dir` (its model.onnx) once for the
  * enclosing describe block and disposes it after. Returns the model's getter, valid
- * inside tests and hooks that run after the load.
+ * inside tests and hooks that run after the load. `timeoutMs` bounds the load (a
+ * real-size model on a loaded machine takes longer than the default hook timeout).
  */
 export function useGenerativeModel(
   dir: string,
   options: Omit<GenerativeModelOptions, "dir" | "modelPath">,
+  timeoutMs?: number,
 ): () => GenerativeModel {
   let model: GenerativeModel | undefined;
   beforeAll(async () => {
     model = await loadGenerativeModel({ dir, modelPath: join(dir, "model.onnx"), ...options });
-  });
+  }, timeoutMs);
   afterAll(async () => {
     await model?.dispose();
   });
