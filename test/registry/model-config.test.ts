@@ -37,6 +37,7 @@ describe("parseModelConfig", () => {
       maxWaiting: 256,
       maxSequencesPerClient: 0,
       kvCache: "append",
+      kvCacheMemoryBytes: 0,
     });
     expect("kind" in c).toBe(false);
   });
@@ -66,6 +67,7 @@ describe("parseModelConfig", () => {
         max_waiting: 8,
         max_sequences_per_client: 3,
         kv_cache: "concat",
+        kv_cache_memory_bytes: 1_000_000,
       },
       FILE,
     );
@@ -88,6 +90,7 @@ describe("parseModelConfig", () => {
     ]);
     expect([c.maxQueueSize, c.priorityLevels, c.responseCache.maxEntries]).toEqual([64, 2, 10]);
     expect([c.maxConcurrentSequences, c.maxWaiting, c.warmup]).toEqual([4, 8, true]);
+    expect(c.kvCacheMemoryBytes).toBe(1_000_000);
     expect(c.maxSequencesPerClient).toBe(3);
     expect(c.kvCache).toBe("concat");
     expect(c.queueDelay).toBe("fixed");
