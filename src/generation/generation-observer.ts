@@ -1,3 +1,5 @@
+import type { VersionMemory } from "../registry/version-memory.js";
+
 /** Token kinds a {@link GenerationObserver} counts. */
 export type TokenKind = "prompt" | "completion";
 
@@ -17,4 +19,6 @@ export interface GenerationObserver {
   onTokens(kind: TokenKind, count: number): void;
   /** The sequence counts after every change (running: decoding; waiting: for a slot). */
   onSequences(counts: { running: number; waiting: number }): void;
+  /** The version's memory: once loaded, then after every step. */
+  onMemory(memory: VersionMemory): void;
 }

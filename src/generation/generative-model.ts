@@ -1,4 +1,5 @@
 import type { Servable } from "../registry/model-registry.js";
+import type { VersionMemory } from "../registry/version-memory.js";
 import type { KvCacheMode } from "./engine/decoder-signature.js";
 import type { GenerationChunk } from "./generation-chunk.js";
 import type { ChatMessage } from "./request/chat-template.js";
@@ -27,6 +28,8 @@ export interface GenerativeModel extends Servable {
   renderChat(messages: readonly ChatMessage[]): string;
   /** Sequences decoding now and waiting for a slot. */
   stats(): { running: number; waiting: number };
+  /** Weight and KV-cache bytes, the cache as of the worker's latest step. */
+  memory(): VersionMemory;
   /** How the served graph grows its KV cache: "append" once rewritten (decoder-session.ts). */
   readonly kvCache: KvCacheMode;
   /** Why kv_cache "append" was asked for but the export is served as it is; "" otherwise. */

@@ -1,6 +1,9 @@
+import { totalmem } from "node:os";
 import { basename, dirname, join } from "node:path";
+import { readOnnxWeightBytes } from "../onnx/read-onnx-weight-bytes.js";
 import type { SessionOptions } from "../runtime/model-runtime.js";
 import type { KvCacheMode } from "./engine/decoder-signature.js";
+import { checkKvCacheBudget } from "./engine/kv-cache-memory.js";
 import { DEFAULT_MAX_PREFILL_TOKENS_PER_STEP } from "./engine/prefill-plan.js";
 import type { GenerationObserver } from "./generation-observer.js";
 import type { GenerativeModel } from "./generative-model.js";
@@ -38,6 +41,11 @@ export interface GenerativeModelOptions {
   kvCache?: KvCacheMode;
   /** Called once, when the model is disposed. */
   onDispose?: () => void;
+  /**
+   * model.json `kv_cache_memory_bytes`: the most a full KV cache may take (checked at
+   * load); absent or 0: the machine's memory less the weights.
+   */
+  kvCacheMemoryBytes?: number;
 }
 
 /**
@@ -63,24 +71,56 @@ export const GENERATION_SESSION_DEFAULTS: SessionOptions = {
 export async function loadGenerativeModel(
   options: GenerativeModelOptions,
 ): Promise<GenerativeModel> {
-  const [tokenizer, config] = await Promise.all([
+  const modelPath = options.modelPath || join(options.dir, "model.onnx");
+  const [tokenizer, config, weightBytes] = await Promise.all([
     loadTextTokenizer(options.dir),
     loadGenerationConfig(options.dir),
+    // An unreadable file is the session's to report, in its words.
+    readOnnxWeightBytes(modelPath).catch(() => 0),
   ]);
   // Everything that can fail without the session comes first: no worker to clean up then.
   // The version folder is <repo>/<model>/<version>: name the model, never the path.
-  const template = createChatTemplate(
-    tokenizer.config,
-    `model "${basename(dirname(options.dir))}"`,
-  );
+  const what = `model "${basename(dirname(options.dir))}"`;
+  const template = createChatTemplate(tokenizer.config, what);
   const worker = startGenerationWorker({
     dir: options.dir,
-    modelPath: options.modelPath || join(options.dir, "model.onnx"),
+    modelPath,
     maxConcurrentSequences: options.maxConcurrentSequences,
     maxPrefillTokensPerStep: options.maxPrefillTokensPerStep ?? DEFAULT_MAX_PREFILL_TOKENS_PER_STEP,
     session: { ...GENERATION_SESSION_DEFAULTS, ...options.session },
     kvCache: options.kvCache ?? "append",
   });
   const ready = await worker.whenReady(options.signal);
-  return new WorkerGenerativeModel(worker, ready, tokenizer, template, config, options);
+  const budget = kvCacheBudget(options.kvCacheMemoryBytes ?? 0, weightBytes);
+  try {
+    checkKvCacheBudget({
+      what,
+      maxConcurrentSequences: options.maxConcurrentSequences,
+      contextWindow: config.contextWindow,
+      bytesPerToken: ready.kvBytesPerToken,
+      ...budget,
+    });
+  } catch (error) {
+    await worker.close();
+    throw error;
+  }
+  const memory = { weightBytes, kvCacheBudgetBytes: budget.budgetBytes };
+  return new WorkerGenerativeModel(worker, ready, tokenizer, template, config, {
+    ...options,
+    ...memory,
+  });
+}
+
+/**
+ * The KV-cache budget: model.json's, else the machine's memory less the weights (a
+ * cache that cannot fit beside them is a configuration error whatever else runs).
+ */
+function kvCacheBudget(configured: number, weightBytes: number) {
+  if (configured > 0) {
+    return { budgetBytes: configured, budgetSource: "model.json kv_cache_memory_bytes" };
+  }
+  return {
+    budgetBytes: Math.max(0, totalmem() - weightBytes),
+    budgetSource: "the default: the machine's memory less the weights",
+  };
 }

@@ -5,10 +5,12 @@ import {
   resourceExhausted,
   unavailable,
 } from "../errors/inferd-error.js";
+import type { VersionMemory } from "../registry/version-memory.js";
 import type { TensorSpec } from "../tensor/host-tensor.js";
 import { AsyncQueue } from "./async-queue.js";
 import type { KvCacheMode } from "./engine/decoder-signature.js";
 import type { SequenceEvent, ToGenerationWorker } from "./engine/generation-protocol.js";
+import type { KvCacheSlots } from "./engine/kv-cache-memory.js";
 import {
   type GenerationChunk,
   type GenerationDelta,
@@ -49,10 +51,14 @@ export interface WorkerGenerativeModelOptions {
    * with resource_exhausted and its buffer dropped; 0 or absent: never.
    */
   streamStallTimeoutMs?: number;
-  /** Metrics hooks: first-token and inter-token times, token counts, sequence counts. */
+  /** Metrics hooks: first-token and inter-token times, token counts, sequence counts, memory. */
   observer?: GenerationObserver;
   /** Called once, when the model is disposed (the server counts the generative versions it holds). */
   onDispose?: () => void;
+  /** The model's weight bytes, for {@link WorkerGenerativeModel.memory} (default 0). */
+  weightBytes?: number;
+  /** The KV-cache budget checked at load, for {@link WorkerGenerativeModel.memory} (default 0). */
+  kvCacheBudgetBytes?: number;
 }
 
 /**
@@ -124,6 +130,9 @@ export class WorkerGenerativeModel implements GenerativeModel {
   private readonly perClient = new Map<string, number>();
   private nextId = 1;
   private closed = false;
+  private readonly kvBytesPerToken: number;
+  /** The worker's KV cache as of its latest step. */
+  private kv: KvCacheSlots = { usedTokens: 0, reservedTokens: 0 };
 
   constructor(
     private readonly worker: GenerationWorkerThread,
@@ -138,10 +147,13 @@ export class WorkerGenerativeModel implements GenerativeModel {
     this.kvCache = ready.kvCache;
     this.kvCacheNote = ready.kvCacheNote;
     this.contextWindow = config.contextWindow;
+    this.kvBytesPerToken = ready.kvBytesPerToken;
     worker.listen({
       message: (message) => {
+        this.kv = message.kv;
         for (const event of message.events) this.route(event);
         this.options.observer?.onSequences(this.stats());
+        this.options.observer?.onMemory(this.memory());
       },
       end: ({ error, exited }) =>
         this.failAll(
@@ -150,6 +162,7 @@ export class WorkerGenerativeModel implements GenerativeModel {
             : internal(`generation worker crashed: ${error.message}`, error),
         ),
     });
+    this.options.observer?.onMemory(this.memory());
   }
 
   async *generate(request: GenerationRequest, signal: AbortSignal): AsyncIterable<GenerationChunk> {
@@ -245,6 +258,18 @@ export class WorkerGenerativeModel implements GenerativeModel {
     let running = 0;
     for (const entry of this.inFlight.values()) if (entry.started) running++;
     return { running, waiting: this.inFlight.size - running };
+  }
+
+  memory(): VersionMemory {
+    const perToken = this.kvBytesPerToken;
+    return {
+      weightBytes: this.options.weightBytes ?? 0,
+      kvCacheBytesPerToken: perToken,
+      kvCacheUsedBytes: this.kv.usedTokens * perToken,
+      kvCacheReservedBytes: this.kv.reservedTokens * perToken,
+      kvCacheMaxBytes: this.options.maxConcurrentSequences * this.contextWindow * perToken,
+      kvCacheBudgetBytes: this.options.kvCacheBudgetBytes ?? 0,
+    };
   }
 
   /** Cancels what is still in flight, closes the session and ends the worker. */

@@ -24,5 +24,10 @@ export function createGenerationObserver(
       metrics.generationSequences.set({ ...labels, state: "running" }, running);
       metrics.generationSequences.set({ ...labels, state: "waiting" }, waiting);
     },
+    onMemory({ weightBytes, kvCacheUsedBytes, kvCacheReservedBytes }) {
+      metrics.generationWeightBytes.set(labels, weightBytes);
+      metrics.generationKvCacheBytes.set({ ...labels, state: "used" }, kvCacheUsedBytes);
+      metrics.generationKvCacheBytes.set({ ...labels, state: "reserved" }, kvCacheReservedBytes);
+    },
   };
 }

@@ -35,6 +35,8 @@ export interface InferdMetrics {
   readonly interTokenSeconds: Histogram<ModelLabel>;
   readonly generationTokens: Counter<ModelLabel | "kind">;
   readonly generationSequences: Gauge<ModelLabel | "state">;
+  readonly generationWeightBytes: Gauge<ModelLabel>;
+  readonly generationKvCacheBytes: Gauge<ModelLabel | "state">;
   readonly httpRequests: Counter<"route" | "method" | "code">;
   readonly httpRequestSeconds: Histogram<"route">;
   readonly rateLimited: Counter<"key" | "limit">;
@@ -158,6 +160,16 @@ export function createInferdMetrics(options: InferdMetricsOptions = {}): InferdM
     generationSequences: gauge(
       "inferd_generation_sequences",
       "Sequences in the generation scheduler, by state (running or waiting).",
+      modelAnd("state"),
+    ),
+    generationWeightBytes: gauge(
+      "inferd_generation_weight_bytes",
+      "Bytes of a generative version's weights (its initializers, external data included).",
+      MODEL_LABELS,
+    ),
+    generationKvCacheBytes: gauge(
+      "inferd_generation_kv_cache_bytes",
+      "Bytes of a generative version's KV cache, by state (used: tokens cached; reserved: what its buffers hold).",
       modelAnd("state"),
     ),
     httpRequests: counter(

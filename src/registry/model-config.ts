@@ -69,6 +69,12 @@ export interface ModelConfig {
    * serves the export as it is.
    */
   readonly kvCache: "append" | "concat";
+  /**
+   * Generative models: the most bytes a full KV cache (max_concurrent_sequences ×
+   * context window × bytes per token) may take, checked at load; 0 means the
+   * machine's memory less the weights.
+   */
+  readonly kvCacheMemoryBytes: number;
 }
 
 const POS = "expected a positive integer";
@@ -148,6 +154,7 @@ const schema = z.strictObject({
   kv_cache: z.enum(["append", "concat"], { error: 'expected "append" or "concat"' }).optional(),
   max_waiting: nonNegInt().optional(),
   max_sequences_per_client: nonNegInt().optional(),
+  kv_cache_memory_bytes: nonNegInt().optional(),
 });
 
 type ModelJson = z.infer<typeof schema>;
@@ -225,6 +232,7 @@ function fromJson(j: ModelJson): ModelConfig {
     kvCache: j.kv_cache ?? "append",
     maxWaiting: j.max_waiting ?? 256,
     maxSequencesPerClient: j.max_sequences_per_client ?? 0,
+    kvCacheMemoryBytes: j.kv_cache_memory_bytes ?? 0,
   };
 }
 

@@ -78,6 +78,7 @@ export function versionStatus(entry: ModelEntry, version: number): VersionStatus
     ...(reason !== undefined && { reason }),
     ...(shown.readyAt !== undefined && { readyAt: shown.readyAt }),
     ...(shown.servable !== undefined && { statistics: shown.statistics }),
+    ...(shown.servable?.memory !== undefined && { memory: shown.servable.memory() }),
     inputs: shown.servable?.inputs ?? [],
     outputs: shown.servable?.outputs ?? [],
     inFlight,

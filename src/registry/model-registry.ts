@@ -2,6 +2,7 @@ import type { TensorSpec } from "../tensor/host-tensor.js";
 import type { InferenceStatistics } from "./inference-statistics.js";
 import type { ModelConfig } from "./model-config.js";
 import type { ModelKind } from "./model-kind.js";
+import type { VersionMemory } from "./version-memory.js";
 
 /** Life cycle of one model version. */
 export type VersionState = "loading" | "ready" | "draining" | "unloaded" | "failed";
@@ -15,6 +16,8 @@ export interface Servable {
   readonly kind: ModelKind;
   readonly inputs: readonly TensorSpec[];
   readonly outputs: readonly TensorSpec[];
+  /** What the version holds in memory now; generative versions report it. */
+  memory?(): VersionMemory;
   dispose(): Promise<void>;
 }
 
@@ -32,6 +35,8 @@ export interface VersionStatus {
   readonly readyAt?: Date;
   /** What the shown instance served; absent unless it loaded (ready or draining). */
   readonly statistics?: InferenceStatistics;
+  /** The shown instance's memory, when it is loaded and reports it (generative versions). */
+  readonly memory?: VersionMemory;
 }
 
 /** One model as the registry reports it: its kind, versions and effective config. */

@@ -148,6 +148,7 @@ async function loadGenerative(
         maxSequencesPerClient: request.config.maxSequencesPerClient,
       }),
       kvCache: request.config.kvCache,
+      kvCacheMemoryBytes: request.config.kvCacheMemoryBytes,
       session: { ...request.config.session, intraOpThreads: threads.intraOpThreads },
       signal: request.signal,
       observer: createGenerationObserver(context.metrics, request.model, request.version),

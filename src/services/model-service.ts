@@ -2,6 +2,8 @@ import { create, type JsonObject } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import {
+  type GenerationMemory,
+  GenerationMemorySchema,
   type Model,
   ModelKind,
   ModelSchema,
@@ -17,6 +19,7 @@ import type {
   ModelStatus,
   RegistryEvent,
 } from "../registry/model-registry.js";
+import type { VersionMemory } from "../registry/version-memory.js";
 import { encodeTensorInfo } from "./tensor-codec.js";
 import { watchRegistry } from "./watch-registry.js";
 
@@ -45,8 +48,21 @@ export function encodeModel(status: ModelStatus): Model {
         inputs: v.inputs.map(encodeTensorInfo),
         outputs: v.outputs.map(encodeTensorInfo),
         inFlight: v.inFlight,
+        ...(v.memory !== undefined && { memory: encodeMemory(v.memory) }),
       }),
     ),
+  });
+}
+
+/** uint64 fields are bigint in protobuf-es. */
+function encodeMemory(memory: VersionMemory): GenerationMemory {
+  return create(GenerationMemorySchema, {
+    weightBytes: BigInt(memory.weightBytes),
+    kvCacheBytesPerToken: BigInt(memory.kvCacheBytesPerToken),
+    kvCacheUsedBytes: BigInt(memory.kvCacheUsedBytes),
+    kvCacheReservedBytes: BigInt(memory.kvCacheReservedBytes),
+    kvCacheMaxBytes: BigInt(memory.kvCacheMaxBytes),
+    kvCacheBudgetBytes: BigInt(memory.kvCacheBudgetBytes),
   });
 }
 

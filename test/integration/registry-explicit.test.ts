@@ -155,6 +155,7 @@ describe("GetModel", () => {
       max_waiting: 256,
       max_sequences_per_client: 0,
       kv_cache: "append",
+      kv_cache_memory_bytes: 0,
     });
     await models.unloadModel({ name: "iris" });
   });

@@ -45,6 +45,8 @@ describe("createInferdMetrics", () => {
       ["inferd_generation_inter_token_latency_seconds", "histogram"],
       ["inferd_generation_tokens_total", "counter"],
       ["inferd_generation_sequences", "gauge"],
+      ["inferd_generation_weight_bytes", "gauge"],
+      ["inferd_generation_kv_cache_bytes", "gauge"],
       ["inferd_http_requests_total", "counter"],
       ["inferd_http_request_duration_seconds", "histogram"],
       ["inferd_rate_limited_total", "counter"],
@@ -178,6 +180,26 @@ describe("createGenerationObserver", () => {
     expect(await values(metrics, "inferd_generation_sequences")).toEqual([
       { name: "inferd_generation_sequences", labels: { ...L, state: "running" }, value: 3 },
       { name: "inferd_generation_sequences", labels: { ...L, state: "waiting" }, value: 4 },
+    ]);
+  });
+
+  it("records weight bytes and KV-cache bytes used and reserved", async () => {
+    const metrics = createInferdMetrics({ collectDefault: false });
+    createGenerationObserver(metrics, "llm", 1).onMemory({
+      weightBytes: 1000,
+      kvCacheBytesPerToken: 8,
+      kvCacheUsedBytes: 40,
+      kvCacheReservedBytes: 64,
+      kvCacheMaxBytes: 800,
+      kvCacheBudgetBytes: 900,
+    });
+    const L = { model: "llm", version: "1" };
+    expect(await values(metrics, "inferd_generation_weight_bytes")).toEqual([
+      { name: "inferd_generation_weight_bytes", labels: L, value: 1000 },
+    ]);
+    expect(await values(metrics, "inferd_generation_kv_cache_bytes")).toEqual([
+      { name: "inferd_generation_kv_cache_bytes", labels: { ...L, state: "used" }, value: 40 },
+      { name: "inferd_generation_kv_cache_bytes", labels: { ...L, state: "reserved" }, value: 64 },
     ]);
   });
 });

@@ -38,6 +38,7 @@ describe("parseModelConfig", () => {
       maxSequencesPerClient: 0,
       maxPrefillTokensPerStep: 0,
       kvCache: "append",
+      kvCacheMemoryBytes: 0,
     });
     expect("kind" in c).toBe(false);
   });
@@ -68,6 +69,7 @@ describe("parseModelConfig", () => {
         max_sequences_per_client: 3,
         max_prefill_tokens_per_step: 64,
         kv_cache: "concat",
+        kv_cache_memory_bytes: 1_000_000,
       },
       FILE,
     );
@@ -90,6 +92,7 @@ describe("parseModelConfig", () => {
     ]);
     expect([c.maxQueueSize, c.priorityLevels, c.responseCache.maxEntries]).toEqual([64, 2, 10]);
     expect([c.maxConcurrentSequences, c.maxWaiting, c.warmup]).toEqual([4, 8, true]);
+    expect(c.kvCacheMemoryBytes).toBe(1_000_000);
     expect(c.maxSequencesPerClient).toBe(3);
     expect(c.maxPrefillTokensPerStep).toBe(64);
     expect(c.kvCache).toBe("concat");

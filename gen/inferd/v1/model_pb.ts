@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file inferd/v1/model.proto.
  */
 export const file_inferd_v1_model: GenFile = /*@__PURE__*/
-  fileDesc("ChVpbmZlcmQvdjEvbW9kZWwucHJvdG8SCWluZmVyZC52MSK5AQoMTW9kZWxWZXJzaW9uEg8KB3ZlcnNpb24YASABKA0SJgoFc3RhdGUYAiABKA4yFy5pbmZlcmQudjEuVmVyc2lvblN0YXRlEg4KBnJlYXNvbhgDIAEoCRIlCgZpbnB1dHMYBCADKAsyFS5pbmZlcmQudjEuVGVuc29ySW5mbxImCgdvdXRwdXRzGAUgAygLMhUuaW5mZXJkLnYxLlRlbnNvckluZm8SEQoJaW5fZmxpZ2h0GAYgASgNIq8BCgVNb2RlbBIMCgRuYW1lGAEgASgJEiIKBGtpbmQYAiABKA4yFC5pbmZlcmQudjEuTW9kZWxLaW5kEikKCHZlcnNpb25zGAMgAygLMhcuaW5mZXJkLnYxLk1vZGVsVmVyc2lvbhInCgZjb25maWcYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Eg4KBnJlYXNvbhgFIAEoCRIQCgh3YXJuaW5ncxgGIAMoCSITChFMaXN0TW9kZWxzUmVxdWVzdCI2ChJMaXN0TW9kZWxzUmVzcG9uc2USIAoGbW9kZWxzGAEgAygLMhAuaW5mZXJkLnYxLk1vZGVsIh8KD0dldE1vZGVsUmVxdWVzdBIMCgRuYW1lGAEgASgJIjMKEEdldE1vZGVsUmVzcG9uc2USHwoFbW9kZWwYASABKAsyEC5pbmZlcmQudjEuTW9kZWwiMgoQTG9hZE1vZGVsUmVxdWVzdBIMCgRuYW1lGAEgASgJEhAKCHZlcnNpb25zGAIgAygNIjQKEUxvYWRNb2RlbFJlc3BvbnNlEh8KBW1vZGVsGAEgASgLMhAuaW5mZXJkLnYxLk1vZGVsIjMKElVubG9hZE1vZGVsUmVxdWVzdBIMCgRuYW1lGAEgASgJEg8KB3ZlcnNpb24YAiABKA0iNgoTVW5sb2FkTW9kZWxSZXNwb25zZRIfCgVtb2RlbBgBIAEoCzIQLmluZmVyZC52MS5Nb2RlbCI7ChJXYXRjaE1vZGVsc1JlcXVlc3QSDAoEbmFtZRgBIAEoCRIXCg9pbmNsdWRlX2N1cnJlbnQYAiABKAgilwEKE1dhdGNoTW9kZWxzUmVzcG9uc2USDQoFbW9kZWwYASABKAkSDwoHdmVyc2lvbhgCIAEoDRImCgVzdGF0ZRgDIAEoDjIXLmluZmVyZC52MS5WZXJzaW9uU3RhdGUSDgoGcmVhc29uGAQgASgJEigKBHRpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKrMBCgxWZXJzaW9uU3RhdGUSHQoZVkVSU0lPTl9TVEFURV9VTlNQRUNJRklFRBAAEhkKFVZFUlNJT05fU1RBVEVfTE9BRElORxABEhcKE1ZFUlNJT05fU1RBVEVfUkVBRFkQAhIaChZWRVJTSU9OX1NUQVRFX0RSQUlOSU5HEAMSGgoWVkVSU0lPTl9TVEFURV9VTkxPQURFRBAEEhgKFFZFUlNJT05fU1RBVEVfRkFJTEVEEAUqWAoJTW9kZWxLaW5kEhoKFk1PREVMX0tJTkRfVU5TUEVDSUZJRUQQABIWChJNT0RFTF9LSU5EX1BSRURJQ1QQARIXChNNT0RFTF9LSU5EX0dFTkVSQVRFEAIyhAMKDE1vZGVsU2VydmljZRJJCgpMaXN0TW9kZWxzEhwuaW5mZXJkLnYxLkxpc3RNb2RlbHNSZXF1ZXN0Gh0uaW5mZXJkLnYxLkxpc3RNb2RlbHNSZXNwb25zZRJDCghHZXRNb2RlbBIaLmluZmVyZC52MS5HZXRNb2RlbFJlcXVlc3QaGy5pbmZlcmQudjEuR2V0TW9kZWxSZXNwb25zZRJGCglMb2FkTW9kZWwSGy5pbmZlcmQudjEuTG9hZE1vZGVsUmVxdWVzdBocLmluZmVyZC52MS5Mb2FkTW9kZWxSZXNwb25zZRJMCgtVbmxvYWRNb2RlbBIdLmluZmVyZC52MS5VbmxvYWRNb2RlbFJlcXVlc3QaHi5pbmZlcmQudjEuVW5sb2FkTW9kZWxSZXNwb25zZRJOCgtXYXRjaE1vZGVscxIdLmluZmVyZC52MS5XYXRjaE1vZGVsc1JlcXVlc3QaHi5pbmZlcmQudjEuV2F0Y2hNb2RlbHNSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_inferd_v1_tensor]);
+  fileDesc("ChVpbmZlcmQvdjEvbW9kZWwucHJvdG8SCWluZmVyZC52MSLmAQoMTW9kZWxWZXJzaW9uEg8KB3ZlcnNpb24YASABKA0SJgoFc3RhdGUYAiABKA4yFy5pbmZlcmQudjEuVmVyc2lvblN0YXRlEg4KBnJlYXNvbhgDIAEoCRIlCgZpbnB1dHMYBCADKAsyFS5pbmZlcmQudjEuVGVuc29ySW5mbxImCgdvdXRwdXRzGAUgAygLMhUuaW5mZXJkLnYxLlRlbnNvckluZm8SEQoJaW5fZmxpZ2h0GAYgASgNEisKBm1lbW9yeRgHIAEoCzIbLmluZmVyZC52MS5HZW5lcmF0aW9uTWVtb3J5IsMBChBHZW5lcmF0aW9uTWVtb3J5EhQKDHdlaWdodF9ieXRlcxgBIAEoBBIgChhrdl9jYWNoZV9ieXRlc19wZXJfdG9rZW4YAiABKAQSGwoTa3ZfY2FjaGVfdXNlZF9ieXRlcxgDIAEoBBIfChdrdl9jYWNoZV9yZXNlcnZlZF9ieXRlcxgEIAEoBBIaChJrdl9jYWNoZV9tYXhfYnl0ZXMYBSABKAQSHQoVa3ZfY2FjaGVfYnVkZ2V0X2J5dGVzGAYgASgEIq8BCgVNb2RlbBIMCgRuYW1lGAEgASgJEiIKBGtpbmQYAiABKA4yFC5pbmZlcmQudjEuTW9kZWxLaW5kEikKCHZlcnNpb25zGAMgAygLMhcuaW5mZXJkLnYxLk1vZGVsVmVyc2lvbhInCgZjb25maWcYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Eg4KBnJlYXNvbhgFIAEoCRIQCgh3YXJuaW5ncxgGIAMoCSITChFMaXN0TW9kZWxzUmVxdWVzdCI2ChJMaXN0TW9kZWxzUmVzcG9uc2USIAoGbW9kZWxzGAEgAygLMhAuaW5mZXJkLnYxLk1vZGVsIh8KD0dldE1vZGVsUmVxdWVzdBIMCgRuYW1lGAEgASgJIjMKEEdldE1vZGVsUmVzcG9uc2USHwoFbW9kZWwYASABKAsyEC5pbmZlcmQudjEuTW9kZWwiMgoQTG9hZE1vZGVsUmVxdWVzdBIMCgRuYW1lGAEgASgJEhAKCHZlcnNpb25zGAIgAygNIjQKEUxvYWRNb2RlbFJlc3BvbnNlEh8KBW1vZGVsGAEgASgLMhAuaW5mZXJkLnYxLk1vZGVsIjMKElVubG9hZE1vZGVsUmVxdWVzdBIMCgRuYW1lGAEgASgJEg8KB3ZlcnNpb24YAiABKA0iNgoTVW5sb2FkTW9kZWxSZXNwb25zZRIfCgVtb2RlbBgBIAEoCzIQLmluZmVyZC52MS5Nb2RlbCI7ChJXYXRjaE1vZGVsc1JlcXVlc3QSDAoEbmFtZRgBIAEoCRIXCg9pbmNsdWRlX2N1cnJlbnQYAiABKAgilwEKE1dhdGNoTW9kZWxzUmVzcG9uc2USDQoFbW9kZWwYASABKAkSDwoHdmVyc2lvbhgCIAEoDRImCgVzdGF0ZRgDIAEoDjIXLmluZmVyZC52MS5WZXJzaW9uU3RhdGUSDgoGcmVhc29uGAQgASgJEigKBHRpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKrMBCgxWZXJzaW9uU3RhdGUSHQoZVkVSU0lPTl9TVEFURV9VTlNQRUNJRklFRBAAEhkKFVZFUlNJT05fU1RBVEVfTE9BRElORxABEhcKE1ZFUlNJT05fU1RBVEVfUkVBRFkQAhIaChZWRVJTSU9OX1NUQVRFX0RSQUlOSU5HEAMSGgoWVkVSU0lPTl9TVEFURV9VTkxPQURFRBAEEhgKFFZFUlNJT05fU1RBVEVfRkFJTEVEEAUqWAoJTW9kZWxLaW5kEhoKFk1PREVMX0tJTkRfVU5TUEVDSUZJRUQQABIWChJNT0RFTF9LSU5EX1BSRURJQ1QQARIXChNNT0RFTF9LSU5EX0dFTkVSQVRFEAIyhAMKDE1vZGVsU2VydmljZRJJCgpMaXN0TW9kZWxzEhwuaW5mZXJkLnYxLkxpc3RNb2RlbHNSZXF1ZXN0Gh0uaW5mZXJkLnYxLkxpc3RNb2RlbHNSZXNwb25zZRJDCghHZXRNb2RlbBIaLmluZmVyZC52MS5HZXRNb2RlbFJlcXVlc3QaGy5pbmZlcmQudjEuR2V0TW9kZWxSZXNwb25zZRJGCglMb2FkTW9kZWwSGy5pbmZlcmQudjEuTG9hZE1vZGVsUmVxdWVzdBocLmluZmVyZC52MS5Mb2FkTW9kZWxSZXNwb25zZRJMCgtVbmxvYWRNb2RlbBIdLmluZmVyZC52MS5VbmxvYWRNb2RlbFJlcXVlc3QaHi5pbmZlcmQudjEuVW5sb2FkTW9kZWxSZXNwb25zZRJOCgtXYXRjaE1vZGVscxIdLmluZmVyZC52MS5XYXRjaE1vZGVsc1JlcXVlc3QaHi5pbmZlcmQudjEuV2F0Y2hNb2RlbHNSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp, file_inferd_v1_tensor]);
 
 /**
  * @generated from message inferd.v1.ModelVersion
@@ -53,6 +53,14 @@ export type ModelVersion = Message<"inferd.v1.ModelVersion"> & {
    * @generated from field: uint32 in_flight = 6;
    */
   inFlight: number;
+
+  /**
+   * What a loaded generative version holds in memory; absent for Predict versions
+   * and for versions not loaded.
+   *
+   * @generated from field: inferd.v1.GenerationMemory memory = 7;
+   */
+  memory?: GenerationMemory | undefined;
 };
 
 /**
@@ -61,6 +69,63 @@ export type ModelVersion = Message<"inferd.v1.ModelVersion"> & {
  */
 export const ModelVersionSchema: GenMessage<ModelVersion> = /*@__PURE__*/
   messageDesc(file_inferd_v1_model, 0);
+
+/**
+ * A generative version's memory, in bytes.
+ *
+ * @generated from message inferd.v1.GenerationMemory
+ */
+export type GenerationMemory = Message<"inferd.v1.GenerationMemory"> & {
+  /**
+   * The model's initializers, external data included.
+   *
+   * @generated from field: uint64 weight_bytes = 1;
+   */
+  weightBytes: bigint;
+
+  /**
+   * One cached token: 2 x layers x KV heads x head size x bytes per element.
+   *
+   * @generated from field: uint64 kv_cache_bytes_per_token = 2;
+   */
+  kvCacheBytesPerToken: bigint;
+
+  /**
+   * Tokens cached now across running sequences, times the bytes per token.
+   *
+   * @generated from field: uint64 kv_cache_used_bytes = 3;
+   */
+  kvCacheUsedBytes: bigint;
+
+  /**
+   * What the KV cache's buffers hold now (padding and spare slots included).
+   *
+   * @generated from field: uint64 kv_cache_reserved_bytes = 4;
+   */
+  kvCacheReservedBytes: bigint;
+
+  /**
+   * A full cache: max_concurrent_sequences x context window x bytes per token.
+   *
+   * @generated from field: uint64 kv_cache_max_bytes = 5;
+   */
+  kvCacheMaxBytes: bigint;
+
+  /**
+   * The budget kv_cache_max_bytes was checked against at load (model.json
+   * kv_cache_memory_bytes, else the machine's memory less the weights).
+   *
+   * @generated from field: uint64 kv_cache_budget_bytes = 6;
+   */
+  kvCacheBudgetBytes: bigint;
+};
+
+/**
+ * Describes the message inferd.v1.GenerationMemory.
+ * Use `create(GenerationMemorySchema)` to create a new message.
+ */
+export const GenerationMemorySchema: GenMessage<GenerationMemory> = /*@__PURE__*/
+  messageDesc(file_inferd_v1_model, 1);
 
 /**
  * @generated from message inferd.v1.Model
@@ -109,7 +174,7 @@ export type Model = Message<"inferd.v1.Model"> & {
  * Use `create(ModelSchema)` to create a new message.
  */
 export const ModelSchema: GenMessage<Model> = /*@__PURE__*/
-  messageDesc(file_inferd_v1_model, 1);
+  messageDesc(file_inferd_v1_model, 2);
 
 /**
  * @generated from message inferd.v1.ListModelsRequest
@@ -122,7 +187,7 @@ export type ListModelsRequest = Message<"inferd.v1.ListModelsRequest"> & {
  * Use `create(ListModelsRequestSchema)` to create a new message.
  */
 export const ListModelsRequestSchema: GenMessage<ListModelsRequest> = /*@__PURE__*/
-  messageDesc(file_inferd_v1_model, 2);
+  messageDesc(file_inferd_v1_model, 3);
 
 /**
  * @generated from message inferd.v1.ListModelsResponse
@@ -139,7 +204,7 @@ export type ListModelsResponse = Message<"inferd.v1.ListModelsResponse"> & {
  * Use `create(ListModelsResponseSchema)` to create a new message.
  */
 export const ListModelsResponseSchema: GenMessage<ListModelsResponse> = /*@__PURE__*/
-  messageDesc(file_inferd_v1_model, 3);
+  messageDesc(file_inferd_v1_model, 4);
 
 /**
  * @generated from message inferd.v1.GetModelRequest
@@ -156,7 +221,7 @@ export type GetModelRequest = Message<"inferd.v1.GetModelRequest"> & {
  * Use `create(GetModelRequestSchema)` to create a new message.
  */
 export const GetModelRequestSchema: GenMessage<GetModelRequest> = /*@__PURE__*/
-  messageDesc(file_inferd_v1_model, 4);
+  messageDesc(file_inferd_v1_model, 5);
 
 /**
  * @generated from message inferd.v1.GetModelResponse
@@ -173,7 +238,7 @@ export type GetModelResponse = Message<"inferd.v1.GetModelResponse"> & {
  * Use `create(GetModelResponseSchema)` to create a new message.
  */
 export const GetModelResponseSchema: GenMessage<GetModelResponse> = /*@__PURE__*/
-  messageDesc(file_inferd_v1_model, 5);
+  messageDesc(file_inferd_v1_model, 6);
 
 /**
  * @generated from message inferd.v1.LoadModelRequest
@@ -197,7 +262,7 @@ export type LoadModelRequest = Message<"inferd.v1.LoadModelRequest"> & {
  * Use `create(LoadModelRequestSchema)` to create a new message.
  */
 export const LoadModelRequestSchema: GenMessage<LoadModelRequest> = /*@__PURE__*/
-  messageDesc(file_inferd_v1_model, 6);
+  messageDesc(file_inferd_v1_model, 7);
 
 /**
  * @generated from message inferd.v1.LoadModelResponse
@@ -214,7 +279,7 @@ export type LoadModelResponse = Message<"inferd.v1.LoadModelResponse"> & {
  * Use `create(LoadModelResponseSchema)` to create a new message.
  */
 export const LoadModelResponseSchema: GenMessage<LoadModelResponse> = /*@__PURE__*/
-  messageDesc(file_inferd_v1_model, 7);
+  messageDesc(file_inferd_v1_model, 8);
 
 /**
  * @generated from message inferd.v1.UnloadModelRequest
@@ -238,7 +303,7 @@ export type UnloadModelRequest = Message<"inferd.v1.UnloadModelRequest"> & {
  * Use `create(UnloadModelRequestSchema)` to create a new message.
  */
 export const UnloadModelRequestSchema: GenMessage<UnloadModelRequest> = /*@__PURE__*/
-  messageDesc(file_inferd_v1_model, 8);
+  messageDesc(file_inferd_v1_model, 9);
 
 /**
  * @generated from message inferd.v1.UnloadModelResponse
@@ -255,7 +320,7 @@ export type UnloadModelResponse = Message<"inferd.v1.UnloadModelResponse"> & {
  * Use `create(UnloadModelResponseSchema)` to create a new message.
  */
 export const UnloadModelResponseSchema: GenMessage<UnloadModelResponse> = /*@__PURE__*/
-  messageDesc(file_inferd_v1_model, 9);
+  messageDesc(file_inferd_v1_model, 10);
 
 /**
  * @generated from message inferd.v1.WatchModelsRequest
@@ -281,7 +346,7 @@ export type WatchModelsRequest = Message<"inferd.v1.WatchModelsRequest"> & {
  * Use `create(WatchModelsRequestSchema)` to create a new message.
  */
 export const WatchModelsRequestSchema: GenMessage<WatchModelsRequest> = /*@__PURE__*/
-  messageDesc(file_inferd_v1_model, 10);
+  messageDesc(file_inferd_v1_model, 11);
 
 /**
  * @generated from message inferd.v1.WatchModelsResponse
@@ -318,7 +383,7 @@ export type WatchModelsResponse = Message<"inferd.v1.WatchModelsResponse"> & {
  * Use `create(WatchModelsResponseSchema)` to create a new message.
  */
 export const WatchModelsResponseSchema: GenMessage<WatchModelsResponse> = /*@__PURE__*/
-  messageDesc(file_inferd_v1_model, 11);
+  messageDesc(file_inferd_v1_model, 12);
 
 /**
  * @generated from enum inferd.v1.VersionState

@@ -4,6 +4,7 @@ import type { TensorSpec } from "../../tensor/host-tensor.js";
 import type { GenerationJob } from "../request/generation-request.js";
 import type { FinishReason } from "../request/stopping-criteria.js";
 import type { KvCacheMode } from "./decoder-signature.js";
+import type { KvCacheSlots } from "./kv-cache-memory.js";
 
 /** Passed as `workerData` to the generation worker. */
 export interface GenerationWorkerData {
@@ -68,6 +69,15 @@ export type FromGenerationWorker =
       readonly kvCache: KvCacheMode;
       /** Why "append" was asked for and not applied; "" otherwise. */
       readonly kvCacheNote: string;
+      /** Bytes one cached token takes (kv-cache-memory.ts). */
+      readonly kvBytesPerToken: number;
     }>
-  /** Every sequence's events of one step, in one message. */
-  | { readonly type: "step"; readonly events: readonly SequenceEvent[] };
+  /**
+   * Every sequence's events of one step, in one message, and the KV cache after it
+   * (events empty: the scheduler went idle, its cache emptied).
+   */
+  | {
+      readonly type: "step";
+      readonly events: readonly SequenceEvent[];
+      readonly kv: KvCacheSlots;
+    };

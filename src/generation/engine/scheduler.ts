@@ -6,6 +6,7 @@ import { FairQueue } from "./fair-queue.js";
 import type { SequenceEvent } from "./generation-protocol.js";
 import { GenerationSequence } from "./generation-sequence.js";
 import { KvCache } from "./kv-cache.js";
+import { type KvCacheSlots, kvCacheSlots } from "./kv-cache-memory.js";
 import { DEFAULT_MAX_PREFILL_TOKENS_PER_STEP, planPrefillChunks } from "./prefill-plan.js";
 
 /** What the scheduler decodes with (runner, shapes, tokenizer), how many at once, and where events go. */
@@ -22,6 +23,8 @@ export interface GenerationSchedulerOptions {
   readonly maxPrefillTokensPerStep?: number;
   /** Receives the events of a prefill, and of each decode step, as one array each. */
   readonly emit: (events: SequenceEvent[]) => void;
+  /** Called when the last sequence has left (its KV cache is empty again). */
+  readonly onIdle?: () => void;
 }
 
 /** A sequence whose prompt is being prefilled, chunk by chunk, into a cache of its own. */
@@ -104,6 +107,11 @@ export class GenerationScheduler {
     return { running, waiting, paused: this.paused.size };
   }
 
+  /** The KV cache's slots now (the worker reports them with each step's events). */
+  kvSlots(): KvCacheSlots {
+    return kvCacheSlots(this.cache);
+  }
+
   /** Resolves once no step is running (every sequence finished or cancelled). */
   async idle(): Promise<void> {
     while (this.looping !== undefined) await this.looping;
@@ -128,6 +136,7 @@ export class GenerationScheduler {
       await new Promise((resolve) => setImmediate(resolve));
     }
     this.looping = undefined;
+    this.options.onIdle?.();
   }
 
   private flush(events: SequenceEvent[]): void {

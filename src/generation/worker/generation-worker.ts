@@ -10,6 +10,7 @@ import type {
   GenerationWorkerData,
   ToGenerationWorker,
 } from "../engine/generation-protocol.js";
+import { kvCacheBytesPerToken } from "../engine/kv-cache-memory.js";
 import { GenerationScheduler } from "../engine/scheduler.js";
 import { loadGenerationConfig } from "../request/generation-config.js";
 import { loadTextTokenizer } from "../request/tokenizer.js";
@@ -34,7 +35,8 @@ serveWorker<GenerationWorkerData, ToGenerationWorker, FromGenerationWorker>(
       tokenizer,
       maxConcurrentSequences: data.maxConcurrentSequences,
       maxPrefillTokensPerStep: data.maxPrefillTokensPerStep,
-      emit: (events) => send({ type: "step", events }),
+      emit: (events) => send({ type: "step", events, kv: scheduler.kvSlots() }),
+      onIdle: () => send({ type: "step", events: [], kv: scheduler.kvSlots() }),
     });
     return {
       ready: {
@@ -42,6 +44,7 @@ serveWorker<GenerationWorkerData, ToGenerationWorker, FromGenerationWorker>(
         outputs: session.outputs,
         kvCache: signature.kvCache,
         kvCacheNote,
+        kvBytesPerToken: kvCacheBytesPerToken(signature, session.inputs),
       },
       handle: (message) => {
         if (message.type === "generate") scheduler.submit(message.id, message.job, message.client);
