@@ -105,7 +105,7 @@ describe("the Open Inference Protocol observed as inferd.v1 is", () => {
       version: 2,
     });
     const handled = "inferd_grpc_server_handled_total";
-    expect(delta(before, after, handled, { ...MODEL_INFER, grpc_code: "ok" })).toBe(1);
+    expect(delta(before, after, handled, { ...MODEL_INFER, grpc_code: "OK" })).toBe(1);
     const requests = "inferd_inference_requests_total";
     expect(delta(before, after, requests, { ...IRIS_V2, code: "ok" })).toBe(1);
     expect(delta(before, after, "inferd_inference_request_duration_seconds_count", IRIS_V2)).toBe(
