@@ -30,6 +30,8 @@ export interface GenerativeModelOptions {
   observer?: GenerationObserver;
   /** model.json `kv_cache`: "append" (default) rewrites the graph when it can, "concat" never. */
   kvCache?: KvCacheMode;
+  /** model.json `matmul_nbits_accuracy_level`; absent: each MatMulNBits node keeps its own. */
+  matmulNBitsAccuracyLevel?: number;
 }
 
 /**
@@ -69,6 +71,9 @@ export async function loadGenerativeModel(
     maxConcurrentSequences: options.maxConcurrentSequences,
     session: { ...GENERATION_SESSION_DEFAULTS, ...options.session },
     kvCache: options.kvCache ?? "append",
+    ...(options.matmulNBitsAccuracyLevel !== undefined && {
+      matmulNBitsAccuracyLevel: options.matmulNBitsAccuracyLevel,
+    }),
   });
   const ready = await worker.whenReady(options.signal);
   return new WorkerGenerativeModel(worker, ready, tokenizer, template, config, options);

@@ -13,11 +13,34 @@ export interface BranchNode {
 }
 type Model = onnxProto.onnx.ModelProto;
 
+/** An initializer (a weight) as onnx-proto decodes it. */
+export type OnnxTensor = onnxProto.onnx.ITensorProto;
+
+/** A node to add with {@link OnnxGraph.addOp}: integer attributes only, any domain. */
+export interface OpSpec {
+  readonly op: string;
+  readonly inputs: readonly string[];
+  readonly attrs?: Record<string, number>;
+  /** The operator set domain, e.g. "com.microsoft"; absent: the default (ai.onnx). */
+  readonly domain?: string;
+  /** The output's name; absent: a fresh one. */
+  readonly output?: string;
+  /** Further outputs, for ops with several (DynamicQuantizeLinear). */
+  readonly moreOutputs?: readonly string[];
+}
+
 /** A node's integer attribute as a number (protobufjs decodes int64 as Long), if it has one. */
 export function intAttribute(node: OnnxNode, name: string): number | undefined {
   const value = node.attribute?.find((a) => a.name === name)?.i;
   if (value === undefined || value === null) return undefined;
   return typeof value === "number" ? value : value.toNumber();
+}
+
+/** Sets `node`'s integer attribute `name` to `value`, adding it when absent. */
+export function setIntAttribute(node: OnnxNode, name: string, value: number): void {
+  const type = onnx.AttributeProto.AttributeType.INT;
+  const attrs = (node.attribute ?? []).filter((a) => a.name !== name);
+  node.attribute = [...attrs, onnx.AttributeProto.create({ name, type, i: value })];
 }
 
 /** Integer node attributes from a record. */
@@ -111,6 +134,45 @@ export class OnnxGraph {
 
   consumers(name: string): readonly OnnxNode[] {
     return this.indexes().consumers.get(name) ?? [];
+  }
+
+  /** Adds a node from `spec` (any domain); returns its output name. */
+  addOp(spec: OpSpec): string {
+    const name = spec.output ?? `inferd/${spec.op}_${this.uid++}`;
+    const node = onnx.NodeProto.create({
+      opType: spec.op,
+      input: [...spec.inputs],
+      output: [name, ...(spec.moreOutputs ?? [])],
+      attribute: intAttributes(spec.attrs ?? {}),
+      name,
+    });
+    if (spec.domain !== undefined) node.domain = spec.domain;
+    this.push(node);
+    return name;
+  }
+
+  /** The initializer named `name`, if there is one (weights are read and replaced through it). */
+  initializer(name: string): OnnxTensor | undefined {
+    return (this.graph.initializer ?? []).find((t) => t.name === name);
+  }
+
+  get initializers(): readonly OnnxTensor[] {
+    return this.graph.initializer ?? [];
+  }
+
+  /** Adds an initializer (a fresh name unless the tensor has one); returns its name. */
+  addInitializer(tensor: OnnxTensor): string {
+    const name = tensor.name || `inferd/const_${this.uid++}`;
+    this.graph.initializer ??= [];
+    this.graph.initializer.push(onnx.TensorProto.create({ ...tensor, name }));
+    return name;
+  }
+
+  /** Declares operator set `domain` at `version` unless the model imports it already. */
+  useOpset(domain: string, version: number): void {
+    this.model.opsetImport ??= [];
+    if (this.model.opsetImport.some((o) => (o.domain ?? "") === domain)) return;
+    this.model.opsetImport.push(onnx.OperatorSetIdProto.create({ domain, version }));
   }
 
   /** Adds a node computing `op(inputs)`; returns its (fresh) output name unless `output` is given. */

@@ -55,5 +55,6 @@ export function effectiveConfigJson(config: ModelConfig): Record<string, unknown
     max_waiting: config.maxWaiting,
     max_sequences_per_client: config.maxSequencesPerClient,
     kv_cache: config.kvCache,
+    matmul_nbits_accuracy_level: config.matmulNBitsAccuracyLevel,
   };
 }

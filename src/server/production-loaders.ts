@@ -114,6 +114,7 @@ async function loadGenerative(
       maxSequencesPerClient: request.config.maxSequencesPerClient,
     }),
     kvCache: request.config.kvCache,
+    matmulNBitsAccuracyLevel: request.config.matmulNBitsAccuracyLevel,
     session: request.config.session,
     signal: request.signal,
     observer: createGenerationObserver(metrics, request.model, request.version),

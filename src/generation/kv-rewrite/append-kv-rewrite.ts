@@ -213,7 +213,7 @@ function emitNewSlots(graph: OnnxGraph, concat: OnnxNode, present: string): void
 }
 
 /** The graph's external data files, refusing any that would resolve outside its folder. */
-function checkedExternalDataFiles(graph: OnnxGraph): string[] {
+export function checkedExternalDataFiles(graph: OnnxGraph): string[] {
   const files = graph.externalDataFiles();
   for (const file of files) {
     if (isAbsolute(file) || normalize(file).split(sep).includes("..")) {
