@@ -90,7 +90,9 @@ export class OnnxGraph {
   private index: GraphIndex | null = null;
   private uid = 0;
 
-  private constructor(private readonly model: Model) {}
+  private constructor(private readonly model: Model) {
+    this.uid = firstFreeUid(model);
+  }
 
   /** Decodes a ModelProto; throws what protobufjs throws on bytes that are not one. */
   static decode(bytes: Uint8Array): OnnxGraph {
@@ -160,6 +162,32 @@ export class OnnxGraph {
     return this.graph.initializer ?? [];
   }
 
+  /** The element type (ONNX TensorProto.DataType) of a graph input or output; undefined if none. */
+  ioElemType(name: string): number | undefined {
+    const io = [...(this.graph.input ?? []), ...(this.graph.output ?? [])];
+    return io.find((v) => v.name === name)?.type?.tensorType?.elemType ?? undefined;
+  }
+
+  /** Names of the graph's inputs, then those of its outputs. */
+  ioNames(): { inputs: string[]; outputs: string[] } {
+    const names = (list: onnxProto.onnx.IValueInfoProto[] | null | undefined) =>
+      (list ?? []).map((v) => v.name ?? "");
+    return { inputs: names(this.graph.input), outputs: names(this.graph.output) };
+  }
+
+  /** Sets the element type of graph input or output `name` (its shape is kept). */
+  setIoElemType(name: string, elemType: number): void {
+    for (const v of [...(this.graph.input ?? []), ...(this.graph.output ?? [])]) {
+      if (v.name === name && v.type?.tensorType) v.type.tensorType.elemType = elemType;
+    }
+  }
+
+  /** Makes `node` read `value` as its input `k`. */
+  setInput(node: OnnxNode, k: number, value: string): void {
+    node.input = (node.input ?? []).map((v, i) => (i === k ? value : v));
+    this.index = null;
+  }
+
   /** Adds an initializer (a fresh name unless the tensor has one); returns its name. */
   addInitializer(tensor: OnnxTensor): string {
     const name = tensor.name || `inferd/const_${this.uid++}`;
@@ -185,10 +213,16 @@ export class OnnxGraph {
 
   /**
    * Adds `If(cond)` choosing between two branches, each a chain of nodes whose last
-   * output is the branch's value (a float tensor); nodes read outer values by name.
+   * output is the branch's value (a tensor of `elemType`, float32 unless given); nodes
+   * read outer values by name.
    * Returns the If's output name.
    */
-  addIf(cond: string, then: readonly BranchNode[], otherwise: readonly BranchNode[]): string {
+  addIf(
+    cond: string,
+    then: readonly BranchNode[],
+    otherwise: readonly BranchNode[],
+    elemType: number = onnx.TensorProto.DataType.FLOAT,
+  ): string {
     const name = `inferd/If_${this.uid++}`;
     const branch = (nodes: readonly BranchNode[], label: string) => {
       const built = nodes.map((n, k) =>
@@ -205,7 +239,7 @@ export class OnnxGraph {
           i.startsWith("$") ? `${name}/${label}_${i.slice(1)}` : i,
         );
       }
-      const type = { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } };
+      const type = { tensorType: { elemType } };
       const output = [onnx.ValueInfoProto.create({ name: `${name}/${label}`, type })];
       return onnx.GraphProto.create({ name: `${name}/${label}`, node: built, output });
     };
@@ -280,6 +314,20 @@ export class OnnxGraph {
     return name;
   }
 
+  /** Adds a float32 initializer holding `values`; returns its name. */
+  float32(values: readonly number[]): string {
+    const name = `inferd/const_${this.uid++}`;
+    const tensor = onnx.TensorProto.create({
+      name,
+      dataType: onnx.TensorProto.DataType.FLOAT,
+      dims: values.length === 1 ? [] : [values.length],
+      floatData: [...values],
+    });
+    this.graph.initializer ??= [];
+    this.graph.initializer.push(tensor);
+    return name;
+  }
+
   remove(node: OnnxNode): void {
     this.graph.node = this.nodes.filter((n) => n !== node);
     this.index = null;
@@ -340,6 +388,22 @@ export class OnnxGraph {
     this.index = index;
     return index;
   }
+}
+
+/**
+ * The first counter value no name this editor made (`inferd/..._N`, `.../inferd_N`)
+ * already uses: a graph edited twice (quantized, then rewritten at load) must not
+ * get a second value of the same name.
+ */
+function firstFreeUid(model: Model): number {
+  let next = 0;
+  const see = (name: string | null | undefined) => {
+    if (!name?.includes("inferd")) return;
+    for (const m of name.matchAll(/_(\d+)(?=\/|$)/g)) next = Math.max(next, Number(m[1]) + 1);
+  };
+  for (const t of model.graph?.initializer ?? []) see(t.name);
+  for (const n of model.graph?.node ?? []) for (const o of n.output ?? []) see(o);
+  return next;
 }
 
 interface GraphIndex {

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { rm, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { OnnxGraph } from "../../onnx/onnx-graph.js";
 import { createInProcessSession, type InProcessSession } from "../../runtime/in-process-session.js";
@@ -9,10 +9,19 @@ import {
   type KvCacheMode,
   readDecoderSignature,
 } from "../engine/decoder-signature.js";
-import { appendKvMatches } from "../kv-rewrite/append-kv-check.js";
+import {
+  appendKvMatches,
+  FLOAT16_TOLERANCE,
+  FLOAT32_TOLERANCE,
+} from "../kv-rewrite/append-kv-check.js";
 import { checkedExternalDataFiles, rewriteForAppendKv } from "../kv-rewrite/append-kv-rewrite.js";
 import type { GenerationConfig } from "../request/generation-config.js";
-import { type LoadTimeEdits, readModelForLoad } from "./load-time-edits.js";
+import {
+  type LoadTimeEdits,
+  type ModelForLoad,
+  readModelForLoad,
+  withFloat32Io,
+} from "./load-time-edits.js";
 
 /** A decoder's session and how its KV cache is to be grown. */
 export interface DecoderSession {
@@ -41,15 +50,13 @@ export async function openDecoderSession(
 ): Promise<DecoderSession> {
   const needsBytes = kvCache === "append" || edits.matmulNBitsAccuracyLevel !== undefined;
   let unread = "";
-  const model = needsBytes
+  const read = needsBytes
     ? await readModelForLoad(modelPath, edits).catch((error: unknown) => {
         unread = `the graph could not be read for editing: ${messageOf(error)}`;
         return undefined;
       })
     : undefined;
-  const original = model?.edited
-    ? await openBytes(modelPath, options, model.bytes)
-    : await createInProcessSession(modelPath, options);
+  const { session: original, model } = await openOriginal(modelPath, options, read);
   let signature: DecoderSignature;
   try {
     signature = readDecoderSignature(original.inputs, original.outputs, config);
@@ -60,29 +67,52 @@ export async function openDecoderSession(
   if (kvCache === "concat" || model === undefined) {
     return { session: original, signature, kvCacheNote: kvCache === "concat" ? "" : unread };
   }
-  const rewritten = await tryRewrite(modelPath, options, model.bytes, original, signature);
+  const rewritten = await tryRewrite(modelPath, options, model, original, signature);
   if (typeof rewritten === "string")
     return { session: original, signature, kvCacheNote: rewritten };
   await original.release();
   return { session: rewritten, signature: { ...signature, kvCache: "append" }, kvCacheNote: "" };
 }
 
+/**
+ * The export's session, from the edited bytes when there are any. A float16 export
+ * (float16 cache and logits) is reopened with float32 inputs and outputs cast inside
+ * the graph (castFloat16Io), which is what the engine feeds and reads.
+ */
+async function openOriginal(
+  modelPath: string,
+  options: SessionOptions,
+  read: ModelForLoad | undefined,
+): Promise<{ session: InProcessSession; model: ModelForLoad | undefined }> {
+  const session = read?.edited
+    ? await openBytes(modelPath, options, read.bytes)
+    : await createInProcessSession(modelPath, options);
+  const specs = [...session.inputs, ...session.outputs];
+  if (!specs.some((s) => s.dtype === "float16")) return { session, model: read };
+  await session.release();
+  const bytes = read?.bytes ?? (await readFile(modelPath));
+  const model = { bytes, edited: true, float16Io: true };
+  return { session: await openBytes(modelPath, options, withFloat32Io(bytes)), model };
+}
+
 /** The rewritten session, or why there is none. */
 async function tryRewrite(
   modelPath: string,
   options: SessionOptions,
-  bytes: Uint8Array,
+  model: ModelForLoad,
   original: InProcessSession,
   signature: DecoderSignature,
 ): Promise<InProcessSession | string> {
   let candidate: InProcessSession | undefined;
   let note = "the rewritten graph does not compute what the export computes";
   try {
-    const rewritten = rewriteForAppendKv(bytes);
+    const rewritten = rewriteForAppendKv(model.bytes);
     if (rewritten === undefined)
       return "the graph does not grow its cache in the form the rewrite knows";
-    candidate = await openBytes(modelPath, options, rewritten.bytes, rewritten.externalDataFiles);
-    if (await appendKvMatches(original, candidate, signature)) return candidate;
+    const bytes = model.float16Io ? withFloat32Io(rewritten.bytes) : rewritten.bytes;
+    candidate = await openBytes(modelPath, options, bytes, rewritten.externalDataFiles);
+    const tolerance = model.float16Io ? FLOAT16_TOLERANCE : FLOAT32_TOLERANCE;
+    if (await appendKvMatches(original, candidate, signature, tolerance)) return candidate;
   } catch (error) {
     // onnx-proto could not read the graph, or ORT load the rewrite: ORT read the export,
     // so it is served as it is.

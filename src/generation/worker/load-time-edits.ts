@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { castFloat16Io } from "../../onnx/float16-io.js";
 import {
   mayHoldMatMulNBits,
   setMatMulNBitsAccuracyLevel,
@@ -15,6 +16,8 @@ export interface LoadTimeEdits {
 export interface ModelForLoad {
   readonly bytes: Uint8Array;
   readonly edited: boolean;
+  /** The graph has float16 inputs or outputs: serve it through {@link withFloat32Io}. */
+  readonly float16Io?: boolean;
 }
 
 /**
@@ -35,4 +38,14 @@ export async function readModelForLoad(
   const graph = OnnxGraph.decode(bytes);
   if (setMatMulNBitsAccuracyLevel(graph, level) === 0) return { bytes, edited: false };
   return { bytes: graph.finish(), edited: true };
+}
+
+/**
+ * `model` with float32 inputs and outputs where it had float16 ones (castFloat16Io):
+ * the engine's KV cache and logits are float32.
+ * @throws Error when the graph cannot be decoded.
+ */
+export function withFloat32Io(model: Uint8Array): Uint8Array {
+  const graph = OnnxGraph.decode(model);
+  return castFloat16Io(graph) === 0 ? model : graph.finish();
 }

@@ -15,9 +15,9 @@ export interface Int4Blocks {
 
 /**
  * Quantizes `weights` (row-major [K, N], the right side of `y = x W`) block-wise
- * along K, asymmetric, as onnxruntime's MatMulNBits quantizer does: each block of
- * `blockSize` values of one output column gets a scale and a 4-bit zero point over
- * its range widened to include 0 (so 0 stays exact). The layout is the op's: column n
+ * along K, asymmetric: each block of `blockSize` values of one output column gets a
+ * scale and a 4-bit zero point (0 stays exact), over the least-error range of
+ * {@link bestRange}. The layout is the op's: column n
  * is row n of B, each byte holds two consecutive k (the first in the low nibble), and
  * zero points pack two blocks a byte the same way, each row padded to a whole byte.
  * K not a multiple of the block is padded with zeros (their codes are the zero point).
@@ -37,14 +37,7 @@ export function quantizeInt4Blocks(
   for (let col = 0; col < n; col++) {
     for (let b = 0; b < blocks; b++) {
       const [start, end] = [b * blockSize, Math.min(k, (b + 1) * blockSize)];
-      let [lo, hi] = [0, 0];
-      for (let r = start; r < end; r++) {
-        const v = weights[r * n + col] ?? 0;
-        if (v < lo) lo = v;
-        if (v > hi) hi = v;
-      }
-      const scale = hi > lo ? (hi - lo) / 15 : 1;
-      const zp = Math.min(15, Math.max(0, Math.round(-lo / scale)));
+      const { scale, zp } = bestRange(weights, n, col, start, end);
       scales[col * blocks + b] = scale;
       const zpAt = col * zpRow + (b >> 1);
       zeroPoints[zpAt] = (zeroPoints[zpAt] ?? 0) | (zp << ((b & 1) * 4));
@@ -58,6 +51,37 @@ export function quantizeInt4Blocks(
     }
   }
   return { k, n, blockSize, blocks, packed, scales, zeroPoints };
+}
+
+/** Range shrink factors tried per block: clipping a few outliers often lowers the error. */
+const SHRINK = [1, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7];
+
+/**
+ * The scale and zero point of one block (rows start..end of column `col`) whose
+ * round-trip squared error is least among the block's range (widened to include 0)
+ * shrunk by each of {@link SHRINK}: plain min/max rounding (onnxruntime's quantizer)
+ * is the first candidate, so the result is never worse than it.
+ */
+function bestRange(weights: Float32Array, n: number, col: number, start: number, end: number) {
+  let [lo, hi] = [0, 0];
+  for (let r = start; r < end; r++) {
+    const v = weights[r * n + col] ?? 0;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  let best = { scale: 1, zp: 0, error: Number.POSITIVE_INFINITY };
+  for (const shrink of hi > lo ? SHRINK : [1]) {
+    const scale = hi > lo ? ((hi - lo) * shrink) / 15 : 1;
+    const zp = Math.min(15, Math.max(0, Math.round((-lo * shrink) / scale)));
+    let error = 0;
+    for (let r = start; r < end; r++) {
+      const v = weights[r * n + col] ?? 0;
+      const q = Math.min(15, Math.max(0, Math.round(v / scale) + zp));
+      error += ((q - zp) * scale - v) ** 2;
+    }
+    if (error < best.error) best = { scale, zp, error };
+  }
+  return best;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { OnnxGraph } from "../onnx-graph.js";
+import { convertToFloat16 } from "./convert-fp16.js";
 import { quantizeInt4 } from "./quantize-int4.js";
 import { quantizeInt8 } from "./quantize-int8.js";
 
@@ -41,7 +42,7 @@ export function quantizeModel(model: Uint8Array, options: QuantizeOptions): Quan
   } else if (options.method === "int8") {
     changed = quantizeInt8(graph, keepLmHead);
   } else {
-    throw new Error("fp16 is not implemented yet");
+    changed = convertToFloat16(graph);
   }
   return { bytes: graph.finish(), changed };
 }
