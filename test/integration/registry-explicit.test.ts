@@ -154,6 +154,7 @@ describe("GetModel", () => {
       max_waiting: 256,
       max_sequences_per_client: 0,
       kv_cache: "append",
+      matmul_nbits_accuracy_level: 4,
     });
     await models.unloadModel({ name: "iris" });
   });

@@ -37,6 +37,7 @@ describe("parseModelConfig", () => {
       maxWaiting: 256,
       maxSequencesPerClient: 0,
       kvCache: "append",
+      matmulNBitsAccuracyLevel: 4,
     });
     expect("kind" in c).toBe(false);
   });
@@ -66,6 +67,7 @@ describe("parseModelConfig", () => {
         max_waiting: 8,
         max_sequences_per_client: 3,
         kv_cache: "concat",
+        matmul_nbits_accuracy_level: 0,
       },
       FILE,
     );
@@ -90,6 +92,8 @@ describe("parseModelConfig", () => {
     expect([c.maxConcurrentSequences, c.maxWaiting, c.warmup]).toEqual([4, 8, true]);
     expect(c.maxSequencesPerClient).toBe(3);
     expect(c.kvCache).toBe("concat");
+    expect(c.matmulNBitsAccuracyLevel).toBe(0);
+    expect(parseModelConfig({}, FILE).matmulNBitsAccuracyLevel).toBe(4);
     expect(c.queueDelay).toBe("fixed");
     expect(c.execution).toBe("worker");
     expect(parseModelConfig({ execution: "inline" }, FILE).execution).toBe("inline");
@@ -110,6 +114,9 @@ describe("parseModelConfig", () => {
       `${FILE}: "instance_count": expected a positive integer`,
     );
     expect(errorOf({ top_k: 1.5 })).toBe(`${FILE}: "top_k": expected a positive integer`);
+    expect(errorOf({ matmul_nbits_accuracy_level: 5 })).toBe(
+      `${FILE}: "matmul_nbits_accuracy_level": expected an integer from 0 to 4`,
+    );
     expect(errorOf({ kv_cache: "paged" })).toBe(
       `${FILE}: "kv_cache": expected "append" or "concat"`,
     );

@@ -22,9 +22,9 @@ export interface Int4Options {
 export function quantizeInt4(graph: OnnxGraph, options: Int4Options): number {
   const found = weightMatMuls(graph, options.keepLmHead);
   if (found.length > 0) graph.useOpset("com.microsoft", 1);
-  for (const { node, weights, k, n } of found) {
+  let replaced = 0;
+  for (const { name: weight, nodes, weights, k, n } of found) {
     const q = quantizeInt4Blocks(weights, k, n, options.blockSize);
-    const weight = node.input?.[1] ?? "";
     const b = graph.addInitializer(
       rawTensor(`${weight}_Q4`, ELEM.uint8, [n, q.blocks, options.blockSize / 2], q.packed),
     );
@@ -41,10 +41,13 @@ export function quantizeInt4(graph: OnnxGraph, options: Int4Options): number {
       block_size: options.blockSize,
       accuracy_level: options.accuracyLevel,
     };
-    const output = node.output?.[0] ?? "";
-    graph.remove(node);
-    const inputs = [node.input?.[0] ?? "", b, scales, zeroPoints];
-    graph.addOp({ op: "MatMulNBits", domain: "com.microsoft", inputs, attrs, output });
+    for (const node of nodes) {
+      const output = node.output?.[0] ?? "";
+      graph.remove(node);
+      const inputs = [node.input?.[0] ?? "", b, scales, zeroPoints];
+      graph.addOp({ op: "MatMulNBits", domain: "com.microsoft", inputs, attrs, output });
+      replaced++;
+    }
   }
-  return found.length;
+  return replaced;
 }

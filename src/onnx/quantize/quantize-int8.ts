@@ -16,30 +16,33 @@ const TO_FLOAT = 1;
  */
 export function quantizeInt8(graph: OnnxGraph, keepLmHead: boolean): number {
   const found = weightMatMuls(graph, keepLmHead);
-  for (const { node, weights, k, n } of found) {
+  let replaced = 0;
+  for (const { name: weight, nodes, weights, k, n } of found) {
     const { codes, scales } = quantizePerChannel(weights, k, n);
-    const weight = node.input?.[1] ?? "";
     const b = graph.addInitializer(rawTensor(`${weight}_quantized`, ELEM.int8, [k, n], codes));
     const bScale = graph.addInitializer(rawTensor(`${weight}_scale`, ELEM.float, [n], scales));
     const bZero = graph.addInitializer(
       rawTensor(`${weight}_zero_point`, ELEM.int8, [n], new Int8Array(n)),
     );
-    const output = node.output?.[0] ?? "";
-    graph.remove(node);
-    const x = node.input?.[0] ?? "";
-    const [xq, xScale, xZero] = [`${output}/x_q`, `${output}/x_scale`, `${output}/x_zero_point`];
-    graph.addOp({
-      op: "DynamicQuantizeLinear",
-      inputs: [x],
-      output: xq,
-      moreOutputs: [xScale, xZero],
-    });
-    const product = graph.addOp({ op: "MatMulInteger", inputs: [xq, b, xZero, bZero] });
-    const asFloat = graph.addOp({ op: "Cast", inputs: [product], attrs: { to: TO_FLOAT } });
-    const scale = graph.addOp({ op: "Mul", inputs: [xScale, bScale] });
-    graph.addOp({ op: "Mul", inputs: [asFloat, scale], output });
+    for (const node of nodes) {
+      const output = node.output?.[0] ?? "";
+      graph.remove(node);
+      const x = node.input?.[0] ?? "";
+      const [xq, xScale, xZero] = [`${output}/x_q`, `${output}/x_scale`, `${output}/x_zero_point`];
+      graph.addOp({
+        op: "DynamicQuantizeLinear",
+        inputs: [x],
+        output: xq,
+        moreOutputs: [xScale, xZero],
+      });
+      const product = graph.addOp({ op: "MatMulInteger", inputs: [xq, b, xZero, bZero] });
+      const asFloat = graph.addOp({ op: "Cast", inputs: [product], attrs: { to: TO_FLOAT } });
+      const scale = graph.addOp({ op: "Mul", inputs: [xScale, bScale] });
+      graph.addOp({ op: "Mul", inputs: [asFloat, scale], output });
+      replaced++;
+    }
   }
-  return found.length;
+  return replaced;
 }
 
 /** Symmetric int8 codes of `weights` [K, N], one scale per column (max |w| / 127). */

@@ -68,18 +68,29 @@ describe("int4 block quantization (MatMulNBits layout)", () => {
     });
   }
 
-  it("dequantizes within half a step of the original (asymmetric, 0 exact)", () => {
+  it("keeps 0 exact and never does worse than min/max rounding (onnxruntime's quantizer)", () => {
     const random = createSeededRandom(7);
-    const [k, n] = [64, 4];
+    const [k, n, block] = [64, 4, 32];
     const w = random.normals(k * n, 1);
     w[0] = 0;
-    const q = quantizeInt4Blocks(w, k, n, 32);
-    const back = dequantizeInt4Blocks(q);
+    w[5 * n + 1] = 6; // an outlier: shrinking the range helps the other 31 values
+    const back = dequantizeInt4Blocks(quantizeInt4Blocks(w, k, n, block));
     expect(back[0]).toBe(0);
-    for (let i = 0; i < w.length; i++) {
-      const scale = q.scales[(i % n) * q.blocks + Math.floor(Math.floor(i / n) / 32)] ?? 0;
-      expect(Math.abs((back[i] ?? 0) - (w[i] ?? 0))).toBeLessThanOrEqual(scale / 2 + 1e-6);
+    let [ours, minMax] = [0, 0];
+    for (let col = 0; col < n; col++) {
+      for (let start = 0; start < k; start += block) {
+        const values = Array.from({ length: block }, (_, j) => w[(start + j) * n + col] ?? 0);
+        const [lo, hi] = [Math.min(0, ...values), Math.max(0, ...values)];
+        const scale = (hi - lo) / 15;
+        const zp = Math.round(-lo / scale);
+        for (const [j, v] of values.entries()) {
+          const q = Math.min(15, Math.max(0, Math.round(v / scale) + zp));
+          minMax += ((q - zp) * scale - v) ** 2;
+          ours += ((back[(start + j) * n + col] ?? 0) - v) ** 2;
+        }
+      }
     }
+    expect(ours).toBeLessThan(minMax);
   });
 
   it("with accuracy_level 4 (int8 activations) stays close to the float product", async () => {
