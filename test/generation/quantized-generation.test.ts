@@ -23,6 +23,8 @@ interface Variant {
    * Optimum's model_quantized.onnx), so company, padding included, moves the rounding.
    */
   readonly batchInvariant: boolean;
+  /** The file onnx-community names this variant, which the fixture script writes too. */
+  readonly file: string;
 }
 
 /**
@@ -36,16 +38,19 @@ const VARIANTS: readonly Variant[] = [
     options: { method: "int4" },
     minAgreement: { tiny_llama: 0.75, stories260k: 0.8 },
     batchInvariant: true,
+    file: "model_q4.onnx",
   },
   {
     options: { method: "int8" },
     minAgreement: { tiny_llama: 0.95, stories260k: 0.95 },
     batchInvariant: false,
+    file: "model_quantized.onnx",
   },
   {
     options: { method: "fp16" },
     minAgreement: { tiny_llama: 0.99, stories260k: 0.99 },
     batchInvariant: true,
+    file: "model_fp16.onnx",
   },
 ];
 
@@ -113,6 +118,11 @@ function describeVariant(source: (typeof MODELS)[number], variant: Variant): voi
         await teacherForcedArgmax(quantized, tokens),
       ];
       expect(agreement(want, got)).toBeGreaterThanOrEqual(variant.minAgreement[source.name]);
+    });
+
+    it.runIf(source.name === "tiny_llama")(`is the fixture's ${variant.file}`, async () => {
+      const written = await readFile(join(source.dir, variant.file));
+      expect(Buffer.compare(written, quantized)).toBe(0);
     });
 
     it("loads with the append-only KV cache (its check passed) and generates as the export does", async () => {
