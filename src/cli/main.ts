@@ -4,6 +4,7 @@ import { pathToFileURL } from "node:url";
 import type { ServerConfig } from "../config/server-options.js";
 import { createLogger, type Logger } from "../logging/logger.js";
 import { createInferdApp } from "../server/inferd-app.js";
+import { createQuantizeCommand } from "./quantize-command.js";
 import { createServerCommand } from "./server-command.js";
 
 /**
@@ -62,9 +63,14 @@ function onShutdownSignals(logger: Logger, first: (signal: NodeJS.Signals) => vo
   process.on("SIGINT", onSignal);
 }
 
-/** Parses argv (flags over INFERD_* env over defaults) and runs the server. */
+/**
+ * Parses argv (flags over INFERD_* env over defaults) and runs the server, or the
+ * `quantize` subcommand.
+ */
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
-  await createServerCommand({ env, run: runServer }).parseAsync([...argv]);
+  const command = createServerCommand({ env, run: runServer });
+  command.addCommand(createQuantizeCommand({ print: (line) => console.log(line) }));
+  await command.parseAsync([...argv]);
 }
 
 const invokedDirectly =

@@ -46,6 +46,8 @@ export interface GenerativeModelOptions {
    * load); absent or 0: the machine's memory less the weights.
    */
   kvCacheMemoryBytes?: number;
+  /** model.json `matmul_nbits_accuracy_level`; absent: each MatMulNBits node keeps its own. */
+  matmulNBitsAccuracyLevel?: number;
 }
 
 /**
@@ -89,6 +91,9 @@ export async function loadGenerativeModel(
     maxPrefillTokensPerStep: options.maxPrefillTokensPerStep ?? DEFAULT_MAX_PREFILL_TOKENS_PER_STEP,
     session: { ...GENERATION_SESSION_DEFAULTS, ...options.session },
     kvCache: options.kvCache ?? "append",
+    ...(options.matmulNBitsAccuracyLevel !== undefined && {
+      matmulNBitsAccuracyLevel: options.matmulNBitsAccuracyLevel,
+    }),
   });
   const ready = await worker.whenReady(options.signal);
   const budget = kvCacheBudget(options.kvCacheMemoryBytes ?? 0, weightBytes);

@@ -13,11 +13,34 @@ export interface BranchNode {
 }
 type Model = onnxProto.onnx.ModelProto;
 
+/** An initializer (a weight) as onnx-proto decodes it. */
+export type OnnxTensor = onnxProto.onnx.ITensorProto;
+
+/** A node to add with {@link OnnxGraph.addOp}: integer attributes only, any domain. */
+export interface OpSpec {
+  readonly op: string;
+  readonly inputs: readonly string[];
+  readonly attrs?: Record<string, number>;
+  /** The operator set domain, e.g. "com.microsoft"; absent: the default (ai.onnx). */
+  readonly domain?: string;
+  /** The output's name; absent: a fresh one. */
+  readonly output?: string;
+  /** Further outputs, for ops with several (DynamicQuantizeLinear). */
+  readonly moreOutputs?: readonly string[];
+}
+
 /** A node's integer attribute as a number (protobufjs decodes int64 as Long), if it has one. */
 export function intAttribute(node: OnnxNode, name: string): number | undefined {
   const value = node.attribute?.find((a) => a.name === name)?.i;
   if (value === undefined || value === null) return undefined;
   return typeof value === "number" ? value : value.toNumber();
+}
+
+/** Sets `node`'s integer attribute `name` to `value`, adding it when absent. */
+export function setIntAttribute(node: OnnxNode, name: string, value: number): void {
+  const type = onnx.AttributeProto.AttributeType.INT;
+  const attrs = (node.attribute ?? []).filter((a) => a.name !== name);
+  node.attribute = [...attrs, onnx.AttributeProto.create({ name, type, i: value })];
 }
 
 /** Integer node attributes from a record. */
@@ -67,7 +90,9 @@ export class OnnxGraph {
   private index: GraphIndex | null = null;
   private uid = 0;
 
-  private constructor(private readonly model: Model) {}
+  private constructor(private readonly model: Model) {
+    this.uid = firstFreeUid(model);
+  }
 
   /** Decodes a ModelProto; throws what protobufjs throws on bytes that are not one. */
   static decode(bytes: Uint8Array): OnnxGraph {
@@ -113,6 +138,71 @@ export class OnnxGraph {
     return this.indexes().consumers.get(name) ?? [];
   }
 
+  /** Adds a node from `spec` (any domain); returns its output name. */
+  addOp(spec: OpSpec): string {
+    const name = spec.output ?? `inferd/${spec.op}_${this.uid++}`;
+    const node = onnx.NodeProto.create({
+      opType: spec.op,
+      input: [...spec.inputs],
+      output: [name, ...(spec.moreOutputs ?? [])],
+      attribute: intAttributes(spec.attrs ?? {}),
+      name,
+    });
+    if (spec.domain !== undefined) node.domain = spec.domain;
+    this.push(node);
+    return name;
+  }
+
+  /** The initializer named `name`, if there is one (weights are read and replaced through it). */
+  initializer(name: string): OnnxTensor | undefined {
+    return (this.graph.initializer ?? []).find((t) => t.name === name);
+  }
+
+  get initializers(): readonly OnnxTensor[] {
+    return this.graph.initializer ?? [];
+  }
+
+  /** The element type (ONNX TensorProto.DataType) of a graph input or output; undefined if none. */
+  ioElemType(name: string): number | undefined {
+    const io = [...(this.graph.input ?? []), ...(this.graph.output ?? [])];
+    return io.find((v) => v.name === name)?.type?.tensorType?.elemType ?? undefined;
+  }
+
+  /** Names of the graph's inputs, then those of its outputs. */
+  ioNames(): { inputs: string[]; outputs: string[] } {
+    const names = (list: onnxProto.onnx.IValueInfoProto[] | null | undefined) =>
+      (list ?? []).map((v) => v.name ?? "");
+    return { inputs: names(this.graph.input), outputs: names(this.graph.output) };
+  }
+
+  /** Sets the element type of graph input or output `name` (its shape is kept). */
+  setIoElemType(name: string, elemType: number): void {
+    for (const v of [...(this.graph.input ?? []), ...(this.graph.output ?? [])]) {
+      if (v.name === name && v.type?.tensorType) v.type.tensorType.elemType = elemType;
+    }
+  }
+
+  /** Makes `node` read `value` as its input `k`. */
+  setInput(node: OnnxNode, k: number, value: string): void {
+    node.input = (node.input ?? []).map((v, i) => (i === k ? value : v));
+    this.index = null;
+  }
+
+  /** Adds an initializer (a fresh name unless the tensor has one); returns its name. */
+  addInitializer(tensor: OnnxTensor): string {
+    const name = tensor.name || `inferd/const_${this.uid++}`;
+    this.graph.initializer ??= [];
+    this.graph.initializer.push(onnx.TensorProto.create({ ...tensor, name }));
+    return name;
+  }
+
+  /** Declares operator set `domain` at `version` unless the model imports it already. */
+  useOpset(domain: string, version: number): void {
+    this.model.opsetImport ??= [];
+    if (this.model.opsetImport.some((o) => (o.domain ?? "") === domain)) return;
+    this.model.opsetImport.push(onnx.OperatorSetIdProto.create({ domain, version }));
+  }
+
   /** Adds a node computing `op(inputs)`; returns its (fresh) output name unless `output` is given. */
   add(op: string, inputs: readonly string[], attrs: Record<string, number> = {}, output?: string) {
     const name = output ?? `inferd/${op}_${this.uid++}`;
@@ -123,10 +213,16 @@ export class OnnxGraph {
 
   /**
    * Adds `If(cond)` choosing between two branches, each a chain of nodes whose last
-   * output is the branch's value (a float tensor); nodes read outer values by name.
+   * output is the branch's value (a tensor of `elemType`, float32 unless given); nodes
+   * read outer values by name.
    * Returns the If's output name.
    */
-  addIf(cond: string, then: readonly BranchNode[], otherwise: readonly BranchNode[]): string {
+  addIf(
+    cond: string,
+    then: readonly BranchNode[],
+    otherwise: readonly BranchNode[],
+    elemType: number = onnx.TensorProto.DataType.FLOAT,
+  ): string {
     const name = `inferd/If_${this.uid++}`;
     const branch = (nodes: readonly BranchNode[], label: string) => {
       const built = nodes.map((n, k) =>
@@ -143,7 +239,7 @@ export class OnnxGraph {
           i.startsWith("$") ? `${name}/${label}_${i.slice(1)}` : i,
         );
       }
-      const type = { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } };
+      const type = { tensorType: { elemType } };
       const output = [onnx.ValueInfoProto.create({ name: `${name}/${label}`, type })];
       return onnx.GraphProto.create({ name: `${name}/${label}`, node: built, output });
     };
@@ -218,6 +314,20 @@ export class OnnxGraph {
     return name;
   }
 
+  /** Adds a float32 initializer holding `values`; returns its name. */
+  float32(values: readonly number[]): string {
+    const name = `inferd/const_${this.uid++}`;
+    const tensor = onnx.TensorProto.create({
+      name,
+      dataType: onnx.TensorProto.DataType.FLOAT,
+      dims: values.length === 1 ? [] : [values.length],
+      floatData: [...values],
+    });
+    this.graph.initializer ??= [];
+    this.graph.initializer.push(tensor);
+    return name;
+  }
+
   remove(node: OnnxNode): void {
     this.graph.node = this.nodes.filter((n) => n !== node);
     this.index = null;
@@ -278,6 +388,22 @@ export class OnnxGraph {
     this.index = index;
     return index;
   }
+}
+
+/**
+ * The first counter value no name this editor made (`inferd/..._N`, `.../inferd_N`)
+ * already uses: a graph edited twice (quantized, then rewritten at load) must not
+ * get a second value of the same name.
+ */
+function firstFreeUid(model: Model): number {
+  let next = 0;
+  const see = (name: string | null | undefined) => {
+    if (!name?.includes("inferd")) return;
+    for (const m of name.matchAll(/_(\d+)(?=\/|$)/g)) next = Math.max(next, Number(m[1]) + 1);
+  };
+  for (const t of model.graph?.initializer ?? []) see(t.name);
+  for (const n of model.graph?.node ?? []) for (const o of n.output ?? []) see(o);
+  return next;
 }
 
 interface GraphIndex {

@@ -156,6 +156,7 @@ describe("GetModel", () => {
       max_sequences_per_client: 0,
       kv_cache: "append",
       kv_cache_memory_bytes: 0,
+      matmul_nbits_accuracy_level: 4,
     });
     await models.unloadModel({ name: "iris" });
   });

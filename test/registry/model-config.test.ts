@@ -39,6 +39,7 @@ describe("parseModelConfig", () => {
       maxPrefillTokensPerStep: 0,
       kvCache: "append",
       kvCacheMemoryBytes: 0,
+      matmulNBitsAccuracyLevel: 4,
     });
     expect("kind" in c).toBe(false);
   });
@@ -70,6 +71,7 @@ describe("parseModelConfig", () => {
         max_prefill_tokens_per_step: 64,
         kv_cache: "concat",
         kv_cache_memory_bytes: 1_000_000,
+        matmul_nbits_accuracy_level: 0,
       },
       FILE,
     );
@@ -96,6 +98,8 @@ describe("parseModelConfig", () => {
     expect(c.maxSequencesPerClient).toBe(3);
     expect(c.maxPrefillTokensPerStep).toBe(64);
     expect(c.kvCache).toBe("concat");
+    expect(c.matmulNBitsAccuracyLevel).toBe(0);
+    expect(parseModelConfig({}, FILE).matmulNBitsAccuracyLevel).toBe(4);
     expect(c.queueDelay).toBe("fixed");
     expect(c.execution).toBe("worker");
     expect(parseModelConfig({ execution: "inline" }, FILE).execution).toBe("inline");
@@ -116,6 +120,9 @@ describe("parseModelConfig", () => {
       `${FILE}: "instance_count": expected a positive integer`,
     );
     expect(errorOf({ top_k: 1.5 })).toBe(`${FILE}: "top_k": expected a positive integer`);
+    expect(errorOf({ matmul_nbits_accuracy_level: 5 })).toBe(
+      `${FILE}: "matmul_nbits_accuracy_level": expected an integer from 0 to 4`,
+    );
     expect(errorOf({ kv_cache: "paged" })).toBe(
       `${FILE}: "kv_cache": expected "append" or "concat"`,
     );

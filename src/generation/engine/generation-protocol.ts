@@ -16,6 +16,8 @@ export interface GenerationWorkerData {
   readonly session: SessionOptions;
   /** "append": rewrite the graph to append to the KV cache when it can (decoder-session.ts). */
   readonly kvCache: KvCacheMode;
+  /** Set on every MatMulNBits node at load; absent: left as exported (worker/load-time-edits.ts). */
+  readonly matmulNBitsAccuracyLevel?: number;
 }
 
 /** A token's log-probability with its vocabulary piece. */

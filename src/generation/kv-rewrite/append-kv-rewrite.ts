@@ -51,8 +51,10 @@ export function rewriteForAppendKv(model: Uint8Array): AppendKvModel | undefined
     graph.int64([0]),
   ]);
   const decoding = decodeStepFlag(graph);
+  // The cache's element type (float16 in fp16 exports) types the decode-step If branches.
+  const kv = { decoding, elemType: graph.ioElemType(pastName(0, "key")) ?? 1 };
   for (let i = 0; i < layers; i++) {
-    if (!rewriteLayer(graph, i, pastLength, decoding)) return undefined;
+    if (!rewriteLayer(graph, i, pastLength, kv)) return undefined;
   }
   for (let i = 0; i < layers; i++) {
     graph.setOutputDim(presentName(i, "key"), 2, "sequence_length");
@@ -106,7 +108,8 @@ function decodeStepFlag(graph: OnnxGraph): string | undefined {
  * product per row and head, done elementwise: as a MatMul it is one tiny GEMM per
  * row and head, which on small heads costs more than the copies the rewrite saves.
  */
-function newScores(graph: OnnxGraph, query: string, newKey: string, decoding?: string) {
+function newScores(graph: OnnxGraph, query: string, newKey: string, kv: KvStep) {
+  const { decoding, elemType } = kv;
   const matmul = { op: "MatMul", inputs: [query, newKey] };
   if (decoding === undefined) return graph.add(matmul.op, matmul.inputs);
   const [last, beforeLast] = [graph.int64([-1]), graph.int64([-2])];
@@ -119,22 +122,25 @@ function newScores(graph: OnnxGraph, query: string, newKey: string, decoding?: s
       { op: "ReduceSum", inputs: ["$2", last], attrs: { keepdims: 1 } }, // -> [..., 1, 1]
     ],
     [matmul],
+    elemType,
   );
 }
 
 /** `probsNew · newValue`; in a decode step both have one slot, so it is a broadcast Mul. */
-function newContext(graph: OnnxGraph, probsNew: string, newValue: string, decoding?: string) {
+function newContext(graph: OnnxGraph, probsNew: string, newValue: string, kv: KvStep) {
   const matmul = { op: "MatMul", inputs: [probsNew, newValue] };
-  if (decoding === undefined) return graph.add(matmul.op, matmul.inputs);
-  return graph.addIf(decoding, [{ op: "Mul", inputs: [probsNew, newValue] }], [matmul]);
+  if (kv.decoding === undefined) return graph.add(matmul.op, matmul.inputs);
+  const mul = { op: "Mul", inputs: [probsNew, newValue] };
+  return graph.addIf(kv.decoding, [mul], [matmul], kv.elemType);
 }
 
-function rewriteLayer(
-  graph: OnnxGraph,
-  layer: number,
-  pastLength: string,
-  decoding: string | undefined,
-): boolean {
+/** The decode-step flag (see decodeStepFlag) and the cache's ONNX element type. */
+interface KvStep {
+  readonly decoding: string | undefined;
+  readonly elemType: number;
+}
+
+function rewriteLayer(graph: OnnxGraph, layer: number, pastLength: string, kv: KvStep): boolean {
   const key = findCacheUse(graph, layer, "key");
   const value = findCacheUse(graph, layer, "value");
   if (key === undefined || value === undefined) return false;
@@ -146,13 +152,13 @@ function rewriteLayer(
   const [scores, context] = [at(key.matmul), at(value.matmul)];
   for (const node of [key.concat, key.matmul, value.concat, value.matmul]) graph.remove(node);
   const scoresPast = graph.add("MatMul", [query, pastKey]);
-  const scoresNew = newScores(graph, query, newKey, decoding);
+  const scoresNew = newScores(graph, query, newKey, kv);
   graph.add("Concat", [scoresPast, scoresNew], { axis: -1 }, scores);
   const [zero, last, end] = [graph.int64([0]), graph.int64([-1]), graph.int64([INT64_MAX])];
   const probsPast = graph.add("Slice", [probs, zero, pastLength, last]);
   const probsNew = graph.add("Slice", [probs, pastLength, end, last]);
   const contextPast = graph.add("MatMul", [probsPast, pastValue]);
-  const contextNew = newContext(graph, probsNew, newValue, decoding);
+  const contextNew = newContext(graph, probsNew, newValue, kv);
   graph.add("Add", [contextPast, contextNew], {}, context);
   emitNewSlots(graph, key.concat, presentName(layer, "key"));
   emitNewSlots(graph, value.concat, presentName(layer, "value"));
@@ -213,7 +219,7 @@ function emitNewSlots(graph: OnnxGraph, concat: OnnxNode, present: string): void
 }
 
 /** The graph's external data files, refusing any that would resolve outside its folder. */
-function checkedExternalDataFiles(graph: OnnxGraph): string[] {
+export function checkedExternalDataFiles(graph: OnnxGraph): string[] {
   const files = graph.externalDataFiles();
   for (const file of files) {
     if (isAbsolute(file) || normalize(file).split(sep).includes("..")) {

@@ -28,6 +28,9 @@ serveWorker<GenerationWorkerData, ToGenerationWorker, FromGenerationWorker>(
       data.session,
       config,
       data.kvCache,
+      data.matmulNBitsAccuracyLevel === undefined
+        ? {}
+        : { matmulNBitsAccuracyLevel: data.matmulNBitsAccuracyLevel },
     );
     const scheduler = new GenerationScheduler({
       runner: session,

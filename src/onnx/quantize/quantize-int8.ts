@@ -1,0 +1,61 @@
+import type { OnnxGraph } from "../onnx-graph.js";
+import { ELEM, rawTensor } from "./tensor-data.js";
+import { weightMatMuls } from "./weight-matmuls.js";
+
+const TO_FLOAT = 1;
+
+/**
+ * Replaces every MatMul by a float weight with dynamic int8 quantization, the form
+ * onnxruntime's `quantize_dynamic` writes and Optimum's `model_quantized.onnx` has:
+ * `DynamicQuantizeLinear(x)` (uint8 activations, one scale per call), `MatMulInteger`
+ * with int8 weights quantized per output channel (symmetric: zero points 0, kept as
+ * an input), then `Cast` and one `Mul` by the activation scale times the channel
+ * scales. Standard ONNX ops, so the file runs anywhere; onnxruntime's CPU provider
+ * fuses the chain into one DynamicQuantizeMatMul at load (graph optimization
+ * "extended" or above, its default). Returns how many MatMuls were replaced.
+ */
+export function quantizeInt8(graph: OnnxGraph, keepLmHead: boolean): number {
+  const found = weightMatMuls(graph, keepLmHead);
+  let replaced = 0;
+  for (const { name: weight, nodes, weights, k, n } of found) {
+    const { codes, scales } = quantizePerChannel(weights, k, n);
+    const b = graph.addInitializer(rawTensor(`${weight}_quantized`, ELEM.int8, [k, n], codes));
+    const bScale = graph.addInitializer(rawTensor(`${weight}_scale`, ELEM.float, [n], scales));
+    const bZero = graph.addInitializer(
+      rawTensor(`${weight}_zero_point`, ELEM.int8, [n], new Int8Array(n)),
+    );
+    for (const node of nodes) {
+      const output = node.output?.[0] ?? "";
+      graph.remove(node);
+      const x = node.input?.[0] ?? "";
+      const [xq, xScale, xZero] = [`${output}/x_q`, `${output}/x_scale`, `${output}/x_zero_point`];
+      graph.addOp({
+        op: "DynamicQuantizeLinear",
+        inputs: [x],
+        output: xq,
+        moreOutputs: [xScale, xZero],
+      });
+      const product = graph.addOp({ op: "MatMulInteger", inputs: [xq, b, xZero, bZero] });
+      const asFloat = graph.addOp({ op: "Cast", inputs: [product], attrs: { to: TO_FLOAT } });
+      const scale = graph.addOp({ op: "Mul", inputs: [xScale, bScale] });
+      graph.addOp({ op: "Mul", inputs: [asFloat, scale], output });
+      replaced++;
+    }
+  }
+  return replaced;
+}
+
+/** Symmetric int8 codes of `weights` [K, N], one scale per column (max |w| / 127). */
+function quantizePerChannel(weights: Float32Array, k: number, n: number) {
+  const scales = new Float32Array(n);
+  for (let i = 0; i < weights.length; i++) {
+    const col = i % n;
+    scales[col] = Math.max(scales[col] ?? 0, Math.abs(weights[i] ?? 0));
+  }
+  for (let col = 0; col < n; col++) scales[col] = (scales[col] || 127) / 127;
+  const codes = new Int8Array(k * n);
+  for (let i = 0; i < weights.length; i++) {
+    codes[i] = Math.max(-127, Math.min(127, Math.round((weights[i] ?? 0) / (scales[i % n] ?? 1))));
+  }
+  return { codes, scales };
+}

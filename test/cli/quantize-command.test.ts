@@ -1,0 +1,77 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import onnxProto from "onnx-proto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createQuantizeCommand } from "../../src/cli/quantize-command.js";
+import { FIXTURE_REPO } from "../helpers/fixtures.js";
+
+const MODEL = join(FIXTURE_REPO, "tiny_llama", "1", "model.onnx");
+
+async function run(args: string[]) {
+  const lines: string[] = [];
+  let stderr = "";
+  const command = createQuantizeCommand({ print: (line) => lines.push(line) })
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => (stderr += s), writeOut: () => {} });
+  const error = await command.parseAsync(["node", "quantize", ...args]).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  return { lines, stderr, error };
+}
+
+const opTypes = async (path: string) =>
+  onnxProto.onnx.ModelProto.decode(await readFile(path)).graph?.node?.map((n) => n.opType) ?? [];
+
+describe("inferd quantize", () => {
+  let dir = "";
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "inferd-quantize-"));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it("writes MatMulNBits with the block size and accuracy level asked for", async () => {
+    const out = join(dir, "q4.onnx");
+    const args = ["--method", "int4", "--block-size", "16", "--accuracy-level", "0"];
+    const { lines, error } = await run([...args, "--keep-lm-head", MODEL, out]);
+    expect(error).toBeUndefined();
+    // tiny_llama: 2 layers x (q, k, v, o, up, down) = 12 MatMuls; the lm_head stays float.
+    expect(lines).toEqual([expect.stringMatching(/^int4: 12 MatMuls quantized, .* MB -> .* MB: /)]);
+    const model = onnxProto.onnx.ModelProto.decode(await readFile(out));
+    const nbits = model.graph?.node?.filter((n) => n.opType === "MatMulNBits") ?? [];
+    expect(nbits).toHaveLength(12);
+    const attrs = Object.fromEntries(nbits[0]?.attribute?.map((a) => [a.name, Number(a.i)]) ?? []);
+    expect(attrs).toMatchObject({ bits: 4, block_size: 16, accuracy_level: 0, K: 32 });
+    expect(model.opsetImport?.some((o) => o.domain === "com.microsoft")).toBe(true);
+  });
+
+  it("writes int8 as DynamicQuantizeLinear + MatMulInteger, and fp16 without float32 weights", async () => {
+    await run(["--method", "int8", MODEL, join(dir, "q8.onnx")]);
+    const int8 = await opTypes(join(dir, "q8.onnx"));
+    expect(int8.filter((op) => op === "MatMulInteger")).toHaveLength(13);
+    expect(int8.filter((op) => op === "DynamicQuantizeLinear")).toHaveLength(13);
+    // What stays MatMul multiplies activations: scores and context, 2 per layer.
+    expect(int8.filter((op) => op === "MatMul")).toHaveLength(4);
+    await run(["--method", "fp16", MODEL, join(dir, "f16.onnx")]);
+    const fp16 = onnxProto.onnx.ModelProto.decode(await readFile(join(dir, "f16.onnx")));
+    const floatWeights = fp16.graph?.initializer?.filter(
+      (t) => t.dataType === 1 && t.dims?.length === 2,
+    );
+    expect(floatWeights).toEqual([]);
+    expect(
+      fp16.graph?.input?.find((i) => i.name === "past_key_values.0.key")?.type?.tensorType
+        ?.elemType,
+    ).toBe(10);
+  });
+
+  it("refuses a block size that is not a power of two of at least 16, writing nothing", async () => {
+    const out = join(dir, "bad.onnx");
+    const { stderr, error } = await run(["--method", "int4", "--block-size", "24", MODEL, out]);
+    expect(error).toBeDefined();
+    expect(stderr).toMatch(
+      /'--block-size <n>' argument '24' is invalid\. expected a power of two of at least 16/,
+    );
+    await expect(readFile(out)).rejects.toThrow(/ENOENT/);
+  });
+});
