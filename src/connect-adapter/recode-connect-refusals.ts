@@ -12,7 +12,7 @@ import {
 } from "@connectrpc/connect/protocol-connect";
 import { findTrailerError, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { trailerFlag, trailerParse, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
-import { rejectReservedFlags } from "./grpc-reserved-flags.js";
+import { guardRequestBody } from "./guard-request-body.js";
 import { nameRequestLimit } from "./request-limit-message.js";
 import { asRequestParseError } from "./request-parse-error.js";
 
@@ -30,8 +30,9 @@ export function recodeRefusal(error: ConnectError): ConnectError {
  * `router.handlers` after) so that connect-node answers what it refuses before any
  * interceptor as the lean paths do: {@link recodeRefusal} applied to a unary call's
  * error (the Connect error body and its HTTP status, the gRPC trailers, the gRPC-Web
- * trailer frame), and gRPC messages with reserved flag bits refused
- * ({@link rejectReservedFlags}, streams included).
+ * trailer frame), and the request body guarded ({@link guardRequestBody}: reserved
+ * flag bits on gRPC, gRPC-Web and Connect streaming messages, and a Connect
+ * `connect-protocol-version` other than 1, refused; streams included).
  * Why here: connect-es 2.1 decodes a unary request (body, GET query, decompression,
  * size limit) inside its protocol handlers and serializes the error itself; no option
  * (interceptors, `binaryOptions`, `jsonOptions`) sees that error, so the one place left
@@ -48,10 +49,8 @@ export function recodeConnectRefusals(router: ConnectRouter): void {
 function recoding(handler: UniversalHandler): UniversalHandler {
   const unary = handler.method.methodKind === "unary";
   const recoded = async (req: UniversalServerRequest): Promise<UniversalServerResponse> => {
-    const type = req.header.get("content-type") ?? "";
-    const { body } = req;
-    const grpc = /^application\/grpc(?!-web)/i.test(type) && isByteStream(body);
-    const res = await handler(grpc ? { ...req, body: rejectReservedFlags(body) } : req);
+    const body = guardRequestBody(req);
+    const res = await handler(body === req.body ? req : { ...req, body });
     return unary ? recodeResponse(res) : res;
   };
   return Object.assign(recoded, {
@@ -62,10 +61,6 @@ function recoding(handler: UniversalHandler): UniversalHandler {
     allowedMethods: handler.allowedMethods,
     supportedContentType: handler.supportedContentType,
   });
-}
-
-function isByteStream(body: UniversalServerRequest["body"]): body is AsyncIterable<Uint8Array> {
-  return typeof body === "object" && body !== null && Symbol.asyncIterator in body;
 }
 
 /** A unary response with its error re-coded, told apart by what each protocol returns. */

@@ -17,16 +17,32 @@ const DECODE_FAILURES: readonly RegExp[] = [
 ];
 
 /**
+ * The messages connect-es gives a unary or server-streaming call whose request body
+ * holds no message or more than one (`ensureSingle`), with `Code.Unimplemented`: the
+ * client broke the framing, as the lean gRPC path answers (InvalidArgument).
+ */
+const SINGLE_MESSAGE_FAULT =
+  /^protocol error: (missing|received extra) input message for (unary|server-streaming) method$/;
+
+/**
  * `error` re-coded InvalidArgument when it is connect-es's failure to decode a request
- * (see above), with the same message; anything else is
- * returned as it is. Why: Internal (and an error-level log line) is for inferd's own
- * faults; a client sending garbage must read InvalidArgument, as the lean gRPC path
- * answers the same bytes.
+ * (see above) or its refusal of a body without exactly one message where the method
+ * takes one, with the same message; anything else is returned as it is. Why: Internal
+ * (and an error-level log line) is for inferd's own faults, and Unimplemented says the
+ * server lacks something; a client sending garbage must read InvalidArgument, as the
+ * lean gRPC path answers the same bytes.
  */
 export function asRequestParseError<E>(error: E): E | ConnectError {
-  if (!(error instanceof ConnectError) || error.code !== Code.Internal) return error;
-  if (!DECODE_FAILURES.some((pattern) => pattern.test(error.rawMessage))) return error;
+  if (!(error instanceof ConnectError) || !isClientFraming(error)) return error;
   return new ConnectError(error.rawMessage, Code.InvalidArgument, error.metadata);
+}
+
+function isClientFraming(error: ConnectError): boolean {
+  if (error.code === Code.Unimplemented) return SINGLE_MESSAGE_FAULT.test(error.rawMessage);
+  return (
+    error.code === Code.Internal &&
+    DECODE_FAILURES.some((pattern) => pattern.test(error.rawMessage))
+  );
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   parseTimeout,
   trailerMux,
 } from "@connectrpc/connect/protocol-connect";
+import { connectProtocolVersionError } from "../connect-adapter/connect-protocol-version.js";
 import {
   COMPRESS_MIN_BYTES,
   createSerializers,
@@ -75,6 +76,10 @@ async function serve(
     responseHeader: { "content-type": binary ? contentTypeUnaryProto : contentTypeUnaryJson },
     refusal: compression.error,
     readInput: async () => {
+      // Where connect-node's path refuses it too (guardRequestBody): after the
+      // compression and timeout checks, before the body is read.
+      const version = connectProtocolVersionError(headerOf(req, "connect-protocol-version"));
+      if (version) throw version;
       const length = headerOf(req, "content-length");
       const bytes = await readAllBytes(
         req as AsyncIterable<Uint8Array>,

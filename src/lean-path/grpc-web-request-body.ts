@@ -9,6 +9,7 @@ import {
   transformSplitEnvelope,
 } from "@connectrpc/connect/protocol";
 import { trailerFlag } from "@connectrpc/connect/protocol-grpc-web";
+import { rejectReservedFlags } from "../connect-adapter/grpc-reserved-flags.js";
 
 const HEADER_BYTES = 5;
 
@@ -68,7 +69,9 @@ function stopsReading(chunks: Buffer[], length: number, readMaxBytes: number): b
  * The request message of a unary gRPC-Web body. One plain envelope (the usual case)
  * is parsed at once, by `decodeLarge` when it takes it (a big one, off the event loop);
  * anything else goes through connect-es's own envelope transforms
- * and its unary input check, so that every refusal keeps connect-es's code and message.
+ * and its unary input check, so that every refusal keeps connect-es's code and message
+ * (re-coded by `runLeanCall` as connect-node's answers are), with reserved flag bits
+ * refused first, as `guardRequestBody` refuses them on connect-node's path.
  */
 export async function parseUnaryInput<T>(
   bytes: Uint8Array,
@@ -85,7 +88,7 @@ export async function parseUnaryInput<T>(
     }
   }
   const input = pipe(
-    createAsyncIterable([bytes]),
+    rejectReservedFlags(createAsyncIterable([bytes])),
     transformSplitEnvelope(readMaxBytes),
     transformDecompressEnvelope(null, readMaxBytes),
     transformParseEnvelope(serialization, trailerFlag),

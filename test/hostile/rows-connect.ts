@@ -138,10 +138,20 @@ const jsonRows: HostileRow[] = [
   J("Connect JSON: a malformed connect-timeout-ms", PATHS.predict, predictJson(), IA, {
     headers: { "connect-timeout-ms": "soon" },
   }),
-  J("Connect JSON: connect-protocol-version 2", PATHS.predict, predictJson(), IA, {
-    headers: { "connect-protocol-version": "2" },
-    todo: "not in issue 16: connect-node serves a connect-protocol-version other than 1 (connect-go refuses it, invalid_argument)",
-  }),
+  J(
+    "Connect JSON: connect-protocol-version 2",
+    PATHS.predict,
+    predictJson(),
+    { ...IA, message: 'Connect-Protocol-Version must be "1": got "2"' },
+    { headers: { "connect-protocol-version": "2" } },
+  ),
+  J(
+    "Connect JSON: connect-protocol-version 2, gzip body (connect-node's path)",
+    PATHS.predict,
+    gzipSync(predictJson()),
+    { ...IA, message: 'Connect-Protocol-Version must be "1": got "2"' },
+    { headers: { "connect-protocol-version": "2", "content-encoding": "gzip" } },
+  ),
   J(
     "Connect JSON: an unknown content-encoding",
     PATHS.predict,
@@ -278,9 +288,19 @@ const protoRows: HostileRow[] = [
     PATHS.generate,
     envelope(generate(), 0x80),
     END_IA,
-    {
-      todo: "issue 16 item 8: connect-node ignores reserved flag bits on a Connect stream and serves the call (OK)",
-    },
+  ),
+  streamProto(
+    "Connect stream: Generate reserved flag 0x04 on a request",
+    PATHS.generate,
+    envelope(generate(), 0x04),
+    { ...END_IA, message: "received unexpected payload format 4" },
+  ),
+  streamProto(
+    "Connect stream: Generate connect-protocol-version 2",
+    PATHS.generate,
+    env(generate()),
+    { ...END_IA, message: 'Connect-Protocol-Version must be "1": got "2"' },
+    { headers: { "connect-protocol-version": "2" } },
   ),
   streamProto(
     "Connect stream: Generate compressed flag without an encoding",

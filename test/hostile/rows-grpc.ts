@@ -24,7 +24,11 @@ const FRAMING: readonly (readonly [string, Uint8Array, HostileRow["expect"]])[] 
     envelope(OK, 0, OK.byteLength - 3),
     IA,
   ],
-  ["reserved flag bit 0x80 on a request message", envelope(OK, 0x80), IA],
+  [
+    "reserved flag bit 0x80 on a request message",
+    envelope(OK, 0x80),
+    { ...IA, message: "received unexpected payload format 128" },
+  ],
   ["reserved flag bit 0x02", envelope(OK, 0x02), IA],
   ["the compressed flag without grpc-encoding", envelope(OK, 0x01), IA],
   [
@@ -37,25 +41,15 @@ const FRAMING: readonly (readonly [string, Uint8Array, HostileRow["expect"]])[] 
     envelope(new Uint8Array(16), 0, 0xffffffff),
     { code: "resource_exhausted" },
   ],
-  ["two request messages on a unary method", Buffer.concat([env(OK), env(OK)]), IA],
+  [
+    "two request messages on a unary method",
+    Buffer.concat([env(OK), env(OK)]),
+    { ...IA, message: "received extra input message" },
+  ],
 ];
 
-const framingRows = (
-  make: typeof grpcRow,
-  label: string,
-  path: string,
-  todo?: (name: string) => string | undefined,
-): HostileRow[] =>
-  FRAMING.map(([name, body, expect]) => {
-    const reason = todo?.(name);
-    return make(
-      `${label}: ${name}`,
-      path,
-      body,
-      expect,
-      reason === undefined ? {} : { todo: reason },
-    );
-  });
+const framingRows = (make: typeof grpcRow, label: string, path: string): HostileRow[] =>
+  FRAMING.map(([name, body, expect]) => make(`${label}: ${name}`, path, body, expect));
 
 const grpcHeaderRows: HostileRow[] = [
   grpcRow("gRPC: grpc-timeout with no unit", PATHS.predict, env(OK), IA, {
@@ -227,19 +221,6 @@ const streamRows: HostileRow[] = [
   }),
 ];
 
-const CONNECT_NODE_0X80 =
-  "issue 16 item 8: connect-node reads a request frame flagged 0x80 as the end of the stream: UNIMPLEMENTED 'missing input message', logged at error level";
-
-/** The gRPC-Web framing rows inferd answers wrong today (through connect-node). */
-function grpcWebTodo(name: string): string | undefined {
-  if (name.startsWith("reserved flag bit 0x80")) return CONNECT_NODE_0X80;
-  if (name.startsWith("reserved flag bit 0x02"))
-    return "issue 16 item 8: connect-node ignores reserved flag bits on gRPC-Web and serves the call (OK); the lean gRPC path refuses them";
-  if (name.startsWith("two request messages"))
-    return "issue 16 item 8: UNIMPLEMENTED 'received extra input message' through connect-node, INVALID_ARGUMENT on the lean gRPC path";
-  return undefined;
-}
-
 const webRows: HostileRow[] = [
   grpcWebRow("gRPC-Web: bad grpc-timeout", PATHS.predict, env(OK), IA, {
     headers: { "grpc-timeout": "soon" },
@@ -260,7 +241,6 @@ const webRows: HostileRow[] = [
     PATHS.generate,
     envelope(generate(), 0x80),
     IA,
-    { todo: CONNECT_NODE_0X80 },
   ),
   grpcWebRow(
     "gRPC-Web: gzip negotiated, garbage sent uncompressed",
@@ -279,6 +259,6 @@ export const GRPC_ROWS: readonly HostileRow[] = [
   ...framingRows(grpcRow, "gRPC", PATHS.predict),
   ...grpcHeaderRows,
   ...streamRows,
-  ...framingRows(grpcWebRow, "gRPC-Web", PATHS.predict, grpcWebTodo),
+  ...framingRows(grpcWebRow, "gRPC-Web", PATHS.predict),
   ...webRows,
 ];

@@ -108,6 +108,8 @@ const binary = (fields: { model?: string; requestId?: string }) =>
   envelope(toBinary(PredictRequestSchema, create(PredictRequestSchema, fields)));
 const json = (text: string) => envelope(Buffer.from(text));
 const PROTO = "application/grpc-web+proto";
+const payloadFormat = (flags: number) =>
+  `grpc-message: protocol%20error%3A%20received%20unexpected%20payload%20format%20${flags}\r\n`;
 const JSON_TYPE = "application/grpc-web+json";
 
 interface Case {
@@ -184,14 +186,49 @@ const CASES: readonly Case[] = [
     says: "grpc-status: 3\r\n",
   },
   { name: "unknown JSON field", type: JSON_TYPE, body: json('{"model":"m","nope":1}') },
-  { name: "empty body", type: PROTO, body: Buffer.alloc(0) },
+  {
+    name: "empty body",
+    type: PROTO,
+    body: Buffer.alloc(0),
+    says: "grpc-message: protocol%20error%3A%20missing%20input%20message%20for%20unary%20method\r\ngrpc-status: 3\r\n",
+  },
   {
     name: "two messages",
     type: PROTO,
     body: Buffer.concat([binary({ model: "a" }), binary({ model: "b" })]),
+    says: "grpc-message: protocol%20error%3A%20received%20extra%20input%20message%20for%20unary%20method\r\ngrpc-status: 3\r\n",
   },
   { name: "incomplete envelope", type: PROTO, body: binary({ model: "m" }).subarray(0, 6) },
-  { name: "trailer flag", type: PROTO, body: envelope(Buffer.from("a: b\r\n"), 0x80) },
+  {
+    name: "trailer flag",
+    type: PROTO,
+    body: envelope(Buffer.from("a: b\r\n"), 0x80),
+    says: `${payloadFormat(128)}grpc-status: 3\r\n`,
+  },
+  {
+    name: "reserved flag 0x02",
+    type: PROTO,
+    body: envelope(Buffer.from([0x0a, 0x01, 0x6d]), 0x02),
+    says: `${payloadFormat(2)}grpc-status: 3\r\n`,
+  },
+  {
+    name: "reserved flag 0x81, JSON",
+    type: JSON_TYPE,
+    body: envelope(Buffer.from("{}"), 0x81),
+    says: `${payloadFormat(129)}grpc-status: 3\r\n`,
+  },
+  {
+    name: "a message, then a trailer flag",
+    type: PROTO,
+    body: Buffer.concat([binary({ model: "a" }), envelope(Buffer.alloc(0), 0x80)]),
+    says: `${payloadFormat(128)}grpc-status: 3\r\n`,
+  },
+  {
+    name: "reserved flag on a declared length over the limit",
+    type: PROTO,
+    body: envelope(Buffer.alloc(10), 0x40, LIMIT + 1),
+    says: `${payloadFormat(64)}grpc-status: 3\r\n`,
+  },
   {
     name: "gzip accepted, small",
     type: PROTO,
