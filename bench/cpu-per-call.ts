@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/cpu-per-call.ts [calls] [rounds]` (defaults 20000, 3): the server's CPU
+ * `npx tsx bench/cpu-per-call.ts [calls] [rounds] [only]` (defaults 20000, 3, all): the server's CPU
  * time per unary gRPC Predict on mlp_small, for inferd (batching on and off), inferd's
  * no-op Predict (lean gRPC path) and the naive grpc-js server, in one run.
  *
@@ -11,7 +11,9 @@
  * before and after. The main thread (tid = pid) is reported apart from the whole
  * process (main + session workers + ORT and libuv threads): the main thread is what
  * limits inferd, and the naive server runs its model on ORT's threads too.
- * Medians over `rounds` rounds; each round runs every server in turn.
+ * Medians over `rounds` rounds; each round runs every server in turn. `only`: a
+ * comma-separated list of the targets to run (on, off, noop, naive), to compare one
+ * change quickly with the naive server as the control for the machine's load.
  */
 import { execFile } from "node:child_process";
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -27,10 +29,12 @@ import { scrapeModelCounters } from "./server-metrics.js";
 import { type ServerProcess, startServerProcess } from "./server-process.js";
 
 const exec = promisify(execFile);
-const [calls = 20_000, rounds = 3] = process.argv.slice(2).map(Number);
+const [calls = 20_000, rounds = 3] = process.argv.slice(2, 4).map(Number);
+const only = (process.argv[4] ?? "on,off,noop,naive").split(",");
 const load = () => (loadavg()[0] ?? 0).toFixed(1);
 
 interface Target {
+  readonly key: string;
   readonly label: string;
   readonly server: ServerProcess;
   readonly model: BenchModel;
@@ -91,17 +95,37 @@ async function main(): Promise<void> {
       script: ["bench/naive-grpc-server.ts", "--model", repo.modelPaths.small],
     });
     servers.push(inferd, noop, naive);
-    const targets: Target[] = [
-      { label: "inferd, batching on", server: inferd, model: model("small_batch"), inferd: true },
+    const all: Target[] = [
       {
+        key: "on",
+        label: "inferd, batching on",
+        server: inferd,
+        model: model("small_batch"),
+        inferd: true,
+      },
+      {
+        key: "off",
         label: "inferd, batching off",
         server: inferd,
         model: model("small_nobatch"),
         inferd: true,
       },
-      { label: "inferd no-op Predict", server: noop, model: model("small_batch"), inferd: false },
-      { label: "naive grpc-js", server: naive, model: model("small_nobatch"), inferd: false },
+      {
+        key: "noop",
+        label: "inferd no-op Predict",
+        server: noop,
+        model: model("small_batch"),
+        inferd: false,
+      },
+      {
+        key: "naive",
+        label: "naive grpc-js",
+        server: naive,
+        model: model("small_nobatch"),
+        inferd: false,
+      },
     ];
+    const targets = all.filter((t) => only.includes(t.key));
     const results = targets.map(() => ({ main: [] as number[], all: [] as number[] }));
     for (let round = 0; round < rounds; round++) {
       for (const [i, target] of targets.entries()) {
@@ -127,8 +151,9 @@ async function main(): Promise<void> {
 }
 
 function report(targets: Target[], results: { main: number[]; all: number[] }[], loadAvg: string) {
-  const naive = median(results[3]?.main ?? []);
-  const noop = median(results[2]?.main ?? []);
+  const of = (key: string) => median(results[targets.findIndex((t) => t.key === key)]?.main ?? []);
+  const naive = of("naive");
+  const noop = of("noop");
   console.log(
     `mlp_small, gRPC Predict, h2load c=64 over 4 connections, ${calls} calls x ${rounds} rounds, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, load average ${loadAvg}\n`,
   );
