@@ -165,7 +165,10 @@ function report(targets: Target[], results: { main: number[]; all: number[] }[],
     const r = results[i] ?? { main: [], all: [] };
     const m = median(r.main);
     const cells = [m.toFixed(1), median(r.all).toFixed(1), `${(m / naive).toFixed(2)}x`];
-    cells.push(`${(m / noop).toFixed(2)}x`, r.main.map((v) => v.toFixed(1)).join(", "));
+    cells.push(
+      noop > 0 ? `${(m / noop).toFixed(2)}x` : "-",
+      r.main.map((v) => v.toFixed(1)).join(", "),
+    );
     console.log(`| ${t.label} | ${cells.join(" | ")} |`);
   });
 }
