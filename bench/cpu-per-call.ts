@@ -16,13 +16,17 @@
  * change quickly with the naive server as the control for the machine's load.
  */
 import { execFile } from "node:child_process";
-import { readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { fromJson, toBinary } from "@bufbuild/protobuf";
 import { PredictRequestSchema } from "../gen/inferd/v1/inference_pb.js";
-import { type BenchModel, createBenchRepository } from "./bench-repository.js";
+import {
+  type BenchModel,
+  type BenchRepository,
+  createBenchRepository,
+} from "./bench-repository.js";
 import { grpcFrame } from "./h2load-run.js";
 import { predictRequestJson } from "./load-run.js";
 import { scrapeModelCounters } from "./server-metrics.js";
@@ -79,6 +83,26 @@ async function measure(target: Target, body: string): Promise<[number, number]> 
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
+/** Starts inferd, the no-op server and the naive peer (into `servers`); lists the targets. */
+async function startTargets(repo: BenchRepository, servers: ServerProcess[]): Promise<Target[]> {
+  const model = (name: string) => repo.models.find((m) => m.name === name) as BenchModel;
+  const inferd = await startServerProcess({ modelRepository: repo.dir });
+  servers.push(inferd);
+  const noop = await startServerProcess({});
+  servers.push(noop);
+  const script = ["bench/naive-grpc-server.ts", "--model", repo.modelPaths.small];
+  const naive = await startServerProcess({ script });
+  servers.push(naive);
+  const on = model("small_batch");
+  const off = model("small_nobatch");
+  return [
+    { key: "on", label: "inferd, batching on", server: inferd, model: on, inferd: true },
+    { key: "off", label: "inferd, batching off", server: inferd, model: off, inferd: true },
+    { key: "noop", label: "inferd no-op Predict", server: noop, model: on, inferd: false },
+    { key: "naive", label: "naive grpc-js", server: naive, model: off, inferd: false },
+  ];
+}
+
 async function main(): Promise<void> {
   const loadStart = load();
   const repo = await createBenchRepository({
@@ -86,55 +110,16 @@ async function main(): Promise<void> {
     families: ["small"],
   });
   const servers: ServerProcess[] = [];
-  const dir = join(tmpdir(), `inferd-cpu-per-call-${process.pid}`);
+  const dir = await mkdtemp(join(tmpdir(), "inferd-cpu-per-call-"));
   try {
-    const model = (name: string) => repo.models.find((m) => m.name === name) as BenchModel;
-    const inferd = await startServerProcess({ modelRepository: repo.dir });
-    const noop = await startServerProcess({});
-    const naive = await startServerProcess({
-      script: ["bench/naive-grpc-server.ts", "--model", repo.modelPaths.small],
-    });
-    servers.push(inferd, noop, naive);
-    const all: Target[] = [
-      {
-        key: "on",
-        label: "inferd, batching on",
-        server: inferd,
-        model: model("small_batch"),
-        inferd: true,
-      },
-      {
-        key: "off",
-        label: "inferd, batching off",
-        server: inferd,
-        model: model("small_nobatch"),
-        inferd: true,
-      },
-      {
-        key: "noop",
-        label: "inferd no-op Predict",
-        server: noop,
-        model: model("small_batch"),
-        inferd: false,
-      },
-      {
-        key: "naive",
-        label: "naive grpc-js",
-        server: naive,
-        model: model("small_nobatch"),
-        inferd: false,
-      },
-    ];
-    const targets = all.filter((t) => only.includes(t.key));
+    const targets = (await startTargets(repo, servers)).filter((t) => only.includes(t.key));
     const results = targets.map(() => ({ main: [] as number[], all: [] as number[] }));
     for (let round = 0; round < rounds; round++) {
       for (const [i, target] of targets.entries()) {
-        const body = `${dir}-${i}.bin`;
-        const request = fromJson(
-          PredictRequestSchema,
-          JSON.parse(predictRequestJson(target.model)),
-        );
-        await writeFile(body, grpcFrame(toBinary(PredictRequestSchema, request)));
+        const body = join(dir, `${target.key}.bin`);
+        const json = JSON.parse(predictRequestJson(target.model));
+        const request = toBinary(PredictRequestSchema, fromJson(PredictRequestSchema, json));
+        await writeFile(body, grpcFrame(request));
         const [main, all] = await measure(target, body);
         results[i]?.main.push(main);
         results[i]?.all.push(all);
@@ -144,8 +129,7 @@ async function main(): Promise<void> {
     report(targets, results, `${loadStart}/${load()}`);
   } finally {
     for (const server of servers) await server.stop();
-    for (const f of await readdir(tmpdir()))
-      if (f.startsWith(`inferd-cpu-per-call-${process.pid}`)) await rm(join(tmpdir(), f));
+    await rm(dir, { recursive: true, force: true });
     await repo.remove();
   }
 }
