@@ -1,6 +1,7 @@
 import { ConnectError } from "@connectrpc/connect";
 import type { RpcCall } from "../observed-call/rpc-call.js";
 import { isServerFaultCode } from "../observed-call/rpc-code.js";
+import type { RpcLabels } from "../observed-call/rpc-labels.js";
 import type { Logger } from "./logger.js";
 
 /**
@@ -17,7 +18,7 @@ export function logRpcCall(logger: Logger): (call: RpcCall) => void {
   return (call) => {
     const { labels, fields } = call;
     const line = {
-      procedure: `/${labels.grpc_service}/${labels.grpc_method}`,
+      procedure: procedureOf(labels),
       protocol: labels.protocol,
       code: call.code,
       duration_ms: Math.round(call.durationMs * 1000) / 1000,
@@ -40,4 +41,16 @@ function messageOf(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const message = error instanceof ConnectError ? error.rawMessage : error.message;
   return error.cause instanceof Error ? `${message}: ${error.cause.message}` : message;
+}
+
+/** "/service/method" per labels object (one per method and protocol): not rebuilt per line. */
+const PROCEDURES = new WeakMap<RpcLabels, string>();
+
+function procedureOf(labels: RpcLabels): string {
+  let procedure = PROCEDURES.get(labels);
+  if (procedure === undefined) {
+    procedure = `/${labels.grpc_service}/${labels.grpc_method}`;
+    PROCEDURES.set(labels, procedure);
+  }
+  return procedure;
 }

@@ -18,15 +18,7 @@ export function recordRpcHandled(
   code: string,
   seconds: number,
 ): void {
-  // A literal, not a spread: V8 builds a spread's extra property into a slow object.
-  const handled = {
-    grpc_service: labels.grpc_service,
-    grpc_method: labels.grpc_method,
-    grpc_type: labels.grpc_type,
-    protocol: labels.protocol,
-    grpc_code: grpcCodeName(code),
-  };
-  metrics.grpcHandled.inc(handled);
+  metrics.grpcHandled.inc(handledLabels(labels, code));
   metrics.grpcHandlingSeconds.observe(labels, seconds);
 }
 
@@ -42,4 +34,32 @@ export function recordRpcRefused(
 ): void {
   recordRpcStarted(metrics, labels);
   recordRpcHandled(metrics, labels, code, seconds);
+}
+
+type HandledLabels = RpcLabels & { readonly grpc_code: string };
+
+/** Per labels object (one per method and protocol, see `rpcLabelsFor`), per code. */
+const HANDLED = new WeakMap<RpcLabels, Map<string, HandledLabels>>();
+
+/** The labels of a handled call, one object per series instead of one per call. */
+function handledLabels(labels: RpcLabels, code: string): HandledLabels {
+  let byCode = HANDLED.get(labels);
+  if (byCode === undefined) {
+    byCode = new Map();
+    HANDLED.set(labels, byCode);
+  }
+  let handled = byCode.get(code);
+  if (handled === undefined) {
+    // A literal, not a spread: V8 builds a spread's extra property into a slow object.
+    handled = Object.freeze({
+      grpc_service: labels.grpc_service,
+      grpc_method: labels.grpc_method,
+      grpc_type: labels.grpc_type,
+      protocol: labels.protocol,
+      grpc_code: grpcCodeName(code),
+    });
+    // Codes are a closed set of 17; the bound only guards against a caller's typo loop.
+    if (byCode.size < 64) byCode.set(code, handled);
+  }
+  return handled;
 }

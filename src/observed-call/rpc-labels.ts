@@ -45,15 +45,30 @@ export function rpcLabelsOf(req: UnaryRequest | StreamRequest): RpcLabels {
   return rpcLabelsFor(req.method, req.header.get("content-type"));
 }
 
+/** One frozen labels object per method and protocol: shared by every call's metrics and log. */
+const LABELS = new WeakMap<DescMethod, Partial<Record<RpcProtocol, RpcLabels>>>();
+
 /**
  * The per-RPC metric labels of a call to `method` with this request content type,
  * for callers that have no Connect request (the protocol refused the call first).
+ * The same frozen object for every call of a method on a protocol: no allocation per
+ * call, and prom-client, which keeps the first labels object of a series, may keep it.
  */
 export function rpcLabelsFor(method: DescMethod, contentType: string | null): RpcLabels {
-  return {
+  const protocol = detectProtocol(contentType);
+  let byProtocol = LABELS.get(method);
+  if (byProtocol === undefined) {
+    byProtocol = {};
+    LABELS.set(method, byProtocol);
+  }
+  const known = byProtocol[protocol];
+  if (known !== undefined) return known;
+  const labels: RpcLabels = Object.freeze({
     grpc_service: method.parent.typeName,
     grpc_method: method.name,
     grpc_type: RPC_TYPES[method.methodKind] ?? "unary",
-    protocol: detectProtocol(contentType),
-  };
+    protocol,
+  });
+  byProtocol[protocol] = labels;
+  return labels;
 }

@@ -1,4 +1,5 @@
 import { setMaxListeners } from "node:events";
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { raceAbort, raceSharedAbort } from "../abort/race-abort.js";
 import { releaseOnAbort } from "../connect-adapter/release-on-abort.js";
@@ -62,31 +63,55 @@ export function createDrainController(options: DrainControllerOptions = {}): Dra
         resolve();
       };
     });
-  const interceptor: Interceptor = (next) => async (req) => {
-    const service = req.service.typeName;
-    const tracked = !exempt.has(service) && !exempt.has(`${service}/${req.method.name}`);
+  // Whether a method is tracked, decided once per method rather than with two lookups
+  // and a string built per call.
+  const trackedByMethod = new WeakMap<DescMethod, boolean>();
+  const isTracked = ({ service, method }: { service: DescService; method: DescMethod }) => {
+    let tracked = trackedByMethod.get(method);
+    if (tracked === undefined) {
+      const name = service.typeName;
+      tracked = !exempt.has(name) && !exempt.has(`${name}/${method.name}`);
+      trackedByMethod.set(method, tracked);
+    }
+    return tracked;
+  };
+  // Not an async function: a unary call (the hot path) costs one race and one `then`,
+  // with no closure of its own; a stream is handed to `guardStream`, which leaves.
+  const interceptor: Interceptor = (next) => (req) => {
+    const tracked = isTracked(req);
     if (tracked && shutdown.signal.aborted) {
-      throw new ConnectError("server is shutting down", Code.Unavailable);
+      return Promise.reject(new ConnectError("server is shutting down", Code.Unavailable));
     }
-    let left = !tracked;
-    const done = () => {
-      if (left) return;
-      left = true;
-      leave();
-    };
     if (tracked) inFlight++;
-    let handedOff = false;
+    let raced: ReturnType<typeof next>;
     try {
-      const res = await raceSharedAbort(next(req), cutoff.signal);
-      if (!res.stream) return res;
-      handedOff = true;
-      // A stream whose client left or whose deadline passed ends here: Connect may leave
-      // the response generator suspended at a yield, never resumed nor returned.
-      const release = releaseOnAbort(req.signal, done);
-      return { ...res, message: guardStream(res.message, cutoff.signal, release) };
-    } finally {
-      if (!handedOff) done();
+      raced = raceSharedAbort(next(req), cutoff.signal);
+    } catch (error) {
+      if (tracked) leave();
+      return Promise.reject(error);
     }
+    return raced.then(
+      (res) => {
+        if (!res.stream) {
+          if (tracked) leave();
+          return res;
+        }
+        let left = !tracked;
+        const done = () => {
+          if (left) return;
+          left = true;
+          leave();
+        };
+        // A stream whose client left or whose deadline passed ends here: Connect may leave
+        // the response generator suspended at a yield, never resumed nor returned.
+        const release = releaseOnAbort(req.signal, done);
+        return { ...res, message: guardStream(res.message, cutoff.signal, release) };
+      },
+      (error: unknown) => {
+        if (tracked) leave();
+        throw error;
+      },
+    );
   };
   return {
     interceptor,

@@ -1,0 +1,160 @@
+/**
+ * `npx tsx bench/cpu-per-call.ts [calls] [rounds] [only]` (defaults 20000, 3, all): the server's CPU
+ * time per unary gRPC Predict on mlp_small, for inferd (batching on and off), inferd's
+ * no-op Predict (lean gRPC path) and the naive grpc-js server, in one run.
+ *
+ * Why CPU per call and not calls/s: on a shared, loaded machine calls/s measures the
+ * neighbours; the CPU the server burns for a fixed number of calls barely moves.
+ * Each server runs as its own process; h2load (4 connections, 16 streams each: c=64)
+ * sends `calls` Predicts after a warm-up, and the script reads the server's CPU time
+ * from Linux's `/proc/<pid>/task/<tid>/schedstat` (nanoseconds on the CPU, per thread)
+ * before and after. The main thread (tid = pid) is reported apart from the whole
+ * process (main + session workers + ORT and libuv threads): the main thread is what
+ * limits inferd, and the naive server runs its model on ORT's threads too.
+ * Medians over `rounds` rounds; each round runs every server in turn. `only`: a
+ * comma-separated list of the targets to run (on, off, noop, naive), to compare one
+ * change quickly with the naive server as the control for the machine's load.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { fromJson, toBinary } from "@bufbuild/protobuf";
+import { PredictRequestSchema } from "../gen/inferd/v1/inference_pb.js";
+import {
+  type BenchModel,
+  type BenchRepository,
+  createBenchRepository,
+} from "./bench-repository.js";
+import { grpcFrame } from "./h2load-run.js";
+import { predictRequestJson } from "./load-run.js";
+import { scrapeModelCounters } from "./server-metrics.js";
+import { type ServerProcess, startServerProcess } from "./server-process.js";
+
+const exec = promisify(execFile);
+const [calls = 20_000, rounds = 3] = process.argv.slice(2, 4).map(Number);
+const only = (process.argv[4] ?? "on,off,noop,naive").split(",");
+const load = () => (loadavg()[0] ?? 0).toFixed(1);
+
+interface Target {
+  readonly key: string;
+  readonly label: string;
+  readonly server: ServerProcess;
+  readonly model: BenchModel;
+  /** An inferd process: its /metrics must show no failed call. */
+  readonly inferd: boolean;
+}
+
+/** CPU nanoseconds of the main thread and of all threads of `pid` so far. */
+async function cpuNs(pid: number): Promise<{ main: number; all: number }> {
+  const read = async (tid: string) =>
+    Number((await readFile(`/proc/${pid}/task/${tid}/schedstat`, "utf8")).split(" ")[0]);
+  const tids = await readdir(`/proc/${pid}/task`);
+  const each = await Promise.all(tids.map((tid) => read(tid).catch(() => 0)));
+  return { main: await read(String(pid)), all: each.reduce((a, b) => a + b, 0) };
+}
+
+/** `n` Predicts of one row with h2load, c=64 over 4 connections; throws on any failure. */
+async function drive(target: Target, n: number, body: string): Promise<void> {
+  const { stdout } = await exec("h2load", [
+    ...["-n", String(n), "-c", "4", "-m", "16", "-d", body],
+    ...["-H", "content-type: application/grpc", "-H", "te: trailers"],
+    `http://127.0.0.1:${target.server.port}/inferd.v1.InferenceService/Predict`,
+  ]);
+  const ok = /(\d+) succeeded, (\d+) failed/.exec(stdout);
+  if (ok?.[1] !== String(n)) throw new Error(`${target.label}: h2load:\n${stdout}`);
+}
+
+/** Main-thread and whole-process CPU µs per call of one measured run of `calls`. */
+async function measure(target: Target, body: string): Promise<[number, number]> {
+  await drive(target, Math.ceil(calls / 4), body);
+  const before = await cpuNs(target.server.pid);
+  const counted =
+    target.inferd && (await scrapeModelCounters(target.server.port, target.model.name));
+  await drive(target, calls, body);
+  const after = await cpuNs(target.server.pid);
+  if (counted) {
+    const now = await scrapeModelCounters(target.server.port, target.model.name);
+    if (now.failed !== counted.failed) throw new Error(`${target.label}: failed calls`);
+  }
+  return [(after.main - before.main) / calls / 1000, (after.all - before.all) / calls / 1000];
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+/** Starts inferd, the no-op server and the naive peer (into `servers`); lists the targets. */
+async function startTargets(repo: BenchRepository, servers: ServerProcess[]): Promise<Target[]> {
+  const model = (name: string) => repo.models.find((m) => m.name === name) as BenchModel;
+  const inferd = await startServerProcess({ modelRepository: repo.dir });
+  servers.push(inferd);
+  const noop = await startServerProcess({});
+  servers.push(noop);
+  const script = ["bench/naive-grpc-server.ts", "--model", repo.modelPaths.small];
+  const naive = await startServerProcess({ script });
+  servers.push(naive);
+  const on = model("small_batch");
+  const off = model("small_nobatch");
+  return [
+    { key: "on", label: "inferd, batching on", server: inferd, model: on, inferd: true },
+    { key: "off", label: "inferd, batching off", server: inferd, model: off, inferd: true },
+    { key: "noop", label: "inferd no-op Predict", server: noop, model: on, inferd: false },
+    { key: "naive", label: "naive grpc-js", server: naive, model: off, inferd: false },
+  ];
+}
+
+async function main(): Promise<void> {
+  const loadStart = load();
+  const repo = await createBenchRepository({
+    ...{ maxBatchSize: 64, classifierDelayUs: 500, heavyDelayUs: 2000, instanceCount: 1 },
+    families: ["small"],
+  });
+  const servers: ServerProcess[] = [];
+  const dir = await mkdtemp(join(tmpdir(), "inferd-cpu-per-call-"));
+  try {
+    const targets = (await startTargets(repo, servers)).filter((t) => only.includes(t.key));
+    const results = targets.map(() => ({ main: [] as number[], all: [] as number[] }));
+    for (let round = 0; round < rounds; round++) {
+      for (const [i, target] of targets.entries()) {
+        const body = join(dir, `${target.key}.bin`);
+        const json = JSON.parse(predictRequestJson(target.model));
+        const request = toBinary(PredictRequestSchema, fromJson(PredictRequestSchema, json));
+        await writeFile(body, grpcFrame(request));
+        const [main, all] = await measure(target, body);
+        results[i]?.main.push(main);
+        results[i]?.all.push(all);
+        process.stderr.write(`round ${round + 1} ${target.label}: ${main.toFixed(1)} µs main\n`);
+      }
+    }
+    report(targets, results, `${loadStart}/${load()}`);
+  } finally {
+    for (const server of servers) await server.stop();
+    await rm(dir, { recursive: true, force: true });
+    await repo.remove();
+  }
+}
+
+function report(targets: Target[], results: { main: number[]; all: number[] }[], loadAvg: string) {
+  const of = (key: string) => median(results[targets.findIndex((t) => t.key === key)]?.main ?? []);
+  const naive = of("naive");
+  const noop = of("noop");
+  console.log(
+    `mlp_small, gRPC Predict, h2load c=64 over 4 connections, ${calls} calls x ${rounds} rounds, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, load average ${loadAvg}\n`,
+  );
+  console.log(
+    "| server | main thread µs/call | all threads µs/call | main vs naive | main vs no-op | rounds (main) |",
+  );
+  console.log("|---|---:|---:|---:|---:|---|");
+  targets.forEach((t, i) => {
+    const r = results[i] ?? { main: [], all: [] };
+    const m = median(r.main);
+    const cells = [m.toFixed(1), median(r.all).toFixed(1), `${(m / naive).toFixed(2)}x`];
+    cells.push(
+      noop > 0 ? `${(m / noop).toFixed(2)}x` : "-",
+      r.main.map((v) => v.toFixed(1)).join(", "),
+    );
+    console.log(`| ${t.label} | ${cells.join(" | ")} |`);
+  });
+}
+
+await main();
