@@ -37,6 +37,32 @@ function scoreAt(tensor: HostTensor, i: number): number {
   return Number(value);
 }
 
+/** What {@link topKLabels} scores: an output, the model's labels, how many per row. */
+export interface LabelScoring {
+  readonly scores: HostTensor;
+  readonly labels: readonly string[];
+  readonly k: number;
+  readonly outputName: string;
+}
+
+/**
+ * Throws what {@link topKLabels} throws for a tensor it cannot score against `labels`
+ * (internal: the model's configuration is wrong), without scoring: a caller that
+ * scores later (an answer built off the event loop) fails the call now instead.
+ */
+export function assertScorable(
+  tensor: HostTensor,
+  labels: readonly string[],
+  outputName = "scores",
+): void {
+  const classes = tensor.dims[tensor.dims.length - 1] ?? 1;
+  if (!FLOAT_DTYPES.has(tensor.dtype) || classes !== labels.length) {
+    throw internal(
+      `output "${outputName}" (${tensor.dtype} [${tensor.dims.join(", ")}]) cannot be scored against ${labels.length} labels; check labels/label_output in model.json`,
+    );
+  }
+}
+
 /**
  * Top-k labels per row of a scores tensor whose last dimension is the class axis.
  * Ties keep the lower class index first. `k` is capped at the number of labels.
@@ -47,12 +73,8 @@ export function topKLabels(
   k: number,
   outputName = "scores",
 ): Classification[] {
+  assertScorable(tensor, labels, outputName);
   const classes = tensor.dims[tensor.dims.length - 1] ?? 1;
-  if (!FLOAT_DTYPES.has(tensor.dtype) || classes !== labels.length) {
-    throw internal(
-      `output "${outputName}" (${tensor.dtype} [${tensor.dims.join(", ")}]) cannot be scored against ${labels.length} labels; check labels/label_output in model.json`,
-    );
-  }
   const take = Math.min(Math.max(k, 1), labels.length);
   const rows = classes === 0 ? 0 : tensor.data.length / classes;
   const result: Classification[] = new Array(rows);

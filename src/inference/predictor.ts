@@ -11,7 +11,13 @@ import type { LoadedModel, RunOptions, TensorMap } from "../runtime/model-runtim
 import type { TensorSpec } from "../tensor/host-tensor.js";
 import type { TensorInput } from "../tensor/tensor-input.js";
 import { validateInputs } from "../tensor/validate-input.js";
-import { type Classification, findLabelOutput, topKLabels } from "./classify.js";
+import {
+  assertScorable,
+  type Classification,
+  findLabelOutput,
+  type LabelScoring,
+  topKLabels,
+} from "./classify.js";
 import { isLoadedModel } from "./is-loaded-model.js";
 
 /** One prediction request in domain form (the transport decodes the wire into this). */
@@ -41,8 +47,14 @@ export interface PredictResult {
   readonly version: number;
   readonly requestId: string;
   readonly outputs: TensorMap;
-  /** Top-k labels per row; empty for models without labels. */
+  /**
+   * Top-k labels per row; empty for models without labels. Computed when first read,
+   * from {@link scoring}: an edge that builds a big answer off the event loop scores
+   * there instead (a million rows: ~0.15 s).
+   */
   readonly classifications: readonly Classification[];
+  /** What the classifications are computed from; absent for models without labels. */
+  readonly scoring?: LabelScoring;
 }
 
 /** The Predict use case without the wire, shared by Predict, BatchPredict and PredictStream. */
@@ -130,6 +142,21 @@ function pickOutputs(produced: TensorMap, requested: readonly string[]): TensorM
   return outputs;
 }
 
+/** The result with `classifications` computed from its scoring on first read, once. */
+function lazyClassifications(result: Omit<PredictResult, "classifications">): PredictResult {
+  const { scoring } = result;
+  let classifications: readonly Classification[] | undefined;
+  return {
+    ...result,
+    get classifications() {
+      classifications ??= scoring
+        ? topKLabels(scoring.scores, scoring.labels, scoring.k, scoring.outputName)
+        : [];
+      return classifications;
+    },
+  };
+}
+
 /** Creates the {@link Predictor}: the whole Predict path minus the wire. */
 export function createPredictor(options: PredictorOptions): Predictor {
   async function runLeased(
@@ -160,16 +187,20 @@ export function createPredictor(options: PredictorOptions): Predictor {
     const timeout = config.timeoutMs || options.defaultTimeoutMs || 0;
     const produced = await runWithDeadline(servable, inputs, runNames, call, timeout, signal);
     const scores = labelOutput === undefined ? undefined : produced[labelOutput];
-    return {
+    const scoring = scores && {
+      scores,
+      labels: config.labels,
+      k: call.topK || config.topK,
+      outputName: labelOutput ?? "",
+    };
+    if (scoring) assertScorable(scores, config.labels, labelOutput);
+    return lazyClassifications({
       model: lease.model,
       version: lease.version,
       requestId: call.requestId || randomUUID(),
       outputs: pickOutputs(produced, requested),
-      classifications:
-        scores === undefined
-          ? []
-          : topKLabels(scores, config.labels, call.topK || config.topK, labelOutput),
-    };
+      ...(scoring && { scoring }),
+    });
   }
 
   return {

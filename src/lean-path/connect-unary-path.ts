@@ -1,4 +1,5 @@
 import type { OutgoingHttpHeaders } from "node:http";
+import { ConnectError } from "@connectrpc/connect";
 import { compressionNegotiate, readAllBytes } from "@connectrpc/connect/protocol";
 import {
   codeToHttpStatus,
@@ -10,6 +11,7 @@ import {
   trailerMux,
 } from "@connectrpc/connect/protocol-connect";
 import { connectProtocolVersionError } from "../connect-adapter/connect-protocol-version.js";
+import { settleEncoded } from "./encode-large-output.js";
 import {
   COMPRESS_MIN_BYTES,
   createSerializers,
@@ -92,16 +94,18 @@ async function serve(
   });
   const { context } = end;
   let status = 200;
-  let body: Uint8Array;
-  if ("error" in end) {
-    status = codeToHttpStatus(end.error.code);
+  let body: Uint8Array | ConnectError = "error" in end ? end.error : new Uint8Array(0);
+  if ("output" in end) {
+    const large = options.encodeLarge?.(req.url ?? "", end.output, binary);
+    body = large ? await settleEncoded(large) : serialization.getO(binary).serialize(end.output);
+  }
+  if (body instanceof ConnectError) {
+    status = codeToHttpStatus(body.code);
     context.responseHeader.set("content-type", contentTypeUnaryJson);
-    end.error.metadata.forEach((value, key) => {
+    body.metadata.forEach((value, key) => {
       context.responseHeader.set(key, value);
     });
-    body = errorToJsonBytes(end.error, options.jsonOptions);
-  } else {
-    body = serialization.getO(binary).serialize(end.output);
+    body = errorToJsonBytes(body, options.jsonOptions);
   }
   if (compression.response && body.byteLength >= COMPRESS_MIN_BYTES) {
     body = await compression.response.compress(body);

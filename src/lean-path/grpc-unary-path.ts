@@ -12,6 +12,7 @@ import type { StreamClaim } from "../listener/one-port-listener.js";
 import type { RecordRefusedCall } from "../observed-call/rpc-call.js";
 import { toConnectError } from "../services/to-connect-error.js";
 import type { DecodeLargeInput } from "./decode-large-input.js";
+import { type EncodeLargeOutput, settleEncoded } from "./encode-large-output.js";
 import { readUnaryEnvelope } from "./grpc-unary-envelope.js";
 import { CANCELED, recordRefusedCall } from "./refused-call.js";
 import { createUnaryCallContext } from "./unary-call-context.js";
@@ -34,6 +35,8 @@ export interface GrpcUnaryPathOptions {
   readonly recordRefusedCall?: RecordRefusedCall;
   /** Decodes big bodies off the event loop (see `DecodeLargeInput`). */
   readonly decodeLarge?: DecodeLargeInput;
+  /** Builds and encodes big answers off the event loop (see `EncodeLargeOutput`). */
+  readonly encodeLarge?: EncodeLargeOutput;
 }
 
 /** Per-call context values from the connection (`peerContextValues`), for either path. */
@@ -113,9 +116,10 @@ async function serve(
     }
     invoked = true;
     const output = await invokeUnaryImplementation(spec, context, input, options.interceptors);
-    respond(stream, headers, context.responseHeader, context.responseTrailer, {
-      body: toBinary(spec.method.output, output),
-    });
+    const large = options.encodeLarge?.(headers[":path"] ?? "", output, true);
+    const body = large ? await settleEncoded(large) : toBinary(spec.method.output, output);
+    if (body instanceof ConnectError) throw body;
+    respond(stream, headers, context.responseHeader, context.responseTrailer, { body });
   } catch (reason) {
     const error = toWireError(reason);
     respond(stream, headers, context.responseHeader, context.responseTrailer, { error });

@@ -1,5 +1,6 @@
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Readable } from "node:stream";
+import { ConnectError } from "@connectrpc/connect";
 import {
   type Compression,
   compressionNegotiate,
@@ -14,6 +15,7 @@ import {
   trailerFlag,
   trailerSerialize,
 } from "@connectrpc/connect/protocol-grpc-web";
+import { settleEncoded } from "./encode-large-output.js";
 import { parseUnaryInput, readGrpcWebBody } from "./grpc-web-request-body.js";
 import {
   COMPRESS_MIN_BYTES,
@@ -99,8 +101,13 @@ async function serve(
   });
   const { context } = end;
   const envelopes: { flags: number; data: Uint8Array }[] = [];
-  if ("error" in end) setTrailerStatus(context.responseTrailer, end.error);
-  else envelopes.push({ flags: 0, data: serialization.getO(binary).serialize(end.output) });
+  let data: Uint8Array | ConnectError = "error" in end ? end.error : new Uint8Array(0);
+  if ("output" in end) {
+    const large = options.encodeLarge?.(req.url ?? "", end.output, binary);
+    data = large ? await settleEncoded(large) : serialization.getO(binary).serialize(end.output);
+  }
+  if (data instanceof ConnectError) setTrailerStatus(context.responseTrailer, data);
+  else envelopes.push({ flags: 0, data });
   envelopes.push({ flags: trailerFlag, data: trailerSerialize(context.responseTrailer) });
   await respond(res, context.responseHeader, envelopes, compression.response);
 }

@@ -11,6 +11,7 @@ import { singleHeader, toWebHeaders } from "../connect-adapter/incoming-headers.
 import { recodeRefusal } from "../connect-adapter/recode-connect-refusals.js";
 import type { RecordRefusedCall } from "../observed-call/rpc-call.js";
 import type { DecodeLargeInput } from "./decode-large-input.js";
+import type { EncodeLargeOutput } from "./encode-large-output.js";
 import type { ContextValuesOfPeer } from "./grpc-unary-path.js";
 import { CANCELED, recordRefusedCall } from "./refused-call.js";
 import { createUnaryCallContext } from "./unary-call-context.js";
@@ -44,6 +45,8 @@ export interface LeanHttpPathOptions {
   readonly recordRefusedCall?: RecordRefusedCall;
   /** Decodes big bodies off the event loop (see `DecodeLargeInput`). */
   readonly decodeLarge?: DecodeLargeInput;
+  /** Builds and encodes big answers off the event loop (see `EncodeLargeOutput`). */
+  readonly encodeLarge?: EncodeLargeOutput;
 }
 
 /** The options with the interceptors as the mutable array connect-es's invoker takes. */

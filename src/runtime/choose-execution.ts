@@ -66,6 +66,18 @@ export function runsPerTurn(runMs: number): number {
 }
 
 /**
+ * Most rows an inline model runs on the main thread: those its timed run (`runMs` for
+ * `batchRows` rows) says fit in {@link INLINE_TURN_BUDGET_MS}, and never fewer than the
+ * timed batch. A call may carry far more rows than the batch "auto" timed (a 16 MiB
+ * JSON Predict: a million iris rows, ~100 ms); such a run goes to a worker instead.
+ */
+export function inlineMaxRows(batchRows: number, runMs: number): number {
+  const rows = Math.max(1, batchRows);
+  if (!(runMs > 0)) return rows;
+  return Math.max(rows, Math.floor((rows * INLINE_TURN_BUDGET_MS) / runMs));
+}
+
+/**
  * The "auto" rule: a model whose files (see `versionBytes`) are under `maxModelBytes` is
  * loaded on this thread, run
  * once to warm up, then timed `INLINE_TIMED_RUNS` times on a zero batch of

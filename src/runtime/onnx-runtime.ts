@@ -1,8 +1,10 @@
 import { abortReasonToError } from "../errors/inferd-error.js";
+import { withBigRunsOffLoop } from "./big-runs-off-loop.js";
 import {
   chooseExecution,
   type ExecutionDecision,
   INLINE_MAX_RUN_MS,
+  inlineMaxRows,
   runsPerTurn,
 } from "./choose-execution.js";
 import { createInProcessSession } from "./in-process-session.js";
@@ -72,8 +74,13 @@ export function createOnnxRuntime(options: OnnxRuntimeOptions = {}): ModelRuntim
         throw abortReasonToError(load.signal);
       }
       const concurrentRuns = runsPerTurn(decision.runMs);
-      const reason = `${decision.reason}; ${concurrentRuns} run(s) per event-loop turn`;
-      return new InlineModel(decision.session, { mode: "inline", reason, concurrentRuns });
+      const maxRows = inlineMaxRows(load.batchRows ?? 1, decision.runMs);
+      const reason = `${decision.reason}; ${concurrentRuns} run(s) per event-loop turn; runs over ${maxRows} rows in a worker`;
+      const inline = new InlineModel(decision.session, { mode: "inline", reason, concurrentRuns });
+      // Big runs go to one worker instance, started on the first of them.
+      const bigRuns = { modelPath: load.modelPath, session: load.session, instanceCount: 1 };
+      const start = () => startPool(bigRuns, "runs too big to run inline");
+      return withBigRunsOffLoop(inline, { maxRows, start });
     },
   };
 }

@@ -21,7 +21,7 @@ import type { Logger } from "../logging/logger.js";
 import { withNodeRequest } from "../observed-call/observed-requests.js";
 import type { RecordRefusedCall } from "../observed-call/rpc-call.js";
 import type { ModelRegistry } from "../registry/model-registry.js";
-import { createBigMessageDecoder } from "../services/big-message-decoder.js";
+import { createBigMessageCodec } from "../services/big-message-codec.js";
 import { createHealthService } from "../services/health-service.js";
 import { createReflectionService } from "../services/reflection-service.js";
 import { strictUtf8Decoder } from "../text/strict-utf8.js";
@@ -146,10 +146,12 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
     registry,
     isShuttingDown: () => drain.shutdownSignal.aborted,
   });
-  // Big bodies on the lean paths decode off the event loop (docs/architecture.md).
-  const decoder = createBigMessageDecoder({ maxBatchPredictItems: config.maxBatchPredictItems });
+  // Big bodies on the lean paths decode, and big answers encode, off the event loop
+  // (docs/architecture.md).
+  const codec = createBigMessageCodec({ maxBatchPredictItems: config.maxBatchPredictItems });
   const lean = {
-    decodeLarge: decoder.decode,
+    decodeLarge: codec.decode,
+    encodeLarge: codec.encode,
     methods: unary.methods,
     interceptors,
     readMaxBytes: config.maxRequestBytes,
@@ -217,7 +219,7 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
         starting.abort();
         await started;
         await registry.close();
-        await decoder.close();
+        await codec.close();
         logger.info({}, "inferd stopped");
       })();
       return stopping;

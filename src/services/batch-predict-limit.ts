@@ -6,7 +6,7 @@ export const BATCH_PREDICT_ITEMS_FIELD = 1;
 /**
  * The refusal of a BatchPredict of `count` items over `--max-batch-predict-items`, in
  * one wording wherever it is counted: by the service after the decode, or from the wire
- * before it (see `createBigMessageDecoder`).
+ * before it (see `createBigMessageCodec`).
  */
 export function batchPredictTooLarge(count: number, maxItems: number): InferdError {
   return invalidArgument(

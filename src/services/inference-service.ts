@@ -3,27 +3,21 @@ import { setMaxListeners } from "node:events";
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
-  type Classification,
   type InferenceService,
-  type LabelScore,
   type PredictRequest,
   PredictRequestSchema,
-  type PredictResponse,
   type PredictResult,
   PredictResultSchema,
   PredictStreamResponseSchema,
 } from "../../gen/inferd/v1/inference_pb.js";
-import type { Classification as DomainClassification } from "../inference/classify.js";
-import type {
-  PredictResult as DomainResult,
-  PredictCall,
-  Predictor,
-} from "../inference/predictor.js";
+import type { PredictCall, Predictor } from "../inference/predictor.js";
 import { batchPredictTooLarge } from "./batch-predict-limit.js";
+import { answerPredict } from "./deferred-answer.js";
 import { linkDomainSignal, toDomainSignal } from "./domain-signal.js";
 import { mapOrdered } from "./map-ordered.js";
+import { toPredictResponse } from "./predict-response.js";
 import { slicedItems } from "./sliced-items.js";
-import { decodeInputs, encodeOutputs } from "./tensor-codec.js";
+import { decodeInputs } from "./tensor-codec.js";
 import { type ErrorLogger, toStatusMessage } from "./to-connect-error.js";
 
 /** Options of `createInferenceService`. */
@@ -66,32 +60,6 @@ function toCall(request: PredictRequest, context: HandlerContext): PredictCall {
 }
 
 /**
- * proto3 messages are plain objects in protobuf-es v2, so the response and its labels
- * are built as literals with every field set, as `create()` would set them: `create()`
- * costs a schema walk per message, and a response has one per label of every row.
- */
-function toResponse(result: DomainResult, raw: boolean): PredictResponse {
-  return {
-    $typeName: "inferd.v1.PredictResponse",
-    model: result.model,
-    version: result.version,
-    outputs: encodeOutputs(result.outputs, raw),
-    requestId: result.requestId,
-    classifications: result.classifications.map(toClassification),
-  };
-}
-
-function toClassification(c: DomainClassification): Classification {
-  const top: LabelScore[] = c.top.map((t) => ({
-    $typeName: "inferd.v1.LabelScore",
-    label: t.label,
-    score: t.score,
-    index: t.index,
-  }));
-  return { $typeName: "inferd.v1.Classification", top };
-}
-
-/**
  * The call's domain signal, shared by every item of a BatchPredict or PredictStream:
  * each item in flight listens for the abort until it settles, so many listeners are
  * expected and Node's "possible leak" warning (at 11) would be noise in the logs.
@@ -124,7 +92,7 @@ export function createInferenceService(
     const requestId = request.requestId || randomUUID();
     try {
       const call = toCall({ ...request, requestId }, context);
-      const response = toResponse(await predictor.predict(call, signal), request.rawOutputs);
+      const response = toPredictResponse(await predictor.predict(call, signal), request.rawOutputs);
       return create(PredictResultSchema, {
         requestId,
         result: { case: "response", value: response },
@@ -142,7 +110,7 @@ export function createInferenceService(
       const run = (signal: AbortSignal) =>
         predictor
           .predict(toCall(request, context), signal)
-          .then((result) => toResponse(result, request.rawOutputs));
+          .then((result) => answerPredict(result, request.rawOutputs));
       // Without a deadline, every abort (the client, the cut-off) is a cancel to the core
       // as it is to Connect: the handler's own signal serves, with no linked
       // AbortController and listener per call. A deadline needs the domain signal, so

@@ -10,7 +10,7 @@ const MIN_PACKED_VALUES = 1024;
  * int64_data for INT64), it is the only data field set, and it holds exactly as many
  * values as the shape has elements, so every check `materializeValues` makes passes or
  * fails the same way on the raw bytes (a shape that disagrees with the model names no
- * field). Returns the new buffers, to transfer. Why: a decode worker hands a decoded
+ * field). Returns the new buffers, to transfer. Why: the codec worker hands a decoded
  * message back by structured clone, and deserializing an array of 4 M numbers costs the
  * event loop over a second, while a transferred buffer costs nothing.
  */

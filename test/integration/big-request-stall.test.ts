@@ -78,9 +78,9 @@ async function measure(plan: BigRequestPlan): Promise<Measure> {
   return { result, probes, maxLoopMs: histogram.max / 1e6 };
 }
 
-function expectNoStall({ probes, maxLoopMs }: Measure): void {
+function expectNoStall({ probes, maxLoopMs }: Measure, loopBoundMs = LOOP_BOUND_MS): void {
   expect(probes.errors).toEqual([]);
-  expect(maxLoopMs).toBeLessThan(LOOP_BOUND_MS);
+  expect(maxLoopMs).toBeLessThan(loopBoundMs);
   expect(p99(probes.healthMs)).toBeLessThan(PROBE_BOUND_MS);
   expect(p99(probes.predictMs)).toBeLessThan(PROBE_BOUND_MS);
 }
@@ -96,9 +96,7 @@ describe("the largest accepted requests", () => {
   // the loop's delay shows too: one more try tells that from blocking, which the old
   // code (a 16 MiB BatchPredict of ~360,000 items decoded and encoded in one piece,
   // 0.8-4 s) shows in every try. BIG_BATCH / BIG_JSON (items / JSON Predict rows) measure
-  // other sizes. The JSON Predict is off by default: its body now decodes in the decode
-  // worker, but the answer to a 16 MiB one (a million rows: classifications, ~130 MB of
-  // JSON) is still built and encoded on the event loop, for seconds.
+  // other sizes (the JSON Predict, off here by default, is the last test's).
   it("do not stall /healthz, a small Predict or the event loop", {
     retry: 2,
     timeout: 20_000,
@@ -132,22 +130,34 @@ describe("the largest accepted requests", () => {
     expectNoStall(measured);
   });
 
-  // The old code parsed a 16 MiB JSON body on the loop (JSON.parse and fromJson, 1-3 s).
-  // An unknown model keeps the answer small: the answer to a million accepted rows is
-  // still built on the loop (see the first test's note).
-  it("decode a 16 MiB JSON Predict without stalling", {
-    retry: 2,
-    timeout: 20_000,
+  // The old code parsed a 16 MiB JSON body on the loop (JSON.parse and fromJson, 1-3 s),
+  // then ran the million rows inline (~0.1 s), classified them (~0.15 s), built the
+  // response (~0.4 s) and encoded ~130 MB of JSON (~1.6 s) on it, with seconds of GC:
+  // the loop's longest block was 4-5 s. The largest accepted BatchPredict runs beside it,
+  // as the issue asks. BIG_JSON_MODEL names another model (an unknown one measures the
+  // decode alone). Its loop bound is the probes': what is left on the loop is the
+  // collection of the call's ~170 MB of buffers (body, outputs, their copies, the answer),
+  // whose incremental marking steps took 20-50 ms alone and 190-235 ms at a load of 12.
+  // One retry only: one try takes 6-15 s.
+  it("answer a 16 MiB JSON Predict on iris and the largest BatchPredict without stalling", {
+    retry: 1,
+    timeout: 30_000,
   }, async () => {
+    const jsonModel = process.env.BIG_JSON_MODEL ?? "iris";
     const measured = await measure({
       port: inferd.port,
-      batchItems: 0,
+      batchItems: DEFAULTS.maxBatchPredictItems,
       jsonRows: JSON_FILLING_ROWS,
-      jsonModel: "no_such_model",
+      jsonModel,
     });
     expect(measured.result.jsonBytes).toBeGreaterThan(15.5 * 2 ** 20);
     expect(measured.result.jsonBytes).toBeLessThanOrEqual(DEFAULTS.maxRequestBytes);
-    expect(measured.result.outcomes).toEqual([expect.stringMatching(/^json 404 .*no_such_model/)]);
-    expectNoStall(measured);
+    expect(measured.result.outcomes).toEqual([
+      "grpc 0",
+      jsonModel === "iris"
+        ? expect.stringMatching(/^json 200 1[0-9]{8} B \{"model":"iris","version":2,"outputs":/)
+        : expect.stringMatching(/^json 404 /),
+    ]);
+    expectNoStall(measured, PROBE_BOUND_MS);
   });
 });

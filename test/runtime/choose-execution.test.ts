@@ -1,15 +1,17 @@
 import { copyFile, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { isInferdError } from "../../src/errors/inferd-error.js";
 import {
   chooseExecution,
   INLINE_MAX_RUN_MS,
+  inlineMaxRows,
   runsPerTurn,
 } from "../../src/runtime/choose-execution.js";
 import type { LoadedModel } from "../../src/runtime/model-runtime.js";
 import { createOnnxRuntime } from "../../src/runtime/onnx-runtime.js";
+import { WorkerPool } from "../../src/runtime/worker-pool.js";
 import { FIXTURE_REPO } from "../helpers/fixtures.js";
 
 const IRIS = join(FIXTURE_REPO, "iris", "2", "model.onnx");
@@ -115,6 +117,17 @@ describe("runsPerTurn", () => {
   });
 });
 
+describe("inlineMaxRows", () => {
+  it("runs inline the rows that fit the 2 ms turn budget, never fewer than the timed batch", () => {
+    expect([inlineMaxRows(64, 0.02), inlineMaxRows(64, 0.5), inlineMaxRows(64, 4)]).toEqual([
+      6400, 256, 64,
+    ]);
+    expect([inlineMaxRows(0, 0.5), inlineMaxRows(8, 0), inlineMaxRows(8, Number.NaN)]).toEqual([
+      4, 8, 8,
+    ]);
+  });
+});
+
 describe("createOnnxRuntime execution modes", () => {
   afterEach(async () => {
     await Promise.all(loaded.splice(0).map((m) => m.dispose()));
@@ -131,11 +144,41 @@ describe("createOnnxRuntime execution modes", () => {
     // Not timed: assumed as slow as the bound allows, 0.5 ms, so 4 runs fill the 2 ms turn.
     expect(keep(await runtime.load({ ...base, execution: "inline" })).execution).toEqual({
       mode: "inline",
-      reason: 'execution is "inline"; 4 run(s) per event-loop turn',
+      reason: 'execution is "inline"; 4 run(s) per event-loop turn; runs over 4 rows in a worker',
       concurrentRuns: 4,
     });
     expect(keep(await runtime.load({ ...base, execution: "auto" })).execution?.mode).toBe("inline");
     const slow = createOnnxRuntime({ inlineBounds: { maxRunMs: 0 } });
     expect(keep(await slow.load({ ...base, execution: "auto" })).execution?.mode).toBe("worker");
+  });
+});
+
+describe("an inline model's big runs", () => {
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    await Promise.all(loaded.splice(0).map((m) => m.dispose()));
+  });
+
+  // Untimed "inline" assumes 0.5 ms per row: runs over 4 rows leave the main thread.
+  it("run in one worker instance, started on the first, with the inline run's answer", async () => {
+    const start = vi.spyOn(WorkerPool, "start");
+    const base = { modelPath: IRIS, instanceCount: 3, session: {} };
+    const model = keep(await createOnnxRuntime().load({ ...base, execution: "inline" }));
+    const rows = (n: number) => ({
+      features: {
+        dtype: "float32" as const,
+        dims: [n, 4],
+        data: Float32Array.from({ length: n * 4 }, (_, i) => ((i * 7) % 13) / 2),
+      },
+    });
+    const small = await model.run(rows(4));
+    expect(start).not.toHaveBeenCalled();
+    const big = await model.run(rows(40));
+    await model.run(rows(5));
+    expect(start.mock.calls.map(([options]) => options.instanceCount)).toEqual([1]);
+    for (const [name, tensor] of Object.entries(small)) {
+      const answer = (data: unknown) => Array.from(data as ArrayLike<unknown>);
+      expect(answer(big[name]?.data).slice(0, tensor.data.length)).toEqual(answer(tensor.data));
+    }
   });
 });
