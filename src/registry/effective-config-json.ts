@@ -57,5 +57,6 @@ export function effectiveConfigJson(config: ModelConfig): Record<string, unknown
     max_sequences_per_client: config.maxSequencesPerClient,
     kv_cache: config.kvCache,
     kv_cache_memory_bytes: config.kvCacheMemoryBytes,
+    prefix_cache_bytes: config.prefixCacheBytes,
   };
 }

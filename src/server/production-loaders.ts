@@ -149,6 +149,7 @@ async function loadGenerative(
       }),
       kvCache: request.config.kvCache,
       kvCacheMemoryBytes: request.config.kvCacheMemoryBytes,
+      prefixCacheBytes: request.config.prefixCacheBytes,
       session: { ...request.config.session, intraOpThreads: threads.intraOpThreads },
       signal: request.signal,
       observer: createGenerationObserver(context.metrics, request.model, request.version),

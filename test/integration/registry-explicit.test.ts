@@ -156,6 +156,7 @@ describe("GetModel", () => {
       max_sequences_per_client: 0,
       kv_cache: "append",
       kv_cache_memory_bytes: 0,
+      prefix_cache_bytes: 64 * 1024 * 1024,
     });
     await models.unloadModel({ name: "iris" });
   });
