@@ -20,7 +20,7 @@ export interface PrefixBlock extends PrefixBlockData {
 
 /** What a prefix cache did since it was made, and what it holds now. */
 export interface PrefixCacheStats {
-  /** Prompts looked up. */
+  /** Prompts looked up (those of at least one whole block before their last token). */
   readonly lookups: number;
   /** Lookups that found at least one block. */
   readonly hits: number;
@@ -84,6 +84,7 @@ export class PrefixCache {
    */
   lookup(hashes: readonly string[]): PrefixBlock[] {
     const found: Entry[] = [];
+    if (hashes.length === 0) return found;
     for (const hash of hashes) {
       const entry = this.entries.get(hash);
       if (entry === undefined) break;

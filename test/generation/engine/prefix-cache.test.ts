@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
-  PrefixCache,
   type PrefixBlockData,
+  PrefixCache,
   prefixBlockHashes,
 } from "../../../src/generation/engine/prefix-cache.js";
 
