@@ -39,6 +39,7 @@ describe("parseModelConfig", () => {
       maxPrefillTokensPerStep: 0,
       kvCache: "append",
       kvCacheMemoryBytes: 0,
+      prefixCacheBytes: 64 * 1024 * 1024,
     });
     expect("kind" in c).toBe(false);
   });
@@ -70,6 +71,7 @@ describe("parseModelConfig", () => {
         max_prefill_tokens_per_step: 64,
         kv_cache: "concat",
         kv_cache_memory_bytes: 1_000_000,
+        prefix_cache_bytes: 0,
       },
       FILE,
     );
@@ -93,6 +95,7 @@ describe("parseModelConfig", () => {
     expect([c.maxQueueSize, c.priorityLevels, c.responseCache.maxEntries]).toEqual([64, 2, 10]);
     expect([c.maxConcurrentSequences, c.maxWaiting, c.warmup]).toEqual([4, 8, true]);
     expect(c.kvCacheMemoryBytes).toBe(1_000_000);
+    expect(c.prefixCacheBytes).toBe(0);
     expect(c.maxSequencesPerClient).toBe(3);
     expect(c.maxPrefillTokensPerStep).toBe(64);
     expect(c.kvCache).toBe("concat");
