@@ -1,4 +1,5 @@
 import type { VersionMemory } from "../registry/version-memory.js";
+import type { PrefixCacheStats } from "./engine/prefix-cache.js";
 
 /** Token kinds a {@link GenerationObserver} counts. */
 export type TokenKind = "prompt" | "completion";
@@ -21,4 +22,6 @@ export interface GenerationObserver {
   onSequences(counts: { running: number; waiting: number }): void;
   /** The version's memory: once loaded, then after every step. */
   onMemory(memory: VersionMemory): void;
+  /** The prefix cache's running counts (lookups, hits, tokens saved) and size, after every step that has one. */
+  onPrefixCache?(stats: PrefixCacheStats): void;
 }

@@ -24,6 +24,11 @@ export interface GenerativeModelOptions {
    * long prompt is prefilled in chunks between decode steps; absent: {@link DEFAULT_MAX_PREFILL_TOKENS_PER_STEP}.
    */
   maxPrefillTokensPerStep?: number;
+  /**
+   * model.json `prefix_cache_bytes`: bytes of prompt-prefix KV blocks kept for reuse
+   * by later requests sharing the prefix (engine/prefix-cache.ts); absent or 0: none.
+   */
+  prefixCacheBytes?: number;
   /** Requests that may wait for a slot; beyond, generate fails resource_exhausted. */
   maxWaiting: number;
   /** Sequences one client may have running plus waiting; absent: the model's default. */
@@ -89,6 +94,7 @@ export async function loadGenerativeModel(
     modelPath,
     maxConcurrentSequences: options.maxConcurrentSequences,
     maxPrefillTokensPerStep: options.maxPrefillTokensPerStep ?? DEFAULT_MAX_PREFILL_TOKENS_PER_STEP,
+    prefixCacheBytes: options.prefixCacheBytes ?? 0,
     session: { ...GENERATION_SESSION_DEFAULTS, ...options.session },
     kvCache: options.kvCache ?? "append",
     ...(options.matmulNBitsAccuracyLevel !== undefined && {

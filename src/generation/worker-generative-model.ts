@@ -11,6 +11,7 @@ import { AsyncQueue } from "./async-queue.js";
 import type { KvCacheMode } from "./engine/decoder-signature.js";
 import type { SequenceEvent, ToGenerationWorker } from "./engine/generation-protocol.js";
 import type { KvCacheSlots } from "./engine/kv-cache-memory.js";
+import type { PrefixCacheStats } from "./engine/prefix-cache.js";
 import {
   type GenerationChunk,
   type GenerationDelta,
@@ -133,6 +134,8 @@ export class WorkerGenerativeModel implements GenerativeModel {
   private readonly kvBytesPerToken: number;
   /** The worker's KV cache as of its latest step. */
   private kv: KvCacheSlots = { usedTokens: 0, reservedTokens: 0 };
+  /** The worker's prefix cache as of its latest step; undefined without one. */
+  private prefix: PrefixCacheStats | undefined;
 
   constructor(
     private readonly worker: GenerationWorkerThread,
@@ -151,9 +154,11 @@ export class WorkerGenerativeModel implements GenerativeModel {
     worker.listen({
       message: (message) => {
         this.kv = message.kv;
+        this.prefix = message.prefix;
         for (const event of message.events) this.route(event);
         this.options.observer?.onSequences(this.stats());
         this.options.observer?.onMemory(this.memory());
+        if (message.prefix) this.options.observer?.onPrefixCache?.(message.prefix);
       },
       end: ({ error, exited }) =>
         this.failAll(
@@ -258,6 +263,14 @@ export class WorkerGenerativeModel implements GenerativeModel {
     let running = 0;
     for (const entry of this.inFlight.values()) if (entry.started) running++;
     return { running, waiting: this.inFlight.size - running };
+  }
+
+  /**
+   * The worker's prefix cache as of its latest step (lookups, hits, prompt tokens
+   * reused, blocks and bytes held); undefined when model.json turns it off.
+   */
+  prefixCacheStats(): PrefixCacheStats | undefined {
+    return this.prefix;
   }
 
   memory(): VersionMemory {

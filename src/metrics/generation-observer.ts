@@ -10,6 +10,8 @@ export function createGenerationObserver(
   version: number,
 ): GenerationObserver {
   const labels = { model, version: String(version) };
+  // The worker reports running totals; counters take what was added since.
+  let seen = { lookups: 0, hits: 0, tokensSaved: 0 };
   return {
     onFirstToken(seconds) {
       metrics.timeToFirstTokenSeconds.observe(labels, seconds);
@@ -28,6 +30,13 @@ export function createGenerationObserver(
       metrics.generationWeightBytes.set(labels, weightBytes);
       metrics.generationKvCacheBytes.set({ ...labels, state: "used" }, kvCacheUsedBytes);
       metrics.generationKvCacheBytes.set({ ...labels, state: "reserved" }, kvCacheReservedBytes);
+    },
+    onPrefixCache({ lookups, hits, tokensSaved, bytes }) {
+      metrics.prefixCacheLookups.inc(labels, Math.max(0, lookups - seen.lookups));
+      metrics.prefixCacheHits.inc(labels, Math.max(0, hits - seen.hits));
+      metrics.prefixCacheTokensSaved.inc(labels, Math.max(0, tokensSaved - seen.tokensSaved));
+      metrics.prefixCacheBytes.set(labels, bytes);
+      seen = { lookups, hits, tokensSaved };
     },
   };
 }

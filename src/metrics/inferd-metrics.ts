@@ -37,6 +37,10 @@ export interface InferdMetrics {
   readonly generationSequences: Gauge<ModelLabel | "state">;
   readonly generationWeightBytes: Gauge<ModelLabel>;
   readonly generationKvCacheBytes: Gauge<ModelLabel | "state">;
+  readonly prefixCacheLookups: Counter<ModelLabel>;
+  readonly prefixCacheHits: Counter<ModelLabel>;
+  readonly prefixCacheTokensSaved: Counter<ModelLabel>;
+  readonly prefixCacheBytes: Gauge<ModelLabel>;
   readonly httpRequests: Counter<"route" | "method" | "code">;
   readonly httpRequestSeconds: Histogram<"route">;
   readonly rateLimited: Counter<"key" | "limit">;
@@ -171,6 +175,26 @@ export function createInferdMetrics(options: InferdMetricsOptions = {}): InferdM
       "inferd_generation_kv_cache_bytes",
       "Bytes of a generative version's KV cache, by state (used: tokens cached; reserved: what its buffers hold).",
       modelAnd("state"),
+    ),
+    prefixCacheLookups: counter(
+      "inferd_generation_prefix_cache_lookups_total",
+      "Prompts looked up in a generative version's prefix cache.",
+      MODEL_LABELS,
+    ),
+    prefixCacheHits: counter(
+      "inferd_generation_prefix_cache_hits_total",
+      "Prompts whose prefix (at least one 16-token block) was found in the prefix cache.",
+      MODEL_LABELS,
+    ),
+    prefixCacheTokensSaved: counter(
+      "inferd_generation_prefix_cache_tokens_saved_total",
+      "Prompt tokens whose KV cache was copied from the prefix cache instead of prefilled.",
+      MODEL_LABELS,
+    ),
+    prefixCacheBytes: gauge(
+      "inferd_generation_prefix_cache_bytes",
+      "Bytes of KV blocks a generative version's prefix cache holds.",
+      MODEL_LABELS,
     ),
     httpRequests: counter(
       "inferd_http_requests_total",

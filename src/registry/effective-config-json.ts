@@ -58,5 +58,6 @@ export function effectiveConfigJson(config: ModelConfig): Record<string, unknown
     kv_cache: config.kvCache,
     kv_cache_memory_bytes: config.kvCacheMemoryBytes,
     matmul_nbits_accuracy_level: config.matmulNBitsAccuracyLevel,
+    prefix_cache_bytes: config.prefixCacheBytes,
   };
 }

@@ -150,6 +150,7 @@ async function loadGenerative(
       kvCache: request.config.kvCache,
       kvCacheMemoryBytes: request.config.kvCacheMemoryBytes,
       matmulNBitsAccuracyLevel: request.config.matmulNBitsAccuracyLevel,
+      prefixCacheBytes: request.config.prefixCacheBytes,
       session: { ...request.config.session, intraOpThreads: threads.intraOpThreads },
       signal: request.signal,
       observer: createGenerationObserver(context.metrics, request.model, request.version),

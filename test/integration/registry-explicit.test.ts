@@ -157,6 +157,7 @@ describe("GetModel", () => {
       kv_cache: "append",
       kv_cache_memory_bytes: 0,
       matmul_nbits_accuracy_level: 4,
+      prefix_cache_bytes: 64 * 1024 * 1024,
     });
     await models.unloadModel({ name: "iris" });
   });

@@ -47,6 +47,10 @@ describe("createInferdMetrics", () => {
       ["inferd_generation_sequences", "gauge"],
       ["inferd_generation_weight_bytes", "gauge"],
       ["inferd_generation_kv_cache_bytes", "gauge"],
+      ["inferd_generation_prefix_cache_lookups_total", "counter"],
+      ["inferd_generation_prefix_cache_hits_total", "counter"],
+      ["inferd_generation_prefix_cache_tokens_saved_total", "counter"],
+      ["inferd_generation_prefix_cache_bytes", "gauge"],
       ["inferd_http_requests_total", "counter"],
       ["inferd_http_request_duration_seconds", "histogram"],
       ["inferd_rate_limited_total", "counter"],
@@ -201,5 +205,19 @@ describe("createGenerationObserver", () => {
       { name: "inferd_generation_kv_cache_bytes", labels: { ...L, state: "used" }, value: 40 },
       { name: "inferd_generation_kv_cache_bytes", labels: { ...L, state: "reserved" }, value: 64 },
     ]);
+  });
+
+  it("adds the prefix cache's running totals to counters, each step's growth once", async () => {
+    const metrics = createInferdMetrics({ collectDefault: false });
+    const observer = createGenerationObserver(metrics, "llm", 1);
+    const stats = { lookups: 2, hits: 1, tokensSaved: 32, blocks: 2, bytes: 4096, evictions: 0 };
+    observer.onPrefixCache?.(stats);
+    observer.onPrefixCache?.(stats);
+    observer.onPrefixCache?.({ ...stats, lookups: 3, hits: 2, tokensSaved: 80, bytes: 8192 });
+    const value = async (name: string) => (await values(metrics, name))[0]?.value;
+    expect(await value("inferd_generation_prefix_cache_lookups_total")).toBe(3);
+    expect(await value("inferd_generation_prefix_cache_hits_total")).toBe(2);
+    expect(await value("inferd_generation_prefix_cache_tokens_saved_total")).toBe(80);
+    expect(await value("inferd_generation_prefix_cache_bytes")).toBe(8192);
   });
 });

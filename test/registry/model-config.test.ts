@@ -40,6 +40,7 @@ describe("parseModelConfig", () => {
       kvCache: "append",
       kvCacheMemoryBytes: 0,
       matmulNBitsAccuracyLevel: 4,
+      prefixCacheBytes: 64 * 1024 * 1024,
     });
     expect("kind" in c).toBe(false);
   });
@@ -72,6 +73,7 @@ describe("parseModelConfig", () => {
         kv_cache: "concat",
         kv_cache_memory_bytes: 1_000_000,
         matmul_nbits_accuracy_level: 0,
+        prefix_cache_bytes: 0,
       },
       FILE,
     );
@@ -95,6 +97,7 @@ describe("parseModelConfig", () => {
     expect([c.maxQueueSize, c.priorityLevels, c.responseCache.maxEntries]).toEqual([64, 2, 10]);
     expect([c.maxConcurrentSequences, c.maxWaiting, c.warmup]).toEqual([4, 8, true]);
     expect(c.kvCacheMemoryBytes).toBe(1_000_000);
+    expect(c.prefixCacheBytes).toBe(0);
     expect(c.maxSequencesPerClient).toBe(3);
     expect(c.maxPrefillTokensPerStep).toBe(64);
     expect(c.kvCache).toBe("concat");

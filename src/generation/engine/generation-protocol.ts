@@ -5,6 +5,7 @@ import type { GenerationJob } from "../request/generation-request.js";
 import type { FinishReason } from "../request/stopping-criteria.js";
 import type { KvCacheMode } from "./decoder-signature.js";
 import type { KvCacheSlots } from "./kv-cache-memory.js";
+import type { PrefixCacheStats } from "./prefix-cache.js";
 
 /** Passed as `workerData` to the generation worker. */
 export interface GenerationWorkerData {
@@ -13,6 +14,8 @@ export interface GenerationWorkerData {
   readonly maxConcurrentSequences: number;
   /** Prompt tokens one scheduler step may prefill (chunked prefill; scheduler.ts). */
   readonly maxPrefillTokensPerStep: number;
+  /** Bytes of prompt-prefix KV blocks kept for reuse (prefix-cache.ts); 0: none. */
+  readonly prefixCacheBytes: number;
   readonly session: SessionOptions;
   /** "append": rewrite the graph to append to the KV cache when it can (decoder-session.ts). */
   readonly kvCache: KvCacheMode;
@@ -82,4 +85,6 @@ export type FromGenerationWorker =
       readonly type: "step";
       readonly events: readonly SequenceEvent[];
       readonly kv: KvCacheSlots;
+      /** The prefix cache's counts after it; absent without one. */
+      readonly prefix?: PrefixCacheStats;
     };

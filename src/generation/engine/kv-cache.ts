@@ -48,6 +48,65 @@ export class KvCache {
     return new KvCache(sig, rows, 0, capacity, mask, layers(), layers());
   }
 
+  /**
+   * A one-row cache holding `length` real slots (a reused prompt prefix), from
+   * per-layer `[kvHeads, length, headDim]` keys and values; when appending, with spare
+   * capacity like any grown cache. Positions continue after them (decoder-step.ts).
+   */
+  static fromSlots(
+    sig: DecoderSignature,
+    keys: readonly Float32Array[],
+    values: readonly Float32Array[],
+    length: number,
+  ): KvCache {
+    const capacity = sig.kvCache === "append" ? withHeadroom(length) : length;
+    const [H, D] = [sig.numKvHeads, sig.headDim];
+    const place = (src: readonly Float32Array[]) =>
+      src.map((layer) => {
+        if (capacity === length) return layer.slice();
+        const out = new Float32Array(H * capacity * D);
+        for (let h = 0; h < H; h++) {
+          out.set(layer.subarray(h * length * D, (h + 1) * length * D), h * capacity * D);
+        }
+        return out;
+      });
+    const mask = [new Uint8Array(length).fill(1)];
+    return new KvCache(sig, 1, length, capacity, mask, place(keys), place(values));
+  }
+
+  /**
+   * Row `row`'s real tokens `[from, from + count)` (padding skipped: a row prefilled
+   * beside others may have masked slots between its chunks), per layer
+   * `[kvHeads, count, headDim]`: what {@link fromSlots} takes back.
+   */
+  readSlots(
+    row: number,
+    from: number,
+    count: number,
+  ): { keys: Float32Array[]; values: Float32Array[] } {
+    const [H, D] = [this.sig.numKvHeads, this.sig.headDim];
+    const slots: number[] = [];
+    this.mask[row]?.forEach((m, slot) => {
+      if (m === 1) slots.push(slot);
+    });
+    if (from + count > slots.length) {
+      throw new Error(`row ${row} holds ${slots.length} tokens, not ${from + count}`);
+    }
+    const read = (src: LayerTensors) =>
+      src.map((layer) => {
+        const out = new Float32Array(H * count * D);
+        for (let h = 0; h < H; h++) {
+          const base = (row * H + h) * this.capacity;
+          for (let k = 0; k < count; k++) {
+            const at = (base + (slots[from + k] ?? 0)) * D;
+            out.set(layer.subarray(at, at + D), (h * count + k) * D);
+          }
+        }
+        return out;
+      });
+    return { keys: read(this.keys), values: read(this.values) };
+  }
+
   /** The `past_key_values.*` feeds (sharing this cache's buffers; do not transfer). */
   pastFeeds(): Record<string, HostTensor> {
     const dims = [this.rows, this.sig.numKvHeads, this.capacity, this.sig.headDim];

@@ -8,6 +8,8 @@ import { GenerationSequence } from "./generation-sequence.js";
 import { KvCache } from "./kv-cache.js";
 import { type KvCacheSlots, kvCacheSlots } from "./kv-cache-memory.js";
 import { DEFAULT_MAX_PREFILL_TOKENS_PER_STEP, planPrefillChunks } from "./prefill-plan.js";
+import type { PrefixBlock, PrefixCache, PrefixCacheStats } from "./prefix-cache.js";
+import { startPrefill, storePrefill } from "./prefix-reuse.js";
 
 /** What the scheduler decodes with (runner, shapes, tokenizer), how many at once, and where events go. */
 export interface GenerationSchedulerOptions {
@@ -21,6 +23,11 @@ export interface GenerationSchedulerOptions {
    * (model.json `max_prefill_tokens_per_step`); default {@link DEFAULT_MAX_PREFILL_TOKENS_PER_STEP}.
    */
   readonly maxPrefillTokensPerStep?: number;
+  /**
+   * Reused KV blocks of prompt prefixes (model.json `prefix_cache_bytes`): a newcomer
+   * prefills only what follows its longest cached prefix; absent: none.
+   */
+  readonly prefixCache?: PrefixCache;
   /** Receives the events of a prefill, and of each decode step, as one array each. */
   readonly emit: (events: SequenceEvent[]) => void;
   /** Called when the last sequence has left (its KV cache is empty again). */
@@ -34,6 +41,8 @@ interface Prefilling {
   cache: KvCache;
   /** Prompt tokens already in `cache`. */
   done: number;
+  /** Prefix-cache blocks it was seeded from, pinned until it leaves prefill. */
+  readonly pinned: readonly PrefixBlock[];
 }
 
 /**
@@ -51,6 +60,8 @@ interface Prefilling {
  * A paused sequence (its client stopped reading) leaves the batch and its KV rows are
  * dropped; resumed, it waits again at the head of its client's line and is prefilled
  * with its prompt and the tokens it already produced (preemption by recompute).
+ * With a prefix cache, a newcomer's cache starts as a copy of its prompt's longest
+ * cached prefix (whole blocks), and a completed prompt's blocks are cached in turn.
  * The queue bounds are the caller's business (see worker-generative-model.ts).
  */
 export class GenerationScheduler {
@@ -112,6 +123,11 @@ export class GenerationScheduler {
     return kvCacheSlots(this.cache);
   }
 
+  /** The prefix cache's counts and size; undefined without one. */
+  prefixStats(): PrefixCacheStats | undefined {
+    return this.options.prefixCache?.stats();
+  }
+
   /** Resolves once no step is running (every sequence finished or cancelled). */
   async idle(): Promise<void> {
     while (this.looping !== undefined) await this.looping;
@@ -150,8 +166,9 @@ export class GenerationScheduler {
     for (const seq of this.waiting.take(free)) {
       if (!seq.started) events.push({ id: seq.id, started: true });
       seq.started = true;
-      const cache = KvCache.empty(this.options.signature, 1);
-      this.prefilling.push({ seq, ids: seq.prefillIds(), cache, done: 0 });
+      const ids = seq.prefillIds();
+      const start = startPrefill(this.options.signature, ids, this.options.prefixCache);
+      this.prefilling.push({ seq, ids, ...start });
     }
   }
 
@@ -174,6 +191,7 @@ export class GenerationScheduler {
       p.cache = part.length === 1 ? cache : cache.select([i]);
       p.done += tokens[i]?.length ?? 0;
       if (p.done < p.ids.length) return;
+      this.leavePrefill(p, true);
       this.cache = this.cache.concat(p.cache);
       this.running.push(p.seq);
       events.push(p.seq.step(logits[i] ?? new Float32Array(0)));
@@ -199,6 +217,7 @@ export class GenerationScheduler {
   private compact(events: SequenceEvent[]): void {
     const leaving = (s: GenerationSequence) => s.cancelled || s.paused;
     const prefillLeavers = this.prefilling.filter((p) => leaving(p.seq)).map((p) => p.seq);
+    for (const p of this.prefilling) if (leaving(p.seq)) this.leavePrefill(p, false);
     this.prefilling = this.prefilling.filter((p) => !leaving(p.seq));
     for (const seq of [...this.waiting.remove(leaving), ...prefillLeavers]) {
       if (seq.cancelled) events.push({ id: seq.id, finishReason: "cancelled" });
@@ -215,6 +234,14 @@ export class GenerationScheduler {
     this.running = keep.map((row) => this.running[row]).filter((s) => s !== undefined);
   }
 
+  /** Unpins a sequence's prefix blocks; a complete prompt's own blocks are cached first. */
+  private leavePrefill(p: Prefilling, complete: boolean): void {
+    const prefix = this.options.prefixCache;
+    if (prefix === undefined) return;
+    if (complete) storePrefill(prefix, p.cache, p.ids);
+    prefix.release(p.pinned);
+  }
+
   private *live(): IterableIterator<GenerationSequence> {
     yield* this.waiting.values();
     for (const p of this.prefilling) yield p.seq;
@@ -226,6 +253,7 @@ export class GenerationScheduler {
     const message = error instanceof Error ? error.message : String(error);
     const seqs = [...this.prefilling.map((p) => p.seq), ...this.running];
     for (const seq of seqs) if (!seq.finished) events.push({ id: seq.id, error: message });
+    for (const p of this.prefilling) this.leavePrefill(p, false);
     this.running = [];
     this.prefilling = [];
     this.cache = KvCache.empty(this.options.signature, 0);

@@ -11,10 +11,13 @@ import type {
   ToGenerationWorker,
 } from "../engine/generation-protocol.js";
 import { kvCacheBytesPerToken } from "../engine/kv-cache-memory.js";
+import { PREFIX_BLOCK_TOKENS, PrefixCache } from "../engine/prefix-cache.js";
 import { GenerationScheduler } from "../engine/scheduler.js";
 import { loadGenerationConfig } from "../request/generation-config.js";
 import { loadTextTokenizer } from "../request/tokenizer.js";
 import { openDecoderSession } from "./decoder-session.js";
+
+type FromStep = Extract<FromGenerationWorker, { type: "step" }>;
 
 serveWorker<GenerationWorkerData, ToGenerationWorker, FromGenerationWorker>(
   "generation-worker.ts",
@@ -32,14 +35,24 @@ serveWorker<GenerationWorkerData, ToGenerationWorker, FromGenerationWorker>(
         ? {}
         : { matmulNBitsAccuracyLevel: data.matmulNBitsAccuracyLevel },
     );
+    const kvBytesPerToken = kvCacheBytesPerToken(signature, session.inputs);
+    const prefixCache =
+      data.prefixCacheBytes > 0
+        ? new PrefixCache(data.prefixCacheBytes, PREFIX_BLOCK_TOKENS * kvBytesPerToken)
+        : undefined;
+    const step = (events: FromStep["events"]): FromStep => {
+      const prefix = scheduler.prefixStats();
+      return { type: "step", events, kv: scheduler.kvSlots(), ...(prefix && { prefix }) };
+    };
     const scheduler = new GenerationScheduler({
       runner: session,
       signature,
       tokenizer,
       maxConcurrentSequences: data.maxConcurrentSequences,
       maxPrefillTokensPerStep: data.maxPrefillTokensPerStep,
-      emit: (events) => send({ type: "step", events, kv: scheduler.kvSlots() }),
-      onIdle: () => send({ type: "step", events: [], kv: scheduler.kvSlots() }),
+      ...(prefixCache && { prefixCache }),
+      emit: (events) => send(step(events)),
+      onIdle: () => send(step([])),
     });
     return {
       ready: {
@@ -47,7 +60,7 @@ serveWorker<GenerationWorkerData, ToGenerationWorker, FromGenerationWorker>(
         outputs: session.outputs,
         kvCache: signature.kvCache,
         kvCacheNote,
-        kvBytesPerToken: kvCacheBytesPerToken(signature, session.inputs),
+        kvBytesPerToken,
       },
       handle: (message) => {
         if (message.type === "generate") scheduler.submit(message.id, message.job, message.client);
