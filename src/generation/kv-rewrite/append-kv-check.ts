@@ -47,23 +47,67 @@ export async function appendKvMatches(
   sig: DecoderSignature,
   tolerance: KvCheckTolerance = FLOAT32_TOLERANCE,
 ): Promise<boolean> {
-  for (const [rows, past, fresh] of [
-    [1, 1, 3],
-    [2, 3, 2],
-    [2, 3, 1],
-  ] as const) {
-    const feeds = checkFeeds(sig, rows, past, fresh);
-    const [want, got] = [await original.run(feeds), await rewritten.run(feeds)];
-    if (!close(want[LOGITS], got[LOGITS], tolerance)) return false;
+  return matchesReference(await recordReference(original, sig), rewritten, sig, tolerance);
+}
+
+/**
+ * What the export computes on the check's cases: its logits and the new slots of its
+ * `present.*`, a few hundred kilobytes. Recorded before the rewritten session is
+ * opened, so that the export's session can be released first and the two sessions
+ * (each holding the weights) never exist at once.
+ */
+export async function recordReference(
+  original: DecoderRunner,
+  sig: DecoderSignature,
+): Promise<KvCheckReference> {
+  const cases: Array<Record<string, HostTensor | undefined>> = [];
+  for (const [rows, past, fresh] of CASES) {
+    const want = await original.run(checkFeeds(sig, rows, past, fresh));
+    const kept: Record<string, HostTensor | undefined> = { [LOGITS]: want[LOGITS] };
     for (let i = 0; i < sig.numLayers; i++) {
       for (const kind of KV_KINDS) {
         const name = presentName(i, kind);
-        const tail = lastSlots(want[name], sig, rows, past + fresh, fresh);
-        if (!close(tail, got[name], tolerance)) return false;
+        kept[name] = lastSlots(want[name], sig, rows, past + fresh, fresh);
       }
+    }
+    cases.push(kept);
+  }
+  return { cases };
+}
+
+/** The export's outputs on the check's cases ({@link recordReference}). */
+export interface KvCheckReference {
+  readonly cases: ReadonlyArray<Readonly<Record<string, HostTensor | undefined>>>;
+}
+
+/** Whether `rewritten` reproduces `reference` (see {@link appendKvMatches}). */
+export async function matchesReference(
+  reference: KvCheckReference,
+  rewritten: DecoderRunner,
+  sig: DecoderSignature,
+  tolerance: KvCheckTolerance = FLOAT32_TOLERANCE,
+): Promise<boolean> {
+  for (const [k, [rows, past, fresh]] of CASES.entries()) {
+    const want = reference.cases[k] ?? {};
+    const got = await rewritten.run(checkFeeds(sig, rows, past, fresh));
+    for (const name of [LOGITS, ...presentNames(sig)]) {
+      if (!close(want[name], got[name], tolerance)) return false;
     }
   }
   return true;
+}
+
+/** The check's cases: [rows, past slots, new tokens]. */
+const CASES = [
+  [1, 1, 3],
+  [2, 3, 2],
+  [2, 3, 1],
+] as const;
+
+function presentNames(sig: DecoderSignature): string[] {
+  return Array.from({ length: sig.numLayers }, (_, i) =>
+    KV_KINDS.map((kind) => presentName(i, kind)),
+  ).flat();
 }
 
 function checkFeeds(

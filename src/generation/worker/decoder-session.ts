@@ -10,11 +10,17 @@ import {
   readDecoderSignature,
 } from "../engine/decoder-signature.js";
 import {
-  appendKvMatches,
   FLOAT16_TOLERANCE,
   FLOAT32_TOLERANCE,
+  matchesReference,
+  recordReference,
 } from "../kv-rewrite/append-kv-check.js";
 import { checkedExternalDataFiles, rewriteForAppendKv } from "../kv-rewrite/append-kv-rewrite.js";
+import {
+  appendKvVerdictPath,
+  hasAppendKvVerdict,
+  recordAppendKvVerdict,
+} from "../kv-rewrite/append-kv-verdict.js";
 import type { GenerationConfig } from "../request/generation-config.js";
 import {
   type LoadTimeEdits,
@@ -36,9 +42,12 @@ export interface DecoderSession {
  * the default) the graph is rewritten so that steps append to the cache instead of
  * copying it (append-kv-rewrite.ts), and the rewrite is served only if it computes
  * what the export computes (append-kv-check.ts); otherwise, or with "concat", the
- * model runs as exported. Both sessions exist only while the check runs. `edits`
- * (model.json settings such as MatMulNBits' accuracy_level) apply to both graphs.
- * A graph onnx-proto cannot read is served as ORT reads it, unedited, with the reason.
+ * model runs as exported. The two sessions never exist at once (each holds the
+ * weights): the export's outputs on the check's cases are recorded, its session
+ * released, then the rewrite's opened and compared. A passed check is remembered
+ * beside the export (append-kv-verdict.ts), so later loads open the rewrite alone.
+ * `edits` (model.json settings such as MatMulNBits' accuracy_level) apply to both
+ * graphs. A graph onnx-proto cannot read is served as ORT reads it, unedited, with the reason.
  * @throws what createInProcessSession and readDecoderSignature throw.
  */
 export async function openDecoderSession(
@@ -56,22 +65,72 @@ export async function openDecoderSession(
         return undefined;
       })
     : undefined;
+  const rewrite =
+    kvCache === "append" && read !== undefined ? prepareRewrite(read, modelPath) : unread;
+  if (typeof rewrite !== "string") {
+    const known = await openVerified(modelPath, options, config, rewrite);
+    if (known !== undefined) return known;
+  }
   const { session: original, model } = await openOriginal(modelPath, options, read);
-  let signature: DecoderSignature;
+  const signature = await signatureOf(original, config);
+  if (typeof rewrite === "string" || model === undefined) {
+    const kvCacheNote = kvCache === "concat" || typeof rewrite !== "string" ? "" : rewrite;
+    return { session: original, signature, kvCacheNote };
+  }
+  return checkRewrite(modelPath, options, { read, original, signature, rewrite });
+}
+
+/** A rewritten graph as it would be served, before any session has it. */
+interface PreparedRewrite {
+  readonly bytes: Uint8Array;
+  readonly externalDataFiles: readonly string[];
+  readonly float16Io: boolean;
+  /** Where a passed check is recorded (append-kv-verdict.ts). */
+  readonly verdict: string;
+}
+
+/** The rewritten bytes (float16 inputs and outputs cast as {@link withFloat32Io} does), or why there are none. */
+function prepareRewrite(model: ModelForLoad, modelPath: string): PreparedRewrite | string {
   try {
-    signature = readDecoderSignature(original.inputs, original.outputs, config);
+    const rewritten = rewriteForAppendKv(model.bytes);
+    if (rewritten === undefined)
+      return "the graph does not grow its cache in the form the rewrite knows";
+    const bytes = withFloat32Io(rewritten.bytes);
+    return {
+      bytes,
+      externalDataFiles: rewritten.externalDataFiles,
+      float16Io: bytes !== rewritten.bytes,
+      verdict: appendKvVerdictPath(modelPath, bytes),
+    };
   } catch (error) {
-    await original.release();
+    // onnx-proto could not read the graph: ORT read the export, so it is served as it is.
+    return `the rewrite failed: ${messageOf(error)}`;
+  }
+}
+
+/** The rewrite's session alone, when an earlier load recorded that it passed the check. */
+async function openVerified(
+  modelPath: string,
+  options: SessionOptions,
+  config: GenerationConfig,
+  rewrite: PreparedRewrite,
+): Promise<DecoderSession | undefined> {
+  if (!(await hasAppendKvVerdict(rewrite.verdict))) return undefined;
+  const session = await openBytes(modelPath, options, rewrite.bytes, rewrite.externalDataFiles)
+    // ORT refused it this time (a file changed underneath): load it the long way.
+    .catch(() => undefined);
+  if (session === undefined) return undefined;
+  const signature = await signatureOf(session, config);
+  return { session, signature: { ...signature, kvCache: "append" }, kvCacheNote: "" };
+}
+
+async function signatureOf(session: InProcessSession, config: GenerationConfig) {
+  try {
+    return readDecoderSignature(session.inputs, session.outputs, config);
+  } catch (error) {
+    await session.release();
     throw error;
   }
-  if (kvCache === "concat" || model === undefined) {
-    return { session: original, signature, kvCacheNote: kvCache === "concat" ? "" : unread };
-  }
-  const rewritten = await tryRewrite(modelPath, options, model, original, signature);
-  if (typeof rewritten === "string")
-    return { session: original, signature, kvCacheNote: rewritten };
-  await original.release();
-  return { session: rewritten, signature: { ...signature, kvCache: "append" }, kvCacheNote: "" };
 }
 
 /**
@@ -95,31 +154,42 @@ async function openOriginal(
   return { session: await openBytes(modelPath, options, withFloat32Io(bytes)), model };
 }
 
-/** The rewritten session, or why there is none. */
-async function tryRewrite(
+/**
+ * The rewrite's session if it computes what the export's does, else the export's
+ * reopened with the reason. The export's session is released before the rewrite's opens.
+ */
+async function checkRewrite(
   modelPath: string,
   options: SessionOptions,
-  model: ModelForLoad,
-  original: InProcessSession,
-  signature: DecoderSignature,
-): Promise<InProcessSession | string> {
-  let candidate: InProcessSession | undefined;
+  loaded: {
+    read: ModelForLoad | undefined;
+    original: InProcessSession;
+    signature: DecoderSignature;
+    rewrite: PreparedRewrite;
+  },
+): Promise<DecoderSession> {
+  const { read, original, signature, rewrite } = loaded;
   let note = "the rewritten graph does not compute what the export computes";
+  const reference = await recordReference(original, signature).finally(() => original.release());
+  let candidate: InProcessSession | undefined;
   try {
-    const rewritten = rewriteForAppendKv(model.bytes);
-    if (rewritten === undefined)
-      return "the graph does not grow its cache in the form the rewrite knows";
-    const bytes = model.float16Io ? withFloat32Io(rewritten.bytes) : rewritten.bytes;
-    candidate = await openBytes(modelPath, options, bytes, rewritten.externalDataFiles);
-    const tolerance = model.float16Io ? FLOAT16_TOLERANCE : FLOAT32_TOLERANCE;
-    if (await appendKvMatches(original, candidate, signature, tolerance)) return candidate;
+    candidate = await openBytes(modelPath, options, rewrite.bytes, rewrite.externalDataFiles);
+    const tolerance = rewrite.float16Io ? FLOAT16_TOLERANCE : FLOAT32_TOLERANCE;
+    if (await matchesReference(reference, candidate, signature, tolerance)) {
+      await recordAppendKvVerdict(rewrite.verdict);
+      return {
+        session: candidate,
+        signature: { ...signature, kvCache: "append" },
+        kvCacheNote: "",
+      };
+    }
   } catch (error) {
-    // onnx-proto could not read the graph, or ORT load the rewrite: ORT read the export,
-    // so it is served as it is.
+    // ORT could not load the rewrite: ORT read the export, so it is served as it is.
     note = `the rewrite failed: ${messageOf(error)}`;
   }
   await candidate?.release();
-  return note;
+  const reopened = await openOriginal(modelPath, options, read);
+  return { session: reopened.session, signature, kvCacheNote: note };
 }
 
 /**

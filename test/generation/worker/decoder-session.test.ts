@@ -1,4 +1,12 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import onnxProto from "onnx-proto";
@@ -6,6 +14,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { runDecoderStep } from "../../../src/generation/engine/decoder-step.js";
 import { KvCache } from "../../../src/generation/engine/kv-cache.js";
 import { rewriteForAppendKv } from "../../../src/generation/kv-rewrite/append-kv-rewrite.js";
+import { appendKvVerdictPath } from "../../../src/generation/kv-rewrite/append-kv-verdict.js";
 import { loadGenerationConfig } from "../../../src/generation/request/generation-config.js";
 import { openDecoderSession } from "../../../src/generation/worker/decoder-session.js";
 import { maxAbsDiff } from "../../fixtures/ort-helpers.js";
@@ -81,7 +90,7 @@ describe("openDecoderSession on the tiny_llama fixture", () => {
     expect(maxAbsDiff(append.logits, concat.logits)).toBeLessThan(1e-5);
   });
 
-  it("rewrites a model whose weights are external data, and leaves no file behind", async () => {
+  it("rewrites a model whose weights are external data, leaving only the check's verdict behind", async () => {
     const model = withExternalData(readFileSync(PATH), temp, "weights/model.onnx_data");
     writeFileSync(join(temp, "model.onnx"), model);
     expect(rewriteForAppendKv(model)?.externalDataFiles).toEqual(["weights/model.onnx_data"]);
@@ -89,7 +98,28 @@ describe("openDecoderSession on the tiny_llama fixture", () => {
     const concat = await firstLogits(PATH, "concat");
     expect(append.kvCache).toBe("append");
     expect(maxAbsDiff(append.logits, concat.logits)).toBeLessThan(1e-5);
-    expect(readdirSync(temp).sort()).toEqual(["model.onnx", "weights"]);
+    // Only the verdict of the passed check stays (append-kv-verdict.ts), no copy of the graph.
+    const left = readdirSync(temp).sort();
+    expect(left.filter((f) => !/^\.inferd-append-kv-[0-9a-f]{32}\.ok$/.test(f))).toEqual([
+      "model.onnx",
+      "weights",
+    ]);
+    expect(left).toHaveLength(3);
+  });
+
+  it("records a passed check, and a later load serves the rewrite from that verdict", async () => {
+    const dir = join(temp, "verdict");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "model.onnx"), readFileSync(PATH));
+    const rewritten = rewriteForAppendKv(readFileSync(PATH))?.bytes ?? new Uint8Array();
+    const verdict = appendKvVerdictPath(join(dir, "model.onnx"), rewritten);
+    expect(existsSync(verdict)).toBe(false);
+    const first = await firstLogits(join(dir, "model.onnx"), "append");
+    expect(existsSync(verdict)).toBe(true);
+    const second = await firstLogits(join(dir, "model.onnx"), "append");
+    expect([first.kvCache, second.kvCache]).toEqual(["append", "append"]);
+    expect(maxAbsDiff(first.logits, second.logits)).toBe(0);
+    rmSync(dir, { recursive: true });
   });
 
   it("serves a graph the rewrite does not know as exported, and says why", async () => {
