@@ -51,6 +51,8 @@ export function createDynamicBatcher(
   let seq = 0;
   let disposed = false;
   let pumpQueued = false;
+  // -1: the first pump reports, so the series exists once the model has had a call.
+  let reportedDepth = -1;
   const timers = createBatchTimers(requestPump);
 
   function countReject(kind: string): void {
@@ -88,17 +90,27 @@ export function createDynamicBatcher(
         break;
       }
       for (const member of plan.members) queue.remove(member);
-      observer?.onQueueDepth(queue.length);
       dispatch(plan.members, now);
     }
+    reportDepth();
     timers.armDelay(waitUntil);
     timers.armDeadline(nearestDeadline());
+  }
+
+  /**
+   * The queue depth gauge, once per pump and only when it changed: every change to the
+   * queue (enqueue, abort, expiry, dispatch) is followed by a pump in the same tick,
+   * before any scrape can read the gauge, so one observation per call was waste.
+   */
+  function reportDepth(): void {
+    if (queue.length === reportedDepth) return;
+    reportedDepth = queue.length;
+    observer?.onQueueDepth(reportedDepth);
   }
 
   function expireDeadlines(now: number): void {
     const expired = queue.removeWhere((r) => r.deadline !== undefined && r.deadline <= now);
     if (expired.length === 0) return;
-    observer?.onQueueDepth(queue.length);
     for (const request of expired) {
       const error = deadlineExceeded(
         `the request's deadline passed after ${Math.round(performance.now() - request.enqueuedAt)} ms in the queue of ${what}, before it could run; allow a longer deadline or add instances`,
@@ -157,10 +169,7 @@ export function createDynamicBatcher(
     return new Promise<TensorMap>((resolve, reject) => {
       const onAbort = () => {
         // Queued: leave the queue unrun. Running: only the result is dropped.
-        if (queue.remove(request)) {
-          observer?.onQueueDepth(queue.length);
-          requestPump();
-        }
+        if (queue.remove(request)) requestPump();
         if (signal !== undefined) drop(request, abortReasonToError(signal));
       };
       const shape = requestShape(inputs, outputNames, maxBatchSize);
@@ -189,7 +198,6 @@ export function createDynamicBatcher(
       };
       signal?.addEventListener("abort", onAbort, { once: true });
       queue.push(request);
-      observer?.onQueueDepth(queue.length);
       requestPump();
     });
   }
@@ -236,6 +244,7 @@ export function createDynamicBatcher(
       timers.clear();
       const error = unavailable(`${what} was unloaded while the request was queued; retry`);
       for (const request of queue.removeWhere(() => true)) drop(request, error);
+      reportedDepth = 0;
       observer?.onQueueDepth(0);
       await Promise.all(running);
       await model.dispose();
