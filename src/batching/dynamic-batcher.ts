@@ -53,6 +53,8 @@ export function createDynamicBatcher(
   let pumpQueued = false;
   // -1: the first pump reports, so the series exists once the model has had a call.
   let reportedDepth = -1;
+  // Queued requests with a deadline: without any, a pump skips both deadline scans.
+  let deadlined = 0;
   const timers = createBatchTimers(requestPump);
 
   function countReject(kind: string): void {
@@ -79,7 +81,7 @@ export function createDynamicBatcher(
 
   function pump(): void {
     pumpQueued = false;
-    expireDeadlines(Date.now());
+    if (deadlined > 0) expireDeadlines(Date.now());
     // Queue times run on the monotonic sub-millisecond clock; deadlines are epoch ms.
     const now = performance.now();
     let waitUntil = Number.POSITIVE_INFINITY;
@@ -89,12 +91,12 @@ export function createDynamicBatcher(
         waitUntil = plan.until;
         break;
       }
-      for (const member of plan.members) queue.remove(member);
+      for (const member of plan.members) unqueue(member);
       dispatch(plan.members, now);
     }
     reportDepth();
     timers.armDelay(waitUntil);
-    timers.armDeadline(nearestDeadline());
+    timers.armDeadline(deadlined > 0 ? nearestDeadline() : Number.POSITIVE_INFINITY);
   }
 
   /**
@@ -108,9 +110,17 @@ export function createDynamicBatcher(
     observer?.onQueueDepth(reportedDepth);
   }
 
+  /** Takes a request out of the queue; false when it was not queued. */
+  function unqueue(request: QueuedRequest): boolean {
+    if (!queue.remove(request)) return false;
+    if (request.deadline !== undefined) deadlined--;
+    return true;
+  }
+
   function expireDeadlines(now: number): void {
     const expired = queue.removeWhere((r) => r.deadline !== undefined && r.deadline <= now);
     if (expired.length === 0) return;
+    deadlined -= expired.length;
     for (const request of expired) {
       const error = deadlineExceeded(
         `the request's deadline passed after ${Math.round(performance.now() - request.enqueuedAt)} ms in the queue of ${what}, before it could run; allow a longer deadline or add instances`,
@@ -169,7 +179,7 @@ export function createDynamicBatcher(
     return new Promise<TensorMap>((resolve, reject) => {
       const onAbort = () => {
         // Queued: leave the queue unrun. Running: only the result is dropped.
-        if (queue.remove(request)) requestPump();
+        if (unqueue(request)) requestPump();
         if (signal !== undefined) drop(request, abortReasonToError(signal));
       };
       const shape = requestShape(inputs, outputNames, maxBatchSize);
@@ -198,6 +208,7 @@ export function createDynamicBatcher(
       };
       signal?.addEventListener("abort", onAbort, { once: true });
       queue.push(request);
+      if (deadline !== undefined) deadlined++;
       requestPump();
     });
   }
@@ -244,6 +255,7 @@ export function createDynamicBatcher(
       timers.clear();
       const error = unavailable(`${what} was unloaded while the request was queued; retry`);
       for (const request of queue.removeWhere(() => true)) drop(request, error);
+      deadlined = 0;
       reportedDepth = 0;
       observer?.onQueueDepth(0);
       await Promise.all(running);
