@@ -44,6 +44,13 @@ export function planNextBatch<R extends Plannable>(
   now: number,
   policy: BatchPolicy,
 ): BatchPlan<R> {
+  const first = queue[0];
+  // The head's group goes first and, adaptive or ungrouped, at once: no need to group
+  // the whole queue (one Map entry per queued request, per dispatch, at any depth).
+  if (first !== undefined && (first.groupKey === undefined || policy.queueDelay === "adaptive")) {
+    if (first.groupKey === undefined) return { kind: "dispatch", members: [first] };
+    return { kind: "dispatch", members: fill(groupOf(queue, first.groupKey), policy).members };
+  }
   let until = Number.POSITIVE_INFINITY;
   for (const group of groupsInOrder(queue)) {
     const head = group[0];
@@ -61,6 +68,13 @@ export function planNextBatch<R extends Plannable>(
     until = Math.min(until, dueAt);
   }
   return { kind: "wait", until };
+}
+
+/** The requests of one group, in queue order. */
+function groupOf<R extends Plannable>(queue: readonly R[], key: string): R[] {
+  const group: R[] = [];
+  for (const request of queue) if (request.groupKey === key) group.push(request);
+  return group;
 }
 
 function* groupsInOrder<R extends Plannable>(queue: readonly R[]): Generator<R[]> {

@@ -51,6 +51,10 @@ export function createDynamicBatcher(
   let seq = 0;
   let disposed = false;
   let pumpQueued = false;
+  // -1: the first pump reports, so the series exists once the model has had a call.
+  let reportedDepth = -1;
+  // Queued requests with a deadline: without any, a pump skips both deadline scans.
+  let deadlined = 0;
   const timers = createBatchTimers(requestPump);
 
   function countReject(kind: string): void {
@@ -77,7 +81,7 @@ export function createDynamicBatcher(
 
   function pump(): void {
     pumpQueued = false;
-    expireDeadlines(Date.now());
+    if (deadlined > 0) expireDeadlines(Date.now());
     // Queue times run on the monotonic sub-millisecond clock; deadlines are epoch ms.
     const now = performance.now();
     let waitUntil = Number.POSITIVE_INFINITY;
@@ -87,18 +91,36 @@ export function createDynamicBatcher(
         waitUntil = plan.until;
         break;
       }
-      for (const member of plan.members) queue.remove(member);
-      observer?.onQueueDepth(queue.length);
+      for (const member of plan.members) unqueue(member);
       dispatch(plan.members, now);
     }
+    reportDepth();
     timers.armDelay(waitUntil);
-    timers.armDeadline(nearestDeadline());
+    timers.armDeadline(deadlined > 0 ? nearestDeadline() : Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * The queue depth gauge, once per pump and only when it changed: every change to the
+   * queue (enqueue, abort, expiry, dispatch) is followed by a pump in the same tick,
+   * before any scrape can read the gauge, so one observation per call was waste.
+   */
+  function reportDepth(): void {
+    if (queue.length === reportedDepth) return;
+    reportedDepth = queue.length;
+    observer?.onQueueDepth(reportedDepth);
+  }
+
+  /** Takes a request out of the queue; false when it was not queued. */
+  function unqueue(request: QueuedRequest): boolean {
+    if (!queue.remove(request)) return false;
+    if (request.deadline !== undefined) deadlined--;
+    return true;
   }
 
   function expireDeadlines(now: number): void {
     const expired = queue.removeWhere((r) => r.deadline !== undefined && r.deadline <= now);
     if (expired.length === 0) return;
-    observer?.onQueueDepth(queue.length);
+    deadlined -= expired.length;
     for (const request of expired) {
       const error = deadlineExceeded(
         `the request's deadline passed after ${Math.round(performance.now() - request.enqueuedAt)} ms in the queue of ${what}, before it could run; allow a longer deadline or add instances`,
@@ -157,10 +179,7 @@ export function createDynamicBatcher(
     return new Promise<TensorMap>((resolve, reject) => {
       const onAbort = () => {
         // Queued: leave the queue unrun. Running: only the result is dropped.
-        if (queue.remove(request)) {
-          observer?.onQueueDepth(queue.length);
-          requestPump();
-        }
+        if (unqueue(request)) requestPump();
         if (signal !== undefined) drop(request, abortReasonToError(signal));
       };
       const shape = requestShape(inputs, outputNames, maxBatchSize);
@@ -189,7 +208,7 @@ export function createDynamicBatcher(
       };
       signal?.addEventListener("abort", onAbort, { once: true });
       queue.push(request);
-      observer?.onQueueDepth(queue.length);
+      if (deadline !== undefined) deadlined++;
       requestPump();
     });
   }
@@ -236,6 +255,8 @@ export function createDynamicBatcher(
       timers.clear();
       const error = unavailable(`${what} was unloaded while the request was queued; retry`);
       for (const request of queue.removeWhere(() => true)) drop(request, error);
+      deadlined = 0;
+      reportedDepth = 0;
       observer?.onQueueDepth(0);
       await Promise.all(running);
       await model.dispose();

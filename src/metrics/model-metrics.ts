@@ -21,9 +21,38 @@ export function recordInference(
   code: string,
   seconds: number,
 ): void {
-  const labels = { model, version: String(version) };
-  metrics.inferenceRequests.inc({ ...labels, code });
-  metrics.inferenceRequestSeconds.observe(labels, seconds);
+  const labels = inferenceLabels(model, version, code);
+  metrics.inferenceRequests.inc(labels.withCode);
+  metrics.inferenceRequestSeconds.observe(labels.plain, seconds);
+}
+
+interface InferenceLabels {
+  readonly plain: { readonly model: string; readonly version: string };
+  readonly withCode: { readonly model: string; readonly version: string; readonly code: string };
+}
+
+/** Per model, version and code: one labels object per series, not two per request. */
+const INFERENCE_LABELS = new Map<string, Map<number, Map<string, InferenceLabels>>>();
+
+function inferenceLabels(model: string, version: number, code: string): InferenceLabels {
+  let byVersion = INFERENCE_LABELS.get(model);
+  if (byVersion === undefined) {
+    byVersion = new Map();
+    INFERENCE_LABELS.set(model, byVersion);
+  }
+  let byCode = byVersion.get(version);
+  if (byCode === undefined) {
+    byCode = new Map();
+    byVersion.set(version, byCode);
+  }
+  let labels = byCode.get(code);
+  if (labels === undefined) {
+    const plain = { model, version: String(version) };
+    // A literal, not a spread: V8 builds a spread's extra property into a slow object.
+    labels = { plain, withCode: { model, version: plain.version, code } };
+    byCode.set(code, labels);
+  }
+  return labels;
 }
 
 /**
