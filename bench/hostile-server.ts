@@ -29,6 +29,8 @@ export async function startHostileServer(pollSeconds = 1): Promise<HostileServer
   await rm(scratch, { recursive: true, force: true });
   const server = await startServerProcess({
     modelRepository: repo,
+    // e.g. INFERD_NODE_FLAGS="--heapsnapshot-signal=SIGUSR2" to look inside a soak's server.
+    nodeFlags: (process.env.INFERD_NODE_FLAGS ?? "").split(" ").filter((flag) => flag !== ""),
     extraArgs: [
       ...["--max-request-bytes", String(HOSTILE_MAX_REQUEST_BYTES)],
       ...["--model-control-mode", "poll", "--poll-interval", String(pollSeconds)],
