@@ -68,7 +68,7 @@ describe("inferd quantize", () => {
   it("refuses a block size that is not a power of two of at least 16, writing nothing", async () => {
     const out = join(dir, "bad.onnx");
     const { stderr, error } = await run(["--method", "int4", "--block-size", "24", MODEL, out]);
-    expect(error).toBeDefined();
+    expect(error).toMatchObject({ code: "commander.invalidArgument", exitCode: 1 });
     expect(stderr).toMatch(
       /'--block-size <n>' argument '24' is invalid\. expected a power of two of at least 16/,
     );
