@@ -55,10 +55,13 @@ async function cpuNs(pid: number): Promise<{ main: number; all: number }> {
   return { main: await read(String(pid)), all: each.reduce((a, b) => a + b, 0) };
 }
 
-/** `n` Predicts of one row with h2load, c=64 over 4 connections; throws on any failure. */
+/** `CPU_PER_CALL_C=1` drives one call at a time (one connection) instead of c=64. */
+const lone = process.env.CPU_PER_CALL_C === "1";
+
+/** `n` Predicts of one row with h2load, c=64 over 4 connections (or c=1); throws on any failure. */
 async function drive(target: Target, n: number, body: string): Promise<void> {
   const { stdout } = await exec("h2load", [
-    ...["-n", String(n), "-c", "4", "-m", "16", "-d", body],
+    ...["-n", String(n), "-c", lone ? "1" : "4", "-m", lone ? "1" : "16", "-d", body],
     ...["-H", "content-type: application/grpc", "-H", "te: trailers"],
     `http://127.0.0.1:${target.server.port}/inferd.v1.InferenceService/Predict`,
   ]);
@@ -139,7 +142,7 @@ function report(targets: Target[], results: { main: number[]; all: number[] }[],
   const naive = of("naive");
   const noop = of("noop");
   console.log(
-    `mlp_small, gRPC Predict, h2load c=64 over 4 connections, ${calls} calls x ${rounds} rounds, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, load average ${loadAvg}\n`,
+    `mlp_small, gRPC Predict, h2load ${lone ? "c=1" : "c=64 over 4 connections"}, ${calls} calls x ${rounds} rounds, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, load average ${loadAvg}\n`,
   );
   console.log(
     "| server | main thread µs/call | all threads µs/call | main vs naive | main vs no-op | rounds (main) |",
