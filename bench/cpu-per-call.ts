@@ -12,7 +12,8 @@
  * process (main + session workers + ORT and libuv threads): the main thread is what
  * limits inferd, and the naive server runs its model on ORT's threads too.
  * Medians over `rounds` rounds; each round runs every server in turn. `only`: a
- * comma-separated list of the targets to run (on, off, noop, naive), to compare one
+ * comma-separated list of the targets to run (on, off, noop, naive, raw: a bare
+ * node:http2 server answering a fixed frame, the floor under any Node gRPC server), to compare one
  * change quickly with the naive server as the control for the machine's load.
  */
 import { execFile } from "node:child_process";
@@ -34,7 +35,7 @@ import { type ServerProcess, startServerProcess } from "./server-process.js";
 
 const exec = promisify(execFile);
 const [calls = 20_000, rounds = 3] = process.argv.slice(2, 4).map(Number);
-const only = (process.argv[4] ?? "on,off,noop,naive").split(",");
+const only = (process.argv[4] ?? "on,off,noop,naive,raw").split(",");
 const load = () => (loadavg()[0] ?? 0).toFixed(1);
 
 interface Target {
@@ -96,6 +97,8 @@ async function startTargets(repo: BenchRepository, servers: ServerProcess[]): Pr
   const script = ["bench/naive-grpc-server.ts", "--model", repo.modelPaths.small];
   const naive = await startServerProcess({ script });
   servers.push(naive);
+  const raw = await startServerProcess({ script: ["bench/raw-http2-server.ts"] });
+  servers.push(raw);
   const on = model("small_batch");
   const off = model("small_nobatch");
   return [
@@ -103,6 +106,7 @@ async function startTargets(repo: BenchRepository, servers: ServerProcess[]): Pr
     { key: "off", label: "inferd, batching off", server: inferd, model: off, inferd: true },
     { key: "noop", label: "inferd no-op Predict", server: noop, model: on, inferd: false },
     { key: "naive", label: "naive grpc-js", server: naive, model: off, inferd: false },
+    { key: "raw", label: "raw node:http2 (fixed answer)", server: raw, model: off, inferd: false },
   ];
 }
 
