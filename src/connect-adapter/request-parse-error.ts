@@ -1,4 +1,4 @@
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor, type StreamRequest } from "@connectrpc/connect";
 
 /**
  * The messages connect-es gives a request body it cannot decode, each with
@@ -56,15 +56,20 @@ function isClientFraming(error: ConnectError): boolean {
  * their own (`runLeanCall`).
  */
 export function createRequestParseErrorInterceptor(): Interceptor {
-  return (next) => async (req) => {
-    if (!req.stream) return next(req);
-    try {
-      const res = await next(req);
-      return res.stream ? { ...res, message: recodeThrown(res.message) } : res;
-    } catch (error) {
-      throw asRequestParseError(error);
-    }
-  };
+  // Not an async function: a unary call (the hot path) is handed on with no promise,
+  // frame or closure of this layer's own.
+  return (next) => (req) => (req.stream ? recodeStream(next, req) : next(req));
+}
+
+type Next = Parameters<Interceptor>[0];
+
+async function recodeStream(next: Next, req: StreamRequest): ReturnType<Next> {
+  try {
+    const res = await next(req);
+    return res.stream ? { ...res, message: recodeThrown(res.message) } : res;
+  } catch (error) {
+    throw asRequestParseError(error);
+  }
 }
 
 async function* recodeThrown<T>(messages: AsyncIterable<T>): AsyncIterable<T> {
