@@ -1,4 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { type CounterTally, createCounterTally } from "./counter-tally.js";
+import { createHistogramTally, type HistogramTally } from "./histogram-tally.js";
 
 /** Options of `createInferdMetrics`. */
 export interface InferdMetricsOptions {
@@ -21,6 +23,11 @@ export interface InferdMetrics {
   readonly grpcStarted: Counter<RpcLabel>;
   readonly grpcHandled: Counter<RpcLabel | "grpc_code">;
   readonly grpcHandlingSeconds: Histogram<RpcLabel>;
+  /**
+   * What moves the three `grpc*` metrics above, per call, folded into them when they
+   * are collected (see `rpc-metrics.ts`): never increment those metrics directly.
+   */
+  readonly rpcTallies: RpcTallies;
   readonly inferenceRequests: Counter<ModelLabel | "code">;
   readonly inferenceRequestSeconds: Histogram<ModelLabel>;
   readonly inferenceQueueSeconds: Histogram<ModelLabel>;
@@ -44,6 +51,13 @@ export interface InferdMetrics {
   readonly httpRequests: Counter<"route" | "method" | "code">;
   readonly httpRequestSeconds: Histogram<"route">;
   readonly rateLimited: Counter<"key" | "limit">;
+}
+
+/** The per-call tallies of the per-RPC metrics (see {@link CounterTally}). */
+export interface RpcTallies {
+  readonly started: CounterTally<RpcLabel>;
+  readonly handled: CounterTally<RpcLabel | "grpc_code">;
+  readonly handlingSeconds: HistogramTally<RpcLabel>;
 }
 
 /** Latency buckets from 1 ms to 10 s: covers small CPU models up to large batches. */
@@ -74,26 +88,44 @@ export function createInferdMetrics(options: InferdMetricsOptions = {}): InferdM
     labelNames: L[],
     buckets: number[],
   ) => new Histogram<L>({ name, help, labelNames, buckets, registers });
+  const rpcTallies: RpcTallies = {
+    started: createCounterTally(),
+    handled: createCounterTally(),
+    handlingSeconds: createHistogramTally(LATENCY_BUCKETS),
+  };
   const modelAnd = <L extends string>(label: L): (ModelLabel | L)[] => [...MODEL_LABELS, label];
 
   const metrics: InferdMetrics = {
     registry,
-    grpcStarted: counter(
-      "inferd_grpc_server_started_total",
-      "RPCs started on the server.",
-      RPC_LABELS,
-    ),
-    grpcHandled: counter(
-      "inferd_grpc_server_handled_total",
-      "RPCs completed on the server, regardless of success or failure.",
-      [...RPC_LABELS, "grpc_code"],
-    ),
-    grpcHandlingSeconds: histogram(
-      "inferd_grpc_server_handling_seconds",
-      "Time from RPC start until the server sent its last message or error.",
-      RPC_LABELS,
-      LATENCY_BUCKETS,
-    ),
+    grpcStarted: new Counter({
+      name: "inferd_grpc_server_started_total",
+      help: "RPCs started on the server.",
+      labelNames: RPC_LABELS,
+      registers,
+      collect() {
+        rpcTallies.started.foldInto(this);
+      },
+    }),
+    grpcHandled: new Counter({
+      name: "inferd_grpc_server_handled_total",
+      help: "RPCs completed on the server, regardless of success or failure.",
+      labelNames: [...RPC_LABELS, "grpc_code"],
+      registers,
+      collect() {
+        rpcTallies.handled.foldInto(this);
+      },
+    }),
+    grpcHandlingSeconds: new Histogram({
+      name: "inferd_grpc_server_handling_seconds",
+      help: "Time from RPC start until the server sent its last message or error.",
+      labelNames: RPC_LABELS,
+      buckets: LATENCY_BUCKETS,
+      registers,
+      collect() {
+        rpcTallies.handlingSeconds.foldInto(this);
+      },
+    }),
+    rpcTallies,
     inferenceRequests: counter(
       "inferd_inference_requests_total",
       "Inference requests by final code.",

@@ -4,8 +4,8 @@ import type { InferdMetrics } from "./inferd-metrics.js";
 
 /** Counts an RPC the server started. */
 export function recordRpcStarted(metrics: InferdMetrics, labels: RpcLabels): void {
-  // prom-client keeps the first labels object of a series; these are never mutated.
-  metrics.grpcStarted.inc(labels);
+  // Tallied, folded in at scrape: prom-client keeps the labels object, never mutated.
+  metrics.rpcTallies.started.inc(labels);
 }
 
 /**
@@ -18,8 +18,8 @@ export function recordRpcHandled(
   code: string,
   seconds: number,
 ): void {
-  metrics.grpcHandled.inc(handledLabels(labels, code));
-  metrics.grpcHandlingSeconds.observe(labels, seconds);
+  metrics.rpcTallies.handled.inc(handledLabels(labels, code));
+  metrics.rpcTallies.handlingSeconds.observe(labels, seconds);
 }
 
 /**

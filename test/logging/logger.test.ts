@@ -1,3 +1,5 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { isInferdError } from "../../src/errors/inferd-error.js";
@@ -67,4 +69,45 @@ describe("createLogger", () => {
     expect(isInferdError(error) && error.kind).toBe("invalid_argument");
     expect(String((error as Error).message)).toContain("debug");
   });
+});
+
+describe("createLogger's stdout", () => {
+  // A child process logging to its real stdout, the default destination.
+  const run = (script: string) =>
+    spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      cwd: process.cwd(),
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+  const logger = `import { createLogger } from "./src/logging/logger.ts";
+    const logger = createLogger({ level: "info" });`;
+
+  it("writes a lone line while the process keeps running, not only at exit", async () => {
+    // Held below the 4 KiB batch, the line must still come out by the periodic flush.
+    const child = run(`${logger} logger.info("lone"); setInterval(() => {}, 1000);`);
+    try {
+      const line = await new Promise<string>((resolve) => {
+        let out = "";
+        child.stdout.on("data", (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.includes("\n")) resolve(out);
+        });
+      });
+      expect(JSON.parse(line)).toMatchObject({ level: 30, msg: "lone", service: "inferd" });
+    } finally {
+      child.kill();
+    }
+  }, 20_000);
+
+  it("writes every queued line when the process exits", async () => {
+    const child = run(
+      `${logger} for (let i = 0; i < 100; i++) logger.info({ i }, "x"); process.exit(0);`,
+    );
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    await once(child, "close");
+    const lines = out.split("\n").filter((l) => l !== "");
+    expect(lines.map((l) => (JSON.parse(l) as { i: number }).i)).toEqual([...Array(100).keys()]);
+  }, 20_000);
 });
