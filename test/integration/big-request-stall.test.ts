@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { resolveServerConfig } from "../../src/config/resolve-server-config.js";
 import { startWorker } from "../../src/runtime/start-worker.js";
 import type { BigRequestPlan, BigRequestResult } from "../helpers/big-request-worker.js";
+import { watchLoopBlocks } from "../helpers/loop-block-cpu.js";
 import { prioritizeMainThread } from "../helpers/prioritize-main-thread.js";
 import type { ProbeResult } from "../helpers/probe-worker.js";
 import { useInferd } from "../helpers/use-inferd.js";
@@ -18,6 +19,20 @@ const DEFAULTS = resolveServerConfig({}, {});
  */
 const LOOP_BOUND_MS = 150;
 const PROBE_BOUND_MS = 300;
+/**
+ * The issue's 50 ms, held by the loop's longest block in the main thread's own CPU time
+ * (`watchLoopBlocks`), which a loaded machine does not inflate: measured 13-17 ms for the
+ * 16 MiB JSON Predict beside the largest BatchPredict, at loads of 0.3 and 22 alike,
+ * while the wall-clock delay at a load of 22 was 150-700 ms (the thread got a fifth of
+ * a core: a 60 ms CPU block showed as 530 ms of delay). Wall-clock bounds stay above.
+ */
+const LOOP_CPU_BOUND_MS = 50;
+/**
+ * Wall-clock bounds of the JSON Predict's test, a guard against the old code's 4-5 s
+ * blocks only: at a load of 16-22 its loop delay measured 300-700 ms (probes p99
+ * 166-264 ms) while its longest block held 13-17 ms of CPU; the CPU bound is the check.
+ */
+const JSON_WALL_BOUND_MS = 1000;
 
 const inferd = useInferd();
 
@@ -47,6 +62,8 @@ interface Measure {
   readonly probes: ProbeResult;
   /** The event loop's longest delay while the requests ran, ms. */
   readonly maxLoopMs: number;
+  /** The loop's longest block in main-thread CPU time, ms (NaN off Linux). */
+  readonly longestCpuMs: number;
 }
 
 /** Sends the plan's requests while probing, and measures the server's event loop meanwhile. */
@@ -56,6 +73,7 @@ async function measure(plan: BigRequestPlan): Promise<Measure> {
   const histogram = monitorEventLoopDelay({ resolution: 5 });
   const restorePriority = prioritizeMainThread();
   histogram.enable();
+  const stopWatching = watchLoopBlocks();
   prober.postMessage("start");
   const started = performance.now();
   const done = nextMessage(big);
@@ -66,23 +84,30 @@ async function measure(plan: BigRequestPlan): Promise<Measure> {
   prober.postMessage("stop");
   const probes = (await probed) as ProbeResult;
   histogram.disable();
+  const { longestCpuMs } = stopWatching();
   restorePriority();
   await Promise.all([big.terminate(), prober.terminate()]);
   console.info(
     `big requests (${result.batchBytes} B BatchPredict, ${result.jsonBytes} B JSON) in ${elapsed.toFixed(0)} ms: ${result.outcomes.map((o) => o.slice(0, 100)).join(" | ")}\n` +
-      `event loop delay p99 ${ms(histogram.percentile(99))} ms, max ${ms(histogram.max)} ms; ` +
+      `event loop delay p99 ${ms(histogram.percentile(99))} ms, max ${ms(histogram.max)} ms, ` +
+      `longest block ${longestCpuMs.toFixed(1)} ms of CPU; ` +
       `/healthz p99 ${p99(probes.healthMs).toFixed(1)} ms (${probes.healthMs.length}); ` +
       `small Predict p99 ${p99(probes.predictMs).toFixed(1)} ms (${probes.predictMs.length}); ` +
       `errors ${probes.errors.slice(0, 3).join("; ")}`,
   );
-  return { result, probes, maxLoopMs: histogram.max / 1e6 };
+  return { result, probes, maxLoopMs: histogram.max / 1e6, longestCpuMs };
 }
 
-function expectNoStall({ probes, maxLoopMs }: Measure, loopBoundMs = LOOP_BOUND_MS): void {
+function expectNoStall(
+  { probes, maxLoopMs, longestCpuMs }: Measure,
+  loopBoundMs = LOOP_BOUND_MS,
+  probeBoundMs = PROBE_BOUND_MS,
+): void {
   expect(probes.errors).toEqual([]);
+  if (!Number.isNaN(longestCpuMs)) expect(longestCpuMs).toBeLessThan(LOOP_CPU_BOUND_MS);
   expect(maxLoopMs).toBeLessThan(loopBoundMs);
-  expect(p99(probes.healthMs)).toBeLessThan(PROBE_BOUND_MS);
-  expect(p99(probes.predictMs)).toBeLessThan(PROBE_BOUND_MS);
+  expect(p99(probes.healthMs)).toBeLessThan(probeBoundMs);
+  expect(p99(probes.predictMs)).toBeLessThan(probeBoundMs);
 }
 
 /** Rows of a JSON Predict on iris that fill 15.9 of the 16 MiB (16 bytes each). */
@@ -138,10 +163,10 @@ describe("the largest accepted requests", () => {
   // decode alone). Its loop bound is the probes': what is left on the loop is the
   // collection of the call's ~170 MB of buffers (body, outputs, their copies, the answer),
   // whose incremental marking steps took 20-50 ms alone and 190-235 ms at a load of 12.
-  // One retry only: one try takes 6-15 s.
+  // One retry only: one try takes 6-15 s, and 25-30 s at a load of 22 (where 30 s timed out).
   it("answer a 16 MiB JSON Predict on iris and the largest BatchPredict without stalling", {
     retry: 1,
-    timeout: 30_000,
+    timeout: 60_000,
   }, async () => {
     const jsonModel = process.env.BIG_JSON_MODEL ?? "iris";
     const measured = await measure({
@@ -158,6 +183,6 @@ describe("the largest accepted requests", () => {
         ? expect.stringMatching(/^json 200 1[0-9]{8} B \{"model":"iris","version":2,"outputs":/)
         : expect.stringMatching(/^json 404 /),
     ]);
-    expectNoStall(measured, PROBE_BOUND_MS);
+    expectNoStall(measured, JSON_WALL_BOUND_MS, JSON_WALL_BOUND_MS);
   });
 });
