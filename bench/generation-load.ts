@@ -3,7 +3,7 @@
  * 17's benchmark item 6. For the real-size fixture (`npm run fixtures:llm`) by default:
  * inferd's spawn-to-ready time and its process's peak RSS (VmHWM at ready, the worker
  * thread included), on a fresh copy of the folder (the rewrite's check runs) and again
- * (its verdict is found), against a bare `InferenceSession.create` of the same file in a
+ * (its cached rewrite is found), against a bare `InferenceSession.create` of the same file in a
  * child process under the same session options (2 intra-op threads, no spinning: what
  * inferd chooses for one generative version on two cores). Each is run `runs` times
  * (default 3) and every run is printed: the machine is shared, so look at the spread.
@@ -82,7 +82,7 @@ const row = (label: string, load: { ms: number; peakMb: number }, bareMs: number
 await buildOnce(); // compiled once, outside the first load
 for (let run = 0; run < RUNS; run++) {
   const bare = await bareCreate();
-  // A fresh folder: the first load runs the rewrite's check, the second finds its verdict.
+  // A fresh folder: the first load runs the rewrite's check, the second finds its cached rewrite.
   const repo = await makeRepo();
   try {
     const [first, second] = [await inferdLoad(repo), await inferdLoad(repo)];
