@@ -21,7 +21,11 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const DIR = resolve(process.argv[2] || join(ROOT, "test/.output/llm-models/smollm_135m/1"));
 const RUNS = Number(process.argv[3] ?? 3);
 
-/** A bare create in a fresh process: its create time (ms) and peak RSS (MB). */
+/**
+ * A bare create in a fresh process: its create time (ms), its spawn-to-created time
+ * (node's start and onnxruntime-node's require included, as inferd's spawn-to-ready
+ * includes them), and its peak RSS (MB).
+ */
 const BARE = `
 const ort = require("onnxruntime-node");
 const fs = require("node:fs");
@@ -35,13 +39,15 @@ ort.InferenceSession.create(process.argv[1], {
   console.log(JSON.stringify({ ms, peakMb: Number(hwm) / 1024 }));
 });`;
 
-async function bareCreate(): Promise<{ ms: number; peakMb: number }> {
+async function bareCreate(): Promise<{ ms: number; spawnMs: number; peakMb: number }> {
+  const spawned = performance.now();
   const { stdout } = await promisify(execFile)(
     process.execPath,
     ["-e", BARE, join(DIR, "model.onnx")],
     { cwd: ROOT, maxBuffer: 1 << 20 },
   );
-  return JSON.parse(stdout) as { ms: number; peakMb: number };
+  const spawnMs = performance.now() - spawned;
+  return { ...(JSON.parse(stdout) as { ms: number; peakMb: number }), spawnMs };
 }
 
 /** A repository of hard links to the fixture (ORT refuses external data through a symlink). */
@@ -87,7 +93,7 @@ for (let run = 0; run < RUNS; run++) {
   try {
     const [first, second] = [await inferdLoad(repo), await inferdLoad(repo)];
     console.log(
-      `run ${run + 1}: bare create ${f(bare.ms)} ms, peak ${f(bare.peakMb)} MB | ${row("inferd first load", first, bare.ms)} | ${row("second load", second, bare.ms)} | load average ${loadavg()[0]?.toFixed(2)}`,
+      `run ${run + 1}: bare create ${f(bare.ms)} ms (spawn to created ${f(bare.spawnMs)} ms), peak ${f(bare.peakMb)} MB | ${row("inferd first load", first, bare.ms)} | ${row("second load", second, bare.ms)} | load average ${loadavg()[0]?.toFixed(2)}`,
     );
   } finally {
     await rm(repo, { recursive: true, force: true });
