@@ -60,6 +60,8 @@ export interface WorkerGenerativeModelOptions {
   weightBytes?: number;
   /** The KV-cache budget checked at load, for {@link WorkerGenerativeModel.memory} (default 0). */
   kvCacheBudgetBytes?: number;
+  /** model.json `prefix_cache_bytes`, for {@link WorkerGenerativeModel.memory} (default 0: none). */
+  prefixCacheBytes?: number;
 }
 
 /**
@@ -282,6 +284,8 @@ export class WorkerGenerativeModel implements GenerativeModel {
       kvCacheReservedBytes: this.kv.reservedTokens * perToken,
       kvCacheMaxBytes: this.options.maxConcurrentSequences * this.contextWindow * perToken,
       kvCacheBudgetBytes: this.options.kvCacheBudgetBytes ?? 0,
+      prefixCacheUsedBytes: this.prefix?.bytes ?? 0,
+      prefixCacheBudgetBytes: this.options.prefixCacheBytes ?? 0,
     };
   }
 

@@ -16,4 +16,11 @@ export interface VersionMemory {
   readonly kvCacheMaxBytes: number;
   /** The budget `kvCacheMaxBytes` was checked against at load. */
   readonly kvCacheBudgetBytes: number;
+  /**
+   * Prompt-prefix KV blocks kept for reuse now (blocks × bytes per block); held beside
+   * the KV cache, outside its budget (engine/prefix-cache.ts). 0 without a prefix cache.
+   */
+  readonly prefixCacheUsedBytes: number;
+  /** What the prefix cache may hold: model.json `prefix_cache_bytes` (0: no prefix cache). */
+  readonly prefixCacheBudgetBytes: number;
 }

@@ -63,6 +63,8 @@ function encodeMemory(memory: VersionMemory): GenerationMemory {
     kvCacheReservedBytes: BigInt(memory.kvCacheReservedBytes),
     kvCacheMaxBytes: BigInt(memory.kvCacheMaxBytes),
     kvCacheBudgetBytes: BigInt(memory.kvCacheBudgetBytes),
+    prefixCacheUsedBytes: BigInt(memory.prefixCacheUsedBytes),
+    prefixCacheBudgetBytes: BigInt(memory.prefixCacheBudgetBytes),
   });
 }
 

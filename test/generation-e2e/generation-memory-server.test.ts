@@ -7,6 +7,7 @@ import onnxProto from "onnx-proto";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { GenerationService } from "../../gen/inferd/v1/generation_pb.js";
 import { ModelService, VersionState } from "../../gen/inferd/v1/model_pb.js";
+import { DEFAULT_PREFIX_CACHE_BYTES } from "../../src/registry/model-config.js";
 import { FIXTURE_REPO, hasSharedStories, SHARED_STORIES } from "../helpers/fixtures.js";
 import { scrapeMetrics } from "../helpers/scrape-metrics.js";
 import { type RunningInferd, startInferd } from "../helpers/start-inferd.js";
@@ -50,6 +51,12 @@ describe("generation memory through GetModel and /metrics on the production serv
         modelJson: { kind: "generate", max_concurrent_sequences: 3 },
       },
       {
+        name: "tiny_prefix",
+        versions: { 1: TINY },
+        // 3 blocks of 16 tokens x 256 bytes per token.
+        modelJson: { kind: "generate", prefix_cache_bytes: 3 * 16 * 256 },
+      },
+      {
         name: "tiny_tight",
         versions: { 1: TINY },
         modelJson: { kind: "generate", max_concurrent_sequences: 2, kv_cache_memory_bytes: 1000 },
@@ -84,6 +91,36 @@ describe("generation memory through GetModel and /metrics on the production serv
       kvCacheReservedBytes: 0n,
       kvCacheMaxBytes: 3n * context * perToken,
       kvCacheBudgetBytes: BigInt(totalmem()) - weights,
+      prefixCacheUsedBytes: 0n,
+      prefixCacheBudgetBytes: BigInt(DEFAULT_PREFIX_CACHE_BYTES),
+    });
+  });
+
+  it("reports the prefix cache's bytes in use and its budget beside the KV cache's", async () => {
+    const memory = async () =>
+      (await models().getModel({ name: "tiny_prefix" })).model?.versions[0]?.memory;
+    expect(await memory()).toMatchObject({
+      prefixCacheUsedBytes: 0n,
+      prefixCacheBudgetBytes: 12288n,
+    });
+    const generation = createClient(
+      GenerationService,
+      createGrpcTransport({ baseUrl: server.baseUrl }),
+    );
+    // 40 prompt tokens: two whole blocks of 16 are cached (16 x 256 bytes each).
+    const promptTokenIds = Array.from({ length: 40 }, (_, i) => 3 + i);
+    for await (const _ of generation.generate({
+      model: "tiny_prefix",
+      promptTokenIds,
+      maxTokens: 2,
+    })) {
+    }
+    await vi.waitFor(async () => {
+      expect(await memory()).toMatchObject({
+        prefixCacheUsedBytes: 2n * 16n * 256n,
+        prefixCacheBudgetBytes: 12288n,
+        kvCacheUsedBytes: 0n,
+      });
     });
   });
 

@@ -196,6 +196,8 @@ describe("createGenerationObserver", () => {
       kvCacheReservedBytes: 64,
       kvCacheMaxBytes: 800,
       kvCacheBudgetBytes: 900,
+      prefixCacheUsedBytes: 0,
+      prefixCacheBudgetBytes: 0,
     });
     const L = { model: "llm", version: "1" };
     expect(await values(metrics, "inferd_generation_weight_bytes")).toEqual([

@@ -10,17 +10,18 @@ import {
   readDecoderSignature,
 } from "../engine/decoder-signature.js";
 import {
+  appendKvCachePath,
+  cacheRewrite,
+  dropCachedRewrite,
+  hasCachedRewrite,
+} from "../kv-rewrite/append-kv-cache.js";
+import {
   FLOAT16_TOLERANCE,
   FLOAT32_TOLERANCE,
   matchesReference,
   recordReference,
 } from "../kv-rewrite/append-kv-check.js";
 import { checkedExternalDataFiles, rewriteForAppendKv } from "../kv-rewrite/append-kv-rewrite.js";
-import {
-  appendKvVerdictPath,
-  hasAppendKvVerdict,
-  recordAppendKvVerdict,
-} from "../kv-rewrite/append-kv-verdict.js";
 import type { GenerationConfig } from "../request/generation-config.js";
 import {
   type LoadTimeEdits,
@@ -44,8 +45,9 @@ export interface DecoderSession {
  * what the export computes (append-kv-check.ts); otherwise, or with "concat", the
  * model runs as exported. The two sessions never exist at once (each holds the
  * weights): the export's outputs on the check's cases are recorded, its session
- * released, then the rewrite's opened and compared. A passed check is remembered
- * beside the export (append-kv-verdict.ts), so later loads open the rewrite alone.
+ * released, then the rewrite's opened and compared. A rewrite that passed is cached
+ * beside the export, keyed by the export file's hash (append-kv-cache.ts), so later
+ * loads open one session from that file and never decode the graph.
  * `edits` (model.json settings such as MatMulNBits' accuracy_level) apply to both
  * graphs. A graph onnx-proto cannot read is served as ORT reads it, unedited, with the reason.
  * @throws what createInProcessSession and readDecoderSignature throw.
@@ -57,6 +59,15 @@ export async function openDecoderSession(
   kvCache: KvCacheMode,
   edits: LoadTimeEdits = {},
 ): Promise<DecoderSession> {
+  // An unreadable file is the session's to report, in its words: no cache then.
+  const cached =
+    kvCache === "append"
+      ? await appendKvCachePath(modelPath, JSON.stringify(edits)).catch(() => undefined)
+      : undefined;
+  if (cached !== undefined) {
+    const known = await openCached(modelPath, options, config, cached);
+    if (known !== undefined) return known;
+  }
   const needsBytes = kvCache === "append" || edits.matmulNBitsAccuracyLevel !== undefined;
   let unread = "";
   const read = needsBytes
@@ -65,19 +76,14 @@ export async function openDecoderSession(
         return undefined;
       })
     : undefined;
-  const rewrite =
-    kvCache === "append" && read !== undefined ? prepareRewrite(read, modelPath) : unread;
-  if (typeof rewrite !== "string") {
-    const known = await openVerified(modelPath, options, config, rewrite);
-    if (known !== undefined) return known;
-  }
+  const rewrite = kvCache === "append" && read !== undefined ? prepareRewrite(read) : unread;
   const { session: original, model } = await openOriginal(modelPath, options, read);
   const signature = await signatureOf(original, config);
   if (typeof rewrite === "string" || model === undefined) {
     const kvCacheNote = kvCache === "concat" || typeof rewrite !== "string" ? "" : rewrite;
     return { session: original, signature, kvCacheNote };
   }
-  return checkRewrite(modelPath, options, { read, original, signature, rewrite });
+  return checkRewrite(modelPath, options, { read, original, signature, rewrite, cached });
 }
 
 /** A rewritten graph as it would be served, before any session has it. */
@@ -85,12 +91,10 @@ interface PreparedRewrite {
   readonly bytes: Uint8Array;
   readonly externalDataFiles: readonly string[];
   readonly float16Io: boolean;
-  /** Where a passed check is recorded (append-kv-verdict.ts). */
-  readonly verdict: string;
 }
 
 /** The rewritten bytes (float16 inputs and outputs cast as {@link withFloat32Io} does), or why there are none. */
-function prepareRewrite(model: ModelForLoad, modelPath: string): PreparedRewrite | string {
+function prepareRewrite(model: ModelForLoad): PreparedRewrite | string {
   try {
     const rewritten = rewriteForAppendKv(model.bytes);
     if (rewritten === undefined)
@@ -100,7 +104,6 @@ function prepareRewrite(model: ModelForLoad, modelPath: string): PreparedRewrite
       bytes,
       externalDataFiles: rewritten.externalDataFiles,
       float16Io: bytes !== rewritten.bytes,
-      verdict: appendKvVerdictPath(modelPath, bytes),
     };
   } catch (error) {
     // onnx-proto could not read the graph: ORT read the export, so it is served as it is.
@@ -108,17 +111,19 @@ function prepareRewrite(model: ModelForLoad, modelPath: string): PreparedRewrite
   }
 }
 
-/** The rewrite's session alone, when an earlier load recorded that it passed the check. */
-async function openVerified(
+/** The rewrite's session alone, from the file an earlier load cached when it passed the check. */
+async function openCached(
   modelPath: string,
   options: SessionOptions,
   config: GenerationConfig,
-  rewrite: PreparedRewrite,
+  cached: string,
 ): Promise<DecoderSession | undefined> {
-  if (!(await hasAppendKvVerdict(rewrite.verdict))) return undefined;
-  const session = await openBytes(modelPath, options, rewrite.bytes, rewrite.externalDataFiles)
-    // ORT refused it this time (a file changed underneath): load it the long way.
-    .catch(() => undefined);
+  if (!(await hasCachedRewrite(cached))) return undefined;
+  const session = await createInProcessSession(modelPath, options, cached).catch(async () => {
+    // ORT refused it (a damaged file, a data file changed underneath): load the long way.
+    await dropCachedRewrite(cached);
+    return undefined;
+  });
   if (session === undefined) return undefined;
   const signature = await signatureOf(session, config);
   return { session, signature: { ...signature, kvCache: "append" }, kvCacheNote: "" };
@@ -166,9 +171,11 @@ async function checkRewrite(
     original: InProcessSession;
     signature: DecoderSignature;
     rewrite: PreparedRewrite;
+    /** Where a rewrite that passes is cached (append-kv-cache.ts); undefined: nowhere. */
+    cached: string | undefined;
   },
 ): Promise<DecoderSession> {
-  const { read, original, signature, rewrite } = loaded;
+  const { read, original, signature, rewrite, cached } = loaded;
   let note = "the rewritten graph does not compute what the export computes";
   const reference = await recordReference(original, signature).finally(() => original.release());
   let candidate: InProcessSession | undefined;
@@ -176,7 +183,7 @@ async function checkRewrite(
     candidate = await openBytes(modelPath, options, rewrite.bytes, rewrite.externalDataFiles);
     const tolerance = rewrite.float16Io ? FLOAT16_TOLERANCE : FLOAT32_TOLERANCE;
     if (await matchesReference(reference, candidate, signature, tolerance)) {
-      await recordAppendKvVerdict(rewrite.verdict);
+      if (cached !== undefined) await cacheRewrite(cached, rewrite.bytes);
       return {
         session: candidate,
         signature: { ...signature, kvCache: "append" },

@@ -13,8 +13,8 @@ import onnxProto from "onnx-proto";
 import { afterAll, describe, expect, it } from "vitest";
 import { runDecoderStep } from "../../../src/generation/engine/decoder-step.js";
 import { KvCache } from "../../../src/generation/engine/kv-cache.js";
+import { appendKvCachePath } from "../../../src/generation/kv-rewrite/append-kv-cache.js";
 import { rewriteForAppendKv } from "../../../src/generation/kv-rewrite/append-kv-rewrite.js";
-import { appendKvVerdictPath } from "../../../src/generation/kv-rewrite/append-kv-verdict.js";
 import { loadGenerationConfig } from "../../../src/generation/request/generation-config.js";
 import { openDecoderSession } from "../../../src/generation/worker/decoder-session.js";
 import { maxAbsDiff } from "../../fixtures/ort-helpers.js";
@@ -90,7 +90,7 @@ describe("openDecoderSession on the tiny_llama fixture", () => {
     expect(maxAbsDiff(append.logits, concat.logits)).toBeLessThan(1e-5);
   });
 
-  it("rewrites a model whose weights are external data, leaving only the check's verdict behind", async () => {
+  it("rewrites a model whose weights are external data, leaving only the cached rewrite behind", async () => {
     const model = withExternalData(readFileSync(PATH), temp, "weights/model.onnx_data");
     writeFileSync(join(temp, "model.onnx"), model);
     expect(rewriteForAppendKv(model)?.externalDataFiles).toEqual(["weights/model.onnx_data"]);
@@ -98,27 +98,33 @@ describe("openDecoderSession on the tiny_llama fixture", () => {
     const concat = await firstLogits(PATH, "concat");
     expect(append.kvCache).toBe("append");
     expect(maxAbsDiff(append.logits, concat.logits)).toBeLessThan(1e-5);
-    // Only the verdict of the passed check stays (append-kv-verdict.ts), no copy of the graph.
+    // Only the rewrite that passed the check stays (append-kv-cache.ts), no staging copy.
     const left = readdirSync(temp).sort();
-    expect(left.filter((f) => !/^\.inferd-append-kv-[0-9a-f]{32}\.ok$/.test(f))).toEqual([
+    expect(left.filter((f) => !/^\.inferd-append-kv-[0-9a-f]{32}\.onnx$/.test(f))).toEqual([
       "model.onnx",
       "weights",
     ]);
     expect(left).toHaveLength(3);
   });
 
-  it("records a passed check, and a later load serves the rewrite from that verdict", async () => {
-    const dir = join(temp, "verdict");
+  it("caches a rewrite that passed the check, and a later load serves it from that file", async () => {
+    const dir = join(temp, "cached");
     mkdirSync(dir);
     writeFileSync(join(dir, "model.onnx"), readFileSync(PATH));
     const rewritten = rewriteForAppendKv(readFileSync(PATH))?.bytes ?? new Uint8Array();
-    const verdict = appendKvVerdictPath(join(dir, "model.onnx"), rewritten);
-    expect(existsSync(verdict)).toBe(false);
+    const cached = await appendKvCachePath(join(dir, "model.onnx"), "{}");
+    expect(existsSync(cached)).toBe(false);
     const first = await firstLogits(join(dir, "model.onnx"), "append");
-    expect(existsSync(verdict)).toBe(true);
+    expect(Buffer.compare(readFileSync(cached), rewritten)).toBe(0);
     const second = await firstLogits(join(dir, "model.onnx"), "append");
     expect([first.kvCache, second.kvCache]).toEqual(["append", "append"]);
     expect(maxAbsDiff(first.logits, second.logits)).toBe(0);
+    // A damaged cache is opened, refused by ORT, dropped, and replaced the long way.
+    writeFileSync(cached, "not a model");
+    const third = await firstLogits(join(dir, "model.onnx"), "append");
+    expect(third.kvCache).toBe("append");
+    expect(maxAbsDiff(first.logits, third.logits)).toBe(0);
+    expect(Buffer.compare(readFileSync(cached), rewritten)).toBe(0);
     rmSync(dir, { recursive: true });
   });
 
