@@ -21,7 +21,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { fromJson, toBinary } from "@bufbuild/protobuf";
+import { fromJson, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { PredictRequestSchema } from "../gen/inferd/v1/inference_pb.js";
 import {
   type BenchModel,
@@ -59,11 +59,33 @@ async function cpuNs(pid: number): Promise<{ main: number; all: number }> {
 /** `CPU_PER_CALL_C=1` drives one call at a time (one connection) instead of c=64. */
 const lone = process.env.CPU_PER_CALL_C === "1";
 
-/** `n` Predicts of one row with h2load, c=64 over 4 connections (or c=1); throws on any failure. */
+/**
+ * `CPU_PER_CALL_PROTOCOL=connect-json` or `grpc-web` drives that protocol over HTTP/1.1
+ * (h2load `--h1`, one call in flight per connection: 64 connections at c=64) instead of
+ * gRPC, with the naive node:http JSON server as the naive target.
+ */
+const protocol = process.env.CPU_PER_CALL_PROTOCOL ?? "grpc";
+const http1 = protocol === "connect-json" || protocol === "grpc-web";
+if (protocol !== "grpc" && !http1) throw new Error(`unknown protocol ${protocol}`);
+
+/** h2load's flags for the chosen protocol and concurrency, `-d` and the URL aside. */
+function loadFlags(): string[] {
+  if (!http1) {
+    const flags = ["-c", lone ? "1" : "4", "-m", lone ? "1" : "16"];
+    return [...flags, "-H", "content-type: application/grpc", "-H", "te: trailers"];
+  }
+  const flags = ["--h1", "-c", lone ? "1" : "64", "-m", "1"];
+  const headers =
+    protocol === "connect-json"
+      ? ["content-type: application/json", "connect-protocol-version: 1"]
+      : ["content-type: application/grpc-web+proto", "x-grpc-web: 1"];
+  return [...flags, ...headers.flatMap((h) => ["-H", h])];
+}
+
+/** `n` Predicts of one row with h2load, c=64 (or c=1); throws on any failure. */
 async function drive(target: Target, n: number, body: string): Promise<void> {
   const { stdout } = await exec("h2load", [
-    ...["-n", String(n), "-c", lone ? "1" : "4", "-m", lone ? "1" : "16", "-d", body],
-    ...["-H", "content-type: application/grpc", "-H", "te: trailers"],
+    ...["-n", String(n), "-d", body, ...loadFlags()],
     `http://127.0.0.1:${target.server.port}/inferd.v1.InferenceService/Predict`,
   ]);
   const ok = /(\d+) succeeded, (\d+) failed/.exec(stdout);
@@ -85,6 +107,15 @@ async function measure(target: Target, body: string): Promise<[number, number]> 
   return [(after.main - before.main) / calls / 1000, (after.all - before.all) / calls / 1000];
 }
 
+/** The body of one Predict of `target.model` in the driven protocol (JSON for the naive HTTP server). */
+function requestBody(target: Target): Uint8Array | string {
+  const request = fromJson(PredictRequestSchema, JSON.parse(predictRequestJson(target.model)));
+  if (protocol === "connect-json" || (http1 && target.key === "naive")) {
+    return toJsonString(PredictRequestSchema, request);
+  }
+  return grpcFrame(toBinary(PredictRequestSchema, request));
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 /** Starts inferd, the no-op server and the naive peer (into `servers`); lists the targets. */
@@ -94,7 +125,8 @@ async function startTargets(repo: BenchRepository, servers: ServerProcess[]): Pr
   servers.push(inferd);
   const noop = await startServerProcess({});
   servers.push(noop);
-  const script = ["bench/naive-grpc-server.ts", "--model", repo.modelPaths.small];
+  const naiveScript = http1 ? "bench/naive-http-server.ts" : "bench/naive-grpc-server.ts";
+  const script = [naiveScript, "--model", repo.modelPaths.small];
   const naive = await startServerProcess({ script });
   servers.push(naive);
   const raw = await startServerProcess({ script: ["bench/raw-http2-server.ts"] });
@@ -105,7 +137,13 @@ async function startTargets(repo: BenchRepository, servers: ServerProcess[]): Pr
     { key: "on", label: "inferd, batching on", server: inferd, model: on, inferd: true },
     { key: "off", label: "inferd, batching off", server: inferd, model: off, inferd: true },
     { key: "noop", label: "inferd no-op Predict", server: noop, model: on, inferd: false },
-    { key: "naive", label: "naive grpc-js", server: naive, model: off, inferd: false },
+    {
+      key: "naive",
+      label: http1 ? "naive node:http JSON" : "naive grpc-js",
+      server: naive,
+      model: off,
+      inferd: false,
+    },
     { key: "raw", label: "raw node:http2 (fixed answer)", server: raw, model: off, inferd: false },
   ];
 }
@@ -124,9 +162,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < rounds; round++) {
       for (const [i, target] of targets.entries()) {
         const body = join(dir, `${target.key}.bin`);
-        const json = JSON.parse(predictRequestJson(target.model));
-        const request = toBinary(PredictRequestSchema, fromJson(PredictRequestSchema, json));
-        await writeFile(body, grpcFrame(request));
+        await writeFile(body, requestBody(target));
         const [main, all] = await measure(target, body);
         results[i]?.main.push(main);
         results[i]?.all.push(all);
@@ -146,7 +182,7 @@ function report(targets: Target[], results: { main: number[]; all: number[] }[],
   const naive = of("naive");
   const noop = of("noop");
   console.log(
-    `mlp_small, gRPC Predict, h2load ${lone ? "c=1" : "c=64 over 4 connections"}, ${calls} calls x ${rounds} rounds, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, load average ${loadAvg}\n`,
+    `mlp_small, ${protocol} Predict, h2load ${http1 ? "--h1 " : ""}${lone ? "c=1" : http1 ? "c=64 over 64 connections" : "c=64 over 4 connections"}, ${calls} calls x ${rounds} rounds, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, load average ${loadAvg}\n`,
   );
   console.log(
     "| server | main thread µs/call | all threads µs/call | main vs naive | main vs no-op | rounds (main) |",

@@ -1,6 +1,7 @@
 import type { OutgoingHttpHeaders } from "node:http";
+import type { Readable } from "node:stream";
 import { ConnectError } from "@connectrpc/connect";
-import { compressionNegotiate, readAllBytes } from "@connectrpc/connect/protocol";
+import { compressionNegotiate } from "@connectrpc/connect/protocol";
 import {
   codeToHttpStatus,
   contentTypeUnaryJson,
@@ -26,6 +27,7 @@ import {
   runLeanCall,
   type Serialization,
 } from "./lean-http-call.js";
+import { readRequestBytes } from "./read-request-bytes.js";
 import type { UnaryMethodSpec } from "./unary-method-table.js";
 
 /** Options of `createConnectUnaryPath`: what it shares with the Connect adapter. */
@@ -83,11 +85,7 @@ async function serve(
       const version = connectProtocolVersionError(headerOf(req, "connect-protocol-version"));
       if (version) throw version;
       const length = headerOf(req, "content-length");
-      const bytes = await readAllBytes(
-        req as AsyncIterable<Uint8Array>,
-        options.readMaxBytes,
-        length,
-      );
+      const bytes = await readRequestBytes(req as Readable, options.readMaxBytes, length);
       const decoded = options.decodeLarge?.(req.url ?? "", bytes, binary);
       return decoded ?? serialization.getI(binary).parse(bytes);
     },
