@@ -111,6 +111,25 @@ async function swapLoop(hostile: HostileServer, swapSeconds: number, tally: Tall
   }
 }
 
+/** The server's own memory gauges (/metrics), in MiB: where RSS growth lives. */
+const MEMORY_GAUGES = {
+  rss: "inferd_process_resident_memory_bytes",
+  heapUsed: "inferd_nodejs_heap_size_used_bytes",
+  heapTotal: "inferd_nodejs_heap_size_total_bytes",
+  external: "inferd_nodejs_external_memory_bytes",
+} as const;
+
+/** One line every 30 s: RSS split into V8 heap (used, total) and external memory. */
+async function logMemorySplit(port: number, started: number): Promise<void> {
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+  const mib = (name: string) => {
+    const value = new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1];
+    return value === undefined ? "?" : (Number(value) / 2 ** 20).toFixed(1);
+  };
+  const split = Object.entries(MEMORY_GAUGES).map(([label, name]) => `${label} ${mib(name)}`);
+  console.log(`t=${((Date.now() - started) / 1000).toFixed(0)} s MiB: ${split.join(", ")}`);
+}
+
 /** RSS every 5 s; the baseline is the first sample after the warm-up. */
 async function sampleRss(
   hostile: HostileServer,
@@ -123,6 +142,7 @@ async function sampleRss(
     const rss = await hostile.rssMiB();
     samples.push(rss);
     if (baseline === 0 && Date.now() - started >= warmupMs) baseline = rss;
+    if (samples.length % 6 === 1) await logMemorySplit(hostile.server.port, started);
     await sleep(5000);
   }
   return baseline;

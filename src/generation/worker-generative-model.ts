@@ -1,5 +1,6 @@
 import {
   abortReasonToError,
+  type InferdError,
   internal,
   invalidArgument,
   resourceExhausted,
@@ -103,6 +104,7 @@ export function defaultMaxSequencesPerClient(
 interface InFlight {
   readonly queue: AsyncQueue<SequenceEvent>;
   readonly client: string;
+  readonly onStall: ((error: InferdError) => void) | undefined;
   started: boolean;
   /** "pause" was posted (the reader is full) and no "resume" yet. */
   paused: boolean;
@@ -189,6 +191,7 @@ export class WorkerGenerativeModel implements GenerativeModel {
     const entry: InFlight = {
       queue: new AsyncQueue(),
       client,
+      onStall: request.onStall,
       started: false,
       paused: false,
       stall: undefined,
@@ -335,12 +338,13 @@ export class WorkerGenerativeModel implements GenerativeModel {
       if (this.inFlight.get(id) !== entry) return;
       this.post({ type: "cancel", id });
       this.forget(id, entry);
-      entry.queue.abandon(
-        resourceExhausted(
-          `the client read nothing for ${ms} ms while ${this.maxBuffered()} tokens waited (--stream-stall-timeout-ms); the generation was cancelled`,
-        ),
+      const error = resourceExhausted(
+        `the client read nothing for ${ms} ms while ${this.maxBuffered()} tokens waited (--stream-stall-timeout-ms); the generation was cancelled`,
       );
+      entry.queue.abandon(error);
       this.options.observer?.onSequences(this.stats());
+      // Its reader is stuck on a write: only the transport can end the call now.
+      entry.onStall?.(error);
     }, ms);
     // A stalled reader must not keep the process alive on its own.
     entry.stall.unref?.();

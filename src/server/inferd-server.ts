@@ -1,4 +1,6 @@
 import { readFile } from "node:fs/promises";
+import type { IncomingMessage } from "node:http";
+import type { Http2ServerRequest } from "node:http2";
 import type { DescMethod } from "@bufbuild/protobuf";
 import { type ConnectRouter, createContextValues, type Interceptor } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
@@ -6,6 +8,7 @@ import type { ServerConfig } from "../config/server-options.js";
 import { recodeConnectRefusals } from "../connect-adapter/recode-connect-refusals.js";
 import { createRefusalObserver } from "../connect-adapter/refusal-observer.js";
 import { createRequestParseErrorInterceptor } from "../connect-adapter/request-parse-error.js";
+import { withStallCut } from "../connect-adapter/stall-cut.js";
 import { unknownProcedure } from "../connect-adapter/unknown-procedure.js";
 import type { HttpRoute } from "../http/http-route.js";
 import { createProbeRoutes } from "../http/probe-routes.js";
@@ -135,12 +138,12 @@ export function createInferdServer(options: InferdServerOptions): InferdServer {
     fallback: unknownProcedure,
     readMaxBytes: config.maxRequestBytes,
     shutdownSignal: drain.cutoffSignal,
-    ...(recordRefusedCall
-      ? {
-          contextValues: (req: Parameters<ContextValuesOfPeer>[0]) =>
-            withNodeRequest(contextValues?.(req) ?? createContextValues(), req),
-        }
-      : contextValues && { contextValues }),
+    // Every call can end its own exchange (a Generate whose client stopped reading);
+    // the transport's refusal records also need the Node request.
+    contextValues: (req: IncomingMessage | Http2ServerRequest) => {
+      const values = withStallCut(contextValues?.(req) ?? createContextValues(), req);
+      return recordRefusedCall ? withNodeRequest(values, req) : values;
+    },
   });
   const probes = createProbeRoutes({
     registry,

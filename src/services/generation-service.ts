@@ -10,6 +10,7 @@ import {
 } from "../../gen/inferd/v1/generation_pb.js";
 import { callerKeyName } from "../auth/caller-key.js";
 import { releaseOnAbort } from "../connect-adapter/release-on-abort.js";
+import { stallCutOf } from "../connect-adapter/stall-cut.js";
 import { type GenerationChunk, isGenerationFinish } from "../generation/generation-chunk.js";
 import type { FinishReason as DomainFinishReason } from "../generation/request/stopping-criteria.js";
 import type { GenerateCall, TextGenerator } from "../generation/text-generator.js";
@@ -113,8 +114,11 @@ export function createGenerationService(
         keyName: context.values.get(callerKeyName),
         socketAddress: context.values.get(peerAddressKey),
       });
+      // Unread past --stream-stall-timeout-ms: connect-node is stuck writing to this
+      // stream, so the stream itself is reset (resource_exhausted), which aborts the call.
+      const onStall = stallCutOf(context.values);
       const started = await generator.start(
-        { ...toGenerateCall(request, requestId), client },
+        { ...toGenerateCall(request, requestId), client, ...(onStall && { onStall }) },
         signal,
       );
       // A client that goes away leaves this generator suspended at a `yield` that Connect

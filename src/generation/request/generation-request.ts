@@ -1,4 +1,4 @@
-import { invalidArgument } from "../../errors/inferd-error.js";
+import { type InferdError, invalidArgument } from "../../errors/inferd-error.js";
 import type { ChatMessage, ChatTemplate } from "./chat-template.js";
 import {
   type ResolvedSamplingParams,
@@ -28,6 +28,14 @@ export interface GenerationRequest extends SamplingParams {
    * Absent or "": one anonymous client, not capped.
    */
   client?: string;
+  /**
+   * Called when the model gives up on an unread call (`--stream-stall-timeout-ms`),
+   * with the resource_exhausted error its reader would get. The transport must end
+   * the call itself (reset its stream): the reader is stuck on a write the client
+   * never takes, so it would never pull that error, and the call's lease and stream
+   * would stay held until the client left.
+   */
+  onStall?: (error: InferdError) => void;
 }
 
 /** A validated request, tokenized: plain data that crosses to the generation worker. */

@@ -1,6 +1,7 @@
 import { invalidArgument } from "../../errors/inferd-error.js";
 import { isGenerationFinish } from "../../generation/generation-chunk.js";
 import type { StartedGeneration, TextGenerator } from "../../generation/text-generator.js";
+import { cutStalledResponse } from "../cut-stalled-response.js";
 import { sendJson } from "../http-route.js";
 import { createSseWriter } from "../sse-writer.js";
 import { type GenerateBody, generateToCall, parseGenerateBody } from "./generate-request.js";
@@ -34,7 +35,12 @@ export function generateFeature(generator: TextGenerator): OipFeature {
       );
     }
     const started = await generator.start(
-      { ...generateToCall(body, call.model, call.version), client: call.client },
+      {
+        ...generateToCall(body, call.model, call.version),
+        client: call.client,
+        // Unread past --stream-stall-timeout-ms, the SSE writer waits on the socket for good.
+        onStall: () => cutStalledResponse(call.req, call.res),
+      },
       call.signal,
     );
     if (stream) await streamText(call, started);

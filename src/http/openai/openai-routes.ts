@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { TextGenerator } from "../../generation/text-generator.js";
 import type { ModelRegistry, ModelStatus } from "../../registry/model-registry.js";
+import { cutStalledResponse } from "../cut-stalled-response.js";
 import { HttpError } from "../http-error.js";
 import { type HttpRoute, pathOf, sendJson } from "../http-route.js";
 import { readJsonBody } from "../read-json-body.js";
@@ -49,7 +50,11 @@ export function createOpenAiRoutes(options: OpenAiRoutesOptions): HttpRoute {
   const completions: Handler = async (req, res, signal, client) => {
     const body = parseBody(completionBodySchema, await readJsonBody(req, maxRequestBytes));
     const head = { id: `cmpl-${randomUUID()}`, created: created(), model: body.model };
-    const call = { ...completionToCall(body, head.id), client };
+    const call = {
+      ...completionToCall(body, head.id),
+      client,
+      onStall: () => cutStalledResponse(req, res),
+    };
     const started = await generator.start(call, signal);
     const format = completionFormat(head, body.logprobs ?? null);
     await respondGeneration(res, req, started, format, streamOf(body));
@@ -58,7 +63,11 @@ export function createOpenAiRoutes(options: OpenAiRoutesOptions): HttpRoute {
   const chat: Handler = async (req, res, signal, client) => {
     const body = parseBody(chatBodySchema, await readJsonBody(req, maxRequestBytes));
     const head = { id: `chatcmpl-${randomUUID()}`, created: created(), model: body.model };
-    const call = { ...chatToCall(body, head.id), client };
+    const call = {
+      ...chatToCall(body, head.id),
+      client,
+      onStall: () => cutStalledResponse(req, res),
+    };
     const started = await generator.start(call, signal);
     const format = chatFormat(head, body.logprobs === true ? (body.top_logprobs ?? 0) : null);
     await respondGeneration(res, req, started, format, streamOf(body));
