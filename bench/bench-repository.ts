@@ -106,6 +106,9 @@ async function writeModel(
       session: { intra_op_threads: options.intraOpThreads },
     }),
     warmup: true,
+    // BENCH_EXECUTION=worker (or inline) pins model.json's execution: "auto" times the
+    // model at load, and on a loaded machine the same model lands on either side.
+    ...(process.env.BENCH_EXECUTION && { execution: process.env.BENCH_EXECUTION }),
     ...(model.batching && {
       max_batch_size: model.maxBatchSize,
       max_queue_delay_us: model.maxQueueDelayUs,

@@ -31,6 +31,37 @@ export async function runBatch(
   });
 }
 
+/**
+ * Runs requests as separate runs handed to the model together (`runSeparately`): no
+ * concatenation, each request answered with its own outputs or its own error. Never rejects.
+ */
+export async function runSeparately(
+  model: LoadedModel,
+  members: readonly QueuedRequest[],
+  onAnswered: OnAnswered,
+): Promise<void> {
+  const [only] = members;
+  if (model.runSeparately === undefined || (members.length === 1 && only !== undefined)) {
+    await Promise.all(members.map((m) => runAlone(model, m, onAnswered)));
+    return;
+  }
+  const live = members.filter((m) => !m.settled);
+  const runs = model.runSeparately(
+    live.map((m) => ({ inputs: m.inputs, outputNames: m.outputNames ?? [], signal: m.signal })),
+  );
+  await Promise.all(
+    runs.map((run, i) => {
+      const request = live[i] as QueuedRequest;
+      return run.then(
+        (outputs) => {
+          if (settleResolve(request, outputs)) onAnswered(request, outputs);
+        },
+        (error: unknown) => void settleReject(request, error),
+      );
+    }),
+  );
+}
+
 async function runAlone(
   model: LoadedModel,
   request: QueuedRequest,

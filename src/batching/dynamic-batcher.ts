@@ -7,7 +7,7 @@ import {
 } from "../errors/inferd-error.js";
 import type { LoadedModel, RunOptions, TensorMap } from "../runtime/model-runtime.js";
 import { type BatchPolicy, planNextBatch } from "./batch-planner.js";
-import { runBatch } from "./batch-runner.js";
+import { runBatch, runSeparately } from "./batch-runner.js";
 import { createBatchTimers } from "./batch-timers.js";
 import type { BatcherStats, BatchingModel, DynamicBatcherOptions } from "./batching-model.js";
 import { isBatchable } from "./is-batchable.js";
@@ -56,6 +56,15 @@ export function createDynamicBatcher(
   // Queued requests with a deadline: without any, a pump skips both deadline scans.
   let deadlined = 0;
   const timers = createBatchTimers(requestPump);
+  // Passing through to a model that takes several runs at once: hand it the queue's head
+  // in groups (see `LoadedModel.runSeparately`), still one run per request.
+  const separately = maxBatchSize === 0 && model.runSeparately !== undefined;
+
+  /** The head of the queue, in leaving order: this free instance's share, at most 64. */
+  function passThroughGroup(): QueuedRequest[] {
+    const share = Math.ceil(queue.length / Math.max(1, instanceCount - running.size));
+    return queue.items.slice(0, Math.min(share, MAX_PASS_THROUGH_GROUP));
+  }
 
   function countReject(kind: string): void {
     rejected[kind] = (rejected[kind] ?? 0) + 1;
@@ -91,8 +100,9 @@ export function createDynamicBatcher(
         waitUntil = plan.until;
         break;
       }
-      for (const member of plan.members) unqueue(member);
-      dispatch(plan.members, now);
+      const members = separately ? passThroughGroup() : plan.members;
+      for (const member of members) unqueue(member);
+      dispatch(members, now);
     }
     reportDepth();
     timers.armDelay(waitUntil);
@@ -139,25 +149,45 @@ export function createDynamicBatcher(
   function dispatch(members: readonly QueuedRequest[], now: number): void {
     const size = members.reduce((sum, m) => sum + m.rows, 0);
     const queueMs = members.map((m) => now - m.enqueuedAt);
-    counters.batches++;
+    counters.batches += separately ? members.length : 1;
     counters.rows += size;
     inFlightRequests += members.length;
     const started = performance.now();
-    const done = runBatch(model, members, (request, outputs) => {
+    const onAnswered = (request: QueuedRequest, outputs: TensorMap) => {
       if (cache && request.cacheKey !== undefined) cache.set(request.cacheKey, outputs);
-    }).then(() => {
+    };
+    const run = separately
+      ? runSeparately(model, members, onAnswered)
+      : runBatch(model, members, onAnswered);
+    const done = run.then(() => {
       running.delete(done);
       inFlightRequests -= members.length;
       counters.completed += members.length;
-      observer?.onBatch({
-        size,
-        requests: members.length,
-        queueMs,
-        computeMs: performance.now() - started,
-      });
+      observeBatches(members, queueMs, size, performance.now() - started);
       requestPump();
     });
     running.add(done);
+  }
+
+  /**
+   * One observation per batch; a group of separate runs is that many batches of one
+   * request, each given an equal share of the group's compute time.
+   */
+  function observeBatches(
+    members: readonly QueuedRequest[],
+    queueMs: readonly number[],
+    size: number,
+    computeMs: number,
+  ): void {
+    if (!observer) return;
+    if (!separately) {
+      observer.onBatch({ size, requests: members.length, queueMs, computeMs });
+      return;
+    }
+    const share = computeMs / members.length;
+    members.forEach((m, i) => {
+      observer.onBatch({ size: m.rows, requests: 1, queueMs: [queueMs[i] ?? 0], computeMs: share });
+    });
   }
 
   function enqueue(
@@ -263,6 +293,9 @@ export function createDynamicBatcher(
     },
   };
 }
+
+/** Most requests of one pass-through group (the worker pool's `MAX_RUNS_PER_MESSAGE`). */
+const MAX_PASS_THROUGH_GROUP = 64;
 
 function clampPriority(priority: number, levels: number | undefined): number {
   if (levels === undefined || levels <= 0) return priority;

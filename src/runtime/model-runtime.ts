@@ -60,6 +60,13 @@ export interface RunOptions {
   deadline?: number;
 }
 
+/** One run of {@link LoadedModel.runSeparately}: `run`'s first three arguments. */
+export interface SeparateRun {
+  readonly inputs: TensorMap;
+  readonly outputNames?: readonly string[] | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
 /**
  * A loaded model version: one or more sessions behind one `run`. Implementations
  * run inference off the caller's event loop (in worker threads), except a model
@@ -86,6 +93,13 @@ export interface LoadedModel {
     signal?: AbortSignal,
     options?: RunOptions,
   ): Promise<TensorMap>;
+  /**
+   * Optional: the same as calling `run` for each, in order, but handed to the sessions
+   * together: a worker pool sends them to a worker in one message (each still its own
+   * run: no concatenation, for models that cannot batch). One promise per run. The
+   * batcher uses it for requests it passes through (batching off).
+   */
+  runSeparately?(runs: readonly SeparateRun[]): Promise<TensorMap>[];
   /** Runs in flight or queued across all instances. */
   readonly pending: number;
   /** Releases the sessions and ends the workers. Waits for runs in flight. */

@@ -105,6 +105,7 @@ function describedAs(pool: WorkerPool, execution: ExecutionChoice): LoadedModel 
       return pool.pending;
     },
     run: (inputs, outputNames, signal) => pool.run(inputs, outputNames, signal),
+    runSeparately: (runs) => pool.runSeparately(runs),
     dispose: () => pool.dispose(),
   };
 }

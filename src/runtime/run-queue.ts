@@ -9,6 +9,8 @@ export interface RunJob {
   readonly resolve: (out: TensorMap) => void;
   readonly reject: (error: Error) => void;
   onAbort?: () => void;
+  /** Set on a run retried after its group's worker crashed: it goes to a worker alone. */
+  solo?: boolean;
 }
 
 /**
@@ -42,9 +44,22 @@ export class RunQueue {
     });
   }
 
+  /** The oldest queued run, left queued. */
+  peek(): RunJob | undefined {
+    return this.#jobs[0];
+  }
+
   /** The oldest queued run, now the caller's to run and {@link settle}. */
   take(): RunJob | undefined {
     return this.#jobs.shift();
+  }
+
+  /**
+   * Puts taken runs back at the head, in their order, to run again (their group's
+   * worker crashed before answering); a run an abort already rejected is dropped.
+   */
+  requeue(jobs: readonly RunJob[]): void {
+    this.#jobs.unshift(...jobs.filter((job) => !job.signal?.aborted));
   }
 
   /** Rejects every queued run with `error` (nothing can run them any more). */

@@ -5,9 +5,16 @@ import type { WorkerReply } from "./worker-envelope.js";
 import {
   type FromSessionWorker,
   prepareTransfer,
+  type SessionRun,
   type SessionWorkerData,
   type ToSessionWorker,
 } from "./worker-protocol.js";
+
+/** What one run of a group came to: its outputs, or its own error (`internal`). */
+export type RunResult =
+  | { readonly outputs: TensorMap; readonly error?: undefined }
+  | { readonly error: Error };
+
 import { type WorkerEnd, WorkerThread } from "./worker-thread.js";
 
 /** Where to start one session worker. */
@@ -21,7 +28,7 @@ export interface SessionInstanceOptions {
 }
 
 /**
- * One worker thread holding one ORT session, running one job at a time. The pool
+ * One worker thread holding one ORT session, running one group of runs at a time. The pool
  * decides what runs where; this class only speaks the worker protocol, over the
  * shared lifecycle of {@link WorkerThread}.
  */
@@ -29,7 +36,7 @@ export class SessionInstance {
   readonly #thread: WorkerThread<ToSessionWorker, FromSessionWorker>;
   #nextId = 0;
   #inFlight:
-    | { id: number; resolve: (out: TensorMap) => void; reject: (e: Error) => void }
+    | { id: number; resolve: (out: RunResult[]) => void; reject: (e: Error) => void }
     | undefined;
 
   /**
@@ -78,18 +85,28 @@ export class SessionInstance {
     return this.#inFlight !== undefined;
   }
 
-  /** Runs one job; the input buffers are transferred to the worker. */
-  run(inputs: TensorMap, outputNames: readonly string[]): Promise<TensorMap> {
+  /**
+   * Runs a group of separate runs in one message each way, one after the other in the
+   * worker; resolves with one result per run, in order. A lone run's input buffers are
+   * transferred to the worker; a group's are copied first (exactly their bytes, not the
+   * whole buffer a decoded view may share), and the copies transferred. Rejects (every
+   * run at once) when the worker crashes or the inputs cannot be posted.
+   */
+  run(runs: readonly SessionRun[]): Promise<RunResult[]> {
     if (this.#inFlight) throw new Error("SessionInstance.run called while busy");
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       try {
-        const prepared = prepareTransfer(inputs);
+        const transfer: ArrayBuffer[] = [];
+        const posted = runs.map(({ inputs, outputNames }) => {
+          // A group's inputs go as exact-size copies: when its worker crashes, the runs
+          // it did not answer are posted again (see WorkerPool), so they must stay intact.
+          const prepared = prepareTransfer(runs.length === 1 ? inputs : ownCopies(inputs));
+          transfer.push(...prepared.transfer);
+          return { inputs: prepared.tensors, outputNames };
+        });
         this.#inFlight = { id, resolve, reject };
-        this.#thread.post(
-          { type: "run", id, inputs: prepared.tensors, outputNames },
-          prepared.transfer,
-        );
+        this.#thread.post({ type: "run", id, runs: posted }, transfer);
       } catch (error) {
         // Data that cannot be posted (not a HostTensor); the worker never saw the job.
         this.#inFlight = undefined;
@@ -115,14 +132,18 @@ export class SessionInstance {
     const job = this.#inFlight;
     if (job?.id !== message.id) return;
     this.#inFlight = undefined;
-    if (message.type === "result") job.resolve(message.outputs);
-    else
-      job.reject(
-        internal(
-          `onnxruntime failed to run the model: ${message.message}`,
-          new Error(message.message),
-        ),
-      );
+    job.resolve(
+      message.outcomes.map((outcome) =>
+        outcome.error === undefined
+          ? { outputs: outcome.outputs }
+          : {
+              error: internal(
+                `onnxruntime failed to run the model: ${outcome.error}`,
+                new Error(outcome.error),
+              ),
+            },
+      ),
+    );
   }
 
   #onEnd(end: WorkerEnd): void {
@@ -136,4 +157,15 @@ export class SessionInstance {
     );
     if (!this.#thread.closing && !end.whileLoading) this.options.onCrash(this, end.error);
   }
+}
+
+/** The tensors with their numeric data copied into buffers of their own. */
+function ownCopies(tensors: TensorMap): TensorMap {
+  const out: TensorMap = {};
+  for (const name in tensors) {
+    const tensor = tensors[name] as TensorMap[string];
+    const data = tensor.data;
+    out[name] = Array.isArray(data) ? tensor : { ...tensor, data: data.slice() as typeof data };
+  }
+  return out;
 }

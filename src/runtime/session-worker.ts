@@ -1,13 +1,15 @@
 /**
  * Entry point of a session worker thread: holds one onnxruntime session and runs
- * one job at a time for the pool in the parent thread (see `session-instance.ts`).
- * Outputs go back with their buffers transferred, not copied.
+ * one message at a time for the pool in the parent thread (see `session-instance.ts`):
+ * its runs one after the other, answered together in one message, with every output
+ * buffer transferred, not copied. A failed run fails alone: the others still answer.
  */
 import { createInProcessSession, type InProcessSession } from "./in-process-session.js";
 import { serveWorker, type WorkerSend } from "./serve-worker.js";
 import {
   type FromSessionWorker,
   prepareTransfer,
+  type SessionRunOutcome,
   type SessionWorkerData,
   type ToSessionWorker,
 } from "./worker-protocol.js";
@@ -19,17 +21,18 @@ async function run(
   message: RunMessage,
   send: WorkerSend<FromSessionWorker>,
 ): Promise<void> {
-  try {
-    const outputs = await session.run(message.inputs, message.outputNames);
-    const prepared = prepareTransfer(outputs);
-    send({ type: "result", id: message.id, outputs: prepared.tensors }, prepared.transfer);
-  } catch (error) {
-    send({
-      type: "run-error",
-      id: message.id,
-      message: error instanceof Error ? error.message : String(error),
-    });
+  const outcomes: SessionRunOutcome[] = [];
+  const transfer: ArrayBuffer[] = [];
+  for (const { inputs, outputNames } of message.runs) {
+    try {
+      const prepared = prepareTransfer(await session.run(inputs, outputNames));
+      outcomes.push({ outputs: prepared.tensors });
+      transfer.push(...prepared.transfer);
+    } catch (error) {
+      outcomes.push({ error: error instanceof Error ? error.message : String(error) });
+    }
   }
+  send({ type: "result", id: message.id, outcomes }, transfer);
 }
 
 serveWorker<SessionWorkerData, ToSessionWorker, FromSessionWorker>(

@@ -1,9 +1,21 @@
 import { raceAbort } from "../abort/race-abort.js";
 import { abortReasonToError, internal, unavailable } from "../errors/inferd-error.js";
 import type { TensorSpec } from "../tensor/host-tensor.js";
-import type { LoadedModel, TensorMap } from "./model-runtime.js";
+import type { LoadedModel, SeparateRun, TensorMap } from "./model-runtime.js";
 import { type RunJob, RunQueue, settleRun } from "./run-queue.js";
-import { SessionInstance, type SessionInstanceOptions } from "./session-instance.js";
+import {
+  type RunResult,
+  SessionInstance,
+  type SessionInstanceOptions,
+} from "./session-instance.js";
+
+/**
+ * Most runs one message hands a worker. Runs that queued while every worker was busy
+ * leave together, one `postMessage` each way for the group, because for a model whose
+ * run takes microseconds the hand-off costs more than the run; the bound keeps one
+ * group from holding its results back too long.
+ */
+export const MAX_RUNS_PER_MESSAGE = 64;
 
 /** How the pool starts (and restarts) its instances. */
 export interface WorkerPoolOptions extends Omit<SessionInstanceOptions, "onCrash"> {
@@ -13,8 +25,11 @@ export interface WorkerPoolOptions extends Omit<SessionInstanceOptions, "onCrash
 
 /**
  * A {@link LoadedModel} over N session workers: each run goes to an idle instance,
- * or waits in a FIFO queue when all are busy. A crashed worker fails its run with
- * `internal` and is replaced while the others keep serving.
+ * or waits in a FIFO queue when all are busy; the runs queued meanwhile leave in
+ * groups, one message per idle instance (see {@link MAX_RUNS_PER_MESSAGE}), each run
+ * still separate. A crashed worker fails its run with `internal` and is replaced
+ * while the others keep serving; the other runs of its group are retried one per
+ * message, so that only the run that crashed it fails.
  */
 export class WorkerPool implements LoadedModel {
   readonly #idle: SessionInstance[] = [];
@@ -83,6 +98,21 @@ export class WorkerPool implements LoadedModel {
     return run;
   }
 
+  /**
+   * Queues several runs at once, then dispatches: an idle instance takes them in one
+   * message (see {@link LoadedModel.runSeparately}). Each run keeps `run`'s contract.
+   */
+  runSeparately(runs: readonly SeparateRun[]): Promise<TensorMap>[] {
+    const queued = runs.map((r) => {
+      if (this.#disposing) return Promise.reject(unavailable("the model is being unloaded"));
+      if (this.#broken) return Promise.reject(this.#broken);
+      if (r.signal?.aborted) return Promise.reject(abortReasonToError(r.signal));
+      return this.#queue.enqueue(r.inputs, r.outputNames ?? [], r.signal);
+    });
+    this.#dispatch();
+    return queued;
+  }
+
   /** Stops taking runs, waits for queued and running ones, then ends every worker. */
   dispose(): Promise<void> {
     this.#disposed ??= this.#dispose();
@@ -109,21 +139,52 @@ export class WorkerPool implements LoadedModel {
 
   #dispatch(): void {
     while (this.#queue.length > 0 && this.#idle.length > 0) {
-      const job = this.#queue.take() as RunJob;
+      const jobs = this.#takeGroup();
       const instance = this.#idle.shift() as SessionInstance;
-      this.#running++;
-      instance.run(job.inputs, job.outputNames).then(
-        (outputs) => this.#finish(job, instance, () => job.resolve(outputs)),
-        (error: Error) => this.#finish(job, instance, () => job.reject(error)),
+      this.#running += jobs.length;
+      instance.run(jobs).then(
+        (results) => this.#finish(jobs, instance, results),
+        (error: Error) => this.#finish(jobs, instance, error),
       );
     }
     this.#checkDrained();
   }
 
-  #finish(job: RunJob, instance: SessionInstance, answer: () => void): void {
-    this.#running--;
-    settleRun(job, answer);
+  /** The next group for one idle instance: an equal share of the queue, or one retried run. */
+  #takeGroup(): RunJob[] {
+    const share = Math.ceil(this.#queue.length / this.#idle.length);
+    const size = Math.min(share, MAX_RUNS_PER_MESSAGE);
+    const jobs: RunJob[] = [];
+    while (jobs.length < size) {
+      const next = this.#queue.peek();
+      if (next === undefined || (jobs.length > 0 && next.solo)) break;
+      jobs.push(this.#queue.take() as RunJob);
+      if (next.solo) break;
+    }
+    return jobs;
+  }
+
+  /**
+   * Answers a group: each run its result; on a crash, a lone run its error, and a
+   * group's runs go back to the head of the queue to run one per message.
+   */
+  #finish(jobs: RunJob[], instance: SessionInstance, outcome: RunResult[] | Error): void {
+    this.#running -= jobs.length;
+    if (outcome instanceof Error && jobs.length > 1 && !this.#disposing) {
+      for (const job of jobs) job.solo = true;
+      this.#queue.requeue(jobs);
+    } else {
+      jobs.forEach((job, i) => {
+        const result = outcome instanceof Error ? { error: outcome } : outcome[i];
+        settleRun(job, () =>
+          result?.error === undefined
+            ? job.resolve(result?.outputs ?? {})
+            : job.reject(result.error),
+        );
+      });
+    }
     if (!instance.dead) this.#idle.push(instance);
+    if (this.#broken) this.#queue.rejectAll(this.#broken);
     this.#dispatch();
   }
 

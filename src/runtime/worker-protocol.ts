@@ -8,14 +8,25 @@ export interface SessionWorkerData {
   readonly session: SessionOptions;
 }
 
-/** Messages from the pool to a session worker. One run at a time per worker. */
+/** One run of a "run" message: its own inputs and outputs, never concatenated with others. */
+export interface SessionRun {
+  readonly inputs: TensorMap;
+  readonly outputNames: readonly string[];
+}
+
+/** What one run of a "run" message came to: its outputs, or ORT's error message. */
+export type SessionRunOutcome =
+  | { readonly outputs: TensorMap; readonly error?: undefined }
+  | { readonly error: string };
+
+/**
+ * Messages from the pool to a session worker. One message at a time per worker; a
+ * "run" carries every run that queued while the worker was busy (one or more), run
+ * one after the other as separate runs: one hand-off each way per group instead of
+ * per run, for models whose run costs less than the round trip.
+ */
 export type ToSessionWorker =
-  | {
-      readonly type: "run";
-      readonly id: number;
-      readonly inputs: TensorMap;
-      readonly outputNames: readonly string[];
-    }
+  | { readonly type: "run"; readonly id: number; readonly runs: readonly SessionRun[] }
   | WorkerCloseMessage;
 
 /** Messages from a session worker to the pool: "ready" carries the model's signature. */
@@ -24,8 +35,12 @@ export type FromSessionWorker =
       readonly inputs: readonly TensorSpec[];
       readonly outputs: readonly TensorSpec[];
     }>
-  | { readonly type: "result"; readonly id: number; readonly outputs: TensorMap }
-  | { readonly type: "run-error"; readonly id: number; readonly message: string };
+  | {
+      readonly type: "result";
+      readonly id: number;
+      /** One per run of the "run" message, in its order. */
+      readonly outcomes: readonly SessionRunOutcome[];
+    };
 
 /**
  * Prepares tensors for `postMessage` without copying: returns the ArrayBuffers to

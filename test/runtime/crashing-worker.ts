@@ -8,9 +8,11 @@ import type { ToSessionWorker } from "../../src/runtime/worker-protocol.js";
 
 parentPort?.on("message", (message: ToSessionWorker) => {
   if (message.type !== "run") return;
-  if ("__exit__" in message.inputs) process.exit(7);
+  if (message.runs.some((run) => "__exit__" in run.inputs)) process.exit(7);
   // Thrown inside the listener, so the session worker's listener never sees the job.
-  if ("__throw__" in message.inputs) throw new Error("boom from the crashing worker");
+  if (message.runs.some((run) => "__throw__" in run.inputs)) {
+    throw new Error("boom from the crashing worker");
+  }
 });
 
 await import("../../src/runtime/session-worker.js");

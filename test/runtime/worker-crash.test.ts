@@ -14,6 +14,8 @@ async function load(instanceCount: number): Promise<LoadedModel> {
   return model;
 }
 
+const kindOf = (e: unknown) => (isInferdError(e) ? e.kind : `not an InferdError: ${String(e)}`);
+
 function crashFeeds(trigger: "__exit__" | "__throw__"): TensorMap {
   return {
     ...storiesFeeds(1, 2),
@@ -56,6 +58,23 @@ describe.skipIf(!HAS_STORIES)(
       const again = await model.run(crashFeeds("__exit__")).catch((e: unknown) => e);
       expect(isInferdError(again) && again.kind).toBe("internal");
       expect((await model.run(storiesFeeds(1, 2), ["logits"])).logits?.dims).toEqual([1, 2, 512]);
+    });
+
+    it("fails only the run that crashed its group's worker; the others answer", async () => {
+      const model = await load(1);
+      const busy = model.run(storiesFeeds(1, 4), ["logits"]);
+      const runs =
+        model.runSeparately?.([
+          { inputs: storiesFeeds(1, 2), outputNames: ["logits"] },
+          { inputs: crashFeeds("__exit__") },
+          { inputs: storiesFeeds(1, 6), outputNames: ["logits"] },
+        ]) ?? [];
+      const [a, crashed, c] = await Promise.allSettled(runs);
+      expect(crashed?.status === "rejected" && kindOf(crashed.reason)).toBe("internal");
+      expect(a?.status === "fulfilled" && a.value.logits?.dims).toEqual([1, 2, 512]);
+      expect(c?.status === "fulfilled" && c.value.logits?.dims).toEqual([1, 6, 512]);
+      expect((await busy).logits?.dims).toEqual([1, 4, 512]);
+      expect(model.pending).toBe(0);
     });
   },
 );

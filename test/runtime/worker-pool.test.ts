@@ -128,6 +128,30 @@ describe.skipIf(!HAS_STORIES)(
       expect(model.pending).toBe(0);
     });
 
+    it("runs queued together as separate runs: each its own outputs, a bad run fails alone", async () => {
+      const model = await load(1);
+      const running = model.run(longFeeds(), ["logits"]);
+      // A token id out of the vocabulary: ORT fails this run only.
+      const bad = storiesFeeds(1, 2);
+      (bad.input_ids as { data: BigInt64Array }).data.fill(1_000_000n);
+      const runs = model.runSeparately?.([
+        { inputs: storiesFeeds(1, 3), outputNames: ["logits"] },
+        { inputs: bad, outputNames: ["logits"] },
+        { inputs: storiesFeeds(2, 5), outputNames: ["logits"] },
+      ]);
+      expect(runs).toHaveLength(3);
+      expect(model.pending).toBe(4);
+      const [a, b, c] = await Promise.allSettled(runs ?? []);
+      expect(a?.status === "fulfilled" && a.value.logits?.dims).toEqual([1, 3, 512]);
+      expect(b?.status === "rejected" && kindOf(b.reason)).toBe("internal");
+      expect(b?.status === "rejected" && (b.reason as Error).message).toContain(
+        "onnxruntime failed to run the model",
+      );
+      expect(c?.status === "fulfilled" && c.value.logits?.dims).toEqual([2, 5, 512]);
+      expect((await running).logits?.dims).toEqual([8, 256, 512]);
+      expect(model.pending).toBe(0);
+    });
+
     it("dispose waits for queued and running jobs, then refuses new ones", async () => {
       const model = await load(1);
       const events: string[] = [];
