@@ -1,3 +1,5 @@
+import { isDeadlineReason } from "../abort/deadline-reason.js";
+
 /**
  * The catalogue of domain errors the core throws. The transport maps each kind to
  * exactly one gRPC/Connect code (see `services/to-connect-error.ts`); nothing in the
@@ -80,13 +82,14 @@ export const internal = (message: string, cause?: unknown) =>
   new InferdError("internal", message, { cause });
 
 /**
- * Turns an aborted signal's reason into a domain error: a timeout becomes
- * `deadline_exceeded`, anything else `canceled`.
+ * Turns an aborted signal's reason into a domain error: a timeout (or a reason an edge
+ * marked as its passed deadline, `markDeadlineReason`) becomes `deadline_exceeded`,
+ * anything else `canceled`.
  */
 export function abortReasonToError(signal: AbortSignal): InferdError {
   const reason: unknown = signal.reason;
   if (isInferdError(reason)) return reason;
-  if (reason instanceof Error && reason.name === "TimeoutError") {
+  if (isDeadlineReason(reason) || (reason instanceof Error && reason.name === "TimeoutError")) {
     return deadlineExceeded("the request's deadline passed");
   }
   return canceled();

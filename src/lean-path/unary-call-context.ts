@@ -6,6 +6,7 @@ import {
   createContextValues,
   type HandlerContext,
 } from "@connectrpc/connect";
+import { declareDeadlineReasons, markDeadlineReason } from "../abort/deadline-reason.js";
 import { followAbort } from "../abort/follow-abort.js";
 
 /** What a lean-path call's `HandlerContext` is built from: the method, the request's headers and deadline, and the server's shutdown signal. */
@@ -52,7 +53,10 @@ export function createUnaryCallContext(init: UnaryCallContextInit): UnaryCallCon
   const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
   let timer: NodeJS.Timeout | undefined;
   if (timeoutMs !== undefined) {
-    const expire = () => abort(new ConnectError("the operation timed out", Code.DeadlineExceeded));
+    // Marked, so that the core reads it as deadline_exceeded with no linked domain signal.
+    declareDeadlineReasons(controller.signal);
+    const expire = () =>
+      abort(markDeadlineReason(new ConnectError("the operation timed out", Code.DeadlineExceeded)));
     if (timeoutMs <= 0) expire();
     else timer = setTimeout(expire, timeoutMs);
   }

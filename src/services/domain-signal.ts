@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { marksDeadlineReasons } from "../abort/deadline-reason.js";
 import {
   canceled,
   deadlineExceeded,
@@ -51,11 +52,15 @@ export interface LinkedDomainSignal {
   unlink(): void;
 }
 
+const noUnlink = () => {};
+
 /**
  * {@link toDomainSignal} until unlinked: for a call with a deadline, whose abort the
  * core must read as deadline_exceeded, not as a cancel.
  */
 export function linkDomainSignal(signal: AbortSignal): LinkedDomainSignal {
+  // A lean path's signal marks its deadline's reason: the core reads it right as it is.
+  if (marksDeadlineReasons(signal)) return { signal, unlink: noUnlink };
   const controller = new AbortController();
   const forward = () => controller.abort(domainAbortError(signal));
   if (signal.aborted) forward();

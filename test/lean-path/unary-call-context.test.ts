@@ -1,7 +1,9 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { InferenceService } from "../../gen/inferd/v1/inference_pb.js";
+import { abortReasonToError } from "../../src/errors/inferd-error.js";
 import { createUnaryCallContext } from "../../src/lean-path/unary-call-context.js";
+import { linkDomainSignal } from "../../src/services/domain-signal.js";
 
 const predict = InferenceService.method.predict;
 
@@ -43,6 +45,26 @@ describe("createUnaryCallContext", () => {
     );
     const expired = callUnder(new AbortController().signal, 0).context.signal;
     expect(ConnectError.from(expired.reason).code).toBe(Code.DeadlineExceeded);
+  });
+
+  it("aborts at its deadline with Connect's reason, which the core reads as deadline_exceeded without a linked signal", async () => {
+    const call = callUnder(new AbortController().signal, 1);
+    const link = linkDomainSignal(call.context.signal);
+    expect(link.signal).toBe(call.context.signal);
+    await new Promise((resolve) => call.context.signal.addEventListener("abort", resolve));
+    const reason: unknown = call.context.signal.reason;
+    expect(reason).toBeInstanceOf(ConnectError);
+    expect((reason as ConnectError).code).toBe(Code.DeadlineExceeded);
+    expect((reason as ConnectError).rawMessage).toBe("the operation timed out");
+    expect(abortReasonToError(link.signal).kind).toBe("deadline_exceeded");
+    call.finish();
+  });
+
+  it("is read as a cancel by the core when aborted for any other reason than its deadline", () => {
+    const call = callUnder(new AbortController().signal, 60_000);
+    call.abort(new ConnectError("client gone", Code.Canceled));
+    expect(abortReasonToError(call.context.signal).kind).toBe("canceled");
+    call.finish();
   });
 
   it("leaves a finished call's signal alone when the shutdown comes later", () => {
