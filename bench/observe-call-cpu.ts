@@ -1,14 +1,13 @@
 /**
- * `npx tsx bench/observe-call-cpu.ts [calls] [rounds]` (defaults 200000, 5; run compiled: `node dist/bench/observe-call-cpu.js`): the main-thread
+ * `npx tsx bench/observe-call-cpu.ts [calls] [rounds]` (defaults 200000, 5; run compiled: `node dist/bench/observe-call-cpu.js >/dev/null`): the main-thread
  * CPU time one unary call spends in inferd's observing interceptor (tracing with no SDK,
- * metrics, access log to /dev/null), as the server composes it, around a fake `next`
+ * metrics, access log to stdout), as the server composes it, around a fake `next`
  * that answers at once, on 64 requests reused in turn. CPU time (`process.cpuUsage`), not wall time: the machine is
  * shared. Each round runs the bare `next` and the interceptor in turn; the figure is
  * the median over rounds of (interceptor - bare) per call.
  */
 import { create } from "@bufbuild/protobuf";
 import { createContextValues, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
-import { pino } from "pino";
 import {
   InferenceService,
   PredictRequestSchema,
@@ -34,10 +33,8 @@ const response: UnaryResponse = {
   trailer: new Headers(),
   message: create(PredictResponseSchema, { model: "mlp_small", version: 1 }),
 };
-const logger = createLogger({
-  level: "info",
-  destination: pino.destination({ dest: "/dev/null", sync: false }),
-});
+// The process logger on stdout, as inferd runs: send stdout to /dev/null (figures go to stderr).
+const logger = createLogger({ level: "info" });
 const interceptor = createObservingInterceptor(
   tracingCallHook(),
   metricsCallHook(createInferdMetrics({ collectDefault: false })),
@@ -86,11 +83,11 @@ for (let round = 0; round <= rounds; round++) {
   const withInterceptor = await cpuPerCall(observed);
   if (round === 0) continue; // warm-up
   deltas.push(withInterceptor - bare);
-  console.log(
+  console.error(
     `round ${round}: bare ${bare.toFixed(0)} ns, observed ${withInterceptor.toFixed(0)} ns`,
   );
 }
 deltas.sort((a, b) => a - b);
-console.log(
+console.error(
   `interceptor CPU per call: median ${deltas[Math.floor(deltas.length / 2)]?.toFixed(0)} ns`,
 );
