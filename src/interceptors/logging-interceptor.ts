@@ -2,10 +2,7 @@ import type { Interceptor } from "@connectrpc/connect";
 import { callerKeyName } from "../auth/caller-key.js";
 import { logRpcCall } from "../logging/log-rpc-call.js";
 import type { Logger } from "../logging/logger.js";
-import { markObserved } from "../observed-call/observed-requests.js";
-import { peerOf } from "../observed-call/peer-context.js";
 import type { RpcCall } from "../observed-call/rpc-call.js";
-import { rpcLabelsOf } from "../observed-call/rpc-labels.js";
 import { type CallHook, createObservingInterceptor } from "./observe-call.js";
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -22,10 +19,9 @@ export function createLoggingInterceptor(logger: Logger): Interceptor {
 /** The hook of {@link createLoggingInterceptor}, to share one observing interceptor. */
 export function accessLogCallHook(logger: Logger): CallHook {
   const log = logRpcCall(logger);
-  return (req) => {
-    if (!markObserved(req)) return undefined;
-    const labels = rpcLabelsOf(req);
-    const peer = peerOf(req);
+  return (req, start) => {
+    if (!start.claim()) return undefined;
+    const { labels, peer } = start;
     const headerRequestId = req.header.get("x-request-id") ?? undefined;
     // Read at the end: the API-key interceptor, inside this one, sets it.
     return (end) => {

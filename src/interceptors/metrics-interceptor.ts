@@ -1,8 +1,6 @@
 import type { Interceptor } from "@connectrpc/connect";
 import type { InferdMetrics } from "../metrics/inferd-metrics.js";
 import { recordRpcHandled, recordRpcStarted } from "../metrics/rpc-metrics.js";
-import { markObserved } from "../observed-call/observed-requests.js";
-import { rpcLabelsOf } from "../observed-call/rpc-labels.js";
 import { type CallHook, createObservingInterceptor } from "./observe-call.js";
 
 /**
@@ -17,9 +15,9 @@ export function createMetricsInterceptor(metrics: InferdMetrics): Interceptor {
 
 /** The hook of {@link createMetricsInterceptor}, to share one observing interceptor. */
 export function metricsCallHook(metrics: InferdMetrics): CallHook {
-  return (req) => {
-    if (!markObserved(req)) return undefined;
-    const labels = rpcLabelsOf(req);
+  return (_req, start) => {
+    if (!start.claim()) return undefined;
+    const labels = start.labels;
     recordRpcStarted(metrics, labels);
     return (end) => recordRpcHandled(metrics, labels, end.code, end.durationMs / 1000);
   };

@@ -1,6 +1,9 @@
 import type { Interceptor, StreamRequest, UnaryRequest } from "@connectrpc/connect";
 import { type CallFields, fieldsOfMessage, mergeMissing } from "../observed-call/call-fields.js";
+import { markObserved } from "../observed-call/observed-requests.js";
+import { peerOf } from "../observed-call/peer-context.js";
 import { abortCodeOf, rpcCodeOf } from "../observed-call/rpc-code.js";
+import { type RpcLabels, rpcLabelsOf } from "../observed-call/rpc-labels.js";
 
 /** How a call ended, as observed by {@link createObservingInterceptor}. */
 export interface CallEnd {
@@ -14,10 +17,47 @@ export interface CallEnd {
 }
 
 /**
+ * What every hook of one call shares, read from the request once per call rather than
+ * once per hook (a web `Headers.get` validates and lowercases its name each time).
+ */
+export interface CallStart {
+  /** From the method and the `content-type` header. */
+  readonly labels: RpcLabels;
+  /** From `x-forwarded-for` and the socket address (see `peerOf`). */
+  readonly peer: string;
+  /**
+   * Claims the call for the interceptors (see `markObserved`): false when the transport
+   * recorded it already. Asked of the request once, whatever the number of hooks.
+   */
+  claim(): boolean;
+}
+
+/**
  * Called when a call starts; returns the function called exactly once when it ends,
  * or undefined to leave this call unobserved (at no further cost).
  */
-export type CallHook = (req: UnaryRequest | StreamRequest) => ((end: CallEnd) => void) | undefined;
+export type CallHook = (
+  req: UnaryRequest | StreamRequest,
+  start: CallStart,
+) => ((end: CallEnd) => void) | undefined;
+
+/** One per call: the request's shared reads, the claim asked at most once. */
+class ObservedCallStart implements CallStart {
+  readonly labels: RpcLabels;
+  readonly peer: string;
+  #claimed: boolean | undefined;
+  constructor(private readonly req: UnaryRequest | StreamRequest) {
+    this.labels = rpcLabelsOf(req);
+    this.peer = peerOf(req);
+  }
+  claim(): boolean {
+    this.#claimed ??= markObserved(this.req);
+    return this.#claimed;
+  }
+}
+
+/** Hoisted: an options object per call is garbage. */
+const ONCE = { once: true } as const;
 
 /**
  * A server-side interceptor that reports each call's start and end to every hook, in
@@ -44,7 +84,7 @@ export function createObservingInterceptor(...hooks: readonly CallHook[]): Inter
       );
     };
     const onAbort = () => end(abortCodeOf(req.signal.reason), req.signal.reason);
-    req.signal.addEventListener("abort", onAbort, { once: true });
+    req.signal.addEventListener("abort", onAbort, ONCE);
     const see = (message: unknown) => mergeMissing(fields, fieldsOfMessage(message));
     try {
       const res = await next(req.stream ? { ...req, message: tap(req.message, see) } : req);
@@ -66,9 +106,10 @@ function startHooks(
   hooks: readonly CallHook[],
   req: UnaryRequest | StreamRequest,
 ): ((end: CallEnd) => void) | undefined {
+  const start = new ObservedCallStart(req);
   const ends: ((end: CallEnd) => void)[] = [];
   for (const hook of hooks) {
-    const end = hook(req);
+    const end = hook(req, start);
     if (end !== undefined) ends.push(end);
   }
   if (ends.length <= 1) return ends[0];

@@ -15,11 +15,11 @@ import type { Logger } from "./logger.js";
  * message the client got.
  */
 export function logRpcCall(logger: Logger): (call: RpcCall) => void {
+  const loggerOf = methodLoggers(logger);
   return (call) => {
-    const { labels, fields } = call;
+    const fields = call.fields;
+    // procedure and protocol are the child's bindings: the same bytes, in the same place.
     const line = {
-      procedure: procedureOf(labels),
-      protocol: labels.protocol,
       code: call.code,
       duration_ms: Math.round(call.durationMs * 1000) / 1000,
       peer: call.peer,
@@ -28,11 +28,12 @@ export function logRpcCall(logger: Logger): (call: RpcCall) => void {
       version: fields.version,
       key: call.key,
     };
-    if (call.refused) logger.warn({ ...line, refused: true, error: messageOf(call.error) }, "rpc");
-    else if (call.code === "ok") logger.info(line, "rpc");
+    const log = loggerOf(call.labels);
+    if (call.refused) log.warn({ ...line, refused: true, error: messageOf(call.error) }, "rpc");
+    else if (call.code === "ok") log.info(line, "rpc");
     else if (isServerFaultCode(call.code)) {
-      logger.error({ ...line, error: messageOf(call.error) }, "rpc");
-    } else logger.warn(line, "rpc");
+      log.error({ ...line, error: messageOf(call.error) }, "rpc");
+    } else log.warn(line, "rpc");
   };
 }
 
@@ -43,14 +44,22 @@ function messageOf(error: unknown): string {
   return error.cause instanceof Error ? `${message}: ${error.cause.message}` : message;
 }
 
-/** "/service/method" per labels object (one per method and protocol): not rebuilt per line. */
-const PROCEDURES = new WeakMap<RpcLabels, string>();
-
-function procedureOf(labels: RpcLabels): string {
-  let procedure = PROCEDURES.get(labels);
-  if (procedure === undefined) {
-    procedure = `/${labels.grpc_service}/${labels.grpc_method}`;
-    PROCEDURES.set(labels, procedure);
-  }
-  return procedure;
+/**
+ * A child logger per labels object (one per method and protocol) with `procedure` and
+ * `protocol` bound: pino serializes bindings once, at the child's creation, and writes
+ * them before the logged object's fields, where the line had them.
+ */
+function methodLoggers(logger: Logger): (labels: RpcLabels) => Logger {
+  const children = new WeakMap<RpcLabels, Logger>();
+  return (labels) => {
+    let child = children.get(labels);
+    if (child === undefined) {
+      child = logger.child({
+        procedure: `/${labels.grpc_service}/${labels.grpc_method}`,
+        protocol: labels.protocol,
+      });
+      children.set(labels, child);
+    }
+    return child;
+  };
 }
