@@ -82,20 +82,26 @@ const FLUSH_EVERY_MS = 100;
  * per Predict with one write per line).
  */
 function createStdoutDestination(): DestinationStream {
-  const destination = pino.destination({
+  const stdout = pino.destination({
     dest: 1,
     sync: true,
     minLength: BATCH_BYTES,
     periodicFlush: FLUSH_EVERY_MS,
+    // Held lines as Buffers with their lengths: in its default (string) mode sonic-boom
+    // appends each line to one held string and measures that whole string's UTF-8
+    // length again for every line (~12 % of the observing interceptor's CPU per call).
+    contentMode: "buffer",
   });
   process.once("exit", () => {
     try {
-      destination.flushSync();
+      stdout.flushSync();
     } catch {
       // stdout already closed: nothing left to write to.
     }
   });
-  return destination;
+  // sonic-boom's types name only strings; in buffer mode it takes Buffers.
+  const writeBuffer = stdout.write.bind(stdout) as unknown as (line: Buffer) => boolean;
+  return { write: (line: string) => writeBuffer(Buffer.from(line)) };
 }
 
 let lastMs = Number.NaN;
