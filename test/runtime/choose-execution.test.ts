@@ -56,6 +56,28 @@ describe("chooseExecution (the auto rule)", () => {
     });
   });
 
+  it("times the run, not the event loop it waited for: a loop held 5 ms a turn keeps a fast model inline", async () => {
+    // Every turn of the loop busy for 5 ms, as other versions loading or a loaded machine
+    // hold it: timed from the call, each run would take over 5 ms.
+    let holding = true;
+    const hold = () => {
+      const until = performance.now() + 5;
+      while (performance.now() < until) {}
+      if (holding) setImmediate(hold);
+    };
+    setImmediate(hold);
+    const decision = await chooseExecution({
+      modelPath: IRIS,
+      session: {},
+      batchRows: 1,
+      maxRunMs: 4,
+    }).finally(() => {
+      holding = false;
+    });
+    expect(decision.mode, decision.reason).toBe("inline");
+    if (decision.mode === "inline") await decision.session.release();
+  });
+
   it("never loads a file over the size bound on the main thread", async () => {
     const decision = await chooseExecution({
       modelPath: IRIS,
