@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from "node:http2";
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { type Message, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
@@ -10,6 +10,7 @@ import { singleHeader, toWebHeaders } from "../connect-adapter/incoming-headers.
 import { isInferdError } from "../errors/inferd-error.js";
 import type { StreamClaim } from "../listener/one-port-listener.js";
 import type { RecordRefusedCall } from "../observed-call/rpc-call.js";
+import { decodeRequestBinary } from "../services/decode-predict-request.js";
 import { toConnectError } from "../services/to-connect-error.js";
 import type { DecodeLargeInput } from "./decode-large-input.js";
 import { type EncodeLargeOutput, settleEncoded } from "./encode-large-output.js";
@@ -107,9 +108,9 @@ async function serve(
     if (timeout.error) throw timeout.error;
     const bytes = await readUnaryEnvelope(stream, options.readMaxBytes, context.signal);
     const decoded = options.decodeLarge?.(headers[":path"] ?? "", bytes, true);
-    let input: ReturnType<typeof fromBinary>;
+    let input: Message;
     try {
-      input = decoded ? await decoded : fromBinary(spec.method.input, bytes);
+      input = decoded ? await decoded : decodeRequestBinary(spec.method.input, bytes);
     } catch (error) {
       if (error instanceof ConnectError) throw error;
       throw new ConnectError(`parse binary: ${String(error)}`, Code.InvalidArgument);
