@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from "node:http2";
-import { type Message, toBinary } from "@bufbuild/protobuf";
+import type { Message } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
@@ -11,6 +11,7 @@ import { isInferdError } from "../errors/inferd-error.js";
 import type { StreamClaim } from "../listener/one-port-listener.js";
 import type { RecordRefusedCall } from "../observed-call/rpc-call.js";
 import { decodeRequestBinary } from "../services/decode-predict-request.js";
+import { encodeResponseBinary } from "../services/encode-predict-response.js";
 import { toConnectError } from "../services/to-connect-error.js";
 import type { DecodeLargeInput } from "./decode-large-input.js";
 import { type EncodeLargeOutput, settleEncoded } from "./encode-large-output.js";
@@ -118,7 +119,9 @@ async function serve(
     invoked = true;
     const output = await invokeUnaryImplementation(spec, context, input, options.interceptors);
     const large = options.encodeLarge?.(headers[":path"] ?? "", output, true);
-    const body = large ? await settleEncoded(large) : toBinary(spec.method.output, output);
+    const body = large
+      ? await settleEncoded(large)
+      : encodeResponseBinary(spec.method.output, output);
     if (body instanceof ConnectError) throw body;
     respond(stream, headers, context.responseHeader, context.responseTrailer, { body });
   } catch (reason) {
