@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from "node:http2";
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import type { Message } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
@@ -10,6 +10,8 @@ import { singleHeader, toWebHeaders } from "../connect-adapter/incoming-headers.
 import { isInferdError } from "../errors/inferd-error.js";
 import type { StreamClaim } from "../listener/one-port-listener.js";
 import type { RecordRefusedCall } from "../observed-call/rpc-call.js";
+import { decodeRequestBinary } from "../services/decode-predict-request.js";
+import { encodeResponseBinary } from "../services/encode-predict-response.js";
 import { toConnectError } from "../services/to-connect-error.js";
 import type { DecodeLargeInput } from "./decode-large-input.js";
 import { type EncodeLargeOutput, settleEncoded } from "./encode-large-output.js";
@@ -107,9 +109,9 @@ async function serve(
     if (timeout.error) throw timeout.error;
     const bytes = await readUnaryEnvelope(stream, options.readMaxBytes, context.signal);
     const decoded = options.decodeLarge?.(headers[":path"] ?? "", bytes, true);
-    let input: ReturnType<typeof fromBinary>;
+    let input: Message;
     try {
-      input = decoded ? await decoded : fromBinary(spec.method.input, bytes);
+      input = decoded ? await decoded : decodeRequestBinary(spec.method.input, bytes);
     } catch (error) {
       if (error instanceof ConnectError) throw error;
       throw new ConnectError(`parse binary: ${String(error)}`, Code.InvalidArgument);
@@ -117,7 +119,9 @@ async function serve(
     invoked = true;
     const output = await invokeUnaryImplementation(spec, context, input, options.interceptors);
     const large = options.encodeLarge?.(headers[":path"] ?? "", output, true);
-    const body = large ? await settleEncoded(large) : toBinary(spec.method.output, output);
+    const body = large
+      ? await settleEncoded(large)
+      : encodeResponseBinary(spec.method.output, output);
     if (body instanceof ConnectError) throw body;
     respond(stream, headers, context.responseHeader, context.responseTrailer, { body });
   } catch (reason) {
