@@ -24,10 +24,15 @@ export function readUnaryEnvelope(
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let length = 0;
+    let done = false;
+    // Settles once. On success at "end" the stream emits no more data: only the signal's
+    // listener is removed (the stream's own listeners cost a removal each per call for nothing).
     const finish = (error: unknown, message?: Uint8Array) => {
-      body.off("data", onData).off("end", onEnd).off("error", finish);
+      if (done) return;
+      done = true;
       signal.removeEventListener("abort", onAbort);
       if (error !== undefined) {
+        body.off("data", onData).off("end", onEnd);
         // Discard whatever the client still sends; the answer does not depend on it.
         body.resume();
         reject(error);
@@ -49,7 +54,8 @@ export function readUnaryEnvelope(
     };
     const onEnd = () => {
       if (length === 0) return finish(protocolError("missing input message for unary method"));
-      const all = Buffer.concat(chunks, length);
+      // One chunk (a small request's usual case) needs no copy.
+      const all = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length);
       if (length < HEADER_BYTES || length < HEADER_BYTES + all.readUInt32BE(1)) {
         return finish(protocolError("premature end of stream"));
       }

@@ -37,6 +37,12 @@ describe("readUnaryEnvelope", () => {
     expect(Buffer.isBuffer(payload)).toBe(false);
   });
 
+  it("returns the payload of a body in one chunk as a plain Uint8Array too", async () => {
+    const payload = await read([frame([9, 8, 7])]);
+    expect([...payload]).toEqual([9, 8, 7]);
+    expect(Buffer.isBuffer(payload)).toBe(false);
+  });
+
   it("accepts an empty message (all fields default)", async () => {
     expect((await read([frame([])])).byteLength).toBe(0);
   });
@@ -55,6 +61,7 @@ describe("readUnaryEnvelope", () => {
   it.each([
     ["no message", [], "missing input message"],
     ["a truncated message", [frame([1, 2, 3]).subarray(0, 7)], "premature end of stream"],
+    ["a truncated header", [frame([1, 2, 3]).subarray(0, 3)], "premature end of stream"],
     ["two messages", [Buffer.concat([frame([1]), frame([2])])], "extra input message"],
     ["a compressed flag", [frame([1, 2], 1)], "compressed message without grpc-encoding"],
   ])("answers %s with InvalidArgument", async (_case, chunks, message) => {
