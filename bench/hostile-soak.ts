@@ -159,22 +159,33 @@ function report(
   const afterWarmup = samples.slice(Math.ceil(warmupMs / 5000));
   const max = Math.max(...afterWarmup, end);
   const growth = baseline > 0 ? ((end - baseline) / baseline) * 100 : Number.NaN;
+  // One sample against one swings with V8's heap between collections (±30 % between
+  // identical runs): the median of the first minute after warm-up against the last
+  // minute's says whether memory climbs.
+  const firstMinute = median(afterWarmup.slice(0, 12));
+  const lastMinute = median(afterWarmup.slice(-12));
+  const medianGrowth = ((lastMinute - firstMinute) / firstMinute) * 100;
   console.log(
     `\nload average at the end: ${loadavg()
       .map((l) => l.toFixed(2))
       .join(", ")}`,
   );
   console.log(
-    "| minutes | warm-up s | valid calls | fuzzed | cancels (sessions replaced) | slow readers | hot swaps | iris versions served | unexpected errors | RSS after warm-up → end (max), MiB | RSS growth |",
+    "| minutes | warm-up s | valid calls | fuzzed | cancels (sessions replaced) | slow readers | hot swaps | iris versions served | unexpected errors | RSS after warm-up → end (max), MiB | RSS growth | RSS median, first → last minute, MiB | median growth |",
   );
-  console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---:|");
+  console.log("|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---:|---|---:|");
   console.log(
-    `| ${minutes} | ${(warmupMs / 1000).toFixed(0)} | ${tally.valid} | ${tally.fuzzed} | ${tally.cancels} (${tally.cancelSessions}) | ${tally.slowReaders} | ${tally.swaps} | ${[...tally.versions].sort((a, b) => a - b).join(", ")} | ${tally.unexpected.length} | ${baseline.toFixed(0)} → ${end.toFixed(0)} (${max.toFixed(0)}) | ${growth.toFixed(1)} % |`,
+    `| ${minutes} | ${(warmupMs / 1000).toFixed(0)} | ${tally.valid} | ${tally.fuzzed} | ${tally.cancels} (${tally.cancelSessions}) | ${tally.slowReaders} | ${tally.swaps} | ${[...tally.versions].sort((a, b) => a - b).join(", ")} | ${tally.unexpected.length} | ${baseline.toFixed(0)} → ${end.toFixed(0)} (${max.toFixed(0)}) | ${growth.toFixed(1)} % | ${firstMinute.toFixed(0)} → ${lastMinute.toFixed(0)} | ${medianGrowth.toFixed(1)} % |`,
   );
   // Every 30 s: a plateau (allocator and heap sizing settling) reads differently from a steady climb.
   const series = samples.filter((_, i) => i % 6 === 0).map((mib) => mib.toFixed(0));
   console.log(`RSS every 30 s, MiB: ${series.join(" ")}`);
   for (const line of tally.unexpected.slice(0, 20)) console.log("UNEXPECTED", line);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
 /** `--skip valid,fuzz,cancel,slow,swap`: loops left out, to find which activity grows RSS. */
