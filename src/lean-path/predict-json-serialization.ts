@@ -1,4 +1,5 @@
 import type { DescMethod, JsonReadOptions, JsonWriteOptions, Message } from "@bufbuild/protobuf";
+import type { createMethodSerializationLookup } from "@connectrpc/connect/protocol";
 import {
   PredictRequestSchema,
   type PredictResponse,
@@ -6,7 +7,6 @@ import {
 } from "../../gen/inferd/v1/inference_pb.js";
 import { readPredictRequestJson } from "../services/decode-predict-request-json.js";
 import { writePredictResponseJson } from "../services/encode-predict-response-json.js";
-import type { Serialization } from "./lean-http-call.js";
 
 /** What {@link withPredictJson} needs of the path's options. */
 export interface PredictJsonOptions {
@@ -19,6 +19,8 @@ export interface PredictJsonOptions {
   readonly readMaxBytes: number;
 }
 
+/** A method's (de)serializers, as `createSerializers` builds them (no import: a cycle). */
+type Serialization = ReturnType<typeof createMethodSerializationLookup>;
 type Json = ReturnType<Serialization["getI"]>;
 
 /** Options under which protobuf-es reads and writes as the hand-written JSON codec does. */
