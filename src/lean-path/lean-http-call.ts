@@ -13,6 +13,7 @@ import type { RecordRefusedCall } from "../observed-call/rpc-call.js";
 import type { DecodeLargeInput } from "./decode-large-input.js";
 import type { EncodeLargeOutput } from "./encode-large-output.js";
 import type { ContextValuesOfPeer } from "./grpc-unary-path.js";
+import { withPredictJson } from "./predict-json-serialization.js";
 import { CANCELED, recordRefusedCall } from "./refused-call.js";
 import { createUnaryCallContext } from "./unary-call-context.js";
 import type { UnaryMethodSpec } from "./unary-method-table.js";
@@ -67,10 +68,13 @@ export function createSerializers(
   const serializers = new Map<string, Serialization>();
   for (const [path, { spec }] of options.methods) {
     const limits = { readMaxBytes: options.readMaxBytes, writeMaxBytes: 0xffffffff };
-    serializers.set(
-      path,
-      createMethodSerializationLookup(spec.method, undefined, options.jsonOptions, limits),
+    const lookup = createMethodSerializationLookup(
+      spec.method,
+      undefined,
+      options.jsonOptions,
+      limits,
     );
+    serializers.set(path, withPredictJson(lookup, spec.method, options));
   }
   return serializers;
 }

@@ -17,8 +17,8 @@ const REQUEST_WIRE_TYPES = [-1, LEN, VARINT, LEN, LEN, LEN, VARINT, VARINT, VARI
  */
 const NO_BYTES = new Uint8Array(0);
 
-/** A Tensor as `create(TensorSchema)` builds it: every field, in the schema's order. */
-function emptyTensor(): Tensor {
+/** A Tensor as `create(TensorSchema)` builds it: every field, in the schema's order (raw data shared, see `NO_BYTES`). */
+export function emptyTensor(): Tensor {
   return {
     $typeName: "inferd.v1.Tensor",
     dtype: 0,
