@@ -1,9 +1,10 @@
 import type { PredictRequest } from "../../gen/inferd/v1/inference_pb.js";
 import { DataTypeSchema, type Tensor } from "../../gen/inferd/v1/tensor_pb.js";
-import { emptyTensor } from "./decode-predict-request.js";
+import { emptyPredictRequest, emptyTensor } from "./decode-predict-request.js";
+import { NOT_FAST } from "./wire-cursor.js";
 
 /** Thrown inside the reader for anything it leaves to protobuf-es. */
-const NOT_FAST = new Error("not fast");
+
 /** DataType values by their JSON (and proto) names, as protobuf-es reads them. */
 const DTYPES: ReadonlyMap<string, number> = new Map(
   DataTypeSchema.values.flatMap((v) => [
@@ -125,17 +126,7 @@ function readInputs(r: Reader, json: Record<string, unknown>, inputs: Record<str
 }
 
 function readFields(r: Reader, json: Record<string, unknown>): PredictRequest {
-  const m: PredictRequest = {
-    $typeName: "inferd.v1.PredictRequest",
-    model: "",
-    version: 0,
-    inputs: {},
-    outputs: [],
-    requestId: "",
-    rawOutputs: false,
-    topK: 0,
-    priority: 0,
-  };
+  const m = emptyPredictRequest();
   const seen = { bits: 0 };
   for (const key of Object.keys(json)) {
     r.keys++;

@@ -33,6 +33,21 @@ export function emptyTensor(): Tensor {
   };
 }
 
+/** A PredictRequest as `create(PredictRequestSchema)` builds it: every field, in the schema's order. */
+export function emptyPredictRequest(): PredictRequest {
+  return {
+    $typeName: "inferd.v1.PredictRequest",
+    model: "",
+    version: 0,
+    inputs: {},
+    outputs: [],
+    requestId: "",
+    rawOutputs: false,
+    topK: 0,
+    priority: 0,
+  };
+}
+
 /** How to read one element of a repeated Tensor field (see {@link readElement}). */
 type Element = "int32" | "float" | "double" | "int64" | "bool";
 
@@ -140,17 +155,7 @@ function readInput(cursor: WireCursor, end: number, inputs: Record<string, Tenso
 function readPredictRequest(bytes: Uint8Array): PredictRequest {
   const c = new WireCursor(bytes);
   const end = bytes.length;
-  const m: PredictRequest = {
-    $typeName: "inferd.v1.PredictRequest",
-    model: "",
-    version: 0,
-    inputs: {},
-    outputs: [],
-    requestId: "",
-    rawOutputs: false,
-    topK: 0,
-    priority: 0,
-  };
+  const m = emptyPredictRequest();
   while (c.pos < end) {
     const tag = c.uint32(end);
     if ((tag & 7) !== REQUEST_WIRE_TYPES[tag >>> 3]) throw NOT_FAST;
