@@ -32,7 +32,8 @@ export function readGrpcWebBody(
       body.off("data", onData).off("end", onEnd).off("error", finish);
       signal.removeEventListener("abort", onAbort);
       if (error !== undefined) reject(error);
-      else resolve(Buffer.concat(chunks, length));
+      // One chunk (the usual small body) is handed on as is: no copy.
+      else resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length));
     };
     const onAbort = () => finish(signal.reason);
     const onData = (chunk: Buffer) => {

@@ -13,7 +13,6 @@ import {
   parseTimeout,
   setTrailerStatus,
   trailerFlag,
-  trailerSerialize,
 } from "@connectrpc/connect/protocol-grpc-web";
 import { settleEncoded } from "./encode-large-output.js";
 import { parseUnaryInput, readGrpcWebBody } from "./grpc-web-request-body.js";
@@ -108,8 +107,21 @@ async function serve(
   }
   if (data instanceof ConnectError) setTrailerStatus(context.responseTrailer, data);
   else envelopes.push({ flags: 0, data });
-  envelopes.push({ flags: trailerFlag, data: trailerSerialize(context.responseTrailer) });
+  envelopes.push({ flags: trailerFlag, data: serializeTrailer(context.responseTrailer) });
   await respond(res, context.responseHeader, envelopes, compression.response);
+}
+
+/**
+ * connect-es's `trailerSerialize`: `name: value\r\n` per field, UTF-8, the same bytes.
+ * Why: one string and `Buffer.from` cost ~0.3 µs less than its line array and a new
+ * `TextEncoder` per call.
+ */
+function serializeTrailer(trailer: Headers): Uint8Array {
+  let text = "";
+  trailer.forEach((value, key) => {
+    text += `${key}: ${value}\r\n`;
+  });
+  return Buffer.from(text);
 }
 
 /** Writes the head and each envelope as its own body write, as connect-node does. */
@@ -121,7 +133,11 @@ async function respond(
 ): Promise<void> {
   const frames: Buffer[] = [];
   for (const envelope of envelopes) {
-    const { flags, data } = await envelopeCompress(envelope, compression, COMPRESS_MIN_BYTES);
+    // Only an envelope it compresses waits: the usual small answer takes no microtask.
+    const { flags, data } =
+      compression && envelope.data.byteLength >= COMPRESS_MIN_BYTES
+        ? await envelopeCompress(envelope, compression, COMPRESS_MIN_BYTES)
+        : envelope;
     const frame = Buffer.allocUnsafe(5 + data.byteLength);
     frame[0] = flags;
     frame.writeUInt32BE(data.byteLength, 1);

@@ -2,17 +2,17 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { JsonReadOptions, JsonWriteOptions, Message } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type Interceptor } from "@connectrpc/connect";
-import {
-  type Compression,
-  createMethodSerializationLookup,
-  invokeUnaryImplementation,
-} from "@connectrpc/connect/protocol";
+import { type Compression, invokeUnaryImplementation } from "@connectrpc/connect/protocol";
 import { singleHeader, toWebHeaders } from "../connect-adapter/incoming-headers.js";
 import { recodeRefusal } from "../connect-adapter/recode-connect-refusals.js";
 import type { RecordRefusedCall } from "../observed-call/rpc-call.js";
 import type { DecodeLargeInput } from "./decode-large-input.js";
 import type { EncodeLargeOutput } from "./encode-large-output.js";
 import type { ContextValuesOfPeer } from "./grpc-unary-path.js";
+import {
+  createLeanMethodSerialization,
+  type LeanMethodSerialization,
+} from "./lean-method-serialization.js";
 import { withPredictJson } from "./predict-json-serialization.js";
 import { CANCELED, recordRefusedCall } from "./refused-call.js";
 import { createUnaryCallContext } from "./unary-call-context.js";
@@ -26,7 +26,7 @@ export type LeanResponse = ServerResponse | Http2ServerResponse;
 export type RequestClaim = (req: LeanRequest, res: LeanResponse) => boolean;
 
 /** A method's (de)serializers for JSON and binary, under the adapter's options. */
-export type Serialization = ReturnType<typeof createMethodSerializationLookup>;
+export type Serialization = LeanMethodSerialization;
 
 /** What the lean HTTP paths (Connect, gRPC-Web) share with the Connect adapter. */
 export interface LeanHttpPathOptions {
@@ -61,19 +61,14 @@ export function prepareLeanOptions(options: LeanHttpPathOptions): PreparedLeanOp
 /** connect-node's default: smaller messages are never compressed. */
 export const COMPRESS_MIN_BYTES = 1024;
 
-/** Each method's serialization, by path, built once as the adapter builds its own. */
+/** Each method's serialization, by path, built once as the adapter builds its own (see `createLeanMethodSerialization`). */
 export function createSerializers(
   options: LeanHttpPathOptions,
 ): ReadonlyMap<string, Serialization> {
   const serializers = new Map<string, Serialization>();
   for (const [path, { spec }] of options.methods) {
     const limits = { readMaxBytes: options.readMaxBytes, writeMaxBytes: 0xffffffff };
-    const lookup = createMethodSerializationLookup(
-      spec.method,
-      undefined,
-      options.jsonOptions,
-      limits,
-    );
+    const lookup = createLeanMethodSerialization(spec.method, options.jsonOptions, limits);
     serializers.set(path, withPredictJson(lookup, spec.method, options));
   }
   return serializers;
