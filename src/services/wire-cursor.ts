@@ -25,8 +25,10 @@ export class WireCursor {
   }
 
   get #view(): DataView {
-    const { buffer, byteOffset, byteLength } = this.#bytes;
-    this.#dataView ??= new DataView(buffer, byteOffset, byteLength);
+    if (this.#dataView === undefined) {
+      const { buffer, byteOffset, byteLength } = this.#bytes;
+      this.#dataView = new DataView(buffer, byteOffset, byteLength);
+    }
     return this.#dataView;
   }
 
