@@ -14,8 +14,11 @@ export interface QueuedRequest extends Plannable, Prioritized {
   readonly deadline: number | undefined;
   readonly cacheKey: string | undefined;
   settled: boolean;
-  resolve(outputs: TensorMap): void;
-  reject(error: unknown): void;
+  /** The caller's promise, settled once through {@link settleResolve} / {@link settleReject}. */
+  readonly resolve: (outputs: TensorMap) => void;
+  readonly reject: (error: unknown) => void;
+  /** Its abort listener on `signal`, removed when it settles; one for its whole life. */
+  readonly onAbort: (() => void) | undefined;
 }
 
 /** How a request may be batched: its rows, and the key of requests it can join. */
@@ -35,6 +38,8 @@ export function requestShape(
   outputNames: readonly string[] | undefined,
   maxBatchSize: number,
 ): RequestShape {
+  // Batching off: only the rows matter (statistics); no sort, no key.
+  if (maxBatchSize <= 0) return { rows: rowsOfFirstInput(inputs) ?? 1, groupKey: undefined };
   const names = Object.keys(inputs).sort();
   const firstRows = inputs[names[0] ?? ""]?.dims[0];
   const rows = firstRows ?? 1;
@@ -51,10 +56,18 @@ export function requestShape(
   return { rows, groupKey: JSON.stringify([parts, outputs]) };
 }
 
+/** Dim 0 of the input whose name sorts first, as the full shape reads it, without sorting. */
+function rowsOfFirstInput(inputs: TensorMap): number | undefined {
+  let first: string | undefined;
+  for (const name in inputs) if (first === undefined || name < first) first = name;
+  return first === undefined ? undefined : inputs[first]?.dims[0];
+}
+
 /** Resolves a request unless it already settled; true when this call settled it. */
 export function settleResolve(request: QueuedRequest, outputs: TensorMap): boolean {
   if (request.settled) return false;
   request.settled = true;
+  if (request.onAbort) request.signal?.removeEventListener("abort", request.onAbort);
   request.resolve(outputs);
   return true;
 }
@@ -63,6 +76,7 @@ export function settleResolve(request: QueuedRequest, outputs: TensorMap): boole
 export function settleReject(request: QueuedRequest, error: unknown): boolean {
   if (request.settled) return false;
   request.settled = true;
+  if (request.onAbort) request.signal?.removeEventListener("abort", request.onAbort);
   request.reject(error);
   return true;
 }
