@@ -40,20 +40,25 @@ export function requestShape(
 ): RequestShape {
   // Batching off: only the rows matter (statistics); no sort, no key.
   if (maxBatchSize <= 0) return { rows: rowsOfFirstInput(inputs) ?? 1, groupKey: undefined };
-  const names = Object.keys(inputs).sort();
+  const names = Object.keys(inputs);
+  if (names.length > 1) names.sort();
   const firstRows = inputs[names[0] ?? ""]?.dims[0];
   const rows = firstRows ?? 1;
-  const parts: string[] = [];
+  if (firstRows === undefined || firstRows > maxBatchSize) return { rows, groupKey: undefined };
+  // Built by concatenation (no parts array, no JSON of the whole): the output set as a
+  // JSON array, then per input its JSON-quoted name, dtype and [trailing dims]; each
+  // piece delimits itself, so equal keys mean equal shapes.
+  let key =
+    outputNames === undefined || outputNames.length === 0
+      ? "[]"
+      : JSON.stringify([...new Set(outputNames)].sort());
   for (const name of names) {
     const tensor = inputs[name];
     if (tensor === undefined || tensor.dims[0] !== firstRows) return { rows, groupKey: undefined };
-    parts.push(`${name}:${tensor.dtype}[${tensor.dims.slice(1).join(",")}]`);
+    const { dims } = tensor;
+    key += `${JSON.stringify(name)}${tensor.dtype}[${dims.length === 2 ? dims[1] : dims.slice(1).join(",")}]`;
   }
-  if (maxBatchSize <= 0 || firstRows === undefined || firstRows > maxBatchSize) {
-    return { rows, groupKey: undefined };
-  }
-  const outputs = outputNames === undefined ? [] : [...new Set(outputNames)].sort();
-  return { rows, groupKey: JSON.stringify([parts, outputs]) };
+  return { rows, groupKey: key };
 }
 
 /** Dim 0 of the input whose name sorts first, as the full shape reads it, without sorting. */
