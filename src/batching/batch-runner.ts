@@ -1,4 +1,4 @@
-import type { LoadedModel, TensorMap } from "../runtime/model-runtime.js";
+import type { LoadedModel, RunOptions, TensorMap } from "../runtime/model-runtime.js";
 import { concatBatch, splitBatch } from "./concat-batch.js";
 import { type QueuedRequest, settleReject, settleResolve } from "./queued-request.js";
 
@@ -47,7 +47,12 @@ export async function runSeparately(
   }
   const live = members.filter((m) => !m.settled);
   const runs = model.runSeparately(
-    live.map((m) => ({ inputs: m.inputs, outputNames: m.outputNames ?? [], signal: m.signal })),
+    live.map((m) => ({
+      inputs: m.inputs,
+      outputNames: m.outputNames ?? [],
+      signal: m.signal,
+      callerHandlesAbort: true,
+    })),
   );
   await Promise.all(
     runs.map((run, i) => {
@@ -62,6 +67,9 @@ export async function runSeparately(
   );
 }
 
+/** The batcher's own listener on each request's signal answers an abort (see `QueuedRequest`). */
+const CALLER_HANDLES_ABORT: RunOptions = { callerHandlesAbort: true };
+
 async function runAlone(
   model: LoadedModel,
   request: QueuedRequest,
@@ -69,7 +77,12 @@ async function runAlone(
 ): Promise<void> {
   if (request.settled) return;
   try {
-    const outputs = await model.run(request.inputs, request.outputNames, request.signal);
+    const outputs = await model.run(
+      request.inputs,
+      request.outputNames,
+      request.signal,
+      CALLER_HANDLES_ABORT,
+    );
     if (settleResolve(request, outputs)) onAnswered(request, outputs);
   } catch (error) {
     settleReject(request, error);

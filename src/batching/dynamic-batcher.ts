@@ -60,8 +60,17 @@ export function createDynamicBatcher(
   // in groups (see `LoadedModel.runSeparately`), still one run per request.
   const separately = maxBatchSize === 0 && model.runSeparately !== undefined;
 
-  /** The head of the queue, in leaving order: this free instance's share, at most 64. */
+  // Batching off: every request runs alone and at once, so there is nothing to plan; nor
+  // for a lone request when adaptive (the planner would dispatch it alone at once).
+  const passThrough = maxBatchSize === 0;
+  const adaptive = policy.queueDelay === "adaptive";
+
+  /**
+   * The head of the queue, in leaving order: with `runSeparately` this free instance's
+   * share, at most 64; otherwise the head alone.
+   */
   function passThroughGroup(): QueuedRequest[] {
+    if (!separately) return [queue.items[0] as QueuedRequest];
     const share = Math.ceil(queue.length / Math.max(1, instanceCount - running.size));
     return queue.items.slice(0, Math.min(share, MAX_PASS_THROUGH_GROUP));
   }
@@ -95,12 +104,16 @@ export function createDynamicBatcher(
     const now = performance.now();
     let waitUntil = Number.POSITIVE_INFINITY;
     while (running.size < instanceCount && queue.length > 0) {
-      const plan = planNextBatch(queue.items, now, policy);
-      if (plan.kind === "wait") {
-        waitUntil = plan.until;
-        break;
+      let members: readonly QueuedRequest[];
+      if (passThrough || (adaptive && queue.length === 1)) members = passThroughGroup();
+      else {
+        const plan = planNextBatch(queue.items, now, policy);
+        if (plan.kind === "wait") {
+          waitUntil = plan.until;
+          break;
+        }
+        members = plan.members;
       }
-      const members = separately ? passThroughGroup() : plan.members;
       for (const member of members) unqueue(member);
       dispatch(members, now);
     }
@@ -146,16 +159,17 @@ export function createDynamicBatcher(
     return nearest;
   }
 
+  function onAnswered(request: QueuedRequest, outputs: TensorMap): void {
+    if (cache && request.cacheKey !== undefined) cache.set(request.cacheKey, outputs);
+  }
+
   function dispatch(members: readonly QueuedRequest[], now: number): void {
     const size = members.reduce((sum, m) => sum + m.rows, 0);
-    const queueMs = members.map((m) => now - m.enqueuedAt);
+    const queueMs = observer ? members.map((m) => now - m.enqueuedAt) : [];
     counters.batches += separately ? members.length : 1;
     counters.rows += size;
     inFlightRequests += members.length;
     const started = performance.now();
-    const onAnswered = (request: QueuedRequest, outputs: TensorMap) => {
-      if (cache && request.cacheKey !== undefined) cache.set(request.cacheKey, outputs);
-    };
     const run = separately
       ? runSeparately(model, members, onAnswered)
       : runBatch(model, members, onAnswered);
@@ -206,13 +220,9 @@ export function createDynamicBatcher(
         deadlineExceeded(`the request's deadline had already passed when it reached ${what}`),
       );
     }
+    const shape = requestShape(inputs, outputNames, maxBatchSize);
+    const priority = clampPriority(runOptions?.priority ?? 0, options.priorityLevels);
     return new Promise<TensorMap>((resolve, reject) => {
-      const onAbort = () => {
-        // Queued: leave the queue unrun. Running: only the result is dropped.
-        if (unqueue(request)) requestPump();
-        if (signal !== undefined) drop(request, abortReasonToError(signal));
-      };
-      const shape = requestShape(inputs, outputNames, maxBatchSize);
       // A literal, not `{...shape, ...}`: V8 adds properties after a spread one by one
       // into a slow object, which cost ~15 us per request here.
       const request: QueuedRequest = {
@@ -223,24 +233,25 @@ export function createDynamicBatcher(
         signal,
         deadline,
         cacheKey,
-        priority: clampPriority(runOptions?.priority ?? 0, options.priorityLevels),
+        priority,
         seq: seq++,
         enqueuedAt: performance.now(),
         settled: false,
-        resolve: (outputs) => {
-          signal?.removeEventListener("abort", onAbort);
-          resolve(outputs);
-        },
-        reject: (error) => {
-          signal?.removeEventListener("abort", onAbort);
-          reject(error);
-        },
+        resolve,
+        reject,
+        // Queued: leave the queue unrun. Running: only the result is dropped.
+        onAbort: signal && (() => abort(request, signal)),
       };
-      signal?.addEventListener("abort", onAbort, { once: true });
+      if (signal) signal.addEventListener("abort", request.onAbort as () => void, ONCE);
       queue.push(request);
       if (deadline !== undefined) deadlined++;
       requestPump();
     });
+  }
+
+  function abort(request: QueuedRequest, signal: AbortSignal): void {
+    if (unqueue(request)) requestPump();
+    drop(request, abortReasonToError(signal));
   }
 
   return {
@@ -296,6 +307,8 @@ export function createDynamicBatcher(
 
 /** Most requests of one pass-through group (the worker pool's `MAX_RUNS_PER_MESSAGE`). */
 const MAX_PASS_THROUGH_GROUP = 64;
+
+const ONCE = { once: true } as const;
 
 function clampPriority(priority: number, levels: number | undefined): number {
   if (levels === undefined || levels <= 0) return priority;

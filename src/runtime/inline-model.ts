@@ -1,7 +1,7 @@
 import { abortReasonToError, internal, unavailable } from "../errors/inferd-error.js";
 import type { TensorSpec } from "../tensor/host-tensor.js";
 import type { InProcessSession } from "./in-process-session.js";
-import type { ExecutionChoice, LoadedModel, TensorMap } from "./model-runtime.js";
+import type { ExecutionChoice, LoadedModel, RunOptions, TensorMap } from "./model-runtime.js";
 import { type RunJob, RunQueue, settleRun } from "./run-queue.js";
 
 /**
@@ -48,10 +48,11 @@ export class InlineModel implements LoadedModel {
     inputs: TensorMap,
     outputNames: readonly string[] = [],
     signal?: AbortSignal,
+    options?: RunOptions,
   ): Promise<TensorMap> {
     if (this.#disposing) return Promise.reject(unavailable("the model is being unloaded"));
     if (signal?.aborted) return Promise.reject(abortReasonToError(signal));
-    const run = this.#queue.enqueue(inputs, outputNames, signal);
+    const run = this.#queue.enqueue(inputs, outputNames, signal, options?.callerHandlesAbort);
     this.#next();
     return run;
   }

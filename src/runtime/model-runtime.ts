@@ -58,6 +58,13 @@ export interface RunOptions {
   priority?: number;
   /** Epoch milliseconds after which the request is rejected `deadline_exceeded` unrun. */
   deadline?: number;
+  /**
+   * The caller listens to the run's signal itself and answers its own caller at once on
+   * abort (the batcher does): the model adds no second listener, only skips a run whose
+   * signal aborted before it started, and settles when the run ends as if not aborted.
+   * One listener per request instead of two (~µs each, add and remove, per call).
+   */
+  callerHandlesAbort?: boolean;
 }
 
 /** One run of {@link LoadedModel.runSeparately}: `run`'s first three arguments. */
@@ -65,6 +72,8 @@ export interface SeparateRun {
   readonly inputs: TensorMap;
   readonly outputNames?: readonly string[] | undefined;
   readonly signal?: AbortSignal | undefined;
+  /** See {@link RunOptions.callerHandlesAbort}. */
+  readonly callerHandlesAbort?: boolean;
 }
 
 /**

@@ -104,7 +104,7 @@ function describedAs(pool: WorkerPool, execution: ExecutionChoice): LoadedModel 
     get pending() {
       return pool.pending;
     },
-    run: (inputs, outputNames, signal) => pool.run(inputs, outputNames, signal),
+    run: (inputs, outputNames, signal, options) => pool.run(inputs, outputNames, signal, options),
     runSeparately: (runs) => pool.runSeparately(runs),
     dispose: () => pool.dispose(),
   };

@@ -28,15 +28,20 @@ export class RunQueue {
     return this.#jobs.length;
   }
 
-  /** Queues a run; the caller then takes jobs with {@link take} when a session is free. */
+  /**
+   * Queues a run; the caller then takes jobs with {@link take} when a session is free.
+   * `callerHandlesAbort` (see `RunOptions`): no listener; an aborted run is only
+   * skipped, rejected, when it reaches the head.
+   */
   enqueue(
     inputs: TensorMap,
     outputNames: readonly string[],
     signal: AbortSignal | undefined,
+    callerHandlesAbort = false,
   ): Promise<TensorMap> {
     return new Promise((resolve, reject) => {
       const job: RunJob = { inputs, outputNames, signal, resolve, reject };
-      if (signal) {
+      if (signal && !callerHandlesAbort) {
         job.onAbort = () => this.#abort(job, signal);
         signal.addEventListener("abort", job.onAbort, { once: true });
       }
@@ -46,12 +51,25 @@ export class RunQueue {
 
   /** The oldest queued run, left queued. */
   peek(): RunJob | undefined {
+    this.#skipAborted();
     return this.#jobs[0];
   }
 
   /** The oldest queued run, now the caller's to run and {@link settle}. */
   take(): RunJob | undefined {
+    this.#skipAborted();
     return this.#jobs.shift();
+  }
+
+  /** Rejects the head's runs aborted without a listener to take them out, then tells the owner. */
+  #skipAborted(): void {
+    let skipped = false;
+    for (let job = this.#jobs[0]; job?.signal?.aborted; job = this.#jobs[0]) {
+      this.#jobs.shift();
+      job.reject(abortReasonToError(job.signal));
+      skipped = true;
+    }
+    if (skipped) this.onAbort();
   }
 
   /**
@@ -59,7 +77,13 @@ export class RunQueue {
    * worker crashed before answering); a run an abort already rejected is dropped.
    */
   requeue(jobs: readonly RunJob[]): void {
-    this.#jobs.unshift(...jobs.filter((job) => !job.signal?.aborted));
+    const live: RunJob[] = [];
+    for (const job of jobs) {
+      // A no-op for a run its listener already rejected.
+      if (job.signal?.aborted) job.reject(abortReasonToError(job.signal));
+      else live.push(job);
+    }
+    this.#jobs.unshift(...live);
   }
 
   /** Rejects every queued run with `error` (nothing can run them any more). */

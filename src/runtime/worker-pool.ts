@@ -1,7 +1,7 @@
 import { raceAbort } from "../abort/race-abort.js";
 import { abortReasonToError, internal, unavailable } from "../errors/inferd-error.js";
 import type { TensorSpec } from "../tensor/host-tensor.js";
-import type { LoadedModel, SeparateRun, TensorMap } from "./model-runtime.js";
+import type { LoadedModel, RunOptions, SeparateRun, TensorMap } from "./model-runtime.js";
 import { type RunJob, RunQueue, settleRun } from "./run-queue.js";
 import {
   type RunResult,
@@ -89,11 +89,12 @@ export class WorkerPool implements LoadedModel {
     inputs: TensorMap,
     outputNames: readonly string[] = [],
     signal?: AbortSignal,
+    options?: RunOptions,
   ): Promise<TensorMap> {
     if (this.#disposing) return Promise.reject(unavailable("the model is being unloaded"));
     if (this.#broken) return Promise.reject(this.#broken);
     if (signal?.aborted) return Promise.reject(abortReasonToError(signal));
-    const run = this.#queue.enqueue(inputs, outputNames, signal);
+    const run = this.#queue.enqueue(inputs, outputNames, signal, options?.callerHandlesAbort);
     this.#dispatch();
     return run;
   }
@@ -107,7 +108,7 @@ export class WorkerPool implements LoadedModel {
       if (this.#disposing) return Promise.reject(unavailable("the model is being unloaded"));
       if (this.#broken) return Promise.reject(this.#broken);
       if (r.signal?.aborted) return Promise.reject(abortReasonToError(r.signal));
-      return this.#queue.enqueue(r.inputs, r.outputNames ?? [], r.signal);
+      return this.#queue.enqueue(r.inputs, r.outputNames ?? [], r.signal, r.callerHandlesAbort);
     });
     this.#dispatch();
     return queued;
@@ -140,6 +141,7 @@ export class WorkerPool implements LoadedModel {
   #dispatch(): void {
     while (this.#queue.length > 0 && this.#idle.length > 0) {
       const jobs = this.#takeGroup();
+      if (jobs.length === 0) break; // every queued run had aborted
       const instance = this.#idle.shift() as SessionInstance;
       this.#running += jobs.length;
       instance.run(jobs).then(

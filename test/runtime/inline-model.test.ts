@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { createDynamicBatcher } from "../../src/batching/dynamic-batcher.js";
 import { isInferdError } from "../../src/errors/inferd-error.js";
 import type { InProcessSession } from "../../src/runtime/in-process-session.js";
 import { InlineModel } from "../../src/runtime/inline-model.js";
@@ -160,5 +161,34 @@ describe("inline model contract", () => {
     await Promise.all([queued, disposing]);
     expect([disposed, counts.released]).toEqual([true, 1]);
     expect(model.dispose()).toBe(model.dispose());
+  });
+});
+
+describe("inline model behind the batcher (batching off)", () => {
+  it("takes one abort listener per request, answers aborts at once, and never runs an aborted queued job", async () => {
+    const { session, counts, open } = gatedSession();
+    const model = new InlineModel(session, { mode: "inline", reason: "test", concurrentRuns: 1 });
+    // Two batcher slots over one run slot: the second request waits in the model's queue.
+    const batcher = createDynamicBatcher(model, { maxBatchSize: 0, instanceCount: 2 });
+    const running = new AbortController();
+    const queued = new AbortController();
+    const added = [running, queued].map((c) => vi.spyOn(c.signal, "addEventListener"));
+    const removed = [running, queued].map((c) => vi.spyOn(c.signal, "removeEventListener"));
+    const a = batcher.run({}, [], running.signal).catch((e: unknown) => e);
+    const b = batcher.run({}, [], queued.signal).catch((e: unknown) => e);
+    await tick();
+    expect(counts.runs).toBe(1);
+    expect(model.pending).toBe(2);
+    queued.abort();
+    expect(kindOf(await b)).toBe("canceled");
+    running.abort();
+    expect(kindOf(await a)).toBe("canceled");
+    open();
+    await tick();
+    expect(counts.runs).toBe(1);
+    expect(model.pending).toBe(0);
+    for (const spy of [...added, ...removed]) expect(spy).toHaveBeenCalledTimes(1);
+    await batcher.dispose();
+    expect(counts.released).toBe(1);
   });
 });

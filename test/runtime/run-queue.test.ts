@@ -43,3 +43,34 @@ describe("RunQueue", () => {
     expect(queue.length).toBe(0);
   });
 });
+
+describe("RunQueue with the caller handling aborts", () => {
+  it("adds no listener, and rejects a run aborted while queued when it reaches the head", async () => {
+    let told = 0;
+    const queue = new RunQueue(() => told++);
+    const controller = new AbortController();
+    const aborted = queue.enqueue({}, ["a"], controller.signal, true).catch(kindOf);
+    const next = queue.enqueue({}, ["b"], undefined, true);
+    controller.abort();
+    // Nothing listened: still queued until a session looks.
+    expect(queue.length).toBe(2);
+    expect(queue.take()?.outputNames).toEqual(["b"]);
+    expect(await aborted).toBe("canceled");
+    expect(told).toBe(1);
+    expect(queue.length).toBe(0);
+    void next;
+  });
+
+  it("rejects a taken run aborted before a crash when requeued, and keeps the live ones", async () => {
+    const queue = new RunQueue(() => {});
+    const controller = new AbortController();
+    const aborted = queue.enqueue({}, ["a"], controller.signal, true).catch(kindOf);
+    queue.enqueue({}, ["b"], undefined, true);
+    const jobs = [queue.take(), queue.take()].filter((job) => job !== undefined);
+    controller.abort();
+    queue.requeue(jobs);
+    expect(await aborted).toBe("canceled");
+    expect(queue.length).toBe(1);
+    expect(queue.peek()?.outputNames).toEqual(["b"]);
+  });
+});
