@@ -1,5 +1,6 @@
 import type { BatchObserver } from "../batching/batching-model.js";
 import type { InferdMetrics } from "./inferd-metrics.js";
+import { modelLabels } from "./model-metrics.js";
 
 export type { BatchInfo, BatchObserver } from "../batching/batching-model.js";
 
@@ -9,17 +10,17 @@ export function createBatchObserver(
   model: string,
   version: number,
 ): BatchObserver {
-  const labels = { model, version: String(version) };
-  // Bound once: `observe(labels, v)` builds a closure and checks exemplars per call.
-  const batchSize = metrics.inferenceBatchSize.labels(labels);
-  const computeSeconds = metrics.inferenceComputeSeconds.labels(labels);
-  const queueSeconds = metrics.inferenceQueueSeconds.labels(labels);
+  // The version's one labels object: the tallies key series by identity.
+  const labels = modelLabels(model, version);
+  const { batchSize, computeSeconds, queueSeconds } = metrics.modelTallies;
   const queueDepth = metrics.inferenceQueueDepth.labels(labels);
   return {
+    // Tallied, folded in at scrape: per batch (per call at c=1) three prom-client
+    // observes cost ~6 µs of the main thread, a tally well under one.
     onBatch(info) {
-      batchSize.observe(info.size);
-      computeSeconds.observe(info.computeMs / 1000);
-      for (const ms of info.queueMs) queueSeconds.observe(ms / 1000);
+      batchSize.observe(labels, info.size);
+      computeSeconds.observe(labels, info.computeMs / 1000);
+      for (const ms of info.queueMs) queueSeconds.observe(labels, ms / 1000);
     },
     onQueueDepth(depth) {
       queueDepth.set(depth);

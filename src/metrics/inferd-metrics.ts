@@ -28,6 +28,12 @@ export interface InferdMetrics {
    * are collected (see `rpc-metrics.ts`): never increment those metrics directly.
    */
   readonly rpcTallies: RpcTallies;
+  /**
+   * What moves the per-request and per-batch inference metrics (requests, request,
+   * queue and compute seconds, batch size), folded into them when they are collected
+   * (see `model-metrics.ts`, `batch-observer.ts`): never observe those metrics directly.
+   */
+  readonly modelTallies: ModelTallies;
   readonly inferenceRequests: Counter<ModelLabel | "code">;
   readonly inferenceRequestSeconds: Histogram<ModelLabel>;
   readonly inferenceQueueSeconds: Histogram<ModelLabel>;
@@ -58,6 +64,18 @@ export interface RpcTallies {
   readonly started: CounterTally<RpcLabel>;
   readonly handled: CounterTally<RpcLabel | "grpc_code">;
   readonly handlingSeconds: HistogramTally<RpcLabel>;
+}
+
+/**
+ * The tallies of the per-request and per-batch inference metrics, keyed by the one
+ * labels object per model version (and code) that `modelLabels` hands out.
+ */
+export interface ModelTallies {
+  readonly requests: CounterTally<ModelLabel | "code">;
+  readonly requestSeconds: HistogramTally<ModelLabel>;
+  readonly queueSeconds: HistogramTally<ModelLabel>;
+  readonly computeSeconds: HistogramTally<ModelLabel>;
+  readonly batchSize: HistogramTally<ModelLabel>;
 }
 
 /** Latency buckets from 1 ms to 10 s: covers small CPU models up to large batches. */
@@ -93,6 +111,26 @@ export function createInferdMetrics(options: InferdMetricsOptions = {}): InferdM
     handled: createCounterTally(),
     handlingSeconds: createHistogramTally(LATENCY_BUCKETS),
   };
+  const modelTallies: ModelTallies = {
+    requests: createCounterTally(),
+    requestSeconds: createHistogramTally(LATENCY_BUCKETS),
+    queueSeconds: createHistogramTally(LATENCY_BUCKETS),
+    computeSeconds: createHistogramTally(LATENCY_BUCKETS),
+    batchSize: createHistogramTally(BATCH_BUCKETS),
+  };
+  const tallied = <L extends string>(
+    name: string,
+    help: string,
+    buckets: number[],
+    tally: HistogramTally<L>,
+    labelNames: L[],
+  ) =>
+    new Histogram<L>({
+      ...{ name, help, labelNames, buckets, registers },
+      collect() {
+        tally.foldInto(this);
+      },
+    });
   const modelAnd = <L extends string>(label: L): (ModelLabel | L)[] => [...MODEL_LABELS, label];
 
   const metrics: InferdMetrics = {
@@ -126,34 +164,43 @@ export function createInferdMetrics(options: InferdMetricsOptions = {}): InferdM
       },
     }),
     rpcTallies,
-    inferenceRequests: counter(
-      "inferd_inference_requests_total",
-      "Inference requests by final code.",
-      modelAnd("code"),
-    ),
-    inferenceRequestSeconds: histogram(
+    modelTallies,
+    inferenceRequests: new Counter({
+      name: "inferd_inference_requests_total",
+      help: "Inference requests by final code.",
+      labelNames: modelAnd("code"),
+      registers,
+      collect() {
+        modelTallies.requests.foldInto(this);
+      },
+    }),
+    inferenceRequestSeconds: tallied(
       "inferd_inference_request_duration_seconds",
       "End-to-end inference request time, queueing included.",
-      MODEL_LABELS,
       LATENCY_BUCKETS,
+      modelTallies.requestSeconds,
+      MODEL_LABELS,
     ),
-    inferenceQueueSeconds: histogram(
+    inferenceQueueSeconds: tallied(
       "inferd_inference_queue_duration_seconds",
       "Time a request waited in the batching queue.",
-      MODEL_LABELS,
       LATENCY_BUCKETS,
+      modelTallies.queueSeconds,
+      MODEL_LABELS,
     ),
-    inferenceComputeSeconds: histogram(
+    inferenceComputeSeconds: tallied(
       "inferd_inference_compute_duration_seconds",
       "Time one model run took.",
-      MODEL_LABELS,
       LATENCY_BUCKETS,
+      modelTallies.computeSeconds,
+      MODEL_LABELS,
     ),
-    inferenceBatchSize: histogram(
+    inferenceBatchSize: tallied(
       "inferd_inference_batch_size",
       "Rows per model run.",
-      MODEL_LABELS,
       BATCH_BUCKETS,
+      modelTallies.batchSize,
+      MODEL_LABELS,
     ),
     inferenceQueueDepth: gauge(
       "inferd_inference_queue_depth",

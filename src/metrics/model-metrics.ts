@@ -21,38 +21,53 @@ export function recordInference(
   code: string,
   seconds: number,
 ): void {
-  const labels = inferenceLabels(model, version, code);
-  metrics.inferenceRequests.inc(labels.withCode);
-  metrics.inferenceRequestSeconds.observe(labels.plain, seconds);
+  const labels = versionLabels(model, version);
+  // Tallied, folded in at scrape (see ModelTallies): one labels object per series.
+  metrics.modelTallies.requests.inc(codeLabels(labels, code));
+  metrics.modelTallies.requestSeconds.observe(labels.plain, seconds);
 }
 
-interface InferenceLabels {
-  readonly plain: { readonly model: string; readonly version: string };
-  readonly withCode: { readonly model: string; readonly version: string; readonly code: string };
+/** The labels `{model, version}` of a model version's series: one object per version, for every caller. */
+export type ModelLabels = { readonly model: string; readonly version: string };
+
+interface VersionLabels {
+  readonly plain: ModelLabels;
+  readonly withCode: Map<string, ModelLabels & { readonly code: string }>;
 }
 
-/** Per model, version and code: one labels object per series, not two per request. */
-const INFERENCE_LABELS = new Map<string, Map<number, Map<string, InferenceLabels>>>();
+/**
+ * Per model and version, for the whole process: the tallies key series by labels
+ * object, so a version loaded again (or observed by two batchers) must reuse its object.
+ */
+const VERSION_LABELS = new Map<string, Map<number, VersionLabels>>();
 
-function inferenceLabels(model: string, version: number, code: string): InferenceLabels {
-  let byVersion = INFERENCE_LABELS.get(model);
+function versionLabels(model: string, version: number): VersionLabels {
+  let byVersion = VERSION_LABELS.get(model);
   if (byVersion === undefined) {
     byVersion = new Map();
-    INFERENCE_LABELS.set(model, byVersion);
+    VERSION_LABELS.set(model, byVersion);
   }
-  let byCode = byVersion.get(version);
-  if (byCode === undefined) {
-    byCode = new Map();
-    byVersion.set(version, byCode);
-  }
-  let labels = byCode.get(code);
+  let labels = byVersion.get(version);
   if (labels === undefined) {
-    const plain = { model, version: String(version) };
-    // A literal, not a spread: V8 builds a spread's extra property into a slow object.
-    labels = { plain, withCode: { model, version: plain.version, code } };
-    byCode.set(code, labels);
+    labels = { plain: { model, version: String(version) }, withCode: new Map() };
+    byVersion.set(version, labels);
   }
   return labels;
+}
+
+function codeLabels(labels: VersionLabels, code: string): ModelLabels & { code: string } {
+  let withCode = labels.withCode.get(code);
+  if (withCode === undefined) {
+    // A literal, not a spread: V8 builds a spread's extra property into a slow object.
+    withCode = { model: labels.plain.model, version: labels.plain.version, code };
+    labels.withCode.set(code, withCode);
+  }
+  return withCode;
+}
+
+/** The one `{model, version}` labels object of a version, the key of its tallied series. */
+export function modelLabels(model: string, version: number): ModelLabels {
+  return versionLabels(model, version).plain;
 }
 
 /**
