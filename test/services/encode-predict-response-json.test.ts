@@ -1,12 +1,9 @@
-import { create, type MessageInitShape, toJsonString } from "@bufbuild/protobuf";
+import { create, toJsonString } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { PredictResponseSchema } from "../../gen/inferd/v1/inference_pb.js";
 import { TensorSchema } from "../../gen/inferd/v1/tensor_pb.js";
-import { createSeededRandom } from "../../scripts/fixtures/seeded-random.js";
 import { writePredictResponseJson } from "../../src/services/encode-predict-response-json.js";
-import { randOf } from "../hostile/fuzz-mutations.js";
-
-type Init = MessageInitShape<typeof PredictResponseSchema>;
+import { randomPredictResponse } from "./predict-response-samples.js";
 
 const TEXTS = ["", "logits", "é", "模型", '"q\\', "\n\u0001", "\ud800", "0", "7", "__proto__"];
 const FLOATS = [0, -0, 0.1, -1e-45, Number.NaN, Number.NEGATIVE_INFINITY, 3.4e38, 1e39, 1e300];
@@ -20,35 +17,8 @@ function outcome(write: () => string): { text: string } | { error: string } {
   }
 }
 
-function randomResponse(seed: number): Init {
-  const rand = randOf(createSeededRandom(seed));
-  const some = <T>(make: () => T, max = 4): T[] => Array.from({ length: rand.int(max + 1) }, make);
-  const rare = <T>(value: T, empty: T): T => (rand.int(6) === 0 ? value : empty);
-  const tensor = () => ({
-    dtype: rand.int(4) ? rand.int(11) : rand.pick(INTS),
-    shape: some(() => (rand.int(4) ? rand.int(300) : rand.pick(INTS)), 3),
-    floatData: some(() => (rand.int(3) ? Math.fround(rand.int(1000) / 7) : rand.pick(FLOATS)), 20),
-    doubleData: rare(
-      some(() => (rand.int(2) ? rand.int(1000) / 7 : rand.pick(FLOATS))),
-      [],
-    ),
-    intData: rare(
-      some(() => rand.pick(INTS)),
-      [],
-    ),
-    int64Data: rare([1n, -2n], []),
-    boolData: rare([true], []),
-    stringData: rare(["s"], []),
-    rawData: rare(Uint8Array.of(1, 2, 3), new Uint8Array(0)),
-  });
-  return {
-    model: rand.pick(TEXTS),
-    version: rand.int(3) ? rand.int(3) : rand.pick(INTS),
-    requestId: rand.pick(TEXTS),
-    outputs: Object.fromEntries(some(() => [rand.pick(TEXTS), tensor()], 3)),
-    classifications: rare([{ top: [{ label: "a", score: 0.5, index: 1 }] }], []),
-  };
-}
+const POOLS = { texts: TEXTS, ints: INTS, floats: FLOATS, rareOneIn: 6, maxFloats: 20 };
+const randomResponse = (seed: number) => randomPredictResponse(seed, POOLS);
 
 describe("writePredictResponseJson", () => {
   it("writes a one-row answer as toJsonString does", () => {

@@ -1,15 +1,12 @@
-import { create, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { PredictResponseSchema } from "../../gen/inferd/v1/inference_pb.js";
 import { StatusSchema } from "../../gen/inferd/v1/tensor_pb.js";
-import { createSeededRandom } from "../../scripts/fixtures/seeded-random.js";
 import {
   encodePredictResponse,
   encodeResponseBinary,
 } from "../../src/services/encode-predict-response.js";
-import { randOf } from "../hostile/fuzz-mutations.js";
-
-type Init = MessageInitShape<typeof PredictResponseSchema>;
+import { randomPredictResponse } from "./predict-response-samples.js";
 
 let fastPath = 0;
 
@@ -28,30 +25,8 @@ const TEXTS = ["", "logits", "é", "模型", "b".repeat(200), "0", "7"];
 const FLOATS = [0, -0, 0.1, -1e-45, Number.NaN, Number.NEGATIVE_INFINITY, 3.4e38, 1e39, 1e300];
 const INTS = [0, 1, 127, 128, 16384, 2 ** 28, 2 ** 31 - 1, -1, 2 ** 32, 1.5];
 
-function randomResponse(seed: number): Init {
-  const rand = randOf(createSeededRandom(seed));
-  const some = <T>(make: () => T, max = 4): T[] => Array.from({ length: rand.int(max + 1) }, make);
-  const rare = <T>(value: T, empty: T): T => (rand.int(5) === 0 ? value : empty);
-  const tensor = () => ({
-    dtype: rand.int(4) ? rand.int(11) : rand.pick(INTS),
-    shape: some(() => (rand.int(4) ? rand.int(300) : rand.pick(INTS)), 3),
-    floatData: some(() => (rand.int(3) ? Math.fround(rand.int(1000) / 7) : rand.pick(FLOATS)), 40),
-    doubleData: rare(
-      some(() => rand.pick(FLOATS)),
-      [],
-    ),
-    intData: rare([1, -2], []),
-    stringData: rare(["s"], []),
-    rawData: rare(Uint8Array.from(some(() => rand.int(256), 300)), new Uint8Array(0)),
-  });
-  return {
-    model: rand.pick(TEXTS),
-    version: rand.int(3) ? rand.int(3) : rand.pick(INTS),
-    requestId: rand.pick(TEXTS),
-    outputs: Object.fromEntries(some(() => [rand.pick(TEXTS), tensor()], 3)),
-    classifications: rare([{ top: [{ label: "a", score: 0.5, index: 1 }] }], []),
-  };
-}
+const POOLS = { texts: TEXTS, ints: INTS, floats: FLOATS, rareOneIn: 8, maxFloats: 40 };
+const randomResponse = (seed: number) => randomPredictResponse(seed, POOLS);
 
 describe("encodePredictResponse", () => {
   it("writes the bytes toBinary writes, or throws its error: 5,000 seeded random responses", () => {
