@@ -13,8 +13,9 @@
  * limits inferd, and the naive server runs its model on ORT's threads too.
  * Medians over `rounds` rounds; each round runs every server in turn. `only`: a
  * comma-separated list of the targets to run (on, off, noop, naive, raw: a bare
- * node:http2 server answering a fixed frame, the floor under any Node gRPC server), to compare one
- * change quickly with the naive server as the control for the machine's load.
+ * node:http2 server answering a fixed frame, the floor under any Node gRPC server; mi:
+ * Open Inference ModelInfer with raw contents, batching on, run only when listed), to
+ * compare one change quickly with the naive server as the control for the machine's load.
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -30,6 +31,7 @@ import {
 } from "./bench-repository.js";
 import { grpcFrame } from "./h2load-run.js";
 import { predictRequestJson } from "./load-run.js";
+import { modelInferRequestBytes } from "./model-infer-load.js";
 import { scrapeModelCounters } from "./server-metrics.js";
 import { type ServerProcess, startServerProcess } from "./server-process.js";
 
@@ -43,6 +45,8 @@ interface Target {
   readonly label: string;
   readonly server: ServerProcess;
   readonly model: BenchModel;
+  /** The gRPC method driven (default inferd.v1 Predict). */
+  readonly path?: string;
   /** An inferd process: its /metrics must show no failed call. */
   readonly inferd: boolean;
 }
@@ -86,7 +90,7 @@ function loadFlags(): string[] {
 async function drive(target: Target, n: number, body: string): Promise<void> {
   const { stdout } = await exec("h2load", [
     ...["-n", String(n), "-d", body, ...loadFlags()],
-    `http://127.0.0.1:${target.server.port}/inferd.v1.InferenceService/Predict`,
+    `http://127.0.0.1:${target.server.port}${target.path ?? "/inferd.v1.InferenceService/Predict"}`,
   ]);
   const ok = /(\d+) succeeded, (\d+) failed/.exec(stdout);
   if (ok?.[1] !== String(n)) throw new Error(`${target.label}: h2load:\n${stdout}`);
@@ -109,6 +113,7 @@ async function measure(target: Target, body: string): Promise<[number, number]> 
 
 /** The body of one Predict of `target.model` in the driven protocol (JSON for the naive HTTP server). */
 function requestBody(target: Target): Uint8Array | string {
+  if (target.key === "mi") return grpcFrame(modelInferRequestBytes(target.model));
   const request = fromJson(PredictRequestSchema, JSON.parse(predictRequestJson(target.model)));
   if (protocol === "connect-json" || (http1 && target.key === "naive")) {
     return toJsonString(PredictRequestSchema, request);
@@ -145,6 +150,10 @@ async function startTargets(repo: BenchRepository, servers: ServerProcess[]): Pr
       inferd: false,
     },
     { key: "raw", label: "raw node:http2 (fixed answer)", server: raw, model: off, inferd: false },
+    {
+      ...{ key: "mi", label: "inferd ModelInfer raw, batching on", server: inferd, model: on },
+      ...{ path: "/inference.GRPCInferenceService/ModelInfer", inferd: true },
+    },
   ];
 }
 

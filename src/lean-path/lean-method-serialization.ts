@@ -19,10 +19,10 @@ export type LeanMethodSerialization = ReturnType<typeof createMethodSerializatio
 
 /**
  * `createMethodSerializationLookup(method, undefined, jsonOptions, limits)` as connect-node
- * builds it, with the binary forms going through the services' hand-written Predict codec
- * (`decodeRequestBinary`, `encodeResponseBinary`): the same messages and bytes as
- * `fromBinary`/`toBinary`, and the same `parse binary:`/`serialize binary:` Internal
- * errors and size limits as connect-es's binary serialization.
+ * builds it, with the binary forms going through the services' hand-written Predict and
+ * ModelInfer codecs (`decodeRequestBinary`, `encodeResponseBinary`): the same messages
+ * and bytes as `fromBinary`/`toBinary`, and the same `parse binary:`/`serialize binary:`
+ * Internal errors and size limits as connect-es's binary serialization.
  * Why: the codec costs ~4x less CPU than protobuf-es's for a one-row Predict, which the
  * gRPC path already gains; gRPC-Web and Connect binary share it here.
  */

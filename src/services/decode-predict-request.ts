@@ -1,6 +1,8 @@
 import { type DescMessage, fromBinary, type Message } from "@bufbuild/protobuf";
 import { type PredictRequest, PredictRequestSchema } from "../../gen/inferd/v1/inference_pb.js";
 import type { Tensor } from "../../gen/inferd/v1/tensor_pb.js";
+import { ModelInferRequestSchema } from "../../gen/inference/grpc_service_pb.js";
+import { decodeModelInferRequest } from "./decode-model-infer-request.js";
 import { NOT_FAST, WireCursor } from "./wire-cursor.js";
 
 const VARINT = 0;
@@ -221,10 +223,12 @@ export function decodePredictRequest(bytes: Uint8Array): PredictRequest {
 }
 
 /**
- * `fromBinary(schema, bytes)`, through {@link decodePredictRequest} for PredictRequest:
+ * `fromBinary(schema, bytes)`, through {@link decodePredictRequest} for PredictRequest and
+ * `decodeModelInferRequest` for ModelInferRequest:
  * the one entry the lean gRPC path decodes unary requests by.
  */
 export function decodeRequestBinary(schema: DescMessage, bytes: Uint8Array): Message {
   if (schema === PredictRequestSchema) return decodePredictRequest(bytes);
+  if (schema === ModelInferRequestSchema) return decodeModelInferRequest(bytes);
   return fromBinary(schema, bytes);
 }

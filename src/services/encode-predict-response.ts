@@ -1,6 +1,11 @@
 import { type DescMessage, type Message, toBinary } from "@bufbuild/protobuf";
 import { type PredictResponse, PredictResponseSchema } from "../../gen/inferd/v1/inference_pb.js";
 import type { Tensor } from "../../gen/inferd/v1/tensor_pb.js";
+import {
+  type ModelInferResponse,
+  ModelInferResponseSchema,
+} from "../../gen/inference/grpc_service_pb.js";
+import { encodeModelInferResponse } from "./encode-model-infer-response.js";
 
 const FLOAT32_MAX = 3.4028234663852886e38;
 const varintSize = (v: number) =>
@@ -153,10 +158,13 @@ export function encodePredictResponse(m: PredictResponse): Uint8Array {
 }
 
 /**
- * `toBinary(schema, message)`, through {@link encodePredictResponse} for PredictResponse:
+ * `toBinary(schema, message)`, through {@link encodePredictResponse} for PredictResponse and
+ * `encodeModelInferResponse` for ModelInferResponse:
  * the one entry the lean gRPC path encodes unary answers by.
  */
 export function encodeResponseBinary(schema: DescMessage, message: Message): Uint8Array {
   if (schema === PredictResponseSchema) return encodePredictResponse(message as PredictResponse);
+  if (schema === ModelInferResponseSchema)
+    return encodeModelInferResponse(message as ModelInferResponse);
   return toBinary(schema, message);
 }
