@@ -181,7 +181,7 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
     default: 30000,
     max: 2 ** 31 - 1,
     description:
-      "A Generate or /v1 stream whose client reads nothing while 64 tokens wait is paused; unread this long after, it is cancelled with ResourceExhausted and its buffer dropped; 0 means never",
+      "A Generate or /v1 stream whose client reads nothing while 64 tokens wait is paused; unread this long after, it is cancelled and its buffer dropped: the HTTP/2 stream is reset with ENHANCE_YOUR_CALM (gRPC and Connect clients read ResourceExhausted), an HTTP/1.1 connection closed, so its lease and stream are let go at once (also /v2 generate_stream); 0 means never",
   },
   {
     key: "bodyTimeoutMs",
