@@ -4,20 +4,9 @@ import {
   type ModelInferResponse_InferOutputTensor,
   ModelInferResponseSchema,
 } from "../../gen/inference/grpc_service_pb.js";
+import { isAscii, varintSize, WireWriter } from "./wire-writer.js";
 
-const varintSize = (v: number) => {
-  let size = 1;
-  while (v > 0x7f) {
-    v = Math.floor(v / 128);
-    size++;
-  }
-  return size;
-};
-const isAscii = (s: unknown): s is string => {
-  if (typeof s !== "string") return false;
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
-  return true;
-};
+const isAsciiText = (s: unknown): s is string => typeof s === "string" && isAscii(s);
 /** Tag, length and bytes of a non-empty ASCII text field; 0 for an empty one. */
 const textSize = (s: string) => (s === "" ? 0 : 1 + varintSize(s.length) + s.length);
 const isEmptyMap = (map: object) => {
@@ -39,7 +28,7 @@ function shapeSize(shape: readonly bigint[]): number {
 function outputSize(o: ModelInferResponse_InferOutputTensor, sizes: number[]): number {
   if (o.$typeName !== "inference.ModelInferResponse.InferOutputTensor") return -1;
   if (o.$unknown !== undefined || o.contents !== undefined) return -1;
-  if (!isAscii(o.name) || !isAscii(o.datatype) || !isEmptyMap(o.parameters)) return -1;
+  if (!isAsciiText(o.name) || !isAsciiText(o.datatype) || !isEmptyMap(o.parameters)) return -1;
   const dims = shapeSize(o.shape);
   if (dims < 0) return -1;
   const size =
@@ -51,7 +40,7 @@ function outputSize(o: ModelInferResponse_InferOutputTensor, sizes: number[]): n
 /** The size of `m` encoded, or -1 when it is left to protobuf-es. */
 function responseSize(m: ModelInferResponse, sizes: number[]): number {
   if (m.$typeName !== "inference.ModelInferResponse" || m.$unknown !== undefined) return -1;
-  if (!isAscii(m.modelName) || !isAscii(m.modelVersion) || !isAscii(m.id)) return -1;
+  if (!isAsciiText(m.modelName) || !isAsciiText(m.modelVersion) || !isAsciiText(m.id)) return -1;
   if (!isEmptyMap(m.parameters)) return -1;
   let size = textSize(m.modelName) + textSize(m.modelVersion) + textSize(m.id);
   for (const o of m.outputs) {
@@ -66,39 +55,20 @@ function responseSize(m: ModelInferResponse, sizes: number[]): number {
   return size;
 }
 
-/** Writes protobuf wire values into a buffer sized beforehand. */
-class Writer {
-  pos = 0;
-  // From Node's pool: every byte is written before it is read (the size is exact).
-  constructor(readonly bytes: Uint8Array) {}
-  varint(v: number): void {
-    while (v > 0x7f) {
-      this.bytes[this.pos++] = (v & 0x7f) | 0x80;
-      v = Math.floor(v / 128);
-    }
-    this.bytes[this.pos++] = v;
-  }
-  text(tag: number, s: string): void {
-    if (s === "") return;
-    this.bytes[this.pos++] = tag;
-    this.varint(s.length);
-    for (let i = 0; i < s.length; i++) this.bytes[this.pos++] = s.charCodeAt(i);
+/** An output tensor written on {@link WireWriter}; empty texts are left out, as protobuf-es does. */
+class Writer extends WireWriter {
+  optionalText(tag: number, s: string): void {
+    if (s !== "") this.text(tag, s);
   }
   output(o: ModelInferResponse_InferOutputTensor, size: number, dims: number): void {
-    this.bytes[this.pos++] = 0x2a;
+    this.tag(0x2a);
     this.varint(size);
-    this.text(0x0a, o.name);
-    this.text(0x12, o.datatype);
+    this.optionalText(0x0a, o.name);
+    this.optionalText(0x12, o.datatype);
     if (dims === 0) return;
-    this.bytes[this.pos++] = 0x1a;
+    this.tag(0x1a);
     this.varint(dims);
     for (const d of o.shape) this.varint(Number(d));
-  }
-  raw(data: Uint8Array): void {
-    this.bytes[this.pos++] = 0x32;
-    this.varint(data.length);
-    this.bytes.set(data, this.pos);
-    this.pos += data.length;
   }
 }
 
@@ -113,12 +83,12 @@ export function encodeModelInferResponse(m: ModelInferResponse): Uint8Array {
   const sizes: number[] = [];
   const size = responseSize(m, sizes);
   if (size < 0) return toBinary(ModelInferResponseSchema, m);
-  const w = new Writer(Buffer.allocUnsafe(size));
-  w.text(0x0a, m.modelName);
-  w.text(0x12, m.modelVersion);
-  w.text(0x1a, m.id);
+  const w = new Writer(size);
+  w.optionalText(0x0a, m.modelName);
+  w.optionalText(0x12, m.modelVersion);
+  w.optionalText(0x1a, m.id);
   let i = 0;
   for (const o of m.outputs) w.output(o, sizes[i++] as number, sizes[i++] as number);
-  for (const raw of m.rawOutputContents) w.raw(raw);
+  for (const raw of m.rawOutputContents) w.data(0x32, raw);
   return w.bytes;
 }

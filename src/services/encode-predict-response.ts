@@ -6,16 +6,11 @@ import {
   ModelInferResponseSchema,
 } from "../../gen/inference/grpc_service_pb.js";
 import { encodeModelInferResponse } from "./encode-model-infer-response.js";
+import { isAscii, varintSize, WireWriter } from "./wire-writer.js";
 
 const FLOAT32_MAX = 3.4028234663852886e38;
-const varintSize = (v: number) =>
-  v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 2 ** 28 ? 4 : 5;
 const isUint32 = (v: unknown) =>
   typeof v === "number" && Number.isInteger(v) && v >= 0 && v < 2 ** 32;
-const isAscii = (s: string) => {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
-  return true;
-};
 const textSize = (s: string) => 1 + varintSize(s.length) + s.length;
 
 /**
@@ -49,58 +44,21 @@ function tensorSize(t: Tensor): number {
   return raw > 0 ? size + 1 + varintSize(raw) + raw : size;
 }
 
-/** Writes protobuf wire values into a buffer sized beforehand. */
-class Writer {
-  pos = 0;
-  readonly bytes: Uint8Array;
-  readonly #view: DataView;
-  constructor(size: number) {
-    // From Node's pool: every byte is written before it is read (`size` is exact).
-    this.bytes = Buffer.allocUnsafe(size);
-    this.#view = new DataView(this.bytes.buffer, this.bytes.byteOffset, size);
-  }
-  varint(v: number): void {
-    while (v > 0x7f) {
-      this.bytes[this.pos++] = (v & 0x7f) | 0x80;
-      v = Math.floor(v / 128);
-    }
-    this.bytes[this.pos++] = v;
-  }
-  text(tag: number, s: string): void {
-    this.bytes[this.pos++] = tag;
-    this.varint(s.length);
-    for (let i = 0; i < s.length; i++) this.bytes[this.pos++] = s.charCodeAt(i);
-  }
+/** The Tensor field written on {@link WireWriter}. */
+class Writer extends WireWriter {
   tensor(t: Tensor): void {
     if (t.dtype !== 0) {
-      this.bytes[this.pos++] = 0x08;
+      this.tag(0x08);
       this.varint(t.dtype);
     }
     if (t.shape.length > 0) {
-      this.bytes[this.pos++] = 0x12;
+      this.tag(0x12);
       this.varint(t.shape.reduce((n, d) => n + varintSize(d), 0));
       for (const d of t.shape) this.varint(d);
     }
     this.floats(0x1a, t.floatData, 4);
     this.floats(0x22, t.doubleData, 8);
-    if (t.rawData.length > 0) {
-      this.bytes[this.pos++] = 0x4a;
-      this.varint(t.rawData.length);
-      this.bytes.set(t.rawData, this.pos);
-      this.pos += t.rawData.length;
-    }
-  }
-  floats(tag: number, values: readonly number[], size: 4 | 8): void {
-    if (values.length === 0) return;
-    this.bytes[this.pos++] = tag;
-    this.varint(values.length * size);
-    const view = this.#view;
-    let p = this.pos;
-    for (let i = 0; i < values.length; i++, p += size) {
-      if (size === 4) view.setFloat32(p, values[i] as number, true);
-      else view.setFloat64(p, values[i] as number, true);
-    }
-    this.pos = p;
+    if (t.rawData.length > 0) this.data(0x4a, t.rawData);
   }
 }
 
