@@ -8,16 +8,9 @@ import {
 } from "../../src/services/decode-model-infer-request.js";
 import { decodeRequestBinary } from "../../src/services/decode-predict-request.js";
 import { randOf } from "../hostile/fuzz-mutations.js";
+import { mutateBytes, outcomeOf } from "./codec-outcome.js";
 
-type Outcome = { value: unknown } | { error: string; type: string };
-
-function outcome(decode: () => unknown): Outcome {
-  try {
-    return { value: decode() };
-  } catch (error) {
-    return { error: String(error), type: (error as Error).constructor.name };
-  }
-}
+const outcome = outcomeOf;
 
 /** Decodes with both; returns whether the hand-written reader took it. */
 function expectSameAsProtobufEs(bytes: Uint8Array): boolean {
@@ -31,16 +24,7 @@ function expectSameAsProtobufEs(bytes: Uint8Array): boolean {
 const TEXTS = ["", "", "x", "iris", "FP32", "INT64", "é", "模型", "a".repeat(40), "__proto__", "y"];
 const DIMS = [0n, 1n, 4n, 4n, 127n, 128n, 2n ** 40n, 2n ** 50n, -1n];
 
-/** `bytes` with a random byte-level mutation. */
-function mutated(rand: ReturnType<typeof randOf>, bytes: Uint8Array): Uint8Array {
-  const out = [...bytes];
-  const pick = rand.int(4);
-  if (pick === 0 && out.length > 0) out[rand.int(out.length)] = rand.int(256);
-  else if (pick === 1) out.length = rand.int(out.length + 1);
-  else if (pick === 2) out.splice(rand.int(out.length + 1), 0, rand.int(256));
-  else out.splice(rand.int(out.length + 1), rand.int(4));
-  return Uint8Array.from(out);
-}
+const mutated = mutateBytes;
 
 function randomRequest(rand: ReturnType<typeof randOf>): Uint8Array {
   const some = <T>(make: () => T, max = 3): T[] => Array.from({ length: rand.int(max + 1) }, make);

@@ -4,18 +4,11 @@ import { PredictRequestSchema } from "../../gen/inferd/v1/inference_pb.js";
 import { createSeededRandom } from "../../scripts/fixtures/seeded-random.js";
 import { readPredictRequestJson } from "../../src/services/decode-predict-request-json.js";
 import { type Rand, randOf } from "../hostile/fuzz-mutations.js";
-
-type Outcome = { value: unknown } | { error: string };
+import { outcomeOf } from "./codec-outcome.js";
 
 const OPTIONS = { ignoreUnknownFields: false };
 
-function outcome(decode: () => unknown): Outcome {
-  try {
-    return { value: decode() };
-  } catch (error) {
-    return { error: String(error) };
-  }
-}
+const outcome = outcomeOf;
 
 /** Decodes with both; returns whether the hand-written reader took it. */
 function expectSameAsProtobufEs(text: string): boolean {

@@ -10,17 +10,10 @@ import {
   decodeRequestBinary,
   readPredictRequestFast,
 } from "../../src/services/decode-predict-request.js";
+import { outcomeOf } from "./codec-outcome.js";
 import { createSampleSource } from "./predict-request-samples.js";
 
-type Outcome = { value: unknown } | { error: string; type: string };
-
-function outcome(decode: () => unknown): Outcome {
-  try {
-    return { value: decode() };
-  } catch (error) {
-    return { error: String(error), type: (error as Error).constructor.name };
-  }
-}
+const outcome = outcomeOf;
 
 /** `bytes` as a Buffer at an odd offset of a bigger one, as a request body can be. */
 function inPool(bytes: Uint8Array, offset: number): Buffer {

@@ -5,21 +5,13 @@ import { createSeededRandom } from "../../scripts/fixtures/seeded-random.js";
 import { encodeModelInferResponse } from "../../src/services/encode-model-infer-response.js";
 import { encodeResponseBinary } from "../../src/services/encode-predict-response.js";
 import { randOf } from "../hostile/fuzz-mutations.js";
+import { bytesOutcomeOf, type FastCount } from "./codec-outcome.js";
 
 type Init = MessageInitShape<typeof ModelInferResponseSchema>;
 
-let fastPath = 0;
+const count: FastCount = { fast: 0 };
 
-function outcome(encode: () => Uint8Array): { bytes: number[] } | { error: string } {
-  try {
-    const bytes = encode();
-    // Only the hand-written writer answers a Buffer (from Node's pool); toBinary does not.
-    if (Buffer.isBuffer(bytes)) fastPath++;
-    return { bytes: [...bytes] };
-  } catch (error) {
-    return { error: String(error) };
-  }
-}
+const outcome = (encode: () => Uint8Array) => bytesOutcomeOf(encode, count);
 
 const TEXTS = ["", "logits", "FP32", "é", "模型", "b".repeat(200), "0"];
 const DIMS = [0n, 1n, 3n, 127n, 128n, 16384n, 2n ** 48n, 2n ** 49n, 2n ** 63n - 1n, -1n];
@@ -59,8 +51,8 @@ describe("encodeModelInferResponse", () => {
       ).toEqual(expected);
     }
     // Both paths must be exercised: a fuzz that always falls back proves nothing.
-    expect(fastPath).toBeGreaterThan(500);
-    expect(fastPath).toBeLessThan(3800);
+    expect(count.fast).toBeGreaterThan(500);
+    expect(count.fast).toBeLessThan(3800);
   });
 
   it("keeps unknown fields and refuses invalid values, as toBinary does", () => {

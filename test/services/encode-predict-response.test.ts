@@ -6,20 +6,12 @@ import {
   encodePredictResponse,
   encodeResponseBinary,
 } from "../../src/services/encode-predict-response.js";
+import { bytesOutcomeOf, type FastCount } from "./codec-outcome.js";
 import { randomPredictResponse } from "./predict-response-samples.js";
 
-let fastPath = 0;
+const count: FastCount = { fast: 0 };
 
-function outcome(encode: () => Uint8Array): { bytes: number[] } | { error: string } {
-  try {
-    const bytes = encode();
-    // Only the hand-written writer answers a Buffer (from Node's pool); toBinary does not.
-    if (Buffer.isBuffer(bytes)) fastPath++;
-    return { bytes: [...bytes] };
-  } catch (error) {
-    return { error: String(error) };
-  }
-}
+const outcome = (encode: () => Uint8Array) => bytesOutcomeOf(encode, count);
 
 const TEXTS = ["", "logits", "é", "模型", "b".repeat(200), "0", "7"];
 const FLOATS = [0, -0, 0.1, -1e-45, Number.NaN, Number.NEGATIVE_INFINITY, 3.4e38, 1e39, 1e300];
@@ -41,8 +33,8 @@ describe("encodePredictResponse", () => {
       ).toEqual(expected);
     }
     // Both paths must be exercised: a fuzz that always falls back proves nothing.
-    expect(fastPath).toBeGreaterThan(500);
-    expect(fastPath).toBeLessThan(4500);
+    expect(count.fast).toBeGreaterThan(500);
+    expect(count.fast).toBeLessThan(4500);
   });
 
   it("keeps unknown fields, as toBinary does", () => {

@@ -2,6 +2,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { PredictRequestSchema } from "../../gen/inferd/v1/inference_pb.js";
 import { createSeededRandom } from "../../scripts/fixtures/seeded-random.js";
 import { type Rand, randOf } from "../hostile/fuzz-mutations.js";
+import { mutateBytes } from "./codec-outcome.js";
 
 /** Seeded random PredictRequest encodings, plain and odd, for the differential decode test. */
 export interface SampleSource {
@@ -109,14 +110,6 @@ export function createSampleSource(seed: number): SampleSource {
     if (pick === 6) return [...tag(rand.pick([1, 2, 3]), rand.int(6)), 3, 1, 2, 3];
     return [...tag(9, 2), ...varint(4), 1, 2, 3, 4]; // an unknown field, kept in $unknown
   };
-  const mutated = (bytes: Uint8Array): Uint8Array => {
-    const out = [...bytes];
-    const pick = rand.int(4);
-    if (pick === 0 && out.length > 0) out[rand.int(out.length)] = rand.int(256);
-    else if (pick === 1) out.length = rand.int(out.length + 1);
-    else if (pick === 2) out.splice(rand.int(out.length + 1), 0, rand.int(256));
-    else out.splice(rand.int(out.length + 1), rand.int(4));
-    return Uint8Array.from(out);
-  };
+  const mutated = (bytes: Uint8Array): Uint8Array => mutateBytes(rand, bytes);
   return { rand, encoded, crafted: () => Uint8Array.from(some(topField, 5).flat()), mutated };
 }
