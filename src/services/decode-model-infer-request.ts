@@ -5,7 +5,7 @@ import {
   type ModelInferRequest_InferRequestedOutputTensor,
   ModelInferRequestSchema,
 } from "../../gen/inference/grpc_service_pb.js";
-import { NOT_FAST, WireCursor } from "./wire-cursor.js";
+import { fastOrUndefined, NOT_FAST, WireCursor } from "./wire-cursor.js";
 
 const VARINT = 0;
 const LEN = 2;
@@ -101,12 +101,7 @@ function readRequest(bytes: Uint8Array): ModelInferRequest {
  * Exported for the differential tests, which must see which path a case took.
  */
 export function readModelInferRequestFast(bytes: Uint8Array): ModelInferRequest | undefined {
-  try {
-    return readRequest(bytes);
-  } catch {
-    // NOT_FAST, or any slip of this reader: protobuf-es decides.
-    return undefined;
-  }
+  return fastOrUndefined(readRequest, bytes);
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { PredictRequest } from "../../gen/inferd/v1/inference_pb.js";
 import { DataTypeSchema, type Tensor } from "../../gen/inferd/v1/tensor_pb.js";
 import { emptyPredictRequest, emptyTensor } from "./decode-predict-request.js";
-import { NOT_FAST } from "./wire-cursor.js";
+import { fastOrUndefined, NOT_FAST } from "./wire-cursor.js";
 
 /** Thrown inside the reader for anything it leaves to protobuf-es. */
 
@@ -191,12 +191,11 @@ function colons(text: string): number {
  * Exported for the differential tests, which must see which path a case took.
  */
 export function readPredictRequestJson(text: string): PredictRequest | undefined {
-  try {
-    const reader = new Reader();
-    const message = readFields(reader, reader.object(JSON.parse(text)));
-    return colons(text) === reader.keys ? message : undefined;
-  } catch {
-    // Bad JSON, NOT_FAST, or any slip of this reader: protobuf-es decides.
-    return undefined;
-  }
+  return fastOrUndefined(readText, text);
+}
+
+function readText(text: string): PredictRequest | undefined {
+  const reader = new Reader();
+  const message = readFields(reader, reader.object(JSON.parse(text)));
+  return colons(text) === reader.keys ? message : undefined;
 }

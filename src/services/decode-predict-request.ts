@@ -3,7 +3,7 @@ import { type PredictRequest, PredictRequestSchema } from "../../gen/inferd/v1/i
 import type { Tensor } from "../../gen/inferd/v1/tensor_pb.js";
 import { ModelInferRequestSchema } from "../../gen/inference/grpc_service_pb.js";
 import { decodeModelInferRequest } from "./decode-model-infer-request.js";
-import { NOT_FAST, WireCursor } from "./wire-cursor.js";
+import { fastOrUndefined, NOT_FAST, WireCursor } from "./wire-cursor.js";
 
 const VARINT = 0;
 const I64 = 1;
@@ -199,12 +199,7 @@ function readPredictRequest(bytes: Uint8Array): PredictRequest {
  * Exported for the differential tests, which must see which path a case took.
  */
 export function readPredictRequestFast(bytes: Uint8Array): PredictRequest | undefined {
-  try {
-    return readPredictRequest(bytes);
-  } catch {
-    // NOT_FAST, or any slip of this reader: protobuf-es decides.
-    return undefined;
-  }
+  return fastOrUndefined(readPredictRequest, bytes);
 }
 
 /**

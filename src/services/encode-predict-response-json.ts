@@ -1,8 +1,8 @@
 import type { PredictResponse } from "../../gen/inferd/v1/inference_pb.js";
 import { DataTypeSchema, type Tensor } from "../../gen/inferd/v1/tensor_pb.js";
+import { fastOrUndefined, NOT_FAST } from "./wire-cursor.js";
 
 /** Thrown inside the writer for anything it leaves to protobuf-es. */
-const NOT_FAST = new Error("not fast");
 /** DataType JSON names by number, as protobuf-es writes them. */
 const DTYPE_NAMES: ReadonlyMap<number, string> = new Map(
   DataTypeSchema.values.map((v) => [v.number, v.jsonName]),
@@ -78,10 +78,5 @@ function responseJson(m: PredictResponse): string {
  * part of a one-row Connect JSON Predict's serialization.
  */
 export function writePredictResponseJson(m: PredictResponse): string | undefined {
-  try {
-    return responseJson(m);
-  } catch {
-    // NOT_FAST, or any slip of this writer: protobuf-es decides.
-    return undefined;
-  }
+  return fastOrUndefined(responseJson, m);
 }

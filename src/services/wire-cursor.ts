@@ -6,6 +6,19 @@
  */
 export const NOT_FAST: Error = Object.freeze(new Error("not on the fast decode path"));
 
+/**
+ * `run(input)`, or undefined when it throws: {@link NOT_FAST}, bad input, or any slip of
+ * a hand-written codec. The one rule of every fast codec here: whatever it does not
+ * answer, protobuf-es decides, in its own words.
+ */
+export function fastOrUndefined<I, O>(run: (input: I) => O, input: I): O | undefined {
+  try {
+    return run(input);
+  } catch {
+    return undefined;
+  }
+}
+
 const ascii = new TextDecoder("latin1");
 
 /**
