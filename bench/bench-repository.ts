@@ -105,6 +105,8 @@ async function writeModel(
     ...(options.intraOpThreads !== undefined && {
       session: { intra_op_threads: options.intraOpThreads },
     }),
+    // BENCH_SESSION='{"allow_spinning":false}' tries session options on every model.
+    ...(process.env.BENCH_SESSION && { session: JSON.parse(process.env.BENCH_SESSION) }),
     warmup: true,
     // BENCH_EXECUTION=worker (or inline) pins model.json's execution: "auto" times the
     // model at load, and on a loaded machine the same model lands on either side.

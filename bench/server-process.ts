@@ -70,7 +70,9 @@ export function freePort(): Promise<number> {
 export async function startServerProcess(options: ServerProcessOptions): Promise<ServerProcess> {
   await buildOnce();
   const port = await freePort();
-  const args = [...(options.nodeFlags ?? []), ...entry(options)];
+  // BENCH_NODE_FLAGS="--max-semi-space-size=32" tries V8 flags on every server started.
+  const envFlags = process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? [];
+  const args = [...envFlags, ...(options.nodeFlags ?? []), ...entry(options)];
   args.push("--port", String(port), ...(options.extraArgs ?? []));
   // inferd runs with its default flags, access log included: its lines go to /dev/null.
   const stdout = options.script === undefined && options.modelRepository !== undefined;
