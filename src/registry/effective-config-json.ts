@@ -17,6 +17,9 @@ export function effectiveConfigJson(config: ModelConfig): Record<string, unknown
   if (config.session.graphOptimizationLevel !== undefined) {
     session.graph_optimization_level = config.session.graphOptimizationLevel;
   }
+  if (config.session.allowSpinning !== undefined) {
+    session.allow_spinning = config.session.allowSpinning;
+  }
   const routing =
     config.routing.policy === "weighted"
       ? {

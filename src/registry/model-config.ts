@@ -157,6 +157,7 @@ const schema = z.strictObject({
             error: 'expected "disabled", "basic", "extended" or "all"',
           })
           .optional(),
+        allow_spinning: z.boolean({ error: "expected true or false" }).optional(),
       },
       { error: "expected an object" },
     )
@@ -237,6 +238,7 @@ function fromJson(j: ModelJson): ModelConfig {
   if (j.session?.graph_optimization_level !== undefined) {
     session.graphOptimizationLevel = j.session.graph_optimization_level;
   }
+  if (j.session?.allow_spinning !== undefined) session.allowSpinning = j.session.allow_spinning;
   const routing: RoutingPolicy =
     j.routing?.policy === "weighted"
       ? {

@@ -55,7 +55,12 @@ describe("parseModelConfig", () => {
         top_k: 2,
         instance_count: 3,
         execution: "worker",
-        session: { intra_op_threads: 2, inter_op_threads: 1, graph_optimization_level: "basic" },
+        session: {
+          intra_op_threads: 2,
+          inter_op_threads: 1,
+          graph_optimization_level: "basic",
+          allow_spinning: false,
+        },
         warmup: true,
         timeout_ms: 500,
         routing: { policy: "weighted", weights: { "1": 90, "2": 10 } },
@@ -83,6 +88,7 @@ describe("parseModelConfig", () => {
       intraOpThreads: 2,
       interOpThreads: 1,
       graphOptimizationLevel: "basic",
+      allowSpinning: false,
     });
     expect(c.routing).toEqual({
       policy: "weighted",
@@ -179,7 +185,7 @@ describe("effectiveConfigJson", () => {
     expect(json.execution).toBe("auto");
     expect(json.version_policy).toBe("all");
     expect(json.routing).toEqual({ policy: "weighted", weights: { "2": 1, "3": 3 } });
-    expect(json.session).toEqual({ intra_op_threads: 4 });
+    expect(json.session).toEqual({ intra_op_threads: 4, allow_spinning: false });
     expect(parseModelConfig(json, FILE)).toEqual(config);
     expect(effectiveConfigJson({ ...defaultModelConfig(), kind: "predict" }).kind).toBe("predict");
   });
