@@ -175,7 +175,7 @@ describe("effectiveConfigJson", () => {
     const source = {
       version_policy: "all",
       labels: ["x", "y"],
-      session: { intra_op_threads: 4 },
+      session: { intra_op_threads: 4, allow_spinning: false },
       routing: { policy: "weighted", weights: { "2": 1, "3": 3 } },
     };
     const config = parseModelConfig(source, FILE);
