@@ -34,5 +34,5 @@ export async function ensureInt4Fixture(
   const { stdout } = await promisify(execFile)(process.execPath, args, { cwd: ROOT });
   if (stdout.includes("beside it")) throw new Error(`expected an inline copy: ${stdout}`);
   await rename(partial, join(q4Dir, "model.onnx"));
-  return stdout.trim();
+  return stdout.trim().replace(partial, join(q4Dir, "model.onnx"));
 }
