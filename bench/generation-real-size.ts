@@ -1,10 +1,15 @@
 /**
  * The real-size part of `npm run bench:generation`: the random-weight decoder of
- * SmolLM2-135M's shape (`npm run fixtures:llm`), one greedy stream through inferd
- * (gRPC Generate to a child process) against the bare onnxruntime-node loop under the
- * same session options (1 and 2 intra-op threads, no spinning), then 16 concurrent
- * streams; TTFT, inter-token p50/p99, the server's RSS and its spawn-to-ready time
- * beside a bare session's create time. Tokens: `BENCH_LLM_TOKENS` (default 256).
+ * SmolLM2-135M's shape (`npm run fixtures:llm`) in fp32 and its int4 copy (made on
+ * demand by `inferd quantize`, see real-size-int4-fixture.ts), one greedy stream
+ * through inferd (gRPC Generate to a child process) against the bare onnxruntime-node
+ * loop under the same session options (1 thread and all the cores, no spinning), then
+ * 16 concurrent streams against the bare loop batched 16; TTFT, inter-token p50/p99,
+ * the server's RSS and its spawn-to-ready time beside a bare session's create time;
+ * then issue 17's ratios (real-size-ratios.ts). Bare and inferd measurements alternate
+ * (bare, inferd, bare, inferd) so that a load change on a shared machine hits both.
+ * Tokens: `BENCH_LLM_TOKENS` (default 256); `BENCH_REAL_SIZE_ONLY=fp32|int4` runs one
+ * half; `BENCH_REAL_SIZE_ROUNDS` (default 1) repeats the sequence, ratios over medians.
  */
 import { existsSync } from "node:fs";
 import { link, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -16,6 +21,12 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { GenerationService } from "../gen/inferd/v1/generation_pb.js";
 import { createBareLoop } from "./generation-bare-loop.js";
 import { median, PROMPTS, quantile } from "./generation-streams.js";
+import { ensureInt4Fixture } from "./real-size-int4-fixture.js";
+import {
+  type RealSizeFigures,
+  type RealSizeRounds,
+  realSizeRatioTable,
+} from "./real-size-ratios.js";
 import { buildOnce, startServerProcess } from "./server-process.js";
 
 const LLM_REPO = resolve(
@@ -24,6 +35,17 @@ const LLM_REPO = resolve(
 );
 const NAME = "smollm_135m";
 const FIXTURE = join(LLM_REPO, NAME, "1");
+
+/** One model the bench runs: its label, its name in inferd's repository and its folder. */
+interface Variant {
+  readonly model: "fp32" | "int4";
+  readonly name: string;
+  readonly dir: string;
+}
+const VARIANTS: readonly Variant[] = [
+  { model: "fp32", name: NAME, dir: FIXTURE },
+  { model: "int4", name: `${NAME}_q4`, dir: join(LLM_REPO, `${NAME}_q4`, "1") },
+];
 const TOKENS = Number(process.env.BENCH_LLM_TOKENS ?? 256);
 const STREAMS = 16;
 const PROMPT_IDS = [1, 260, 1000, 5000, 20_000];
@@ -40,6 +62,7 @@ interface TimedStream {
 
 async function timedStream(
   client: Client<typeof GenerationService>,
+  model: string,
   request: { prompt?: string; promptTokenIds?: number[] },
   tokens: number,
 ): Promise<TimedStream> {
@@ -49,7 +72,7 @@ async function timedStream(
   let last = started;
   let ttftMs = 0;
   const stream = client.generate({
-    model: NAME,
+    model,
     ...request,
     temperature: 0,
     ignoreEos: true,
@@ -74,30 +97,42 @@ async function rssMb(pid: number): Promise<{ peak: number; now: number }> {
 }
 
 /**
- * A repository holding the fixture as hard links (ORT refuses external data reached
- * through a symbolic link), with `session` as its model.json's session options.
+ * A repository holding `variant`'s folder as hard links (ORT refuses external data
+ * reached through a symbolic link), with `session` as its model.json's session options.
  */
-async function makeRepo(session: Record<string, number> | undefined): Promise<string> {
+async function makeRepo(
+  variant: Variant,
+  session: Record<string, number> | undefined,
+): Promise<string> {
   const repo = await mkdtemp(join(LLM_REPO, "..", "llm-bench-"));
-  const dir = join(repo, NAME, "1");
+  const dir = join(repo, variant.name, "1");
   await mkdir(dir, { recursive: true });
-  for (const file of await readdir(FIXTURE)) await link(join(FIXTURE, file), join(dir, file));
+  for (const file of await readdir(variant.dir)) {
+    await link(join(variant.dir, file), join(dir, file));
+  }
   const modelJson = {
     kind: "generate",
     max_concurrent_sequences: STREAMS,
     ...(session && { session }),
   };
-  await writeFile(join(repo, NAME, "model.json"), JSON.stringify(modelJson));
+  await writeFile(join(repo, variant.name, "model.json"), JSON.stringify(modelJson));
   return repo;
 }
 
 const f = (n: number, digits = 1) => n.toLocaleString("en-US", { maximumFractionDigits: digits });
 const tps = (tokens: number, ms: number) => (tokens * 1000) / ms;
 
+/** One row of the table: its Markdown line, the greedy ids of its one stream, its tok/s. */
+interface Row {
+  readonly line: string;
+  readonly ids: number[];
+  readonly figures: RealSizeFigures;
+}
+
 /** The bare loop at `threads` intra-op threads, no spinning: create time and one stream's tok/s. */
-async function bareRow(threads: number): Promise<{ line: string; ids: number[] }> {
+async function bareRow(variant: Variant, threads: number): Promise<Row> {
   const started = performance.now();
-  const bare = await createBareLoop(FIXTURE, {
+  const bare = await createBareLoop(variant.dir, {
     intraOpNumThreads: threads,
     extra: { session: { intra_op: { allow_spinning: "0" } } },
   });
@@ -106,16 +141,24 @@ async function bareRow(threads: number): Promise<{ line: string; ids: number[] }
   const single = await bare.run(PROMPT_IDS, TOKENS);
   const batched = await bare.run(PROMPT_IDS, Math.max(8, TOKENS / 4), STREAMS);
   await bare.release();
-  const batchedTps = tps(STREAMS * Math.max(8, TOKENS / 4), batched.ms);
+  const figures = {
+    one: tps(TOKENS, single.ms),
+    sixteen: tps(STREAMS * Math.max(8, TOKENS / 4), batched.ms),
+  };
   return {
     ids: single.ids,
-    line: `| bare onnxruntime-node loop, ${threads} intra-op thread(s) | ${f(tps(TOKENS, single.ms))} | | | | ${f(batchedTps)} (one batch of ${STREAMS}, identical prompts) | | | ${f(loadMs / 1000, 2)} s (session create) |`,
+    figures,
+    line: `| ${variant.model}: bare onnxruntime-node loop, ${threads} intra-op thread(s) | ${f(figures.one)} | | | | ${f(figures.sixteen)} (one batch of ${STREAMS}, identical prompts) | | | ${f(loadMs / 1000, 2)} s (session create) |`,
   };
 }
 
 /** inferd as a child process with `session` in model.json: load, one stream, then 16 at once. */
-async function serverRow(label: string, session: Record<string, number> | undefined) {
-  const repo = await makeRepo(session);
+async function serverRow(
+  variant: Variant,
+  label: string,
+  session: Record<string, number> | undefined,
+): Promise<Row> {
+  const repo = await makeRepo(variant, session);
   await buildOnce();
   const started = performance.now();
   const server = await startServerProcess({ modelRepository: repo, readyTimeoutMs: 600_000 });
@@ -124,27 +167,54 @@ async function serverRow(label: string, session: Record<string, number> | undefi
     const loaded = await rssMb(server.pid);
     const transport = createGrpcTransport({ baseUrl: `http://127.0.0.1:${server.port}` });
     const client = createClient(GenerationService, transport);
-    await timedStream(client, { promptTokenIds: PROMPT_IDS }, 4); // warm up
-    const one = await timedStream(client, { promptTokenIds: PROMPT_IDS }, TOKENS);
+    const stream = (request: { prompt?: string; promptTokenIds?: number[] }, tokens: number) =>
+      timedStream(client, variant.name, request, tokens);
+    await stream({ promptTokenIds: PROMPT_IDS }, 4); // warm up
+    const one = await stream({ promptTokenIds: PROMPT_IDS }, TOKENS);
     const perStream = Math.max(8, TOKENS / 4);
     const wall = performance.now();
     const many = await Promise.all(
       Array.from({ length: STREAMS }, (_, i) =>
-        timedStream(client, { prompt: TEXTS[i % TEXTS.length] ?? "" }, perStream),
+        stream({ prompt: TEXTS[i % TEXTS.length] ?? "" }, perStream),
       ),
     );
     const manyMs = performance.now() - wall;
     const after = await rssMb(server.pid);
     const gaps = many.flatMap((s) => s.gapsMs);
     const tokens = many.reduce((n, s) => n + s.ids.length, 0);
+    const figures = { one: tps(TOKENS, one.totalMs), sixteen: tps(tokens, manyMs) };
     return {
       ids: one.ids,
-      line: `| inferd Generate over gRPC, ${label} | ${f(tps(TOKENS, one.totalMs))} | ${f(one.ttftMs, 0)} | ${f(median(one.gapsMs))} / ${f(quantile(one.gapsMs, 0.99))} | ${f(loaded.peak, 0)} / ${f(after.now, 0)} | ${f(tps(tokens, manyMs))} (${STREAMS} streams of ${perStream}) | ${f(median(many.map((s) => s.ttftMs)), 0)} | ${f(median(gaps))} / ${f(quantile(gaps, 0.99))} | ${f(readyMs / 1000, 2)} s (spawn to ready) |`,
+      figures,
+      line: `| ${variant.model}: inferd Generate over gRPC, ${label} | ${f(figures.one)} | ${f(one.ttftMs, 0)} | ${f(median(one.gapsMs))} / ${f(quantile(one.gapsMs, 0.99))} | ${f(loaded.peak, 0)} / ${f(after.now, 0)} | ${f(figures.sixteen)} (${STREAMS} streams of ${perStream}) | ${f(median(many.map((s) => s.ttftMs)), 0)} | ${f(median(gaps))} / ${f(quantile(gaps, 0.99))} | ${f(readyMs / 1000, 2)} s (spawn to ready) |`,
     };
   } finally {
     await server.stop();
     await rm(repo, { recursive: true, force: true });
   }
+}
+
+/**
+ * One round on `variant`, bare and inferd alternating: bare at 1 thread, inferd pinned
+ * to 1, bare at all the cores, inferd at its default (the cores' share: all of them
+ * with one generative version). Rows keyed as real-size-ratios.ts reads them.
+ */
+async function runVariant(variant: Variant, cores: number): Promise<[string, Row][]> {
+  return [
+    ["bare 1", await bareRow(variant, 1)],
+    ["inferd 1", await serverRow(variant, "session.intra_op_threads 1", { intra_op_threads: 1 })],
+    [`bare ${cores}`, await bareRow(variant, cores)],
+    ["inferd default", await serverRow(variant, "default threads (the cores' share)", undefined)],
+  ];
+}
+
+/** The variants `BENCH_REAL_SIZE_ONLY` (fp32, int4, or unset: both) selects. */
+function selectedVariants(): readonly Variant[] {
+  const only = process.env.BENCH_REAL_SIZE_ONLY;
+  if (only === undefined || only === "") return VARIANTS;
+  const chosen = VARIANTS.filter((v) => v.model === only);
+  if (chosen.length === 0) throw new Error(`BENCH_REAL_SIZE_ONLY=${only}: expected fp32 or int4`);
+  return chosen;
 }
 
 /**
@@ -155,21 +225,47 @@ export async function runRealSizeBench(): Promise<string[]> {
   if (!existsSync(join(FIXTURE, "model.onnx"))) {
     return [`real-size fixture skipped: ${FIXTURE} is absent (make it: npm run fixtures:llm)`];
   }
+  const variants = selectedVariants();
+  const notes: string[] = [];
+  const int4 = VARIANTS[1];
+  if (int4 && variants.includes(int4)) {
+    const made = await ensureInt4Fixture(FIXTURE, int4.dir);
+    notes.push(made ? `int4 copy made: ${made}` : `int4 copy reused: ${int4.dir}`);
+  }
+  const cores = cpus().length;
+  const roundCount = Math.max(1, Number(process.env.BENCH_REAL_SIZE_ROUNDS ?? 1));
   const loadAtStart = loadavg()[0] ?? 0;
-  const bare = [await bareRow(1), await bareRow(2)];
-  const pinned = await serverRow("session.intra_op_threads 1", { intra_op_threads: 1 });
-  const defaults = await serverRow("default threads (the cores' share)", undefined);
+  const lines: string[] = [];
+  const rounds: RealSizeRounds = new Map();
+  const ids = new Map<string, { engine: string; ids: number[] }[]>();
+  for (let round = 1; round <= roundCount; round++) {
+    for (const variant of variants) {
+      for (const [engine, row] of await runVariant(variant, cores)) {
+        lines.push(roundCount > 1 ? row.line.replace("| ", `| round ${round}, `) : row.line);
+        const key = `${variant.model} ${engine}`;
+        rounds.set(key, [...(rounds.get(key) ?? []), row.figures]);
+        ids.set(variant.model, [...(ids.get(variant.model) ?? []), { engine, ids: row.ids }]);
+      }
+    }
+  }
   return [
-    `### SmolLM2-135M shape (random weights, fp32, ${NAME}), greedy, ${TOKENS} tokens one stream`,
+    `### SmolLM2-135M shape (random weights, ${NAME}: fp32, and int4 MatMulNBits block 32 accuracy_level 4 made by inferd quantize), greedy, ${TOKENS} tokens one stream`,
     "",
-    `machine: ${cpus().length} x ${cpus()[0]?.model ?? "?"}, node ${process.version}; load average (1 min) ${loadAtStart.toFixed(2)} at start, ${(loadavg()[0] ?? 0).toFixed(2)} at end`,
+    `machine: ${cores} x ${cpus()[0]?.model ?? "?"}, node ${process.version}; load average (1 min) ${loadAtStart.toFixed(2)} at start, ${(loadavg()[0] ?? 0).toFixed(2)} at end`,
+    ...notes.flatMap((n) => ["", n]),
     "",
     "| engine | 1 stream tok/s | TTFT ms | inter-token p50 / p99 ms | RSS MB peak at ready / after | 16 streams aggregate tok/s | TTFT p50 ms (16) | inter-token p50 / p99 ms (16) | load |",
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ...bare.map((b) => b.line),
-    pinned.line,
-    defaults.line,
+    ...lines,
     "",
-    `same greedy ids (bare loops, inferd at 1 thread and default threads): ${[...bare, pinned, defaults].every((r) => r.ids.join() === pinned.ids.join())}`,
+    ...[...ids].map(([model, runs]) => sameIdsLine(model, runs)),
+    "",
+    ...realSizeRatioTable(rounds, cores),
   ];
+}
+
+/** Whether every row of `model` (bare loops, inferd at 1 and default threads) gave the same greedy ids. */
+function sameIdsLine(model: string, runs: readonly { engine: string; ids: number[] }[]): string {
+  const same = runs.every((r) => r.ids.join() === runs[0]?.ids.join());
+  return `same greedy ids (${model}: bare loops, inferd at 1 thread and default threads): ${same}`;
 }

@@ -1,7 +1,7 @@
-import { readFile, writeFile } from "node:fs/promises";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { ACCURACY_LEVELS } from "../onnx/matmul-nbits-accuracy.js";
-import { type QuantizeMethod, quantizeModel } from "../onnx/quantize/quantize-model.js";
+import type { QuantizeMethod } from "../onnx/quantize/quantize-model.js";
+import { quantizeModelFile } from "../onnx/quantize/quantize-model-file.js";
 
 /** What `inferd quantize` reads besides argv: where it reports (stdout in main). */
 export interface QuantizeCommandOptions {
@@ -25,12 +25,16 @@ const integerIn = (allowed: (n: number) => boolean, what: string) => (raw: strin
  * `inferd quantize --method int4|int8|fp16 <in.onnx> <out.onnx>`: writes a quantized
  * copy of a float32 ONNX model (src/onnx/quantize/), in the forms onnx-community
  * publishes (model_q4.onnx, model_quantized.onnx, model_fp16.onnx), and prints what
- * changed. Weights held in external data files are left as they are.
+ * changed. Weights kept in external data files (`model.onnx_data`) are read one tensor
+ * at a time; the copy holds its weights inline when under 1.8 GiB, else in
+ * `<out>_data` beside it (the printed line names that file).
  */
 export function createQuantizeCommand(options: QuantizeCommandOptions): Command {
   const powerOfTwo = (n: number) => n >= 16 && (n & (n - 1)) === 0;
   return new Command("quantize")
-    .description("write an int4 (MatMulNBits), int8 (dynamic) or fp16 copy of an ONNX model")
+    .description(
+      "write an int4 (MatMulNBits), int8 (dynamic) or fp16 copy of an ONNX model (external data read; weights inline under 1.8 GiB, else in <out>_data)",
+    )
     .addOption(
       new Option("--method <method>", "the weight format")
         .choices(["int4", "int8", "fp16"])
@@ -54,19 +58,19 @@ export function createQuantizeCommand(options: QuantizeCommandOptions): Command 
     .option("--keep-lm-head", "int4/int8: leave the output projection (logits) in float32")
     .argument("<in>", "the float32 ONNX model")
     .argument("<out>", "where to write the quantized model")
-    .action(async (input: string, output: string, flags: QuantizeFlags) => {
-      const bytes = await readFile(input);
-      const result = quantizeModel(bytes, {
+    .action((input: string, output: string, flags: QuantizeFlags) => {
+      const result = quantizeModelFile(input, output, {
         method: flags.method,
         blockSize: flags.blockSize,
         accuracyLevel: flags.accuracyLevel,
         keepLmHead: flags.keepLmHead === true,
       });
-      await writeFile(output, result.bytes);
       const mb = (n: number) => `${(n / 1e6).toFixed(2)} MB`;
       const what = flags.method === "fp16" ? "weights converted" : "MatMuls quantized";
+      const written = mb(result.modelBytes + result.dataBytes);
+      const where = result.dataFile ? ` (weights in ${result.dataFile} beside it)` : "";
       options.print(
-        `${flags.method}: ${result.changed} ${what}, ${mb(bytes.length)} -> ${mb(result.bytes.length)}: ${output}`,
+        `${flags.method}: ${result.changed} ${what}, ${mb(result.inputBytes)} -> ${written}: ${output}${where}`,
       );
     });
 }

@@ -348,11 +348,21 @@ export class OnnxGraph {
 
   /**
    * Drops nodes and initializers no graph output depends on, orders nodes
-   * topologically and serialises the model.
+   * topologically and serialises the model (see {@link prune}).
+   */
+  finish(): Uint8Array {
+    this.prune();
+    return onnx.ModelProto.encode(this.model).finish();
+  }
+
+  /**
+   * Drops nodes and initializers no graph output depends on and orders nodes
+   * topologically, without serialising: what is left in {@link initializers} is
+   * what the finished model holds (a writer places those weights, inline or external).
    * @throws Error when a node still needed reads a value nothing produces (a rewrite
    *   removed something that was used elsewhere) or the nodes form a cycle.
    */
-  finish(): Uint8Array {
+  prune(): void {
     const live = new Set<string>();
     const stack = (this.graph.output ?? []).map((o) => o.name ?? "");
     while (stack.length > 0) {
@@ -373,7 +383,6 @@ export class OnnxGraph {
     this.graph.node = sortTopologically(kept, available);
     this.graph.valueInfo = [];
     this.index = null;
-    return onnx.ModelProto.encode(this.model).finish();
   }
 
   private availableAtStart(): Set<string> {

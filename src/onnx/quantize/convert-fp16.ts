@@ -1,3 +1,4 @@
+import type { ExternalDataReader } from "../external-data.js";
 import type { OnnxGraph, OnnxNode } from "../onnx-graph.js";
 import { intAttribute } from "../onnx-graph.js";
 import { outputFollowsInputs, typedInputs } from "./float16-typing.js";
@@ -14,10 +15,11 @@ import { ELEM } from "./tensor-data.js";
  * float16 flow, clipped to ±65504 first: positions times frequencies lose whole
  * radians in float16, and a float32 "minus infinity" mask would become −inf.
  * onnxruntime's CPU provider casts around ops it has no float16 kernel for itself.
- * Returns how many weights were converted.
+ * Weights in external data files are read through `external` (without it, cast at run
+ * time). Returns how many weights were converted.
  */
-export function convertToFloat16(graph: OnnxGraph): number {
-  const state = { half: new Set<string>(), float: new Set<string>(), memo: new Map() };
+export function convertToFloat16(graph: OnnxGraph, external?: ExternalDataReader): number {
+  const state: Fp16State = { half: new Set(), float: new Set(), memo: new Map(), external };
   const { inputs, outputs } = graph.ioNames();
   for (const name of inputs) {
     if (graph.ioElemType(name) !== ELEM.float) continue;
@@ -37,6 +39,8 @@ interface Fp16State {
   readonly float: Set<string>;
   /** float32 value -> its float16 counterpart (initializer copy or cast). */
   readonly memo: Map<string, string>;
+  /** Reads weights kept in external data files. */
+  readonly external: ExternalDataReader | undefined;
 }
 
 function visit(graph: OnnxGraph, node: OnnxNode, state: Fp16State): void {
@@ -86,7 +90,7 @@ function toHalf(graph: OnnxGraph, value: string, state: Fp16State): string {
     (graph.producer(value)?.opType === "Constant"
       ? (graph.producer(value)?.attribute?.[0]?.t ?? undefined)
       : undefined);
-  const copy = constant ? float16Copy(constant, `${value}/fp16`) : undefined;
+  const copy = constant ? float16Copy(constant, `${value}/fp16`, state.external) : undefined;
   let half: string;
   if (copy) {
     half = graph.addInitializer(copy);

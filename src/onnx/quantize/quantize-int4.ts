@@ -1,3 +1,4 @@
+import type { ExternalDataReader } from "../external-data.js";
 import type { OnnxGraph } from "../onnx-graph.js";
 import { quantizeInt4Blocks } from "./int4-blocks.js";
 import { ELEM, rawTensor } from "./tensor-data.js";
@@ -11,6 +12,8 @@ export interface Int4Options {
   readonly accuracyLevel: number;
   /** Leave the output projection in float32 (see weightMatMuls). */
   readonly keepLmHead: boolean;
+  /** Reads weights kept in external data files; without it they are left as they are. */
+  readonly external?: ExternalDataReader | undefined;
 }
 
 /**
@@ -20,11 +23,11 @@ export interface Int4Options {
  * Returns how many MatMuls were replaced.
  */
 export function quantizeInt4(graph: OnnxGraph, options: Int4Options): number {
-  const found = weightMatMuls(graph, options.keepLmHead);
+  const found = weightMatMuls(graph, options.keepLmHead, options.external);
   if (found.length > 0) graph.useOpset("com.microsoft", 1);
   let replaced = 0;
-  for (const { name: weight, nodes, weights, k, n } of found) {
-    const q = quantizeInt4Blocks(weights, k, n, options.blockSize);
+  for (const { name: weight, nodes, read, k, n } of found) {
+    const q = quantizeInt4Blocks(read(), k, n, options.blockSize);
     const b = graph.addInitializer(
       rawTensor(`${weight}_Q4`, ELEM.uint8, [n, q.blocks, options.blockSize / 2], q.packed),
     );

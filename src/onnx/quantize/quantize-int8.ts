@@ -1,3 +1,4 @@
+import type { ExternalDataReader } from "../external-data.js";
 import type { OnnxGraph } from "../onnx-graph.js";
 import { ELEM, rawTensor } from "./tensor-data.js";
 import { weightMatMuls } from "./weight-matmuls.js";
@@ -12,13 +13,18 @@ const TO_FLOAT = 1;
  * an input), then `Cast` and one `Mul` by the activation scale times the channel
  * scales. Standard ONNX ops, so the file runs anywhere; onnxruntime's CPU provider
  * fuses the chain into one DynamicQuantizeMatMul at load (graph optimization
- * "extended" or above, its default). Returns how many MatMuls were replaced.
+ * "extended" or above, its default). Weights in external data files are read through
+ * `external` (left as they are without it). Returns how many MatMuls were replaced.
  */
-export function quantizeInt8(graph: OnnxGraph, keepLmHead: boolean): number {
-  const found = weightMatMuls(graph, keepLmHead);
+export function quantizeInt8(
+  graph: OnnxGraph,
+  keepLmHead: boolean,
+  external?: ExternalDataReader,
+): number {
+  const found = weightMatMuls(graph, keepLmHead, external);
   let replaced = 0;
-  for (const { name: weight, nodes, weights, k, n } of found) {
-    const { codes, scales } = quantizePerChannel(weights, k, n);
+  for (const { name: weight, nodes, read, k, n } of found) {
+    const { codes, scales } = quantizePerChannel(read(), k, n);
     const b = graph.addInitializer(rawTensor(`${weight}_quantized`, ELEM.int8, [k, n], codes));
     const bScale = graph.addInitializer(rawTensor(`${weight}_scale`, ELEM.float, [n], scales));
     const bZero = graph.addInitializer(

@@ -1,4 +1,5 @@
 import onnxProto from "onnx-proto";
+import type { ExternalDataReader } from "../external-data.js";
 import type { OnnxTensor } from "../onnx-graph.js";
 
 const { onnx } = onnxProto;
@@ -12,14 +13,27 @@ export const ELEM = {
   float16: DataType.FLOAT16,
 } as const;
 
+/** Whether the quantizers can read `tensor`'s float32 values (see {@link floatValues}). */
+export function hasFloatValues(tensor: OnnxTensor, external?: ExternalDataReader): boolean {
+  if (tensor.dataType !== DataType.FLOAT) return false;
+  return tensor.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL || external !== undefined;
+}
+
 /**
- * The values of a float32 initializer held in the model (raw bytes or `float_data`),
- * copied into a fresh array; undefined for other types and external data, which
- * the quantizers leave alone.
+ * The values of a float32 initializer (raw bytes or `float_data` in the model, or its
+ * bytes in an external data file when `external` reads them), copied into a fresh
+ * array; undefined for other types, and for external data without a reader, which
+ * the quantizers then leave alone.
  */
-export function floatValues(tensor: OnnxTensor): Float32Array | undefined {
-  if (tensor.dataType !== DataType.FLOAT) return undefined;
-  if (tensor.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) return undefined;
+export function floatValues(
+  tensor: OnnxTensor,
+  external?: ExternalDataReader,
+): Float32Array | undefined {
+  if (!hasFloatValues(tensor, external)) return undefined;
+  if (tensor.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL && external) {
+    const bytes = external.read(tensor);
+    return new Float32Array(bytes.buffer, 0, bytes.length >> 2);
+  }
   const raw = tensor.rawData;
   if (raw && raw.length > 0) {
     // protobufjs hands out a view into the model's bytes, possibly unaligned: copy.
