@@ -123,6 +123,24 @@ function requestBody(target: Target): Uint8Array | string {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
+/**
+ * `CPU_PER_CALL_ALT_FLAGS="--max-semi-space-size=32"`: a second inferd (target `alt`,
+ * batching on) under these node flags, measured in the same rounds as `on`: the fair
+ * comparison of V8 flags on a loaded machine, where separate runs see different loads.
+ */
+async function startAlternative(
+  repo: BenchRepository,
+  servers: ServerProcess[],
+  model: BenchModel,
+): Promise<Target[]> {
+  const flags = process.env.CPU_PER_CALL_ALT_FLAGS?.split(" ").filter(Boolean) ?? [];
+  if (flags.length === 0) return [];
+  const server = await startServerProcess({ modelRepository: repo.dir, nodeFlags: flags });
+  servers.push(server);
+  const label = `inferd, batching on, ${flags.join(" ")}`;
+  return [{ key: "alt", label, server, model, inferd: true }];
+}
+
 /** Starts inferd, the no-op server and the naive peer (into `servers`); lists the targets. */
 async function startTargets(repo: BenchRepository, servers: ServerProcess[]): Promise<Target[]> {
   const model = (name: string) => repo.models.find((m) => m.name === name) as BenchModel;
@@ -138,7 +156,9 @@ async function startTargets(repo: BenchRepository, servers: ServerProcess[]): Pr
   servers.push(raw);
   const on = model("small_batch");
   const off = model("small_nobatch");
+  const alt = await startAlternative(repo, servers, on);
   return [
+    ...alt,
     { key: "on", label: "inferd, batching on", server: inferd, model: on, inferd: true },
     { key: "off", label: "inferd, batching off", server: inferd, model: off, inferd: true },
     { key: "noop", label: "inferd no-op Predict", server: noop, model: on, inferd: false },

@@ -71,7 +71,12 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
   await buildOnce();
   const port = await freePort();
   // BENCH_NODE_FLAGS="--max-semi-space-size=32" tries V8 flags on every server started.
-  const envFlags = process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? [];
+  // BENCH_INFERD_NODE_FLAGS: the same for inferd servers only, so that the naive and
+  // no-op servers stay an unchanged control for the machine's load.
+  const flagsOf = (value: string | undefined) => value?.split(" ").filter(Boolean) ?? [];
+  const envFlags = flagsOf(process.env.BENCH_NODE_FLAGS);
+  if (options.script === undefined && options.modelRepository !== undefined)
+    envFlags.push(...flagsOf(process.env.BENCH_INFERD_NODE_FLAGS));
   const args = [...envFlags, ...(options.nodeFlags ?? []), ...entry(options)];
   args.push("--port", String(port), ...(options.extraArgs ?? []));
   // inferd runs with its default flags, access log included: its lines go to /dev/null.

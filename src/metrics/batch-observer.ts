@@ -12,8 +12,7 @@ export function createBatchObserver(
 ): BatchObserver {
   // The version's one labels object: the tallies key series by identity.
   const labels = modelLabels(model, version);
-  const { batchSize, computeSeconds, queueSeconds } = metrics.modelTallies;
-  const queueDepth = metrics.inferenceQueueDepth.labels(labels);
+  const { batchSize, computeSeconds, queueSeconds, queueDepth } = metrics.modelTallies;
   return {
     // Tallied, folded in at scrape: per batch (per call at c=1) three prom-client
     // observes cost ~6 µs of the main thread, a tally well under one.
@@ -23,7 +22,7 @@ export function createBatchObserver(
       for (const ms of info.queueMs) queueSeconds.observe(labels, ms / 1000);
     },
     onQueueDepth(depth) {
-      queueDepth.set(depth);
+      queueDepth.set(labels, depth);
     },
     onCache(hit) {
       (hit ? metrics.cacheHits : metrics.cacheMisses).inc(labels);

@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { type CounterTally, createCounterTally } from "./counter-tally.js";
+import { createGaugeTally, type GaugeTally } from "./gauge-tally.js";
 import { createHistogramTally, type HistogramTally } from "./histogram-tally.js";
 
 /** Options of `createInferdMetrics`. */
@@ -30,7 +31,7 @@ export interface InferdMetrics {
   readonly rpcTallies: RpcTallies;
   /**
    * What moves the per-request and per-batch inference metrics (requests, request,
-   * queue and compute seconds, batch size), folded into them when they are collected
+   * queue and compute seconds, batch size, queue depth), folded into them when they are collected
    * (see `model-metrics.ts`, `batch-observer.ts`): never observe those metrics directly.
    */
   readonly modelTallies: ModelTallies;
@@ -76,6 +77,7 @@ export interface ModelTallies {
   readonly queueSeconds: HistogramTally<ModelLabel>;
   readonly computeSeconds: HistogramTally<ModelLabel>;
   readonly batchSize: HistogramTally<ModelLabel>;
+  readonly queueDepth: GaugeTally<ModelLabel>;
 }
 
 /** Latency buckets from 1 ms to 10 s: covers small CPU models up to large batches. */
@@ -117,6 +119,7 @@ export function createInferdMetrics(options: InferdMetricsOptions = {}): InferdM
     queueSeconds: createHistogramTally(LATENCY_BUCKETS),
     computeSeconds: createHistogramTally(LATENCY_BUCKETS),
     batchSize: createHistogramTally(BATCH_BUCKETS),
+    queueDepth: createGaugeTally(),
   };
   const tallied = <L extends string>(
     name: string,
@@ -202,11 +205,15 @@ export function createInferdMetrics(options: InferdMetricsOptions = {}): InferdM
       modelTallies.batchSize,
       MODEL_LABELS,
     ),
-    inferenceQueueDepth: gauge(
-      "inferd_inference_queue_depth",
-      "Requests waiting in the batching queue.",
-      MODEL_LABELS,
-    ),
+    inferenceQueueDepth: new Gauge({
+      name: "inferd_inference_queue_depth",
+      help: "Requests waiting in the batching queue.",
+      labelNames: MODEL_LABELS,
+      registers,
+      collect() {
+        modelTallies.queueDepth.foldInto(this);
+      },
+    }),
     inferenceRejected: counter(
       "inferd_inference_rejected_total",
       "Requests the batcher refused before running them, by error kind.",
