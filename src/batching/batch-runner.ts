@@ -11,13 +11,23 @@ export type OnAnswered = (request: QueuedRequest, outputs: TensorMap) => void;
  * that fails (a bad row, outputs that do not split), every request still waiting is
  * retried alone, so only the culprit gets an error. Never rejects.
  */
-export async function runBatch(
+export function runBatch(
   model: LoadedModel,
   members: readonly QueuedRequest[],
   onAnswered: OnAnswered,
 ): Promise<void> {
+  // Not async: a lone request (every request when batching is off) gets runAlone's
+  // promise itself, not one more wrapping it (three microtask hops per run).
   const [only] = members;
   if (members.length === 1 && only !== undefined) return runAlone(model, only, onAnswered);
+  return runTogether(model, members, onAnswered);
+}
+
+async function runTogether(
+  model: LoadedModel,
+  members: readonly QueuedRequest[],
+  onAnswered: OnAnswered,
+): Promise<void> {
   let parts: TensorMap[];
   try {
     parts = await runCombined(model, members);

@@ -7,9 +7,9 @@ import { type RunJob, RunQueue, settleRun } from "./run-queue.js";
 /**
  * A {@link LoadedModel} over one session on the main thread. ORT computes each run
  * synchronously inside a `setImmediate`, so runs never overlap; up to `runsPerTurn`
- * jobs run at once, so their runs share one event-loop turn and their answers leave
- * in one write pass (one run per turn caps throughput at one call per loop
- * iteration). Later jobs wait for a free slot, in arrival order.
+ * jobs run at once, so their runs share one event-loop turn, back to back, and their
+ * answers leave together after the last (one run per turn caps throughput at one call
+ * per loop iteration). Later jobs wait for a free slot, in arrival order.
  * Otherwise it keeps the worker pool's contract:
  * an abort before the run rejects without running, a failed run rejects `internal`
  * with the worker's message, dispose waits for queued and running jobs.
@@ -17,6 +17,9 @@ import { type RunJob, RunQueue, settleRun } from "./run-queue.js";
 export class InlineModel implements LoadedModel {
   readonly #queue = new RunQueue(() => this.#checkDrained());
   #running = 0;
+  /** Runs of this turn that finished, answered together by {@link #flush}. */
+  #finished: (() => void)[] = [];
+  #flushAt: NodeJS.Immediate | undefined;
   #disposing = false;
   #disposed: Promise<void> | undefined;
   #drained: (() => void) | undefined;
@@ -76,20 +79,48 @@ export class InlineModel implements LoadedModel {
   #next(): void {
     this.#checkDrained();
     // Every run started before a turn's check phase runs in it: at most runsPerTurn.
+    let started = false;
     while (this.#running < this.#runsPerTurn) {
       const job = this.#queue.take();
-      if (!job) return;
+      if (!job) break;
       this.#running++;
+      started = true;
       this.session.run(job.inputs, job.outputNames).then(
         (outputs) => this.#finish(job, () => job.resolve(outputs)),
         (error: unknown) => this.#finish(job, () => job.reject(runFailed(error))),
       );
     }
+    // ORT queued each run's immediate synchronously: a flush queued now runs after them
+    // all. Moved behind later runs only while none has finished, so it always comes. A
+    // lone run (batches one at a time, c=1) needs none: it is answered at once.
+    if (started && this.#running > 1 && this.#finished.length === 0) {
+      clearImmediate(this.#flushAt);
+      this.#flushAt = setImmediate(() => this.#flush());
+    }
   }
 
+  /**
+   * A run finished while a flush is queued waits for it: Node drains microtasks after
+   * each immediate, so answering at once would run a whole response path between two
+   * ORT runs of one turn. Held, the turn's runs go back to back, and their answers leave
+   * together. A run that finishes with no flush queued is answered at once.
+   */
   #finish(job: RunJob, answer: () => void): void {
+    if (this.#flushAt !== undefined) {
+      this.#finished.push(() => settleRun(job, answer));
+      return;
+    }
     this.#running--;
     settleRun(job, answer);
+    this.#next();
+  }
+
+  #flush(): void {
+    this.#flushAt = undefined;
+    const finished = this.#finished;
+    this.#finished = [];
+    this.#running -= finished.length;
+    for (const answer of finished) answer();
     this.#next();
   }
 

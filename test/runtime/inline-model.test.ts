@@ -121,6 +121,42 @@ describe("inline model contract", () => {
     expect([counts.runs, model.pending]).toEqual([5, 0]);
   });
 
+  it("runs a turn's jobs back to back and answers them after the last, as ORT's hop allows", async () => {
+    // Like onnxruntime-node: each run computes inside its own setImmediate.
+    const events: string[] = [];
+    let next = 0;
+    const session: InProcessSession = {
+      inputs: [],
+      outputs: [],
+      run: () => {
+        const n = next++;
+        return new Promise<TensorMap>((resolve) =>
+          setImmediate(() => {
+            events.push(`ran ${n}`);
+            resolve({});
+          }),
+        );
+      },
+      release: async () => {},
+    };
+    const model = new InlineModel(session, { mode: "inline", reason: "test", concurrentRuns: 3 });
+    const runs = Array.from({ length: 4 }, (_, i) =>
+      model.run({}).then(() => events.push(`answered ${i}`)),
+    );
+    await Promise.all(runs);
+    expect(events).toEqual([
+      "ran 0",
+      "ran 1",
+      "ran 2",
+      "answered 0",
+      "answered 1",
+      "answered 2",
+      "ran 3",
+      "answered 3",
+    ]);
+    expect(model.pending).toBe(0);
+  });
+
   it("rejects an aborted job without running it, and drops a result aborted mid-run", async () => {
     const { session, counts, open } = gatedSession();
     const model = new InlineModel(session, { mode: "inline", reason: "test", concurrentRuns: 1 });
