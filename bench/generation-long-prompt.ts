@@ -1,6 +1,6 @@
 /**
  * The long-prompt case of `npm run bench:generation` (also `npx tsx bench/generation-long-prompt.ts`
- * alone; `--real-size` insists on the real-size part): a long prompt arrives while 8
+ * alone; `--real-size` runs only the real-size part): a long prompt arrives while 8
  * streams decode. On stories260k, a prompt as long as its context (512) allows; on the
  * real-size fixture (SmolLM2-135M's shape, `npm run fixtures:llm`, run when present),
  * issue 17's case: a 1,000-token prompt. Measured per prefill budget (model.json
@@ -9,101 +9,32 @@
  * gap overlapping the prefill, and the long prompt's time to first token, against the
  * same prompt through the server with nothing else running and a bare onnxruntime-node
  * prefill under the same session options (intra-op threads, no spinning) as the server's.
+ * The cases and their environment variables: long-prompt-cases.ts.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { link, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { GenerationService } from "../gen/inferd/v1/generation_pb.js";
-import { DEFAULT_MAX_PREFILL_TOKENS_PER_STEP } from "../src/generation/engine/prefill-plan.js";
-import { defaultGenerationThreads } from "../src/generation/worker/generation-threads.js";
 import { createBareLoop } from "./generation-bare-loop.js";
-import { greedyStream, median, PROMPTS } from "./generation-streams.js";
+import { greedyStream, median } from "./generation-streams.js";
+import {
+  LLM_REPO,
+  LONG_TOKENS,
+  type LongPromptCase,
+  REAL_SIZE,
+  realSizeCase,
+  storiesCase,
+} from "./long-prompt-cases.js";
 import { type LongPromptRow, longPromptReport } from "./long-prompt-report.js";
 import { startServerProcess } from "./server-process.js";
 
-const HERE = fileURLToPath(new URL(".", import.meta.url));
-const STORIES = resolve(HERE, "../../shared/models/stories260k");
-const LLM_REPO = resolve(HERE, "../test/.output/llm-models");
-const REAL_SIZE = join(LLM_REPO, "smollm_135m", "1");
 const STREAMS = 8;
 /** The long prompt arrives once every stream has this many tokens. */
 const ARRIVE_AFTER = 8;
-const LONG_TOKENS = 8;
-
-/** One configuration of the case: which model, which budgets, how long and how often. */
-export interface LongPromptCase {
-  readonly label: string;
-  /** The model's version folder (config.json, model.onnx and its data). */
-  readonly versionDir: string;
-  /** Budgets compared; the first never splits the prompt (chunking off). */
-  readonly budgets: readonly number[];
-  readonly prompt: number[];
-  /** The 8 streams' prompts (cycled). */
-  readonly streamPrompts: readonly string[];
-  readonly streamTokens: number;
-  readonly reps: number;
-  /** Intra-op threads of the server's sessions (pinned in model.json) and of the bare prefill alike. */
-  readonly threads: number;
-  /** Hard links (external data: ORT refuses a symlinked data file) or symbolic links. */
-  readonly hardLinks: boolean;
-  readonly readyTimeoutMs: number;
-}
-
-/** stories260k: context 512, so the longest prompt that leaves room for its tokens. */
-function storiesCase(): LongPromptCase {
-  const golden = JSON.parse(readFileSync(join(STORIES, "golden.json"), "utf8")) as {
-    cases: { generated_token_ids: number[] }[];
-  };
-  const { max_position_embeddings: context } = JSON.parse(
-    readFileSync(join(STORIES, "1", "config.json"), "utf8"),
-  ) as { max_position_embeddings: number };
-  const story = golden.cases.flatMap((c) => c.generated_token_ids.filter((id) => id > 2));
-  const text = Array.from({ length: 3 }, () => story).flat();
-  return {
-    label: "stories260k's context is 512",
-    versionDir: join(STORIES, "1"),
-    // The default budget (512) would not split a prompt this short: 128 and 32 stand in.
-    budgets: [100_000, 128, 32],
-    prompt: [1, ...text].slice(0, context - LONG_TOKENS),
-    streamPrompts: PROMPTS,
-    streamTokens: 64,
-    reps: 7,
-    // One thread: a step of this model is per-call overhead, which more threads only add to.
-    threads: 1,
-    hardLinks: false,
-    readyTimeoutMs: 60_000,
-  };
-}
-
-/**
- * The real-size fixture (context 8192): a 1,000-token prompt, chunking off against the
- * server's default budget (512: two chunks), `BENCH_PREFILL_BUDGETS=100000,512,128`
- * to choose others. Threads pinned to what a server serving this one model would choose
- * (the versions share one server here, whose default would halve them).
- */
-function realSizeCase(): LongPromptCase {
-  const vocab = (
-    JSON.parse(readFileSync(join(REAL_SIZE, "config.json"), "utf8")) as { vocab_size: number }
-  ).vocab_size;
-  const budgets = process.env.BENCH_PREFILL_BUDGETS?.split(",").map(Number);
-  return {
-    label: "SmolLM2-135M shape, random weights, context 8192",
-    versionDir: REAL_SIZE,
-    budgets: budgets ?? [100_000, DEFAULT_MAX_PREFILL_TOKENS_PER_STEP],
-    prompt: [1, ...Array.from({ length: 999 }, (_, i) => 3 + ((i * 37) % (vocab - 3)))],
-    // This tokenizer adds no BOS to stand for the empty prompt.
-    streamPrompts: PROMPTS.filter((p) => p !== ""),
-    streamTokens: Number(process.env.BENCH_LONG_STREAM_TOKENS ?? 32),
-    reps: Number(process.env.BENCH_LONG_REPS ?? 3),
-    threads: defaultGenerationThreads(cpus().length, 1),
-    hardLinks: true,
-    readyTimeoutMs: 600_000,
-  };
-}
 
 const modelName = (budget: number) => `long_prompt_${budget}`;
 

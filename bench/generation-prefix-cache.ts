@@ -3,7 +3,7 @@
  * of a request whose long prefix a previous request already prefilled, against that
  * previous one's (issue 17's target: at most 0.25x). In process (one generation worker
  * per model, greedy, 1 token each) on stories260k (context 512: a 480-token prefix) and,
- * when written, the wide LLM fixture (`npm run fixtures:llm -- --shape wide --name wide`:
+ * when written, the wide LLM fixture (`npm run fixtures:llm -- --shape wide`:
  * SmolLM2-135M's width on 2 layers) and the real-size fixture (`npm run fixtures:llm`:
  * SmolLM2-135M's shape, a 500-token prefix, the threads a server serving it alone
  * chooses); the real-size one also through a server child process over gRPC. Each
