@@ -1,13 +1,18 @@
 /**
  * The long-prompt case of `npm run bench:generation` (also `npx tsx bench/generation-long-prompt.ts`
- * alone): a prompt as long as stories260k's context allows arrives while 8 streams
- * decode. Measured per prefill budget (model.json `max_prefill_tokens_per_step`, one
- * model each in one server): the 8 streams' inter-token gaps (median, p99, max, as their
- * client sees them) and the long prompt's time to first token, against the same prompt
- * through the server with nothing else running and a bare onnxruntime-node prefill.
+ * alone; `--real-size` runs only the real-size part): a long prompt arrives while 8
+ * streams decode. On stories260k, a prompt as long as its context (512) allows; on the
+ * real-size fixture (SmolLM2-135M's shape, `npm run fixtures:llm`, run when present),
+ * issue 17's case: a 1,000-token prompt. Measured per prefill budget (model.json
+ * `max_prefill_tokens_per_step`, one model each in one server child process, gRPC): the
+ * 8 streams' inter-token gaps (median, p99, max, as their client sees them), the longest
+ * gap overlapping the prefill, and the long prompt's time to first token, against the
+ * same prompt through the server with nothing else running and a bare onnxruntime-node
+ * prefill under the same session options (intra-op threads, no spinning) as the server's.
+ * The cases and their environment variables: long-prompt-cases.ts.
  */
-import { readFileSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { link, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,46 +20,41 @@ import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { GenerationService } from "../gen/inferd/v1/generation_pb.js";
 import { createBareLoop } from "./generation-bare-loop.js";
-import { greedyStream, median, PROMPTS, quantile } from "./generation-streams.js";
+import { greedyStream, median } from "./generation-streams.js";
+import {
+  LLM_REPO,
+  LONG_TOKENS,
+  type LongPromptCase,
+  REAL_SIZE,
+  realSizeCase,
+  storiesCase,
+} from "./long-prompt-cases.js";
+import { type LongPromptRow, longPromptReport } from "./long-prompt-report.js";
 import { startServerProcess } from "./server-process.js";
 
-const HERE = fileURLToPath(new URL(".", import.meta.url));
-const STORIES = resolve(HERE, "../../shared/models/stories260k");
-/** Budgets compared; the first never splits the prompt (chunking off). */
-const BUDGETS = [100_000, 128, 32];
 const STREAMS = 8;
-const STREAM_TOKENS = 64;
 /** The long prompt arrives once every stream has this many tokens. */
 const ARRIVE_AFTER = 8;
-const LONG_TOKENS = 8;
-const REPS = 7;
 
-/** Context 512 (config max_position_embeddings): the longest prompt that leaves room for its tokens. */
-function longPrompt(): number[] {
-  const golden = JSON.parse(readFileSync(join(STORIES, "golden.json"), "utf8")) as {
-    cases: { generated_token_ids: number[] }[];
-  };
-  const { max_position_embeddings: context } = JSON.parse(
-    readFileSync(join(STORIES, "1", "config.json"), "utf8"),
-  ) as { max_position_embeddings: number };
-  const story = golden.cases.flatMap((c) => c.generated_token_ids.filter((id) => id > 2));
-  const text = Array.from({ length: 3 }, () => story).flat();
-  return [1, ...text].slice(0, context - LONG_TOKENS);
-}
+const modelName = (budget: number) => `long_prompt_${budget}`;
 
-const modelName = (budget: number) => `stories260k_prefill_${budget}`;
-
-async function makeRepo(): Promise<string> {
-  const repo = await mkdtemp(join(tmpdir(), "inferd-bench-prefill-"));
-  for (const budget of BUDGETS) {
+async function makeRepo(c: LongPromptCase): Promise<string> {
+  const parent = c.hardLinks ? join(LLM_REPO, "..") : tmpdir();
+  const repo = await mkdtemp(join(parent, "inferd-bench-prefill-"));
+  for (const budget of c.budgets) {
     const dir = join(repo, modelName(budget), "1");
     await mkdir(dir, { recursive: true });
-    const version = join(STORIES, "1");
-    for (const file of await readdir(version)) await symlink(join(version, file), join(dir, file));
+    for (const file of await readdir(c.versionDir)) {
+      await (c.hardLinks ? link : symlink)(join(c.versionDir, file), join(dir, file));
+    }
     const modelJson = {
       kind: "generate",
       max_concurrent_sequences: 16,
       max_prefill_tokens_per_step: budget,
+      // Off: the same prompt is sent again and again, and a prefix hit is no prefill.
+      prefix_cache_bytes: 0,
+      // Pinned: the server's default shares the cores among the versions it loads.
+      session: { intra_op_threads: c.threads },
     };
     await writeFile(join(repo, modelName(budget), "model.json"), JSON.stringify(modelJson));
   }
@@ -67,6 +67,7 @@ async function makeRepo(): Promise<string> {
  */
 async function contended(
   client: Client<typeof GenerationService>,
+  c: LongPromptCase,
   model: string,
   prompt: number[] | undefined,
 ): Promise<{ gaps: number[]; ttftMs: number; windowMaxMs: number }> {
@@ -80,14 +81,8 @@ async function contended(
   });
   const stream = async (text: string) => {
     let [count, last] = [0, 0];
-    const request = {
-      model,
-      prompt: text,
-      temperature: 0,
-      ignoreEos: true,
-      maxTokens: STREAM_TOKENS,
-    };
-    for await (const m of client.generate(request)) {
+    const request = { model, prompt: text, temperature: 0, ignoreEos: true };
+    for await (const m of client.generate({ ...request, maxTokens: c.streamTokens })) {
       if (m.tokenIds.length === 0) continue;
       const now = performance.now();
       if (count > 0) {
@@ -95,15 +90,15 @@ async function contended(
         spans.push([last, now]);
       }
       [count, last] = [count + m.tokenIds.length, now];
-      if (
-        count >= ARRIVE_AFTER &&
-        count - m.tokenIds.length < ARRIVE_AFTER &&
-        ++arrived === STREAMS
-      )
-        arrive();
+      const reached = count >= ARRIVE_AFTER && count - m.tokenIds.length < ARRIVE_AFTER;
+      if (reached && ++arrived === STREAMS) arrive();
     }
   };
-  const streams = PROMPTS.slice(0, STREAMS).map(stream);
+  const texts = Array.from(
+    { length: STREAMS },
+    (_, i) => c.streamPrompts[i % c.streamPrompts.length],
+  );
+  const streams = texts.map((t) => stream(t ?? ""));
   await allDecoding;
   const sent = performance.now();
   const long =
@@ -117,26 +112,20 @@ async function contended(
   return { gaps, ttftMs: long?.ttftMs ?? 0, windowMaxMs };
 }
 
-interface Row {
-  gaps: number[];
-  /** Per round: the streams' longest gap overlapping the long prompt's prefill. */
-  windowMax: number[];
-  ttft: number[];
-  alone: number[];
-}
-
-/** Runs the case and returns its Markdown report lines (empty when stories260k is absent). */
-export async function runLongPromptCase(): Promise<string[]> {
-  const prompt = longPrompt();
+/** Runs one case and returns its Markdown report lines. */
+async function runCase(c: LongPromptCase): Promise<string[]> {
   const loadStart = loadavg()[0] ?? 0;
-  const bare = await createBareLoop(join(STORIES, "1"), {
-    intraOpNumThreads: 1,
+  const bare = await createBareLoop(c.versionDir, {
+    intraOpNumThreads: c.threads,
     extra: { session: { intra_op: { allow_spinning: "0" } } },
   });
-  const repo = await makeRepo();
-  const server = await startServerProcess({ modelRepository: repo });
-  const rows = new Map<number, Row>(
-    BUDGETS.map((b) => [b, { gaps: [], windowMax: [], ttft: [], alone: [] }]),
+  const repo = await makeRepo(c);
+  const server = await startServerProcess({
+    modelRepository: repo,
+    readyTimeoutMs: c.readyTimeoutMs,
+  });
+  const rows = new Map<number, LongPromptRow>(
+    c.budgets.map((b) => [b, { gaps: [], windowMax: [], ttft: [], alone: [] }]),
   );
   const bareMs: number[] = [];
   const floor: number[] = [];
@@ -145,18 +134,16 @@ export async function runLongPromptCase(): Promise<string[]> {
       GenerationService,
       createGrpcTransport({ baseUrl: `http://127.0.0.1:${server.port}` }),
     );
-    await bare.run(prompt, 1);
-    for (const b of BUDGETS)
-      await greedyStream(client, modelName(b), { promptTokenIds: prompt }, 4);
-    for (let rep = 0; rep < REPS; rep++) {
-      bareMs.push((await bare.run(prompt, 1)).ms);
-      floor.push(...(await contended(client, modelName(BUDGETS[0] ?? 0), undefined)).gaps);
-      for (const b of BUDGETS) {
-        const row = rows.get(b);
-        if (row === undefined) continue;
-        const alone = await greedyStream(client, modelName(b), { promptTokenIds: prompt }, 1);
+    await bare.run(c.prompt, 1);
+    for (const b of c.budgets)
+      await greedyStream(client, modelName(b), { promptTokenIds: c.prompt }, 4);
+    for (let rep = 0; rep < c.reps; rep++) {
+      bareMs.push((await bare.run(c.prompt, 1)).ms);
+      floor.push(...(await contended(client, c, modelName(c.budgets[0] ?? 0), undefined)).gaps);
+      for (const [b, row] of rows) {
+        const alone = await greedyStream(client, modelName(b), { promptTokenIds: c.prompt }, 1);
         row.alone.push(alone.ttftMs);
-        const run = await contended(client, modelName(b), prompt);
+        const run = await contended(client, c, modelName(b), c.prompt);
         row.gaps.push(...run.gaps);
         row.ttft.push(run.ttftMs);
         row.windowMax.push(run.windowMaxMs);
@@ -167,36 +154,36 @@ export async function runLongPromptCase(): Promise<string[]> {
     await rm(repo, { recursive: true, force: true });
     await bare.release();
   }
-  return report(prompt.length, rows, floor, median(bareMs), loadStart);
+  const heading = `long prompt (${c.prompt.length} tokens, ${c.label}) arriving while ${STREAMS} streams decode ${c.streamTokens} tokens each (after ${ARRIVE_AFTER}); ${c.reps} rounds, budgets alternating; ${c.threads} intra-op thread(s), no spinning, server and bare alike; load average (1 min) ${loadStart.toFixed(2)} at start, ${(loadavg()[0] ?? 0).toFixed(2)} at end`;
+  return longPromptReport({
+    heading,
+    promptLength: c.prompt.length,
+    rows,
+    floor,
+    bareMs: median(bareMs),
+    threads: c.threads,
+  });
 }
 
-const f = (n: number, digits = 1) => n.toLocaleString("en-US", { maximumFractionDigits: digits });
+/** The stories260k case (a regression check of per-step overhead). */
+export function runLongPromptCase(): Promise<string[]> {
+  return runCase(storiesCase());
+}
 
-function report(
-  promptLength: number,
-  rows: Map<number, Row>,
-  floor: number[],
-  bare: number,
-  load: number,
-): string[] {
-  const [p50, p99] = [quantile(floor, 0.5), quantile(floor, 0.99)];
-  return [
-    `long prompt (${promptLength} tokens, stories260k's context is 512) arriving while ${STREAMS} streams decode ${STREAM_TOKENS} tokens each (after ${ARRIVE_AFTER}); ${REPS} rounds, budgets alternating; load average (1 min) ${f(load, 2)} at start, ${f(loadavg()[0] ?? 0, 2)} at end`,
-    "",
-    "| max_prefill_tokens_per_step | streams' inter-token p50 ms | p99 ms | p99 / p50 | max ms | longest gap during the prefill, median of rounds, ms | long prompt TTFT p50 ms (among streams) | TTFT alone, server ms | TTFT among streams / bare prefill |",
-    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    `| no long prompt (the floor) | ${f(p50, 2)} | ${f(p99, 2)} | ${f(p99 / p50, 2)} | ${f(Math.max(...floor))} | | | | |`,
-    ...[...rows].map(([budget, r]) => {
-      const [p50, p99] = [quantile(r.gaps, 0.5), quantile(r.gaps, 0.99)];
-      const ttft = median(r.ttft);
-      const label = budget >= promptLength ? `${budget} (off: one run)` : String(budget);
-      return `| ${label} | ${f(p50, 2)} | ${f(p99, 2)} | ${f(p99 / p50, 2)} | ${f(Math.max(...r.gaps))} | ${f(median(r.windowMax))} | ${f(ttft)} | ${f(median(r.alone))} | ${f(ttft / bare, 2)} |`;
-    }),
-    "",
-    `bare onnxruntime-node prefill of the same prompt (one run, one intra-op thread): ${f(bare, 2)} ms (median)`,
-  ];
+/** The real-size case, or one line saying how to make the fixture when it is absent. */
+export async function runRealSizeLongPromptCase(): Promise<string[]> {
+  if (!existsSync(join(REAL_SIZE, "model.onnx"))) {
+    return [
+      `real-size long prompt skipped: ${REAL_SIZE} is absent (make it: npm run fixtures:llm)`,
+    ];
+  }
+  return runCase(realSizeCase());
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  console.log((await runLongPromptCase()).join("\n"));
+  const realSize = process.argv.includes("--real-size");
+  if (!realSize) console.log((await runLongPromptCase()).join("\n"));
+  if (realSize || existsSync(join(REAL_SIZE, "model.onnx"))) {
+    console.log(["", ...(await runRealSizeLongPromptCase())].join("\n"));
+  }
 }

@@ -10,7 +10,8 @@
  * Then a long prompt arriving while 8 streams decode, per prefill budget (chunked
  * prefill; generation-long-prompt.ts, its own server).
  * Prints a Markdown report with the targets of issue 4, then the real-size part
- * (generation-real-size.ts: SmolLM2-135M's shape, when `npm run fixtures:llm` made it).
+ * (generation-real-size.ts: SmolLM2-135M's shape, when `npm run fixtures:llm` made it)
+ * and issue 17's long-prompt case on it (a 1,000-token prompt among 8 decoding streams).
  * `--real-size-only` skips the stories260k part.
  */
 import { existsSync } from "node:fs";
@@ -22,7 +23,7 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { GenerationService } from "../gen/inferd/v1/generation_pb.js";
 import { createBareLoop } from "./generation-bare-loop.js";
-import { runLongPromptCase } from "./generation-long-prompt.js";
+import { runLongPromptCase, runRealSizeLongPromptCase } from "./generation-long-prompt.js";
 import { runRealSizeBench } from "./generation-real-size.js";
 import {
   greedyStream,
@@ -223,3 +224,4 @@ function report(r: {
 
 if (!process.argv.includes("--real-size-only")) await main();
 console.log(["", ...(await runRealSizeBench())].join("\n"));
+console.log(["", ...(await runRealSizeLongPromptCase())].join("\n"));
