@@ -25,7 +25,8 @@ const integerIn = (allowed: (n: number) => boolean, what: string) => (raw: strin
  * `inferd quantize --method int4|int8|fp16 <in.onnx> <out.onnx>`: writes a quantized
  * copy of a float32 ONNX model (src/onnx/quantize/), in the forms onnx-community
  * publishes (model_q4.onnx, model_quantized.onnx, model_fp16.onnx), and prints what
- * changed. Weights kept in external data files (`model.onnx_data`) are read one tensor
+ * changed, naming the embedding of a tied output projection (`MatMul(x,
+ * Transpose(embed))`) when that was quantized too. Weights kept in external data files (`model.onnx_data`) are read one tensor
  * at a time; the copy holds its weights inline when under 1.8 GiB, else in
  * `<out>_data` beside it (the printed line names that file).
  */
@@ -55,7 +56,10 @@ export function createQuantizeCommand(options: QuantizeCommandOptions): Command 
           integerIn((n) => ACCURACY_LEVELS.some((l) => l === n), "an integer from 0 to 4"),
         ),
     )
-    .option("--keep-lm-head", "int4/int8: leave the output projection (logits) in float32")
+    .option(
+      "--keep-lm-head",
+      "int4/int8: leave the output projection (logits), tied to the embedding or not, in float32",
+    )
     .argument("<in>", "the float32 ONNX model")
     .argument("<out>", "where to write the quantized model")
     .action((input: string, output: string, flags: QuantizeFlags) => {
@@ -67,10 +71,11 @@ export function createQuantizeCommand(options: QuantizeCommandOptions): Command 
       });
       const mb = (n: number) => `${(n / 1e6).toFixed(2)} MB`;
       const what = flags.method === "fp16" ? "weights converted" : "MatMuls quantized";
+      const tied = result.tied.map((e) => ` (tied output projection Transpose(${e}) included)`);
       const written = mb(result.modelBytes + result.dataBytes);
       const where = result.dataFile ? ` (weights in ${result.dataFile} beside it)` : "";
       options.print(
-        `${flags.method}: ${result.changed} ${what}, ${mb(result.inputBytes)} -> ${written}: ${output}${where}`,
+        `${flags.method}: ${result.changed} ${what}${tied.join("")}, ${mb(result.inputBytes)} -> ${written}: ${output}${where}`,
       );
     });
 }

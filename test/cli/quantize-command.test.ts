@@ -1,8 +1,10 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import onnxProto from "onnx-proto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createGraphBuilder } from "../../scripts/fixtures/onnx-graph-builder.js";
+import { createSeededRandom } from "../../scripts/fixtures/seeded-random.js";
 import { createQuantizeCommand } from "../../src/cli/quantize-command.js";
 import { FIXTURE_REPO } from "../helpers/fixtures.js";
 
@@ -63,6 +65,28 @@ describe("inferd quantize", () => {
       fp16.graph?.input?.find((i) => i.name === "past_key_values.0.key")?.type?.tensorType
         ?.elemType,
     ).toBe(10);
+  });
+
+  it("says when it quantized a tied output projection, MatMul(x, Transpose(embedding))", async () => {
+    const g = createGraphBuilder();
+    g.input("h", "float32", ["m", 32]);
+    g.input("ids", "int64", ["m"]);
+    g.output("logits", "float32", ["m", 16]);
+    g.output("rows", "float32", ["m", 32]);
+    g.initializer("embed_tokens", createSeededRandom(5).normals(16 * 32, 0.5), [16, 32]);
+    g.node("Gather", ["embed_tokens", "ids"], ["rows"]);
+    g.node("Transpose", ["embed_tokens"], ["embed_t"], { perm: [1, 0] });
+    g.node("MatMul", ["h", "embed_t"], ["logits"]);
+    const tied = join(dir, "tied.onnx");
+    await writeFile(tied, g.toBytes());
+    const { lines } = await run(["--method", "int4", tied, join(dir, "tied_q4.onnx")]);
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /^int4: 1 MatMuls quantized \(tied output projection Transpose\(embed_tokens\) included\), .* MB -> /,
+      ),
+    ]);
+    const kept = await run(["--method", "int8", "--keep-lm-head", tied, join(dir, "tied_q8.onnx")]);
+    expect(kept.lines).toEqual([expect.stringMatching(/^int8: 0 MatMuls quantized, /)]);
   });
 
   it("refuses a block size that is not a power of two of at least 16, writing nothing", async () => {

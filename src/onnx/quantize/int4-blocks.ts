@@ -21,13 +21,18 @@ export interface Int4Blocks {
  * is row n of B, each byte holds two consecutive k (the first in the low nibble), and
  * zero points pack two blocks a byte the same way, each row padded to a whole byte.
  * K not a multiple of the block is padded with zeros (their codes are the zero point).
+ * With `transposed`, `weights` is W^T, row-major [N, K] (a tied output projection's
+ * embedding): its rows are already B's, so it is read as it is, not copied transposed.
  */
 export function quantizeInt4Blocks(
   weights: Float32Array,
   k: number,
   n: number,
   blockSize: number,
+  transposed = false,
 ): Int4Blocks {
+  // W[r][col] is weights[r * rs + col * cs] in either layout.
+  const [rs, cs] = transposed ? [1, k] : [n, 1];
   const blocks = Math.ceil(k / blockSize);
   const blob = blockSize / 2;
   const zpRow = Math.ceil(blocks / 2);
@@ -37,14 +42,14 @@ export function quantizeInt4Blocks(
   for (let col = 0; col < n; col++) {
     for (let b = 0; b < blocks; b++) {
       const [start, end] = [b * blockSize, Math.min(k, (b + 1) * blockSize)];
-      const { scale, zp } = bestRange(weights, n, col, start, end);
+      const { scale, zp } = bestRange(weights, rs, cs, col, start, end);
       scales[col * blocks + b] = scale;
       const zpAt = col * zpRow + (b >> 1);
       zeroPoints[zpAt] = (zeroPoints[zpAt] ?? 0) | (zp << ((b & 1) * 4));
       const base = (col * blocks + b) * blob;
       for (let j = 0; j < blockSize; j++) {
         const r = start + j;
-        const v = r < end ? (weights[r * n + col] ?? 0) : 0;
+        const v = r < end ? (weights[r * rs + col * cs] ?? 0) : 0;
         const q = Math.min(15, Math.max(0, Math.round(v / scale) + zp));
         packed[base + (j >> 1)] = (packed[base + (j >> 1)] ?? 0) | (q << ((j & 1) * 4));
       }
@@ -57,15 +62,23 @@ export function quantizeInt4Blocks(
 const SHRINK = [1, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7];
 
 /**
- * The scale and zero point of one block (rows start..end of column `col`) whose
+ * The scale and zero point of one block (rows start..end of column `col`, W[r][col]
+ * at `weights[r * rs + col * cs]`) whose
  * round-trip squared error is least among the block's range (widened to include 0)
  * shrunk by each of {@link SHRINK}: plain min/max rounding (onnxruntime's quantizer)
  * is the first candidate, so the result is never worse than it.
  */
-function bestRange(weights: Float32Array, n: number, col: number, start: number, end: number) {
+function bestRange(
+  weights: Float32Array,
+  rs: number,
+  cs: number,
+  col: number,
+  start: number,
+  end: number,
+) {
   let [lo, hi] = [0, 0];
   for (let r = start; r < end; r++) {
-    const v = weights[r * n + col] ?? 0;
+    const v = weights[r * rs + col * cs] ?? 0;
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
@@ -75,7 +88,7 @@ function bestRange(weights: Float32Array, n: number, col: number, start: number,
     const zp = Math.min(15, Math.max(0, Math.round((-lo * shrink) / scale)));
     let error = 0;
     for (let r = start; r < end; r++) {
-      const v = weights[r * n + col] ?? 0;
+      const v = weights[r * rs + col * cs] ?? 0;
       const q = Math.min(15, Math.max(0, Math.round(v / scale) + zp));
       error += ((q - zp) * scale - v) ** 2;
     }

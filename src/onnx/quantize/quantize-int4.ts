@@ -2,7 +2,7 @@ import type { ExternalDataReader } from "../external-data.js";
 import type { OnnxGraph } from "../onnx-graph.js";
 import { quantizeInt4Blocks } from "./int4-blocks.js";
 import { ELEM, rawTensor } from "./tensor-data.js";
-import { weightMatMuls } from "./weight-matmuls.js";
+import { type ReplacedMatMuls, weightMatMuls } from "./weight-matmuls.js";
 
 /** Options of {@link quantizeInt4}. */
 export interface Int4Options {
@@ -20,14 +20,16 @@ export interface Int4Options {
  * Replaces every MatMul by a float weight with com.microsoft `MatMulNBits` (bits 4,
  * block-wise asymmetric with packed zero points: the form of onnx-community's
  * `model_q4.onnx`), so that a decode step reads about a seventh of the fp32 weight bytes (4 bits plus a scale and zero point per block).
- * Returns how many MatMuls were replaced.
+ * A tied output projection, `MatMul(x, Transpose(E))`, is quantized from E's rows as
+ * they are (MatMulNBits' B is [N, K/block, ...], E's own layout); E stays for the
+ * embedding Gather. Returns what was replaced.
  */
-export function quantizeInt4(graph: OnnxGraph, options: Int4Options): number {
+export function quantizeInt4(graph: OnnxGraph, options: Int4Options): ReplacedMatMuls {
   const found = weightMatMuls(graph, options.keepLmHead, options.external);
   if (found.length > 0) graph.useOpset("com.microsoft", 1);
   let replaced = 0;
-  for (const { name: weight, nodes, read, k, n } of found) {
-    const q = quantizeInt4Blocks(read(), k, n, options.blockSize);
+  for (const { name: weight, nodes, read, k, n, transposed } of found) {
+    const q = quantizeInt4Blocks(read(), k, n, options.blockSize, transposed);
     const b = graph.addInitializer(
       rawTensor(`${weight}_Q4`, ELEM.uint8, [n, q.blocks, options.blockSize / 2], q.packed),
     );
@@ -52,5 +54,5 @@ export function quantizeInt4(graph: OnnxGraph, options: Int4Options): number {
       replaced++;
     }
   }
-  return replaced;
+  return { replaced, tied: found.filter((w) => w.transposed).map((w) => w.initializer) };
 }

@@ -1,7 +1,7 @@
 import type { ExternalDataReader } from "../external-data.js";
 import type { OnnxGraph } from "../onnx-graph.js";
 import { ELEM, rawTensor } from "./tensor-data.js";
-import { weightMatMuls } from "./weight-matmuls.js";
+import { type ReplacedMatMuls, weightMatMuls } from "./weight-matmuls.js";
 
 const TO_FLOAT = 1;
 
@@ -14,17 +14,19 @@ const TO_FLOAT = 1;
  * scales. Standard ONNX ops, so the file runs anywhere; onnxruntime's CPU provider
  * fuses the chain into one DynamicQuantizeMatMul at load (graph optimization
  * "extended" or above, its default). Weights in external data files are read through
- * `external` (left as they are without it). Returns how many MatMuls were replaced.
+ * `external` (left as they are without it). A tied output projection, `MatMul(x,
+ * Transpose(E))`, gets int8 codes of E^T [K, N] (what MatMulInteger multiplies by);
+ * E stays for the embedding Gather. Returns what was replaced.
  */
 export function quantizeInt8(
   graph: OnnxGraph,
   keepLmHead: boolean,
   external?: ExternalDataReader,
-): number {
+): ReplacedMatMuls {
   const found = weightMatMuls(graph, keepLmHead, external);
   let replaced = 0;
-  for (const { name: weight, nodes, read, k, n } of found) {
-    const { codes, scales } = quantizePerChannel(read(), k, n);
+  for (const { name: weight, nodes, read, k, n, transposed } of found) {
+    const { codes, scales } = quantizePerChannel(read(), k, n, transposed);
     const b = graph.addInitializer(rawTensor(`${weight}_quantized`, ELEM.int8, [k, n], codes));
     const bScale = graph.addInitializer(rawTensor(`${weight}_scale`, ELEM.float, [n], scales));
     const bZero = graph.addInitializer(
@@ -48,20 +50,29 @@ export function quantizeInt8(
       replaced++;
     }
   }
-  return replaced;
+  return { replaced, tied: found.filter((w) => w.transposed).map((w) => w.initializer) };
 }
 
-/** Symmetric int8 codes of `weights` [K, N], one scale per column (max |w| / 127). */
-function quantizePerChannel(weights: Float32Array, k: number, n: number) {
+/**
+ * Symmetric int8 codes of W [K, N], row-major, one scale per column (max |w| / 127);
+ * `weights` is W, or W^T [N, K] when `transposed` (the codes are W's layout either way).
+ */
+function quantizePerChannel(weights: Float32Array, k: number, n: number, transposed: boolean) {
+  // W[r][col] is weights[r * rs + col * cs].
+  const [rs, cs] = transposed ? [1, k] : [n, 1];
   const scales = new Float32Array(n);
-  for (let i = 0; i < weights.length; i++) {
-    const col = i % n;
-    scales[col] = Math.max(scales[col] ?? 0, Math.abs(weights[i] ?? 0));
+  for (let r = 0; r < k; r++) {
+    for (let col = 0; col < n; col++) {
+      scales[col] = Math.max(scales[col] ?? 0, Math.abs(weights[r * rs + col * cs] ?? 0));
+    }
   }
   for (let col = 0; col < n; col++) scales[col] = (scales[col] || 127) / 127;
   const codes = new Int8Array(k * n);
-  for (let i = 0; i < weights.length; i++) {
-    codes[i] = Math.max(-127, Math.min(127, Math.round((weights[i] ?? 0) / (scales[i % n] ?? 1))));
+  for (let r = 0; r < k; r++) {
+    for (let col = 0; col < n; col++) {
+      const v = (weights[r * rs + col * cs] ?? 0) / (scales[col] ?? 1);
+      codes[r * n + col] = Math.max(-127, Math.min(127, Math.round(v)));
+    }
   }
   return { codes, scales };
 }

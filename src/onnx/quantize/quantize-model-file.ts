@@ -3,7 +3,7 @@ import { dirname } from "node:path";
 import { externalDataPath, openExternalData } from "../external-data.js";
 import { OnnxGraph } from "../onnx-graph.js";
 import { INLINE_LIMIT_BYTES, type WrittenModel, writeModelFile } from "../write-model-file.js";
-import { type QuantizeOptions, quantizeGraph } from "./quantize-model.js";
+import { type GraphQuantization, type QuantizeOptions, quantizeGraph } from "./quantize-model.js";
 
 /** Options of {@link quantizeModelFile}. */
 export interface QuantizeFileOptions extends QuantizeOptions {
@@ -12,9 +12,7 @@ export interface QuantizeFileOptions extends QuantizeOptions {
 }
 
 /** What {@link quantizeModelFile} read and wrote. */
-export interface QuantizedFile extends WrittenModel {
-  /** MatMuls replaced (int4, int8) or initializers converted (fp16). */
-  readonly changed: number;
+export interface QuantizedFile extends WrittenModel, GraphQuantization {
   /** Bytes of the input: the model file and the external data files it names. */
   readonly inputBytes: number;
 }
@@ -44,7 +42,7 @@ export function quantizeModelFile(
     const changed = quantizeGraph(graph, options, external);
     const limit = options.inlineLimitBytes ?? INLINE_LIMIT_BYTES;
     const written = writeModelFile(graph, output, external, limit);
-    return { ...written, changed, inputBytes: model.length + dataBytes };
+    return { ...written, ...changed, inputBytes: model.length + dataBytes };
   } finally {
     external.close();
   }
