@@ -10,6 +10,8 @@ export type OnAnswered = (request: QueuedRequest, outputs: TensorMap) => void;
  * are concatenated into one `model.run` and the outputs split back by row counts. If
  * that fails (a bad row, outputs that do not split), every request still waiting is
  * retried alone, so only the culprit gets an error. Never rejects.
+ * Not async: a lone request (every call at low load) is the model's promise and one
+ * `then`, not three promises deep.
  */
 export function runBatch(
   model: LoadedModel,
@@ -45,13 +47,22 @@ async function runTogether(
  * Runs requests as separate runs handed to the model together (`runSeparately`): no
  * concatenation, each request answered with its own outputs or its own error. Never rejects.
  */
-export async function runSeparately(
+export function runSeparately(
   model: LoadedModel,
   members: readonly QueuedRequest[],
   onAnswered: OnAnswered,
 ): Promise<void> {
   const [only] = members;
-  if (model.runSeparately === undefined || (members.length === 1 && only !== undefined)) {
+  if (members.length === 1 && only !== undefined) return runAlone(model, only, onAnswered);
+  return runGroup(model, members, onAnswered);
+}
+
+async function runGroup(
+  model: LoadedModel,
+  members: readonly QueuedRequest[],
+  onAnswered: OnAnswered,
+): Promise<void> {
+  if (model.runSeparately === undefined) {
     await Promise.all(members.map((m) => runAlone(model, m, onAnswered)));
     return;
   }
@@ -80,23 +91,33 @@ export async function runSeparately(
 /** The batcher's own listener on each request's signal answers an abort (see `QueuedRequest`). */
 const CALLER_HANDLES_ABORT: RunOptions = { callerHandlesAbort: true };
 
-async function runAlone(
+const SETTLED: Promise<void> = Promise.resolve();
+
+/** One request's own run, settled by it; never rejects (a synchronous throw included). */
+function runAlone(
   model: LoadedModel,
   request: QueuedRequest,
   onAnswered: OnAnswered,
 ): Promise<void> {
-  if (request.settled) return;
+  if (request.settled) return SETTLED;
+  let run: Promise<TensorMap>;
   try {
-    const outputs = await model.run(
-      request.inputs,
-      request.outputNames,
-      request.signal,
-      CALLER_HANDLES_ABORT,
-    );
-    if (settleResolve(request, outputs)) onAnswered(request, outputs);
+    run = model.run(request.inputs, request.outputNames, request.signal, CALLER_HANDLES_ABORT);
   } catch (error) {
     settleReject(request, error);
+    return SETTLED;
   }
+  return run.then(
+    (outputs) => {
+      // As the awaited form did: a throwing `onAnswered` must not reject the batch.
+      try {
+        if (settleResolve(request, outputs)) onAnswered(request, outputs);
+      } catch (error) {
+        settleReject(request, error);
+      }
+    },
+    (error: unknown) => void settleReject(request, error),
+  );
 }
 
 async function runCombined(

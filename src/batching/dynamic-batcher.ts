@@ -178,7 +178,8 @@ export function createDynamicBatcher(
       inFlightRequests -= members.length;
       counters.completed += members.length;
       observeBatches(members, queueMs, size, performance.now() - started);
-      requestPump();
+      // An empty queue has nothing to plan, and its last pump already disarmed the timers.
+      if (queue.length > 0) requestPump();
     });
     running.add(done);
   }

@@ -50,3 +50,27 @@ describe("runSeparately: batching off hands the model what queued, one run per r
     expect(batcher.stats()).toMatchObject({ batches: 4, rows: 4, completed: 4 });
   });
 });
+
+describe("runBatch: a lone request is the model's own run", () => {
+  it("a model whose run throws synchronously fails that request alone, and the batcher carries on", async () => {
+    const model = createFakeModel();
+    let throwNext = true;
+    const throwing: LoadedModel = {
+      ...{ inputs: model.inputs, outputs: model.outputs, pending: 0 },
+      run: (...args) => {
+        if (!throwNext) return model.run(...args);
+        throwNext = false;
+        throw new Error("sync failure");
+      },
+      dispose: () => model.dispose(),
+    };
+    for (const maxBatchSize of [0, 8]) {
+      throwNext = true;
+      const batcher = createDynamicBatcher(throwing, { maxBatchSize });
+      await expect(batcher.run({ x: column(1) })).rejects.toThrow("sync failure");
+      expect(yValues(await batcher.run({ x: column(2) }))).toEqual([5]);
+      await sleep(1); // the counters follow the answers
+      expect(batcher.stats()).toMatchObject({ batches: 2, completed: 2, queueDepth: 0 });
+    }
+  });
+});
