@@ -18,8 +18,6 @@ export function runBatch(
   members: readonly QueuedRequest[],
   onAnswered: OnAnswered,
 ): Promise<void> {
-  // Not async: a lone request (every request when batching is off) gets runAlone's
-  // promise itself, not one more wrapping it (three microtask hops per run).
   const [only] = members;
   if (members.length === 1 && only !== undefined) return runAlone(model, only, onAnswered);
   return runTogether(model, members, onAnswered);
