@@ -1,5 +1,6 @@
-import type http from "node:http";
+import http from "node:http";
 import http2 from "node:http2";
+import type { Duplex } from "node:stream";
 
 /** Options of the request-body timeout: how long, and which HTTP/2 streams are exempt. */
 export interface BodyTimeoutOptions {
@@ -52,4 +53,38 @@ export function guardHttp2Bodies(
     stream.once("end", done);
     stream.once("close", done);
   });
+}
+
+/**
+ * Times the HTTP/1.1 requests of a TLS server that also takes HTTP/1.1 (`allowHTTP1`):
+ * Node's `requestTimeout` belongs to `http.Server` and does not reach them. A request
+ * whose body has not ended `ms` after its head is refused as Node refuses one on plain
+ * HTTP/1.1: the server's "clientError" with ERR_HTTP_REQUEST_TIMEOUT (see
+ * `answerClientErrors`: 408, `Connection: close`, reported), or Node's own 408 when
+ * nothing listens; the connection closes either way.
+ */
+export function guardTlsHttp1Bodies(server: http2.Http2SecureServer, ms: number): void {
+  if (ms <= 0) return;
+  server.on("request", (req: unknown, res: http.ServerResponse) => {
+    // HTTP/2 streams come as Http2ServerRequest: guardHttp2Bodies times those.
+    if (!(req instanceof http.IncomingMessage)) return;
+    const timer = setTimeout(() => {
+      if (!req.complete) refuseTimedOut(req.socket);
+    }, ms);
+    timer.unref();
+    res.once("close", () => clearTimeout(timer));
+  });
+}
+
+/**
+ * What Node does on its own timeout (`onRequestTimeout` → `socketOnError`): the error
+ * goes to the socket's HTTP error handler, which detaches itself and hands it to the
+ * server's "clientError" (or answers Node's 408 when nothing listens). Emitting it on
+ * the socket, not on the server, keeps that handler from reporting it twice.
+ */
+function refuseTimedOut(socket: Duplex): void {
+  socket.emit(
+    "error",
+    Object.assign(new Error("Request timeout"), { code: "ERR_HTTP_REQUEST_TIMEOUT" }),
+  );
 }

@@ -3,7 +3,12 @@ import http2 from "node:http2";
 import net from "node:net";
 import type { NodeRequestHandler } from "../http/http-route.js";
 import { answerClientErrors, type ParserRefusal } from "./answer-client-errors.js";
-import { type BodyTimeoutOptions, guardHttp2Bodies, http1BodyTimeout } from "./body-timeout.js";
+import {
+  type BodyTimeoutOptions,
+  guardHttp2Bodies,
+  guardTlsHttp1Bodies,
+  http1BodyTimeout,
+} from "./body-timeout.js";
 
 /** Claims an HTTP/2 stream (true: it answers it) or leaves it to the request handler (false). */
 export type StreamClaim = (
@@ -110,7 +115,10 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
         options.claimStream,
       ).on("session", trackSession)
     : undefined;
-  if (secure && options.bodyTimeout) guardHttp2Bodies(secure, options.bodyTimeout);
+  if (secure && options.bodyTimeout) {
+    guardHttp2Bodies(secure, options.bodyTimeout);
+    guardTlsHttp1Bodies(secure, options.bodyTimeout.ms);
+  }
   if (secure && onParserRefusal) answerClientErrors(secure, onParserRefusal);
   const server = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);

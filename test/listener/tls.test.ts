@@ -4,6 +4,7 @@ import http2 from "node:http2";
 import https from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import tls from "node:tls";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,6 +14,8 @@ import {
   type PredictResponse,
   PredictResponseSchema,
 } from "../../gen/inferd/v1/inference_pb.js";
+import type { ParserRefusal } from "../../src/listener/answer-client-errors.js";
+import { createOnePortListener } from "../../src/listener/one-port-listener.js";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
 
 function hasOpenssl(): boolean {
@@ -30,10 +33,11 @@ if (opensslMissing) console.warn("skipping TLS tests: the openssl binary is not 
 describe.skipIf(opensslMissing)("TLS on the one port", () => {
   let dir: string;
   let ca: Buffer;
+  let key: Buffer;
   let t: TestServer;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "inferd-tls-"));
-    const [cert, key] = [join(dir, "cert.pem"), join(dir, "key.pem")];
+    const [cert, keyPath] = [join(dir, "cert.pem"), join(dir, "key.pem")];
     execFileSync(
       "openssl",
       [
@@ -45,7 +49,7 @@ describe.skipIf(opensslMissing)("TLS on the one port", () => {
         "-days",
         "1",
         "-keyout",
-        key,
+        keyPath,
         "-out",
         cert,
         "-subj",
@@ -56,7 +60,8 @@ describe.skipIf(opensslMissing)("TLS on the one port", () => {
       { stdio: "ignore" },
     );
     ca = readFileSync(cert);
-    t = await startTestServer({ tlsCert: cert, tlsKey: key });
+    key = readFileSync(keyPath);
+    t = await startTestServer({ tlsCert: cert, tlsKey: keyPath });
   });
   afterAll(async () => {
     await t?.server.shutdown();
@@ -105,6 +110,52 @@ describe.skipIf(opensslMissing)("TLS on the one port", () => {
     expect(version).toBe("1.1");
     expect(status).toBe(200);
     expect(JSON.parse(body)).toEqual({ model: "iris", version: 7, requestId: "tls-1" });
+  });
+
+  it("answers 408 and closes an HTTP/1.1-over-TLS request whose body stops arriving (Node's requestTimeout does not reach it)", async () => {
+    const refusals: ParserRefusal[] = [];
+    const listener = createOnePortListener({
+      handler: (req, res) => {
+        req.resume();
+        req.on("end", () => res.end("whole"));
+      },
+      tls: { cert: ca, key },
+      bodyTimeout: { ms: 200 },
+      onParserRefusal: (refusal) => refusals.push(refusal),
+    });
+    const port = await listener.listen(0, "127.0.0.1");
+    try {
+      const answer = await new Promise<string>((resolve, reject) => {
+        let text = "";
+        const socket = tls.connect(
+          { port, host: "127.0.0.1", ca, ALPNProtocols: ["http/1.1"] },
+          () => socket.write("POST /x HTTP/1.1\r\nhost: a\r\ncontent-length: 10\r\n\r\nabc"),
+        );
+        socket.on("data", (chunk) => (text += chunk.toString()));
+        socket.on("error", reject);
+        socket.on("close", () => resolve(text));
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+      expect(refusals.map((r) => r.status)).toEqual([408]);
+      const agent = new https.Agent({ ca, keepAlive: false });
+      const whole = await new Promise<string>((resolve, reject) => {
+        const req = https.request(
+          `https://127.0.0.1:${port}/x`,
+          { method: "POST", agent },
+          (res) => {
+            let text = "";
+            res.on("data", (c) => (text += c));
+            res.on("end", () => resolve(text));
+          },
+        );
+        req.on("error", reject);
+        req.end("abcdef");
+      });
+      agent.destroy();
+      expect(whole).toBe("whole");
+    } finally {
+      await listener.close(100);
+    }
   });
 
   it("serves unary gRPC over TLS to grpc-js (the lean unary path behind ALPN h2)", async () => {
