@@ -18,9 +18,21 @@ export function runBatch(
   members: readonly QueuedRequest[],
   onAnswered: OnAnswered,
 ): Promise<void> {
+  return aloneOr(runTogether, model, members, onAnswered);
+}
+
+type Group = typeof runTogether;
+
+/** A lone member runs by itself (the model's promise and one `then`); a group by `group`. */
+function aloneOr(
+  group: Group,
+  model: LoadedModel,
+  members: readonly QueuedRequest[],
+  onAnswered: OnAnswered,
+): Promise<void> {
   const [only] = members;
   if (members.length === 1 && only !== undefined) return runAlone(model, only, onAnswered);
-  return runTogether(model, members, onAnswered);
+  return group(model, members, onAnswered);
 }
 
 async function runTogether(
@@ -50,9 +62,7 @@ export function runSeparately(
   members: readonly QueuedRequest[],
   onAnswered: OnAnswered,
 ): Promise<void> {
-  const [only] = members;
-  if (members.length === 1 && only !== undefined) return runAlone(model, only, onAnswered);
-  return runGroup(model, members, onAnswered);
+  return aloneOr(runGroup, model, members, onAnswered);
 }
 
 async function runGroup(
