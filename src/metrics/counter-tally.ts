@@ -16,6 +16,8 @@ export interface CounterTally<L extends string> {
   inc(labels: LabelValues<L>): void;
   /** Adds to `counter` what was counted since the last fold; its `collect`. */
   foldInto(counter: Counter<L>): void;
+  /** Drops the series `matches` selects (an unloaded version's): the counter's own are removed apart. */
+  forget(matches: (labels: LabelValues<L>) => boolean): void;
 }
 
 interface Series<L extends string> {
@@ -40,6 +42,9 @@ export function createCounterTally<L extends string>(): CounterTally<L> {
         counter.inc(s.labels, s.total - s.folded);
         s.folded = s.total;
       }
+    },
+    forget(matches) {
+      for (const labels of series.keys()) if (matches(labels)) series.delete(labels);
     },
   };
 }

@@ -17,6 +17,8 @@ export interface GaugeTally<L extends string> {
   set(labels: LabelValues<L>, value: number): void;
   /** Writes every series' latest value into `gauge`; its `collect`. */
   foldInto(gauge: Gauge<L>): void;
+  /** Drops the series `matches` selects (an unloaded version's): the gauge's own are removed apart. */
+  forget(matches: (labels: LabelValues<L>) => boolean): void;
 }
 
 /** A new, empty {@link GaugeTally}. */
@@ -29,6 +31,9 @@ export function createGaugeTally<L extends string>(): GaugeTally<L> {
     },
     foldInto(gauge) {
       for (const [labels, value] of series) gauge.set(labels, value);
+    },
+    forget(matches) {
+      for (const labels of series.keys()) if (matches(labels)) series.delete(labels);
     },
   };
 }

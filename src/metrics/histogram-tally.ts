@@ -17,6 +17,8 @@ export interface HistogramTally<L extends string> {
   observe(labels: LabelValues<L>, value: number): void;
   /** Writes the series' totals into `histogram`; its `collect`. */
   foldInto(histogram: Histogram<L>): void;
+  /** Drops the series `matches` selects (an unloaded version's): the histogram's own are removed apart. */
+  forget(matches: (labels: LabelValues<L>) => boolean): void;
 }
 
 interface Series<L extends string> {
@@ -79,6 +81,9 @@ export function createHistogramTally<L extends string>(
         s.entry.sum = s.sum;
         s.entry.count = s.count;
       }
+    },
+    forget(matches) {
+      for (const labels of series.keys()) if (matches(labels)) series.delete(labels);
     },
   };
 }

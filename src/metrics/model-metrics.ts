@@ -1,4 +1,4 @@
-import type { ModelRegistry, VersionState } from "../registry/model-registry.js";
+import type { VersionState } from "../registry/model-registry.js";
 import type { InferdMetrics } from "./inferd-metrics.js";
 
 const VERSION_STATES: readonly VersionState[] = [
@@ -87,14 +87,10 @@ export function recordModelState(
 }
 
 /**
- * Keeps `inferd_model_state` in step with the registry's events. Returns the
- * unsubscribe function.
+ * Drops a version's shared labels objects once its series are forgotten (see
+ * `forgetVersionSeries`): a version loaded again gets new ones, new series.
  */
-export function observeRegistry(
-  metrics: InferdMetrics,
-  registry: Pick<ModelRegistry, "subscribe">,
-): () => void {
-  return registry.subscribe((event) =>
-    recordModelState(metrics, event.model, event.version, event.state),
-  );
+export function releaseModelLabels(model: string, version: number): void {
+  VERSION_LABELS.get(model)?.delete(version);
+  if (VERSION_LABELS.get(model)?.size === 0) VERSION_LABELS.delete(model);
 }

@@ -3,12 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createBatchObserver } from "../../src/metrics/batch-observer.js";
 import { createGenerationObserver } from "../../src/metrics/generation-observer.js";
 import { createInferdMetrics, type InferdMetrics } from "../../src/metrics/inferd-metrics.js";
-import {
-  observeRegistry,
-  recordInference,
-  recordModelState,
-} from "../../src/metrics/model-metrics.js";
-import type { RegistryEvent } from "../../src/registry/model-registry.js";
+import { recordInference } from "../../src/metrics/model-metrics.js";
 
 async function values(metrics: InferdMetrics, name: string) {
   const metric = metrics.registry.getSingleMetric(name);
@@ -70,7 +65,7 @@ describe("createInferdMetrics", () => {
   });
 });
 
-describe("recordInference and recordModelState", () => {
+describe("recordInference", () => {
   it("counts by code and observes seconds", async () => {
     const metrics = createInferdMetrics({ collectDefault: false });
     recordInference(metrics, "iris", 2, "ok", 0.003);
@@ -88,27 +83,6 @@ describe("recordInference and recordModelState", () => {
     expect(hist.find((v) => v.name.endsWith("_sum"))?.value).toBeCloseTo(0.204, 10);
     expect(hist.find((v) => v.labels.le === 0.005)?.value).toBe(2);
     expect(hist.find((v) => v.name.endsWith("_count"))?.value).toBe(3);
-  });
-
-  it("sets 1 on the current state and 0 on the others, following registry events", async () => {
-    const metrics = createInferdMetrics({ collectDefault: false });
-    let listener: ((e: RegistryEvent) => void) | undefined;
-    const unsubscribe = observeRegistry(metrics, {
-      subscribe: (l) => {
-        listener = l;
-        return () => {
-          listener = undefined;
-        };
-      },
-    });
-    listener?.({ model: "iris", version: 2, state: "loading", time: new Date() });
-    recordModelState(metrics, "iris", 2, "ready");
-    const states = Object.fromEntries(
-      (await values(metrics, "inferd_model_state")).map((v) => [v.labels.state, v.value]),
-    );
-    expect(states).toEqual({ loading: 0, ready: 1, draining: 0, unloaded: 0, failed: 0 });
-    unsubscribe();
-    expect(listener).toBeUndefined();
   });
 });
 
