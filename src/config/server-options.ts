@@ -191,7 +191,7 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
     default: 30000,
     max: 2 ** 31 - 1,
     description:
-      "A request whose body (HTTP/1.1: head and body) has not fully arrived this long after it started is answered 408 (HTTP/1.1) or reset CANCEL (HTTP/2); 0 means never",
+      "A request whose body (HTTP/1.1: head and body) has not fully arrived this long after it started is answered 408 (HTTP/1.1) or reset CANCEL (HTTP/2); 0 means never. An HTTP/1.1 head, plain or over TLS, is due within this or 60 s, whichever is less (0 included), from the connection or its last response",
   },
   {
     key: "gracePeriodMs",

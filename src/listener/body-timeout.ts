@@ -82,7 +82,7 @@ export function guardTlsHttp1Bodies(server: http2.Http2SecureServer, ms: number)
  * server's "clientError" (or answers Node's 408 when nothing listens). Emitting it on
  * the socket, not on the server, keeps that handler from reporting it twice.
  */
-function refuseTimedOut(socket: Duplex): void {
+export function refuseTimedOut(socket: Duplex): void {
   socket.emit(
     "error",
     Object.assign(new Error("Request timeout"), { code: "ERR_HTTP_REQUEST_TIMEOUT" }),

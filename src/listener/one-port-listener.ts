@@ -9,6 +9,7 @@ import {
   guardTlsHttp1Bodies,
   http1BodyTimeout,
 } from "./body-timeout.js";
+import { guardTlsHttp1Heads } from "./tls-http1-heads.js";
 
 /** Claims an HTTP/2 stream (true: it answers it) or leaves it to the request handler (false). */
 export type StreamClaim = (
@@ -118,6 +119,10 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
   if (secure && options.bodyTimeout) {
     guardHttp2Bodies(secure, options.bodyTimeout);
     guardTlsHttp1Bodies(secure, options.bodyTimeout.ms);
+  }
+  if (secure) {
+    const bodyMs = options.bodyTimeout?.ms ?? 0;
+    guardTlsHttp1Heads(secure, { headMs: Math.min(bodyMs > 0 ? bodyMs : 60_000, 60_000) });
   }
   if (secure && onParserRefusal) answerClientErrors(secure, onParserRefusal);
   const server = net.createServer({ noDelay: true }, (socket) => {

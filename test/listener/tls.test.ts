@@ -1,9 +1,5 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import http2 from "node:http2";
 import https from "node:https";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import tls from "node:tls";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
@@ -16,56 +12,29 @@ import {
 } from "../../gen/inferd/v1/inference_pb.js";
 import type { ParserRefusal } from "../../src/listener/answer-client-errors.js";
 import { createOnePortListener } from "../../src/listener/one-port-listener.js";
+import {
+  createSelfSignedCert,
+  hasOpenssl,
+  type SelfSignedCert,
+} from "../helpers/self-signed-cert.js";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
-
-function hasOpenssl(): boolean {
-  try {
-    execFileSync("openssl", ["version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const opensslMissing = !hasOpenssl();
 if (opensslMissing) console.warn("skipping TLS tests: the openssl binary is not installed");
 
 describe.skipIf(opensslMissing)("TLS on the one port", () => {
-  let dir: string;
+  let made: SelfSignedCert | undefined;
   let ca: Buffer;
   let key: Buffer;
   let t: TestServer;
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "inferd-tls-"));
-    const [cert, keyPath] = [join(dir, "cert.pem"), join(dir, "key.pem")];
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-keyout",
-        keyPath,
-        "-out",
-        cert,
-        "-subj",
-        "/CN=127.0.0.1",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-      ],
-      { stdio: "ignore" },
-    );
-    ca = readFileSync(cert);
-    key = readFileSync(keyPath);
-    t = await startTestServer({ tlsCert: cert, tlsKey: keyPath });
+    made = createSelfSignedCert();
+    ({ cert: ca, key } = made);
+    t = await startTestServer({ tlsCert: made.certPath, tlsKey: made.keyPath });
   });
   afterAll(async () => {
     await t?.server.shutdown();
-    rmSync(dir, { recursive: true, force: true });
+    made?.remove();
   });
 
   it("negotiates h2 by ALPN", async () => {
