@@ -31,7 +31,8 @@ export interface OnePortListenerOptions {
    * How long a cleartext connection may stay silent before its first bytes tell HTTP/1
    * from HTTP/2 (default 15 s); then it is closed. Node's own header and request
    * timeouts start only once a server has the connection, so without this a client
-   * could hold sockets open forever by sending nothing (or half a preface).
+   * could hold sockets open forever by sending nothing (or half a preface). With TLS,
+   * the handshake's bound (Node's `handshakeTimeout`, 120 s by default).
    */
   firstBytesTimeoutMs?: number;
   /**
@@ -110,7 +111,13 @@ export function createOnePortListener(options: OnePortListenerOptions): OnePortL
   const secure = tls
     ? claimingStreams(
         http2.createSecureServer(
-          { ...tls, settings, allowHTTP1: true, ALPNProtocols: ["h2", "http/1.1"] },
+          {
+            ...tls,
+            settings,
+            allowHTTP1: true,
+            ALPNProtocols: ["h2", "http/1.1"],
+            handshakeTimeout: options.firstBytesTimeoutMs ?? 15_000,
+          },
           handler,
         ),
         options.claimStream,

@@ -1,4 +1,5 @@
 import https from "node:https";
+import net from "node:net";
 import tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ParserRefusal } from "../../src/listener/answer-client-errors.js";
@@ -50,6 +51,7 @@ describe.skipIf(opensslMissing)(
         },
         tls: { cert: made.cert, key: made.key },
         bodyTimeout: { ms: 300 },
+        firstBytesTimeoutMs: 300,
         onParserRefusal: (refusal) => refusals.push(refusal),
       });
       port = await listener.listen(0, "127.0.0.1");
@@ -77,6 +79,16 @@ describe.skipIf(opensslMissing)(
       const { text } = await untilClosed(port, made.cert, () => undefined);
       expect(text).toBe("");
       expect(refusals).toEqual([]);
+    });
+
+    it("closes a connection that never starts its TLS handshake (Node's default waits 120 s)", async () => {
+      const started = Date.now();
+      const closed = await new Promise<number>((resolve, reject) => {
+        const socket = net.connect(port, "127.0.0.1");
+        socket.on("error", reject);
+        socket.on("close", () => resolve(Date.now() - started));
+      });
+      expect(closed).toBeLessThan(10_000);
     });
 
     it("serves keep-alive requests slower than the bound, one after another on one socket", async () => {
