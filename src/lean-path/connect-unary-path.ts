@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import type { Readable } from "node:stream";
-import { ConnectError } from "@connectrpc/connect";
+import { ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { compressionNegotiate } from "@connectrpc/connect/protocol";
 import {
   codeToHttpStatus,
@@ -109,17 +109,36 @@ async function serve(
     body = await compression.response.compress(body);
     context.responseHeader.set("content-encoding", compression.response.name);
   }
-  const header = trailerMux(context.responseHeader, context.responseTrailer);
-  header.set("content-length", String(body.byteLength));
-  respond(res, status, header, body);
+  respond(res, status, responseHead(context, String(body.byteLength)), body);
 }
 
-function respond(res: LeanResponse, status: number, header: Headers, body: Uint8Array): void {
+function respond(res: LeanResponse, status: number, head: OutgoingHttpHeaders, body: Uint8Array) {
   if (res.headersSent || res.destroyed) return;
-  const head: OutgoingHttpHeaders = {};
-  header.forEach((value, key) => {
-    head[key] = key === "set-cookie" ? header.getSetCookie() : value;
-  });
   res.writeHead(status, head);
   res.end(body);
+}
+
+/**
+ * The response's head as connect-node writes it: `trailerMux` of the call's header and
+ * trailer with `content-length` set, in the Headers' (sorted) order, `set-cookie` as a list.
+ * Why: with no trailer (the usual call), the header's own sorted fields with the length
+ * slotted in give the same fields in the same order without copying it into a third
+ * Headers (~0.5 µs of undici per call).
+ */
+function responseHead(context: HandlerContext, length: string): OutgoingHttpHeaders {
+  const { responseHeader, responseTrailer } = context;
+  const trailed = responseTrailer.keys().next().done !== true;
+  const header = trailed ? trailerMux(responseHeader, responseTrailer) : responseHeader;
+  const head: OutgoingHttpHeaders = {};
+  let placed = false;
+  header.forEach((value, key) => {
+    if (!placed && key >= "content-length") {
+      head["content-length"] = length;
+      placed = true;
+      if (key === "content-length") return;
+    }
+    head[key] = key === "set-cookie" ? header.getSetCookie() : value;
+  });
+  if (!placed) head["content-length"] = length;
+  return head;
 }

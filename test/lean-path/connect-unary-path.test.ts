@@ -33,13 +33,24 @@ const ports = { lean: 0, plain: 0 };
 const listeners: OnePortListener[] = [];
 
 /**
- * Predict echoes the model name; "fail" throws a non-ASCII message with metadata,
- * "fail-big" a message over 1 KiB; "slow" answers late, ignoring its signal, and
- * "slow-aware" answers late unless its signal aborts first (then throws its reason).
+ * Predict echoes the model name, setting a response header and trailers, but for "bare"
+ * (none) and "cookies" (headers only: set-cookie twice); "fail" throws a non-ASCII
+ * message with metadata, "fail-big" a message over 1 KiB; "slow" answers late, ignoring
+ * its signal, and "slow-aware" answers late unless its signal aborts first (then throws
+ * its reason).
  */
 function routes(router: ConnectRouter): void {
   router.service(InferenceService, {
     async predict(request, context) {
+      if (request.model === "bare") return { model: request.model };
+      if (request.model === "cookies") {
+        context.responseHeader.set("cache-control", "no-store");
+        context.responseHeader.append("set-cookie", "a=1");
+        context.responseHeader.append("set-cookie", "b=2");
+        context.responseHeader.append("x-many", "1");
+        context.responseHeader.append("x-many", "2");
+        return { model: request.model };
+      }
       context.responseHeader.set("x-echo", context.requestHeader.get("x-in") ?? "");
       context.responseTrailer.set("x-trailer", "t");
       context.responseTrailer.set("x-echo-trailer", context.requestHeader.get("x-in") ?? "");
@@ -67,6 +78,7 @@ const tagging: Interceptor = (next) => async (req) => {
   if (model === "bug") throw new Error("secret internals at /srv/x.ts:42");
   if (model === "gone") throw notFound('model "gone" is unknown');
   const res = await next(req);
+  if (model === "bare" || model === "cookies") return res;
   res.header.set("x-intercepted", "yes");
   res.trailer.set("x-intercepted-trailer", "yes");
   return res;
@@ -151,6 +163,8 @@ const ok = json({ model: "m", requestId: "r" });
 const CASES: readonly Case[] = [
   { name: "ok, JSON", body: ok },
   { name: "ok, binary", type: PROTO, body: binary({ model: "m", requestId: "r" }) },
+  { name: "ok, no header nor trailer set", body: json({ model: "bare" }) },
+  { name: "ok, set-cookie twice, a repeated header, no trailer", body: json({ model: "cookies" }) },
   { name: "ok, JSON with charset", type: "application/json; charset=utf-8", body: ok },
   { name: "ok, with content-length", body: ok, length: "exact" },
   { name: "ok, connect-protocol-version", body: ok, headers: { "connect-protocol-version": "1" } },
