@@ -1,7 +1,6 @@
 import { Command, InvalidArgumentError, Option } from "commander";
-import { ACCURACY_LEVELS } from "../onnx/matmul-nbits-accuracy.js";
+import { ACCURACY_LEVELS } from "../onnx/accuracy-levels.js";
 import type { QuantizeMethod } from "../onnx/quantize/quantize-model.js";
-import { quantizeModelFile } from "../onnx/quantize/quantize-model-file.js";
 
 /** What `inferd quantize` reads besides argv: where it reports (stdout in main). */
 export interface QuantizeCommandOptions {
@@ -62,7 +61,9 @@ export function createQuantizeCommand(options: QuantizeCommandOptions): Command 
     )
     .argument("<in>", "the float32 ONNX model")
     .argument("<out>", "where to write the quantized model")
-    .action((input: string, output: string, flags: QuantizeFlags) => {
+    .action(async (input: string, output: string, flags: QuantizeFlags) => {
+      // Loaded when run: the quantizer and the ONNX schema cost every server start ~70 ms of CPU.
+      const { quantizeModelFile } = await import("../onnx/quantize/quantize-model-file.js");
       const result = quantizeModelFile(input, output, {
         method: flags.method,
         blockSize: flags.blockSize,

@@ -9,7 +9,7 @@ import type { GenerationObserver } from "./generation-observer.js";
 import type { GenerativeModel } from "./generative-model.js";
 import { createChatTemplate } from "./request/chat-template.js";
 import { loadGenerationConfig } from "./request/generation-config.js";
-import { loadTextTokenizer } from "./request/tokenizer.js";
+import { loadTextTokenizer, loadTokenizerConfig } from "./request/tokenizer.js";
 import { startGenerationWorker } from "./worker/generation-worker-thread.js";
 import { WorkerGenerativeModel } from "./worker-generative-model.js";
 
@@ -79,16 +79,14 @@ export async function loadGenerativeModel(
   options: GenerativeModelOptions,
 ): Promise<GenerativeModel> {
   const modelPath = options.modelPath || join(options.dir, "model.onnx");
-  const [tokenizer, config, weightBytes] = await Promise.all([
-    loadTextTokenizer(options.dir),
-    loadGenerationConfig(options.dir),
-    // An unreadable file is the session's to report, in its words.
-    readOnnxWeightBytes(modelPath).catch(() => 0),
-  ]);
-  // Everything that can fail without the session comes first: no worker to clean up then.
   // The version folder is <repo>/<model>/<version>: name the model, never the path.
   const what = `model "${basename(dirname(options.dir))}"`;
-  const template = createChatTemplate(tokenizer.config, what);
+  // A chat template that does not compile fails the load before any worker exists.
+  const tokenizerConfig = await loadTokenizerConfig(options.dir);
+  const template = createChatTemplate(tokenizerConfig, what);
+  // Then the worker starts (its imports, its tokenizer, the session: most of a load) and
+  // the main thread builds its own tokenizer meanwhile, on the other core: spawn-to-ready
+  // is issue 17's benchmark item 6. A failure there abandons the worker.
   const worker = startGenerationWorker({
     dir: options.dir,
     modelPath,
@@ -100,6 +98,15 @@ export async function loadGenerativeModel(
     ...(options.matmulNBitsAccuracyLevel !== undefined && {
       matmulNBitsAccuracyLevel: options.matmulNBitsAccuracyLevel,
     }),
+  });
+  const [tokenizer, config, weightBytes] = await Promise.all([
+    loadTextTokenizer(options.dir, tokenizerConfig),
+    loadGenerationConfig(options.dir),
+    // An unreadable file is the session's to report, in its words.
+    readOnnxWeightBytes(modelPath).catch(() => 0),
+  ]).catch(async (error: unknown) => {
+    await worker.abandon();
+    throw error;
   });
   const ready = await worker.whenReady(options.signal);
   const budget = kvCacheBudget(options.kvCacheMemoryBytes ?? 0, weightBytes);

@@ -1,8 +1,5 @@
 import { intAttribute, type OnnxGraph, setIntAttribute } from "./onnx-graph.js";
 
-/** MatMulNBits `accuracy_level` values: 0 unset, 1 fp32, 2 fp16, 3 bf16, 4 int8 activations. */
-export const ACCURACY_LEVELS = [0, 1, 2, 3, 4] as const;
-
 /**
  * Whether a serialised model may hold a MatMulNBits node: the op type is stored as
  * plain text, so a model without the string needs no decoding for the edit below.

@@ -2,14 +2,21 @@ import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { isInferdError } from "../../src/errors/inferd-error.js";
+import { failedPrecondition, isInferdError } from "../../src/errors/inferd-error.js";
 import { loadGenerativeModel } from "../../src/generation/load-generative-model.js";
+import * as tokenizerModule from "../../src/generation/request/tokenizer.js";
 import * as workerThread from "../../src/generation/worker/generation-worker-thread.js";
 import { FIXTURE_REPO } from "../helpers/fixtures.js";
 
 vi.mock("../../src/generation/worker/generation-worker-thread.js", async (importOriginal) => {
   const original = await importOriginal<typeof workerThread>();
   return { ...original, startGenerationWorker: vi.fn(original.startGenerationWorker) };
+});
+
+// The main thread's tokenizer only: the worker thread loads the real module, so it loads fine.
+vi.mock("../../src/generation/request/tokenizer.js", async (importOriginal) => {
+  const original = await importOriginal<typeof tokenizerModule>();
+  return { ...original, loadTextTokenizer: vi.fn(original.loadTextTokenizer) };
 });
 
 const dirs: string[] = [];
@@ -44,5 +51,30 @@ describe("loadGenerativeModel", () => {
     );
     // No worker was started, so none can be left behind holding the process open.
     expect(start).not.toHaveBeenCalled();
+  });
+
+  it("ends the worker it started when the main thread's tokenizer fails, and reports that failure", async () => {
+    const dir = join(FIXTURE_REPO, "tiny_llama", "1");
+    const start = vi.mocked(workerThread.startGenerationWorker);
+    start.mockClear();
+    vi.mocked(tokenizerModule.loadTextTokenizer).mockRejectedValueOnce(
+      failedPrecondition("the main thread's tokenizer failed"),
+    );
+    const error = await loadGenerativeModel({
+      dir,
+      modelPath: join(dir, "model.onnx"),
+      maxConcurrentSequences: 2,
+      maxWaiting: 2,
+      session: {},
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((error as Error).message).toBe("the main thread's tokenizer failed");
+    // The worker started alongside (the load's two halves overlap), loaded, and was ended.
+    expect(start).toHaveBeenCalledTimes(1);
+    const worker = start.mock.results[0]?.value as workerThread.GenerationWorkerThread;
+    await expect(worker.ready).resolves.toMatchObject({ type: "ready" });
+    expect(worker.dead).toBe(true);
   });
 });

@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { OnnxGraph } from "../../onnx/onnx-graph.js";
 import { createInProcessSession, type InProcessSession } from "../../runtime/in-process-session.js";
 import type { SessionOptions } from "../../runtime/model-runtime.js";
 import {
@@ -21,14 +20,8 @@ import {
   matchesReference,
   recordReference,
 } from "../kv-rewrite/append-kv-check.js";
-import { checkedExternalDataFiles, rewriteForAppendKv } from "../kv-rewrite/append-kv-rewrite.js";
 import type { GenerationConfig } from "../request/generation-config.js";
-import {
-  type LoadTimeEdits,
-  type ModelForLoad,
-  readModelForLoad,
-  withFloat32Io,
-} from "./load-time-edits.js";
+import type { LoadTimeEdits, ModelForLoad } from "./load-time-edits.js";
 
 /** A decoder's session and how its KV cache is to be grown. */
 export interface DecoderSession {
@@ -68,23 +61,46 @@ export async function openDecoderSession(
     const known = await openCached(modelPath, options, config, cached);
     if (known !== undefined) return known;
   }
+  const tools = await loadGraphTools();
   const needsBytes = kvCache === "append" || edits.matmulNBitsAccuracyLevel !== undefined;
   let unread = "";
   const read = needsBytes
-    ? await readModelForLoad(modelPath, edits).catch((error: unknown) => {
+    ? await tools.readModelForLoad(modelPath, edits).catch((error: unknown) => {
         unread = `the graph could not be read for editing: ${messageOf(error)}`;
         return undefined;
       })
     : undefined;
-  const rewrite = kvCache === "append" && read !== undefined ? prepareRewrite(read) : unread;
-  const { session: original, model } = await openOriginal(modelPath, options, read);
+  const rewrite = kvCache === "append" && read !== undefined ? prepareRewrite(tools, read) : unread;
+  const { session: original, model } = await openOriginal(tools, modelPath, options, read);
   const signature = await signatureOf(original, config);
   if (typeof rewrite === "string" || model === undefined) {
     const kvCacheNote = kvCache === "concat" || typeof rewrite !== "string" ? "" : rewrite;
     return { session: original, signature, kvCacheNote };
   }
-  return checkRewrite(modelPath, options, { read, original, signature, rewrite, cached });
+  return checkRewrite(tools, modelPath, options, { read, original, signature, rewrite, cached });
 }
+
+/**
+ * What decodes and edits the graph, loaded by the loads that do (onnx-proto's schema: about
+ * 65 ms of CPU), not by one that finds its rewrite cached: that one is spawn-to-ready.
+ */
+async function loadGraphTools() {
+  const [edits, rewrite, graph] = await Promise.all([
+    import("./load-time-edits.js"),
+    import("../kv-rewrite/append-kv-rewrite.js"),
+    import("../../onnx/onnx-graph.js"),
+  ]);
+  return {
+    readModelForLoad: edits.readModelForLoad,
+    withFloat32Io: edits.withFloat32Io,
+    rewriteForAppendKv: rewrite.rewriteForAppendKv,
+    /** The external data files edited bytes refer to (checked as the rewrite checks them). */
+    externalDataOf: (bytes: Uint8Array) =>
+      rewrite.checkedExternalDataFiles(graph.OnnxGraph.decode(bytes)),
+  };
+}
+
+type GraphTools = Awaited<ReturnType<typeof loadGraphTools>>;
 
 /** A rewritten graph as it would be served, before any session has it. */
 interface PreparedRewrite {
@@ -93,13 +109,13 @@ interface PreparedRewrite {
   readonly float16Io: boolean;
 }
 
-/** The rewritten bytes (float16 inputs and outputs cast as {@link withFloat32Io} does), or why there are none. */
-function prepareRewrite(model: ModelForLoad): PreparedRewrite | string {
+/** The rewritten bytes (float16 inputs and outputs cast as load-time-edits.ts's withFloat32Io does), or why there are none. */
+function prepareRewrite(tools: GraphTools, model: ModelForLoad): PreparedRewrite | string {
   try {
-    const rewritten = rewriteForAppendKv(model.bytes);
+    const rewritten = tools.rewriteForAppendKv(model.bytes);
     if (rewritten === undefined)
       return "the graph does not grow its cache in the form the rewrite knows";
-    const bytes = withFloat32Io(rewritten.bytes);
+    const bytes = tools.withFloat32Io(rewritten.bytes);
     return {
       bytes,
       externalDataFiles: rewritten.externalDataFiles,
@@ -144,19 +160,21 @@ async function signatureOf(session: InProcessSession, config: GenerationConfig) 
  * the graph (castFloat16Io), which is what the engine feeds and reads.
  */
 async function openOriginal(
+  tools: GraphTools,
   modelPath: string,
   options: SessionOptions,
   read: ModelForLoad | undefined,
 ): Promise<{ session: InProcessSession; model: ModelForLoad | undefined }> {
   const session = read?.edited
-    ? await openBytes(modelPath, options, read.bytes)
+    ? await openBytes(modelPath, options, read.bytes, tools.externalDataOf(read.bytes))
     : await createInProcessSession(modelPath, options);
   const specs = [...session.inputs, ...session.outputs];
   if (!specs.some((s) => s.dtype === "float16")) return { session, model: read };
   await session.release();
   const bytes = read?.bytes ?? (await readFile(modelPath));
   const model = { bytes, edited: true, float16Io: true };
-  return { session: await openBytes(modelPath, options, withFloat32Io(bytes)), model };
+  const cast = tools.withFloat32Io(bytes);
+  return { session: await openBytes(modelPath, options, cast, tools.externalDataOf(cast)), model };
 }
 
 /**
@@ -164,6 +182,7 @@ async function openOriginal(
  * reopened with the reason. The export's session is released before the rewrite's opens.
  */
 async function checkRewrite(
+  tools: GraphTools,
   modelPath: string,
   options: SessionOptions,
   loaded: {
@@ -195,7 +214,7 @@ async function checkRewrite(
     note = `the rewrite failed: ${messageOf(error)}`;
   }
   await candidate?.release();
-  const reopened = await openOriginal(modelPath, options, read);
+  const reopened = await openOriginal(tools, modelPath, options, read);
   return { session: reopened.session, signature, kvCacheNote: note };
 }
 
@@ -209,7 +228,7 @@ async function openBytes(
   modelPath: string,
   options: SessionOptions,
   bytes: Uint8Array,
-  externalDataFiles: readonly string[] = externalDataOf(bytes),
+  externalDataFiles: readonly string[],
 ) {
   if (externalDataFiles.length === 0) return createInProcessSession(modelPath, options, bytes);
   const path = join(dirname(modelPath), `.inferd-edited-${process.pid}-${randomUUID()}.onnx`);
@@ -219,11 +238,6 @@ async function openBytes(
   } finally {
     await rm(path, { force: true });
   }
-}
-
-/** The external data files edited bytes refer to (checked as the rewrite checks them). */
-function externalDataOf(bytes: Uint8Array): readonly string[] {
-  return checkedExternalDataFiles(OnnxGraph.decode(bytes));
 }
 
 function messageOf(error: unknown): string {
