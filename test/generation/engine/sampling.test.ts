@@ -80,6 +80,22 @@ describe("Sampler", () => {
     expect(new Set(draw({ topK: 1, seed: 9 }))).toEqual(new Set([1]));
   });
 
+  it("plain greedy takes the raw row's first maximum; a penalty still moves it", () => {
+    const tied = Float32Array.from([0.5, 3, -2, 3, 1]);
+    const plain = new Sampler(resolveSamplingParams({ temperature: 0 }), []);
+    const first = plain.sample(tied);
+    expect([first.tokenId, Number.isNaN(first.logprob), first.top]).toEqual([1, true, undefined]);
+    expect(tied[1]).toBe(3); // the row is read, not modified
+    // Token 1 is in the prompt: a repetition penalty of 2 halves it, so 3 leads.
+    const penalised = new Sampler(
+      resolveSamplingParams({ temperature: 0, repetitionPenalty: 2 }),
+      [1],
+    );
+    expect(penalised.sample(tied).tokenId).toBe(3);
+    const again = new Sampler(resolveSamplingParams({ temperature: 0, frequencyPenalty: 1 }), []);
+    expect([again.sample(tied).tokenId, again.sample(tied).tokenId]).toEqual([1, 3]);
+  });
+
   it("samples by the softmax probabilities", () => {
     const ids = draw({ seed: 1 }, 4000);
     const p = logSoftmax(Float64Array.from(row)).map(Math.exp);
