@@ -1,6 +1,5 @@
 import https from "node:https";
 import net from "node:net";
-import tls from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ParserRefusal } from "../../src/listener/answer-client-errors.js";
 import {
@@ -12,27 +11,10 @@ import {
   hasOpenssl,
   type SelfSignedCert,
 } from "../helpers/self-signed-cert.js";
+import { tlsUntilClosed } from "../helpers/tls-until-closed.js";
 
 const opensslMissing = !hasOpenssl();
 if (opensslMissing) console.warn("skipping TLS head tests: the openssl binary is not installed");
-
-/** What a raw HTTP/1.1-over-TLS client read before the server closed, and how long that took. */
-async function untilClosed(
-  port: number,
-  ca: Buffer,
-  talk: (socket: tls.TLSSocket) => void,
-): Promise<{ text: string; ms: number }> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    let text = "";
-    const socket = tls.connect({ port, host: "127.0.0.1", ca, ALPNProtocols: ["http/1.1"] }, () =>
-      talk(socket),
-    );
-    socket.on("data", (chunk) => (text += chunk.toString()));
-    socket.on("error", reject);
-    socket.on("close", () => resolve({ text, ms: Date.now() - started }));
-  });
-}
 
 describe.skipIf(opensslMissing)(
   "request heads of HTTP/1.1 over TLS (a 300 ms body timeout)",
@@ -64,7 +46,7 @@ describe.skipIf(opensslMissing)(
     it("answers 408 and closes a connection dribbling its head (Node's headersTimeout does not reach it)", async () => {
       refusals.length = 0;
       let drip: NodeJS.Timeout | undefined;
-      const { text, ms } = await untilClosed(port, made.cert, (socket) => {
+      const { text, ms } = await tlsUntilClosed(port, made.cert, (socket) => {
         socket.write("POST /x HTTP/1.1\r\nhost: a\r\n");
         drip = setInterval(() => socket.writable && socket.write("x"), 50);
       });
@@ -76,7 +58,7 @@ describe.skipIf(opensslMissing)(
 
     it("closes, without a word, a connection that sends nothing after its handshake", async () => {
       refusals.length = 0;
-      const { text } = await untilClosed(port, made.cert, () => undefined);
+      const { text } = await tlsUntilClosed(port, made.cert, () => undefined);
       expect(text).toBe("");
       expect(refusals).toEqual([]);
     });

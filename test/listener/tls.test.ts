@@ -1,6 +1,5 @@
 import http2 from "node:http2";
 import https from "node:https";
-import tls from "node:tls";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,6 +17,7 @@ import {
   type SelfSignedCert,
 } from "../helpers/self-signed-cert.js";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
+import { tlsUntilClosed } from "../helpers/tls-until-closed.js";
 
 const opensslMissing = !hasOpenssl();
 if (opensslMissing) console.warn("skipping TLS tests: the openssl binary is not installed");
@@ -94,16 +94,9 @@ describe.skipIf(opensslMissing)("TLS on the one port", () => {
     });
     const port = await listener.listen(0, "127.0.0.1");
     try {
-      const answer = await new Promise<string>((resolve, reject) => {
-        let text = "";
-        const socket = tls.connect(
-          { port, host: "127.0.0.1", ca, ALPNProtocols: ["http/1.1"] },
-          () => socket.write("POST /x HTTP/1.1\r\nhost: a\r\ncontent-length: 10\r\n\r\nabc"),
-        );
-        socket.on("data", (chunk) => (text += chunk.toString()));
-        socket.on("error", reject);
-        socket.on("close", () => resolve(text));
-      });
+      const { text: answer } = await tlsUntilClosed(port, ca, (socket) =>
+        socket.write("POST /x HTTP/1.1\r\nhost: a\r\ncontent-length: 10\r\n\r\nabc"),
+      );
       expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
       expect(refusals.map((r) => r.status)).toEqual([408]);
       const agent = new https.Agent({ ca, keepAlive: false });
