@@ -25,7 +25,8 @@ const repo = await createBenchRepository({
   classifierDelayUs: 500,
   heavyDelayUs: 2000,
   instanceCount: 1,
-  families: ["small"],
+  // GC_MODEL=heavy_batch (or heavy_nobatch) measures mlp_heavy instead.
+  families: [process.env.GC_MODEL?.startsWith("heavy") ? "heavy" : "small"],
 });
 const model = repo.models.find((m) => m.name === (process.env.GC_MODEL ?? "small_batch"));
 if (!model) throw new Error("no model");

@@ -28,7 +28,7 @@ const repo = await createBenchRepository({
   classifierDelayUs: 500,
   heavyDelayUs: 2000,
   instanceCount: 1,
-  families: ["small"],
+  families: [name.startsWith("heavy") ? "heavy" : "small"],
 });
 const model = repo.models.find((m) => m.name === name);
 if (!model) throw new Error(`no model ${name}; one of ${repo.models.map((m) => m.name)}`);

@@ -10,6 +10,7 @@ import { fromFloat16Array } from "../tensor/float16.js";
 import type { DType, HostTensor, TensorSpec } from "../tensor/host-tensor.js";
 import { FIELD_NAMES } from "../tensor/materialize-values.js";
 import type { TensorInput, TensorValues } from "../tensor/tensor-input.js";
+import { floatDataOf } from "./packed-floats.js";
 
 const TO_DTYPE: ReadonlyMap<DataType, DType> = new Map([
   [DataType.FLOAT32, "float32"],
@@ -37,7 +38,8 @@ export function dtypeToDataType(dtype: DType): DataType {
 
 function setValues(tensor: Tensor): TensorValues[] {
   const set: TensorValues[] = [];
-  if (tensor.floatData.length > 0) set.push({ kind: "float", data: tensor.floatData });
+  const floatData = floatDataOf(tensor);
+  if (floatData.length > 0) set.push({ kind: "float", data: floatData });
   if (tensor.doubleData.length > 0) set.push({ kind: "double", data: tensor.doubleData });
   if (tensor.intData.length > 0) set.push({ kind: "int", data: tensor.intData });
   if (tensor.int64Data.length > 0) set.push({ kind: "int64", data: tensor.int64Data });

@@ -4,9 +4,11 @@ import type { DType } from "./host-tensor.js";
  * The values of a wire tensor, tagged by the data field that carried them. The kind
  * says which field was used, not the dtype: `int` values may become int8 ... int64,
  * `float` values float32 or float16, and `raw` bytes any numeric or bool dtype.
+ * `float` data is a Float32Array when the binary decoder read a packed run (no number[]
+ * on the JS heap); it may be a view of the request's bytes: read it, never write it.
  */
 export type TensorValues =
-  | { readonly kind: "float"; readonly data: readonly number[] }
+  | { readonly kind: "float"; readonly data: readonly number[] | Float32Array }
   | { readonly kind: "double"; readonly data: readonly number[] }
   | { readonly kind: "int"; readonly data: readonly number[] }
   | { readonly kind: "int64"; readonly data: readonly bigint[] }

@@ -8,7 +8,13 @@ import { describe, expect, it } from "vitest";
 import { InferenceService, type PredictResponse } from "../../gen/inferd/v1/inference_pb.js";
 import { DataType } from "../../gen/inferd/v1/tensor_pb.js";
 import { grpcClient, grpcPredict } from "../helpers/inferd-grpc.js";
-import { IRIS_SAMPLES, irisExpected, irisInputs, maxAbsDiff } from "../helpers/iris-reference.js";
+import {
+  distinctIrisRows,
+  IRIS_SAMPLES,
+  irisExpected,
+  irisInputs,
+  maxAbsDiff,
+} from "../helpers/iris-reference.js";
 import { useHttp2Sessions } from "../helpers/use-http2-sessions.js";
 import { useInferd } from "../helpers/use-inferd.js";
 
@@ -124,6 +130,24 @@ describe("Predict on the production server, iris v1 and v2", () => {
     }
     // Unpinned requests go to the newest ready version.
     expect((await client.predict({ model: "iris", inputs: irisInputs(ROWS) })).version).toBe(2);
+  });
+
+  // 100 rows are 400 floats: the binary decoder reads them as a Float32Array.
+  it.each(transports)("%s: 100 rows, and 399 floats for them refused", async (_, transport) => {
+    const client: Client<typeof InferenceService> = createClient(InferenceService, transport());
+    const rows = distinctIrisRows(100, 0);
+    const res = await client.predict({ model: "iris", version: 1, inputs: irisInputs(rows) });
+    const expected = irisExpected(1, rows);
+    expect(res.outputs.probabilities?.shape).toEqual([100, 3]);
+    expect(
+      maxAbsDiff(res.outputs.probabilities?.floatData ?? [], expected.probabilities),
+    ).toBeLessThan(1e-6);
+    expect(res.outputs.label?.int64Data).toEqual(expected.labels.map(BigInt));
+    const features = { shape: [100, 4], floatData: rows.flat().slice(1) };
+    await expect(client.predict({ model: "iris", inputs: { features } })).rejects.toMatchObject({
+      code: Code.InvalidArgument,
+      rawMessage: 'input "features": the shape needs 400 values but float_data has 399',
+    });
   });
 
   it("plain fetch POST of JSON", async () => {
