@@ -24,6 +24,15 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 
+/** What loading the model in `dir` rejects with (undefined when it loads). */
+function loadError(dir: string): Promise<unknown> {
+  const options = { dir, modelPath: join(dir, "model.onnx"), maxConcurrentSequences: 2 };
+  return loadGenerativeModel({ ...options, maxWaiting: 2, session: {} }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+}
+
 describe("loadGenerativeModel", () => {
   it("fails a chat_template that does not compile before it starts a worker, naming the model", async () => {
     const repo = await mkdtemp(join(tmpdir(), "inferd-llm-"));
@@ -35,16 +44,7 @@ describe("loadGenerativeModel", () => {
     await writeFile(configPath, JSON.stringify({ ...config, chat_template: "{% if %}{{ broken" }));
     const start = vi.mocked(workerThread.startGenerationWorker);
     start.mockClear();
-    const error = await loadGenerativeModel({
-      dir,
-      modelPath: join(dir, "model.onnx"),
-      maxConcurrentSequences: 2,
-      maxWaiting: 2,
-      session: {},
-    }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const error = await loadError(dir);
     expect(isInferdError(error) && error.kind).toBe("failed_precondition");
     expect((error as Error).message).toMatch(
       /^model "llm_bad": the chat_template in tokenizer_config.json does not compile: /,
@@ -60,16 +60,7 @@ describe("loadGenerativeModel", () => {
     vi.mocked(tokenizerModule.loadTextTokenizer).mockRejectedValueOnce(
       failedPrecondition("the main thread's tokenizer failed"),
     );
-    const error = await loadGenerativeModel({
-      dir,
-      modelPath: join(dir, "model.onnx"),
-      maxConcurrentSequences: 2,
-      maxWaiting: 2,
-      session: {},
-    }).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const error = await loadError(dir);
     expect((error as Error).message).toBe("the main thread's tokenizer failed");
     // The worker started alongside (the load's two halves overlap), loaded, and was ended.
     expect(start).toHaveBeenCalledTimes(1);
