@@ -3,8 +3,17 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-/** Whether the `openssl` binary is here (the TLS tests skip, saying so, when it is not). */
-export function hasOpenssl(): boolean {
+/**
+ * Whether the TLS tests named `what` must skip: true, with a warning saying so, when
+ * the `openssl` binary that makes their certificate is not installed.
+ */
+export function opensslMissing(what: string): boolean {
+  const missing = !hasOpenssl();
+  if (missing) console.warn(`skipping ${what}: the openssl binary is not installed`);
+  return missing;
+}
+
+function hasOpenssl(): boolean {
   try {
     execFileSync("openssl", ["version"], { stdio: "ignore" });
     return true;

@@ -13,16 +13,15 @@ import type { ParserRefusal } from "../../src/listener/answer-client-errors.js";
 import { createOnePortListener } from "../../src/listener/one-port-listener.js";
 import {
   createSelfSignedCert,
-  hasOpenssl,
+  opensslMissing,
   type SelfSignedCert,
 } from "../helpers/self-signed-cert.js";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.js";
 import { tlsUntilClosed } from "../helpers/tls-until-closed.js";
 
-const opensslMissing = !hasOpenssl();
-if (opensslMissing) console.warn("skipping TLS tests: the openssl binary is not installed");
+const noOpenssl = opensslMissing("TLS tests");
 
-describe.skipIf(opensslMissing)("TLS on the one port", () => {
+describe.skipIf(noOpenssl)("TLS on the one port", () => {
   let made: SelfSignedCert | undefined;
   let ca: Buffer;
   let key: Buffer;
