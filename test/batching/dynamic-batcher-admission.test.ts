@@ -30,17 +30,21 @@ describe("createDynamicBatcher: admission, deadlines, cancellation, priority", (
   });
 
   it("rejects a queued request whose deadline passes with deadline_exceeded, never computing it", async () => {
-    const model = createFakeModel({ latencyMs: 150 });
+    const model = createFakeModel({ latencyMs: 400 });
     const batcher = createDynamicBatcher(model, { maxBatchSize: 1 });
-    const busy = batcher.run({ x: column(1) });
+    let busyDone = false;
+    const busy = batcher.run({ x: column(1) }).finally(() => {
+      busyDone = true;
+    });
     const start = Date.now();
     const late = batcher.run({ x: column(2) }, undefined, undefined, { deadline: start + 40 });
     const error = await late.catch((e: unknown) => e);
     const waited = Date.now() - start;
     expect(error).toMatchObject({ kind: "deadline_exceeded" });
-    // Rejected when the deadline passed, not when the busy batch ended.
+    // Rejected when the deadline passed, not when the busy batch ended (causal, not timed:
+    // a loaded machine may delay the timer, never reorder it after the busy batch's end).
     expect(waited).toBeGreaterThanOrEqual(38);
-    expect(waited).toBeLessThan(120);
+    expect(busyDone).toBe(false);
     await busy;
     await sleep(10);
     expect(computed(model)).toEqual([1]);
