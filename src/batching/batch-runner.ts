@@ -10,8 +10,8 @@ export type OnAnswered = (request: QueuedRequest, outputs: TensorMap) => void;
  * are concatenated into one `model.run` and the outputs split back by row counts. If
  * that fails (a bad row, outputs that do not split), every request still waiting is
  * retried alone, so only the culprit gets an error. Never rejects.
- * Not async: a lone request (every call at low load) is the model's promise and one
- * `then`, not three promises deep.
+ * A lone member is its own run, never concatenated (the batcher sends a request that
+ * runs alone through {@link runOne}).
  */
 export function runBatch(
   model: LoadedModel,
@@ -101,6 +101,47 @@ const CALLER_HANDLES_ABORT: RunOptions = { callerHandlesAbort: true };
 
 const SETTLED: Promise<void> = Promise.resolve();
 
+/**
+ * Runs one dispatched request by itself and calls `onDone` once it settled (the
+ * batcher's bookkeeping): the model's promise and a single `then` for both, the path of
+ * every call at low load. Never rejects (a synchronous throw included), unless `onDone`
+ * throws.
+ */
+export function runOne(
+  model: LoadedModel,
+  request: QueuedRequest,
+  onAnswered: OnAnswered,
+  onDone: () => void,
+): Promise<void> {
+  if (request.settled) return SETTLED.then(onDone);
+  let run: Promise<TensorMap>;
+  try {
+    run = model.run(request.inputs, request.outputNames, request.signal, CALLER_HANDLES_ABORT);
+  } catch (error) {
+    settleReject(request, error);
+    return SETTLED.then(onDone);
+  }
+  return run.then(
+    (outputs) => {
+      answer(request, outputs, onAnswered);
+      onDone();
+    },
+    (error: unknown) => {
+      settleReject(request, error);
+      onDone();
+    },
+  );
+}
+
+/** Settles `request` with its outputs; a throwing `onAnswered` fails it instead. */
+function answer(request: QueuedRequest, outputs: TensorMap, onAnswered: OnAnswered): void {
+  try {
+    if (settleResolve(request, outputs)) onAnswered(request, outputs);
+  } catch (error) {
+    settleReject(request, error);
+  }
+}
+
 /** One request's own run, settled by it; never rejects (a synchronous throw included). */
 function runAlone(
   model: LoadedModel,
@@ -116,14 +157,8 @@ function runAlone(
     return SETTLED;
   }
   return run.then(
-    (outputs) => {
-      // As the awaited form did: a throwing `onAnswered` must not reject the batch.
-      try {
-        if (settleResolve(request, outputs)) onAnswered(request, outputs);
-      } catch (error) {
-        settleReject(request, error);
-      }
-    },
+    // As the awaited form did: a throwing `onAnswered` must not reject the batch.
+    (outputs) => answer(request, outputs, onAnswered),
     (error: unknown) => void settleReject(request, error),
   );
 }

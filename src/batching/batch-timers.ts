@@ -59,7 +59,12 @@ function createTimer(onFire: () => void, now: () => number) {
   };
   return {
     arm(at: number): void {
-      if (at === target && (timeout !== undefined || immediate !== undefined)) return;
+      // Disarmed stays disarmed without touching a timer (every pump of a lone request).
+      if (
+        at === target &&
+        (!Number.isFinite(at) || timeout !== undefined || immediate !== undefined)
+      )
+        return;
       cancel();
       target = at;
       if (Number.isFinite(at)) wait();

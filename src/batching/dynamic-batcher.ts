@@ -7,12 +7,12 @@ import {
 } from "../errors/inferd-error.js";
 import type { LoadedModel, RunOptions, TensorMap } from "../runtime/model-runtime.js";
 import { type BatchPolicy, planNextBatch } from "./batch-planner.js";
-import { runBatch, runSeparately } from "./batch-runner.js";
+import { runBatch, runOne, runSeparately } from "./batch-runner.js";
 import { createBatchTimers } from "./batch-timers.js";
 import type { BatcherStats, BatchingModel, DynamicBatcherOptions } from "./batching-model.js";
 import { isBatchable } from "./is-batchable.js";
 import { PriorityQueue } from "./priority-queue.js";
-import { type QueuedRequest, requestShape, settleReject } from "./queued-request.js";
+import { keyRequest, type QueuedRequest, requestRows, settleReject } from "./queued-request.js";
 import { createResponseCache } from "./response-cache.js";
 import { responseCacheKey } from "./response-cache-key.js";
 
@@ -107,6 +107,7 @@ export function createDynamicBatcher(
       let members: readonly QueuedRequest[];
       if (passThrough || (adaptive && queue.length === 1)) members = passThroughGroup();
       else {
+        for (const request of queue.items) keyRequest(request, maxBatchSize);
         const plan = planNextBatch(queue.items, now, policy);
         if (plan.kind === "wait") {
           waitUntil = plan.until;
@@ -163,7 +164,34 @@ export function createDynamicBatcher(
     if (cache && request.cacheKey !== undefined) cache.set(request.cacheKey, outputs);
   }
 
+  /**
+   * A request that runs by itself (every call at low load, every call with batching
+   * off): what `dispatch` does for a batch of one, without its arrays and with one
+   * `then` for the answer and the bookkeeping (see `runOne`).
+   */
+  function dispatchOne(request: QueuedRequest, now: number): void {
+    const queueMs = now - request.enqueuedAt;
+    counters.batches++;
+    counters.rows += request.rows;
+    inFlightRequests++;
+    const started = performance.now();
+    const done = runOne(model, request, onAnswered, () => {
+      running.delete(done);
+      inFlightRequests--;
+      counters.completed++;
+      const computeMs = performance.now() - started;
+      observer?.onBatch({ size: request.rows, requests: 1, queueMs: [queueMs], computeMs });
+      if (queue.length > 0) requestPump();
+    });
+    running.add(done);
+  }
+
   function dispatch(members: readonly QueuedRequest[], now: number): void {
+    const only = members.length === 1 ? members[0] : undefined;
+    if (only !== undefined) {
+      dispatchOne(only, now);
+      return;
+    }
     const size = members.reduce((sum, m) => sum + m.rows, 0);
     const queueMs = observer ? members.map((m) => now - m.enqueuedAt) : [];
     counters.batches += separately ? members.length : 1;
@@ -212,23 +240,24 @@ export function createDynamicBatcher(
     runOptions: RunOptions | undefined,
     cacheKey: string | undefined,
   ): Promise<TensorMap> {
-    const now = Date.now();
     const deadline =
       runOptions?.deadline ??
-      (options.defaultTimeoutMs === undefined ? undefined : now + options.defaultTimeoutMs);
-    if (deadline !== undefined && deadline <= now) {
+      (options.defaultTimeoutMs === undefined ? undefined : Date.now() + options.defaultTimeoutMs);
+    // The clock is read only for a request that has a deadline.
+    if (deadline !== undefined && deadline <= Date.now()) {
       return refuse(
         deadlineExceeded(`the request's deadline had already passed when it reached ${what}`),
       );
     }
-    const shape = requestShape(inputs, outputNames, maxBatchSize);
     const priority = clampPriority(runOptions?.priority ?? 0, options.priorityLevels);
     return new Promise<TensorMap>((resolve, reject) => {
       // A literal, not `{...shape, ...}`: V8 adds properties after a spread one by one
       // into a slow object, which cost ~15 us per request here.
       const request: QueuedRequest = {
-        rows: shape.rows,
-        groupKey: shape.groupKey,
+        rows: requestRows(inputs),
+        // Batching off: nothing to key, it always runs alone.
+        groupKey: undefined,
+        keyed: passThrough,
         inputs,
         outputNames,
         signal,

@@ -7,6 +7,14 @@ import type { Prioritized } from "./priority-queue.js";
  * batch. `settle*` are idempotent, so a late result after an abort is dropped.
  */
 export interface QueuedRequest extends Plannable, Prioritized {
+  /**
+   * Undefined until {@link keyRequest} reads it from the inputs, which the batcher does
+   * only when it plans (two or more queued, or a fixed delay): a lone request that
+   * finds the instance idle runs alone, and never needs it.
+   */
+  groupKey: string | undefined;
+  /** Whether {@link groupKey} was read yet. */
+  keyed: boolean;
   readonly inputs: TensorMap;
   readonly outputNames: readonly string[] | undefined;
   readonly signal: AbortSignal | undefined;
@@ -21,30 +29,37 @@ export interface QueuedRequest extends Plannable, Prioritized {
   readonly onAbort: (() => void) | undefined;
 }
 
-/** How a request may be batched: its rows, and the key of requests it can join. */
-export interface RequestShape {
-  readonly rows: number;
-  readonly groupKey: string | undefined;
+/**
+ * The rows a request contributes: dim 0 of the input whose name sorts first (1 for
+ * none or a scalar), whether or not it can join others.
+ */
+export function requestRows(inputs: TensorMap): number {
+  return rowsOfFirstInput(inputs) ?? 1;
+}
+
+/** Reads the group key of a request once (see {@link requestGroupKey}). */
+export function keyRequest(request: QueuedRequest, maxBatchSize: number): void {
+  if (request.keyed) return;
+  request.groupKey = requestGroupKey(request.inputs, request.outputNames, maxBatchSize);
+  request.keyed = true;
 }
 
 /**
- * Reads the batch shape of a request. It can join others only when batching is on,
- * every input has the same dim 0 and that fits in `maxBatchSize`; the key then
- * captures what must agree within a batch: input names, dtypes and trailing dims,
- * and the requested output set.
+ * The key of the requests a request can join, or undefined when it must run alone.
+ * It can join others only when batching is on, every input has the same dim 0 and that
+ * fits in `maxBatchSize`; the key then captures what must agree within a batch: input
+ * names, dtypes and trailing dims, and the requested output set.
  */
-export function requestShape(
+export function requestGroupKey(
   inputs: TensorMap,
   outputNames: readonly string[] | undefined,
   maxBatchSize: number,
-): RequestShape {
-  // Batching off: only the rows matter (statistics); no sort, no key.
-  if (maxBatchSize <= 0) return { rows: rowsOfFirstInput(inputs) ?? 1, groupKey: undefined };
+): string | undefined {
+  if (maxBatchSize <= 0) return undefined;
   const names = Object.keys(inputs);
   if (names.length > 1) names.sort();
   const firstRows = inputs[names[0] ?? ""]?.dims[0];
-  const rows = firstRows ?? 1;
-  if (firstRows === undefined || firstRows > maxBatchSize) return { rows, groupKey: undefined };
+  if (firstRows === undefined || firstRows > maxBatchSize) return undefined;
   // Built by concatenation (no parts array, no JSON of the whole): the output set as a
   // JSON array, then per input its JSON-quoted name, dtype and [trailing dims]; each
   // piece delimits itself, so equal keys mean equal shapes.
@@ -54,11 +69,11 @@ export function requestShape(
       : JSON.stringify([...new Set(outputNames)].sort());
   for (const name of names) {
     const tensor = inputs[name];
-    if (tensor === undefined || tensor.dims[0] !== firstRows) return { rows, groupKey: undefined };
+    if (tensor === undefined || tensor.dims[0] !== firstRows) return undefined;
     const { dims } = tensor;
     key += `${JSON.stringify(name)}${tensor.dtype}[${dims.length === 2 ? dims[1] : dims.slice(1).join(",")}]`;
   }
-  return { rows, groupKey: key };
+  return key;
 }
 
 /** Dim 0 of the input whose name sorts first, as the full shape reads it, without sorting. */

@@ -73,4 +73,24 @@ describe("runBatch: a lone request is the model's own run", () => {
       expect(batcher.stats()).toMatchObject({ batches: 2, completed: 2, queueDepth: 0 });
     }
   });
+
+  it("hands a lone request's own tensors to the model, uncopied, and has counted and observed it when its caller resumes", async () => {
+    const model = createFakeModel();
+    const batches: BatchInfo[] = [];
+    const batcher = createDynamicBatcher(model, {
+      maxBatchSize: 8,
+      maxQueueDelayUs: 50_000,
+      observer: { onBatch: (b) => batches.push(b), onQueueDepth() {}, onCache() {}, onReject() {} },
+    });
+    const inputs = { x: column(3) };
+    expect(yValues(await batcher.run(inputs, ["y"]))).toEqual([7]);
+    expect(model.runs[0]?.inputs).toBe(inputs);
+    expect(batches.map((b) => [b.size, b.requests, b.queueMs.length])).toEqual([[1, 1, 1]]);
+    expect(batcher.stats()).toMatchObject({
+      batches: 1,
+      rows: 1,
+      completed: 1,
+      inFlightBatches: 0,
+    });
+  });
 });
