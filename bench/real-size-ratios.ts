@@ -71,6 +71,11 @@ export function realSizeRatioTable(rounds: RealSizeRounds, cores: number): strin
       "(no target)",
     ],
     [
+      `int4 control, kv_cache concat: inferd 16 streams (default threads) / bare batched 16 (${cores} threads)`,
+      get("int4", "inferd default concat", "sixteen") / get("int4", n, "sixteen"),
+      "(BENCH_REAL_SIZE_CONCAT=1)",
+    ],
+    [
       "int4: inferd 16 streams / bare batched 16, 1 thread",
       get("int4", "inferd 1", "sixteen") / get("int4", "bare 1", "sixteen"),
       "≥ 0.9",

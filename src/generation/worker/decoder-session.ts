@@ -42,7 +42,9 @@ export interface DecoderSession {
  * beside the export, keyed by the export file's hash (append-kv-cache.ts), so later
  * loads open one session from that file and never decode the graph.
  * `edits` (model.json settings such as MatMulNBits' accuracy_level) apply to both
- * graphs. A graph onnx-proto cannot read is served as ORT reads it, unedited, with the reason.
+ * graphs; where MatMulNBits round their activations, the check runs on copies at
+ * accuracy_level 0 and the rewrite is then served at the configured level (checkRewrite).
+ * A graph onnx-proto cannot read is served as ORT reads it, unedited, with the reason.
  * @throws what createInProcessSession and readDecoderSignature throw.
  */
 export async function openDecoderSession(
@@ -71,13 +73,34 @@ export async function openDecoderSession(
       })
     : undefined;
   const rewrite = kvCache === "append" && read !== undefined ? prepareRewrite(tools, read) : unread;
-  const { session: original, model } = await openOriginal(tools, modelPath, options, read);
+  const checking = typeof rewrite !== "string" && read !== undefined;
+  const opened = await openForCheck(tools, modelPath, options, read, checking);
+  const original = opened.session;
   const signature = await signatureOf(original, config);
-  if (typeof rewrite === "string" || model === undefined) {
+  if (typeof rewrite === "string" || !opened.readable) {
     const kvCacheNote = kvCache === "concat" || typeof rewrite !== "string" ? "" : rewrite;
     return { session: original, signature, kvCacheNote };
   }
-  return checkRewrite(tools, modelPath, options, { read, original, signature, rewrite, cached });
+  const loaded = { read, original, signature, rewrite, cached, exact: opened.exact };
+  return checkRewrite(tools, modelPath, options, loaded);
+}
+
+/**
+ * The export's session, with its activation-rounding MatMulNBits at accuracy_level 0
+ * when `exact` is asked and it has any (`exact` then true; see checkRewrite). The
+ * level-0 bytes are not kept past the session's creation.
+ */
+async function openForCheck(
+  tools: GraphTools,
+  modelPath: string,
+  options: SessionOptions,
+  read: ModelForLoad | undefined,
+  exact: boolean,
+) {
+  const bytes = exact && read !== undefined ? tools.withExactMatMulNBits(read.bytes) : undefined;
+  const checked = bytes === undefined ? read : { bytes, edited: true };
+  const { session, model } = await openOriginal(tools, modelPath, options, checked);
+  return { session, readable: model !== undefined, exact: bytes !== undefined };
 }
 
 /**
@@ -93,6 +116,7 @@ async function loadGraphTools() {
   return {
     readModelForLoad: edits.readModelForLoad,
     withFloat32Io: edits.withFloat32Io,
+    withExactMatMulNBits: edits.withExactMatMulNBits,
     rewriteForAppendKv: rewrite.rewriteForAppendKv,
     /** The external data files edited bytes refer to (checked as the rewrite checks them). */
     externalDataOf: (bytes: Uint8Array) =>
@@ -180,6 +204,19 @@ async function openOriginal(
 /**
  * The rewrite's session if it computes what the export's does, else the export's
  * reopened with the reason. The export's session is released before the rewrite's opens.
+ *
+ * With `exact`, the export has MatMulNBits nodes that round their activations
+ * (accuracy_level 2-4, as exported or as model.json sets it), and `original` was opened
+ * with them at level 0 (withExactMatMulNBits): the rewrite is checked on such a copy too,
+ * then released, and the rewrite at the configured level opened and served. Sound
+ * because the check is to prove the graph transformation, and the level is no part of
+ * it: the rewrite only splits the attention over past and new slots, never touches a
+ * MatMulNBits node, so setting the level commutes with it. At level 4 the check on the
+ * served graphs themselves cannot pass on a deep model: the rewrite's reordered float32
+ * sums (1e-7 apart) flip int8 roundings of activations, which grow through the layers
+ * (SmolLM2-135M's shape: logits > 0.1 apart). Its limit: it cannot vouch for that
+ * rounding, so greedy ids served at level 4 may part from the export's at level 4 after
+ * some steps, as level 4 parts from level 0 and from itself batched otherwise.
  */
 async function checkRewrite(
   tools: GraphTools,
@@ -192,17 +229,27 @@ async function checkRewrite(
     rewrite: PreparedRewrite;
     /** Where a rewrite that passes is cached (append-kv-cache.ts); undefined: nowhere. */
     cached: string | undefined;
+    /** `original` has its MatMulNBits at accuracy_level 0 where `read` rounds activations. */
+    exact: boolean;
   },
 ): Promise<DecoderSession> {
-  const { read, original, signature, rewrite, cached } = loaded;
-  let note = "the rewritten graph does not compute what the export computes";
+  const { read, original, signature, rewrite, cached, exact } = loaded;
+  let note = `the rewritten graph does not compute what the export computes${exact ? EXACT_NOTE : ""}`;
   const reference = await recordReference(original, signature).finally(() => original.release());
+  const { bytes, externalDataFiles } = rewrite;
   let candidate: InProcessSession | undefined;
   try {
-    candidate = await openBytes(modelPath, options, rewrite.bytes, rewrite.externalDataFiles);
+    // The level-0 copy is not kept past its session's creation.
+    const checked = () => (exact ? (tools.withExactMatMulNBits(bytes) ?? bytes) : bytes);
+    candidate = await openBytes(modelPath, options, checked(), externalDataFiles);
     const tolerance = rewrite.float16Io ? FLOAT16_TOLERANCE : FLOAT32_TOLERANCE;
     if (await matchesReference(reference, candidate, signature, tolerance)) {
-      if (cached !== undefined) await cacheRewrite(cached, rewrite.bytes);
+      if (exact) {
+        await candidate.release();
+        candidate = undefined;
+        candidate = await openBytes(modelPath, options, bytes, externalDataFiles);
+      }
+      if (cached !== undefined) await cacheRewrite(cached, bytes);
       return {
         session: candidate,
         signature: { ...signature, kvCache: "append" },
@@ -217,6 +264,9 @@ async function checkRewrite(
   const reopened = await openOriginal(tools, modelPath, options, read);
   return { session: reopened.session, signature, kvCacheNote: note };
 }
+
+/** Why a refused rewrite was checked with exact activations (see checkRewrite). */
+const EXACT_NOTE = " (both checked with MatMulNBits at accuracy_level 0)";
 
 /**
  * A session for edited or rewritten bytes of the export at `modelPath`. With external

@@ -3,6 +3,7 @@ import { castFloat16Io } from "../../onnx/float16-io.js";
 import {
   mayHoldMatMulNBits,
   setMatMulNBitsAccuracyLevel,
+  setMatMulNBitsExact,
 } from "../../onnx/matmul-nbits-accuracy.js";
 import { OnnxGraph } from "../../onnx/onnx-graph.js";
 
@@ -48,4 +49,16 @@ export async function readModelForLoad(
 export function withFloat32Io(model: Uint8Array): Uint8Array {
   const graph = OnnxGraph.decode(model);
   return castFloat16Io(graph) === 0 ? model : graph.finish();
+}
+
+/**
+ * `model` with its activation-rounding MatMulNBits nodes at accuracy_level 0
+ * (setMatMulNBitsExact), for the append-KV check; undefined when it has none, and
+ * then the check runs on the graph as served.
+ * @throws Error when the graph cannot be decoded.
+ */
+export function withExactMatMulNBits(model: Uint8Array): Uint8Array | undefined {
+  if (!mayHoldMatMulNBits(model)) return undefined;
+  const graph = OnnxGraph.decode(model);
+  return setMatMulNBitsExact(graph) === 0 ? undefined : graph.finish();
 }
