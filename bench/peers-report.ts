@@ -31,12 +31,14 @@ function find(
 /**
  * One group's runs as a Markdown table: calls/s, latency, errors (h2load's plus
  * inferd's own count), and each row's calls/s and p50 over the naive peer's at the
- * same concurrency (the ratios issue 14's targets use), with inferd's event-loop p99.
+ * same concurrency (the ratios issue 14's targets use), with inferd's event-loop p99
+ * and, beside it, the p99 of an idle sibling process during the same run: the floor
+ * the machine's scheduler puts under any event loop at that load.
  */
 export function formatPeerTable(rows: readonly PeerRow[], group: PeerGroup): string {
   const lines = [
-    "| server | protocol | c | calls/s | p50 ms | p99 ms | errors | calls/s vs naive | p50 vs naive | event-loop p99 ms |",
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| server | protocol | c | calls/s | p50 ms | p99 ms | errors | calls/s vs naive | p50 vs naive | event-loop p99 ms | idle-loop p99 ms |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const row of rows.filter((r) => r.group === group)) {
     const { target, concurrency: c, result: r } = row;
@@ -44,7 +46,7 @@ export function formatPeerTable(rows: readonly PeerRow[], group: PeerGroup): str
     const speed = naive ? r.callsPerSecond / naive.result.callsPerSecond : Number.NaN;
     const p50 = naive ? r.p50Ms / naive.result.p50Ms : Number.NaN;
     lines.push(
-      `| ${target.label} | ${PROTOCOL[target.protocol]} | ${c} | ${f(r.callsPerSecond)} | ${f(r.p50Ms, 2)} | ${f(r.p99Ms, 2)} | ${r.errors + row.serverFailed} | ${x(speed)} | ${x(p50)} | ${f(row.eventLoopP99Ms, 1)} |`,
+      `| ${target.label} | ${PROTOCOL[target.protocol]} | ${c} | ${f(r.callsPerSecond)} | ${f(r.p50Ms, 2)} | ${f(r.p99Ms, 2)} | ${r.errors + row.serverFailed} | ${x(speed)} | ${x(p50)} | ${f(row.eventLoopP99Ms, 1)} | ${f(row.floorP99Ms, 1)} |`,
     );
   }
   return lines.join("\n");

@@ -1,9 +1,11 @@
 import type { BenchModel } from "./bench-repository.js";
 import { runH2load } from "./h2load-run.js";
 import { type Http1Protocol, runHttp1Load } from "./http1-load.js";
+import type { IdleLoop } from "./idle-loop-floor.js";
 import type { LoadResult } from "./load-run.js";
 import { runH2loadModelInfer } from "./model-infer-load.js";
 import { scrapeEventLoopDelayP99, scrapeModelCounters, serverView } from "./server-metrics.js";
+import { readThreadSched, schedDelta, type ThreadSched } from "./thread-sched.js";
 
 /** The scenario families of the peers bench: one table and its own targets each. */
 export type PeerGroup = "grpc" | "http1" | "heavy";
@@ -40,6 +42,13 @@ export interface PeerRow {
   readonly serverFailed: number;
   /** inferd's event-loop delay p99 during the run (ms); NaN for other servers. */
   readonly eventLoopP99Ms: number;
+  /**
+   * The idle sibling's event-loop p99 during the same run (ms, same resolution taken
+   * off): the machine's floor for `eventLoopP99Ms`; NaN without one.
+   */
+  readonly floorP99Ms: number;
+  /** inferd's threads' scheduler counters over an inferd run (Linux), by thread id. */
+  readonly threads?: ReadonlyMap<number, ThreadSched>;
 }
 
 /** Durations and h2c connection count shared by every run. */
@@ -48,6 +57,10 @@ export interface PeerRunSettings {
   readonly warmupMs: number;
   /** HTTP/2 connections for gRPC (issue 14 uses 4); HTTP/1.1 uses one per call. */
   readonly channels: number;
+  /** The idle sibling read around every run, for the floor column. */
+  readonly idleLoop?: IdleLoop;
+  /** inferd's process id, for its threads' scheduler counters. */
+  readonly inferdPid?: number;
 }
 
 /**
@@ -70,8 +83,11 @@ export async function runPeerScenario(
     channels: Math.min(concurrency, settings.channels),
   };
   const { port, inferd, model } = target;
+  const { idleLoop, inferdPid } = settings;
   const before = inferd ? await scrapeModelCounters(port, model.name) : undefined;
   if (inferd) await scrapeEventLoopDelayP99(port);
+  await idleLoop?.read();
+  const schedBefore = inferd && inferdPid ? await readThreadSched(inferdPid) : undefined;
   const result =
     target.protocol !== "grpc"
       ? await runHttp1Load(target.protocol, options)
@@ -79,7 +95,13 @@ export async function runPeerScenario(
         ? await runH2loadModelInfer(options)
         : await runH2load(options);
   const eventLoopP99Ms = inferd ? await scrapeEventLoopDelayP99(port) : Number.NaN;
+  const floorP99Ms = idleLoop ? await idleLoop.read() : Number.NaN;
+  const threads =
+    schedBefore && inferdPid
+      ? schedDelta(schedBefore, await readThreadSched(inferdPid))
+      : undefined;
   const after = before && (await scrapeModelCounters(port, model.name));
   const serverFailed = before && after ? serverView(before, after).failed : 0;
-  return { group, target, concurrency, result, serverFailed, eventLoopP99Ms };
+  const row = { group, target, concurrency, result, serverFailed, eventLoopP99Ms, floorP99Ms };
+  return threads ? { ...row, threads } : row;
 }

@@ -1,12 +1,14 @@
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { type BenchFamily, createBenchRepository } from "./bench-repository.js";
+import { startIdleLoop } from "./idle-loop-floor.js";
 import { type InProcessLimit, measureInProcessLimit } from "./in-process-limit.js";
 import { checkPeerTargets, formatPeerTable } from "./peers-report.js";
 import { type PeerGroup, type PeerRow, runPeerScenario } from "./peers-scenarios.js";
 import { planGroup } from "./peers-servers.js";
 import { printReport } from "./report.js";
 import { startServerProcess } from "./server-process.js";
+import { formatThreads } from "./thread-sched.js";
 
 const { values } = parseArgs({
   options: {
@@ -66,11 +68,14 @@ async function main(): Promise<void> {
 /** Every requested group against one inferd process; each group starts its own peers. */
 async function runGroups(repo: Awaited<ReturnType<typeof createBenchRepository>>) {
   const inferd = await startServerProcess({ modelRepository: repo.dir });
+  const idleLoop = await startIdleLoop();
   const rows: PeerRow[] = [];
   const settings = {
     durationMs: num("duration-ms"),
     warmupMs: num("warmup-ms"),
     channels: num("channels"),
+    idleLoop,
+    inferdPid: inferd.pid,
   };
   try {
     for (const group of values.only.split(",") as PeerGroup[]) {
@@ -82,6 +87,7 @@ async function runGroups(repo: Awaited<ReturnType<typeof createBenchRepository>>
             log(
               `${group} ${target.label} ${target.protocol} c=${concurrency}: ${JSON.stringify(row.result)}`,
             );
+            if (row.threads) log(`  ${formatThreads(row.threads, inferd.pid)}`);
             rows.push(row);
           }
         }
@@ -90,6 +96,7 @@ async function runGroups(repo: Awaited<ReturnType<typeof createBenchRepository>>
       }
     }
   } finally {
+    idleLoop.stop();
     await inferd.stop();
   }
   return rows;
