@@ -69,5 +69,7 @@ export function removeAbortListener(signal: AbortSignal, listener: AbortListener
     return;
   }
   const index = followers.lastIndexOf(listener);
-  if (index >= 0) followers.splice(index, 1);
+  // Listeners usually go in the reverse order they came: pop allocates no removed-items array.
+  if (index === followers.length - 1) followers.pop();
+  else if (index >= 0) followers.splice(index, 1);
 }
