@@ -1,3 +1,4 @@
+import { addAbortListener } from "../abort/owned-abort.js";
 import {
   abortReasonToError,
   deadlineExceeded,
@@ -272,7 +273,7 @@ export function createDynamicBatcher(
         // Queued: leave the queue unrun. Running: only the result is dropped.
         onAbort: signal && (() => abort(request, signal)),
       };
-      if (signal) signal.addEventListener("abort", request.onAbort as () => void, ONCE);
+      if (signal) addAbortListener(signal, request.onAbort as () => void);
       queue.push(request);
       if (deadline !== undefined) deadlined++;
       requestPump();
@@ -337,8 +338,6 @@ export function createDynamicBatcher(
 
 /** Most requests of one pass-through group (the worker pool's `MAX_RUNS_PER_MESSAGE`). */
 const MAX_PASS_THROUGH_GROUP = 64;
-
-const ONCE = { once: true } as const;
 
 function clampPriority(priority: number, levels: number | undefined): number {
   if (levels === undefined || levels <= 0) return priority;

@@ -1,3 +1,4 @@
+import { removeAbortListener } from "../abort/owned-abort.js";
 import type { TensorMap } from "../runtime/model-runtime.js";
 import type { Plannable } from "./batch-planner.js";
 import type { Prioritized } from "./priority-queue.js";
@@ -87,7 +88,7 @@ function rowsOfFirstInput(inputs: TensorMap): number | undefined {
 export function settleResolve(request: QueuedRequest, outputs: TensorMap): boolean {
   if (request.settled) return false;
   request.settled = true;
-  if (request.onAbort) request.signal?.removeEventListener("abort", request.onAbort);
+  if (request.onAbort && request.signal) removeAbortListener(request.signal, request.onAbort);
   request.resolve(outputs);
   return true;
 }
@@ -96,7 +97,7 @@ export function settleResolve(request: QueuedRequest, outputs: TensorMap): boole
 export function settleReject(request: QueuedRequest, error: unknown): boolean {
   if (request.settled) return false;
   request.settled = true;
-  if (request.onAbort) request.signal?.removeEventListener("abort", request.onAbort);
+  if (request.onAbort && request.signal) removeAbortListener(request.signal, request.onAbort);
   request.reject(error);
   return true;
 }

@@ -1,4 +1,5 @@
 import type { Interceptor, StreamRequest, UnaryRequest } from "@connectrpc/connect";
+import { addAbortListener, removeAbortListener } from "../abort/owned-abort.js";
 import { type CallFields, fieldsOfMessage, mergeMissing } from "../observed-call/call-fields.js";
 import { markObserved } from "../observed-call/observed-requests.js";
 import { peerOf } from "../observed-call/peer-context.js";
@@ -56,9 +57,6 @@ class ObservedCallStart implements CallStart {
   }
 }
 
-/** Hoisted: an options object per call is garbage. */
-const ONCE = { once: true } as const;
-
 /**
  * A server-side interceptor that reports each call's start and end to every hook, in
  * order. A call ends when the unary handler settles, when a response stream
@@ -77,14 +75,14 @@ export function createObservingInterceptor(...hooks: readonly CallHook[]): Inter
     const end = (code: string, error?: unknown) => {
       if (ended) return;
       ended = true;
-      req.signal.removeEventListener("abort", onAbort);
+      removeAbortListener(req.signal, onAbort);
       const durationMs = performance.now() - startedAt;
       onEnd(
         error === undefined ? { code, durationMs, fields } : { code, error, durationMs, fields },
       );
     };
     const onAbort = () => end(abortCodeOf(req.signal.reason), req.signal.reason);
-    req.signal.addEventListener("abort", onAbort, ONCE);
+    addAbortListener(req.signal, onAbort);
     const see = (message: unknown) => mergeMissing(fields, fieldsOfMessage(message));
     try {
       const res = await next(req.stream ? { ...req, message: tap(req.message, see) } : req);

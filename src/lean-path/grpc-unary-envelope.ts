@@ -1,5 +1,6 @@
 import type { Readable } from "node:stream";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { addAbortListener, removeAbortListener } from "../abort/owned-abort.js";
 import {
   hasReservedFlag,
   unexpectedPayloadFormat,
@@ -30,7 +31,7 @@ export function readUnaryEnvelope(
     const finish = (error: unknown, message?: Uint8Array) => {
       if (done) return;
       done = true;
-      signal.removeEventListener("abort", onAbort);
+      removeAbortListener(signal, onAbort);
       if (error !== undefined) {
         body.off("data", onData).off("end", onEnd);
         // Discard whatever the client still sends; the answer does not depend on it.
@@ -71,7 +72,7 @@ export function readUnaryEnvelope(
       );
     };
     if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
+    addAbortListener(signal, onAbort);
     body.on("data", onData).on("end", onEnd).on("error", finish);
   });
 }

@@ -100,7 +100,8 @@ async function serve(
   });
   const { context } = call;
   const onClose = () => call.abort(CANCELED);
-  stream.once("close", onClose);
+  // \`on\`, not \`once\`: "close" comes once, and a once-wrapper per call is garbage.
+  stream.on("close", onClose);
   // A client that resets the stream with any code but CANCEL makes it emit "error", and an
   // Http2Stream error without a listener is an uncaught exception: the whole process would
   // exit. The reset ends this call like a cancel; the listener stays for the stream's life.
@@ -173,7 +174,7 @@ function respond(
     tail[key] = value;
   });
   stream.respond(head, { waitForTrailers: true });
-  stream.once("wantTrailers", () => stream.sendTrailers(tail));
+  stream.on("wantTrailers", () => stream.sendTrailers(tail));
   const frame = Buffer.allocUnsafe(5 + result.body.byteLength);
   frame[0] = 0;
   frame.writeUInt32BE(result.body.byteLength, 1);

@@ -9,6 +9,7 @@ import {
   transformSplitEnvelope,
 } from "@connectrpc/connect/protocol";
 import { trailerFlag } from "@connectrpc/connect/protocol-grpc-web";
+import { addAbortListener, removeAbortListener } from "../abort/owned-abort.js";
 import { rejectReservedFlags } from "../connect-adapter/grpc-reserved-flags.js";
 
 const HEADER_BYTES = 5;
@@ -30,7 +31,7 @@ export function readGrpcWebBody(
     let length = 0;
     const finish = (error: unknown) => {
       body.off("data", onData).off("end", onEnd).off("error", finish);
-      signal.removeEventListener("abort", onAbort);
+      removeAbortListener(signal, onAbort);
       if (error !== undefined) reject(error);
       // One chunk (the usual small body) is handed on as is: no copy.
       else resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length));
@@ -48,7 +49,7 @@ export function readGrpcWebBody(
     };
     const onEnd = () => finish(undefined);
     if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
+    addAbortListener(signal, onAbort);
     body.on("data", onData).on("end", onEnd).on("error", finish);
   });
 }

@@ -8,6 +8,7 @@ import {
 } from "@connectrpc/connect";
 import { declareDeadlineReasons, markDeadlineReason } from "../abort/deadline-reason.js";
 import { followAbort } from "../abort/follow-abort.js";
+import { createOwnedAbort } from "../abort/owned-abort.js";
 
 /** What a lean-path call's `HandlerContext` is built from: the method, the request's headers and deadline, and the server's shutdown signal. */
 export interface UnaryCallContextInit {
@@ -45,16 +46,15 @@ const FINISHED = new ConnectError("the call has finished", Code.Canceled);
  * out", the shutdown signal's own reason.
  */
 export function createUnaryCallContext(init: UnaryCallContextInit): UnaryCallContext {
-  const controller = new AbortController();
-  const abort = (reason: unknown) => {
-    if (!controller.signal.aborted) controller.abort(reason);
-  };
+  // Owned: the body read, the observing interceptor and the batcher follow it without
+  // an EventTarget listener each (see `createOwnedAbort`).
+  const { signal, abort } = createOwnedAbort();
   const { shutdownSignal, timeoutMs } = init;
   const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
   let timer: NodeJS.Timeout | undefined;
   if (timeoutMs !== undefined) {
     // Marked, so that the core reads it as deadline_exceeded with no linked domain signal.
-    declareDeadlineReasons(controller.signal);
+    declareDeadlineReasons(signal);
     const expire = () =>
       abort(markDeadlineReason(new ConnectError("the operation timed out", Code.DeadlineExceeded)));
     if (timeoutMs <= 0) expire();
@@ -68,7 +68,7 @@ export function createUnaryCallContext(init: UnaryCallContextInit): UnaryCallCon
     protocolName: init.protocolName,
     requestMethod: "POST",
     url: init.url,
-    signal: controller.signal,
+    signal,
     timeoutMs: () => (deadline === undefined ? undefined : deadline - Date.now()),
     requestHeader: init.requestHeader,
     responseHeader: new Headers(init.responseHeader),

@@ -50,8 +50,10 @@ export function guardHttp2Bodies(
     }, options.ms);
     timer.unref();
     const done = () => clearTimeout(timer);
-    stream.once("end", done);
-    stream.once("close", done);
+    // \`on\`, not \`once\`: each comes once per stream, and clearing twice is harmless;
+    // a once-wrapper each is garbage on every call.
+    stream.on("end", done);
+    stream.on("close", done);
   });
 }
 

@@ -1,3 +1,4 @@
+import { addAbortListener, removeAbortListener } from "../abort/owned-abort.js";
 import { abortReasonToError } from "../errors/inferd-error.js";
 import type { TensorMap } from "./model-runtime.js";
 
@@ -43,7 +44,7 @@ export class RunQueue {
       const job: RunJob = { inputs, outputNames, signal, resolve, reject };
       if (signal && !callerHandlesAbort) {
         job.onAbort = () => this.#abort(job, signal);
-        signal.addEventListener("abort", job.onAbort, { once: true });
+        addAbortListener(signal, job.onAbort);
       }
       this.#jobs.push(job);
     });
@@ -104,6 +105,6 @@ export class RunQueue {
  * rejects it (a no-op for a run an abort already rejected: its result is dropped).
  */
 export function settleRun(job: RunJob, answer: () => void): void {
-  if (job.onAbort) job.signal?.removeEventListener("abort", job.onAbort);
+  if (job.onAbort && job.signal) removeAbortListener(job.signal, job.onAbort);
   answer();
 }
