@@ -24,8 +24,10 @@ import { median } from "./generation-streams.js";
 export interface FloorFigures {
   readonly oneMs: number;
   readonly sixteenMs: number;
-  /** 16 x t(1) / t(16): the steady-state ceiling of "16 streams / one stream". */
+  /** 16 x t(1) / t(16), median over adjacent pairs: the steady-state ceiling of "16 streams / one stream". */
   readonly ceiling: number;
+  /** The same in CPU time per step (all threads): steadier on a loaded machine. */
+  readonly cpuCeiling: number;
 }
 
 const ROWS = 16;
@@ -91,45 +93,45 @@ function decodeFeeds(versionDir: string, rows: number, past: number): Record<str
   return feeds;
 }
 
-/** Median ms of `reps` runs after `warm` unmeasured ones. */
-async function stepMs(
-  session: ort.InferenceSession,
-  feeds: Record<string, ort.Tensor>,
-  reps: number,
-) {
-  for (let i = 0; i < 2; i++) await session.run(feeds);
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const started = performance.now();
-    await session.run(feeds);
-    times.push(performance.now() - started);
-  }
-  return median(times);
+/** Wall and CPU (this process, all threads) ms of one run. */
+async function timedRun(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>) {
+  const [cpu, started] = [process.cpuUsage(), performance.now()];
+  await session.run(feeds);
+  const used = process.cpuUsage(cpu);
+  return { wall: performance.now() - started, cpu: (used.user + used.system) / 1000 };
 }
 
 /**
- * Times the bare append-KV graph of `versionDir` at 1 and 16 rows, alternating the two
- * (so that load from other processes hits both alike), under `options`.
+ * Times the bare append-KV graph of `versionDir` at 1 and 16 rows under `options`, in
+ * `pairs` adjacent pairs (a 1-row run, then a 16-row run), so that a load change on a
+ * shared machine hits both halves of a pair alike: the ceiling is the median of the
+ * pairs' own ratios. CPU time beside wall time: on an oversubscribed machine wall time
+ * stretches with the other processes' share, CPU time much less (it leaves out how well
+ * the step spreads over the threads, which wall time at low load includes).
  */
 export async function measureFloor(
   versionDir: string,
   options: ort.InferenceSession.SessionOptions,
   past = 130,
-  reps = 10,
+  pairs = 16,
 ): Promise<FloorFigures> {
   const graph = await appendKvGraph(versionDir);
   const session = await ort.InferenceSession.create(graph.path, options);
   try {
     const one = decodeFeeds(versionDir, 1, past);
     const sixteen = decodeFeeds(versionDir, ROWS, past);
-    const ones: number[] = [];
-    const sixteens: number[] = [];
-    for (let round = 0; round < 3; round++) {
-      ones.push(await stepMs(session, one, reps));
-      sixteens.push(await stepMs(session, sixteen, Math.ceil(reps / 2)));
+    for (let i = 0; i < 2; i++) for (const feeds of [one, sixteen]) await session.run(feeds);
+    const runs: { one: { wall: number; cpu: number }; sixteen: { wall: number; cpu: number } }[] =
+      [];
+    for (let i = 0; i < pairs; i++) {
+      runs.push({ one: await timedRun(session, one), sixteen: await timedRun(session, sixteen) });
     }
-    const [oneMs, sixteenMs] = [median(ones), median(sixteens)];
-    return { oneMs, sixteenMs, ceiling: (ROWS * oneMs) / sixteenMs };
+    return {
+      oneMs: median(runs.map((r) => r.one.wall)),
+      sixteenMs: median(runs.map((r) => r.sixteen.wall)),
+      ceiling: median(runs.map((r) => (ROWS * r.one.wall) / r.sixteen.wall)),
+      cpuCeiling: median(runs.map((r) => (ROWS * r.one.cpu) / r.sixteen.cpu)),
+    };
   } finally {
     await session.release();
     await graph.dispose();
@@ -160,13 +162,13 @@ export function floorTable(rounds: readonly FloorRound[], cores: number): string
   return [
     `fp32 floor: the bare append-KV graph inferd serves, one decode step at past 130, ${cores} intra-op threads, no spinning, beside inferd at default threads in the same round`,
     "",
-    "| round | bare step ms, 1 / 16 rows | ceiling 16 x t1 / t16 | inferd 16 / one, aggregate / steady | inferd inter-token p50 ms, 1 / 16 | inferd / bare step, 1 / 16 rows |",
+    "| round | bare step ms, 1 / 16 rows | ceiling 16 x t1 / t16, wall / CPU time | inferd 16 / one, aggregate / steady | inferd inter-token p50 ms, 1 / 16 | inferd / bare step, 1 / 16 rows |",
     "|---:|---:|---:|---:|---:|---:|",
     ...rounds.map(({ floor, inferd }, i) =>
       [
         `| ${i + 1}`,
         `${ms(floor.oneMs)} / ${ms(floor.sixteenMs)}`,
-        x(floor.ceiling),
+        `${x(floor.ceiling)} / ${x(floor.cpuCeiling)}`,
         `${x(inferd.sixteen / inferd.one)} / ${x(inferd.steady / inferd.one)}`,
         `${ms(inferd.stepMs.one)} / ${ms(inferd.stepMs.sixteen)}`,
         `${x(inferd.stepMs.one / floor.oneMs)} / ${x(inferd.stepMs.sixteen / floor.sixteenMs)} |`,
@@ -204,14 +206,16 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     },
   };
   const rounds = Number(process.env.BENCH_FLOOR_ROUNDS ?? 2);
+  // BENCH_FLOOR_VARIANTS=1 times the server's options alone.
+  const only = Number(process.env.BENCH_FLOOR_VARIANTS ?? Object.keys(variants).length);
   console.log(
-    `past ${past}, ${threads} intra-op thread(s); ms per step at 1 / ${ROWS} rows, ceiling 16 x t1 / t16`,
+    `past ${past}, ${threads} intra-op thread(s); ms per step at 1 / ${ROWS} rows, ceiling 16 x t1 / t16 (wall, then CPU time)`,
   );
   for (let round = 1; round <= rounds; round++) {
-    for (const [name, options] of Object.entries(variants)) {
+    for (const [name, options] of Object.entries(variants).slice(0, only)) {
       const f = await measureFloor(dir, options, past);
       console.log(
-        `round ${round} | ${name} | ${f.oneMs.toFixed(2)} | ${f.sixteenMs.toFixed(2)} | ${f.ceiling.toFixed(2)}x`,
+        `round ${round} | ${name} | ${f.oneMs.toFixed(2)} | ${f.sixteenMs.toFixed(2)} | ${f.ceiling.toFixed(2)}x | CPU ${f.cpuCeiling.toFixed(2)}x`,
       );
     }
   }
