@@ -5,8 +5,12 @@
  * InProcessSession of the append-KV graph the server serves (its cached rewrite beside
  * the export), under the server's session options. One greedy stream, then 16 at once
  * (same prompt, `tokens` each, default 256), alternating over `BENCH_ENGINE_ROUNDS`
- * rounds (default 2); per step: the wall time, the time inside `session.run`, and the
- * rest (the engine's own JS between runs, while ORT's threads idle). Prefills excluded.
+ * rounds (default 2; `BENCH_ENGINE_STREAMS=16` runs the 16 alone); per step: the wall
+ * time, the time inside `session.run`, and the rest (the engine's own JS between runs,
+ * while ORT's threads idle). Prefills excluded. Under load (session 24, load average 8-10
+ * on 2 cores) the rest was 12-24 ms of a 16-row step of 180-270 ms, 1.5-3 ms at one row;
+ * `node --cpu-prof` put it in GC (scavenges on external memory pressure, 17-21 ms each,
+ * freeing the KV buffers a regrowth replaced), the regrowth copies, KvCache.write and argmax.
  */
 import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -102,7 +106,7 @@ async function main() {
   console.log("|---:|---:|---:|---:|---:|");
   const rounds = Number(process.env.BENCH_ENGINE_ROUNDS ?? 2);
   for (let round = 1; round <= rounds; round++) {
-    for (const streams of [1, 16]) {
+    for (const streams of (process.env.BENCH_ENGINE_STREAMS ?? "1,16").split(",").map(Number)) {
       const m = await measure(streams);
       console.log(
         `| ${round} | ${streams} | ${m.median.wall.toFixed(2)} / ${m.mean.wall.toFixed(2)} | ${m.median.inRun.toFixed(2)} / ${m.mean.inRun.toFixed(2)} | ${(m.mean.wall - m.mean.inRun).toFixed(2)} |`,
