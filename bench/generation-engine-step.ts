@@ -8,7 +8,8 @@
  * rounds (default 2; `BENCH_ENGINE_STREAMS=16` runs the 16 alone); per step: the wall
  * time, the time inside `session.run`, and the rest (the engine's own JS between runs,
  * while ORT's threads idle). Prefills excluded. Under load (session 24, load average 8-10
- * on 2 cores) the rest was 12-24 ms of a 16-row step of 180-270 ms, 1.5-3 ms at one row;
+ * on 2 cores) the rest was 12-24 ms of a 16-row step of 180-270 ms, 1.5-3 ms at one row
+ * (at load 2-3: 4.9-6.8 ms of 72-101 ms, mean over 256 tokens, and 0.75 ms of 35-41 ms);
  * `node --cpu-prof` put it in GC (scavenges on external memory pressure, 17-21 ms each,
  * freeing the KV buffers a regrowth replaced), the regrowth copies, KvCache.write and argmax.
  */
