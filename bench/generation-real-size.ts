@@ -27,6 +27,12 @@ import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { GenerationService } from "../gen/inferd/v1/generation_pb.js";
 import { createBareLoop } from "./generation-bare-loop.js";
+import {
+  type FloorRound,
+  floorTable,
+  measureFloor,
+  serverSessionOptions,
+} from "./generation-floor.js";
 import { median, quantile } from "./generation-streams.js";
 import { ensureInt4Fixture } from "./real-size-int4-fixture.js";
 import {
@@ -140,6 +146,8 @@ interface Row {
   readonly line: string;
   readonly ids: number[];
   readonly figures: RealSizeFigures;
+  /** inferd's inter-token p50 (ms): one stream, and the 16 streams; absent for bare rows. */
+  readonly stepMs?: { readonly one: number; readonly sixteen: number };
 }
 
 /** The bare loop at `threads` intra-op threads, no spinning: create time and one stream's tok/s. */
@@ -200,6 +208,7 @@ async function serverRow(
     return {
       ids: one.ids,
       figures,
+      stepMs: { one: median(one.gapsMs), sixteen: median(gaps) },
       line: `| ${variant.model}: inferd Generate over gRPC, ${label} | ${f(figures.one)} | ${f(one.ttftMs, 0)} | ${f(median(one.gapsMs))} / ${f(quantile(one.gapsMs, 0.99))} | ${f(loaded.peak, 0)} / ${f(after.now, 0)} | ${f(figures.sixteen)} / ${f(figures.steady)} (${STREAMS} streams of ${STREAM_TOKENS}) | ${f(median(many.map((s) => s.ttftMs)), 0)} | ${f(median(gaps))} / ${f(quantile(gaps, 0.99))} | ${f(readyMs / 1000, 2)} s (spawn to ready) |`,
     };
   } finally {
@@ -244,6 +253,17 @@ async function runVariant(variant: Variant, cores: number): Promise<[string, Row
   return rows;
 }
 
+/**
+ * fp32's floor (generation-floor.ts) at the default threads, measured right after the
+ * inferd row it is set beside, so that both see the same load.
+ */
+async function floorRound(variant: Variant, rows: [string, Row][], cores: number) {
+  const inferd = rows.find(([engine]) => engine === "inferd default")?.[1];
+  if (variant.model !== "fp32" || inferd?.stepMs === undefined) return undefined;
+  const floor = await measureFloor(variant.dir, serverSessionOptions(cores));
+  return { floor, inferd: { ...inferd.figures, stepMs: inferd.stepMs } } satisfies FloorRound;
+}
+
 /** The variants `BENCH_REAL_SIZE_ONLY` (fp32, int4, or unset: both) selects. */
 function selectedVariants(): readonly Variant[] {
   const only = process.env.BENCH_REAL_SIZE_ONLY;
@@ -274,9 +294,13 @@ export async function runRealSizeBench(): Promise<string[]> {
   const lines: string[] = [];
   const rounds: RealSizeRounds = new Map();
   const ids = new Map<string, { engine: string; ids: number[] }[]>();
+  const floors: FloorRound[] = [];
   for (let round = 1; round <= roundCount; round++) {
     for (const variant of variants) {
-      for (const [engine, row] of await runVariant(variant, cores)) {
+      const rows = await runVariant(variant, cores);
+      const floor = await floorRound(variant, rows, cores);
+      if (floor !== undefined) floors.push(floor);
+      for (const [engine, row] of rows) {
         lines.push(roundCount > 1 ? row.line.replace("| ", `| round ${round}, `) : row.line);
         const key = `${variant.model} ${engine}`;
         rounds.set(key, [...(rounds.get(key) ?? []), row.figures]);
@@ -297,6 +321,7 @@ export async function runRealSizeBench(): Promise<string[]> {
     ...[...ids].map(([model, runs]) => sameIdsLine(model, runs)),
     "",
     ...realSizeRatioTable(rounds, cores),
+    ...(floors.length > 0 ? ["", ...floorTable(floors, cores)] : []),
   ];
 }
 
