@@ -45,22 +45,23 @@ export async function hasCachedRewrite(path: string): Promise<boolean> {
  * renamed, so that a load never finds half a file; then removes the folder's other
  * cached rewrites (and the verdict files inferd kept before), which belong to an
  * export that has since changed. Best effort: in a read-only model folder nothing is
- * kept and every load rewrites and checks the graph again.
+ * kept and every load rewrites and checks the graph again. Returns whether it was kept.
  */
-export async function cacheRewrite(path: string, bytes: Uint8Array): Promise<void> {
+export async function cacheRewrite(path: string, bytes: Uint8Array): Promise<boolean> {
   const staging = `${path}.${process.pid}-${randomUUID()}.tmp`;
   try {
     await writeFile(staging, bytes, { flag: "wx" });
     await rename(staging, path);
   } catch {
     await rm(staging, { force: true }).catch(() => undefined);
-    return;
+    return false;
   }
   const dir = dirname(path);
   const names = await readdir(dir).catch(() => [] as string[]);
   // Not this file, nor another process's staging copy of it.
   const stale = names.filter((n) => n.startsWith(PREFIX) && !n.startsWith(basename(path)));
   await Promise.all(stale.map((n) => rm(join(dir, n), { force: true }).catch(() => undefined)));
+  return true;
 }
 
 /** Removes the cached rewrite at `path` (ORT refused it). Best effort. */
