@@ -41,6 +41,15 @@ export function findMatMulNBitsLevels(model: Uint8Array): MatMulNBitsLevels {
 }
 
 /**
+ * Offsets of the levels that round activations (2 fp16, 3 bf16, 4 int8; 0 and 1 keep
+ * float32), the ones the append-KV check sets to 0.
+ * @throws what {@link findMatMulNBitsLevels} throws.
+ */
+export function roundingLevelOffsets(model: Uint8Array): number[] {
+  return findMatMulNBitsLevels(model).offsets.filter((offset) => (model[offset] ?? 0) >= 2);
+}
+
+/**
  * Writes `level` (0-127: one byte) at each of `offsets` (from {@link findMatMulNBitsLevels}),
  * in place, and returns the bytes they held, so that {@link restoreLevels} can put them back.
  */

@@ -51,9 +51,24 @@ export async function cacheRewrite(path: string, bytes: Uint8Array): Promise<boo
   const staging = `${path}.${process.pid}-${randomUUID()}.tmp`;
   try {
     await writeFile(staging, bytes, { flag: "wx" });
-    await rename(staging, path);
   } catch {
     await rm(staging, { force: true }).catch(() => undefined);
+    return false;
+  }
+  const kept = await cacheStagedRewrite(path, staging);
+  if (!kept) await rm(staging, { force: true }).catch(() => undefined);
+  return kept;
+}
+
+/**
+ * Caches as {@link cacheRewrite} does a rewrite already written to `staged`, a file in
+ * the same folder, by renaming it (no copy of the graph in memory). Returns whether it
+ * was kept; when not, `staged` is left to its writer.
+ */
+export async function cacheStagedRewrite(path: string, staged: string): Promise<boolean> {
+  try {
+    await rename(staged, path);
+  } catch {
     return false;
   }
   const dir = dirname(path);

@@ -1,7 +1,8 @@
+import { rm } from "node:fs/promises";
 import { createInProcessSession, type InProcessSession } from "../../runtime/in-process-session.js";
 import type { SessionOptions } from "../../runtime/model-runtime.js";
 import type { DecoderSignature } from "../engine/decoder-signature.js";
-import { cacheRewrite } from "../kv-rewrite/append-kv-cache.js";
+import { cacheRewrite, cacheStagedRewrite } from "../kv-rewrite/append-kv-cache.js";
 import {
   FLOAT16_TOLERANCE,
   FLOAT32_TOLERANCE,
@@ -10,7 +11,9 @@ import {
 } from "../kv-rewrite/append-kv-check.js";
 import { type GraphTools, messageOf, openBytes, openOriginal } from "./graph-tools.js";
 import type { LoadTimeEdits } from "./load-time-edits.js";
-import type { OpenedExport } from "./open-export.js";
+import type { OpenedExport, PreparedRewrite } from "./open-export.js";
+import { releaseBytes } from "./release-bytes.js";
+import { restoreStagedLevels, type StagedRewrite } from "./staged-rewrite.js";
 
 /** The session served after the check, and whether it is the rewrite's. */
 export interface CheckedSession {
@@ -23,9 +26,10 @@ export interface CheckedSession {
 /**
  * The rewrite's session if it computes what the export's does, else the export's
  * reopened (read from the file again) with the reason. The export's session is
- * released before the rewrite's opens, and the rewritten bytes are dropped as soon as
- * no session needs them: a rewrite that passed is cached beside the export at
- * `cached` and served from that file, so no copy of the graph outlives the check.
+ * released before the rewrite's opens. The rewrite is opened from the file it was staged
+ * to (stageRewrite: no copy of the graph is resident while sessions are created), and
+ * one that passed is cached by renaming that file to `cached`; in a folder that cannot
+ * be written, from its bytes, released once no session needs them.
  *
  * With `exact`, the export has MatMulNBits nodes that round their activations
  * (accuracy_level 2-4, as exported or as model.json sets it), and `original` was opened
@@ -45,7 +49,7 @@ export async function checkRewrite(
   modelPath: string,
   options: SessionOptions,
   loaded: OpenedExport & {
-    readonly rewrite: OpenedExport["rewrite"] & object;
+    readonly rewrite: PreparedRewrite;
     readonly signature: DecoderSignature;
     /** Where a rewrite that passes is cached (append-kv-cache.ts); undefined: nowhere. */
     readonly cached: string | undefined;
@@ -55,46 +59,91 @@ export async function checkRewrite(
   const { session: original, signature, rewrite, cached, exact } = loaded;
   let note = `the rewritten graph does not compute what the export computes${exact ? EXACT_NOTE : ""}`;
   const reference = await recordReference(original, signature).finally(() => original.release());
-  const { externalDataFiles } = rewrite;
+  const tolerance = rewrite.float16Io ? FLOAT16_TOLERANCE : FLOAT32_TOLERANCE;
+  const { staged } = rewrite;
   let bytes = rewrite.bytes;
   rewrite.bytes = undefined;
   let candidate: InProcessSession | undefined;
   try {
-    if (bytes === undefined) throw new Error("the rewrite was already taken");
-    candidate = await openRewrite(tools, modelPath, options, bytes, externalDataFiles, exact);
-    const tolerance = rewrite.float16Io ? FLOAT16_TOLERANCE : FLOAT32_TOLERANCE;
+    candidate = await (staged !== undefined
+      ? createInProcessSession(modelPath, options, staged.path)
+      : openRewrite(tools, modelPath, options, bytes, rewrite.externalDataFiles, exact));
     if (await matchesReference(reference, candidate, signature, tolerance)) {
-      const kept = cached !== undefined && (await cacheRewrite(cached, bytes)) ? cached : undefined;
-      if (exact) {
-        await candidate.release();
-        candidate = undefined;
-        if (kept !== undefined) bytes = undefined; // served from the cached file: the buffer goes first
-        candidate = await (bytes === undefined
-          ? createInProcessSession(modelPath, options, kept)
-          : openBytes(modelPath, options, bytes, externalDataFiles));
-      }
-      return { session: candidate, appended: true, note: "" };
+      const served = candidate;
+      candidate = undefined;
+      if (staged !== undefined)
+        return await serveStaged(modelPath, options, served, staged, cached);
+      const kept =
+        cached !== undefined && bytes !== undefined && (await cacheRewrite(cached, bytes));
+      if (!exact) return { session: served, appended: true, note: "" };
+      await served.release();
+      if (kept) bytes = undefined; // served from the cached file
+      return {
+        session: await openRewrite(
+          tools,
+          modelPath,
+          options,
+          bytes,
+          rewrite.externalDataFiles,
+          false,
+          kept ? cached : undefined,
+        ),
+        appended: true,
+        note: "",
+      };
     }
   } catch (error) {
     // ORT could not load the rewrite: ORT read the export, so it is served as it is.
     note = `the rewrite failed: ${messageOf(error)}`;
+  } finally {
+    if (staged !== undefined) await rm(staged.path, { force: true });
+    if (bytes !== undefined) await releaseBytes(bytes);
   }
-  bytes = undefined;
   await candidate?.release();
   const read = await tools.readModelForLoad(modelPath, loaded.edits);
   const reopened = await openOriginal(tools, modelPath, options, read);
   return { session: reopened.session, appended: false, note };
 }
 
-/** The rewrite's session, at accuracy_level 0 with `exact` (patched in place for its creation). */
+/**
+ * The staged rewrite that passed, served at the configured levels: when the check ran
+ * them at 0, the candidate is released, the file's levels put back, and it is reopened.
+ * The file is cached by renaming it, or served from where it is staged (and then removed).
+ */
+async function serveStaged(
+  modelPath: string,
+  options: SessionOptions,
+  candidate: InProcessSession,
+  staged: StagedRewrite,
+  cached: string | undefined,
+): Promise<CheckedSession> {
+  const exact = staged.offsets.length > 0;
+  if (exact) {
+    await candidate.release();
+    await restoreStagedLevels(staged);
+  }
+  const kept = cached !== undefined && (await cacheStagedRewrite(cached, staged.path));
+  const session = exact
+    ? await createInProcessSession(modelPath, options, kept ? cached : staged.path)
+    : candidate;
+  return { session, appended: true, note: "" };
+}
+
+/**
+ * The rewrite's session from its bytes, at accuracy_level 0 with `exact` (patched in
+ * place for its creation), or from `file` when given.
+ */
 function openRewrite(
   tools: GraphTools,
   modelPath: string,
   options: SessionOptions,
-  bytes: Uint8Array,
+  bytes: Uint8Array | undefined,
   externalDataFiles: readonly string[],
   exact: boolean,
+  file?: string,
 ): Promise<InProcessSession> {
+  if (file !== undefined) return createInProcessSession(modelPath, options, file);
+  if (bytes === undefined) throw new Error("the rewritten graph was already released");
   const open = () => openBytes(modelPath, options, bytes, externalDataFiles);
   return exact ? tools.withExactMatMulNBits(bytes, open) : open();
 }

@@ -8,6 +8,7 @@ import {
   findMatMulNBitsLevels,
   patchLevels,
   restoreLevels,
+  roundingLevelOffsets,
 } from "../../onnx/matmul-nbits-levels.js";
 import { OnnxGraph } from "../../onnx/onnx-graph.js";
 
@@ -73,8 +74,7 @@ export async function withExactMatMulNBits<T>(
   model: Uint8Array,
   use: (exact: boolean) => Promise<T>,
 ): Promise<T> {
-  const found = mayHoldMatMulNBits(model) ? findMatMulNBitsLevels(model).offsets : [];
-  const rounding = found.filter((offset) => (model[offset] ?? 0) >= 2);
+  const rounding = mayHoldMatMulNBits(model) ? roundingLevelOffsets(model) : [];
   const held = patchLevels(model, rounding, 0);
   try {
     return await use(rounding.length > 0);

@@ -3,11 +3,18 @@ import type { SessionOptions } from "../../runtime/model-runtime.js";
 import type { KvCacheMode } from "../engine/decoder-signature.js";
 import { type GraphTools, messageOf, openOriginal } from "./graph-tools.js";
 import type { LoadTimeEdits, ModelForLoad } from "./load-time-edits.js";
+import { releaseBytes } from "./release-bytes.js";
+import { type StagedRewrite, stageRewrite } from "./staged-rewrite.js";
 
 /** A rewritten graph as it would be served, before any session has it. */
 export interface PreparedRewrite {
-  /** The rewritten model; taken (set undefined) by checkRewrite, which drops it once it can. */
+  /**
+   * The rewritten model in memory, when it could not be staged; taken (set undefined)
+   * by checkRewrite, which drops it once it can.
+   */
   bytes: Uint8Array | undefined;
+  /** The rewritten model written beside the export (stageRewrite), its bytes released. */
+  readonly staged: StagedRewrite | undefined;
   readonly externalDataFiles: readonly string[];
   readonly float16Io: boolean;
 }
@@ -46,7 +53,7 @@ export async function openExport(
       return undefined;
     });
   }
-  if (append && read !== undefined) rewrite = prepareRewrite(tools, read);
+  if (append && read !== undefined) rewrite = await prepareRewrite(tools, modelPath, read);
   if (read === undefined || typeof rewrite === "string") {
     const { session } = await openOriginal(tools, modelPath, options, read);
     return { session, rewrite, exact: false };
@@ -54,27 +61,39 @@ export async function openExport(
   const { bytes, edited } = read;
   const { externalDataFiles } = rewrite;
   const prepared = rewrite;
-  return tools.withExactMatMulNBits(bytes, async (exact) => {
+  const opened = await tools.withExactMatMulNBits(bytes, async (exact) => {
     const model = { bytes, edited: edited || exact };
     const { session } = await openOriginal(tools, modelPath, options, model, externalDataFiles);
     return { session, rewrite: prepared, exact };
   });
+  await releaseBytes(bytes); // no session needs them again: a reopen of the export reads the file
+  return opened;
 }
 
-/** The rewritten bytes (float16 inputs and outputs cast as load-time-edits.ts's withFloat32Io does), or why there are none. */
-function prepareRewrite(tools: GraphTools, model: ModelForLoad): PreparedRewrite | string {
+/**
+ * The rewritten bytes (float16 inputs and outputs cast as load-time-edits.ts's
+ * withFloat32Io does), staged beside the export where the folder can be written, or
+ * why there are none.
+ */
+async function prepareRewrite(
+  tools: GraphTools,
+  modelPath: string,
+  model: ModelForLoad,
+): Promise<PreparedRewrite | string> {
+  let bytes: Uint8Array;
+  let rewritten: ReturnType<GraphTools["rewriteForAppendKv"]>;
   try {
-    const rewritten = tools.rewriteForAppendKv(model.bytes);
+    rewritten = tools.rewriteForAppendKv(model.bytes);
     if (rewritten === undefined)
       return "the graph does not grow its cache in the form the rewrite knows";
-    const bytes = tools.withFloat32Io(rewritten.bytes);
-    return {
-      bytes,
-      externalDataFiles: rewritten.externalDataFiles,
-      float16Io: bytes !== rewritten.bytes,
-    };
+    bytes = tools.withFloat32Io(rewritten.bytes);
   } catch (error) {
     // onnx-proto could not read the graph: ORT read the export, so it is served as it is.
     return `the rewrite failed: ${messageOf(error)}`;
   }
+  const { externalDataFiles } = rewritten;
+  const float16Io = bytes !== rewritten.bytes;
+  if (float16Io) await releaseBytes(rewritten.bytes); // the uncast graph: nothing opens it
+  const staged = await stageRewrite(modelPath, bytes);
+  return { bytes: staged ? undefined : bytes, staged, externalDataFiles, float16Io };
 }
