@@ -55,7 +55,7 @@ export async function cacheRewrite(path: string, bytes: Uint8Array): Promise<boo
     await rm(staging, { force: true }).catch(() => undefined);
     return false;
   }
-  const kept = await cacheStagedRewrite(path, staging);
+  const kept = await cacheStagedGraph(path, staging);
   if (!kept) await rm(staging, { force: true }).catch(() => undefined);
   return kept;
 }
@@ -65,7 +65,7 @@ export async function cacheRewrite(path: string, bytes: Uint8Array): Promise<boo
  * the same folder, by renaming it (no copy of the graph in memory). Returns whether it
  * was kept; when not, `staged` is left to its writer.
  */
-export async function cacheStagedRewrite(path: string, staged: string): Promise<boolean> {
+export async function cacheStagedGraph(path: string, staged: string): Promise<boolean> {
   try {
     await rename(staged, path);
   } catch {

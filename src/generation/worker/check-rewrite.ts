@@ -2,7 +2,7 @@ import { rm } from "node:fs/promises";
 import { createInProcessSession, type InProcessSession } from "../../runtime/in-process-session.js";
 import type { SessionOptions } from "../../runtime/model-runtime.js";
 import type { DecoderSignature } from "../engine/decoder-signature.js";
-import { cacheRewrite, cacheStagedRewrite } from "../kv-rewrite/append-kv-cache.js";
+import { cacheRewrite, cacheStagedGraph } from "../kv-rewrite/append-kv-cache.js";
 import {
   FLOAT16_TOLERANCE,
   FLOAT32_TOLERANCE,
@@ -13,7 +13,7 @@ import { type GraphTools, messageOf, openBytes, openOriginal } from "./graph-too
 import type { LoadTimeEdits } from "./load-time-edits.js";
 import type { OpenedExport, PreparedRewrite } from "./open-export.js";
 import { releaseBytes } from "./release-bytes.js";
-import { restoreStagedLevels, type StagedRewrite } from "./staged-rewrite.js";
+import { restoreStagedLevels, type StagedGraph } from "./staged-graph.js";
 
 /** The session served after the check, and whether it is the rewrite's. */
 export interface CheckedSession {
@@ -27,7 +27,7 @@ export interface CheckedSession {
  * The rewrite's session if it computes what the export's does, else the export's
  * reopened (read from the file again) with the reason. The export's session is
  * released before the rewrite's opens. The rewrite is opened from the file it was staged
- * to (stageRewrite: no copy of the graph is resident while sessions are created), and
+ * to (stageGraph: no copy of the graph is resident while sessions are created), and
  * one that passed is cached by renaming that file to `cached`; in a folder that cannot
  * be written, from its bytes, released once no session needs them.
  *
@@ -114,7 +114,7 @@ async function serveStaged(
   modelPath: string,
   options: SessionOptions,
   candidate: InProcessSession,
-  staged: StagedRewrite,
+  staged: StagedGraph,
   cached: string | undefined,
 ): Promise<CheckedSession> {
   const exact = staged.offsets.length > 0;
@@ -122,7 +122,7 @@ async function serveStaged(
     await candidate.release();
     await restoreStagedLevels(staged);
   }
-  const kept = cached !== undefined && (await cacheStagedRewrite(cached, staged.path));
+  const kept = cached !== undefined && (await cacheStagedGraph(cached, staged.path));
   const session = exact
     ? await createInProcessSession(modelPath, options, kept ? cached : staged.path)
     : candidate;

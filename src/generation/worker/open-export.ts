@@ -1,10 +1,11 @@
-import type { InProcessSession } from "../../runtime/in-process-session.js";
+import { readFile, rm } from "node:fs/promises";
+import { createInProcessSession, type InProcessSession } from "../../runtime/in-process-session.js";
 import type { SessionOptions } from "../../runtime/model-runtime.js";
 import type { KvCacheMode } from "../engine/decoder-signature.js";
 import { type GraphTools, messageOf, openOriginal } from "./graph-tools.js";
 import type { LoadTimeEdits, ModelForLoad } from "./load-time-edits.js";
 import { releaseBytes } from "./release-bytes.js";
-import { type StagedRewrite, stageRewrite } from "./staged-rewrite.js";
+import { type StagedGraph, stageGraph } from "./staged-graph.js";
 
 /** A rewritten graph as it would be served, before any session has it. */
 export interface PreparedRewrite {
@@ -13,8 +14,8 @@ export interface PreparedRewrite {
    * by checkRewrite, which drops it once it can.
    */
   bytes: Uint8Array | undefined;
-  /** The rewritten model written beside the export (stageRewrite), its bytes released. */
-  readonly staged: StagedRewrite | undefined;
+  /** The rewritten model written beside the export (stageGraph), its bytes released. */
+  readonly staged: StagedGraph | undefined;
   readonly externalDataFiles: readonly string[];
   readonly float16Io: boolean;
 }
@@ -58,16 +59,50 @@ export async function openExport(
     const { session } = await openOriginal(tools, modelPath, options, read);
     return { session, rewrite, exact: false };
   }
-  const { bytes, edited } = read;
-  const { externalDataFiles } = rewrite;
   const prepared = rewrite;
+  if (prepared.staged !== undefined) {
+    const staged = await openStagedExport(tools, modelPath, options, read, prepared);
+    if (staged !== undefined) return staged;
+  }
+  const { bytes, edited } = read;
   const opened = await tools.withExactMatMulNBits(bytes, async (exact) => {
     const model = { bytes, edited: edited || exact };
-    const { session } = await openOriginal(tools, modelPath, options, model, externalDataFiles);
+    const files = prepared.externalDataFiles;
+    const { session } = await openOriginal(tools, modelPath, options, model, files);
     return { session, rewrite: prepared, exact };
   });
   await releaseBytes(bytes); // no session needs them again: a reopen of the export reads the file
   return opened;
+}
+
+/**
+ * The export's session opened from a file as the rewrite's is (stageGraph: levels
+ * at 0 where they round activations), its bytes released before the session is
+ * created; undefined (the bytes kept) when the folder cannot be written. A float16
+ * export is reopened from the staged bytes through openOriginal, which casts them.
+ */
+async function openStagedExport(
+  tools: GraphTools,
+  modelPath: string,
+  options: SessionOptions,
+  read: ModelForLoad,
+  rewrite: PreparedRewrite,
+): Promise<OpenedExport | undefined> {
+  const staged = await stageGraph(modelPath, read.bytes);
+  if (staged === undefined) return undefined;
+  const exact = staged.offsets.length > 0;
+  try {
+    const session = await createInProcessSession(modelPath, options, staged.path);
+    const specs = [...session.inputs, ...session.outputs];
+    if (!specs.some((s) => s.dtype === "float16")) return { session, rewrite, exact };
+    await session.release();
+    const model = { bytes: await readFile(staged.path), edited: true };
+    const files = rewrite.externalDataFiles;
+    const cast = await openOriginal(tools, modelPath, options, model, files);
+    return { session: cast.session, rewrite, exact };
+  } finally {
+    await rm(staged.path, { force: true });
+  }
 }
 
 /**
@@ -94,6 +129,6 @@ async function prepareRewrite(
   const { externalDataFiles } = rewritten;
   const float16Io = bytes !== rewritten.bytes;
   if (float16Io) await releaseBytes(rewritten.bytes); // the uncast graph: nothing opens it
-  const staged = await stageRewrite(modelPath, bytes);
+  const staged = await stageGraph(modelPath, bytes);
   return { bytes: staged ? undefined : bytes, staged, externalDataFiles, float16Io };
 }

@@ -8,8 +8,8 @@ import {
 } from "../../onnx/matmul-nbits-levels.js";
 import { releaseBytes } from "./release-bytes.js";
 
-/** A rewrite written beside the export for its check, no longer held in memory. */
-export interface StagedRewrite {
+/** A graph (the export's or its rewrite) written beside the export for the check, no longer held in memory. */
+export interface StagedGraph {
   readonly path: string;
   /** Offsets of the MatMulNBits levels set to 0 in the file for the check (see checkRewrite). */
   readonly offsets: readonly number[];
@@ -18,16 +18,16 @@ export interface StagedRewrite {
 }
 
 /**
- * Writes the rewritten `bytes` beside the export at `modelPath` (where its external
+ * Writes `bytes` (the export as edited, or its rewrite) beside the export at `modelPath` (where its external
  * data resolves), with activation-rounding MatMulNBits at accuracy_level 0 for the
  * check, and releases the bytes (releaseBytes): the sessions that follow open from
  * files, so no copy of the graph is resident while they are created. Undefined when the
  * folder cannot be written; `bytes` are then as they were.
  */
-export async function stageRewrite(
+export async function stageGraph(
   modelPath: string,
   bytes: Uint8Array,
-): Promise<StagedRewrite | undefined> {
+): Promise<StagedGraph | undefined> {
   const path = join(dirname(modelPath), `.inferd-staged-${process.pid}-${randomUUID()}.onnx`);
   const offsets = roundingLevelOffsets(bytes);
   const held = patchLevels(bytes, offsets, 0);
@@ -43,7 +43,7 @@ export async function stageRewrite(
 }
 
 /** Puts the staged file's MatMulNBits levels back as configured, one byte each, in place. */
-export async function restoreStagedLevels(staged: StagedRewrite): Promise<void> {
+export async function restoreStagedLevels(staged: StagedGraph): Promise<void> {
   if (staged.offsets.length === 0) return;
   const file = await open(staged.path, "r+");
   try {

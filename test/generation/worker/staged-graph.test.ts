@@ -4,10 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGraphBuilder } from "../../../scripts/fixtures/onnx-graph-builder.js";
 import { createSeededRandom } from "../../../scripts/fixtures/seeded-random.js";
-import {
-  restoreStagedLevels,
-  stageRewrite,
-} from "../../../src/generation/worker/staged-rewrite.js";
+import { restoreStagedLevels, stageGraph } from "../../../src/generation/worker/staged-graph.js";
 import { intAttribute, OnnxGraph } from "../../../src/onnx/onnx-graph.js";
 import { quantizeModel } from "../../../src/onnx/quantize/quantize-model.js";
 
@@ -25,7 +22,7 @@ const levelOf = (bytes: Uint8Array) => {
   return node && intAttribute(node, "accuracy_level");
 };
 
-describe("stageRewrite, restoreStagedLevels", () => {
+describe("stageGraph, restoreStagedLevels", () => {
   let dir = "";
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "inferd-staged-"));
@@ -35,7 +32,7 @@ describe("stageRewrite, restoreStagedLevels", () => {
   it("writes the graph at level 0 beside the model, releases the bytes, and restores level 4 on disk", async () => {
     const original = q4(4);
     const bytes = new Uint8Array(original);
-    const staged = await stageRewrite(join(dir, "model.onnx"), bytes);
+    const staged = await stageGraph(join(dir, "model.onnx"), bytes);
     expect(staged).toBeDefined();
     if (staged === undefined) return;
     expect(bytes.byteLength).toBe(0);
@@ -47,7 +44,7 @@ describe("stageRewrite, restoreStagedLevels", () => {
   });
 
   it("changes nothing in a graph whose levels do not round activations", async () => {
-    const staged = await stageRewrite(join(dir, "model.onnx"), new Uint8Array(q4(1)));
+    const staged = await stageGraph(join(dir, "model.onnx"), new Uint8Array(q4(1)));
     expect(staged?.offsets).toEqual([]);
     if (staged) expect(levelOf(await readFile(staged.path))).toBe(1);
     if (staged) await rm(staged.path);
@@ -55,7 +52,7 @@ describe("stageRewrite, restoreStagedLevels", () => {
 
   it("keeps the bytes as they were when the folder cannot be written", async () => {
     const bytes = new Uint8Array(q4(4));
-    const staged = await stageRewrite(join(dir, "missing", "model.onnx"), bytes);
+    const staged = await stageGraph(join(dir, "missing", "model.onnx"), bytes);
     expect(staged).toBeUndefined();
     expect(levelOf(bytes)).toBe(4);
   });
