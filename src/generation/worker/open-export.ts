@@ -1,4 +1,5 @@
 import { readFile, rm } from "node:fs/promises";
+import { roundingLevelOffsets } from "../../onnx/matmul-nbits-levels.js";
 import { createInProcessSession, type InProcessSession } from "../../runtime/in-process-session.js";
 import type { SessionOptions } from "../../runtime/model-runtime.js";
 import type { KvCacheMode } from "../engine/decoder-signature.js";
@@ -78,7 +79,8 @@ export async function openExport(
 /**
  * The export's session opened from a file as the rewrite's is (stageGraph: levels
  * at 0 where they round activations), its bytes released before the session is
- * created; undefined (the bytes kept) when the folder cannot be written. A float16
+ * created (from the export's own file when it is unedited and nothing rounds);
+ * undefined (the bytes kept) when the folder cannot be written. A float16
  * export is reopened from the staged bytes through openOriginal, which casts them.
  */
 async function openStagedExport(
@@ -88,6 +90,12 @@ async function openStagedExport(
   read: ModelForLoad,
   rewrite: PreparedRewrite,
 ): Promise<OpenedExport | undefined> {
+  if (!read.edited && roundingLevelOffsets(read.bytes).length === 0) {
+    // The file as it is: opened from its own path, with nothing to write.
+    await releaseBytes(read.bytes);
+    const { session } = await openOriginal(tools, modelPath, options, undefined);
+    return { session, rewrite, exact: false };
+  }
   const staged = await stageGraph(modelPath, read.bytes);
   if (staged === undefined) return undefined;
   const exact = staged.offsets.length > 0;
