@@ -25,21 +25,3 @@ export function setMatMulNBitsAccuracyLevel(graph: OnnxGraph, level: number): nu
   }
   return changed;
 }
-
-/**
- * Sets `accuracy_level` 0 (activations kept in float32) on every com.microsoft
- * MatMulNBits node whose level rounds its activations (2 fp16, 3 bf16, 4 int8; an
- * absent attribute is 0 and 1 is float32 too). The append-KV check runs on such
- * copies (decoder-session.ts): that the rewrite is right is a property of the
- * graph, which rounding activations would hide. Returns how many nodes changed.
- */
-export function setMatMulNBitsExact(graph: OnnxGraph): number {
-  let changed = 0;
-  for (const node of graph.nodes) {
-    if (node.opType !== "MatMulNBits" || node.domain !== "com.microsoft") continue;
-    if ((intAttribute(node, "accuracy_level") ?? 0) <= 1) continue;
-    setIntAttribute(node, "accuracy_level", 0);
-    changed++;
-  }
-  return changed;
-}

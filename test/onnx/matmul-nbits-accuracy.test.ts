@@ -5,9 +5,8 @@ import { createSeededRandom } from "../../scripts/fixtures/seeded-random.js";
 import {
   mayHoldMatMulNBits,
   setMatMulNBitsAccuracyLevel,
-  setMatMulNBitsExact,
 } from "../../src/onnx/matmul-nbits-accuracy.js";
-import { intAttribute, OnnxGraph, setIntAttribute } from "../../src/onnx/onnx-graph.js";
+import { intAttribute, OnnxGraph } from "../../src/onnx/onnx-graph.js";
 import { quantizeModel } from "../../src/onnx/quantize/quantize-model.js";
 
 /** Two MatMuls sharing one weight (as a tied head would), then one of their own. */
@@ -53,16 +52,5 @@ describe("setMatMulNBitsAccuracyLevel", () => {
   it("tells from the bytes alone whether a model may hold MatMulNBits", () => {
     expect(mayHoldMatMulNBits(model())).toBe(false);
     expect(mayHoldMatMulNBits(quantizeModel(model(), { method: "int4" }).bytes)).toBe(true);
-  });
-
-  it("sets level 0 only where a node rounds its activations (2, 3, 4), for the append-KV check", () => {
-    const graph = OnnxGraph.decode(quantizeModel(model(), { method: "int4" }).bytes);
-    const nodes = graph.nodes.filter((n) => n.opType === "MatMulNBits");
-    [1, 2, 4].forEach((level, i) => {
-      if (nodes[i]) setIntAttribute(nodes[i], "accuracy_level", level);
-    });
-    expect(setMatMulNBitsExact(graph)).toBe(2);
-    expect(levels(graph.finish())).toEqual([1, 0, 0]);
-    expect(setMatMulNBitsExact(graph)).toBe(0);
   });
 });

@@ -45,22 +45,38 @@ export async function hasCachedRewrite(path: string): Promise<boolean> {
  * renamed, so that a load never finds half a file; then removes the folder's other
  * cached rewrites (and the verdict files inferd kept before), which belong to an
  * export that has since changed. Best effort: in a read-only model folder nothing is
- * kept and every load rewrites and checks the graph again.
+ * kept and every load rewrites and checks the graph again. Returns whether it was kept.
  */
-export async function cacheRewrite(path: string, bytes: Uint8Array): Promise<void> {
+export async function cacheRewrite(path: string, bytes: Uint8Array): Promise<boolean> {
   const staging = `${path}.${process.pid}-${randomUUID()}.tmp`;
   try {
     await writeFile(staging, bytes, { flag: "wx" });
-    await rename(staging, path);
   } catch {
     await rm(staging, { force: true }).catch(() => undefined);
-    return;
+    return false;
+  }
+  const kept = await cacheStagedGraph(path, staging);
+  if (!kept) await rm(staging, { force: true }).catch(() => undefined);
+  return kept;
+}
+
+/**
+ * Caches as {@link cacheRewrite} does a rewrite already written to `staged`, a file in
+ * the same folder, by renaming it (no copy of the graph in memory). Returns whether it
+ * was kept; when not, `staged` is left to its writer.
+ */
+export async function cacheStagedGraph(path: string, staged: string): Promise<boolean> {
+  try {
+    await rename(staged, path);
+  } catch {
+    return false;
   }
   const dir = dirname(path);
   const names = await readdir(dir).catch(() => [] as string[]);
   // Not this file, nor another process's staging copy of it.
   const stale = names.filter((n) => n.startsWith(PREFIX) && !n.startsWith(basename(path)));
   await Promise.all(stale.map((n) => rm(join(dir, n), { force: true }).catch(() => undefined)));
+  return true;
 }
 
 /** Removes the cached rewrite at `path` (ORT refused it). Best effort. */

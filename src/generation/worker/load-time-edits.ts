@@ -3,8 +3,13 @@ import { castFloat16Io } from "../../onnx/float16-io.js";
 import {
   mayHoldMatMulNBits,
   setMatMulNBitsAccuracyLevel,
-  setMatMulNBitsExact,
 } from "../../onnx/matmul-nbits-accuracy.js";
+import {
+  findMatMulNBitsLevels,
+  patchLevels,
+  restoreLevels,
+  roundingLevelOffsets,
+} from "../../onnx/matmul-nbits-levels.js";
 import { OnnxGraph } from "../../onnx/onnx-graph.js";
 
 /** Graph edits applied when a decoder loads, before the KV rewrite (model.json settings). */
@@ -22,11 +27,11 @@ export interface ModelForLoad {
 }
 
 /**
- * Reads the decoder at `modelPath` and applies `edits`. The graph is decoded only
- * when an edit can apply (a model without MatMulNBits is returned as read), and
- * re-encoded only when something changed. Both the export's session and the
- * rewritten one are built from these bytes, so the rewrite's check compares like
- * with like.
+ * Reads the decoder at `modelPath` and applies `edits`. The level is set in the
+ * bytes read, in place, where every MatMulNBits node has one to overwrite
+ * (matmul-nbits-levels.ts); otherwise the graph is decoded and re-encoded, and only
+ * when something changed. Both the export's session and the rewritten one are built
+ * from these bytes, so the rewrite's check compares like with like.
  * @throws what readFile throws, and Error when the graph cannot be decoded.
  */
 export async function readModelForLoad(
@@ -36,6 +41,12 @@ export async function readModelForLoad(
   const bytes = await readFile(modelPath);
   const level = edits.matmulNBitsAccuracyLevel;
   if (level === undefined || !mayHoldMatMulNBits(bytes)) return { bytes, edited: false };
+  const sites = findMatMulNBitsLevels(bytes);
+  if (sites.unpatchable === 0) {
+    const changed = sites.offsets.filter((offset) => bytes[offset] !== level);
+    patchLevels(bytes, changed, level);
+    return { bytes, edited: changed.length > 0 };
+  }
   const graph = OnnxGraph.decode(bytes);
   if (setMatMulNBitsAccuracyLevel(graph, level) === 0) return { bytes, edited: false };
   return { bytes: graph.finish(), edited: true };
@@ -52,13 +63,22 @@ export function withFloat32Io(model: Uint8Array): Uint8Array {
 }
 
 /**
- * `model` with its activation-rounding MatMulNBits nodes at accuracy_level 0
- * (setMatMulNBitsExact), for the append-KV check; undefined when it has none, and
- * then the check runs on the graph as served.
- * @throws Error when the graph cannot be decoded.
+ * Runs `use` while `model`'s activation-rounding MatMulNBits nodes (accuracy_level 2-4)
+ * are at level 0, for the append-KV check, and puts their levels back when it settles.
+ * The bytes are patched in place, no copy made: `use` must be done with them (a session
+ * created from them) when it settles. `use` is told whether any node was changed; when
+ * none was, the check runs on the graph as served.
+ * @throws what `use` throws, and Error when the bytes are not a well-formed model.
  */
-export function withExactMatMulNBits(model: Uint8Array): Uint8Array | undefined {
-  if (!mayHoldMatMulNBits(model)) return undefined;
-  const graph = OnnxGraph.decode(model);
-  return setMatMulNBitsExact(graph) === 0 ? undefined : graph.finish();
+export async function withExactMatMulNBits<T>(
+  model: Uint8Array,
+  use: (exact: boolean) => Promise<T>,
+): Promise<T> {
+  const rounding = mayHoldMatMulNBits(model) ? roundingLevelOffsets(model) : [];
+  const held = patchLevels(model, rounding, 0);
+  try {
+    return await use(rounding.length > 0);
+  } finally {
+    restoreLevels(model, rounding, held);
+  }
 }

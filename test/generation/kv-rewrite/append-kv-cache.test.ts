@@ -37,7 +37,7 @@ describe("cached append-KV rewrites", () => {
     writeFileSync(join(dir, "model.onnx"), "v2");
     const path = await appendKvCachePath(join(dir, "model.onnx"), "{}");
     expect(await hasCachedRewrite(path)).toBe(false);
-    await cacheRewrite(path, new Uint8Array([3, 4, 5]));
+    await expect(cacheRewrite(path, new Uint8Array([3, 4, 5]))).resolves.toBe(true);
     expect(await hasCachedRewrite(path)).toBe(true);
     expect([...readFileSync(path)]).toEqual([3, 4, 5]);
     expect(readdirSync(dir).sort()).toEqual([path.slice(dir.length + 1), "model.onnx"].sort());
@@ -48,9 +48,10 @@ describe("cached append-KV rewrites", () => {
     writeFileSync(join(dir, "model.onnx"), "x");
     chmodSync(dir, 0o500);
     const path = await appendKvCachePath(join(dir, "model.onnx"), "{}");
-    await expect(cacheRewrite(path, new Uint8Array([9]))).resolves.toBeUndefined();
+    const kept = await cacheRewrite(path, new Uint8Array([9]));
     // root ignores the mode bits: only check the outcome is consistent with the folder.
-    expect(await hasCachedRewrite(path)).toBe(readdirSync(dir).length === 2);
+    expect(await hasCachedRewrite(path)).toBe(kept);
+    expect(kept).toBe(readdirSync(dir).length === 2);
     chmodSync(dir, 0o700);
   });
 });

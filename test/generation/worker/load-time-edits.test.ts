@@ -4,8 +4,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGraphBuilder } from "../../../scripts/fixtures/onnx-graph-builder.js";
 import { createSeededRandom } from "../../../scripts/fixtures/seeded-random.js";
-import { readModelForLoad } from "../../../src/generation/worker/load-time-edits.js";
-import { intAttribute, OnnxGraph } from "../../../src/onnx/onnx-graph.js";
+import {
+  readModelForLoad,
+  withExactMatMulNBits,
+} from "../../../src/generation/worker/load-time-edits.js";
+import { intAttribute, OnnxGraph, setIntAttribute } from "../../../src/onnx/onnx-graph.js";
 import { quantizeModel } from "../../../src/onnx/quantize/quantize-model.js";
 
 function matMul(): Uint8Array {
@@ -32,6 +35,10 @@ describe("readModelForLoad", () => {
     expect(edited.edited).toBe(true);
     const node = OnnxGraph.decode(edited.bytes).nodes.find((n) => n.opType === "MatMulNBits");
     expect(node && intAttribute(node, "accuracy_level")).toBe(4);
+    // Set in place: the bytes differ from the file's at the level's one byte alone.
+    const file = quantizeModel(matMul(), { method: "int4", accuracyLevel: 0 }).bytes;
+    expect(edited.bytes.length).toBe(file.length);
+    expect([...file.keys()].filter((i) => file[i] !== edited.bytes[i])).toHaveLength(1);
     const same = await readModelForLoad(join(dir, "q4.onnx"), { matmulNBitsAccuracyLevel: 0 });
     expect(same.edited).toBe(false);
     const absent = await readModelForLoad(join(dir, "q4.onnx"), {});
@@ -44,3 +51,34 @@ describe("readModelForLoad", () => {
     expect(Buffer.compare(Buffer.from(read.bytes), Buffer.from(matMul()))).toBe(0);
   });
 });
+
+describe("withExactMatMulNBits", () => {
+  it("runs its callback with rounding levels at 0, in the same buffer, and puts them back", async () => {
+    const graph = OnnxGraph.decode(quantizeModel(matMul(), { method: "int4" }).bytes);
+    const node = graph.nodes.find((n) => n.opType === "MatMulNBits");
+    if (node) setIntAttribute(node, "accuracy_level", 4);
+    const bytes = graph.finish();
+    const before = new Uint8Array(bytes);
+    const seen = await withExactMatMulNBits(bytes, async (exact) => [exact, levelOf(bytes)]);
+    expect(seen).toEqual([true, 0]);
+    expect(Buffer.compare(Buffer.from(bytes), Buffer.from(before))).toBe(0);
+    // Level 1 (float32) does not round: nothing to change.
+    if (node) setIntAttribute(node, "accuracy_level", 1);
+    const exactAlready = graph.finish();
+    await expect(withExactMatMulNBits(exactAlready, async (exact) => exact)).resolves.toBe(false);
+  });
+
+  it("puts the levels back when the callback throws", async () => {
+    const bytes = quantizeModel(matMul(), { method: "int4", accuracyLevel: 4 }).bytes;
+    const failing = withExactMatMulNBits(bytes, async () => {
+      throw new Error("create failed");
+    });
+    await expect(failing).rejects.toThrow("create failed");
+    expect(levelOf(bytes)).toBe(4);
+  });
+});
+
+function levelOf(bytes: Uint8Array): number | undefined {
+  const node = OnnxGraph.decode(bytes).nodes.find((n) => n.opType === "MatMulNBits");
+  return node && intAttribute(node, "accuracy_level");
+}

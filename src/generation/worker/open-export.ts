@@ -1,0 +1,142 @@
+import { readFile, rm } from "node:fs/promises";
+import { roundingLevelOffsets } from "../../onnx/matmul-nbits-levels.js";
+import { createInProcessSession, type InProcessSession } from "../../runtime/in-process-session.js";
+import type { SessionOptions } from "../../runtime/model-runtime.js";
+import type { KvCacheMode } from "../engine/decoder-signature.js";
+import { type GraphTools, messageOf, openOriginal } from "./graph-tools.js";
+import type { LoadTimeEdits, ModelForLoad } from "./load-time-edits.js";
+import { releaseBytes } from "./release-bytes.js";
+import { type StagedGraph, stageGraph } from "./staged-graph.js";
+
+/** A rewritten graph as it would be served, before any session has it. */
+export interface PreparedRewrite {
+  /**
+   * The rewritten model in memory, when it could not be staged; taken (set undefined)
+   * by checkRewrite, which drops it once it can.
+   */
+  bytes: Uint8Array | undefined;
+  /** The rewritten model written beside the export (stageGraph), its bytes released. */
+  readonly staged: StagedGraph | undefined;
+  readonly externalDataFiles: readonly string[];
+  readonly float16Io: boolean;
+}
+
+/** The export's session, opened first on a load that has no cached rewrite. */
+export interface OpenedExport {
+  readonly session: InProcessSession;
+  /** The rewrite to check, or why there is none ("" when none was asked for). */
+  readonly rewrite: PreparedRewrite | string;
+  /** `session` has its activation-rounding MatMulNBits at accuracy_level 0 (see checkRewrite). */
+  readonly exact: boolean;
+}
+
+/**
+ * Reads the export at `modelPath` with `edits` applied, prepares its append-KV rewrite
+ * when `kvCache` is "append", and opens the export's session: at accuracy_level 0
+ * where MatMulNBits round activations and a rewrite is to be checked (the bytes
+ * patched in place for the session's creation, then put back). The bytes read are not
+ * kept: a later reopen of the export reads the file again. A graph onnx-proto cannot
+ * read is opened as ORT reads it, unedited, with the reason.
+ * @throws what createInProcessSession throws.
+ */
+export async function openExport(
+  tools: GraphTools,
+  modelPath: string,
+  options: SessionOptions,
+  kvCache: KvCacheMode,
+  edits: LoadTimeEdits,
+): Promise<OpenedExport> {
+  const append = kvCache === "append";
+  let read: ModelForLoad | undefined;
+  let rewrite: PreparedRewrite | string = "";
+  if (append || edits.matmulNBitsAccuracyLevel !== undefined) {
+    read = await tools.readModelForLoad(modelPath, edits).catch((error: unknown) => {
+      rewrite = append ? `the graph could not be read for editing: ${messageOf(error)}` : "";
+      return undefined;
+    });
+  }
+  if (append && read !== undefined) rewrite = await prepareRewrite(tools, modelPath, read);
+  if (read === undefined || typeof rewrite === "string") {
+    const { session } = await openOriginal(tools, modelPath, options, read);
+    return { session, rewrite, exact: false };
+  }
+  const prepared = rewrite;
+  if (prepared.staged !== undefined) {
+    const staged = await openStagedExport(tools, modelPath, options, read, prepared);
+    if (staged !== undefined) return staged;
+  }
+  const { bytes, edited } = read;
+  const opened = await tools.withExactMatMulNBits(bytes, async (exact) => {
+    const model = { bytes, edited: edited || exact };
+    const files = prepared.externalDataFiles;
+    const { session } = await openOriginal(tools, modelPath, options, model, files);
+    return { session, rewrite: prepared, exact };
+  });
+  await releaseBytes(bytes); // no session needs them again: a reopen of the export reads the file
+  return opened;
+}
+
+/**
+ * The export's session opened from a file as the rewrite's is (stageGraph: levels
+ * at 0 where they round activations), its bytes released before the session is
+ * created (from the export's own file when it is unedited and nothing rounds);
+ * undefined (the bytes kept) when the folder cannot be written. A float16
+ * export is reopened from the staged bytes through openOriginal, which casts them.
+ */
+async function openStagedExport(
+  tools: GraphTools,
+  modelPath: string,
+  options: SessionOptions,
+  read: ModelForLoad,
+  rewrite: PreparedRewrite,
+): Promise<OpenedExport | undefined> {
+  if (!read.edited && roundingLevelOffsets(read.bytes).length === 0) {
+    // The file as it is: opened from its own path, with nothing to write.
+    await releaseBytes(read.bytes);
+    const { session } = await openOriginal(tools, modelPath, options, undefined);
+    return { session, rewrite, exact: false };
+  }
+  const staged = await stageGraph(modelPath, read.bytes);
+  if (staged === undefined) return undefined;
+  const exact = staged.offsets.length > 0;
+  try {
+    const session = await createInProcessSession(modelPath, options, staged.path);
+    const specs = [...session.inputs, ...session.outputs];
+    if (!specs.some((s) => s.dtype === "float16")) return { session, rewrite, exact };
+    await session.release();
+    const model = { bytes: await readFile(staged.path), edited: true };
+    const files = rewrite.externalDataFiles;
+    const cast = await openOriginal(tools, modelPath, options, model, files);
+    return { session: cast.session, rewrite, exact };
+  } finally {
+    await rm(staged.path, { force: true });
+  }
+}
+
+/**
+ * The rewritten bytes (float16 inputs and outputs cast as load-time-edits.ts's
+ * withFloat32Io does), staged beside the export where the folder can be written, or
+ * why there are none.
+ */
+async function prepareRewrite(
+  tools: GraphTools,
+  modelPath: string,
+  model: ModelForLoad,
+): Promise<PreparedRewrite | string> {
+  let bytes: Uint8Array;
+  let rewritten: ReturnType<GraphTools["rewriteForAppendKv"]>;
+  try {
+    rewritten = tools.rewriteForAppendKv(model.bytes);
+    if (rewritten === undefined)
+      return "the graph does not grow its cache in the form the rewrite knows";
+    bytes = tools.withFloat32Io(rewritten.bytes);
+  } catch (error) {
+    // onnx-proto could not read the graph: ORT read the export, so it is served as it is.
+    return `the rewrite failed: ${messageOf(error)}`;
+  }
+  const { externalDataFiles } = rewritten;
+  const float16Io = bytes !== rewritten.bytes;
+  if (float16Io) await releaseBytes(rewritten.bytes); // the uncast graph: nothing opens it
+  const staged = await stageGraph(modelPath, bytes);
+  return { bytes: staged ? undefined : bytes, staged, externalDataFiles, float16Io };
+}
