@@ -15,6 +15,7 @@ import { checkRewrite } from "./check-rewrite.js";
 import { loadGraphTools } from "./graph-tools.js";
 import type { LoadTimeEdits } from "./load-time-edits.js";
 import { openExport } from "./open-export.js";
+import { sweepStaleLoadFiles } from "./sweep-stale-load-files.js";
 
 /** A decoder's session and how its KV cache is to be grown. */
 export interface DecoderSession {
@@ -56,6 +57,7 @@ export async function openDecoderSession(
     const known = await openCached(modelPath, options, config, cached);
     if (known !== undefined) return known;
   }
+  await sweepStaleLoadFiles(modelPath);
   const tools = await loadGraphTools();
   const opened = await openExport(tools, modelPath, options, kvCache, edits);
   const signature = await signatureOf(opened.session, config);
