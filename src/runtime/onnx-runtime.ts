@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { abortReasonToError } from "../errors/inferd-error.js";
 import { withBigRunsOffLoop } from "./big-runs-off-loop.js";
 import {
@@ -17,6 +18,7 @@ import type {
   SessionOptions,
 } from "./model-runtime.js";
 import { defaultWorkerUrl } from "./start-worker.js";
+import { chooseWorkerIntraOpThreads } from "./worker-intra-op-threads.js";
 import { WorkerPool } from "./worker-pool.js";
 
 /** Options of `createOnnxRuntime`. */
@@ -28,27 +30,34 @@ export interface OnnxRuntimeOptions {
   workerUrl?: URL;
   /** The "auto" bounds; default `INLINE_MAX_MODEL_BYTES` and `INLINE_MAX_RUN_MS` (tests shrink them). */
   inlineBounds?: { maxModelBytes?: number; maxRunMs?: number };
+  /** Cores the worker sessions' intra-op threads are chosen from; default `os.availableParallelism()`. */
+  cores?: number;
 }
 
 /**
  * The onnxruntime-node {@link ModelRuntime}. A model loaded "worker" is a pool of
  * `instanceCount` worker threads, each with its own `InferenceSession`, because
  * `session.run` computes synchronously on the thread that calls it; "inline" is one
- * session on this thread; "auto" picks by timing (see `chooseExecution`).
+ * session on this thread; "auto" picks by timing (see `chooseExecution`). A worker's
+ * session gets, unless model.json sets them, the cores less one intra-op threads (see
+ * `defaultWorkerIntraOpThreads`), said in the execution's reason.
  */
 export function createOnnxRuntime(options: OnnxRuntimeOptions = {}): ModelRuntime {
   const workerUrl = options.workerUrl ?? defaultWorkerUrl();
-  const startPool = async (load: LoadOptions, reason: string) =>
-    describedAs(
-      await WorkerPool.start({
-        workerUrl,
-        modelPath: load.modelPath,
-        session: load.session,
-        instanceCount: load.instanceCount,
-        ...(load.signal ? { signal: load.signal } : {}),
-      }),
-      { mode: "worker", reason, concurrentRuns: load.instanceCount },
-    );
+  const cores = options.cores ?? availableParallelism();
+  const startPool = async (load: LoadOptions, reason: string) => {
+    const { instanceCount, session } = load;
+    const threads = chooseWorkerIntraOpThreads(session.intraOpThreads, cores, instanceCount);
+    const pool = await WorkerPool.start({
+      workerUrl,
+      modelPath: load.modelPath,
+      session: { ...session, intraOpThreads: threads.intraOpThreads },
+      instanceCount,
+      ...(load.signal ? { signal: load.signal } : {}),
+    });
+    const why = `${reason}; ${threads.reason}`;
+    return describedAs(pool, { mode: "worker", reason: why, concurrentRuns: instanceCount });
+  };
   return {
     async load(load: LoadOptions): Promise<LoadedModel> {
       const mode = load.execution ?? "worker";
