@@ -38,20 +38,22 @@ export interface OnnxRuntimeOptions {
  * The onnxruntime-node {@link ModelRuntime}. A model loaded "worker" is a pool of
  * `instanceCount` worker threads, each with its own `InferenceSession`, because
  * `session.run` computes synchronously on the thread that calls it; "inline" is one
- * session on this thread; "auto" picks by timing (see `chooseExecution`). A worker's
- * session gets, unless model.json sets them, the cores less one intra-op threads (see
- * `defaultWorkerIntraOpThreads`), said in the execution's reason.
+ * session on this thread; "auto" picks by timing (see `chooseExecution`). A batching
+ * version's worker sessions get, unless model.json sets them, the cores less one
+ * intra-op threads (see `chooseWorkerIntraOpThreads`), said in the execution's reason.
  */
 export function createOnnxRuntime(options: OnnxRuntimeOptions = {}): ModelRuntime {
   const workerUrl = options.workerUrl ?? defaultWorkerUrl();
   const cores = options.cores ?? availableParallelism();
   const startPool = async (load: LoadOptions, reason: string) => {
     const { instanceCount, session } = load;
-    const threads = chooseWorkerIntraOpThreads(session.intraOpThreads, cores, instanceCount);
+    const rows = load.batchRows ?? 1;
+    const threads = chooseWorkerIntraOpThreads(session.intraOpThreads, cores, instanceCount, rows);
+    const { intraOpThreads } = threads;
     const pool = await WorkerPool.start({
       workerUrl,
       modelPath: load.modelPath,
-      session: { ...session, intraOpThreads: threads.intraOpThreads },
+      session: intraOpThreads === undefined ? session : { ...session, intraOpThreads },
       instanceCount,
       ...(load.signal ? { signal: load.signal } : {}),
     });

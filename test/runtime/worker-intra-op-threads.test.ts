@@ -21,25 +21,34 @@ describe("defaultWorkerIntraOpThreads", () => {
 
 describe("chooseWorkerIntraOpThreads", () => {
   it("takes model.json's intra_op_threads over the default, 0 included", () => {
-    expect(chooseWorkerIntraOpThreads(2, 2, 1)).toEqual({
+    expect(chooseWorkerIntraOpThreads(2, 2, 1, 64)).toEqual({
       intraOpThreads: 2,
       reason: "2 intra-op thread(s) per instance (model.json session.intra_op_threads)",
     });
-    expect(chooseWorkerIntraOpThreads(0, 8, 1)).toEqual({
+    expect(chooseWorkerIntraOpThreads(0, 8, 1, 64)).toEqual({
       intraOpThreads: 0,
       reason: "onnxruntime's default intra-op threads (model.json session.intra_op_threads)",
     });
   });
 
   it("says which cores and instances the default came from", () => {
-    expect(chooseWorkerIntraOpThreads(undefined, 2, 1)).toEqual({
+    expect(chooseWorkerIntraOpThreads(undefined, 2, 1, 64)).toEqual({
       intraOpThreads: 1,
-      reason: "1 intra-op thread(s) per instance: 2 cores less 1 for the event loop",
+      reason:
+        "1 intra-op thread(s) per instance: 2 cores less 1 for the event loop while batches run",
     });
-    expect(chooseWorkerIntraOpThreads(undefined, 8, 2)).toEqual({
+    expect(chooseWorkerIntraOpThreads(undefined, 8, 2, 32)).toEqual({
       intraOpThreads: 3,
       reason:
-        "3 intra-op thread(s) per instance: 8 cores less 1 for the event loop, shared by 2 instances",
+        "3 intra-op thread(s) per instance: 8 cores less 1 for the event loop while batches run, shared by 2 instances",
     });
+  });
+
+  it("keeps onnxruntime's default for a version that does not batch", () => {
+    expect(chooseWorkerIntraOpThreads(undefined, 8, 1, 1)).toEqual({
+      intraOpThreads: undefined,
+      reason: "onnxruntime's default intra-op threads (no batching: one-row runs use every core)",
+    });
+    expect(chooseWorkerIntraOpThreads(3, 8, 1, 1).intraOpThreads).toBe(3);
   });
 });
