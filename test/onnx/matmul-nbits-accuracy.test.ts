@@ -1,27 +1,12 @@
 import onnxProto from "onnx-proto";
 import { describe, expect, it } from "vitest";
-import { createGraphBuilder } from "../../scripts/fixtures/onnx-graph-builder.js";
-import { createSeededRandom } from "../../scripts/fixtures/seeded-random.js";
 import {
   mayHoldMatMulNBits,
   setMatMulNBitsAccuracyLevel,
 } from "../../src/onnx/matmul-nbits-accuracy.js";
 import { intAttribute, OnnxGraph } from "../../src/onnx/onnx-graph.js";
 import { quantizeModel } from "../../src/onnx/quantize/quantize-model.js";
-
-/** Two MatMuls sharing one weight (as a tied head would), then one of their own. */
-function model(): Uint8Array {
-  const random = createSeededRandom(3);
-  const g = createGraphBuilder();
-  g.input("a", "float32", ["m", 32]);
-  g.output("y", "float32", ["m", 8]);
-  g.initializer("w", random.normals(32 * 32, 0.2), [32, 32]);
-  g.initializer("v", random.normals(32 * 8, 0.2), [32, 8]);
-  g.node("MatMul", ["a", "w"], ["h"]);
-  g.node("MatMul", ["h", "w"], ["h2"]);
-  g.node("MatMul", ["h2", "v"], ["y"]);
-  return g.toBytes();
-}
+import { threeMatMulModel as model } from "../helpers/three-matmul-model.js";
 
 const levels = (bytes: Uint8Array) =>
   OnnxGraph.decode(bytes)

@@ -1,7 +1,5 @@
 import onnxProto from "onnx-proto";
 import { describe, expect, it } from "vitest";
-import { createGraphBuilder } from "../../scripts/fixtures/onnx-graph-builder.js";
-import { createSeededRandom } from "../../scripts/fixtures/seeded-random.js";
 import {
   findMatMulNBitsLevels,
   patchLevels,
@@ -9,21 +7,13 @@ import {
 } from "../../src/onnx/matmul-nbits-levels.js";
 import { intAttribute, OnnxGraph, setIntAttribute } from "../../src/onnx/onnx-graph.js";
 import { quantizeModel } from "../../src/onnx/quantize/quantize-model.js";
+import { threeMatMulModel } from "../helpers/three-matmul-model.js";
 
 const { onnx } = onnxProto;
 
 /** Three MatMuls quantized to MatMulNBits, at accuracy_level 1, 2 and 4. */
 function quantized(): Uint8Array {
-  const random = createSeededRandom(3);
-  const g = createGraphBuilder();
-  g.input("a", "float32", ["m", 32]);
-  g.output("y", "float32", ["m", 8]);
-  g.initializer("w", random.normals(32 * 32, 0.2), [32, 32]);
-  g.initializer("v", random.normals(32 * 8, 0.2), [32, 8]);
-  g.node("MatMul", ["a", "w"], ["h"]);
-  g.node("MatMul", ["h", "w"], ["h2"]);
-  g.node("MatMul", ["h2", "v"], ["y"]);
-  const graph = OnnxGraph.decode(quantizeModel(g.toBytes(), { method: "int4" }).bytes);
+  const graph = OnnxGraph.decode(quantizeModel(threeMatMulModel(), { method: "int4" }).bytes);
   const nodes = graph.nodes.filter((n) => n.opType === "MatMulNBits");
   for (const [i, node] of nodes.entries())
     setIntAttribute(node, "accuracy_level", [1, 2, 4][i] ?? 0);
