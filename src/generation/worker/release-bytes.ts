@@ -20,7 +20,12 @@ export async function releaseBytes(bytes: Uint8Array): Promise<void> {
   if (bytes.byteOffset !== 0 || bytes.byteLength !== buffer.byteLength) return;
   const { port1, port2 } = new MessageChannel();
   const closed = new Promise<void>((resolve) => port2.once("close", () => resolve()));
-  port1.postMessage(null, [buffer]);
+  try {
+    port1.postMessage(null, [buffer]);
+  } catch {
+    // An ArrayBuffer Node marks untransferable (its Buffer pool's, say): the garbage
+    // collector frees it in its own time, as it did before.
+  }
   port1.close();
   port2.close();
   await closed;

@@ -1,3 +1,4 @@
+import { markAsUntransferable } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import { releaseBytes } from "../../../src/generation/worker/release-bytes.js";
 
@@ -19,5 +20,14 @@ describe("releaseBytes", () => {
     await releaseBytes(part);
     expect(part.byteLength).toBe(512);
     expect(whole[1000]).toBe(3);
+  });
+
+  it("leaves a buffer Node will not transfer as it is, and resolves", async () => {
+    const buffer = new ArrayBuffer(1024);
+    markAsUntransferable(buffer);
+    const bytes = new Uint8Array(buffer).fill(5);
+    await releaseBytes(bytes);
+    expect(bytes.byteLength).toBe(1024);
+    expect(bytes[1023]).toBe(5);
   });
 });
