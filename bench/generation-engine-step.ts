@@ -20,10 +20,9 @@ import { readDecoderSignature } from "../src/generation/engine/decoder-signature
 import type { DecoderRunner } from "../src/generation/engine/decoder-step.js";
 import { GenerationScheduler } from "../src/generation/engine/scheduler.js";
 import { loadGenerationConfig } from "../src/generation/request/generation-config.js";
-import type { GenerationJob } from "../src/generation/request/generation-request.js";
-import { resolveSamplingParams } from "../src/generation/request/sampling-params.js";
 import { loadTextTokenizer } from "../src/generation/request/tokenizer.js";
 import { createInProcessSession } from "../src/runtime/in-process-session.js";
+import { greedyJob } from "../test/helpers/greedy-job.js";
 import { median } from "./generation-streams.js";
 
 const DIR = resolve(
@@ -32,20 +31,7 @@ const DIR = resolve(
 );
 const PROMPT = [1, 260, 1000, 5000, 20_000];
 
-function job(maxTokens: number): GenerationJob {
-  return {
-    promptIds: PROMPT,
-    sampling: resolveSamplingParams({ temperature: 0 }),
-    stopping: {
-      eosTokenIds: [],
-      stopTokenIds: [],
-      stopStrings: [],
-      maxTokens,
-      promptTokens: PROMPT.length,
-      contextWindow: 8192,
-    },
-  };
-}
+const job = (maxTokens: number) => greedyJob(PROMPT, maxTokens, 8192);
 
 /** A runner that times each decode run (one new token per row) of `inner`. */
 function timed(inner: DecoderRunner) {

@@ -9,7 +9,6 @@ import { PREFIX_BLOCK_TOKENS, PrefixCache } from "../../../src/generation/engine
 import { GenerationScheduler } from "../../../src/generation/engine/scheduler.js";
 import { loadGenerationConfig } from "../../../src/generation/request/generation-config.js";
 import type { GenerationJob } from "../../../src/generation/request/generation-request.js";
-import { resolveSamplingParams } from "../../../src/generation/request/sampling-params.js";
 import {
   loadTextTokenizer,
   type TextTokenizer,
@@ -29,6 +28,7 @@ import {
   LLM_WIDE,
   SHARED_STORIES,
 } from "../../helpers/fixtures.js";
+import { greedyJob } from "../../helpers/greedy-job.js";
 import { useGenerativeModel } from "../../helpers/use-generative-model.js";
 
 /** The session's runs, each run's input_ids width per row summed: the tokens it fed. */
@@ -42,18 +42,7 @@ class CountingRunner implements DecoderRunner {
   }
 }
 
-const job = (promptIds: number[], maxTokens: number): GenerationJob => ({
-  promptIds,
-  sampling: resolveSamplingParams({ temperature: 0 }),
-  stopping: {
-    eosTokenIds: [],
-    stopTokenIds: [],
-    stopStrings: [],
-    maxTokens,
-    promptTokens: promptIds.length,
-    contextWindow: 512,
-  },
-});
+const job = (promptIds: number[], maxTokens: number) => greedyJob(promptIds, maxTokens, 512);
 
 /**
  * Runs `groups` one after the other, greedy ids per job. A group of several is

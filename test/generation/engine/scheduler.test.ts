@@ -3,10 +3,9 @@ import type { DecoderSignature } from "../../../src/generation/engine/decoder-si
 import type { DecoderRunner } from "../../../src/generation/engine/decoder-step.js";
 import type { SequenceEvent } from "../../../src/generation/engine/generation-protocol.js";
 import { GenerationScheduler } from "../../../src/generation/engine/scheduler.js";
-import type { GenerationJob } from "../../../src/generation/request/generation-request.js";
-import { resolveSamplingParams } from "../../../src/generation/request/sampling-params.js";
 import type { TextTokenizer } from "../../../src/generation/request/tokenizer.js";
 import type { HostTensor } from "../../../src/tensor/host-tensor.js";
+import { greedyJob } from "../../helpers/greedy-job.js";
 
 const VOCAB = 8;
 const sig: DecoderSignature = {
@@ -55,20 +54,7 @@ const tokenizer = {
   idToToken: (id: number) => String.fromCharCode(97 + id),
 } as unknown as TextTokenizer;
 
-function job(promptIds: number[], maxTokens: number): GenerationJob {
-  return {
-    promptIds,
-    sampling: resolveSamplingParams({ temperature: 0 }),
-    stopping: {
-      eosTokenIds: [],
-      stopTokenIds: [],
-      stopStrings: [],
-      maxTokens,
-      promptTokens: promptIds.length,
-      contextWindow: 64,
-    },
-  };
-}
+const job = (promptIds: number[], maxTokens: number) => greedyJob(promptIds, maxTokens, 64);
 
 describe("GenerationScheduler", () => {
   it("emits a newcomer's first token right after its prefill, before the next decode step runs", async () => {
