@@ -20,6 +20,7 @@ export function effectiveConfigJson(config: ModelConfig): Record<string, unknown
   if (config.session.allowSpinning !== undefined) {
     session.allow_spinning = config.session.allowSpinning;
   }
+  if (config.session.workerNice !== undefined) session.worker_nice = config.session.workerNice;
   const routing =
     config.routing.policy === "weighted"
       ? {

@@ -158,6 +158,11 @@ const schema = z.strictObject({
           })
           .optional(),
         allow_spinning: z.boolean({ error: "expected true or false" }).optional(),
+        worker_nice: z
+          .int({ error: "expected an integer from 0 to 19" })
+          .min(0, { error: "expected an integer from 0 to 19" })
+          .max(19, { error: "expected an integer from 0 to 19" })
+          .optional(),
       },
       { error: "expected an object" },
     )
@@ -239,6 +244,7 @@ function fromJson(j: ModelJson): ModelConfig {
     session.graphOptimizationLevel = j.session.graph_optimization_level;
   }
   if (j.session?.allow_spinning !== undefined) session.allowSpinning = j.session.allow_spinning;
+  if (j.session?.worker_nice !== undefined) session.workerNice = j.session.worker_nice;
   const routing: RoutingPolicy =
     j.routing?.policy === "weighted"
       ? {

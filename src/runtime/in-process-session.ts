@@ -1,5 +1,6 @@
 import * as ort from "onnxruntime-node";
 import type { HostTensor, TensorSpec } from "../tensor/host-tensor.js";
+import { lowerThreadPriority } from "./lower-thread-priority.js";
 import type { SessionOptions, TensorMap } from "./model-runtime.js";
 import { fromOrtTensor, toDType, toOrtTensor } from "./ort-tensor.js";
 
@@ -18,7 +19,9 @@ export interface InProcessSession {
 
 /**
  * Creates an ORT session for `model` (a path, or a serialised model rewritten in
- * memory, named `modelPath` in errors) with our session options.
+ * memory, named `modelPath` in errors) with our session options. In a worker thread,
+ * `workerNice` lowers the thread's priority first, so that the intra-op threads ORT
+ * starts inherit it.
  * @throws Error naming the path and ORT's reason (missing file, corrupt model) or an
  *   input/output whose type inferd cannot serve.
  */
@@ -28,6 +31,7 @@ export async function createInProcessSession(
   model: string | Uint8Array = modelPath,
 ): Promise<InProcessSession> {
   let session: ort.InferenceSession;
+  if (sessionOptions.workerNice) lowerThreadPriority(sessionOptions.workerNice);
   try {
     const options = toOrtSessionOptions(sessionOptions);
     session =

@@ -11,6 +11,13 @@ export interface SessionOptions {
    * streaming tokens next to a generation worker on a small machine.
    */
   allowSpinning?: boolean;
+  /**
+   * Nice levels below the server's own priority at which a worker thread's session
+   * computes (Linux; see `lowerThreadPriority`): the event loop then preempts
+   * onnxruntime's threads when every core is busy. Ignored on the main thread (inline
+   * sessions); 0 or absent: no change.
+   */
+  workerNice?: number;
 }
 
 /**

@@ -21,6 +21,15 @@ import { defaultWorkerUrl } from "./start-worker.js";
 import { chooseWorkerIntraOpThreads } from "./worker-intra-op-threads.js";
 import { WorkerPool } from "./worker-pool.js";
 
+/**
+ * How many nice levels below the event loop a Predict version's worker threads compute
+ * unless model.json sets `session.worker_nice` (see `lowerThreadPriority`). mlp_heavy over
+ * gRPC without batching, c=64, 2 cores (session 25, 5 alternating rounds at load 1.8-2.5):
+ * event-loop p99 5.9-6.7 ms at 5 against 9.5-10 ms at 0, at the same calls/s. Generative
+ * versions keep 0: their decode speed is judged against a bare loop at the same priority.
+ */
+export const DEFAULT_WORKER_NICE = 5;
+
 /** Options of `createOnnxRuntime`. */
 export interface OnnxRuntimeOptions {
   /**
@@ -40,7 +49,8 @@ export interface OnnxRuntimeOptions {
  * `session.run` computes synchronously on the thread that calls it; "inline" is one
  * session on this thread; "auto" picks by timing (see `chooseExecution`). A batching
  * version's worker sessions get, unless model.json sets them, the cores less one
- * intra-op threads (see `chooseWorkerIntraOpThreads`), said in the execution's reason.
+ * intra-op threads (see `chooseWorkerIntraOpThreads`), said in the execution's reason;
+ * every worker session computes {@link DEFAULT_WORKER_NICE} nice levels below the event loop.
  */
 export function createOnnxRuntime(options: OnnxRuntimeOptions = {}): ModelRuntime {
   const workerUrl = options.workerUrl ?? defaultWorkerUrl();
@@ -50,14 +60,17 @@ export function createOnnxRuntime(options: OnnxRuntimeOptions = {}): ModelRuntim
     const rows = load.batchRows ?? 1;
     const threads = chooseWorkerIntraOpThreads(session.intraOpThreads, cores, instanceCount, rows);
     const { intraOpThreads } = threads;
+    const workerNice = session.workerNice ?? DEFAULT_WORKER_NICE;
     const pool = await WorkerPool.start({
       workerUrl,
       modelPath: load.modelPath,
-      session: intraOpThreads === undefined ? session : { ...session, intraOpThreads },
+      session: { ...session, workerNice, ...(intraOpThreads !== undefined && { intraOpThreads }) },
       instanceCount,
       ...(load.signal ? { signal: load.signal } : {}),
     });
-    const why = `${reason}; ${threads.reason}`;
+    const niced =
+      workerNice > 0 ? `; computing ${workerNice} nice levels below the event loop` : "";
+    const why = `${reason}; ${threads.reason}${niced}`;
     return describedAs(pool, { mode: "worker", reason: why, concurrentRuns: instanceCount });
   };
   return {

@@ -60,6 +60,7 @@ describe("parseModelConfig", () => {
           inter_op_threads: 1,
           graph_optimization_level: "basic",
           allow_spinning: false,
+          worker_nice: 7,
         },
         warmup: true,
         timeout_ms: 500,
@@ -89,6 +90,7 @@ describe("parseModelConfig", () => {
       interOpThreads: 1,
       graphOptimizationLevel: "basic",
       allowSpinning: false,
+      workerNice: 7,
     });
     expect(c.routing).toEqual({
       policy: "weighted",
@@ -151,6 +153,11 @@ describe("parseModelConfig", () => {
     expect(errorOf({ session: { graph_optimization_level: "max" } })).toBe(
       `${FILE}: "session.graph_optimization_level": expected "disabled", "basic", "extended" or "all"`,
     );
+    for (const nice of [20, -1, 2.5, "5"]) {
+      expect(errorOf({ session: { worker_nice: nice } })).toBe(
+        `${FILE}: "session.worker_nice": expected an integer from 0 to 19`,
+      );
+    }
     expect(errorOf({ version_policy: { latest: 0 } })).toBe(
       `${FILE}: "version_policy.latest": expected a positive integer`,
     );
@@ -175,7 +182,7 @@ describe("effectiveConfigJson", () => {
     const source = {
       version_policy: "all",
       labels: ["x", "y"],
-      session: { intra_op_threads: 4, allow_spinning: false },
+      session: { intra_op_threads: 4, allow_spinning: false, worker_nice: 0 },
       routing: { policy: "weighted", weights: { "2": 1, "3": 3 } },
     };
     const config = parseModelConfig(source, FILE);
@@ -185,7 +192,7 @@ describe("effectiveConfigJson", () => {
     expect(json.execution).toBe("auto");
     expect(json.version_policy).toBe("all");
     expect(json.routing).toEqual({ policy: "weighted", weights: { "2": 1, "3": 3 } });
-    expect(json.session).toEqual({ intra_op_threads: 4, allow_spinning: false });
+    expect(json.session).toEqual({ intra_op_threads: 4, allow_spinning: false, worker_nice: 0 });
     expect(parseModelConfig(json, FILE)).toEqual(config);
     expect(effectiveConfigJson({ ...defaultModelConfig(), kind: "predict" }).kind).toBe("predict");
   });
