@@ -32,7 +32,10 @@ export interface UnaryCallContext {
   readonly context: HandlerContext;
   /** Aborts the call's signal (first reason wins). */
   abort(reason: unknown): void;
-  /** The call is answered: clears the deadline timer and the shutdown listener, aborts the signal. */
+  /**
+   * The call is answered: clears the deadline timer and the shutdown listener, and
+   * aborts the signal if anything still listens to it (see `OwnedAbort.end`).
+   */
   finish(): void;
 }
 
@@ -48,7 +51,7 @@ const FINISHED = new ConnectError("the call has finished", Code.Canceled);
 export function createUnaryCallContext(init: UnaryCallContextInit): UnaryCallContext {
   // Owned: the body read, the observing interceptor and the batcher follow it without
   // an EventTarget listener each (see `createOwnedAbort`).
-  const { signal, abort } = createOwnedAbort();
+  const { signal, abort, end } = createOwnedAbort();
   const { shutdownSignal, timeoutMs } = init;
   const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
   let timer: NodeJS.Timeout | undefined;
@@ -81,7 +84,7 @@ export function createUnaryCallContext(init: UnaryCallContextInit): UnaryCallCon
     finish() {
       clearTimeout(timer);
       unfollow();
-      abort(FINISHED);
+      end(FINISHED);
     },
   };
 }

@@ -54,6 +54,53 @@ describe("createOwnedAbort", () => {
   });
 });
 
+describe("OwnedAbort.end", () => {
+  it("leaves the signal unaborted when nothing listens any more", () => {
+    const owned = createOwnedAbort();
+    const gone = () => undefined;
+    addAbortListener(owned.signal, gone);
+    removeAbortListener(owned.signal, gone);
+    owned.end("over");
+    expect(owned.signal.aborted).toBe(false);
+    // The call may still be aborted for a reason that matters later (nothing is lost).
+    owned.abort("cut");
+    expect(owned.signal.reason).toBe("cut");
+  });
+
+  it("aborts with its reason when a follower still listens", () => {
+    const owned = createOwnedAbort();
+    const heard: unknown[] = [];
+    addAbortListener(owned.signal, () => heard.push(owned.signal.reason));
+    owned.end("over");
+    expect(owned.signal.aborted).toBe(true);
+    expect(heard).toEqual(["over"]);
+  });
+
+  it("aborts when a listener sits on the signal itself (addEventListener, onabort)", () => {
+    for (const listen of [
+      (signal: AbortSignal, heard: string[]) =>
+        signal.addEventListener("abort", () => heard.push("event")),
+      (signal: AbortSignal, heard: string[]) => {
+        signal.onabort = () => heard.push("onabort");
+      },
+    ]) {
+      const owned = createOwnedAbort();
+      const heard: string[] = [];
+      listen(owned.signal, heard);
+      owned.end("over");
+      expect(owned.signal.reason).toBe("over");
+      expect(heard).toHaveLength(1);
+    }
+  });
+
+  it("keeps the first reason when the call had aborted already", () => {
+    const owned = createOwnedAbort();
+    owned.abort("deadline");
+    owned.end("over");
+    expect(owned.signal.reason).toBe("deadline");
+  });
+});
+
 describe("addAbortListener on a signal it does not own", () => {
   it("adds and removes an EventTarget listener, called once", () => {
     const controller = new AbortController();

@@ -71,9 +71,21 @@ describe("createUnaryCallContext", () => {
     const shutdown = new AbortController();
     const call = callUnder(shutdown.signal);
     call.finish();
-    const finishedWith = call.context.signal.reason;
+    // Nothing listened: the end of the call is not dispatched (see OwnedAbort.end).
+    expect(call.context.signal.aborted).toBe(false);
     shutdown.abort(new Error("late"));
-    expect(call.context.signal.reason).toBe(finishedWith);
-    expect(ConnectError.from(finishedWith).code).toBe(Code.Canceled);
+    expect(call.context.signal.aborted).toBe(false);
+  });
+
+  it("aborts a finished call's signal Canceled when something still listens", () => {
+    const shutdown = new AbortController();
+    const call = callUnder(shutdown.signal);
+    const heard: unknown[] = [];
+    call.context.signal.addEventListener("abort", () => heard.push(call.context.signal.reason));
+    call.finish();
+    shutdown.abort(new Error("late"));
+    expect(heard).toHaveLength(1);
+    expect(ConnectError.from(heard[0]).code).toBe(Code.Canceled);
+    expect(ConnectError.from(heard[0]).rawMessage).toBe("the call has finished");
   });
 });
