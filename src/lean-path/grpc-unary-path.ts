@@ -1,7 +1,6 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerHttp2Stream } from "node:http2";
 import type { Message } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
-import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { dropUnschedulableDeadline } from "../connect-adapter/deadline-headers.js";
 import { encodeGrpcMessage } from "../connect-adapter/grpc-message-trailer.js";
@@ -18,6 +17,7 @@ import { type EncodeLargeOutput, settleEncoded } from "./encode-large-output.js"
 import { readUnaryEnvelope } from "./grpc-unary-envelope.js";
 import { CANCELED, recordRefusedCall } from "./refused-call.js";
 import { createUnaryCallContext } from "./unary-call-context.js";
+import { createUnaryInvokers, type UnaryInvoker } from "./unary-invoker.js";
 import type { UnaryMethodSpec } from "./unary-method-table.js";
 
 /** Options of `createGrpcUnaryPath`: the methods, interceptors and limits it shares with the Connect adapter. */
@@ -58,8 +58,7 @@ const CONTENT_TYPES = new Set(["application/grpc", "application/grpc+proto"]);
  * machines against ~0.04 ms for the bare HTTP/2 exchange (bench/RESULTS.md).
  */
 export function createGrpcUnaryPath(options: GrpcUnaryPathOptions): StreamClaim {
-  // invokeUnaryImplementation takes a mutable array; copy once, not per call.
-  const prepared = { ...options, interceptors: [...options.interceptors] };
+  const prepared = { ...options, invokerOf: createUnaryInvokers(options.interceptors) };
   return (stream, headers) => {
     const entry = options.methods.get(headers[":path"] ?? "");
     const type = headers["content-type"] ?? "";
@@ -74,11 +73,12 @@ export function createGrpcUnaryPath(options: GrpcUnaryPathOptions): StreamClaim 
 }
 
 async function serve(
-  options: GrpcUnaryPathOptions & { interceptors: Interceptor[] },
-  { service, spec }: UnaryMethodSpec,
+  options: GrpcUnaryPathOptions & { invokerOf: (entry: UnaryMethodSpec) => UnaryInvoker },
+  entry: UnaryMethodSpec,
   stream: ServerHttp2Stream,
   headers: IncomingHttpHeaders,
 ): Promise<void> {
+  const { service, spec } = entry;
   const startedAt = performance.now();
   let invoked = false;
   dropUnschedulableDeadline(headers);
@@ -118,7 +118,7 @@ async function serve(
       throw new ConnectError(`parse binary: ${String(error)}`, Code.InvalidArgument);
     }
     invoked = true;
-    const output = await invokeUnaryImplementation(spec, context, input, options.interceptors);
+    const output = await options.invokerOf(entry)(context, input);
     const large = options.encodeLarge?.(headers[":path"] ?? "", output, true);
     const body = large
       ? await settleEncoded(large)

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { JsonReadOptions, JsonWriteOptions, Message } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type Interceptor } from "@connectrpc/connect";
-import { type Compression, invokeUnaryImplementation } from "@connectrpc/connect/protocol";
+import type { Compression } from "@connectrpc/connect/protocol";
 import { singleHeader, toWebHeaders } from "../connect-adapter/incoming-headers.js";
 import { recodeRefusal } from "../connect-adapter/recode-connect-refusals.js";
 import type { RecordRefusedCall } from "../observed-call/rpc-call.js";
@@ -16,6 +16,7 @@ import {
 import { withPredictJson } from "./predict-json-serialization.js";
 import { CANCELED, recordRefusedCall } from "./refused-call.js";
 import { createUnaryCallContext } from "./unary-call-context.js";
+import { createUnaryInvokers, type UnaryInvoker } from "./unary-invoker.js";
 import type { UnaryMethodSpec } from "./unary-method-table.js";
 
 /** A Node request on either HTTP version, and its response. */
@@ -50,12 +51,14 @@ export interface LeanHttpPathOptions {
   readonly encodeLarge?: EncodeLargeOutput;
 }
 
-/** The options with the interceptors as the mutable array connect-es's invoker takes. */
-export type PreparedLeanOptions = LeanHttpPathOptions & { readonly interceptors: Interceptor[] };
+/** The options with each method's invoker, its interceptor chain built once (see `createUnaryInvoker`). */
+export type PreparedLeanOptions = LeanHttpPathOptions & {
+  readonly invokerOf: (entry: UnaryMethodSpec) => UnaryInvoker;
+};
 
-/** Copies the interceptors once per path, not per call (the invoker takes a mutable array). */
+/** The path's options with its invokers, once per path. */
 export function prepareLeanOptions(options: LeanHttpPathOptions): PreparedLeanOptions {
-  return { ...options, interceptors: [...options.interceptors] };
+  return { ...options, invokerOf: createUnaryInvokers(options.interceptors) };
 }
 
 /** connect-node's default: smaller messages are never compressed. */
@@ -163,7 +166,7 @@ export async function runLeanCall(init: LeanCallInit): Promise<LeanCallEnd> {
     invoked = true;
     return {
       context,
-      output: await invokeUnaryImplementation(spec, context, input, options.interceptors),
+      output: await options.invokerOf(init.entry)(context, input),
     };
   } catch (reason) {
     // A body connect-es cannot decode is the client's (InvalidArgument); one over the
