@@ -68,8 +68,11 @@ export function createOnnxRuntime(options: OnnxRuntimeOptions = {}): ModelRuntim
       instanceCount,
       ...(load.signal ? { signal: load.signal } : {}),
     });
+    // Linux only (see lowerThreadPriority): elsewhere the workers keep the server's priority.
     const niced =
-      workerNice > 0 ? `; computing ${workerNice} nice levels below the event loop` : "";
+      workerNice > 0 && process.platform === "linux"
+        ? `; computing ${workerNice} nice levels below the event loop`
+        : "";
     const why = `${reason}; ${threads.reason}${niced}`;
     return describedAs(pool, { mode: "worker", reason: why, concurrentRuns: instanceCount });
   };
