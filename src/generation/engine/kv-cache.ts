@@ -124,6 +124,8 @@ export class KvCache {
   /**
    * The cache after a step that fed `capacity` past slots and `fresh[r].length` new
    * ones per row (`fresh[r]`: the new slots' mask), given the model's `present.*`.
+   * When appending, it takes over this cache's buffers (written in place, restrided in
+   * place on regrowth): this cache must not be read afterwards.
    */
   advance(presents: Record<string, HostTensor>, fresh: readonly Uint8Array[]): KvCache {
     const n = fresh[0]?.length ?? 0;
