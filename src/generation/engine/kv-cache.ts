@@ -1,6 +1,7 @@
 import { KV_KINDS, type KvKind, pastName, presentName } from "../../onnx/decoder-names.js";
 import type { HostTensor } from "../../tensor/host-tensor.js";
 import type { DecoderSignature } from "./decoder-signature.js";
+import { copyChunks, restride } from "./restride.js";
 
 /** Per-layer key and value tensors, each `[rows, kvHeads, capacity, headDim]`. */
 type LayerTensors = Float32Array[];
@@ -123,6 +124,8 @@ export class KvCache {
   /**
    * The cache after a step that fed `capacity` past slots and `fresh[r].length` new
    * ones per row (`fresh[r]`: the new slots' mask), given the model's `present.*`.
+   * When appending, it takes over this cache's buffers (written in place, restrided in
+   * place on regrowth): this cache must not be read afterwards.
    */
   advance(presents: Record<string, HostTensor>, fresh: readonly Uint8Array[]): KvCache {
     const n = fresh[0]?.length ?? 0;
@@ -138,9 +141,11 @@ export class KvCache {
         Array.from({ length: this.sig.numLayers }, (_, i) => presentData(presents, i, kind));
       return new KvCache(this.sig, this.rows, length, length, mask, take("key"), take("value"));
     }
-    const grown = length > this.capacity ? this.withCapacity(withHeadroom(length)) : this;
-    grown.write(presents, n);
-    return new KvCache(this.sig, this.rows, length, grown.capacity, mask, grown.keys, grown.values);
+    const capacity = length > this.capacity ? withHeadroom(length) : this.capacity;
+    const [keys, values] = [this.grown(this.keys, capacity), this.grown(this.values, capacity)];
+    const next = new KvCache(this.sig, this.rows, length, capacity, mask, keys, values);
+    next.write(presents, this.length, n);
+    return next;
   }
 
   /** This batch's rows followed by `other`'s, left-padded to the longer length. */
@@ -163,30 +168,41 @@ export class KvCache {
     return KvCache.assemble(this.sig, trimmed, this.length - start);
   }
 
-  /** Copies the `n` new slots of each row from `presents` ([rows, heads, n, dim]) to slot `length`. */
-  private write(presents: Record<string, HostTensor>, n: number): void {
-    const D = this.sig.headDim;
+  /**
+   * Copies the `n` new slots of each row from `presents` ([rows, heads, n, dim]) to
+   * slot `at` (the length before this step).
+   */
+  private write(presents: Record<string, HostTensor>, at: number, n: number): void {
     const rowHeads = this.rows * this.sig.numKvHeads;
+    const chunk = n * this.sig.headDim;
     for (let i = 0; i < this.sig.numLayers; i++) {
       for (const kind of KV_KINDS) {
         const src = presentData(presents, i, kind);
-        const dst = (kind === "key" ? this.keys : this.values)[i] ?? new Float32Array(0);
-        if (src.length !== rowHeads * n * D) {
+        const dst = (kind === "key" ? this.keys : this.values)[i];
+        if (dst === undefined || src.length !== rowHeads * chunk) {
           throw new Error(`${presentName(i, kind)} has ${src.length} values, not ${n} new slots`);
         }
-        // An element loop: n * D is a few dozen floats, and a subarray per row-head costs more.
-        const chunk = n * D;
-        for (let rh = 0; rh < rowHeads; rh++) {
-          const [from, to] = [rh * chunk, (rh * this.capacity + this.length) * D];
-          for (let k = 0; k < chunk; k++) dst[to + k] = src[from + k] ?? 0;
-        }
+        copyChunks(
+          src,
+          dst,
+          rowHeads,
+          chunk,
+          this.capacity * this.sig.headDim,
+          at * this.sig.headDim,
+        );
       }
     }
   }
 
-  /** The same rows and slots in buffers of `capacity` slots per row. */
-  private withCapacity(capacity: number): KvCache {
-    return KvCache.assemble(this.sig, this.rowViews(), this.length, capacity);
+  /**
+   * This cache's layers restrided to `capacity` slots per row (themselves when it is
+   * unchanged), in place when their ArrayBuffers have room (see {@link restride}).
+   */
+  private grown(layers: LayerTensors, capacity: number): LayerTensors {
+    if (capacity === this.capacity) return layers;
+    const { numKvHeads: H, headDim: D } = this.sig;
+    const shape = { rowHeads: this.rows * H, from: this.capacity * D, to: capacity * D };
+    return layers.map((layer) => restride(layer, { ...shape, used: this.length * D }));
   }
 
   private rowViews(): RowView[] {

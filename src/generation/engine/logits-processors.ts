@@ -132,19 +132,66 @@ export function argmax(logits: ArrayLike<number>): number {
 }
 
 /**
- * {@link argmax} of a float32 row, in a loop of its own: monomorphic (the generic one
- * also sees Float64Arrays) and without the `??` of an unchecked index, about a third
- * faster over a 49,152-token vocabulary, which greedy decoding scans per row and step.
+ * {@link argmax} of a float32 row (the same index: the first of the largest, 0 when
+ * none exceeds -Infinity, NaN skipped), which greedy decoding scans per row and step
+ * over the whole vocabulary (49,152 at real size). Four interleaved lanes, each keeping
+ * its first largest, then the lanes' best with ties to the lower index: the compares
+ * of one lane no longer wait on another's, about twice as fast as one loop. Monomorphic
+ * and without the `??` of an unchecked index, unlike the generic one.
  */
 export function argmaxFloat32(logits: Float32Array): number {
-  let best = 0;
-  let bestValue = Number.NEGATIVE_INFINITY;
   const n = logits.length;
-  for (let i = 0; i < n; i++) {
+  const whole = n - (n % 4);
+  let v0 = Number.NEGATIVE_INFINITY;
+  let v1 = v0;
+  let v2 = v0;
+  let v3 = v0;
+  let i0 = 0;
+  let i1 = 0;
+  let i2 = 0;
+  let i3 = 0;
+  for (let i = 0; i < whole; i += 4) {
+    const x0 = logits[i] as number;
+    const x1 = logits[i + 1] as number;
+    const x2 = logits[i + 2] as number;
+    const x3 = logits[i + 3] as number;
+    if (x0 > v0) {
+      v0 = x0;
+      i0 = i;
+    }
+    if (x1 > v1) {
+      v1 = x1;
+      i1 = i + 1;
+    }
+    if (x2 > v2) {
+      v2 = x2;
+      i2 = i + 2;
+    }
+    if (x3 > v3) {
+      v3 = x3;
+      i3 = i + 3;
+    }
+  }
+  // The lanes' best, ties to the lower index; then the last n % 4 values in order.
+  let best = i0;
+  let bestValue = v0;
+  if (v1 > bestValue || (v1 === bestValue && i1 < best)) {
+    best = i1;
+    bestValue = v1;
+  }
+  if (v2 > bestValue || (v2 === bestValue && i2 < best)) {
+    best = i2;
+    bestValue = v2;
+  }
+  if (v3 > bestValue || (v3 === bestValue && i3 < best)) {
+    best = i3;
+    bestValue = v3;
+  }
+  for (let i = whole; i < n; i++) {
     const x = logits[i] as number;
     if (x > bestValue) {
-      bestValue = x;
       best = i;
+      bestValue = x;
     }
   }
   return best;

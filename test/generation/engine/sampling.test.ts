@@ -6,6 +6,8 @@ import {
   applyRepetitionPenalty,
   applyTopK,
   applyTopP,
+  argmax,
+  argmaxFloat32,
   logSoftmax,
 } from "../../../src/generation/engine/logits-processors.js";
 import { Sampler } from "../../../src/generation/engine/sampler.js";
@@ -63,6 +65,29 @@ describe("logits processors", () => {
     const z = Math.exp(1) + Math.exp(2) + Math.exp(3);
     expect(lp[0]).toBeCloseTo(1 - Math.log(z), 12);
     expect(lp[2]).toBeCloseTo(3 - Math.log(z), 12);
+  });
+});
+
+describe("argmaxFloat32", () => {
+  it("picks what the one-loop argmax picks: first of the largest, NaN skipped, 0 when none", () => {
+    const cases: number[][] = [
+      [],
+      [NEG, NEG, NEG, NEG, NEG],
+      [Number.NaN, 3, Number.NaN, 3, 1],
+      [1, 5, 2, 5, 5, 0, 5, 5, 5],
+      // The largest in lanes 3, 2 and 1 of later groups, and once more in the tail.
+      [0, 0, 0, 7, 0, 0, 7, 0, 0, 7, 0, 0, 7],
+      [-0, 0, -0, 0, -1],
+      [NEG, NEG, NEG, NEG, NEG, NEG, -1e30],
+    ];
+    const random = createSeededRandom(7);
+    for (let n = 1; n <= 40; n++) {
+      // Few distinct values, so ties across lanes are common.
+      cases.push(Array.from({ length: n }, () => Math.floor(random.next() * 4)));
+    }
+    const found = cases.map((c) => argmaxFloat32(Float32Array.from(c)));
+    expect(found).toEqual(cases.map((c) => argmax(c)));
+    expect(found.slice(0, 7)).toEqual([0, 0, 1, 1, 3, 0, 6]);
   });
 });
 
