@@ -4,6 +4,7 @@ import { pathToFileURL } from "node:url";
 import type { ServerConfig } from "../config/server-options.js";
 import { createLogger, type Logger } from "../logging/logger.js";
 import { createInferdApp } from "../server/inferd-app.js";
+import { loadThenExit } from "./exit-when-ready.js";
 import { createQuantizeCommand } from "./quantize-command.js";
 import { createServerCommand } from "./server-command.js";
 
@@ -20,10 +21,12 @@ export const REPEATED_SIGNAL_WINDOW_MS = 1000;
  * down gracefully; resolves when shutdown finished (exit code 0). A further
  * signal during the drain exits at once with code 1, unless it comes within
  * {@link REPEATED_SIGNAL_WINDOW_MS} of the first; a registry that cannot start
- * (see `listen`) shuts the server down and rejects (exit code 1).
+ * (see `listen`) shuts the server down and rejects (exit code 1). With
+ * `--exit-when-ready`, loads every model and returns instead (see `loadThenExit`).
  */
 export async function runServer(config: ServerConfig): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
+  if (config.exitWhenReady) return loadThenExit(config, logger);
   const server = createInferdApp({ config, logger });
   const { started } = await server.listen();
   const stop = await new Promise<{ signal: NodeJS.Signals } | { error: unknown }>((resolve) => {

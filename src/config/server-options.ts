@@ -14,6 +14,8 @@ export interface ServerConfig {
   loadModel: string[];
   /** Follow symlinks (models, versions) that resolve outside the model repository. */
   allowSymlinksOutsideRepository: boolean;
+  /** Load every model as the server would, then exit (0: all ready) instead of serving. */
+  exitWhenReady: boolean;
   maxRequestBytes: number;
   /** Items one BatchPredict may carry; more are refused whole (invalid_argument). */
   maxBatchPredictItems: number;
@@ -140,6 +142,15 @@ export const SERVER_OPTIONS: readonly ServerOptionSpec[] = [
     default: false,
     description:
       "Follow model and version symlinks that resolve outside the model repository (inside it they are always followed)",
+  },
+  {
+    key: "exitWhenReady",
+    flag: "exit-when-ready",
+    env: "INFERD_EXIT_WHEN_READY",
+    type: "boolean",
+    default: false,
+    description:
+      "Load every model as the server would, then exit instead of serving: status 0 when all are ready, 1 naming those that failed; run at image build time, it leaves each generative model's checked KV-cache rewrite cached beside it, so that the server's first start opens one session",
   },
   {
     key: "maxRequestBytes",

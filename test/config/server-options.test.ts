@@ -30,6 +30,7 @@ describe("resolveServerConfig", () => {
       pollInterval: 5,
       loadModel: [],
       allowSymlinksOutsideRepository: false,
+      exitWhenReady: false,
       maxRequestBytes: 16 * 1024 * 1024,
       maxBatchPredictItems: 256,
       requestTimeoutMs: 0,
