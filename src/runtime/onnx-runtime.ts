@@ -24,8 +24,8 @@ import { WorkerPool } from "./worker-pool.js";
 /**
  * How many nice levels below the event loop a Predict version's worker threads compute
  * unless model.json sets `session.worker_nice` (see `lowerThreadPriority`). mlp_heavy over
- * gRPC without batching, c=64, 2 cores (session 25, 5 alternating rounds at load 1.8-2.5):
- * event-loop p99 5.9-6.7 ms at 5 against 9.5-10 ms at 0, at the same calls/s. Generative
+ * gRPC without batching, c=64, 2 cores (session 25, 5 and 6 alternating rounds at load 1.3-2.5):
+ * event-loop p99 4.7-6.7 ms at 5 against 7.8-10 ms at 0, at the same calls/s. Generative
  * versions keep 0: their decode speed is judged against a bare loop at the same priority.
  */
 export const DEFAULT_WORKER_NICE = 5;
