@@ -6,6 +6,7 @@ import {
   createOnePortListener,
   type OnePortListener,
 } from "../../src/listener/one-port-listener.js";
+import { httpsPostText } from "../helpers/https-post-text.js";
 import {
   createSelfSignedCert,
   opensslMissing,
@@ -74,20 +75,7 @@ describe.skipIf(noOpenssl)("request heads of HTTP/1.1 over TLS (a 300 ms body ti
     const agent = new https.Agent({ ca: made.cert, keepAlive: true, maxSockets: 1 });
     const sockets = new Set<unknown>();
     const get = () =>
-      new Promise<string>((resolve, reject) => {
-        const req = https.request(
-          `https://127.0.0.1:${port}/x`,
-          { method: "POST", agent },
-          (res) => {
-            let text = "";
-            res.on("data", (c) => (text += c));
-            res.on("end", () => resolve(text));
-          },
-        );
-        req.on("socket", (s) => sockets.add(s));
-        req.on("error", reject);
-        req.end("abc");
-      });
+      httpsPostText(`https://127.0.0.1:${port}/x`, agent, "abc", (s) => sockets.add(s));
     try {
       expect([await get(), await get()]).toEqual(["whole", "whole"]);
       expect(sockets.size).toBe(1);

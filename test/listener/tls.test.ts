@@ -11,6 +11,7 @@ import {
 } from "../../gen/inferd/v1/inference_pb.js";
 import type { ParserRefusal } from "../../src/listener/answer-client-errors.js";
 import { createOnePortListener } from "../../src/listener/one-port-listener.js";
+import { httpsPostText } from "../helpers/https-post-text.js";
 import {
   createSelfSignedCert,
   opensslMissing,
@@ -99,19 +100,7 @@ describe.skipIf(noOpenssl)("TLS on the one port", () => {
       expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
       expect(refusals.map((r) => r.status)).toEqual([408]);
       const agent = new https.Agent({ ca, keepAlive: false });
-      const whole = await new Promise<string>((resolve, reject) => {
-        const req = https.request(
-          `https://127.0.0.1:${port}/x`,
-          { method: "POST", agent },
-          (res) => {
-            let text = "";
-            res.on("data", (c) => (text += c));
-            res.on("end", () => resolve(text));
-          },
-        );
-        req.on("error", reject);
-        req.end("abcdef");
-      });
+      const whole = await httpsPostText(`https://127.0.0.1:${port}/x`, agent, "abcdef");
       agent.destroy();
       expect(whole).toBe("whole");
     } finally {
