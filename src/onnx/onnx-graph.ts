@@ -339,11 +339,13 @@ export class OnnxGraph {
     this.index = null;
   }
 
-  /** Marks an output's axis as symbolic (its size now varies run to run). */
-  setOutputDim(name: string, axis: number, dimParam: string): void {
+  /** Sets an output's axis to a symbolic size (a name: it varies run to run) or a fixed one. */
+  setOutputDim(name: string, axis: number, dim: string | number): void {
     const dims = (this.graph.output ?? []).find((o) => o.name === name)?.type?.tensorType?.shape
       ?.dim;
-    if (dims?.[axis]) dims[axis] = onnx.TensorShapeProto.Dimension.create({ dimParam });
+    const create = onnx.TensorShapeProto.Dimension.create;
+    if (dims?.[axis])
+      dims[axis] = typeof dim === "string" ? create({ dimParam: dim }) : create({ dimValue: dim });
   }
 
   /**

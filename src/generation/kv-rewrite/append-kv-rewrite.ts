@@ -1,6 +1,7 @@
 import { isAbsolute, normalize, sep } from "node:path";
 import { INPUT_IDS, type KvKind, pastName, presentName } from "../../onnx/decoder-names.js";
 import { intAttribute, OnnxGraph, type OnnxNode } from "../../onnx/onnx-graph.js";
+import { sliceLogitsToLastPosition } from "./last-position-logits.js";
 
 /**
  * Ops that may sit between the cache Concat and the attention MatMul, each mapping
@@ -31,7 +32,9 @@ const INT64_MAX = Number.MAX_SAFE_INTEGER;
  *
  * (f, g: the export's own head-repeat and transpose ops, cloned onto each part), and
  * outputs only the new keys and values as `present.{i}.*`, which the engine appends
- * to its own buffers. Inputs, the mask and the position logic are untouched.
+ * to its own buffers. Inputs, the mask and the position logic are untouched. Where
+ * the LM head can be found, `logits` is the last position's only
+ * (last-position-logits.ts): the engine samples from nothing else.
  *
  * Returns undefined when the graph does not have that shape (the engine then uses
  * the model as exported); a match is still checked numerically before use
@@ -60,6 +63,7 @@ export function rewriteForAppendKv(model: Uint8Array): AppendKvModel | undefined
     graph.setOutputDim(presentName(i, "key"), 2, "sequence_length");
     graph.setOutputDim(presentName(i, "value"), 2, "sequence_length");
   }
+  sliceLogitsToLastPosition(graph);
   try {
     return { bytes: graph.finish(), externalDataFiles };
   } catch {
