@@ -10,6 +10,7 @@ import { type KvCacheSlots, kvCacheSlots } from "./kv-cache-memory.js";
 import { DEFAULT_MAX_PREFILL_TOKENS_PER_STEP, planPrefillChunks } from "./prefill-plan.js";
 import type { PrefixBlock, PrefixCache, PrefixCacheStats } from "./prefix-cache.js";
 import { startPrefill, storePrefill } from "./prefix-reuse.js";
+import { joinGroup, mergeGroups, type RunningGroup } from "./running-groups.js";
 
 /** What the scheduler decodes with (runner, shapes, tokenizer), how many at once, and where events go. */
 export interface GenerationSchedulerOptions {
@@ -54,8 +55,10 @@ interface Prefilling {
  * each appended to its sequence's own KV cache, then the running batch decodes one
  * token; so a long prompt delays each running stream's next token by one bounded
  * run, not by its whole prefill. A sequence whose prompt is complete samples its
- * first token from its last chunk's logits and its KV row joins the running batch's
- * cache. Waiting sequences are taken round-robin across clients (fair-queue.ts), so
+ * first token from its last chunk's logits and its KV row joins a running group's
+ * cache: rows of similar lengths decode in one run, and a row much longer or shorter
+ * than the rest in a run of its own, so that no row attends over another's padding
+ * (running-groups.ts). Waiting sequences are taken round-robin across clients (fair-queue.ts), so
  * one client's many requests do not delay another's single one.
  * A paused sequence (its client stopped reading) leaves the batch and its KV rows are
  * dropped; resumed, it waits again at the head of its client's line and is prefilled
@@ -67,13 +70,15 @@ interface Prefilling {
 export class GenerationScheduler {
   private readonly waiting = new FairQueue<GenerationSequence>();
   private readonly paused = new Map<number, GenerationSequence>();
-  private running: GenerationSequence[] = [];
+  /** Running sequences, in groups of similar cache lengths, one decode run each (running-groups.ts). */
+  private groups: RunningGroup[] = [];
   private prefilling: Prefilling[] = [];
-  private cache: KvCache;
   private looping: Promise<void> | undefined;
 
-  constructor(private readonly options: GenerationSchedulerOptions) {
-    this.cache = KvCache.empty(options.signature, 0);
+  constructor(private readonly options: GenerationSchedulerOptions) {}
+
+  private get runningCount(): number {
+    return this.groups.reduce((n, g) => n + g.seqs.length, 0);
   }
 
   /** Queues `client`'s sequence; it starts at a step boundary with a free slot, in its client's turn. */
@@ -114,13 +119,21 @@ export class GenerationScheduler {
 
   stats(): { running: number; waiting: number; paused: number } {
     const waiting = this.waiting.size;
-    const running = this.running.length + this.prefilling.length;
+    const running = this.runningCount + this.prefilling.length;
     return { running, waiting, paused: this.paused.size };
   }
 
-  /** The KV cache's slots now (the worker reports them with each step's events). */
+  /** The KV caches' slots now, over every group (the worker reports them with each step's events). */
   kvSlots(): KvCacheSlots {
-    return kvCacheSlots(this.cache);
+    let [usedTokens, reservedTokens] = [0, 0];
+    for (const { cache } of this.groups) {
+      const slots = kvCacheSlots(cache);
+      [usedTokens, reservedTokens] = [
+        usedTokens + slots.usedTokens,
+        reservedTokens + slots.reservedTokens,
+      ];
+    }
+    return { usedTokens, reservedTokens };
   }
 
   /** The prefix cache's counts and size; undefined without one. */
@@ -134,7 +147,7 @@ export class GenerationScheduler {
   }
 
   private async loop(): Promise<void> {
-    while (this.running.length + this.prefilling.length > 0 || this.waiting.size > 0) {
+    while (this.runningCount + this.prefilling.length > 0 || this.waiting.size > 0) {
       const events: SequenceEvent[] = [];
       try {
         this.compact(events);
@@ -143,7 +156,7 @@ export class GenerationScheduler {
         // Newcomers' first tokens go out now, not one decode step later (time to first token).
         this.flush(events);
         this.compact(events);
-        if (this.running.length > 0) await this.decode(events);
+        if (this.groups.length > 0) await this.decode(events);
       } catch (error) {
         this.failAll(events, error);
       }
@@ -161,7 +174,7 @@ export class GenerationScheduler {
 
   /** Moves waiting sequences into free slots, to be prefilled. */
   private admit(events: SequenceEvent[]): void {
-    const free = this.options.maxConcurrentSequences - this.running.length - this.prefilling.length;
+    const free = this.options.maxConcurrentSequences - this.runningCount - this.prefilling.length;
     if (free <= 0 || this.waiting.size === 0) return;
     for (const seq of this.waiting.take(free)) {
       if (!seq.started) events.push({ id: seq.id, started: true });
@@ -184,7 +197,8 @@ export class GenerationScheduler {
     );
     const part = this.prefilling.slice(0, chunks.length);
     const caches = part.map((p) => p.cache);
-    const joint = caches.slice(1).reduce((all, c) => all.concat(c), caches[0] ?? this.cache);
+    const first = caches[0] ?? KvCache.empty(this.options.signature, 0);
+    const joint = caches.slice(1).reduce((all, c) => all.concat(c), first);
     const tokens = part.map((p, i) => p.ids.slice(p.done, p.done + (chunks[i] ?? 0)));
     const { logits, cache } = await runDecoderStep(this.options.runner, joint, tokens);
     part.forEach((p, i) => {
@@ -192,21 +206,22 @@ export class GenerationScheduler {
       p.done += tokens[i]?.length ?? 0;
       if (p.done < p.ids.length) return;
       this.leavePrefill(p, true);
-      this.cache = this.cache.concat(p.cache);
-      this.running.push(p.seq);
+      joinGroup(this.groups, p.seq, p.cache);
       events.push(p.seq.step(logits[i] ?? new Float32Array(0)));
     });
     this.prefilling = this.prefilling.filter((p) => p.done < p.ids.length);
   }
 
-  /** One decode step for every running sequence. */
+  /** One decode step for every running sequence: one run per group. */
   private async decode(events: SequenceEvent[]): Promise<void> {
-    const tokens = this.running.map((s) => [s.lastToken]);
-    const { logits, cache } = await runDecoderStep(this.options.runner, this.cache, tokens);
-    this.cache = cache;
-    this.running.forEach((seq, i) => {
-      events.push(seq.step(logits[i] ?? new Float32Array(0)));
-    });
+    for (const group of this.groups) {
+      const tokens = group.seqs.map((s) => [s.lastToken]);
+      const { logits, cache } = await runDecoderStep(this.options.runner, group.cache, tokens);
+      group.cache = cache;
+      group.seqs.forEach((seq, i) => {
+        events.push(seq.step(logits[i] ?? new Float32Array(0)));
+      });
+    }
   }
 
   /**
@@ -223,15 +238,21 @@ export class GenerationScheduler {
       if (seq.cancelled) events.push({ id: seq.id, finishReason: "cancelled" });
       else this.paused.set(seq.id, seq);
     }
-    const keep: number[] = [];
-    this.running.forEach((seq, row) => {
-      if (seq.cancelled && !seq.finished) events.push({ id: seq.id, finishReason: "cancelled" });
-      else if (seq.paused && !seq.finished) this.paused.set(seq.id, seq);
-      else if (!seq.finished) keep.push(row);
-    });
-    if (keep.length === this.running.length) return;
-    this.cache = this.cache.select(keep);
-    this.running = keep.map((row) => this.running[row]).filter((s) => s !== undefined);
+    let changed = false;
+    for (const group of this.groups) {
+      const keep: number[] = [];
+      group.seqs.forEach((seq, row) => {
+        if (seq.cancelled && !seq.finished) events.push({ id: seq.id, finishReason: "cancelled" });
+        else if (seq.paused && !seq.finished) this.paused.set(seq.id, seq);
+        else if (!seq.finished) keep.push(row);
+      });
+      if (keep.length === group.seqs.length) continue;
+      changed = true;
+      group.cache = group.cache.select(keep);
+      group.seqs = keep.map((row) => group.seqs[row]).filter((s) => s !== undefined);
+    }
+    // Trimmed caches may now share a run.
+    if (changed) this.groups = mergeGroups(this.groups);
   }
 
   /** Unpins a sequence's prefix blocks; a complete prompt's own blocks are cached first. */
@@ -245,17 +266,16 @@ export class GenerationScheduler {
   private *live(): IterableIterator<GenerationSequence> {
     yield* this.waiting.values();
     for (const p of this.prefilling) yield p.seq;
-    yield* this.running;
+    for (const group of this.groups) yield* group.seqs;
   }
 
   /** A failed run ends every running sequence with the error; the batch starts afresh. */
   private failAll(events: SequenceEvent[], error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
-    const seqs = [...this.prefilling.map((p) => p.seq), ...this.running];
+    const seqs = [...this.prefilling.map((p) => p.seq), ...this.groups.flatMap((g) => g.seqs)];
     for (const seq of seqs) if (!seq.finished) events.push({ id: seq.id, error: message });
     for (const p of this.prefilling) this.leavePrefill(p, false);
-    this.running = [];
+    this.groups = [];
     this.prefilling = [];
-    this.cache = KvCache.empty(this.options.signature, 0);
   }
 }

@@ -229,4 +229,32 @@ describe("GenerationScheduler", () => {
     expect(runner.shapes).toContainEqual([1, 20]);
     expect(order).toEqual(["1@1", "1@2", "2@3", "1@4", "1@5"]);
   });
+  it("decodes a long sequence in a run of its own beside short ones, each with the tokens it gets alone", async () => {
+    const runner = new CountingRunner();
+    const tokens = new Map<number, number[]>();
+    const scheduler = new GenerationScheduler({
+      runner,
+      signature: sig,
+      tokenizer,
+      maxConcurrentSequences: 4,
+      emit: (events) => {
+        for (const e of events)
+          tokens.set(e.id, [...(tokens.get(e.id) ?? []), ...(e.tokenIds ?? [])]);
+      },
+    });
+    const long = Array.from({ length: 2200 }, (_, i) => i % VOCAB);
+    scheduler.submit(1, greedyJob([1], 20, 4096));
+    scheduler.submit(2, greedyJob([5], 20, 4096));
+    scheduler.submit(3, greedyJob(long, 4, 4096));
+    await scheduler.idle();
+    expect(tokens.get(1)).toEqual(Array.from({ length: 20 }, (_, i) => (2 + i) % VOCAB));
+    expect(tokens.get(2)).toEqual(Array.from({ length: 20 }, (_, i) => (6 + i) % VOCAB));
+    // The prompt ends in 2199 % 8 = 7: its tokens are 0, 1, 2, 3.
+    expect(tokens.get(3)).toEqual([0, 1, 2, 3]);
+    const decodeRuns = runner.shapes.filter(([, n]) => n === 1).map(([rows]) => rows);
+    // While all three decode: the two short rows in one run, the long one in another.
+    expect(decodeRuns).toContain(2);
+    expect(decodeRuns).toContain(1);
+    expect(decodeRuns).not.toContain(3);
+  });
 });
