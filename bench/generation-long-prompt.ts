@@ -51,6 +51,7 @@ async function makeRepo(c: LongPromptCase): Promise<string> {
       kind: "generate",
       max_concurrent_sequences: 16,
       max_prefill_tokens_per_step: budget,
+      max_prefill_tokens_while_decoding: budget,
       // Off: the same prompt is sent again and again, and a prefix hit is no prefill.
       prefix_cache_bytes: 0,
       // Pinned: the server's default shares the cores among the versions it loads.

@@ -2,14 +2,19 @@
  * The configurations bench/generation-long-prompt.ts runs: stories260k (a regression
  * check of per-step overhead) and issue 17's case on the real-size fixture. Environment
  * (real size only): `BENCH_LONG_REPS` (default 3), `BENCH_LONG_STREAM_TOKENS` (default
- * 32), `BENCH_PREFILL_BUDGETS` (comma-separated, default `100000,512`: off and the
- * server's default).
+ * 32), `BENCH_PREFILL_BUDGETS` (comma-separated, default `100000,512,64`: off, the
+ * budget with nothing decoding, and the server's default while sequences decode). A
+ * budget is set as both model.json `max_prefill_tokens_per_step` and
+ * `max_prefill_tokens_while_decoding`.
  */
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DEFAULT_MAX_PREFILL_TOKENS_PER_STEP } from "../src/generation/engine/prefill-plan.js";
+import {
+  DEFAULT_MAX_PREFILL_TOKENS_PER_STEP,
+  DEFAULT_MAX_PREFILL_TOKENS_WHILE_DECODING,
+} from "../src/generation/engine/prefill-plan.js";
 import { defaultGenerationThreads } from "../src/generation/worker/generation-threads.js";
 import { PROMPTS } from "./generation-streams.js";
 
@@ -68,9 +73,9 @@ export function storiesCase(): LongPromptCase {
 }
 
 /**
- * The real-size fixture (context 8192): a 1,000-token prompt, chunking off against the
- * server's default budget (512: two chunks), `BENCH_PREFILL_BUDGETS=100000,512,128`
- * to choose others. Threads pinned to what a server serving this one model would choose
+ * The real-size fixture (context 8192): a 1,000-token prompt, chunking off against
+ * 512 (two chunks) and the server's default while sequences decode (64: 16 chunks),
+ * `BENCH_PREFILL_BUDGETS=100000,128` to choose others. Threads pinned to what a server serving this one model would choose
  * (the versions share one server here, whose default would halve them).
  */
 export function realSizeCase(): LongPromptCase {
@@ -81,7 +86,11 @@ export function realSizeCase(): LongPromptCase {
   return {
     label: `SmolLM2-135M shape, random weights, context ${context}`,
     versionDir: REAL_SIZE,
-    budgets: budgets ?? [100_000, DEFAULT_MAX_PREFILL_TOKENS_PER_STEP],
+    budgets: budgets ?? [
+      100_000,
+      DEFAULT_MAX_PREFILL_TOKENS_PER_STEP,
+      DEFAULT_MAX_PREFILL_TOKENS_WHILE_DECODING,
+    ],
     prompt: [1, ...Array.from({ length: 999 }, (_, i) => 3 + ((i * 37) % (vocab - 3)))],
     // This tokenizer adds no BOS to stand for the empty prompt.
     streamPrompts: PROMPTS.filter((p) => p !== ""),

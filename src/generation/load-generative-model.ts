@@ -4,7 +4,10 @@ import { readOnnxWeightBytes } from "../onnx/read-onnx-weight-bytes.js";
 import type { SessionOptions } from "../runtime/model-runtime.js";
 import type { KvCacheMode } from "./engine/decoder-signature.js";
 import { checkKvCacheBudget } from "./engine/kv-cache-memory.js";
-import { DEFAULT_MAX_PREFILL_TOKENS_PER_STEP } from "./engine/prefill-plan.js";
+import {
+  DEFAULT_MAX_PREFILL_TOKENS_PER_STEP,
+  DEFAULT_MAX_PREFILL_TOKENS_WHILE_DECODING,
+} from "./engine/prefill-plan.js";
 import type { GenerationObserver } from "./generation-observer.js";
 import type { GenerativeModel } from "./generative-model.js";
 import { createChatTemplate } from "./request/chat-template.js";
@@ -24,6 +27,11 @@ export interface GenerativeModelOptions {
    * long prompt is prefilled in chunks between decode steps; absent: {@link DEFAULT_MAX_PREFILL_TOKENS_PER_STEP}.
    */
   maxPrefillTokensPerStep?: number;
+  /**
+   * model.json `max_prefill_tokens_while_decoding`: the same while other sequences
+   * decode, each chunk being a gap in their streams; absent: {@link DEFAULT_MAX_PREFILL_TOKENS_WHILE_DECODING}.
+   */
+  maxPrefillTokensWhileDecoding?: number;
   /**
    * model.json `prefix_cache_bytes`: bytes of prompt-prefix KV blocks kept for reuse
    * by later requests sharing the prefix (engine/prefix-cache.ts); absent or 0: none.
@@ -92,6 +100,8 @@ export async function loadGenerativeModel(
     modelPath,
     maxConcurrentSequences: options.maxConcurrentSequences,
     maxPrefillTokensPerStep: options.maxPrefillTokensPerStep ?? DEFAULT_MAX_PREFILL_TOKENS_PER_STEP,
+    maxPrefillTokensWhileDecoding:
+      options.maxPrefillTokensWhileDecoding ?? DEFAULT_MAX_PREFILL_TOKENS_WHILE_DECODING,
     prefixCacheBytes: options.prefixCacheBytes ?? 0,
     session: { ...GENERATION_SESSION_DEFAULTS, ...options.session },
     kvCache: options.kvCache ?? "append",

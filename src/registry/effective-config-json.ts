@@ -57,6 +57,7 @@ export function effectiveConfigJson(config: ModelConfig): Record<string, unknown
     response_cache: { max_entries: config.responseCache.maxEntries },
     max_concurrent_sequences: config.maxConcurrentSequences,
     max_prefill_tokens_per_step: config.maxPrefillTokensPerStep,
+    max_prefill_tokens_while_decoding: config.maxPrefillTokensWhileDecoding,
     max_waiting: config.maxWaiting,
     max_sequences_per_client: config.maxSequencesPerClient,
     kv_cache: config.kvCache,

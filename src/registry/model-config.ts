@@ -56,6 +56,11 @@ export interface ModelConfig {
    * 0 means the engine's default (512, generation/engine/prefill-plan.ts).
    */
   readonly maxPrefillTokensPerStep: number;
+  /**
+   * Generative models: the same while other sequences decode (each chunk is a gap in
+   * their streams), within maxPrefillTokensPerStep; 0 means the engine's default (64).
+   */
+  readonly maxPrefillTokensWhileDecoding: number;
   readonly maxWaiting: number;
   /**
    * Generative models: sequences one client (API key, else peer address) may have
@@ -187,6 +192,7 @@ const schema = z.strictObject({
     .optional(),
   max_concurrent_sequences: posInt().optional(),
   max_prefill_tokens_per_step: nonNegInt().optional(),
+  max_prefill_tokens_while_decoding: nonNegInt().optional(),
   kv_cache: z.enum(["append", "concat"], { error: 'expected "append" or "concat"' }).optional(),
   max_waiting: nonNegInt().optional(),
   matmul_nbits_accuracy_level: z
@@ -273,6 +279,7 @@ function fromJson(j: ModelJson): ModelConfig {
     responseCache: { maxEntries: j.response_cache?.max_entries ?? 0 },
     maxConcurrentSequences: j.max_concurrent_sequences ?? 16,
     maxPrefillTokensPerStep: j.max_prefill_tokens_per_step ?? 0,
+    maxPrefillTokensWhileDecoding: j.max_prefill_tokens_while_decoding ?? 0,
     kvCache: j.kv_cache ?? "append",
     matmulNBitsAccuracyLevel: j.matmul_nbits_accuracy_level ?? DEFAULT_MATMUL_NBITS_ACCURACY_LEVEL,
     maxWaiting: j.max_waiting ?? 256,

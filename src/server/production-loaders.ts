@@ -143,6 +143,9 @@ async function loadGenerative(
       ...(request.config.maxPrefillTokensPerStep > 0 && {
         maxPrefillTokensPerStep: request.config.maxPrefillTokensPerStep,
       }),
+      ...(request.config.maxPrefillTokensWhileDecoding > 0 && {
+        maxPrefillTokensWhileDecoding: request.config.maxPrefillTokensWhileDecoding,
+      }),
       maxWaiting: request.config.maxWaiting,
       ...(request.config.maxSequencesPerClient > 0 && {
         maxSequencesPerClient: request.config.maxSequencesPerClient,

@@ -152,6 +152,7 @@ describe("GetModel", () => {
       response_cache: { max_entries: 0 },
       max_concurrent_sequences: 16,
       max_prefill_tokens_per_step: 0,
+      max_prefill_tokens_while_decoding: 0,
       max_waiting: 256,
       max_sequences_per_client: 0,
       kv_cache: "append",

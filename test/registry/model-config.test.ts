@@ -37,6 +37,7 @@ describe("parseModelConfig", () => {
       maxWaiting: 256,
       maxSequencesPerClient: 0,
       maxPrefillTokensPerStep: 0,
+      maxPrefillTokensWhileDecoding: 0,
       kvCache: "append",
       kvCacheMemoryBytes: 0,
       matmulNBitsAccuracyLevel: 4,
@@ -76,6 +77,7 @@ describe("parseModelConfig", () => {
         max_waiting: 8,
         max_sequences_per_client: 3,
         max_prefill_tokens_per_step: 64,
+        max_prefill_tokens_while_decoding: 16,
         kv_cache: "concat",
         kv_cache_memory_bytes: 1_000_000,
         matmul_nbits_accuracy_level: 0,
@@ -108,6 +110,7 @@ describe("parseModelConfig", () => {
     expect(c.prefixCacheBytes).toBe(0);
     expect(c.maxSequencesPerClient).toBe(3);
     expect(c.maxPrefillTokensPerStep).toBe(64);
+    expect(c.maxPrefillTokensWhileDecoding).toBe(16);
     expect(c.kvCache).toBe("concat");
     expect(c.matmulNBitsAccuracyLevel).toBe(0);
     expect(parseModelConfig({}, FILE).matmulNBitsAccuracyLevel).toBe(4);

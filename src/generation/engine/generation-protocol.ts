@@ -14,6 +14,8 @@ export interface GenerationWorkerData {
   readonly maxConcurrentSequences: number;
   /** Prompt tokens one scheduler step may prefill (chunked prefill; scheduler.ts). */
   readonly maxPrefillTokensPerStep: number;
+  /** The same while sequences decode (at most the above). */
+  readonly maxPrefillTokensWhileDecoding: number;
   /** Bytes of prompt-prefix KV blocks kept for reuse (prefix-cache.ts); 0: none. */
   readonly prefixCacheBytes: number;
   readonly session: SessionOptions;

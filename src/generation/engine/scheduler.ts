@@ -7,7 +7,11 @@ import type { SequenceEvent } from "./generation-protocol.js";
 import { GenerationSequence } from "./generation-sequence.js";
 import { KvCache } from "./kv-cache.js";
 import { type KvCacheSlots, kvCacheSlots } from "./kv-cache-memory.js";
-import { DEFAULT_MAX_PREFILL_TOKENS_PER_STEP, planPrefillChunks } from "./prefill-plan.js";
+import {
+  DEFAULT_MAX_PREFILL_TOKENS_PER_STEP,
+  DEFAULT_MAX_PREFILL_TOKENS_WHILE_DECODING,
+  planPrefillChunks,
+} from "./prefill-plan.js";
 import type { PrefixBlock, PrefixCache, PrefixCacheStats } from "./prefix-cache.js";
 import { startPrefill, storePrefill } from "./prefix-reuse.js";
 import { joinGroup, mergeGroups, type RunningGroup } from "./running-groups.js";
@@ -24,6 +28,11 @@ export interface GenerationSchedulerOptions {
    * (model.json `max_prefill_tokens_per_step`); default {@link DEFAULT_MAX_PREFILL_TOKENS_PER_STEP}.
    */
   readonly maxPrefillTokensPerStep?: number;
+  /**
+   * The budget while sequences decode (model.json `max_prefill_tokens_while_decoding`),
+   * within `maxPrefillTokensPerStep`; default {@link DEFAULT_MAX_PREFILL_TOKENS_WHILE_DECODING}.
+   */
+  readonly maxPrefillTokensWhileDecoding?: number;
   /**
    * Reused KV blocks of prompt prefixes (model.json `prefix_cache_bytes`): a newcomer
    * prefills only what follows its longest cached prefix; absent: none.
@@ -51,7 +60,8 @@ interface Prefilling {
  * At every step boundary, finished and cancelled sequences leave the batch (their
  * KV rows dropped) and waiting ones join while slots are free. Newcomers are
  * prefilled first (chunked prefill): each step, one run feeds at most
- * `maxPrefillTokensPerStep` prompt tokens, oldest prompts first (prefill-plan.ts),
+ * `maxPrefillTokensPerStep` prompt tokens, and at most `maxPrefillTokensWhileDecoding`
+ * while sequences decode, oldest prompts first (prefill-plan.ts),
  * each appended to its sequence's own KV cache, then the running batch decodes one
  * token; so a long prompt delays each running stream's next token by one bounded
  * run, not by its whole prefill. A sequence whose prompt is complete samples its
@@ -190,7 +200,12 @@ export class GenerationScheduler {
    * sample their first token and join the running batch.
    */
   private async prefill(events: SequenceEvent[]): Promise<void> {
-    const budget = this.options.maxPrefillTokensPerStep ?? DEFAULT_MAX_PREFILL_TOKENS_PER_STEP;
+    const { maxPrefillTokensPerStep: cap = DEFAULT_MAX_PREFILL_TOKENS_PER_STEP } = this.options;
+    const {
+      maxPrefillTokensWhileDecoding: whileDecoding = DEFAULT_MAX_PREFILL_TOKENS_WHILE_DECODING,
+    } = this.options;
+    // Each chunk is a gap in every running stream; with none running, nobody waits on it.
+    const budget = this.runningCount > 0 ? Math.min(cap, whileDecoding) : cap;
     const chunks = planPrefillChunks(
       this.prefilling.map((p) => p.ids.length - p.done),
       budget,

@@ -50,6 +50,7 @@ serveWorker<GenerationWorkerData, ToGenerationWorker, FromGenerationWorker>(
       tokenizer,
       maxConcurrentSequences: data.maxConcurrentSequences,
       maxPrefillTokensPerStep: data.maxPrefillTokensPerStep,
+      maxPrefillTokensWhileDecoding: data.maxPrefillTokensWhileDecoding,
       ...(prefixCache && { prefixCache }),
       emit: (events) => send(step(events)),
       onIdle: () => send(step([])),

@@ -257,4 +257,31 @@ describe("GenerationScheduler", () => {
     expect(decodeRuns).toContain(1);
     expect(decodeRuns).not.toContain(3);
   });
+  it("prefills in chunks of the while-decoding budget only while a sequence decodes", async () => {
+    const runner = new CountingRunner();
+    const scheduler: GenerationScheduler = new GenerationScheduler({
+      runner,
+      signature: sig,
+      tokenizer,
+      maxConcurrentSequences: 4,
+      maxPrefillTokensPerStep: 8,
+      maxPrefillTokensWhileDecoding: 3,
+      emit: (events) => {
+        // Once sequence 1 (alone: chunks of 8) has its first token, sequence 2 arrives.
+        if (events.some((e) => e.id === 1 && e.tokenIds?.length) && runner.runs === 2) {
+          scheduler.submit(2, job([1, 2, 3, 4, 5, 6, 7], 1));
+        }
+      },
+    });
+    scheduler.submit(1, job([1, 2, 3, 4, 5, 6, 7, 0, 1, 2], 6));
+    await scheduler.idle();
+    const prefills = runner.shapes.filter(([, n = 0]) => n > 1);
+    // Sequence 1's ten tokens: 8 + 2 with nothing decoding; sequence 2's seven: 3 + 3 + 1.
+    expect(prefills).toEqual([
+      [1, 8],
+      [1, 2],
+      [1, 3],
+      [1, 3],
+    ]);
+  });
 });
