@@ -34,6 +34,11 @@ export interface GenerationSchedulerOptions {
    */
   readonly maxPrefillTokensWhileDecoding?: number;
   /**
+   * Row slots of padding two groups of running sequences may take on to decode in one
+   * run (running-groups.ts: sharedRunSlack); default SHARED_RUN_SLACK_SLOTS.
+   */
+  readonly sharedRunSlack?: number;
+  /**
    * Reused KV blocks of prompt prefixes (model.json `prefix_cache_bytes`): a newcomer
    * prefills only what follows its longest cached prefix; absent: none.
    */
@@ -221,7 +226,7 @@ export class GenerationScheduler {
       p.done += tokens[i]?.length ?? 0;
       if (p.done < p.ids.length) return;
       this.leavePrefill(p, true);
-      joinGroup(this.groups, p.seq, p.cache);
+      joinGroup(this.groups, p.seq, p.cache, this.options.sharedRunSlack);
       events.push(p.seq.step(logits[i] ?? new Float32Array(0)));
     });
     this.prefilling = this.prefilling.filter((p) => p.done < p.ids.length);
@@ -267,7 +272,7 @@ export class GenerationScheduler {
       group.seqs = keep.map((row) => group.seqs[row]).filter((s) => s !== undefined);
     }
     // Trimmed caches may now share a run.
-    if (changed) this.groups = mergeGroups(this.groups);
+    if (changed) this.groups = mergeGroups(this.groups, this.options.sharedRunSlack);
   }
 
   /** Unpins a sequence's prefix blocks; a complete prompt's own blocks are cached first. */

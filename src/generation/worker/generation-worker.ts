@@ -4,6 +4,7 @@
  * computed on the server's event loop. Streams each step's events back in one message.
  */
 import { join } from "node:path";
+import { readOnnxWeightBytes } from "../../onnx/read-onnx-weight-bytes.js";
 import { serveWorker } from "../../runtime/serve-worker.js";
 import type {
   FromGenerationWorker,
@@ -12,6 +13,7 @@ import type {
 } from "../engine/generation-protocol.js";
 import { kvCacheBytesPerToken } from "../engine/kv-cache-memory.js";
 import { PREFIX_BLOCK_TOKENS, PrefixCache } from "../engine/prefix-cache.js";
+import { sharedRunSlack } from "../engine/running-groups.js";
 import { GenerationScheduler } from "../engine/scheduler.js";
 import { loadGenerationConfig } from "../request/generation-config.js";
 import { loadTextTokenizer } from "../request/tokenizer.js";
@@ -26,8 +28,9 @@ serveWorker<GenerationWorkerData, ToGenerationWorker, FromGenerationWorker>(
       loadTextTokenizer(data.dir),
       loadGenerationConfig(data.dir),
     ]);
+    const modelPath = data.modelPath || join(data.dir, "model.onnx");
     const { session, signature, kvCacheNote } = await openDecoderSession(
-      data.modelPath || join(data.dir, "model.onnx"),
+      modelPath,
       data.session,
       config,
       data.kvCache,
@@ -36,6 +39,8 @@ serveWorker<GenerationWorkerData, ToGenerationWorker, FromGenerationWorker>(
         : { matmulNBitsAccuracyLevel: data.matmulNBitsAccuracyLevel },
     );
     const kvBytesPerToken = kvCacheBytesPerToken(signature, session.inputs);
+    // Headers only (kilobytes of I/O); the session has already read the file.
+    const weightBytes = await readOnnxWeightBytes(modelPath).catch(() => 0);
     const prefixCache =
       data.prefixCacheBytes > 0
         ? new PrefixCache(data.prefixCacheBytes, PREFIX_BLOCK_TOKENS * kvBytesPerToken)
@@ -51,6 +56,7 @@ serveWorker<GenerationWorkerData, ToGenerationWorker, FromGenerationWorker>(
       maxConcurrentSequences: data.maxConcurrentSequences,
       maxPrefillTokensPerStep: data.maxPrefillTokensPerStep,
       maxPrefillTokensWhileDecoding: data.maxPrefillTokensWhileDecoding,
+      sharedRunSlack: sharedRunSlack(weightBytes, kvBytesPerToken),
       ...(prefixCache && { prefixCache }),
       emit: (events) => send(step(events)),
       onIdle: () => send(step([])),

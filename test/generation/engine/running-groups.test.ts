@@ -6,6 +6,7 @@ import {
   joinGroup,
   mergeGroups,
   type RunningGroup,
+  sharedRunSlack,
   shareRun,
 } from "../../../src/generation/engine/running-groups.js";
 
@@ -48,6 +49,22 @@ describe("shareRun", () => {
   ])("%i rows of %i and %i of %i: %s", (rowsA, lenA, rowsB, lenB, shared) => {
     expect(shareRun(cache(rowsA, lenA), cache(rowsB, lenB))).toBe(shared);
     expect(shareRun(cache(rowsB, lenB), cache(rowsA, lenA))).toBe(shared);
+  });
+});
+
+describe("sharedRunSlack", () => {
+  it("is about a fifth of the weight bytes in cache slots, and never below 96 MiB of cache", () => {
+    // SmolLM2-135M's shape, fp32: 538 MB of weights, 46,080 bytes of keys and values a token.
+    expect(sharedRunSlack(538_060_032, 46_080)).toBe(2336);
+    // A 1B decoder (16 layers, 8 KV heads of 64, fp32): 4.4 GB, 65,536 bytes a token.
+    expect(sharedRunSlack(4_400_000_000, 65_536)).toBe(13_428);
+    // stories260k: a run is per-op overhead; 96 MiB of its 1,280-byte tokens is any batch it can hold.
+    expect(sharedRunSlack(1_000_000, 1280)).toBe(78_644);
+  });
+
+  it("decides shareRun: a long row among short ones shares their run under a large enough slack", () => {
+    expect(shareRun(cache(8, 68), cache(1, 1125), 2336)).toBe(false);
+    expect(shareRun(cache(8, 68), cache(1, 1125), 78_644)).toBe(true);
   });
 });
 
