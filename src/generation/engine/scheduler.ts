@@ -200,20 +200,23 @@ export class GenerationScheduler {
     }
   }
 
+  /** Prompt tokens this step may prefill: each chunk is a gap in every running stream. */
+  private prefillBudget(): number {
+    const cap = this.options.maxPrefillTokensPerStep ?? DEFAULT_MAX_PREFILL_TOKENS_PER_STEP;
+    if (this.runningCount === 0) return cap;
+    const whileDecoding =
+      this.options.maxPrefillTokensWhileDecoding ?? DEFAULT_MAX_PREFILL_TOKENS_WHILE_DECODING;
+    return Math.min(cap, whileDecoding);
+  }
+
   /**
    * One prefill run within the token budget; sequences whose prompt it completes
-   * sample their first token and join the running batch.
+   * sample their first token and join a running group.
    */
   private async prefill(events: SequenceEvent[]): Promise<void> {
-    const { maxPrefillTokensPerStep: cap = DEFAULT_MAX_PREFILL_TOKENS_PER_STEP } = this.options;
-    const {
-      maxPrefillTokensWhileDecoding: whileDecoding = DEFAULT_MAX_PREFILL_TOKENS_WHILE_DECODING,
-    } = this.options;
-    // Each chunk is a gap in every running stream; with none running, nobody waits on it.
-    const budget = this.runningCount > 0 ? Math.min(cap, whileDecoding) : cap;
     const chunks = planPrefillChunks(
       this.prefilling.map((p) => p.ids.length - p.done),
-      budget,
+      this.prefillBudget(),
     );
     const part = this.prefilling.slice(0, chunks.length);
     const caches = part.map((p) => p.cache);
