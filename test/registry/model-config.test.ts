@@ -152,6 +152,11 @@ describe("parseModelConfig", () => {
     expect(errorOf({ queue_delay: true })).toBe(
       `${FILE}: "queue_delay": expected "adaptive" or "fixed"`,
     );
+    for (const budget of [-1, 2.5, "64"]) {
+      expect(errorOf({ max_prefill_tokens_while_decoding: budget })).toBe(
+        `${FILE}: "max_prefill_tokens_while_decoding": expected a non-negative integer`,
+      );
+    }
     expect(errorOf({ labels: ["a", 3] })).toBe(`${FILE}: "labels[1]": expected a string`);
     expect(errorOf({ session: { graph_optimization_level: "max" } })).toBe(
       `${FILE}: "session.graph_optimization_level": expected "disabled", "basic", "extended" or "all"`,
