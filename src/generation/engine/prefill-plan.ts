@@ -11,10 +11,11 @@ export const DEFAULT_MAX_PREFILL_TOKENS_PER_STEP = 512;
  * prefill while other sequences decode (at most `max_prefill_tokens_per_step`). The
  * engine runs a prefill chunk and the decode step one after the other, so each chunk
  * is one gap in every running stream. On SmolLM2-135M's shape (2 intra-op threads), a
- * 1,000-token prompt among 8 decoding streams in chunks of 64: the streams' inter-token
- * p99 1.54x their median and the prompt's first token 1.01x a bare prefill; in chunks of
- * 512: p99 25x (bench/RESULTS.md). With nothing decoding, nobody waits on a chunk, and
- * prompts prefill in chunks of `max_prefill_tokens_per_step`.
+ * 1,000-token prompt among 8 decoding streams in chunks of 64: the prompt's first token
+ * 1.0-1.14x a bare prefill, the streams' worst gap 0.19-0.28 s (a chunk and a step; 4.2x
+ * their median over 128 tokens each); in chunks of 512: 1.1-1.2 s (bench/RESULTS.md).
+ * With nothing decoding, nobody waits on a chunk, and prompts prefill in chunks of
+ * `max_prefill_tokens_per_step`.
  */
 export const DEFAULT_MAX_PREFILL_TOKENS_WHILE_DECODING = 64;
 

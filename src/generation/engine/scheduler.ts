@@ -140,15 +140,13 @@ export class GenerationScheduler {
 
   /** The KV caches' slots now, over every group (the worker reports them with each step's events). */
   kvSlots(): KvCacheSlots {
-    let [usedTokens, reservedTokens] = [0, 0];
+    const total = { usedTokens: 0, reservedTokens: 0 };
     for (const { cache } of this.groups) {
       const slots = kvCacheSlots(cache);
-      [usedTokens, reservedTokens] = [
-        usedTokens + slots.usedTokens,
-        reservedTokens + slots.reservedTokens,
-      ];
+      total.usedTokens += slots.usedTokens;
+      total.reservedTokens += slots.reservedTokens;
     }
-    return { usedTokens, reservedTokens };
+    return total;
   }
 
   /** The prefix cache's counts and size; undefined without one. */
