@@ -51,13 +51,35 @@ interface Target {
   readonly inferd: boolean;
 }
 
-/** CPU nanoseconds of the main thread and of all threads of `pid` so far. */
-async function cpuNs(pid: number): Promise<{ main: number; all: number }> {
+/** CPU nanoseconds of `pid`'s main thread, of all its threads, and by thread name, so far. */
+async function cpuNs(
+  pid: number,
+): Promise<{ main: number; all: number; byName: Map<string, number> }> {
   const read = async (tid: string) =>
     Number((await readFile(`/proc/${pid}/task/${tid}/schedstat`, "utf8")).split(" ")[0]);
+  const name = async (tid: string) =>
+    (await readFile(`/proc/${pid}/task/${tid}/comm`, "utf8")).trim();
   const tids = await readdir(`/proc/${pid}/task`);
-  const each = await Promise.all(tids.map((tid) => read(tid).catch(() => 0)));
-  return { main: await read(String(pid)), all: each.reduce((a, b) => a + b, 0) };
+  const each = await Promise.all(
+    tids.map(async (tid) => [await name(tid).catch(() => "?"), await read(tid).catch(() => 0)]),
+  );
+  const byName = new Map<string, number>();
+  // Node names few threads: unnamed ones are told apart by their tid.
+  for (const [i, [n, ns]] of (each as [string, number][]).entries()) {
+    byName.set(n === "node" ? `node/${tids[i]}` : n, ns);
+  }
+  const all = each.reduce((sum, [, ns]) => sum + (ns as number), 0);
+  return { main: await read(String(pid)), all, byName };
+}
+
+/** `CPU_PER_CALL_THREADS=1`: each measured run also prints µs per call by thread name. */
+function printThreads(label: string, before: Map<string, number>, after: Map<string, number>) {
+  if (process.env.CPU_PER_CALL_THREADS !== "1") return;
+  const parts = [...after].map(([n, ns]) => [n, (ns - (before.get(n) ?? 0)) / calls / 1000]);
+  const shown = parts.filter(([, us]) => (us as number) >= 0.1);
+  shown.sort((a, b) => (b[1] as number) - (a[1] as number));
+  const text = shown.map(([n, us]) => `${n} ${(us as number).toFixed(1)}`).join(", ");
+  process.stderr.write(`  ${label} threads (µs/call): ${text}\n`);
 }
 
 /** `CPU_PER_CALL_C=1` drives one call at a time (one connection) instead of c=64. */
@@ -104,6 +126,7 @@ async function measure(target: Target, body: string): Promise<[number, number]> 
     target.inferd && (await scrapeModelCounters(target.server.port, target.model.name));
   await drive(target, calls, body);
   const after = await cpuNs(target.server.pid);
+  printThreads(target.label, before.byName, after.byName);
   if (counted) {
     const now = await scrapeModelCounters(target.server.port, target.model.name);
     if (now.failed !== counted.failed) throw new Error(`${target.label}: failed calls`);
@@ -124,8 +147,9 @@ function requestBody(target: Target): Uint8Array | string {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 /**
- * `CPU_PER_CALL_ALT_FLAGS="--max-semi-space-size=32"`: a second inferd (target `alt`,
- * batching on) under these node flags, measured in the same rounds as `on`: the fair
+ * `CPU_PER_CALL_ALT_FLAGS="--max-semi-space-size=32"` (node flags) or
+ * `CPU_PER_CALL_ALT_ARGS="--log-level warn"` (inferd flags): a second inferd (target `alt`,
+ * batching on) run so, measured in the same rounds as `on`: the fair
  * comparison of V8 flags on a loaded machine, where separate runs see different loads.
  */
 async function startAlternative(
@@ -134,10 +158,15 @@ async function startAlternative(
   model: BenchModel,
 ): Promise<Target[]> {
   const flags = process.env.CPU_PER_CALL_ALT_FLAGS?.split(" ").filter(Boolean) ?? [];
-  if (flags.length === 0) return [];
-  const server = await startServerProcess({ modelRepository: repo.dir, nodeFlags: flags });
+  const args = process.env.CPU_PER_CALL_ALT_ARGS?.split(" ").filter(Boolean) ?? [];
+  if (flags.length === 0 && args.length === 0) return [];
+  const server = await startServerProcess({
+    modelRepository: repo.dir,
+    nodeFlags: flags,
+    extraArgs: args,
+  });
   servers.push(server);
-  const label = `inferd, batching on, ${flags.join(" ")}`;
+  const label = `inferd, batching on, ${[...flags, ...args].join(" ")}`;
   return [{ key: "alt", label, server, model, inferd: true }];
 }
 
