@@ -39,7 +39,7 @@ const withHeadroom = (length: number) => length + Math.max(8, Math.ceil(length /
  * The append-KV graph of the export in `versionDir`: the cached rewrite the server wrote
  * there, or a rewrite made now and written beside the export (removed by `dispose`).
  */
-async function appendKvGraph(
+export async function appendKvGraph(
   versionDir: string,
 ): Promise<{ path: string; dispose(): Promise<void> }> {
   const cached = readdirSync(versionDir).find(

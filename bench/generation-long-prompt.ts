@@ -19,8 +19,10 @@ import { fileURLToPath } from "node:url";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { GenerationService } from "../gen/inferd/v1/generation_pb.js";
+import { chunkFloorLines, measureChunkCosts } from "./chunked-prefill-floor.js";
 import { createBareLoop } from "./generation-bare-loop.js";
-import { greedyStream, median } from "./generation-streams.js";
+import { serverSessionOptions } from "./generation-floor.js";
+import { greedyStream, median, quantile } from "./generation-streams.js";
 import {
   LLM_REPO,
   LONG_TOKENS,
@@ -155,8 +157,21 @@ async function runCase(c: LongPromptCase): Promise<string[]> {
     await rm(repo, { recursive: true, force: true });
     await bare.release();
   }
+  // After the server stopped: the chunks' runs then have the cores to themselves.
+  const floorLines = c.chunkFloor
+    ? chunkFloorLines({
+        costs: await measureChunkCosts(
+          c.versionDir,
+          serverSessionOptions(c.threads),
+          c.prompt.length,
+        ),
+        medianGapMs: quantile(floor, 0.5),
+        promptLength: c.prompt.length,
+        bareMs: median(bareMs),
+      })
+    : [];
   const heading = `long prompt (${c.prompt.length} tokens, ${c.label}) arriving while ${STREAMS} streams decode ${c.streamTokens} tokens each (after ${ARRIVE_AFTER}); ${c.reps} rounds, budgets alternating; ${c.threads} intra-op thread(s), no spinning, server and bare alike; load average (1 min) ${loadStart.toFixed(2)} at start, ${(loadavg()[0] ?? 0).toFixed(2)} at end`;
-  return longPromptReport({
+  const report = longPromptReport({
     heading,
     promptLength: c.prompt.length,
     rows,
@@ -164,6 +179,7 @@ async function runCase(c: LongPromptCase): Promise<string[]> {
     bareMs: median(bareMs),
     threads: c.threads,
   });
+  return floorLines.length === 0 ? report : [...report, "", ...floorLines];
 }
 
 /** The stories260k case (a regression check of per-step overhead). */

@@ -44,6 +44,8 @@ export interface LongPromptCase {
   /** Hard links (external data: ORT refuses a symlinked data file) or symbolic links. */
   readonly hardLinks: boolean;
   readonly readyTimeoutMs: number;
+  /** Also time the served graph's chunks alone (chunked-prefill-floor.ts) after the rounds. */
+  readonly chunkFloor: boolean;
 }
 
 /** stories260k: context 512, so the longest prompt that leaves room for its tokens. */
@@ -69,6 +71,7 @@ export function storiesCase(): LongPromptCase {
     threads: 1,
     hardLinks: false,
     readyTimeoutMs: 60_000,
+    chunkFloor: false,
   };
 }
 
@@ -99,5 +102,6 @@ export function realSizeCase(): LongPromptCase {
     threads: defaultGenerationThreads(cpus().length, 1),
     hardLinks: true,
     readyTimeoutMs: 600_000,
+    chunkFloor: true,
   };
 }
