@@ -14,10 +14,8 @@
  * the late chunks' gaps: the prefill's chunk gaps are about a tenth of them. The report
  * prints both per C, beside what alternating whole chunks with the streams' decode steps
  * (inferd's scheduler) gets, and says whether any C meets them. */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import * as ort from "onnxruntime-node";
-import { appendKvGraph } from "./generation-floor.js";
+import { appendKvGraph, kvShape, withHeadroom } from "./generation-floor.js";
 import { median } from "./generation-streams.js";
 
 /** Chunk sizes timed by default: from a few tokens to the whole-prompt end. */
@@ -66,21 +64,13 @@ export async function measureChunkCosts(
   return costs;
 }
 
-/** Capacity for `length` slots, as kv-cache.ts's withHeadroom gives an appending cache. */
-const withHeadroom = (length: number) => length + Math.max(8, Math.ceil(length / 8));
-
 /**
  * The engine's feeds for a chunk of `n` tokens after `history` (decoder-step.ts): the
  * appending cache's slots (its spare ones masked; an empty cache holds one), then the
  * chunk's, positions `history` to `history + n - 1`.
  */
 function chunkFeeds(versionDir: string, n: number, history: number): Record<string, ort.Tensor> {
-  const config = JSON.parse(readFileSync(join(versionDir, "config.json"), "utf8")) as {
-    num_hidden_layers: number;
-    num_key_value_heads: number;
-    head_dim: number;
-  };
-  const { num_hidden_layers: layers, num_key_value_heads: heads, head_dim: dim } = config;
+  const { layers, heads, dim } = kvShape(versionDir);
   const capacity = history === 0 ? 1 : withHeadroom(history);
   const feeds: Record<string, ort.Tensor> = {};
   for (let i = 0; i < layers; i++) {

@@ -33,7 +33,18 @@ export interface FloorFigures {
 const ROWS = 16;
 
 /** Capacity for `length` slots, as kv-cache.ts's withHeadroom gives an appending cache. */
-const withHeadroom = (length: number) => length + Math.max(8, Math.ceil(length / 8));
+export const withHeadroom = (length: number) => length + Math.max(8, Math.ceil(length / 8));
+
+/** The KV cache's shape from the export's config.json: layers, KV heads, head size. */
+export function kvShape(versionDir: string): { layers: number; heads: number; dim: number } {
+  const config = JSON.parse(readFileSync(join(versionDir, "config.json"), "utf8")) as {
+    num_hidden_layers: number;
+    num_key_value_heads: number;
+    head_dim: number;
+  };
+  const { num_hidden_layers: layers, num_key_value_heads: heads, head_dim: dim } = config;
+  return { layers, heads, dim };
+}
 
 /**
  * The append-KV graph of the export in `versionDir`: the cached rewrite the server wrote
@@ -56,12 +67,7 @@ export async function appendKvGraph(
 
 /** The engine's feeds for one decode step of `rows` rows, each with `past` real tokens. */
 function decodeFeeds(versionDir: string, rows: number, past: number): Record<string, ort.Tensor> {
-  const config = JSON.parse(readFileSync(join(versionDir, "config.json"), "utf8")) as {
-    num_hidden_layers: number;
-    num_key_value_heads: number;
-    head_dim: number;
-  };
-  const { num_hidden_layers: L, num_key_value_heads: H, head_dim: D } = config;
+  const { layers: L, heads: H, dim: D } = kvShape(versionDir);
   const capacity = withHeadroom(past);
   const total = capacity + 1;
   const feeds: Record<string, ort.Tensor> = {};
