@@ -13,9 +13,11 @@
  * most 3m and a sum of chunks of at most 1.3 P. The p99 of a stream's gaps falls among
  * the late chunks' gaps: the prefill's chunk gaps are about a tenth of them. The report
  * prints both per C, beside what alternating whole chunks with the streams' decode steps
- * (inferd's scheduler) gets, and says whether any C meets them. */
+ * (inferd's scheduler) gets, and says whether any C meets them.
+ */
 import * as ort from "onnxruntime-node";
-import { appendKvGraph, kvShape, withHeadroom } from "./generation-floor.js";
+import { withHeadroom } from "../src/generation/engine/kv-cache.js";
+import { appendKvGraph, kvShape } from "./generation-floor.js";
 import { median } from "./generation-streams.js";
 
 /** Chunk sizes timed by default: from a few tokens to the whole-prompt end. */
@@ -51,11 +53,12 @@ export async function measureChunkCosts(
     }
     return median(times);
   };
+  const shape = kvShape(versionDir);
   const costs = new Map<number, ChunkCost>();
   try {
     for (const c of chunks.filter((c) => c <= n)) {
-      const firstMs = await time(chunkFeeds(versionDir, c, 0));
-      costs.set(c, { firstMs, lastMs: await time(chunkFeeds(versionDir, c, n - c)) });
+      const firstMs = await time(chunkFeeds(shape, c, 0));
+      costs.set(c, { firstMs, lastMs: await time(chunkFeeds(shape, c, n - c)) });
     }
   } finally {
     await session.release();
@@ -69,8 +72,11 @@ export async function measureChunkCosts(
  * appending cache's slots (its spare ones masked; an empty cache holds one), then the
  * chunk's, positions `history` to `history + n - 1`.
  */
-function chunkFeeds(versionDir: string, n: number, history: number): Record<string, ort.Tensor> {
-  const { layers, heads, dim } = kvShape(versionDir);
+function chunkFeeds(
+  { layers, heads, dim }: ReturnType<typeof kvShape>,
+  n: number,
+  history: number,
+): Record<string, ort.Tensor> {
   const capacity = history === 0 ? 1 : withHeadroom(history);
   const feeds: Record<string, ort.Tensor> = {};
   for (let i = 0; i < layers; i++) {

@@ -61,24 +61,28 @@ async function cpuNs(
     (await readFile(`/proc/${pid}/task/${tid}/comm`, "utf8")).trim();
   const tids = await readdir(`/proc/${pid}/task`);
   const each = await Promise.all(
-    tids.map(async (tid) => [await name(tid).catch(() => "?"), await read(tid).catch(() => 0)]),
+    tids.map(
+      async (tid): Promise<[string, number]> => [
+        await name(tid).catch(() => "?"),
+        await read(tid).catch(() => 0),
+      ],
+    ),
   );
   const byName = new Map<string, number>();
   // Node names few threads: unnamed ones are told apart by their tid.
-  for (const [i, [n, ns]] of (each as [string, number][]).entries()) {
-    byName.set(n === "node" ? `node/${tids[i]}` : n, ns);
-  }
-  const all = each.reduce((sum, [, ns]) => sum + (ns as number), 0);
+  each.forEach(([n, ns], i) => byName.set(n === "node" ? `node/${tids[i]}` : n, ns));
+  const all = each.reduce((sum, [, ns]) => sum + ns, 0);
   return { main: await read(String(pid)), all, byName };
 }
 
 /** `CPU_PER_CALL_THREADS=1`: each measured run also prints µs per call by thread name. */
 function printThreads(label: string, before: Map<string, number>, after: Map<string, number>) {
   if (process.env.CPU_PER_CALL_THREADS !== "1") return;
-  const parts = [...after].map(([n, ns]) => [n, (ns - (before.get(n) ?? 0)) / calls / 1000]);
-  const shown = parts.filter(([, us]) => (us as number) >= 0.1);
-  shown.sort((a, b) => (b[1] as number) - (a[1] as number));
-  const text = shown.map(([n, us]) => `${n} ${(us as number).toFixed(1)}`).join(", ");
+  const shown = [...after]
+    .map(([n, ns]): [string, number] => [n, (ns - (before.get(n) ?? 0)) / calls / 1000])
+    .filter(([, us]) => us >= 0.1)
+    .sort((a, b) => b[1] - a[1]);
+  const text = shown.map(([n, us]) => `${n} ${us.toFixed(1)}`).join(", ");
   process.stderr.write(`  ${label} threads (µs/call): ${text}\n`);
 }
 

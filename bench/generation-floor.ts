@@ -17,6 +17,7 @@ import { rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
+import { withHeadroom } from "../src/generation/engine/kv-cache.js";
 import { rewriteForAppendKv } from "../src/generation/kv-rewrite/append-kv-rewrite.js";
 import { median } from "./generation-streams.js";
 
@@ -31,9 +32,6 @@ export interface FloorFigures {
 }
 
 const ROWS = 16;
-
-/** Capacity for `length` slots, as kv-cache.ts's withHeadroom gives an appending cache. */
-export const withHeadroom = (length: number) => length + Math.max(8, Math.ceil(length / 8));
 
 /** The KV cache's shape from the export's config.json: layers, KV heads, head size. */
 export function kvShape(versionDir: string): { layers: number; heads: number; dim: number } {
