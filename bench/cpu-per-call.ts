@@ -70,7 +70,7 @@ async function cpuNs(
   );
   const byName = new Map<string, number>();
   // Node names few threads: unnamed ones are told apart by their tid.
-  each.forEach(([n, ns], i) => byName.set(n === "node" ? `node/${tids[i]}` : n, ns));
+  for (const [i, [n, ns]] of each.entries()) byName.set(n === "node" ? `node/${tids[i]}` : n, ns);
   const all = each.reduce((sum, [, ns]) => sum + ns, 0);
   return { main: await read(String(pid)), all, byName };
 }
