@@ -36,11 +36,40 @@ export function intAttribute(node: OnnxNode, name: string): number | undefined {
   return typeof value === "number" ? value : value.toNumber();
 }
 
+/** A node's integer-list attribute (a Transpose's `perm`, say) as numbers, if it has one. */
+export function intsAttribute(node: OnnxNode, name: string): number[] | undefined {
+  const values = node.attribute?.find((a) => a.name === name)?.ints;
+  return values?.map((v) => (typeof v === "number" ? v : v.toNumber()));
+}
+
 /** Sets `node`'s integer attribute `name` to `value`, adding it when absent. */
 export function setIntAttribute(node: OnnxNode, name: string, value: number): void {
   const type = onnx.AttributeProto.AttributeType.INT;
   const attrs = (node.attribute ?? []).filter((a) => a.name !== name);
   node.attribute = [...attrs, onnx.AttributeProto.create({ name, type, i: value })];
+}
+
+/** An int64 or int32 tensor's values as numbers; undefined for other types. */
+function tensorInts(t: OnnxTensor): number[] | undefined {
+  const { INT64, INT32 } = onnx.TensorProto.DataType;
+  const raw = t.rawData;
+  if (t.dataType === INT64) {
+    if (raw && raw.length > 0) {
+      const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+      return Array.from({ length: raw.length / 8 }, (_, k) =>
+        Number(view.getBigInt64(k * 8, true)),
+      );
+    }
+    return (t.int64Data ?? []).map((v) => (typeof v === "number" ? v : v.toNumber()));
+  }
+  if (t.dataType === INT32) {
+    if (raw && raw.length > 0) {
+      const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+      return Array.from({ length: raw.length / 4 }, (_, k) => view.getInt32(k * 4, true));
+    }
+    return [...(t.int32Data ?? [])];
+  }
+  return undefined;
 }
 
 /** Integer node attributes from a record. */
@@ -156,6 +185,21 @@ export class OnnxGraph {
   /** The initializer named `name`, if there is one (weights are read and replaced through it). */
   initializer(name: string): OnnxTensor | undefined {
     return (this.graph.initializer ?? []).find((t) => t.name === name);
+  }
+
+  /**
+   * The integers a constant holds (an int64 or int32 initializer, or a Constant node's
+   * tensor), raw data included; undefined for anything computed at run time.
+   */
+  constantInts(name: string): number[] | undefined {
+    const producer = this.producer(name);
+    const tensor =
+      producer?.opType === "Constant"
+        ? producer.attribute?.find((a) => a.name === "value")?.t
+        : producer === undefined
+          ? this.initializer(name)
+          : undefined;
+    return tensor ? tensorInts(tensor) : undefined;
   }
 
   get initializers(): readonly OnnxTensor[] {

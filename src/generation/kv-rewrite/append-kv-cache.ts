@@ -9,7 +9,7 @@ import { basename, dirname, join } from "node:path";
  * older inferd are not served. (Serving one would still be correct, since it passed
  * the check against this very export, but it would miss the newer rewrite.)
  */
-export const APPEND_KV_CACHE_VERSION = 2;
+export const APPEND_KV_CACHE_VERSION = 3;
 
 const PREFIX = ".inferd-append-kv-";
 

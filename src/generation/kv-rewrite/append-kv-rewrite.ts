@@ -1,6 +1,7 @@
 import { isAbsolute, normalize, sep } from "node:path";
 import { INPUT_IDS, type KvKind, pastName, presentName } from "../../onnx/decoder-names.js";
 import { intAttribute, OnnxGraph, type OnnxNode } from "../../onnx/onnx-graph.js";
+import { groupedPastProduct } from "./grouped-past.js";
 import { sliceLogitsToLastPosition } from "./last-position-logits.js";
 
 /**
@@ -155,13 +156,17 @@ function rewriteLayer(graph: OnnxGraph, layer: number, pastLength: string, kv: K
   const at = (node: OnnxNode) => node.output?.[0] ?? "";
   const [scores, context] = [at(key.matmul), at(value.matmul)];
   for (const node of [key.concat, key.matmul, value.concat, value.matmul]) graph.remove(node);
-  const scoresPast = graph.add("MatMul", [query, pastKey]);
+  const past = (use: CacheUse) => use.concat.input?.[0] ?? "";
+  const scoresPast =
+    groupedPastProduct(graph, key.chain, past(key), query) ?? graph.add("MatMul", [query, pastKey]);
   const scoresNew = newScores(graph, query, newKey, kv);
   graph.add("Concat", [scoresPast, scoresNew], { axis: -1 }, scores);
   const [zero, last, end] = [graph.int64([0]), graph.int64([-1]), graph.int64([INT64_MAX])];
   const probsPast = graph.add("Slice", [probs, zero, pastLength, last]);
   const probsNew = graph.add("Slice", [probs, pastLength, end, last]);
-  const contextPast = graph.add("MatMul", [probsPast, pastValue]);
+  const contextPast =
+    groupedPastProduct(graph, value.chain, past(value), probsPast) ??
+    graph.add("MatMul", [probsPast, pastValue]);
   const contextNew = newContext(graph, probsNew, newValue, kv);
   graph.add("Add", [contextPast, contextNew], {}, context);
   emitNewSlots(graph, key.concat, presentName(layer, "key"));
