@@ -79,7 +79,10 @@ describe.skipIf(!HAVE_MODEL)("WorkerGenerativeModel buffer bound (stories260k)",
     const first = await slow.next();
     expect(first.done).toBe(false);
     // While this one is read to its end, the unread call shares every decode step with it:
-    // unbounded, it would buffer ~150 tokens; bounded, it stops at 8 (plus steps in flight).
+    // unbounded, it would buffer ~150 tokens; bounded, it stops at 8, plus the steps the
+    // worker runs before "pause" reaches it. A stories260k step takes about a millisecond,
+    // so a main thread held up 10-20 ms (GC, the suite's other files on the same 2 cores)
+    // lets that many through: CI once saw 14 here.
     await collectGeneration(
       model().generate({ ...request, prompt: "The little dog" }, new AbortController().signal),
     );
@@ -87,7 +90,7 @@ describe.skipIf(!HAVE_MODEL)("WorkerGenerativeModel buffer bound (stories260k)",
     const bufferedIds =
       buffered.done || isGenerationFinish(buffered.value) ? [] : buffered.value.tokenIds;
     expect(bufferedIds.length).toBeGreaterThanOrEqual(8);
-    expect(bufferedIds.length).toBeLessThanOrEqual(8 + 4);
+    expect(bufferedIds.length).toBeLessThanOrEqual(8 + 32);
     // Read to the end: the paused sequence resumed and produced exactly the solo tokens.
     const ids = [...(first.done || isGenerationFinish(first.value) ? [] : first.value.tokenIds)];
     ids.push(...bufferedIds);
