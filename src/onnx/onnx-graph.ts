@@ -188,17 +188,19 @@ export class OnnxGraph {
   }
 
   /**
-   * The integers a constant holds (an int64 or int32 initializer, or a Constant node's
-   * tensor), raw data included; undefined for anything computed at run time.
+   * The tensor a constant holds: an initializer's or a Constant node's; undefined for
+   * anything computed at run time.
    */
-  constantInts(name: string): number[] | undefined {
+  constantTensor(name: string): OnnxTensor | undefined {
     const producer = this.producer(name);
-    const tensor =
-      producer?.opType === "Constant"
-        ? producer.attribute?.find((a) => a.name === "value")?.t
-        : producer === undefined
-          ? this.initializer(name)
-          : undefined;
+    if (producer === undefined) return this.initializer(name);
+    if (producer.opType !== "Constant") return undefined;
+    return producer.attribute?.find((a) => a.name === "value")?.t ?? undefined;
+  }
+
+  /** The integers a constant holds (int64 or int32, raw data included); see {@link constantTensor}. */
+  constantInts(name: string): number[] | undefined {
+    const tensor = this.constantTensor(name);
     return tensor ? tensorInts(tensor) : undefined;
   }
 
@@ -342,6 +344,19 @@ export class OnnxGraph {
     }
     substitute.set(value, result);
     return result;
+  }
+
+  /** Adds nodes computing `Shape(value)[from:to]` (a 1-D int64 tensor); returns its name. */
+  dims(value: string, from: number, to: number): string {
+    const shape = this.add("Shape", [value]);
+    return this.add("Slice", [shape, this.int64([from]), this.int64([to]), this.int64([0])]);
+  }
+
+  /** Adds a copy of `node` (op, domain, attributes) reading `inputs`; returns its first output. */
+  addCopy(node: OnnxNode, inputs: readonly string[]): string {
+    const name = `inferd/${node.opType}_${this.uid++}`;
+    this.push(onnx.NodeProto.create({ ...node, name, input: [...inputs], output: [name] }));
+    return name;
   }
 
   /** Adds an int64 initializer holding `values`; returns its name. */

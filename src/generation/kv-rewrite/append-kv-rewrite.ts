@@ -48,12 +48,7 @@ export function rewriteForAppendKv(model: Uint8Array): AppendKvModel | undefined
   let layers = 0;
   while (graph.isGraphInput(pastName(layers, "key"))) layers++;
   if (layers === 0) return undefined;
-  const pastLength = graph.add("Slice", [
-    graph.add("Shape", [pastName(0, "key")]),
-    graph.int64([2]),
-    graph.int64([3]),
-    graph.int64([0]),
-  ]);
+  const pastLength = graph.dims(pastName(0, "key"), 2, 3);
   const decoding = decodeStepFlag(graph);
   // The cache's element type (float16 in fp16 exports) types the decode-step If branches.
   const kv = { decoding, elemType: graph.ioElemType(pastName(0, "key")) ?? 1 };
@@ -99,12 +94,7 @@ interface CacheUse {
  */
 function decodeStepFlag(graph: OnnxGraph): string | undefined {
   if (graph.opset() < 13 || !graph.isGraphInput(INPUT_IDS)) return undefined;
-  const length = graph.add("Slice", [
-    graph.add("Shape", [INPUT_IDS]),
-    graph.int64([1]),
-    graph.int64([2]),
-    graph.int64([0]),
-  ]);
+  const length = graph.dims(INPUT_IDS, 1, 2);
   return graph.add("Equal", [length, graph.int64([1])]);
 }
 
