@@ -49,27 +49,20 @@ export function setIntAttribute(node: OnnxNode, name: string, value: number): vo
   node.attribute = [...attrs, onnx.AttributeProto.create({ name, type, i: value })];
 }
 
-/** An int64 or int32 tensor's values as numbers; undefined for other types. */
+/** An int64 or int32 tensor's values as numbers (listed or raw); undefined for other types. */
 function tensorInts(t: OnnxTensor): number[] | undefined {
   const { INT64, INT32 } = onnx.TensorProto.DataType;
+  const width = t.dataType === INT64 ? 8 : t.dataType === INT32 ? 4 : 0;
+  if (width === 0) return undefined;
   const raw = t.rawData;
-  if (t.dataType === INT64) {
-    if (raw && raw.length > 0) {
-      const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-      return Array.from({ length: raw.length / 8 }, (_, k) =>
-        Number(view.getBigInt64(k * 8, true)),
-      );
-    }
-    return (t.int64Data ?? []).map((v) => (typeof v === "number" ? v : v.toNumber()));
+  if (raw && raw.length > 0) {
+    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    const at = (k: number) =>
+      width === 8 ? Number(view.getBigInt64(k * 8, true)) : view.getInt32(k * 4, true);
+    return Array.from({ length: raw.length / width }, (_, k) => at(k));
   }
-  if (t.dataType === INT32) {
-    if (raw && raw.length > 0) {
-      const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-      return Array.from({ length: raw.length / 4 }, (_, k) => view.getInt32(k * 4, true));
-    }
-    return [...(t.int32Data ?? [])];
-  }
-  return undefined;
+  const listed = width === 8 ? (t.int64Data ?? []) : (t.int32Data ?? []);
+  return listed.map((v) => (typeof v === "number" ? v : v.toNumber()));
 }
 
 /** Integer node attributes from a record. */

@@ -141,22 +141,22 @@ function rewriteLayer(graph: OnnxGraph, layer: number, pastLength: string, kv: K
   if (key === undefined || value === undefined) return false;
   const query = key.matmul.input?.[0] ?? "";
   const probs = value.matmul.input?.[0] ?? "";
-  const [pastKey, newKey] = parts(graph, key);
-  const [pastValue, newValue] = parts(graph, value);
+  const newKey = throughChain(graph, key, slotsOf(key, 1));
+  const newValue = throughChain(graph, value, slotsOf(value, 1));
   const at = (node: OnnxNode) => node.output?.[0] ?? "";
   const [scores, context] = [at(key.matmul), at(value.matmul)];
   for (const node of [key.concat, key.matmul, value.concat, value.matmul]) graph.remove(node);
-  const past = (use: CacheUse) => use.concat.input?.[0] ?? "";
-  const scoresPast =
-    groupedPastProduct(graph, key.chain, past(key), query) ?? graph.add("MatMul", [query, pastKey]);
+  // The plain product of the past goes through the export's chain (repeat_kv's copy included).
+  const pastProduct = (use: CacheUse, lhs: string) =>
+    groupedPastProduct(graph, use.chain, slotsOf(use, 0), lhs) ??
+    graph.add("MatMul", [lhs, throughChain(graph, use, slotsOf(use, 0))]);
+  const scoresPast = pastProduct(key, query);
   const scoresNew = newScores(graph, query, newKey, kv);
   graph.add("Concat", [scoresPast, scoresNew], { axis: -1 }, scores);
   const [zero, last, end] = [graph.int64([0]), graph.int64([-1]), graph.int64([INT64_MAX])];
   const probsPast = graph.add("Slice", [probs, zero, pastLength, last]);
   const probsNew = graph.add("Slice", [probs, pastLength, end, last]);
-  const contextPast =
-    groupedPastProduct(graph, value.chain, past(value), probsPast) ??
-    graph.add("MatMul", [probsPast, pastValue]);
+  const contextPast = pastProduct(value, probsPast);
   const contextNew = newContext(graph, probsNew, newValue, kv);
   graph.add("Add", [contextPast, contextNew], {}, context);
   emitNewSlots(graph, key.concat, presentName(layer, "key"));
@@ -167,7 +167,7 @@ function rewriteLayer(graph: OnnxGraph, layer: number, pastLength: string, kv: K
 /**
  * The Concat that grows layer `i`'s cache, and the slot-wise chain from it to a
  * MatMul's right side. Shape inputs of the chain may be computed from the cache
- * itself (Hugging Face's repeat_kv expands to the cache's own shape): {@link parts}
+ * itself (Hugging Face's repeat_kv expands to the cache's own shape): {@link throughChain}
  * recomputes them for each part.
  */
 function findCacheUse(graph: OnnxGraph, layer: number, kind: KvKind): CacheUse | undefined {
@@ -200,11 +200,15 @@ function findCacheUse(graph: OnnxGraph, layer: number, kind: KvKind): CacheUse |
   return undefined;
 }
 
-/** The chain applied to the past and to the new slots separately (shape inputs recomputed for each). */
-function parts(graph: OnnxGraph, use: CacheUse): [string, string] {
+/** The Concat's input `k`: the past (0) or the new slots (1). */
+function slotsOf(use: CacheUse, k: 0 | 1): string {
+  return use.concat.input?.[k] ?? "";
+}
+
+/** The chain applied to `input` in place of the grown cache (its shape inputs recomputed too). */
+function throughChain(graph: OnnxGraph, use: CacheUse, input: string): string {
   const last = use.chain.at(-1)?.output?.[0] ?? use.grown;
-  const apply = (input: string) => graph.recompute(last, new Map([[use.grown, input]]));
-  return [apply(use.concat.input?.[0] ?? ""), apply(use.concat.input?.[1] ?? "")];
+  return graph.recompute(last, new Map([[use.grown, input]]));
 }
 
 /** Makes the new slots (the Concat's second input) the graph output `present`. */

@@ -9,9 +9,9 @@ const HEAD_WISE = new Set(["Cast", "Identity", "Mul", "Div"]);
  * MatMul (`Unsqueeze(2) → Expand → Reshape`, `repeat_kv`): on SmolLM2-135M's shape (9
  * query heads, 3 KV heads) that copies every row's whole cache three times over, in
  * every layer of every step, and the MatMul reads the copy again (a bare 16-row step:
- * 41.5 ms of 163 ms of kernel time in Expand). Since query head h reads KV head h / rep, the same scores come from
- * folding `lhs` [b, H, n, ·] into [b, kvh, rep·n, ·] and multiplying by the cache as it
- * is: one GEMM per KV head, no copy. The new slots (one per row in a decode step) keep
+ * 41.5 ms of 163 ms of kernel time in Expand). Since query head h reads KV head h / rep,
+ * the same scores come from folding `lhs` [b, H, n, ·] into [b, kvh, rep·n, ·] and
+ * multiplying by the cache as it is: one GEMM per KV head, no copy. The new slots (one per row in a decode step) keep
  * the export's own chain.
  *
  * `chain` is the slot-wise path from the grown cache to the MatMul (append-kv-rewrite.ts);
