@@ -4,7 +4,13 @@ import { type BenchFamily, createBenchRepository } from "./bench-repository.js";
 import { startIdleLoop } from "./idle-loop-floor.js";
 import { type InProcessLimit, measureInProcessLimit } from "./in-process-limit.js";
 import { checkPeerTargets, formatPeerTable } from "./peers-report.js";
-import { type PeerGroup, type PeerRow, runPeerScenario } from "./peers-scenarios.js";
+import {
+  type PeerGroup,
+  type PeerRow,
+  type PeerRunSettings,
+  type PeerTarget,
+  runPeerScenario,
+} from "./peers-scenarios.js";
 import { planGroup } from "./peers-servers.js";
 import { printReport } from "./report.js";
 import { startServerProcess } from "./server-process.js";
@@ -14,6 +20,7 @@ const { values } = parseArgs({
   options: {
     "duration-ms": { type: "string", default: "3000" },
     "warmup-ms": { type: "string", default: "700" },
+    "prime-ms": { type: "string", default: "1500" },
     "limit-ms": { type: "string", default: "2000" },
     only: { type: "string", default: "grpc,http1,heavy" },
     concurrency: { type: "string", default: "1,64" },
@@ -81,6 +88,7 @@ async function runGroups(repo: Awaited<ReturnType<typeof createBenchRepository>>
     for (const group of values.only.split(",") as PeerGroup[]) {
       const plan = await planGroup(group, repo, inferd.port);
       try {
+        await primeTargets(group, plan.targets, settings);
         for (const concurrency of plan.concurrencies(values.concurrency.split(",").map(Number))) {
           for (const target of plan.targets) {
             const row = await runPeerScenario(group, target, concurrency, settings);
@@ -100,6 +108,25 @@ async function runGroups(repo: Awaited<ReturnType<typeof createBenchRepository>>
     await inferd.stop();
   }
   return rows;
+}
+
+/**
+ * Drives every target of a group once, unmeasured, at c=64 for `--prime-ms`. Why: the
+ * first measured run otherwise met a process just spawned (JIT still compiling, first
+ * paths of every layer), and whichever target came first paid for it: inferd's batching-on
+ * row at c=1 ran 1.3-1.5x slower than batching off in two runs of session 27-28, and the
+ * same rows swapped under a profiler. Each peer gets the same priming.
+ */
+async function primeTargets(
+  group: PeerGroup,
+  targets: readonly PeerTarget[],
+  settings: PeerRunSettings,
+): Promise<void> {
+  const durationMs = num("prime-ms");
+  if (durationMs <= 0) return;
+  for (const target of targets) {
+    await runPeerScenario(group, target, 64, { ...settings, durationMs, warmupMs: 0 });
+  }
 }
 
 async function report(
