@@ -76,12 +76,16 @@ export function toOrtSessionOptions(options: SessionOptions): ort.InferenceSessi
   if (options.graphOptimizationLevel !== undefined) {
     out.graphOptimizationLevel = options.graphOptimizationLevel;
   }
+  const session: Record<string, unknown> = {};
   if (options.allowSpinning !== undefined) {
     const spin = options.allowSpinning ? "1" : "0";
-    out.extra = {
-      session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } },
-    };
+    Object.assign(session, {
+      intra_op: { allow_spinning: spin },
+      inter_op: { allow_spinning: spin },
+    });
   }
+  if (options.prepackWeights === false) session.disable_prepacking = "1";
+  if (Object.keys(session).length > 0) out.extra = { session };
   return out;
 }
 

@@ -18,6 +18,13 @@ export interface SessionOptions {
    * sessions); 0 or absent: no change.
    */
   workerNice?: number;
+  /**
+   * Whether ORT repacks weights at creation for its kernels (its default: yes). Off, a
+   * session with external data reads its weights in place: it opens faster and adds
+   * little to the process's peak, but its MatMuls run slower (MatMulNBits much slower).
+   * The load-time check's reference session sets it off (see `startExportReference`).
+   */
+  prepackWeights?: boolean;
 }
 
 /**

@@ -12,6 +12,19 @@ describe("toOrtSessionOptions", () => {
     ).toEqual({ intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: "basic" });
     expect(toOrtSessionOptions({})).toEqual({});
   });
+
+  it("puts spinning and prepacking in ORT's session config entries, together", () => {
+    const spinOff = { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } };
+    expect(toOrtSessionOptions({ prepackWeights: false })).toEqual({
+      extra: { session: { disable_prepacking: "1" } },
+    });
+    expect(toOrtSessionOptions({ allowSpinning: false, prepackWeights: false })).toEqual({
+      extra: { session: { ...spinOff, disable_prepacking: "1" } },
+    });
+    expect(toOrtSessionOptions({ allowSpinning: false, prepackWeights: true })).toEqual({
+      extra: { session: spinOff },
+    });
+  });
 });
 
 describe("toTensorSpec", () => {

@@ -54,7 +54,8 @@ export async function appendKvMatches(
  * What the export computes on the check's cases: its logits and the new slots of its
  * `present.*`, a few hundred kilobytes. Recorded before the rewritten session is
  * opened, so that the export's session can be released first and the two sessions
- * (each holding the weights) never exist at once.
+ * (each holding the weights) need not exist at once; or in a thread of its own, whose
+ * message carries it (startExportReference).
  */
 export async function recordReference(
   original: DecoderRunner,

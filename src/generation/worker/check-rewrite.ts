@@ -11,7 +11,7 @@ import {
 } from "../kv-rewrite/append-kv-check.js";
 import { type GraphTools, messageOf, openBytes, openOriginal } from "./graph-tools.js";
 import type { LoadTimeEdits } from "./load-time-edits.js";
-import type { OpenedExport, PreparedRewrite } from "./open-export.js";
+import type { ExportAlongside, ExportOpenedHere, PreparedRewrite } from "./open-export.js";
 import { releaseBytes } from "./release-bytes.js";
 import { restoreStagedLevels, type StagedGraph } from "./staged-graph.js";
 
@@ -48,7 +48,7 @@ export async function checkRewrite(
   tools: GraphTools,
   modelPath: string,
   options: SessionOptions,
-  loaded: OpenedExport & {
+  loaded: ExportOpenedHere & {
     readonly rewrite: PreparedRewrite;
     readonly signature: DecoderSignature;
     /** Where a rewrite that passes is cached (append-kv-cache.ts); undefined: nowhere. */
@@ -103,6 +103,46 @@ export async function checkRewrite(
   const read = await tools.readModelForLoad(modelPath, loaded.edits);
   const reopened = await openOriginal(tools, modelPath, options, read);
   return { session: reopened.session, appended: false, note };
+}
+
+/**
+ * {@link checkRewrite} for an export whose reference a thread of its own records
+ * (startExportReference) while the rewrite's session opens here; with the export's
+ * signature, which that thread read. Undefined when the thread failed: the rewrite's
+ * session is then released, its staged file kept, for the caller to check in order.
+ */
+export async function checkAlongside(
+  tools: GraphTools,
+  modelPath: string,
+  options: SessionOptions,
+  loaded: ExportAlongside & { readonly cached: string | undefined },
+): Promise<(CheckedSession & { readonly signature: DecoderSignature }) | undefined> {
+  const { recording, rewrite, cached } = loaded;
+  const { staged } = rewrite;
+  const candidate = await createInProcessSession(modelPath, options, staged.path).catch(
+    (error: unknown) => new Error(messageOf(error)),
+  );
+  const recorded = await recording;
+  if (recorded === undefined) {
+    if (!(candidate instanceof Error)) await candidate.release();
+    return undefined;
+  }
+  const { signature, reference } = recorded;
+  let note = "the rewritten graph does not compute what the export computes";
+  try {
+    if (candidate instanceof Error) throw candidate;
+    if (await matchesReference(reference, candidate, signature, FLOAT32_TOLERANCE)) {
+      return { ...(await serveStaged(modelPath, options, candidate, staged, cached)), signature };
+    }
+  } catch (error) {
+    // ORT could not load or run the rewrite: the export is served as it is.
+    note = `the rewrite failed: ${messageOf(error)}`;
+  } finally {
+    await rm(staged.path, { force: true });
+  }
+  if (!(candidate instanceof Error)) await candidate.release();
+  const { session } = await openOriginal(tools, modelPath, options, undefined);
+  return { session, appended: false, note, signature };
 }
 
 /**

@@ -11,8 +11,8 @@ import {
   hasCachedRewrite,
 } from "../kv-rewrite/append-kv-cache.js";
 import type { GenerationConfig } from "../request/generation-config.js";
-import { checkRewrite } from "./check-rewrite.js";
-import { loadGraphTools } from "./graph-tools.js";
+import { type CheckedSession, checkAlongside, checkRewrite } from "./check-rewrite.js";
+import { type GraphTools, loadGraphTools, openOriginal } from "./graph-tools.js";
 import type { LoadTimeEdits } from "./load-time-edits.js";
 import { openExport } from "./open-export.js";
 import { sweepStaleLoadFiles } from "./sweep-stale-load-files.js";
@@ -30,9 +30,11 @@ export interface DecoderSession {
  * the default) the graph is rewritten so that steps append to the cache instead of
  * copying it (append-kv-rewrite.ts), and the rewrite is served only if it computes
  * what the export computes (check-rewrite.ts); otherwise, or with "concat", the
- * model runs as exported. The two sessions never exist at once (each holds the
- * weights): the export's outputs on the check's cases are recorded, its session
- * released, then the rewrite's opened and compared. A rewrite that passed is cached
+ * model runs as exported. Where the export is served from its own file with external
+ * data and there is room, its outputs on the check's cases are recorded in a thread of
+ * its own while the rewrite's session opens (openExport). Otherwise the two sessions
+ * (each holding the weights) never exist at once: the export's outputs are recorded,
+ * its session released, then the rewrite's opened and compared. A rewrite that passed is cached
  * beside the export, keyed by the export file's hash (append-kv-cache.ts), so later
  * loads open one session from that file and never decode the graph.
  * `edits` (model.json settings such as MatMulNBits' accuracy_level) apply to both
@@ -59,20 +61,34 @@ export async function openDecoderSession(
   }
   await sweepStaleLoadFiles(modelPath);
   const tools = await loadGraphTools();
-  const opened = await openExport(tools, modelPath, options, kvCache, edits);
-  const signature = await signatureOf(opened.session, config);
+  const opened = await openExport(tools, modelPath, options, kvCache, edits, config);
   const { rewrite } = opened;
-  if (typeof rewrite === "string") {
-    return { session: opened.session, signature, kvCacheNote: rewrite };
+  if ("recording" in opened) {
+    const served = await checkAlongside(tools, modelPath, options, { ...opened, cached });
+    if (served !== undefined) return decoderSession(served, served.signature);
   }
-  const checked = { ...opened, rewrite, signature, cached, edits };
-  const served = await checkRewrite(tools, modelPath, options, checked);
+  const session =
+    "session" in opened ? opened.session : await exportFromItsFile(tools, modelPath, options);
+  const signature = await signatureOf(session, config);
+  if (typeof rewrite === "string") return { session, signature, kvCacheNote: rewrite };
+  const exact = "exact" in opened && opened.exact;
+  const checked = { session, exact, rewrite, signature, cached, edits };
+  return decoderSession(await checkRewrite(tools, modelPath, options, checked), signature);
+}
+
+/** The served session and the signature, its cache grown as the check decided. */
+function decoderSession(served: CheckedSession, signature: DecoderSignature): DecoderSession {
   const kvCacheMode: KvCacheMode = served.appended ? "append" : signature.kvCache;
   return {
     session: served.session,
     signature: { ...signature, kvCache: kvCacheMode },
     kvCacheNote: served.note,
   };
+}
+
+/** After the export-reference thread failed: the export's session here, as it comes. */
+async function exportFromItsFile(tools: GraphTools, modelPath: string, options: SessionOptions) {
+  return (await openOriginal(tools, modelPath, options, undefined)).session;
 }
 
 /** The rewrite's session alone, from the file an earlier load cached when it passed the check. */

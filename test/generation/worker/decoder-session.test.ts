@@ -18,35 +18,13 @@ import { rewriteForAppendKv } from "../../../src/generation/kv-rewrite/append-kv
 import { loadGenerationConfig } from "../../../src/generation/request/generation-config.js";
 import { openDecoderSession } from "../../../src/generation/worker/decoder-session.js";
 import { maxAbsDiff } from "../../fixtures/ort-helpers.js";
+import { withExternalData } from "../../helpers/external-data.js";
 import { FIXTURE_REPO } from "../../helpers/fixtures.js";
 
 const { onnx } = onnxProto;
 const DIR = join(FIXTURE_REPO, "tiny_llama/1");
 const PATH = join(DIR, "model.onnx");
 const OPTIONS = { intraOpThreads: 1 };
-
-/** `model` with its float initializers' bytes moved to `<dir>/<file>` (as exporters do with weights). */
-function withExternalData(model: Uint8Array, dir: string, file: string): Uint8Array {
-  const proto = onnx.ModelProto.decode(model);
-  const chunks: Uint8Array[] = [];
-  let offset = 0;
-  for (const t of proto.graph?.initializer ?? []) {
-    if (t.dataType !== onnx.TensorProto.DataType.FLOAT) continue;
-    const data = t.rawData ?? new Uint8Array();
-    chunks.push(data);
-    t.rawData = new Uint8Array();
-    t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
-    t.externalData = [
-      { key: "location", value: file },
-      { key: "offset", value: String(offset) },
-      { key: "length", value: String(data.length) },
-    ];
-    offset += data.length;
-  }
-  mkdirSync(join(dir, file, ".."), { recursive: true });
-  writeFileSync(join(dir, file), Buffer.concat(chunks));
-  return onnx.ModelProto.encode(proto).finish();
-}
 
 /** `model` with Shape(present.0.key) as one more output: something besides attention reads the full cache. */
 function withCacheReader(model: Uint8Array): Uint8Array {
