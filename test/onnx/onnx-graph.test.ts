@@ -53,3 +53,65 @@ describe("OnnxGraph constants", () => {
     expect(graph.constantInts("missing")).toBeUndefined();
   });
 });
+
+/** x → A → a; a → B → b; (a, b) → C → y; (a, a) → D → z; outputs b, y, z: no node is dead. */
+function chain(): OnnxGraph {
+  const value = (name: string) => onnx.ValueInfoProto.create({ name });
+  const node = (name: string, input: string[], output: string) =>
+    onnx.NodeProto.create({ name, opType: "Add", input, output: [output] });
+  const graph = onnx.GraphProto.create({
+    input: [value("x")],
+    output: [value("b"), value("y"), value("z")],
+    node: [
+      node("A", ["x", "x"], "a"),
+      node("B", ["a", "a"], "b"),
+      node("C", ["a", "b"], "y"),
+      node("D", ["a", "a"], "z"),
+    ],
+  });
+  return OnnxGraph.decode(onnx.ModelProto.encode(onnx.ModelProto.create({ graph })).finish());
+}
+
+/** Who produces and reads each value, by node name (readers sorted). */
+function wiring(graph: OnnxGraph, values: readonly string[]) {
+  return values.map((v) => ({
+    value: v,
+    producer: graph.producer(v)?.name,
+    readers: graph
+      .consumers(v)
+      .map((n) => n.name ?? "")
+      .sort(),
+  }));
+}
+
+const VALUES = ["x", "a", "a2", "b", "y", "z"];
+const byName = (graph: OnnxGraph, name: string) => {
+  const found = graph.nodes.find((n) => n.name === name);
+  if (!found) throw new Error(`no node ${name}`);
+  return found;
+};
+
+describe("OnnxGraph index kept up to date", () => {
+  it.each([
+    ["a renamed value", (g: OnnxGraph) => g.renameValue("a", "a2")],
+    ["an input rewired", (g: OnnxGraph) => g.setInput(byName(g, "C"), 1, "x")],
+    [
+      "a node removed, its reader rewired",
+      (g: OnnxGraph) => {
+        g.setInput(byName(g, "C"), 1, "a");
+        g.remove(byName(g, "B"));
+      },
+    ],
+    [
+      "one read of a value read twice rewired",
+      (g: OnnxGraph) => g.setInput(byName(g, "D"), 0, "x"),
+    ],
+  ])("answers as an index built afresh after %s", (_, edit) => {
+    const graph = chain();
+    wiring(graph, VALUES); // the index exists before the edit
+    edit(graph);
+    const kept = wiring(graph, VALUES);
+    graph.prune(); // drops the index: the next reads rebuild it from the nodes
+    expect(kept).toEqual(wiring(graph, VALUES));
+  });
+});
