@@ -24,7 +24,7 @@ export type ExportReferenceMessage =
 
 /**
  * Records the check's reference from the export at `modelPath` (its own file, unedited)
- * in a thread of its own, while the caller stages the rewrite and opens its session:
+ * in a thread of its own, while the caller opens the staged rewrite's session:
  * a first load then costs about one session creation, not two in a row (the 135M
  * fixture: ~0.9 s less of ~4 s). The export's session there skips weight prepacking:
  * it opens faster (0.9 s against 1.2) and reads external data in place, but holds a
