@@ -12,10 +12,10 @@
  */
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { openDecoderSession } from "../src/generation/decoder-load/decoder-session.js";
 import { runDecoderStep } from "../src/generation/engine/decoder-step.js";
 import { KvCache } from "../src/generation/engine/kv-cache.js";
 import { loadGenerationConfig } from "../src/generation/request/generation-config.js";
-import { openDecoderSession } from "../src/generation/worker/decoder-session.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const DIR = process.argv[2] ?? resolve(here, "../test/.output/llm-models/smollm_135m_q4/1");

@@ -83,7 +83,7 @@ export interface ModelConfig {
   /**
    * Generative models: the `accuracy_level` set at load on every int4 MatMulNBits node
    * of the decoder, whatever the export chose (0-4; 4: int8 activations, the default,
-   * ~1.4x faster decode than 0 on a VNNI CPU). See generation/worker/load-time-edits.ts.
+   * ~1.4x faster decode than 0 on a VNNI CPU). See generation/decoder-load/load-time-edits.ts.
    */
   readonly matmulNBitsAccuracyLevel: number;
   /**

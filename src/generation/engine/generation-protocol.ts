@@ -21,7 +21,7 @@ export interface GenerationWorkerData {
   readonly session: SessionOptions;
   /** "append": rewrite the graph to append to the KV cache when it can (decoder-session.ts). */
   readonly kvCache: KvCacheMode;
-  /** Set on every MatMulNBits node at load; absent: left as exported (worker/load-time-edits.ts). */
+  /** Set on every MatMulNBits node at load; absent: left as exported (decoder-load/load-time-edits.ts). */
   readonly matmulNBitsAccuracyLevel?: number;
 }
 

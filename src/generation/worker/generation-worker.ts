@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { readOnnxWeightBytes } from "../../onnx/read-onnx-weight-bytes.js";
 import { serveWorker } from "../../runtime/serve-worker.js";
+import { openDecoderSession } from "../decoder-load/decoder-session.js";
 import type {
   FromGenerationWorker,
   GenerationWorkerData,
@@ -17,7 +18,6 @@ import { sharedRunSlack } from "../engine/running-groups.js";
 import { GenerationScheduler } from "../engine/scheduler.js";
 import { loadGenerationConfig } from "../request/generation-config.js";
 import { loadTextTokenizer } from "../request/tokenizer.js";
-import { openDecoderSession } from "./decoder-session.js";
 
 type FromStep = Extract<FromGenerationWorker, { type: "step" }>;
 

@@ -1,6 +1,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type DecoderSession,
+  openDecoderSession,
+} from "../../../src/generation/decoder-load/decoder-session.js";
 import type { KvCacheMode } from "../../../src/generation/engine/decoder-signature.js";
 import type { DecoderRunner } from "../../../src/generation/engine/decoder-step.js";
 import type { SequenceEvent } from "../../../src/generation/engine/generation-protocol.js";
@@ -13,10 +17,6 @@ import {
   loadTextTokenizer,
   type TextTokenizer,
 } from "../../../src/generation/request/tokenizer.js";
-import {
-  type DecoderSession,
-  openDecoderSession,
-} from "../../../src/generation/worker/decoder-session.js";
 import type { WorkerGenerativeModel } from "../../../src/generation/worker-generative-model.js";
 import type { HostTensor } from "../../../src/tensor/host-tensor.js";
 import { collectGeneration } from "../../helpers/collect-generation.js";

@@ -1,6 +1,6 @@
 import { freemem } from "node:os";
 import { describe, expect, it } from "vitest";
-import { hasMemoryRoom } from "../../../src/generation/worker/memory-room.js";
+import { hasMemoryRoom } from "../../../src/generation/decoder-load/memory-room.js";
 
 describe("hasMemoryRoom", () => {
   it("has room for nothing, and none for more than the machine has available", () => {

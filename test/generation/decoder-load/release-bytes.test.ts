@@ -1,6 +1,6 @@
 import { markAsUntransferable } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
-import { releaseBytes } from "../../../src/generation/worker/release-bytes.js";
+import { releaseBytes } from "../../../src/generation/decoder-load/release-bytes.js";
 
 describe("releaseBytes", () => {
   it("frees a buffer it covers whole at once: every view of it reads empty", async () => {

@@ -14,7 +14,7 @@ import type { GenerationConfig } from "../request/generation-config.js";
 import { type CheckedSession, checkAlongside, checkRewrite } from "./check-rewrite.js";
 import { type GraphTools, loadGraphTools, openOriginal } from "./graph-tools.js";
 import type { LoadTimeEdits } from "./load-time-edits.js";
-import { openExport } from "./open-export.js";
+import { type OpenedExport, openExport } from "./open-export.js";
 import { sweepStaleLoadFiles } from "./sweep-stale-load-files.js";
 
 /** A decoder's session and how its KV cache is to be grown. */
@@ -62,6 +62,22 @@ export async function openDecoderSession(
   await sweepStaleLoadFiles(modelPath);
   const tools = await loadGraphTools();
   const opened = await openExport(tools, modelPath, options, kvCache, edits, config);
+  try {
+    return await serveOpened(tools, modelPath, options, config, { opened, cached, edits });
+  } finally {
+    if ("idleReference" in opened) await opened.idleReference;
+  }
+}
+
+/** The rewrite checked against the export as opened, and whichever passes served. */
+async function serveOpened(
+  tools: GraphTools,
+  modelPath: string,
+  options: SessionOptions,
+  config: GenerationConfig,
+  load: { opened: OpenedExport; cached: string | undefined; edits: LoadTimeEdits },
+): Promise<DecoderSession> {
+  const { opened, cached, edits } = load;
   const { rewrite } = opened;
   if ("recording" in opened) {
     const served = await checkAlongside(tools, modelPath, options, { ...opened, cached });

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import onnxProto from "onnx-proto";
 import { afterAll, describe, expect, it } from "vitest";
+import { openDecoderSession } from "../../../src/generation/decoder-load/decoder-session.js";
 import {
   type DecoderSignature,
   readDecoderSignature,
@@ -11,7 +12,6 @@ import { type DecoderRunner, runDecoderStep } from "../../../src/generation/engi
 import { KvCache } from "../../../src/generation/engine/kv-cache.js";
 import { rewriteForAppendKv } from "../../../src/generation/kv-rewrite/append-kv-rewrite.js";
 import { loadGenerationConfig } from "../../../src/generation/request/generation-config.js";
-import { openDecoderSession } from "../../../src/generation/worker/decoder-session.js";
 import { quantizeModel } from "../../../src/onnx/quantize/quantize-model.js";
 import { createInProcessSession } from "../../../src/runtime/in-process-session.js";
 import { FIXTURE_REPO } from "../../helpers/fixtures.js";

@@ -2,6 +2,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkAlongside } from "../../../src/generation/decoder-load/check-rewrite.js";
+import {
+  type RecordedReference,
+  startExportReference,
+} from "../../../src/generation/decoder-load/export-reference.js";
+import { loadGraphTools } from "../../../src/generation/decoder-load/graph-tools.js";
+import { stageGraph } from "../../../src/generation/decoder-load/staged-graph.js";
 import { readDecoderSignature } from "../../../src/generation/engine/decoder-signature.js";
 import {
   type KvCheckReference,
@@ -12,13 +19,6 @@ import {
   type GenerationConfig,
   loadGenerationConfig,
 } from "../../../src/generation/request/generation-config.js";
-import { checkAlongside } from "../../../src/generation/worker/check-rewrite.js";
-import {
-  type RecordedReference,
-  startExportReference,
-} from "../../../src/generation/worker/export-reference.js";
-import { loadGraphTools } from "../../../src/generation/worker/graph-tools.js";
-import { stageGraph } from "../../../src/generation/worker/staged-graph.js";
 import { createInProcessSession } from "../../../src/runtime/in-process-session.js";
 import { maxAbsDiff } from "../../fixtures/ort-helpers.js";
 import { withExternalData } from "../../helpers/external-data.js";

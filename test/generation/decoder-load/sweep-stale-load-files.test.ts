@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sweepStaleLoadFiles } from "../../../src/generation/worker/sweep-stale-load-files.js";
+import { sweepStaleLoadFiles } from "../../../src/generation/decoder-load/sweep-stale-load-files.js";
 
 // Above Linux's largest pid_max (2^22): no process can have it.
 const DEAD_PID = 4_194_305;

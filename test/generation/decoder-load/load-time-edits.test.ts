@@ -7,7 +7,7 @@ import { createSeededRandom } from "../../../scripts/fixtures/seeded-random.js";
 import {
   readModelForLoad,
   withExactMatMulNBits,
-} from "../../../src/generation/worker/load-time-edits.js";
+} from "../../../src/generation/decoder-load/load-time-edits.js";
 import { intAttribute, OnnxGraph, setIntAttribute } from "../../../src/onnx/onnx-graph.js";
 import { quantizeModel } from "../../../src/onnx/quantize/quantize-model.js";
 

@@ -4,7 +4,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGraphBuilder } from "../../../scripts/fixtures/onnx-graph-builder.js";
 import { createSeededRandom } from "../../../scripts/fixtures/seeded-random.js";
-import { restoreStagedLevels, stageGraph } from "../../../src/generation/worker/staged-graph.js";
+import {
+  restoreStagedLevels,
+  stageGraph,
+} from "../../../src/generation/decoder-load/staged-graph.js";
 import { intAttribute, OnnxGraph } from "../../../src/onnx/onnx-graph.js";
 import { quantizeModel } from "../../../src/onnx/quantize/quantize-model.js";
 
