@@ -1,4 +1,3 @@
-import { totalmem } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { readOnnxWeightBytes } from "../onnx/read-onnx-weight-bytes.js";
 import type { SessionOptions } from "../runtime/model-runtime.js";
@@ -10,6 +9,7 @@ import {
 } from "./engine/prefill-plan.js";
 import type { GenerationObserver } from "./generation-observer.js";
 import type { GenerativeModel } from "./generative-model.js";
+import { memoryLimit } from "./memory-limit.js";
 import { createChatTemplate } from "./request/chat-template.js";
 import { loadGenerationConfig } from "./request/generation-config.js";
 import { loadTextTokenizer, loadTokenizerConfig } from "./request/tokenizer.js";
@@ -56,7 +56,7 @@ export interface GenerativeModelOptions {
   onDispose?: () => void;
   /**
    * model.json `kv_cache_memory_bytes`: the most a full KV cache may take (checked at
-   * load); absent or 0: the machine's memory less the weights.
+   * load); absent or 0: the memory limit (the container's, else the machine's) less the weights.
    */
   kvCacheMemoryBytes?: number;
   /** model.json `matmul_nbits_accuracy_level`; absent: each MatMulNBits node keeps its own. */
@@ -140,15 +140,17 @@ export async function loadGenerativeModel(
 }
 
 /**
- * The KV-cache budget: model.json's, else the machine's memory less the weights (a
- * cache that cannot fit beside them is a configuration error whatever else runs).
+ * The KV-cache budget: model.json's, else the process's memory limit (its container's,
+ * else the machine's) less the weights (a cache that cannot fit beside them is a
+ * configuration error whatever else runs).
  */
 function kvCacheBudget(configured: number, weightBytes: number) {
   if (configured > 0) {
     return { budgetBytes: configured, budgetSource: "model.json kv_cache_memory_bytes" };
   }
   return {
-    budgetBytes: Math.max(0, totalmem() - weightBytes),
-    budgetSource: "the default: the machine's memory less the weights",
+    budgetBytes: Math.max(0, memoryLimit() - weightBytes),
+    budgetSource:
+      "the default: the memory limit (the container's, else the machine's) less the weights",
   };
 }

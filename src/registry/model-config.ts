@@ -77,7 +77,7 @@ export interface ModelConfig {
   /**
    * Generative models: the most bytes a full KV cache (max_concurrent_sequences ×
    * context window × bytes per token) may take, checked at load; 0 means the
-   * machine's memory less the weights.
+   * memory limit (the container's, else the machine's) less the weights.
    */
   readonly kvCacheMemoryBytes: number;
   /**

@@ -4,11 +4,11 @@ import { readOnnxWeightBytes } from "../../onnx/read-onnx-weight-bytes.js";
 import { createInProcessSession, type InProcessSession } from "../../runtime/in-process-session.js";
 import type { SessionOptions } from "../../runtime/model-runtime.js";
 import type { KvCacheMode } from "../engine/decoder-signature.js";
+import { hasMemoryRoom } from "../memory-limit.js";
 import type { GenerationConfig } from "../request/generation-config.js";
 import { type RecordedReference, startExportReference } from "./export-reference.js";
 import { type GraphTools, messageOf, openOriginal } from "./graph-tools.js";
 import type { LoadTimeEdits, ModelForLoad } from "./load-time-edits.js";
-import { hasMemoryRoom } from "./memory-room.js";
 import { releaseBytes } from "./release-bytes.js";
 import { type StagedGraph, stageGraph } from "./staged-graph.js";
 
