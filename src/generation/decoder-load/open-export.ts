@@ -89,15 +89,19 @@ export async function openExport(
     const alongside = (await checksAlongside(tools, modelPath, read))
       ? startExportReference({ modelPath, options, config })
       : undefined;
-    const made = await prepareRewrite(tools, modelPath, read);
-    rewrite = made;
-    if (alongside !== undefined) {
-      if (typeof made !== "string" && made.staged !== undefined) {
+    try {
+      const made = await prepareRewrite(tools, modelPath, read);
+      if (alongside === undefined) rewrite = made;
+      else if (typeof made !== "string" && made.staged !== undefined) {
         await releaseBytes(read.bytes);
         return { recording: alongside, rewrite: { ...made, staged: made.staged } };
+      } else {
+        const here = await openHere(tools, modelPath, options, read, made);
+        return { ...here, idleReference: alongside };
       }
-      const here = await openHere(tools, modelPath, options, read, made);
-      return { ...here, idleReference: alongside };
+    } catch (error) {
+      await alongside; // never left running (see startExportReference)
+      throw error;
     }
   }
   return openHere(tools, modelPath, options, read, rewrite);
