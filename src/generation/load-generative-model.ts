@@ -1,5 +1,6 @@
 import { basename, dirname, join } from "node:path";
 import { readOnnxWeightBytes } from "../onnx/read-onnx-weight-bytes.js";
+import { memoryLimit } from "../runtime/memory-limit.js";
 import type { SessionOptions } from "../runtime/model-runtime.js";
 import type { KvCacheMode } from "./engine/decoder-signature.js";
 import { checkKvCacheBudget } from "./engine/kv-cache-memory.js";
@@ -9,7 +10,6 @@ import {
 } from "./engine/prefill-plan.js";
 import type { GenerationObserver } from "./generation-observer.js";
 import type { GenerativeModel } from "./generative-model.js";
-import { memoryLimit } from "./memory-limit.js";
 import { createChatTemplate } from "./request/chat-template.js";
 import { loadGenerationConfig } from "./request/generation-config.js";
 import { loadTextTokenizer, loadTokenizerConfig } from "./request/tokenizer.js";

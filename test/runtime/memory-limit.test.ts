@@ -1,6 +1,6 @@
 import { freemem, totalmem } from "node:os";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { hasMemoryRoom, memoryLimit } from "../../src/generation/memory-limit.js";
+import { hasMemoryRoom, memoryLimit } from "../../src/runtime/memory-limit.js";
 
 describe("memoryLimit", () => {
   afterEach(() => vi.restoreAllMocks());
