@@ -3,12 +3,18 @@ import { pathToFileURL } from "node:url";
 import { Worker, type WorkerOptions } from "node:worker_threads";
 
 /**
- * The default session worker script next to this module: the `.ts` source under
- * tsx/vitest, the compiled `.js` under `dist/`.
+ * The worker script `name` beside the module at `moduleUrl` (its `import.meta.url`):
+ * the `.ts` source when that module runs from source (tsx/vitest), the compiled `.js`
+ * under `dist/`.
  */
+export function siblingScriptUrl(name: string, moduleUrl: string): URL {
+  const ext = moduleUrl.endsWith(".ts") ? "ts" : "js";
+  return new URL(`./${name}.${ext}`, moduleUrl);
+}
+
+/** The default session worker script next to this module (see {@link siblingScriptUrl}). */
 export function defaultWorkerUrl(): URL {
-  const ext = import.meta.url.endsWith(".ts") ? "ts" : "js";
-  return new URL(`./session-worker.${ext}`, import.meta.url);
+  return siblingScriptUrl("session-worker", import.meta.url);
 }
 
 /**

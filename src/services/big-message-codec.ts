@@ -2,7 +2,7 @@ import type { Worker } from "node:worker_threads";
 import type { Message } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { asRequestParseError } from "../connect-adapter/request-parse-error.js";
-import { startWorker } from "../runtime/start-worker.js";
+import { siblingScriptUrl, startWorker } from "../runtime/start-worker.js";
 import { BATCH_PREDICT_ITEMS_FIELD, batchPredictTooLarge } from "./batch-predict-limit.js";
 import type { CodecAnswer, CodecJob, CodecWorkerData } from "./codec-worker.js";
 import { countFieldTags } from "./count-field-tags.js";
@@ -145,8 +145,7 @@ function ownBuffer(bytes: Uint8Array): ArrayBuffer[] {
   return whole && buffer instanceof ArrayBuffer ? [buffer] : [];
 }
 
-/** The worker script beside this module: `.ts` from source, `.js` under `dist/`. */
+/** The worker script beside this module (see `siblingScriptUrl`). */
 function workerUrl(): URL {
-  const ext = import.meta.url.endsWith(".ts") ? "ts" : "js";
-  return new URL(`./codec-worker.${ext}`, import.meta.url);
+  return siblingScriptUrl("codec-worker", import.meta.url);
 }

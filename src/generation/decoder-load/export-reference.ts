@@ -1,5 +1,5 @@
 import type { SessionOptions } from "../../runtime/model-runtime.js";
-import { startWorker } from "../../runtime/start-worker.js";
+import { siblingScriptUrl, startWorker } from "../../runtime/start-worker.js";
 import type { DecoderSignature } from "../engine/decoder-signature.js";
 import type { KvCheckReference } from "../kv-rewrite/append-kv-check.js";
 import type { GenerationConfig } from "../request/generation-config.js";
@@ -40,8 +40,7 @@ export type ExportReferenceMessage =
 export function startExportReference(
   data: ExportReferenceData,
 ): Promise<RecordedReference | undefined> {
-  const ext = import.meta.url.endsWith(".ts") ? "ts" : "js";
-  const url = new URL(`./export-reference-worker.${ext}`, import.meta.url);
+  const url = siblingScriptUrl("export-reference-worker", import.meta.url);
   return new Promise((resolve) => {
     let recorded: RecordedReference | undefined;
     try {

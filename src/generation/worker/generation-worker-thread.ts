@@ -1,4 +1,5 @@
 import { failedPrecondition } from "../../errors/inferd-error.js";
+import { siblingScriptUrl } from "../../runtime/start-worker.js";
 import type { WorkerReadyMessage } from "../../runtime/worker-envelope.js";
 import { WorkerThread } from "../../runtime/worker-thread.js";
 import type {
@@ -20,9 +21,8 @@ export type GenerationWorkerReady = WorkerReadyMessage<FromGenerationWorker>;
  * worker while ORT creates its session aborts the whole process.
  */
 export function startGenerationWorker(data: GenerationWorkerData): GenerationWorkerThread {
-  const ext = import.meta.url.endsWith(".ts") ? "ts" : "js";
   return new WorkerThread({
-    url: new URL(`./generation-worker.${ext}`, import.meta.url),
+    url: siblingScriptUrl("generation-worker", import.meta.url),
     workerData: data,
     name: "generation worker",
     closeTimeoutMs: 10_000,
